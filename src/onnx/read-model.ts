@@ -1,0 +1,169 @@
+// Reads a .onnx file into the IR, with external data resolved safely and every limit checked.
+// External-data locations are checked before any byte of them is read: relative, inside the model's
+// folder (after resolving symlinks), and within the file's length.
+
+import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { ModelFileError } from './errors.js';
+import { rawByteLength, dtypeName } from './dtype.js';
+import type { ValueInfo, ValueType } from './graph.js';
+import { withLimits, type ReadLimits } from './limits.js';
+import type { Model } from './model.js';
+import * as S from './onnx-schema.js';
+import { ProtoDecodeError, decodeMessage } from './protobuf.js';
+import { TensorDataError, modelFromProto, type ConvertHooks, type ExternalRef } from './proto-convert.js';
+import { tensorSizeProblem, type Tensor } from './tensor.js';
+
+export interface ReadOptions {
+  limits?: Partial<ReadLimits>;
+  /** Folder that external-data locations are relative to (default: the model's folder). */
+  baseDir?: string;
+}
+
+export function readModel(path: string, opts: ReadOptions = {}): Model {
+  const limits = withLimits(opts.limits);
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw new ModelFileError(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'E_NO_FILE', 'check the path');
+  }
+  if (st.isDirectory()) throw new ModelFileError(path, 'is a folder, not an .onnx file', 'E_NO_FILE', 'pass the path of the .onnx file');
+  if (st.size > limits.maxFileBytes)
+    throw new ModelFileError(path, `is ${st.size} bytes, over the ${limits.maxFileBytes}-byte limit`, 'E_LIMIT', 'raise the limit, or store the weights as external data');
+  const bytes = readWhole(path, st.size);
+  return readModelFromBytes(bytes, { ...opts, baseDir: opts.baseDir ?? dirname(resolve(path)) }, path);
+}
+
+function readWhole(path: string, size: number): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = new Uint8Array(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return off === size ? buf : buf.subarray(0, off);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Parses a model held in memory; `label` names it in errors. Without baseDir, external data is an error. */
+export function readModelFromBytes(bytes: Uint8Array, opts: ReadOptions = {}, label = '<bytes>'): Model {
+  const limits = withLimits(opts.limits);
+  if (bytes.length === 0) throw new ModelFileError(label, 'is empty', 'E_NOT_ONNX', 'the file is not an ONNX model; re-export it');
+  let proto;
+  try {
+    proto = decodeMessage(bytes, S.Model, { maxDepth: limits.maxDepth });
+  } catch (e) {
+    if (e instanceof ProtoDecodeError)
+      throw new ModelFileError(label, `is not a readable ONNX model: ${e.message}`, 'E_NOT_ONNX', 'the file is truncated, corrupt or not ONNX; re-export or re-download it');
+    throw e;
+  }
+  if (!proto.graph || proto.ir_version === undefined)
+    throw new ModelFileError(label, `is not an ONNX model (no ${proto.graph ? 'ir_version' : 'graph'} field)`, 'E_NOT_ONNX', 'pass an .onnx file exported by PyTorch, TensorFlow, Optimum or edgefit');
+
+  const external = opts.baseDir ? new ExternalReader(opts.baseDir, label, limits) : undefined;
+  const hooks: ConvertHooks = {
+    external: external ? (name, ref) => external.read(name, ref) : undefined,
+    onTensor: (t, where) => checkTensor(t, where, label, limits),
+    onValueInfo: (v, where) => checkValueInfo(v, where, label, limits),
+  };
+  try {
+    return modelFromProto(proto, hooks);
+  } catch (e) {
+    if (e instanceof TensorDataError) throw new ModelFileError(label, e.message, 'E_TENSOR', 'the file is corrupt; re-export it');
+    throw e;
+  }
+}
+
+function checkTensor(t: Tensor, where: string, file: string, limits: ReadLimits): void {
+  for (const d of t.dims)
+    if (d > limits.maxDim) throw new ModelFileError(file, `${where} '${t.name}' declares dim ${d}, over the limit of ${limits.maxDim}`, 'E_LIMIT', 'raise --max-dim if the model is genuine');
+  const bytes = rawByteLength(t.dataType, t.size);
+  if (bytes > limits.maxTensorBytes)
+    throw new ModelFileError(file, `${where} '${t.name}' is ${bytes} bytes of ${dtypeName(t.dataType)}, over the ${limits.maxTensorBytes}-byte limit`, 'E_LIMIT', 'raise --max-tensor-bytes if the model is genuine');
+  const problem = tensorSizeProblem(t);
+  if (problem) throw new ModelFileError(file, `${where} '${t.name}' ${problem}`, 'E_TENSOR', 'the file is truncated or corrupt; re-export it');
+}
+
+function checkValueInfo(v: ValueInfo, where: string, file: string, limits: ReadLimits): void {
+  const visit = (t: ValueType | undefined): void => {
+    if (!t) return;
+    if (t.kind === 'tensor' || t.kind === 'sparse') {
+      for (const d of t.shape ?? [])
+        if (typeof d === 'number' && (d > limits.maxDim || d < 0))
+          throw new ModelFileError(file, `${where} '${v.name}' declares dim ${d}, outside 0..${limits.maxDim}`, 'E_LIMIT', 'raise --max-dim if the model is genuine');
+    } else if (t.kind === 'map') visit(t.value);
+    else visit(t.elem);
+  };
+  visit(v.type);
+}
+
+/** Reads external tensors; keeps one descriptor per data file. */
+class ExternalReader {
+  private readonly root: string;
+  constructor(
+    baseDir: string,
+    private readonly file: string,
+    private readonly limits: ReadLimits,
+  ) {
+    this.root = safeRealpath(baseDir);
+  }
+
+  /** The location, checked: relative, no escape from the model folder, symlinks resolved. */
+  resolveLocation(tensor: string, location: string): string {
+    const bad = (why: string): never => {
+      throw new ModelFileError(this.file, `tensor '${tensor}' has external data location '${location}' that ${why}`, 'E_UNSAFE_PATH', 'external data must sit in the model\'s folder (or below it) and be named by a relative path');
+    };
+    if (location.includes('\0')) bad('contains a NUL byte');
+    if (isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location) || location.startsWith('\\')) bad('is absolute');
+    const joined = resolve(this.root, location);
+    const rel = relative(this.root, joined);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) bad('escapes the model\'s folder');
+    let real: string;
+    try {
+      real = realpathSync(joined);
+    } catch {
+      throw new ModelFileError(this.file, `tensor '${tensor}' needs external data file '${location}', which does not exist in ${this.root}`, 'E_NO_EXTERNAL', 'copy the data file next to the model');
+    }
+    const relReal = relative(this.root, real);
+    if (relReal.startsWith('..') || isAbsolute(relReal)) bad(`escapes the model's folder through a link (to ${real})`);
+    return real;
+  }
+
+  read(tensor: string, ref: ExternalRef): Uint8Array {
+    const path = this.resolveLocation(tensor, ref.location);
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const length = ref.length ?? size - ref.offset;
+      if (length > this.limits.maxTensorBytes)
+        throw new ModelFileError(this.file, `external tensor '${tensor}' is ${length} bytes, over the ${this.limits.maxTensorBytes}-byte limit`, 'E_LIMIT', 'raise --max-tensor-bytes if the model is genuine');
+      if (ref.offset + length > size)
+        throw new ModelFileError(this.file, `external tensor '${tensor}' wants bytes ${ref.offset}..${ref.offset + length} of '${ref.location}', which has only ${size}`, 'E_TRUNCATED', 'the data file is truncated; copy it again');
+      const buf = new Uint8Array(length);
+      let off = 0;
+      while (off < length) {
+        const n = readSync(fd, buf, off, Math.min(length - off, 1 << 30), ref.offset + off);
+        if (n === 0) break;
+        off += n;
+      }
+      return buf;
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+function safeRealpath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
+

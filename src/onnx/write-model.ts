@@ -1,0 +1,124 @@
+// Writes the IR to a .onnx file, atomically (temp file, then rename), with weights optionally moved to
+// an external data file at aligned offsets. Models whose weights would pass protobuf's 2 GiB limit
+// always get external data.
+
+import { closeSync, openSync, renameSync, rmSync, writeSync, fsyncSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { encodeMessage, encodedSize } from './protobuf.js';
+import type { Model } from './model.js';
+import * as S from './onnx-schema.js';
+import { modelToProto, type ExternalPlan, type ExternalRef } from './proto-convert.js';
+import type { Tensor } from './tensor.js';
+
+export interface ExternalDataOptions {
+  /** File name, relative to the model's folder (default: `<model file>.data`). */
+  location?: string;
+  /** Tensors smaller than this many bytes stay inline (default 1024). */
+  threshold?: number;
+  /** Offsets are multiples of this (default 4096, the page size, so runtimes can map the file). */
+  align?: number;
+}
+
+export interface WriteOptions {
+  /** true, or options: move initializers to an external data file. */
+  externalData?: boolean | ExternalDataOptions;
+}
+
+export interface WriteResult {
+  path: string;
+  bytes: number;
+  externalDataPath?: string;
+  externalBytes?: number;
+  externalTensors?: number;
+}
+
+const PROTOBUF_LIMIT = 2 ** 31 - 1;
+
+let tmpCounter = 0;
+function tmpName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}-${tmpCounter++}`);
+}
+
+/** Writes `bytes` to `path` atomically: a crash leaves the old file or none, never half a file. */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  const tmp = tmpName(path);
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off, Math.min(data.length - off, 1 << 30));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export function serializeModel(model: Model): Uint8Array {
+  return encodeMessage(modelToProto(model), S.Model);
+}
+
+export function writeModel(model: Model, path: string, opts: WriteOptions = {}): WriteResult {
+  let ext: ExternalDataOptions | undefined = opts.externalData === true ? {} : opts.externalData || undefined;
+  if (!ext) {
+    const inline = encodedSize(modelToProto(model), S.Model);
+    if (inline <= PROTOBUF_LIMIT) {
+      const bytes = serializeModel(model);
+      writeFileAtomic(path, bytes);
+      return { path, bytes: bytes.length };
+    }
+    ext = {}; // too big for one protobuf: weights go external
+  }
+  return writeWithExternal(model, path, ext);
+}
+
+function writeWithExternal(model: Model, path: string, ext: ExternalDataOptions): WriteResult {
+  const location = ext.location ?? `${basename(path)}.data`;
+  if (location.includes('/') || location.includes('\\') || location.startsWith('.'))
+    throw new Error(`external data location must be a plain file name, got '${location}'`);
+  const threshold = ext.threshold ?? 1024;
+  const align = ext.align ?? 4096;
+  const dataPath = join(dirname(path), location);
+  const dataTmp = tmpName(dataPath);
+  const fd = openSync(dataTmp, 'w');
+  let offset = 0;
+  let count = 0;
+  const placed = new Map<Tensor, ExternalRef>();
+  try {
+    const plan: ExternalPlan = {
+      place(t) {
+        if (t.data.length < threshold) return undefined;
+        const hit = placed.get(t);
+        if (hit) return hit;
+        offset = Math.ceil(offset / align) * align;
+        let off = 0;
+        while (off < t.data.length) off += writeSync(fd, t.data, off, Math.min(t.data.length - off, 1 << 30), offset + off);
+        const ref = { location, offset, length: t.data.length };
+        placed.set(t, ref);
+        offset += t.data.length;
+        count++;
+        return ref;
+      },
+    };
+    const proto = modelToProto(model, plan);
+    fsyncSync(fd);
+    closeSync(fd);
+    const bytes = encodeMessage(proto, S.Model);
+    renameSync(dataTmp, dataPath);
+    writeFileAtomic(path, bytes);
+    return { path, bytes: bytes.length, externalDataPath: dataPath, externalBytes: offset, externalTensors: count };
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+    rmSync(dataTmp, { force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,63 @@
+// What a pass is: a pure function from a model and its parameters to a new model plus a record of
+// what it did. Parameters are declared once, as data; CLI flags, config files and reports come from
+// that declaration, and unknown parameters are an error.
+
+import type { Model } from '../onnx/model.js';
+
+export type ParamType = 'number' | 'integer' | 'boolean' | 'string' | 'enum' | 'string[]';
+
+export interface ParamSpec {
+  type: ParamType;
+  description: string;
+  default?: number | boolean | string | string[];
+  /** Allowed values of an 'enum'. */
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+}
+
+export type ParamValues = Record<string, number | boolean | string | string[] | undefined>;
+
+/** One row of a pass's record: something it left alone, and why. */
+export interface Skipped {
+  node: string;
+  opType: string;
+  reason: string;
+}
+
+/** What a pass did; stored with every candidate so a report can trace it to its passes. */
+export interface PassRecord {
+  pass: string;
+  params: ParamValues;
+  /** Counts and facts: nodes quantized, bytes saved, … */
+  stats: Record<string, number | string | boolean>;
+  skipped: Skipped[];
+  notes: string[];
+}
+
+/** How far outputs may move after the pass, for the conformance suite. */
+export interface Tolerance {
+  /** 'cosine': min cosine similarity of each output; 'maxAbs': max |a-b|; 'relL2': ||a-b|| / ||a||. */
+  metric: 'cosine' | 'maxAbs' | 'relL2';
+  value: number;
+}
+
+/** Named feeds for calibration: the caller streams them; a pass must not hold them all at once. */
+export type Feeds = Record<string, { type: string; data: ArrayLike<number> | ArrayLike<bigint>; dims: readonly number[] }>;
+
+export interface PassContext {
+  /** Calibration / sensitivity data: a fresh stream on each call. */
+  calibration?: () => AsyncIterable<Feeds>;
+  log?: (line: string) => void;
+  seed?: number;
+}
+
+export interface Pass<P extends ParamValues = ParamValues> {
+  name: string;
+  description: string;
+  params: Record<string, ParamSpec>;
+  tolerance: Tolerance;
+  /** Whether the pass needs ctx.calibration. */
+  needsCalibration?: boolean;
+  run(model: Model, params: P, ctx: PassContext): Promise<{ model: Model; record: PassRecord }>;
+}
