@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { main } from './main.js';
+import { COMMANDS } from './commands.js';
+
+function capture(): { stream: Writable; text: () => string } {
+  let buf = '';
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      buf += chunk.toString();
+      cb();
+    },
+  });
+  return { stream, text: () => buf };
+}
+
+async function run(argv: string[]) {
+  const out = capture();
+  const err = capture();
+  const code = await main(argv, { stdout: out.stream, stderr: err.stream });
+  return { code, stdout: out.text(), stderr: err.text() };
+}
+
+test('top-level help lists every command', async () => {
+  const r = await run(['--help']);
+  assert.equal(r.code, 0);
+  for (const name of Object.keys(COMMANDS)) assert.match(r.stdout, new RegExp(`\\b${name}\\b`));
+});
+
+test('an unknown command is a usage error with a suggestion and no stack', async () => {
+  const r = await run(['inspct']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown command 'inspct'/);
+  assert.match(r.stderr, /edgefit inspect/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('every command loads and has --help', async () => {
+  for (const name of Object.keys(COMMANDS)) {
+    const r = await run([name, '--help']);
+    assert.equal(r.code, 0, `${name} --help failed: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`edgefit ${name}`));
+  }
+});
