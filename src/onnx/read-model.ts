@@ -18,6 +18,8 @@ export interface ReadOptions {
   limits?: Partial<ReadLimits>;
   /** Folder that external-data locations are relative to (default: the model's folder). */
   baseDir?: string;
+  /** Told about each external tensor as it is read: which file, how many bytes (for inspect). */
+  onExternalData?(tensor: string, location: string, bytes: number): void;
 }
 
 export function readModel(path: string, opts: ReadOptions = {}): Model {
@@ -68,7 +70,13 @@ export function readModelFromBytes(bytes: Uint8Array, opts: ReadOptions = {}, la
 
   const external = opts.baseDir ? new ExternalReader(opts.baseDir, label, limits) : undefined;
   const hooks: ConvertHooks = {
-    external: external ? (name, ref) => external.read(name, ref) : undefined,
+    external: external
+      ? (name, ref) => {
+          const data = external.read(name, ref);
+          opts.onExternalData?.(name, ref.location, data.length);
+          return data;
+        }
+      : undefined,
     onTensor: (t, where) => checkTensor(t, where, label, limits),
     onValueInfo: (v, where) => checkValueInfo(v, where, label, limits),
   };

@@ -2,8 +2,21 @@
 // each entry so the list and the code cannot drift apart.
 
 import type { Pass } from './pass.js';
+import { constantsToInitializers } from './constants-to-initializers.js';
+import { upgradeOpset } from './upgrade-opset.js';
+import { quantizeDynamicPass } from './quantize-dynamic.js';
+import { quantizeInt4Pass } from './quantize-int4.js';
+import { fp16Pass } from './fp16.js';
+import { quantizeStaticPass } from './quantize-static.js';
 
-export const PASSES: Pass[] = [];
+export const PASSES: Pass[] = [
+  constantsToInitializers,
+  upgradeOpset,
+  quantizeDynamicPass as Pass,
+  quantizeInt4Pass as Pass,
+  fp16Pass as Pass,
+  quantizeStaticPass,
+];
 
 export function findPass(name: string): Pass | undefined {
   return PASSES.find((p) => p.name === name);

@@ -2,15 +2,21 @@
 // reported together (no silent fallback), intra-op threads (default 1, spinning off), graph
 // optimization level, and export of ORT's optimized graph.
 
+import { renameSync, rmSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { EdgefitError } from '../onnx/errors.js';
+import { EdgefitError, UsageError } from '../onnx/errors.js';
 import type { Model } from '../onnx/model.js';
 import { serializeModel } from '../onnx/write-model.js';
 
 export type OptLevel = 'disabled' | 'basic' | 'extended' | 'all';
+export const OPT_LEVELS: readonly OptLevel[] = ['disabled', 'basic', 'extended', 'all'];
+
+/** Provider names onnxruntime-node knows; which of them work depends on the build and the machine. */
+export const KNOWN_PROVIDERS: readonly string[] = ['cpu', 'cuda', 'tensorrt', 'webgpu', 'dml', 'coreml', 'qnn', 'xnnpack'];
 
 export interface SessionOptions {
-  /** Execution providers, in order of preference (default ['cpu']). */
+  /** Execution providers, in order of preference (default ['cpu']). Each is tried alone, in turn. */
   providers?: string[];
   /** Intra-op threads (default 1). */
   threads?: number;
@@ -18,29 +24,69 @@ export interface SessionOptions {
   interOpThreads?: number;
   /** Let idle worker threads spin (default false: spinning on a shared core costs more than it saves). */
   spinning?: boolean;
+  /** ORT graph optimization level (default 'all'). */
   graphOptimizationLevel?: OptLevel;
-  /** Write ORT's optimized graph here. */
+  /** Write ORT's optimized graph here (an .onnx file). */
   optimizedModelPath?: string;
   /** ORT optimizers to switch off by name (e.g. 'MatMulAddFusion'). */
   disabledOptimizers?: string[];
   /** Extra session config entries (ORT's `session.*` keys). */
   config?: Record<string, string>;
+  /** Per-session log severity: 0 verbose … 4 fatal (default 3: errors only). */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
 export class SessionError extends EdgefitError {
-  constructor(message: string, hint?: string) {
-    super(message, 'E_SESSION', hint);
+  constructor(message: string, hint?: string, code = 'E_SESSION') {
+    super(message, code, hint);
     this.name = 'SessionError';
   }
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  /** The provider the session runs on. */
+  provider: string;
+  /** Providers tried before it, each with why it failed. */
+  failures: ProviderFailure[];
+}
+
+export interface ProviderFailure {
+  provider: string;
+  reason: string;
 }
 
 export function ortVersion(): string {
   return (ort.env as { versions?: { common?: string } }).versions?.common ?? 'unknown';
 }
 
+/**
+ * ORT's environment logger is created once per process, at the first session. It prints provider
+ * failures (e.g. a missing CUDA library) to native stderr before the JS error arrives; those failures
+ * reach the user through SessionError instead, so it is kept quiet unless EDGEFIT_ORT_LOG asks
+ * otherwise ('verbose' | 'info' | 'warning' | 'error' | 'fatal').
+ */
+function quietOrtLogger(): void {
+  const wanted = process.env.EDGEFIT_ORT_LOG;
+  const levels = ['verbose', 'info', 'warning', 'error', 'fatal'];
+  ort.env.logLevel = (wanted && levels.includes(wanted) ? wanted : 'fatal') as typeof ort.env.logLevel;
+}
+let loggerSet = false;
+
+export function validateSessionOptions(opts: SessionOptions): void {
+  const positiveInt = (v: number | undefined, name: string) => {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1))
+      throw new UsageError(`${name} must be a whole number ≥ 1, got ${v}`, `${name} counts threads; use 1 for the most stable latency`);
+  };
+  positiveInt(opts.threads, 'threads');
+  positiveInt(opts.interOpThreads, 'interOpThreads');
+  if (opts.graphOptimizationLevel !== undefined && !OPT_LEVELS.includes(opts.graphOptimizationLevel))
+    throw new UsageError(`graph optimization level must be one of ${OPT_LEVELS.join(', ')}; got '${opts.graphOptimizationLevel}'`);
+  for (const p of opts.providers ?? [])
+    if (!/^[a-z][a-z0-9_-]*$/i.test(p)) throw new UsageError(`'${p}' is not an execution provider name`, `known names: ${KNOWN_PROVIDERS.join(', ')}`);
+}
+
 export function toOrtOptions(opts: SessionOptions, provider: string): ort.InferenceSession.SessionOptions {
-  const threads = opts.threads ?? 1;
   const config: Record<string, string> = {
     'session.intra_op.allow_spinning': opts.spinning ? '1' : '0',
     'session.inter_op.allow_spinning': opts.spinning ? '1' : '0',
@@ -49,14 +95,13 @@ export function toOrtOptions(opts: SessionOptions, provider: string): ort.Infere
   if (opts.disabledOptimizers?.length) config['optimization.disable_specified_optimizers'] = opts.disabledOptimizers.join(',');
   const o: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
-    intraOpNumThreads: threads,
+    intraOpNumThreads: opts.threads ?? 1,
     interOpNumThreads: opts.interOpThreads ?? 1,
     graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
     logSeverityLevel: opts.logSeverityLevel ?? 3,
-    extra: { session: {} },
+    // onnxruntime-node flattens `extra` back into dotted config keys.
+    extra: flattenToNested(config),
   };
-  // onnxruntime-node passes config entries through `extra` as dotted keys.
-  (o as { extra: Record<string, unknown> }).extra = flattenToNested(config);
   if (opts.optimizedModelPath) o.optimizedModelFilePath = opts.optimizedModelPath;
   return o;
 }
@@ -76,25 +121,57 @@ function flattenToNested(config: Record<string, string>): Record<string, unknown
 }
 
 /**
- * Opens a session on a model file, bytes, or an IR model. Providers are tried in order; if all fail,
- * one error lists each provider and why it failed.
+ * Opens a session on a model file, bytes, or an IR model. Providers are tried in order, each alone;
+ * if all fail, one SessionError lists each provider and why it failed.
  */
 export async function createSession(model: string | Uint8Array | Model, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+  return (await openSession(model, opts)).session;
+}
+
+/** createSession, plus which provider was used and which failed before it. */
+export async function openSession(model: string | Uint8Array | Model, opts: SessionOptions = {}): Promise<OpenedSession> {
+  validateSessionOptions(opts);
+  if (!loggerSet) {
+    quietOrtLogger();
+    loggerSet = true;
+  }
   const source = typeof model === 'string' || model instanceof Uint8Array ? model : serializeModel(model);
-  const providers = opts.providers?.length ? opts.providers : ['cpu'];
-  const failures: string[] = [];
-  for (const p of providers) {
+  const providers = opts.providers?.length ? opts.providers.map((p) => p.toLowerCase()) : ['cpu'];
+  const failures: ProviderFailure[] = [];
+  // ORT writes the optimized graph while it builds the session; write it beside the target and rename
+  // on success, so a failure leaves no half-written file.
+  const target = opts.optimizedModelPath;
+  // ORT picks the format (ONNX or ORT) from the extension, so the temp name keeps it.
+  const tmp = target ? join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}${extname(target)}`) : undefined;
+  for (const provider of providers) {
     try {
-      return typeof source === 'string' ? await ort.InferenceSession.create(source, toOrtOptions(opts, p)) : await ort.InferenceSession.create(source, toOrtOptions(opts, p));
+      const ortOpts = toOrtOptions({ ...opts, optimizedModelPath: tmp }, provider);
+      const session = typeof source === 'string' ? await ort.InferenceSession.create(source, ortOpts) : await ort.InferenceSession.create(source, ortOpts);
+      if (tmp && target) renameSync(tmp, target);
+      return { session, provider, failures };
     } catch (e) {
-      failures.push(`[${p}] ${firstLine((e as Error).message)}`);
+      if (tmp) rmSync(tmp, { force: true });
+      failures.push({ provider, reason: explain((e as Error).message) });
     }
   }
   const label = typeof model === 'string' ? model : 'the model';
+  const list = failures.map((f) => `[${f.provider}] ${f.reason}`).join('; ');
+  const onlyCpu = providers.length === 1 && providers[0] === 'cpu';
+  if (onlyCpu)
+    throw new SessionError(`ONNX Runtime rejected ${label}: ${failures[0]!.reason}`, 'the model uses an op, attribute or opset ORT does not accept; run `edgefit inspect` on it, or re-export it at a supported opset', 'E_ORT_REJECTED');
   throw new SessionError(
-    `ONNX Runtime could not load ${label} with any execution provider: ${failures.join('; ')}`,
-    providers.length === 1 && providers[0] === 'cpu' ? 'the model uses an op or attribute ORT rejects; run `edgefit inspect` on it, or re-export at a supported opset' : 'check the provider names and that their libraries are installed',
+    `ONNX Runtime could not open ${label} with any of the requested execution providers: ${list}`,
+    `check the provider names (known: ${KNOWN_PROVIDERS.join(', ')}) and that their libraries are installed; add 'cpu' to the list to allow it explicitly`,
+    'E_PROVIDERS',
   );
+}
+
+/** ORT's messages for a missing provider are long and indirect; say what they mean. */
+function explain(message: string): string {
+  const line = firstLine(message);
+  if (/backend not found/i.test(line)) return `not available in this onnxruntime-node build`;
+  if (/Failed to load shared library/i.test(line)) return `its shared library could not be loaded (${line})`;
+  return line;
 }
 
 function firstLine(s: string): string {

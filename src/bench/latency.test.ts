@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { UsageError } from '../onnx/errors.js';
+import { measureLatency, type Progress, type Runnable } from './latency.js';
+
+/** A fake session whose run takes `ms` of wall time (busy-waits) and counts its calls. */
+function fake(ms: number): Runnable & { calls: number } {
+  const f = {
+    calls: 0,
+    async run() {
+      f.calls++;
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+      return {};
+    },
+  };
+  return f;
+}
+
+test('iterations mode: warm-up runs are untimed, every timed run gives one sample', async () => {
+  const s = fake(2);
+  const r = await measureLatency(s, {}, { warmup: 3, iterations: 20 });
+  assert.equal(s.calls, 23);
+  assert.equal(r.count, 20);
+  assert.equal(r.samplesMs.length, 20);
+  assert.equal(r.warmup, 3);
+  assert.ok(r.min >= 2 && r.p50 >= 2, 'each sample covers the whole run');
+  assert.ok(r.p50 < 20, 'and not much more');
+  assert.ok(Math.abs(r.throughput - (20 * 1000) / r.totalMs) < 1e-9);
+});
+
+test('duration mode runs until the time is up, and at least minIterations', async () => {
+  const s = fake(5);
+  const r = await measureLatency(s, {}, { warmup: 0, durationMs: 60 });
+  assert.ok(r.totalMs >= 60);
+  assert.ok(r.count >= 5 && r.count <= 13, `count ${r.count}`);
+  const slow = await measureLatency(fake(5), {}, { warmup: 0, durationMs: 1, minIterations: 4 });
+  assert.equal(slow.count, 4);
+});
+
+test('progress is reported for warm-up and measurement, and the last report is complete', async () => {
+  const seen: Progress[] = [];
+  await measureLatency(fake(1), {}, { warmup: 2, iterations: 10, onProgress: (p) => seen.push(p), progressIntervalMs: 0 });
+  assert.ok(seen.some((p) => p.phase === 'warmup'));
+  const last = seen[seen.length - 1]!;
+  assert.equal(last.phase, 'measure');
+  assert.equal(last.done, 10);
+  assert.equal(last.total, 10);
+});
+
+test('bad counts are usage errors', async () => {
+  await assert.rejects(measureLatency(fake(0), {}, { iterations: 0 }), UsageError);
+  await assert.rejects(measureLatency(fake(0), {}, { warmup: -1 }), UsageError);
+  await assert.rejects(measureLatency(fake(0), {}, { iterations: 5, durationMs: 100 }), /not both/);
+  await assert.rejects(measureLatency(fake(0), {}, { durationMs: 0 }), UsageError);
+});

@@ -1,0 +1,102 @@
+// The timed loop: warm-up runs, then runs measured by count or by duration. Per run, the loop does a
+// performance.now() pair and one store, so its own cost stays far below a model's latency
+// (bench/overhead.ts checks it against a bare session.run loop).
+
+import type * as ort from 'onnxruntime-node';
+import { UsageError } from '../onnx/errors.js';
+import { summarize, type Summary } from './stats.js';
+
+/** What the loop needs of a session: ort.InferenceSession fits, and tests can pass a fake. */
+export interface Runnable {
+  run(feeds: Record<string, ort.Tensor>): Promise<unknown>;
+}
+
+export interface LatencyOptions {
+  /** Untimed runs first, to let caches, allocators and ORT's arenas settle (default 5). */
+  warmup?: number;
+  /** Timed runs; exclusive with durationMs. */
+  iterations?: number;
+  /** Run until this many ms have passed (at least minIterations runs); default 10 000 when neither is given. */
+  durationMs?: number;
+  /** Lower bound on timed runs in duration mode (default 5). */
+  minIterations?: number;
+  /** Called after a run, at most every progressIntervalMs, outside the timed span. */
+  onProgress?: (p: Progress) => void;
+  progressIntervalMs?: number;
+}
+
+export interface Progress {
+  phase: 'warmup' | 'measure';
+  done: number;
+  /** Known in iterations mode. */
+  total?: number;
+  elapsedMs: number;
+  /** Known in duration mode. */
+  durationMs?: number;
+}
+
+export interface LatencyStats extends Summary {
+  /** Runs per second over the measured span (includes the loop's own small cost). */
+  throughput: number;
+  /** Wall time of the measured span. */
+  totalMs: number;
+  warmup: number;
+  /** Every measured latency, in run order. */
+  samplesMs: number[];
+}
+
+export const DEFAULT_WARMUP = 5;
+export const DEFAULT_DURATION_MS = 10_000;
+
+export function validateLatencyOptions(o: LatencyOptions): void {
+  const whole = (v: number | undefined, name: string, min: number) => {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < min)) throw new UsageError(`${name} must be a whole number ≥ ${min}, got ${v}`);
+  };
+  whole(o.warmup, 'warmup', 0);
+  whole(o.iterations, 'iterations', 1);
+  whole(o.minIterations, 'minIterations', 1);
+  if (o.durationMs !== undefined && !(Number.isFinite(o.durationMs) && o.durationMs > 0)) throw new UsageError(`duration must be a positive number of seconds, got ${o.durationMs / 1000}`);
+  if (o.iterations !== undefined && o.durationMs !== undefined) throw new UsageError('give either iterations or a duration, not both', 'use --iterations N for a fixed count, or --duration S to measure for S seconds');
+}
+
+export async function measureLatency(session: Runnable, feeds: Record<string, ort.Tensor>, opts: LatencyOptions = {}): Promise<LatencyStats> {
+  validateLatencyOptions(opts);
+  const warmup = opts.warmup ?? DEFAULT_WARMUP;
+  const onProgress = opts.onProgress;
+  const interval = opts.progressIntervalMs ?? 100;
+  let lastReport = -Infinity;
+
+  const warmStart = performance.now();
+  for (let i = 0; i < warmup; i++) {
+    await session.run(feeds);
+    if (onProgress) {
+      const now = performance.now();
+      if (now - lastReport >= interval) {
+        lastReport = now;
+        onProgress({ phase: 'warmup', done: i + 1, total: warmup, elapsedMs: now - warmStart });
+      }
+    }
+  }
+
+  const iterations = opts.iterations;
+  const durationMs = iterations === undefined ? (opts.durationMs ?? DEFAULT_DURATION_MS) : undefined;
+  const minIterations = opts.minIterations ?? 5;
+  const samples: number[] = iterations !== undefined ? new Array<number>(iterations) : [];
+  lastReport = -Infinity;
+  const start = performance.now();
+  let t1 = start;
+  let n = 0;
+  while (iterations !== undefined ? n < iterations : n < minIterations || t1 - start < durationMs!) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    t1 = performance.now();
+    samples[n++] = t1 - t0;
+    if (onProgress && t1 - lastReport >= interval) {
+      lastReport = t1;
+      onProgress({ phase: 'measure', done: n, total: iterations, elapsedMs: t1 - start, durationMs });
+    }
+  }
+  const totalMs = t1 - start;
+  onProgress?.({ phase: 'measure', done: n, total: iterations ?? n, elapsedMs: totalMs, durationMs });
+  return { ...summarize(samples), throughput: totalMs > 0 ? (n * 1000) / totalMs : 0, totalMs, warmup, samplesMs: samples };
+}

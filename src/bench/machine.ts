@@ -1,0 +1,39 @@
+// The machine a figure was measured on: every benchmark result carries this beside its numbers.
+
+import { availableParallelism, cpus, platform, release, arch, totalmem } from 'node:os';
+import { ortVersion } from '../runtime/session.js';
+
+export interface MachineInfo {
+  /** CPU model as the OS reports it (e.g. 'AMD EPYC 7B13'). */
+  cpu: string;
+  /** Logical CPUs this process may use. */
+  cores: number;
+  /** e.g. 'linux 6.1.0 x64'. */
+  os: string;
+  /** Node.js version, e.g. 'v20.20.2'. */
+  node: string;
+  /** onnxruntime-node version. */
+  ort: string;
+  /** Intra-op threads the measurement used. */
+  threads: number;
+  memoryBytes: number;
+}
+
+export function machineInfo(threads: number): MachineInfo {
+  const list = cpus();
+  return {
+    cpu: (list[0]?.model ?? 'unknown').trim().replace(/\s+/g, ' '),
+    cores: typeof availableParallelism === 'function' ? availableParallelism() : list.length,
+    os: `${platform()} ${release()} ${arch()}`,
+    node: process.version,
+    ort: ortVersion(),
+    threads,
+    memoryBytes: totalmem(),
+  };
+}
+
+/** One line for tables: 'AMD EPYC (2 cores), linux x64, node v20.20.2, ORT 1.30.0, 1 thread'. */
+export function machineLine(m: MachineInfo): string {
+  const os = m.os.split(' ');
+  return `${m.cpu} (${m.cores} cores), ${os[0]} ${os[2] ?? ''}, node ${m.node}, ORT ${m.ort}, ${m.threads} thread${m.threads === 1 ? '' : 's'}`;
+}

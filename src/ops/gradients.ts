@@ -1,0 +1,51 @@
+// The table of gradient rules: op type → rule, one row per op. Families live in their own files.
+// `nondiff` lists inputs that never get a gradient (shapes, indices, running statistics); they are
+// never chosen as trainable parameters. Ops in EXPANSIONS are rewritten to primitives before
+// differentiation, so their rows here only say which inputs are not differentiable.
+
+import type { Node } from '../onnx/graph.js';
+import type { GradRule } from './grad-context.js';
+import { activationRules } from './grad-activation.js';
+import { convRules } from './grad-conv.js';
+import { elementwiseRules } from './grad-elementwise.js';
+import { linearRules } from './grad-linear.js';
+import { miscRules } from './grad-misc.js';
+import { poolRules, prepareMaxPool } from './grad-pool.js';
+import { reduceRules } from './grad-reduce.js';
+import { shapeRules } from './grad-shape.js';
+import { softmaxRules } from './grad-softmax.js';
+
+export interface GradRow {
+  grad?: GradRule;
+  nondiff?: number[];
+  /** Changes the forward node before the graph is probed (MaxPool: add the Indices output). */
+  prepare?: (node: Node, fresh: (base: string) => string) => void;
+}
+
+const NONDIFF: Record<string, number[]> = {
+  Reshape: [1],
+  Expand: [1],
+  Squeeze: [1],
+  Unsqueeze: [1],
+  Split: [1],
+  Slice: [1, 2, 3, 4],
+  Gather: [1],
+  ReduceSum: [1],
+  ReduceMean: [1],
+  Clip: [1, 2],
+  Where: [0],
+  Dropout: [1, 2],
+  BatchNormalization: [3, 4],
+};
+
+function build(): Record<string, GradRow> {
+  const rules = { ...linearRules, ...elementwiseRules, ...activationRules, ...softmaxRules, ...convRules, ...poolRules, ...shapeRules, ...reduceRules, ...miscRules };
+  const table: Record<string, GradRow> = {};
+  for (const [op, grad] of Object.entries(rules)) table[op] = { grad, nondiff: NONDIFF[op] };
+  table.MaxPool = { ...table.MaxPool, prepare: prepareMaxPool };
+  table.BatchNormalization = { nondiff: NONDIFF.BatchNormalization };
+  table.LayerNormalization = {};
+  return table;
+}
+
+export const GRADIENTS: Record<string, GradRow> = build();

@@ -1,0 +1,48 @@
+// Small graph queries the quantization passes share: which nodes match an exclude list, whether a
+// value is a float weight, and fresh names.
+
+import { DataType } from '../../onnx/dtype.js';
+import type { Graph, Node } from '../../onnx/graph.js';
+import type { Tensor } from '../../onnx/tensor.js';
+
+/** True if the node's name or op type is in the list (the CLI's --exclude accepts both). */
+export function isExcluded(node: Node, exclude: readonly string[] | undefined): boolean {
+  return !!exclude && (exclude.includes(node.name) || exclude.includes(node.opType));
+}
+
+/** The float32 initializer behind a value name, or undefined when it is an activation. */
+export function floatWeight(graph: Graph, name: string | undefined): Tensor | undefined {
+  if (!name) return undefined;
+  const t = graph.initializers.get(name);
+  return t && t.dataType === DataType.FLOAT ? t : undefined;
+}
+
+/** Whether a value is read by exactly one node and is not a graph output. */
+export function singleUse(graph: Graph, consumers: Map<string, Node[]>, name: string): boolean {
+  return (consumers.get(name)?.length ?? 0) === 1 && !graph.outputs.some((o) => o.name === name);
+}
+
+/** Adds the com.microsoft opset import if absent. */
+export function ensureMsDomain(model: { opset(d: string): number | undefined; setOpset(d: string, v: number): void }): void {
+  if (model.opset('com.microsoft') === undefined) model.setOpset('com.microsoft', 1);
+}
+
+/** Removes initializers no node (or graph output) reads any more. */
+export function dropUnusedInitializers(graph: Graph): number {
+  const used = new Set<string>();
+  for (const n of graph.nodes) {
+    for (const i of n.inputs) used.add(i);
+    for (const g of n.subgraphs()) for (const r of g.outerScopeReads()) used.add(r);
+  }
+  for (const o of graph.outputs) used.add(o.name);
+  let dropped = 0;
+  for (const name of [...graph.initializers.keys()]) {
+    if (!used.has(name)) {
+      graph.initializers.delete(name);
+      const k = graph.inputs.findIndex((i) => i.name === name);
+      if (k >= 0) graph.inputs.splice(k, 1);
+      dropped++;
+    }
+  }
+  return dropped;
+}

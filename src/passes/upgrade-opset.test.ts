@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { readModel } from '../onnx/read-model.js';
+import { verifyModel } from '../onnx/verify.js';
+import { PADDLE } from '../onnx/test-models.js';
+import { validateParams } from './params.js';
+import { findPass } from './registry.js';
+
+test('upgrade-opset and constants-to-initializers are registered, validate params, leave the input model alone', async () => {
+  const up = findPass('upgrade-opset')!;
+  const c2i = findPass('constants-to-initializers')!;
+  assert.ok(up && c2i);
+  assert.throws(() => validateParams(up.name, up.params, { target: 9 }), /≥ 13/);
+  assert.throws(() => validateParams(up.name, up.params, { traget: 17 }), /unknown parameter 'traget'/);
+  const model = readModel(PADDLE.cls.path);
+  const nodes = model.graph.nodes.length;
+  const a = await up.run(model, validateParams(up.name, up.params, {}), {});
+  assert.equal(model.opset(''), 9, 'input model unchanged');
+  assert.equal(model.graph.nodes.length, nodes);
+  assert.equal(a.model.opset(''), 17);
+  assert.equal(a.record.stats.from, 9);
+  assert.equal(a.record.stats.to, 17);
+  verifyModel(a.model);
+  const b = await c2i.run(a.model, validateParams(c2i.name, c2i.params, {}), {});
+  assert.ok((b.record.stats.converted as number) > 200);
+  assert.equal(b.model.graph.nodes.filter((n) => n.opType === 'Constant').length, 0);
+  verifyModel(b.model);
+  const again = await up.run(b.model, validateParams(up.name, up.params, { target: 17 }), {});
+  assert.deepEqual(again.record.notes, ['model is at opset 17; nothing to do']);
+});

@@ -1,0 +1,124 @@
+// Small inline-SVG charts for the report: a scatter (Pareto plot), per-candidate latency distributions,
+// and horizontal bars (sensitivity). No scripts, no network: plain SVG elements with titles.
+
+export function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function ticks(lo: number, hi: number, n = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / n;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-12; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3);
+}
+
+export interface ScatterPoint {
+  id: string;
+  label: string;
+  x: number;
+  y: number;
+  xErr?: [number, number];
+  yErr?: [number, number];
+  cls: string;
+}
+
+/** Latency (x) against quality (y), with the Pareto front, a budget line and a floor line. */
+export function scatter(points: ScatterPoint[], o: { xLabel: string; yLabel: string; front: string[]; xBudget?: number; yFloor?: number; id: string }): string {
+  const W = 720;
+  const H = 420;
+  const m = { l: 64, r: 20, t: 16, b: 48 };
+  const xs = points.flatMap((p) => [p.x, ...(p.xErr ?? [])]).concat(o.xBudget !== undefined ? [o.xBudget] : []).filter(Number.isFinite);
+  const ys = points.flatMap((p) => [p.y, ...(p.yErr ?? [])]).concat(o.yFloor !== undefined ? [o.yFloor] : []).filter(Number.isFinite);
+  let [x0, x1] = [Math.min(0, ...xs), Math.max(...xs, 1e-9) * 1.08];
+  let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const pad = (y1 - y0) * 0.1 || 0.05;
+  y0 -= pad;
+  y1 += pad;
+  if (!Number.isFinite(x1)) [x0, x1] = [0, 1];
+  if (!Number.isFinite(y0) || !Number.isFinite(y1)) [y0, y1] = [0, 1];
+  const X = (v: number) => m.l + ((v - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
+  const Y = (v: number) => H - m.b - ((v - y0) / (y1 - y0 || 1)) * (H - m.t - m.b);
+  const parts: string[] = [];
+  parts.push(`<svg id="${esc(o.id)}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.yLabel)} against ${esc(o.xLabel)}" xmlns="http://www.w3.org/2000/svg">`);
+  for (const t of ticks(x0, x1)) parts.push(`<line class="grid" x1="${X(t)}" x2="${X(t)}" y1="${m.t}" y2="${H - m.b}"/><text class="tick" x="${X(t)}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`);
+  for (const t of ticks(y0, y1)) parts.push(`<line class="grid" x1="${m.l}" x2="${W - m.r}" y1="${Y(t)}" y2="${Y(t)}"/><text class="tick" x="${m.l - 6}" y="${Y(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
+  parts.push(`<text class="axis" x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">${esc(o.xLabel)}</text>`);
+  parts.push(`<text class="axis" transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
+  if (o.xBudget !== undefined) parts.push(`<line class="budget" x1="${X(o.xBudget)}" x2="${X(o.xBudget)}" y1="${m.t}" y2="${H - m.b}"><title>latency budget ${fmt(o.xBudget)}</title></line>`);
+  if (o.yFloor !== undefined && Number.isFinite(o.yFloor)) parts.push(`<line class="budget" x1="${m.l}" x2="${W - m.r}" y1="${Y(o.yFloor)}" y2="${Y(o.yFloor)}"><title>quality floor ${fmt(o.yFloor)}</title></line>`);
+  const front = o.front.map((id) => points.find((p) => p.id === id)).filter((p): p is ScatterPoint => !!p);
+  if (front.length > 1) parts.push(`<polyline class="front" points="${front.map((p) => `${X(p.x)},${Y(p.y)}`).join(' ')}"/>`);
+  for (const p of points) {
+    const g: string[] = [];
+    if (p.xErr) g.push(`<line class="err" x1="${X(p.xErr[0])}" x2="${X(p.xErr[1])}" y1="${Y(p.y)}" y2="${Y(p.y)}"/>`);
+    if (p.yErr) g.push(`<line class="err" x1="${X(p.x)}" x2="${X(p.x)}" y1="${Y(p.yErr[0])}" y2="${Y(p.yErr[1])}"/>`);
+    g.push(`<circle class="pt ${esc(p.cls)}" cx="${X(p.x)}" cy="${Y(p.y)}" r="6"/>`);
+    parts.push(`<g class="candidate" data-candidate="${esc(p.id)}"><title>${esc(p.label)}: ${fmt(p.x)} ms, ${fmt(p.y)}</title>${g.join('')}</g>`);
+  }
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+export interface DistRow {
+  id: string;
+  label: string;
+  samples: number[];
+  cls: string;
+}
+
+/** One row per candidate: the samples as a strip, with a box from p50 to p99 and ticks at p50/p99/max. */
+export function distributions(rows: DistRow[], o: { id: string; budget?: number }): string {
+  const W = 720;
+  const rowH = 26;
+  const m = { l: 200, r: 20, t: 10, b: 36 };
+  const H = m.t + m.b + rowH * rows.length;
+  const all = rows.flatMap((r) => r.samples).filter(Number.isFinite);
+  const x1 = Math.max(...all, o.budget ?? 0, 1e-9) * 1.05;
+  const X = (v: number) => m.l + (v / x1) * (W - m.l - m.r);
+  const q = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1)))] ?? NaN;
+  const parts = [`<svg id="${esc(o.id)}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="latency distributions" xmlns="http://www.w3.org/2000/svg">`];
+  for (const t of ticks(0, x1)) parts.push(`<line class="grid" x1="${X(t)}" x2="${X(t)}" y1="${m.t}" y2="${H - m.b}"/><text class="tick" x="${X(t)}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`);
+  parts.push(`<text class="axis" x="${(m.l + W - m.r) / 2}" y="${H - 4}" text-anchor="middle">latency (ms)</text>`);
+  if (o.budget !== undefined) parts.push(`<line class="budget" x1="${X(o.budget)}" x2="${X(o.budget)}" y1="${m.t}" y2="${H - m.b}"><title>budget ${fmt(o.budget)} ms</title></line>`);
+  rows.forEach((r, i) => {
+    const y = m.t + i * rowH + rowH / 2;
+    const s = [...r.samples].sort((a, b) => a - b);
+    // At most ~300 dots per row: every k-th sorted sample keeps the shape of the distribution.
+    const k = Math.max(1, Math.ceil(s.length / 300));
+    const dots = s.filter((_, j) => j % k === 0).map((v, j) => `<circle class="dot" cx="${X(v).toFixed(1)}" cy="${(y + ((j % 5) - 2) * 1.6).toFixed(1)}" r="1.3"/>`);
+    const [p50, p99, max] = [q(s, 0.5), q(s, 0.99), s[s.length - 1] ?? NaN];
+    parts.push(
+      `<g class="candidate dist ${esc(r.cls)}" data-candidate="${esc(r.id)}"><title>${esc(r.label)}: p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms, max ${fmt(max)} ms, ${s.length} runs</title>` +
+        `<text class="rowlabel" x="${m.l - 8}" y="${y + 4}" text-anchor="end">${esc(r.label.length > 28 ? r.label.slice(0, 27) + '…' : r.label)}</text>` +
+        `<rect class="box" x="${X(p50)}" y="${y - 8}" width="${Math.max(1, X(p99) - X(p50))}" height="16"/>` +
+        dots.join('') +
+        `<line class="p50" x1="${X(p50)}" x2="${X(p50)}" y1="${y - 10}" y2="${y + 10}"/><line class="p99" x1="${X(p99)}" x2="${X(p99)}" y1="${y - 10}" y2="${y + 10}"/></g>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+/** Horizontal bars (e.g. the quality each node costs when quantized). */
+export function bars(rows: { label: string; value: number }[], o: { id: string; xLabel: string }): string {
+  const W = 720;
+  const rowH = 18;
+  const m = { l: 260, r: 60, t: 8, b: 32 };
+  const H = m.t + m.b + rowH * rows.length;
+  const x1 = Math.max(...rows.map((r) => Math.abs(r.value)), 1e-9);
+  const parts = [`<svg id="${esc(o.id)}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.xLabel)}" xmlns="http://www.w3.org/2000/svg">`];
+  rows.forEach((r, i) => {
+    const y = m.t + i * rowH;
+    const w = (Math.abs(r.value) / x1) * (W - m.l - m.r);
+    parts.push(`<g class="bar"><title>${esc(r.label)}: ${r.value}</title><text class="rowlabel" x="${m.l - 6}" y="${y + 13}" text-anchor="end">${esc(r.label.length > 40 ? r.label.slice(0, 39) + '…' : r.label)}</text><rect x="${m.l}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}"/><text class="tick" x="${m.l + w + 4}" y="${y + 13}">${fmt(r.value)}</text></g>`);
+  });
+  parts.push(`<text class="axis" x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle">${esc(o.xLabel)}</text></svg>`);
+  return parts.join('\n');
+}

@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConstraints } from './constraints.js';
+import { RunDir, type RunSpec } from './run-dir.js';
+import { configId } from './space.js';
+import { latencyFigures } from './stats.js';
+import { search, type Measurer } from './strategy.js';
+import type { CandidateConfig, Measurement } from './types.js';
+
+const TRUTH: Record<string, { ms: number; q: number }> = {
+  baseline: { ms: 10, q: 0.9 },
+  'fp32 opt=extended': { ms: 9.8, q: 0.9 },
+  'int8 dynamic': { ms: 4, q: 0.896 },
+  'int8 static': { ms: 3, q: 0.6 },
+  'int8 static keep 3': { ms: 4.2, q: 0.91 },
+  'int4': { ms: 5, q: 0.893 },
+  broken: { ms: 1, q: 1 },
+  'slow and worse': { ms: 9, q: 0.88 },
+};
+
+const cfg = (label: string): CandidateConfig => ({ label, passes: label === 'baseline' ? [] : [{ name: 'fake', params: { label } }], session: { graphOptimizationLevel: 'all', disabledOptimizers: [] } });
+
+function fakeMeasurer(calls: string[]): Measurer {
+  return {
+    async build(c, out) {
+      if (c.label === 'broken') throw new Error('pass fake failed: unsupported op Frobnicate');
+      writeFileSync(out, c.label);
+      return { records: [], sizeBytes: 100 + c.label.length, sha256: createHash('sha256').update(c.label).digest('hex') };
+    },
+    async measure(_p, c, stage): Promise<Measurement> {
+      calls.push(`${stage}:${c.label}`);
+      const t = TRUTH[c.label]!;
+      const samples = Array.from({ length: 60 }, (_, i) => t.ms * (1 + 0.02 * ((i * 13) % 7)));
+      const n = stage === 'screen' ? 100 : 200;
+      const k = Math.round(t.q * n);
+      const perItem = Array.from({ length: n }, (_, i) => (i < k ? 1 : 0));
+      return {
+        stage,
+        latency: latencyFigures(samples),
+        quality: { primary: { name: 'exact', value: k / n, ci: [k / n - 0.03, k / n + 0.03] }, metrics: {}, n, perItem, source: 'task' },
+        measuredAt: new Date().toISOString(),
+        wallMs: 1,
+      };
+    },
+  };
+}
+
+const spec = (): RunSpec => ({
+  schema: 'edgefit.optimize.run/1',
+  command: ['optimize'],
+  source: { path: 'm.onnx', sha256: 'abc' },
+  task: { ref: 'fake', dataSha256: 'def', limit: 200 },
+  budget: ['p99<=6ms'],
+  quality: ['exact>=-1pt'],
+  objective: 'p99',
+  threads: 1,
+  timeLimitSec: 600,
+  measurement: { warmup: 1 },
+});
+
+test('search: screens all, drops sure misses, fully measures the promising, picks the fastest feasible', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-search-'));
+  try {
+    const calls: string[] = [];
+    const configs = Object.keys(TRUTH).map(cfg);
+    const out = await search({ configs, measurer: fakeMeasurer(calls), runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms,exact>=-1pt'), objective: 'p99', timeLimitMs: 600_000 });
+    assert.equal(out.choice.chosen?.config.label, 'int8 dynamic');
+    assert.equal(out.choice.runnerUp?.config.label, 'int8 static keep 3');
+    const v = (l: string) => out.results.find((r) => r.config.label === l)!.verdict!;
+    assert.equal(v('int8 dynamic').kind, 'chosen');
+    assert.equal(v('broken').kind, 'failed');
+    assert.match((v('broken') as { why: string }).why, /Frobnicate/);
+    assert.equal(v('int8 static').kind, 'dropped'); // exact 0.6 is far below the 0.89 floor at screening
+    assert.equal(v('fp32 opt=extended').kind, 'dropped'); // p99 interval wholly above 6 ms
+    assert.ok(!calls.includes('full:int8 static') && !calls.includes('full:fp32 opt=extended'));
+    assert.ok(calls.includes('full:int8 dynamic'));
+    // Comparison against the runner-up: faster with an interval below zero.
+    assert.ok(out.comparison && out.comparison.latency.diffMs < 0 && out.comparison.latency.pFaster > 0.95);
+    assert.ok(out.comparison.quality && out.comparison.quality.diff < 0.02);
+    // Everything on disk.
+    const stored = JSON.parse(readFileSync(join(dir, 'candidates', configId(cfg('int8 dynamic')), 'result.json'), 'utf8'));
+    assert.equal(stored.verdict.kind, 'chosen');
+    assert.ok(existsSync(join(dir, 'run.json')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('resume: a stopped run picks up where it stopped and measures nothing twice', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-resume-'));
+  try {
+    const configs = Object.keys(TRUTH).map(cfg);
+    const constraints = parseConstraints('p99<=6ms,exact>=-1pt');
+    const first: string[] = [];
+    const a = await search({ configs, measurer: fakeMeasurer(first), runDir: new RunDir(dir, spec()).open(), constraints, objective: 'p99', timeLimitMs: 600_000, maxNewMeasurements: 4 });
+    assert.match(a.stoppedEarly ?? '', /stopped after/);
+    assert.equal(first.length, 4);
+    const second: string[] = [];
+    const b = await search({ configs, measurer: fakeMeasurer(second), runDir: new RunDir(dir, spec()).open(), constraints, objective: 'p99', timeLimitMs: 600_000 });
+    for (const c of first) assert.ok(!second.includes(c), `measured again: ${c}`);
+    assert.ok(b.reused >= 3, `reused ${b.reused}`);
+    assert.equal(b.choice.chosen?.config.label, 'int8 dynamic');
+    // A different run key (other data) does not reuse anything.
+    const third: string[] = [];
+    await search({ configs, measurer: fakeMeasurer(third), runDir: new RunDir(dir, { ...spec(), task: { ref: 'fake', dataSha256: 'other', limit: 200 } }).open(), constraints, objective: 'p99', timeLimitMs: 600_000 });
+    assert.ok(third.includes('screen:baseline'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('search: time limit stops screening and says so', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-time-'));
+  try {
+    let t = 0;
+    const m = fakeMeasurer([]);
+    const slow: Measurer = { build: m.build, measure: async (p, c, s) => ((t += 20_000), m.measure(p, c, s)) };
+    const out = await search({ configs: Object.keys(TRUTH).map(cfg), measurer: slow, runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms'), objective: 'p99', timeLimitMs: 100_000, now: () => t });
+    assert.match(out.stoppedEarly ?? '', /time limit/);
+    assert.ok(out.elapsedMs <= 120_000, `elapsed ${out.elapsedMs}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,229 @@
+// The search strategy: the baseline first, then a short screening measurement of every candidate,
+// dropping those that cannot meet the constraints or that another screened candidate clearly beats,
+// then full measurements of the promising ones (fastest first) until enough feasible ones are known
+// or the time limit is near. Results go to the run directory as they come, so a killed run resumes.
+
+import { checkConstraints, describeCheck, lowerIsBetter, resolveMetric, type Constraint, type LatencyStat } from './constraints.js';
+import { bestMeasurement, choose, figuresOf, qualityScore, type Choice } from './pareto.js';
+import type { Progress } from './progress.js';
+import type { RunDir } from './run-dir.js';
+import { configId } from './space.js';
+import { compareLatency } from './stats.js';
+import { compareCandidates } from '../eval/evaluate.js';
+import type { CandidateConfig, CandidateResult, Comparison, Measurement } from './types.js';
+import type { PassRecord } from '../passes/pass.js';
+
+/** How candidates are built and measured; the real one runs passes and isolated processes, tests fake it. */
+export interface Measurer {
+  build(cfg: CandidateConfig, outPath: string): Promise<{ records: PassRecord[]; sizeBytes: number; sha256: string }>;
+  measure(modelPath: string, cfg: CandidateConfig, stage: 'screen' | 'full'): Promise<Measurement>;
+}
+
+export interface SearchOptions {
+  configs: CandidateConfig[];
+  measurer: Measurer;
+  runDir: RunDir;
+  constraints: Constraint[];
+  objective: LatencyStat;
+  timeLimitMs: number;
+  progress?: Progress;
+  /** Full measurements to aim for among feasible candidates (default 3: the choice, a runner-up, one spare). */
+  fullTarget?: number;
+  /** Stop after this many new measurements (for tests of resume). */
+  maxNewMeasurements?: number;
+  now?: () => number;
+}
+
+export interface SearchOutcome {
+  results: CandidateResult[];
+  baseline: CandidateResult;
+  choice: Choice;
+  comparison?: Comparison;
+  stoppedEarly?: string;
+  elapsedMs: number;
+  reused: number;
+  measuredNow: number;
+}
+
+class Budget extends Error {}
+
+export async function search(opts: SearchOptions): Promise<SearchOutcome> {
+  const now = opts.now ?? (() => Date.now());
+  const t0 = now();
+  const left = () => opts.timeLimitMs - (now() - t0);
+  const { runDir, measurer, progress } = opts;
+  const results = new Map<string, CandidateResult>();
+  let reused = 0;
+  let measuredNow = 0;
+  const cost = { screen: [] as number[], full: [] as number[] };
+  const avg = (xs: number[], dflt: number) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : dflt);
+
+  const ids = opts.configs.map(configId);
+  const cfgOf = new Map(opts.configs.map((c, i) => [ids[i]!, c]));
+
+  /** Builds (once) and measures one stage of a candidate, reusing what the run directory already holds. */
+  async function run(id: string, stage: 'screen' | 'full', phase: string, done: number, total: number): Promise<CandidateResult> {
+    const cfg = cfgOf.get(id)!;
+    let r = results.get(id) ?? runDir.readResult(id);
+    if (r && (r.status === 'failed' || r[stage])) {
+      if (!results.has(id)) reused++;
+      results.set(id, r);
+      return r;
+    }
+    if (opts.maxNewMeasurements !== undefined && measuredNow >= opts.maxNewMeasurements) throw new Budget('stopped after the requested number of measurements');
+    const started = now();
+    progress?.status({ phase, done, total, msLeft: left(), current: `${stage === 'screen' ? 'screening' : 'measuring'} ${cfg.label}` });
+    const modelPath = runDir.modelPath(id);
+    try {
+      if (!r) {
+        const b = await measurer.build(cfg, modelPath);
+        r = { id, config: cfg, status: 'ok', modelSha256: b.sha256, sizeBytes: b.sizeBytes, passRecords: b.records };
+      }
+      r[stage] = await measurer.measure(modelPath, cfg, stage);
+    } catch (e) {
+      if (e instanceof Budget) throw e;
+      r = { id, config: cfg, status: 'failed', error: (e as Error).message ?? String(e), passRecords: r?.passRecords ?? [], sizeBytes: r?.sizeBytes, modelSha256: r?.modelSha256 };
+      progress?.log(`  ${cfg.label}: failed: ${firstLine(r.error!)}`);
+    }
+    measuredNow++;
+    cost[stage].push(now() - started);
+    results.set(id, r);
+    runDir.writeResult(r);
+    const m = r[stage];
+    if (m) progress?.log(`  ${stage === 'screen' ? 'screened' : 'measured'} ${cfg.label}: ${opts.objective} ${m.latency[opts.objective].toFixed(2)} ms, ${m.quality.primary.name} ${m.quality.primary.value.toFixed(4)}${r.sizeBytes ? `, ${(r.sizeBytes / 1e6).toFixed(2)} MB` : ''}`);
+    return r;
+  }
+
+  let stoppedEarly: string | undefined;
+  const baseId = ids[0]!;
+  const dropped = new Map<string, string>();
+  try {
+    // 1. The baseline, fully: relative quality floors and the comparison need it.
+    await run(baseId, 'screen', 'baseline', 0, 2);
+    const baseline0 = await run(baseId, 'full', 'baseline', 1, 2);
+    if (baseline0.status !== 'ok') throw new Error(`the source model could not be measured: ${baseline0.error}`);
+
+    // 2. Screening. Keep enough time for full measurements of a few candidates.
+    const rest = ids.slice(1);
+    for (let i = 0; i < rest.length; i++) {
+      const reserve = avg(cost.full, 3 * avg(cost.screen, 10_000)) * Math.min(2, opts.fullTarget ?? 3);
+      const known = results.get(rest[i]!) ?? runDir.readResult(rest[i]!);
+      if (!known?.screen && left() < avg(cost.screen, 10_000) + reserve) {
+        stoppedEarly = `time limit: ${rest.length - i} of ${rest.length} candidates not screened`;
+        progress?.log(`  ${stoppedEarly}`);
+        break;
+      }
+      await run(rest[i]!, 'screen', 'screening', i, rest.length);
+    }
+
+    // 3. Drop at screening: sure misses of latency budgets (interval wholly above), quality floors far
+    //    below (interval wholly below), size/memory limits, and candidates clearly dominated.
+    const base = results.get(baseId)!;
+    const screened = rest.map((id) => results.get(id)).filter((r): r is CandidateResult => !!r && r.status === 'ok' && !!r.screen);
+    for (const r of screened) {
+      const why = sureMiss(r, r.screen!, opts.constraints, base);
+      if (why) dropped.set(r.id, why);
+    }
+    for (const r of screened) {
+      if (dropped.has(r.id)) continue;
+      const m = r.screen!;
+      const lo = m.latency.ci[opts.objective]?.[0] ?? m.latency[opts.objective];
+      const by = screened.find((q) => {
+        if (q.id === r.id || dropped.has(q.id)) return false;
+        const hi = q.screen!.latency.ci[opts.objective]?.[1] ?? q.screen!.latency[opts.objective];
+        return hi < lo && qualityScore(q.screen!) >= qualityScore(m) && (q.sizeBytes ?? 0) <= (r.sizeBytes ?? 0);
+      });
+      if (by) dropped.set(r.id, `dominated at screening by ${by.config.label} (faster with interval apart, quality and size no worse)`);
+    }
+
+    // 4. Full measurements of the promising ones, fastest screening figure first.
+    const promising = screened
+      .filter((r) => !dropped.has(r.id))
+      .sort((a, b) => a.screen!.latency[opts.objective] - b.screen!.latency[opts.objective]);
+    const target = opts.fullTarget ?? 3;
+    let feasibleFull = 0;
+    for (let i = 0; i < promising.length; i++) {
+      const r = promising[i]!;
+      if (feasibleFull >= target) break;
+      if (!r.full && left() < avg(cost.full, 3 * avg(cost.screen, 10_000))) {
+        stoppedEarly = (stoppedEarly ? stoppedEarly + '; ' : '') + `time limit: ${promising.length - i} promising candidates not fully measured`;
+        progress?.log(`  ${stoppedEarly}`);
+        break;
+      }
+      const full = await run(r.id, 'full', 'full', i, promising.length);
+      if (full.status === 'ok' && checkConstraints(opts.constraints, figuresOf(full), figuresOf(base)).every((c) => c.ok)) feasibleFull++;
+    }
+  } catch (e) {
+    if (!(e instanceof Budget)) throw e;
+    stoppedEarly = e.message;
+  }
+  progress?.done();
+
+  const baseline = results.get(baseId);
+  if (!baseline) throw new Error(`stopped before the baseline was measured: ${stoppedEarly ?? 'unknown reason'}`);
+  const all = ids.map((id) => results.get(id)).filter((r): r is CandidateResult => !!r);
+  const choice = choose(all, opts.constraints, baseline, opts.objective, { requireFull: true });
+  for (const r of all) assignVerdict(r, choice, dropped, opts.objective);
+  const comparison = choice.chosen ? compare(choice.chosen, choice.runnerUp ?? (choice.chosen.id !== baseline.id ? baseline : undefined), opts.objective) : undefined;
+  for (const r of all) runDir.writeResult(r);
+  return { results: all, baseline, choice, comparison, stoppedEarly, elapsedMs: now() - t0, reused, measuredNow };
+}
+
+function sureMiss(r: CandidateResult, m: Measurement, constraints: readonly Constraint[], base: CandidateResult): string | undefined {
+  const checks = checkConstraints(constraints, figuresOf(r, m), figuresOf(base));
+  for (let i = 0; i < constraints.length; i++) {
+    const c = constraints[i]!;
+    const ch = checks[i]!;
+    if (ch.ok) continue;
+    if (c.kind === 'latency') {
+      const lo = m.latency.ci[c.stat]?.[0] ?? m.latency[c.stat];
+      if (lo > c.ms) return `misses ${c.text} at screening: ${c.stat} ${m.latency[c.stat].toFixed(2)} ms, 95% interval from ${lo.toFixed(2)} ms`;
+    } else if (c.kind === 'quality') {
+      const all = { [m.quality.primary.name]: m.quality.primary, ...m.quality.metrics };
+      const key = resolveMetric(c.metric, Object.keys(all));
+      if (key === undefined) continue;
+      const ci = all[key]!.ci;
+      const better = c.op === '>=' || c.op === '>' ? ci[1] < ch.bound : ci[0] > ch.bound;
+      if (better && Number.isFinite(ch.bound)) return `misses ${c.text} at screening: ${describeCheck(ch)} (interval ${ci[0].toFixed(3)}–${ci[1].toFixed(3)})`;
+    } else {
+      return `misses ${describeCheck(ch)}`;
+    }
+  }
+  return undefined;
+}
+
+function assignVerdict(r: CandidateResult, choice: Choice, dropped: Map<string, string>, objective: LatencyStat): void {
+  r.checks = choice.checks.get(r.id);
+  if (r.status === 'failed') r.verdict = { kind: 'failed', why: firstLine(r.error ?? 'failed') };
+  else if (choice.chosen?.id === r.id) r.verdict = { kind: 'chosen' };
+  else if (dropped.has(r.id) && !r.full) r.verdict = { kind: 'dropped', why: dropped.get(r.id)! };
+  else if (choice.feasible.some((f) => f.id === r.id)) {
+    const c = bestMeasurement(choice.chosen!)!;
+    const m = bestMeasurement(r)!;
+    r.verdict = { kind: 'feasible', why: `meets every constraint but ${objective} ${m.latency[objective].toFixed(2)} ms > chosen ${c.latency[objective].toFixed(2)} ms` };
+  } else if (!bestMeasurement(r)) r.verdict = { kind: 'dropped', why: 'not measured (time limit)' };
+  else {
+    const misses = (r.checks ?? []).filter((c) => !c.ok).map(describeCheck);
+    if (misses.length) r.verdict = { kind: 'rejected', why: misses.join('; ') };
+    else r.verdict = { kind: 'dropped', why: `screened only: promising but not fully measured (its screening ${objective} ${r.screen!.latency[objective].toFixed(2)} ms)` };
+  }
+}
+
+function compare(a: CandidateResult, b: CandidateResult | undefined, objective: LatencyStat): Comparison | undefined {
+  if (!b) return undefined;
+  const ma = bestMeasurement(a)!;
+  const mb = bestMeasurement(b)!;
+  const latency = { stat: objective, ...compareLatency(ma.latency.samplesMs, mb.latency.samplesMs, objective) };
+  const pa = ma.quality.perItem;
+  const pb = mb.quality.perItem;
+  let quality: Comparison['quality'];
+  if (pa.length && pa.length === pb.length) {
+    const q = compareCandidates(pa, pb, { ...(ma.quality.weights ? { weights: ma.quality.weights } : {}), higherIsBetter: ma.quality.higherIsBetter ?? !lowerIsBetter(ma.quality.primary.name) });
+    quality = { diff: q.diff, ci: q.ci, pBetter: q.pBetter };
+  }
+  return { against: b.id, latency, quality };
+}
+
+function firstLine(s: string): string {
+  return (s.split('\n').find((l) => l.trim()) ?? s).slice(0, 300);
+}

