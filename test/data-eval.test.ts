@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -60,9 +60,36 @@ test('data make parts writes class folders; bad flags and bad tasks are one-line
   assert.match(unknown.err, /^edgefit: error: unknown task 'serail'/);
   assert.match(unknown.err, /hint: built-in tasks: serials/);
   assert.ok(!/\n\s+at /.test(unknown.err), 'no stack trace');
-  const noTask = await cli(['eval', `${ASSETS}/ch_ppocr_mobile_v2.0_cls_infer.onnx`]);
+  // without --task the spec is inferred for known models (cls here); a detector is not one of them
+  const inferred = await cli(['eval', `${ASSETS}/ch_ppocr_mobile_v2.0_cls_infer.onnx`, '-n', '4']);
+  assert.equal(inferred.code, 0, inferred.err);
+  assert.match(inferred.err, /task inferred from the model: .*text direction/);
+  const noTask = await cli(['eval', `${ASSETS}/ch_PP-OCRv4_det_infer.onnx`]);
   assert.equal(noTask.code, 2);
+  assert.match(noTask.err, /needs --task/);
   const badAction = await cli(['data', 'remove', 'parts']);
   assert.equal(badAction.code, 2);
   assert.ok(!existsSync(join(tmp, '.parts.tmp-' + process.pid)));
+});
+
+test('bad items from the CLI: an error naming the item by default, a list of skipped items with --on-bad-item skip', async () => {
+  const dir = join(tmp, 'rotated');
+  assert.equal((await cli(['data', 'make', 'serials-rotated', '--out', dir, '--n', '6', '--seed', '2'])).code, 0);
+  writeFileSync(join(dir, '0', 'broken.png'), 'this is not an image');
+  mkdirSync(join(dir, '90'));
+  const some = readdirSync(join(dir, '0')).find((f) => f.endsWith('.png') && f !== 'broken.png')!;
+  copyFileSync(join(dir, '0', some), join(dir, '90', 'x.png'));
+  const model = `${ASSETS}/ch_ppocr_mobile_v2.0_cls_infer.onnx`;
+  const strict = await cli(['eval', model, '--task', join(dir, 'task.json')]);
+  assert.equal(strict.code, 1);
+  assert.match(strict.err, /bad item 0\/broken.png: cannot decode/);
+  assert.match(strict.err, /hint: .*--on-bad-item skip/);
+  const lenient = await cli(['eval', model, '--task', join(dir, 'task.json'), '--on-bad-item', 'skip', '--json']);
+  assert.equal(lenient.code, 0, lenient.err);
+  const res = JSON.parse(lenient.out);
+  assert.equal(res.n, 6);
+  assert.deepEqual(res.skipped.map((s: { id: string }) => s.id).sort(), ['0/broken.png', '90/x.png']);
+  assert.match(res.skipped.find((s: { id: string }) => s.id === '90/x.png').reason, /unknown class '90'/);
+  const text = await cli(['eval', model, '--task', join(dir, 'task.json'), '--on-bad-item', 'skip']);
+  assert.match(text.out, /skipped 2 bad items/);
 });

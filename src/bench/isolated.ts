@@ -11,6 +11,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { EdgefitError } from '../onnx/errors.js';
 import type { ResolvedInput, FeedOptions } from '../runtime/inputs.js';
 import { validateSessionOptions, type OptLevel, type ProviderFailure } from '../runtime/session.js';
@@ -139,9 +140,9 @@ function workerCommand(): { args: string[] } {
     } catch {
       // fall back to resolving from the working directory
     }
-    return { args: ['--import', tsx, new URL('./isolated-worker.ts', here).pathname] };
+    return { args: ['--import', tsx, fileURLToPath(new URL('./isolated-worker.ts', here))] };
   }
-  return { args: [new URL('./isolated-worker.js', here).pathname] };
+  return { args: [fileURLToPath(new URL('./isolated-worker.js', here))] };
 }
 
 /**
@@ -211,24 +212,33 @@ export async function benchIsolated(modelPath: string, opts: IsolatedOptions = {
           : { kind: 'crash', message: `the benchmark child failed on ${modelPath}: ${m.error.message}`, code: 'E_BENCH_CRASH', hint: 'this looks like a bug in edgefit or ORT; the stack is in `stderr`', stderr: m.error.stack };
       }
     });
-    child.on('error', (e) => {
-      failure ??= { kind: 'crash', message: `could not start the benchmark child process: ${e.message}`, code: 'E_BENCH_CRASH' };
-    });
-    child.on('close', (code, signal) => {
+    let settled = false;
+    const settle = (r: IsolatedResult) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       if (poll) clearInterval(poll);
       abortSignal?.removeEventListener('abort', onAbort);
-      if (killedFor === 'aborted') return resolvePromise({ ok: false, error: aborted(modelPath) });
-      if (result && !killedFor) return resolvePromise({ ok: true, ...result });
-      if (failure && !killedFor) return resolvePromise({ ok: false, error: failure });
+      resolvePromise(r);
+    };
+    child.on('error', (e) => {
+      const f: BenchFailure = { kind: 'crash', message: `the benchmark child process for ${modelPath} failed: ${e.message}`, code: 'E_BENCH_CRASH' };
+      // A process that never started emits no 'close'.
+      if (child.pid === undefined) settle({ ok: false, error: f });
+      else failure ??= f;
+    });
+    child.on('close', (code, signal) => {
+      if (killedFor === 'aborted') return settle({ ok: false, error: aborted(modelPath) });
+      if (result && !killedFor) return settle({ ok: true, ...result });
+      if (failure && !killedFor) return settle({ ok: false, error: failure });
       const tail = stderr.trim();
       if (killedFor === 'timeout')
-        return resolvePromise({ ok: false, error: { kind: 'timeout', message: `benchmarking ${modelPath} took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`, code: 'E_BENCH_TIMEOUT', hint: 'measure fewer runs (--iterations / --duration), a smaller input, or raise the timeout', exitCode: code, signal, stderr: tail } });
+        return settle({ ok: false, error: { kind: 'timeout', message: `benchmarking ${modelPath} took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`, code: 'E_BENCH_TIMEOUT', hint: 'measure fewer runs (--iterations / --duration), a smaller input, or raise the timeout', exitCode: code, signal, stderr: tail } });
       if (killedFor === 'oom')
-        return resolvePromise({ ok: false, error: { kind: 'oom', message: `benchmarking ${modelPath} used more than ${mib(memoryLimitBytes!)} of memory (reached ${mib(rssSeen)}) and was stopped`, code: 'E_BENCH_OOM', hint: 'use a smaller batch or input shape, or raise the memory limit', exitCode: code, signal, stderr: tail } });
+        return settle({ ok: false, error: { kind: 'oom', message: `benchmarking ${modelPath} used more than ${mib(memoryLimitBytes!)} of memory (reached ${mib(rssSeen)}) and was stopped`, code: 'E_BENCH_OOM', hint: 'use a smaller batch or input shape, or raise the memory limit', exitCode: code, signal, stderr: tail } });
       const heapOom = /heap out of memory|bad_alloc|Cannot allocate memory|std::bad_alloc/i.test(tail);
       const why = signal ? `was killed by ${signal}${signal === 'SIGKILL' ? ' (often the kernel stopping a process that ran out of memory)' : ''}` : `exited with code ${code} without a result`;
-      resolvePromise({
+      settle({
         ok: false,
         error: {
           kind: heapOom || signal === 'SIGKILL' ? 'oom' : 'crash',
@@ -242,7 +252,7 @@ export async function benchIsolated(modelPath: string, opts: IsolatedOptions = {
       });
     });
     const start: ToWorker = { type: 'start', modelPath, modelBytes: size, options };
-    child.send(start);
+    if (child.connected) child.send(start, (e) => e && child.kill('SIGKILL'));
   });
 }
 

@@ -47,6 +47,8 @@ test('bad flags are usage errors with one clear message and no stack', async () 
     [['--opt-level', 'max'], /--opt-level must be one of/],
     [['--shape', 'x=1,3,0,4'], /is not a dim/],
     [['-n', '2'], /--shape x=1,3,<n>,<n>/],
+    [['--shape', 'x=1,3,48,99999999', '-n', '2'], /would hold 14399999856 elements, over the limit of 134217728/],
+    [['--dim', 'width'], /--dim 'width' is not name=value/],
   ];
   for (const [flags, re] of cases) {
     const r = await cli('bench', CLS, ...flags);

@@ -7,7 +7,7 @@ import { BenchError, benchIsolated, type BenchResult, type IsolatedOptions } fro
 import { DEFAULT_DURATION_MS, DEFAULT_WARMUP } from '../bench/latency.js';
 import { machineLine } from '../bench/machine.js';
 import { progressBar } from '../bench/progress.js';
-import { parseShapeFlags } from '../runtime/inputs.js';
+import { DEFAULT_MAX_ELEMENTS, parseDimFlags, parseShapeFlags } from '../runtime/inputs.js';
 import { OPT_LEVELS, type OptLevel } from '../runtime/session.js';
 import type { Command, CommandContext } from './command.js';
 
@@ -19,6 +19,7 @@ export const benchCommand: Command = {
     { name: 'threads', short: 't', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads (spinning stays off)' },
     { name: 'batch', short: 'b', type: 'integer', placeholder: 'n', description: 'value of batch dims: symbolic dims named like batch/N, else a symbolic first dim (default 1)' },
     { name: 'shape', type: 'string[]', placeholder: 'name=d1,d2,…', description: 'full shape of one input; repeat the flag for more inputs' },
+    { name: 'dim', type: 'string[]', placeholder: 'name=n,…', description: "value of a symbolic dim by the name the model gives it, e.g. --dim sequence=128" },
     { name: 'warmup', type: 'integer', placeholder: 'n', default: DEFAULT_WARMUP, description: 'untimed runs before measuring' },
     { name: 'iterations', short: 'n', type: 'integer', placeholder: 'n', description: 'timed runs (instead of --duration)' },
     { name: 'duration', short: 'd', type: 'number', placeholder: 'seconds', description: `measure for this long (default ${DEFAULT_DURATION_MS / 1000} s, and at least 5 runs)` },
@@ -26,6 +27,7 @@ export const benchCommand: Command = {
     { name: 'providers', type: 'string[]', placeholder: 'cpu,…', default: ['cpu'], description: 'execution providers, tried in order; all failures are reported together' },
     { name: 'disable-optimizer', type: 'string[]', placeholder: 'name,…', description: 'ORT optimizers to switch off, e.g. MatMulAddFusion' },
     { name: 'save-optimized', type: 'string', placeholder: 'file.onnx', description: "also write ORT's optimized graph to this file" },
+    { name: 'max-elements', type: 'integer', placeholder: 'n', default: DEFAULT_MAX_ELEMENTS, description: 'refuse an input with more elements than this (guards against typos in --batch/--shape)' },
     { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of the random inputs' },
     { name: 'timeout', type: 'number', placeholder: 'seconds', description: 'stop the measurement after this long (default: duration + 300 s, or 600 s)' },
     { name: 'samples', type: 'boolean', description: 'with --json: include every measured latency' },
@@ -60,6 +62,8 @@ export function optionsFromFlags(ctx: CommandContext): IsolatedOptions {
     threads,
     batch: flagInt(ctx, 'batch', 1),
     shapes: parseShapeFlags((ctx.flags.shape as string[] | undefined) ?? []),
+    dims: parseDimFlags((ctx.flags.dim as string[] | undefined) ?? []),
+    maxElements: flagInt(ctx, 'max-elements', 1),
     warmup: flagInt(ctx, 'warmup', 0),
     iterations,
     durationMs: duration !== undefined ? duration * 1000 : undefined,

@@ -12,8 +12,9 @@ import { validateParams } from '../passes/params.js';
 import type { Feeds, PassContext, PassRecord, ParamValues } from '../passes/pass.js';
 import { mixedPrecision, pick, QualityProbe, type SensitivityRow } from '../passes/quant/sensitivity.js';
 import { findPass } from '../passes/registry.js';
+import { quantizeStatic, SCOPES, type Scope, type StaticQuantResult } from '../passes/quantize-static.js';
 import { parseShapeFlags, synthesizeFeeds } from '../runtime/inputs.js';
-import { guardSpeed, type GuardResult } from '../search/guard.js';
+import { guardSpeed, type GuardOptions, type GuardResult } from '../search/guard.js';
 import type { Command, CommandContext } from './command.js';
 
 const MODES = { dynamic: 'quantize-dynamic', static: 'quantize-static', int4: 'quantize-int4', fp16: 'fp16' } as const;
@@ -39,6 +40,7 @@ export const quantizeCommand: Command = {
     { name: 'batch', type: 'integer', default: 1, description: 'batch size for the speed comparison and for random calibration', placeholder: 'n' },
     { name: 'threads', type: 'integer', default: 1, description: 'intra-op threads for the speed comparison', placeholder: 'n' },
     { name: 'rounds', type: 'integer', default: 6, description: 'interleaved timing rounds of the speed comparison', placeholder: 'n' },
+    { name: 'search', type: 'boolean', description: "static: try each scope (all, compute, pointwise), time each against the input, keep the fastest that meets --quality-floor" },
     { name: 'json', type: 'boolean', description: 'print one JSON object on stdout (the verdict is in "verdict")' },
   ],
   details: `A result slower than the input is still written, and reported as "SLOWER than the input" (exit 0;
@@ -60,7 +62,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const pass = findPass(MODES[mode]);
   if (!pass) throw new UsageError(`--mode ${mode} is not available in this build (no '${MODES[mode]}' pass registered)`, `available: ${Object.entries(MODES).filter(([, p]) => findPass(p)).map(([m]) => m).join(', ')}`);
   if (mode !== 'static') {
-    for (const flag of ['method', 'quality-floor'] as const) if (f[flag] !== undefined) throw new UsageError(`--${flag} applies to --mode static only`, 'drop it, or use --mode static');
+    for (const flag of ['method', 'quality-floor', 'search'] as const) if (f[flag] !== undefined) throw new UsageError(`--${flag} applies to --mode static only`, 'drop it, or use --mode static');
   }
   const floor = f['quality-floor'] as number | undefined;
   if (floor !== undefined && !(floor > 0 && floor <= 1)) throw new UsageError(`--quality-floor must be in (0, 1], got ${floor}`, 'it is an agreement with the input model: 0.99 keeps 99% top-1 agreement (or cosine 0.99)');
@@ -92,8 +94,19 @@ async function run(ctx: CommandContext): Promise<number> {
   let result: { model: Model; record: PassRecord };
   let table: SensitivityRow[] | undefined;
   let keptFloat: string[] = [];
+  let guard: GuardResult | undefined;
+  let searched: SearchRow[] | undefined;
   const probe = data.holdout ? await QualityProbe.create(model, data.holdout, { maxSamples: evalSamples }) : undefined;
-  if (floor !== undefined) {
+  // Timing feeds: the given shapes, else a held-out sample (real shapes for models with dynamic dims).
+  const timingFeeds = !shapes && probe?.feeds[0] ? probe.feeds[0] : undefined;
+  const timing = { threads: f.threads as number, batch: f.batch as number, shapes, feeds: timingFeeds, rounds: f.rounds as number };
+  if (f.search) {
+    if (mode !== 'static') throw new UsageError('--search applies to --mode static only');
+    const s = await searchScopes(model, params as ParamValues, ctxPass, probe, floor, timing, log);
+    ({ result, guard } = s.best);
+    searched = s.rows;
+    if (floor !== undefined && !s.best.meetsFloor) log(`warning: no scope meets the quality floor ${floor}; kept the one closest to it. Try --quality-floor without --search (mixed precision).`);
+  } else if (floor !== undefined) {
     if (!probe) throw new UsageError('--quality-floor needs data to measure quality on', 'add --calibration <task> (or random)');
     const mp = await mixedPrecision(model, params as ParamValues, ctxPass, probe, { floor, log });
     result = mp.result;
@@ -107,10 +120,10 @@ async function run(ctx: CommandContext): Promise<number> {
 
   // Quality change and speed, both against the input.
   const agreement = probe ? await probe.measure(result.model) : undefined;
-  log('timing against the input (interleaved, same settings)…');
-  // Timing feeds: the given shapes, else a held-out sample (real shapes for models with dynamic dims).
-  const timingFeeds = !shapes && probe?.feeds[0] ? probe.feeds[0] : undefined;
-  const guard: GuardResult = await guardSpeed(model, result.model, { threads: f.threads as number, batch: f.batch as number, shapes, feeds: timingFeeds, rounds: f.rounds as number });
+  if (!guard) {
+    log('timing against the input (interleaved, same settings)…');
+    guard = await guardSpeed(model, result.model, timing);
+  }
   const floatOps = result.record.skipped;
 
   if (json) {
@@ -131,6 +144,7 @@ async function run(ctx: CommandContext): Promise<number> {
           floatOps,
           keptFloat,
           sensitivity: table ?? null,
+          search: searched ?? null,
           notes: result.record.notes,
           machine: guard.machine,
         },
@@ -149,6 +163,10 @@ async function run(ctx: CommandContext): Promise<number> {
   } else w('quality: not measured (no data; give --calibration <task> or random)');
   for (const [k, v] of Object.entries(result.record.stats)) if (typeof v === 'number' && !k.includes('.')) w(`  ${k}: ${v}`);
   if (keptFloat.length) w(`kept float for the quality floor: ${keptFloat.join(', ')}`);
+  if (searched) {
+    w('scopes tried (the fastest that meets the floor is kept):');
+    for (const r of searched) w(`  ${r.chosen ? '*' : ' '} ${r.scope.padEnd(9)} ${r.speedup.toFixed(2)}× (${r.verdict}), quality ${r.quality === null ? 'n/a' : r.quality.toFixed(4)}`);
+  }
   if (floatOps.length) {
     w(`left in float (${floatOps.length}):`);
     const byReason = new Map<string, string[]>();
@@ -194,4 +212,31 @@ async function dataStreams(model: Model, ref: string | undefined, dataPath: stri
     describe: `task '${cal.name}' (${n} calibration / ${nEval} held-out)`,
     random: false,
   };
+}
+
+interface SearchRow {
+  scope: Scope;
+  speedup: number;
+  verdict: GuardResult['verdict'];
+  quality: number | null;
+  chosen: boolean;
+}
+
+/** Quantizes with each scope, times each against the input, and keeps the fastest that meets the floor. */
+async function searchScopes(model: Model, params: ParamValues, ctx: PassContext, probe: QualityProbe | undefined, floor: number | undefined, timing: GuardOptions, log: (s: string) => void) {
+  type Cand = { result: StaticQuantResult; guard: GuardResult; quality: number | null; meetsFloor: boolean; scope: Scope };
+  const cands: Cand[] = [];
+  let ranges: Map<string, [number, number]> | undefined;
+  for (const scope of SCOPES) {
+    const result = await quantizeStatic(model, { ...params, scope }, ctx, ranges ? { ranges } : undefined);
+    ranges ??= result.ranges;
+    const guard = await guardSpeed(model, result.model, timing);
+    const quality = probe ? pick(await probe.measure(result.model), probe.defaultMetric) : null;
+    log(`scope ${scope}: ${guard.summary}${quality === null ? '' : `, quality ${quality.toFixed(4)}`}`);
+    cands.push({ result, guard, quality, meetsFloor: floor === undefined || (quality ?? 0) >= floor, scope });
+  }
+  const pool = cands.some((c) => c.meetsFloor) ? cands.filter((c) => c.meetsFloor) : [cands.reduce((a, b) => ((b.quality ?? 0) > (a.quality ?? 0) ? b : a))];
+  const best = pool.reduce((a, b) => (b.guard.speedup > a.guard.speedup ? b : a));
+  const rows: SearchRow[] = cands.map((c) => ({ scope: c.scope, speedup: c.guard.speedup, verdict: c.guard.verdict, quality: c.quality, chosen: c === best }));
+  return { best, rows };
 }

@@ -10,3 +10,5 @@ export { splitOf, Rng, hash32, type Split, type SplitFractions } from './rng.js'
 export { encodeNpy, NpyReader } from './npy.js';
 export { serialSample } from './generators/serials.js';
 export { partSample, PART_CLASSES } from './generators/parts.js';
+export { inferSpec, sessionIO, type ModelIO } from './infer-spec.js';
+export { fitTaskToModel, modelIO } from './fit-task.js';

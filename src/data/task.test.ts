@@ -200,3 +200,32 @@ test('generated tasks are the same for the same seed and differ across seeds', a
   const ok = labels.filter((l) => l === 0).length / labels.length;
   assert.ok(ok > 0.82 && ok < 0.97, `ok fraction ${ok} with defectRate 0.1`);
 });
+
+test('calibrationFeeds fitted to a model: its input name, flattened images for a rank-2 input', async () => {
+  const { GraphBuilder } = await import('../onnx/builder.js');
+  const { DataType } = await import('../onnx/dtype.js');
+  const b = new GraphBuilder('mlp');
+  const x = b.input('flat_in', DataType.FLOAT, ['N', 784]);
+  b.op('Identity', [x], {}, { outputs: ['y'] });
+  b.output('y', DataType.FLOAT, ['N', 784]);
+  const task = await loadTask('mnist', { limit: 4 });
+  const feeds = [];
+  for await (const f of calibrationFeeds(task, 3, { model: b.model(), batchSize: 2 })()) feeds.push(f);
+  assert.deepEqual(feeds.map((f) => Object.keys(f)), [['flat_in'], ['flat_in']]);
+  assert.deepEqual(feeds[0]!.flat_in!.dims, [2, 784]);
+});
+
+test('CSV text data: header names the columns, quoted cells may hold commas', async () => {
+  const { parseCsvLine } = await import('./sources.js');
+  assert.deepEqual(parseCsvLine('"a, b",c,"say ""hi"""'), ['a, b', 'c', 'say "hi"']);
+  const dir = join(tmp, 'csv');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'd.csv'), 'label,text\nscratch,"deep, long scratch"\nok,fine\n');
+  writeFileSync(join(dir, 'bad.csv'), 'label,body\nok,fine\n');
+  const path = join(dir, 'task.json');
+  writeFileSync(path, JSON.stringify({ name: 'csv', data: { format: 'csv', path: 'd.csv' }, preprocess: { kind: 'text', tokenizer: '../text/tokenizer.json' }, output: { decode: 'classes' }, metric: 'accuracy' }));
+  const task = await loadTask(path);
+  assert.deepEqual(task.classes, ['ok', 'scratch']);
+  assert.deepEqual(task.itemList().map((i) => i.label), ['scratch', 'ok']);
+  await assert.rejects(loadTask(path, { data: join(dir, 'bad.csv') }), /no 'text' column/);
+});

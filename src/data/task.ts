@@ -11,7 +11,10 @@ import { prepareImage, stackImages, type PreparedImage } from './image.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
 import { validateSpec, type TaskSpec, type ImagePreprocess } from './spec.js';
 import { splitOf, DEFAULT_SPLIT, type Split } from './rng.js';
-import type { Feeds } from '../passes/pass.js';
+import { fitTaskToModel, modelIO } from './fit-task.js';
+
+/** Named feeds for calibration, structurally the same as PassContext's Feeds (data sits below passes). */
+export type Feeds = Record<string, { type: string; data: ArrayLike<number> | ArrayLike<bigint>; dims: readonly number[] }>;
 
 /** A label: a class index (classification), a reference text (OCR), or null (unlabelled). */
 export type Label = number | string | null;
@@ -296,13 +299,16 @@ async function openPath(path: string, spec: TaskSpec): Promise<Source> {
 
 /**
  * Calibration data for passes: a fresh stream of up to n items (batches of `batchSize`, default 1) on
- * each call, in the shape of PassContext.calibration. Load the task with split 'train' (or call with
- * a task of its own) so that calibration and evaluation on 'test' never share items.
+ * each call, in the shape of PassContext.calibration. Pass the model (IR Model, ORT session or ModelIO)
+ * so the feeds get its input name and layout (a [N,784] MLP gets flattened images). Load the task with
+ * split 'train' so that calibration and evaluation on 'test' never share items.
  */
-export function calibrationFeeds(task: Task, n: number, opts: { input?: string; batchSize?: number } = {}): () => AsyncIterable<Feeds> {
+export function calibrationFeeds(task: Task, n: number, opts: { input?: string; batchSize?: number; model?: Parameters<typeof modelIO>[0] } = {}): () => AsyncIterable<Feeds> {
+  const fitted = opts.model ? fitTaskToModel(task, modelIO(opts.model)) : { task, input: opts.input };
   return async function* () {
     let count = 0;
-    for await (const b of task.batches({ batchSize: opts.batchSize ?? 1, ...(opts.input ? { input: opts.input } : {}) })) {
+    const bs = Math.max(1, Math.min(opts.batchSize ?? 1, n));
+    for await (const b of fitted.task.batches({ batchSize: bs, ...(fitted.input ? { input: fitted.input } : {}) })) {
       const feeds: Feeds = {};
       for (const [name, t] of Object.entries(b.feeds)) feeds[name] = { type: t.type, data: t.data as ArrayLike<number> | ArrayLike<bigint>, dims: t.dims };
       yield feeds;

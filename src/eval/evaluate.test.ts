@@ -69,3 +69,20 @@ test('rank-2 models get flattened images (mnist as [N, 784]); a wrong class coun
   const three = await createSession(linear('pixels', 784, Array.from({ length: 784 }, () => [0, 0, 0])));
   await assert.rejects(evaluate(three, task), /3 scores per item but the task has 10 classes/);
 });
+
+test('embeddings are scored by cosine with a reference model', async () => {
+  const dir = join(tmp, 'emb');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'inputs.npy'), encodeNpy(new Float32Array([1, 0, 0, 1, 1, 1]), [3, 2]));
+  const path = join(dir, 'task.json');
+  writeFileSync(path, JSON.stringify({ name: 'emb', data: { format: 'npy', path: 'inputs.npy' }, preprocess: { kind: 'tensor' }, output: { decode: 'embedding' }, metric: 'cosine' }));
+  const task = await loadTask(path);
+  const model = await createSession(linear('v', 2, [[1, 0], [0, 1]]));
+  // reference drops the second coordinate: cosines 1, 0 and 1/√2
+  const ref = await createSession(linear('v', 2, [[1, 0], [0, 0]]));
+  const r = await evaluate(model, task, { reference: ref });
+  assert.equal(r.primary.name, 'cosine');
+  assert.ok(Math.abs(r.primary.value - (1 + 0 + Math.SQRT1_2) / 3) < 1e-6);
+  assert.deepEqual(r.perItem.map((v) => Math.round(v * 1000) / 1000), [1, 0, 0.707]);
+  await assert.rejects(evaluate(model, task), /reference model/);
+});

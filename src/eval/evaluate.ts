@@ -8,6 +8,8 @@ import { loadCtcAlphabet } from '../data/dictionary.js';
 import type { Task } from '../data/task.js';
 import type { SkippedItem } from '../data/errors.js';
 import type { TaskSpec } from '../data/spec.js';
+import { fitTaskToModel } from '../data/fit-task.js';
+import { sessionIO } from '../data/infer-spec.js';
 import { classProbabilities, ctcGreedy, argmax } from './decode.js';
 import {
   accuracy, macroF1, confusionMatrix, perClass, expectedCalibrationError, characterErrorRate, exactMatch,
@@ -48,41 +50,9 @@ export interface EvalResult {
   notes: string[];
 }
 
-function isInput(s: ort.InferenceSession, name: string) {
-  return s.inputNames.includes(name);
-}
-
-/** Fits the task to the model: the input name (the model's only input when the spec leaves it open) and the image layout (flat for a rank-2 input). */
+/** Fits the task to the model: input name and image layout (see fitTaskToModel). */
 export function adaptTask(session: ort.InferenceSession, task: Task, notes: string[] = []): { task: Task; input: string } {
-  const spec: TaskSpec = structuredClone(task.spec);
-  let input = spec.input;
-  if (spec.preprocess.kind === 'text') input = spec.preprocess.inputs.ids;
-  if (input === undefined) {
-    if (session.inputNames.length !== 1)
-      throw new EdgefitError(`the model has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}) and the task does not say which one takes the data`, 'E_TASK_MODEL', 'set "input" in the task spec');
-    input = session.inputNames[0]!;
-  } else if (!isInput(session, input)) {
-    if (spec.input !== undefined && session.inputNames.length === 1 && task.spec.data?.format !== undefined && ['builtin', 'mnist'].includes(task.spec.data.format)) {
-      notes.push(`the task's input '${input}' is not in the model; using its only input '${session.inputNames[0]}'`);
-      input = session.inputNames[0]!;
-    } else {
-      throw new EdgefitError(`the model has no input '${input}'; its inputs are ${session.inputNames.join(', ')}`, 'E_TASK_MODEL', 'set "input" in the task spec to one of the model inputs');
-    }
-  }
-  spec.input = input;
-  const meta = (session.inputMetadata as unknown as readonly { name: string; isTensor: boolean; shape?: readonly (number | string)[] }[]).find((m) => m.name === input);
-  const p = spec.preprocess;
-  if (p.kind === 'image' && meta?.shape) {
-    const nc = p.channels === 'gray' ? 1 : 3;
-    if (meta.shape.length === 2 && p.layout !== 'flat') {
-      notes.push(`the model input '${input}' has rank 2; images are flattened to [N, ${nc * p.height * p.width}]`);
-      p.layout = 'flat';
-    } else if (meta.shape.length === 4 && p.layout === 'NCHW' && meta.shape[1] !== nc && meta.shape[3] === nc) {
-      notes.push(`the model input '${input}' looks channels-last; using NHWC`);
-      p.layout = 'NHWC';
-    }
-  }
-  return { task: task.withSpec(spec), input };
+  return fitTaskToModel(task, sessionIO(session), notes);
 }
 
 function outputName(s: ort.InferenceSession, spec: TaskSpec): string {

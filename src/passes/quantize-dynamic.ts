@@ -85,7 +85,7 @@ export async function quantizeDynamic(model: Model, params: QuantizeDynamicParam
   const form = params.form ?? 'fused';
   const perChannel = params.perChannel ?? true;
   const minElems = params.minWeightElements ?? 0;
-  const merge = params.mergeSiblings ?? true;
+  const merge = params.mergeSiblings ?? false;
   let merged = 0;
   const out = model.clone();
   const g = out.graph;
@@ -122,8 +122,9 @@ export async function quantizeDynamic(model: Model, params: QuantizeDynamicParam
     plans.push(plan);
   }
 
-  // Siblings (Q, K and V projections of one input) become one kernel and a Split: the input is
-  // quantized once and the GEMM is wider. Needs per-channel scales, so each keeps its own grid.
+  // Optionally, siblings (Q, K and V projections of one input) become one kernel and a Split: the input
+  // is quantized once and the GEMM is wider. Needs per-channel scales, so each keeps its own grid.
+  // Off by default: bench/quantize.ts measured no gain on the BERT encoders (ORT 1.30, 1 thread).
   const groups: Plan[][] = [];
   const byInput = new Map<string, Plan[]>();
   for (const p of plans) {
@@ -238,7 +239,7 @@ export const quantizeDynamicPass: Pass<QuantizeDynamicParams> = {
     form: { type: 'enum', values: ['fused', 'integer'], default: 'fused', description: "'fused': com.microsoft DynamicQuantizeMatMul with the bias folded in; 'integer': standard ONNX DynamicQuantizeLinear + MatMulInteger (ORT fuses it back)" },
     perChannel: { type: 'boolean', default: true, description: 'one scale per output channel (true) or one per weight tensor (false)' },
     exclude: { type: 'string[]', default: [], description: 'node names or op types to leave in float' },
-    mergeSiblings: { type: 'boolean', default: true, description: 'quantize MatMuls that read the same input (Q, K, V projections) as one wider kernel followed by a Split (per-channel only)' },
+    mergeSiblings: { type: 'boolean', default: false, description: 'quantize MatMuls that read the same input (Q, K, V projections) as one wider kernel followed by a Split (per-channel only; measured no faster on x86 with ORT 1.30, bench/quantize.ts)' },
     minWeightElements: { type: 'integer', default: 0, min: 0, description: 'leave weights with fewer elements than this in float' },
   },
   tolerance: { metric: 'cosine', value: 0.99 },

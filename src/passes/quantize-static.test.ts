@@ -148,3 +148,33 @@ test('int64 shape arithmetic is never quantized', async () => {
   const c = await cosine(m, r.model, { x: [2, 4, 4] });
   assert.ok(c > 0.98, `cosine ${c}`);
 });
+
+test("scope 'pointwise' keeps depthwise, spatial and squeeze-excite convs and elementwise ops float", async () => {
+  const shapes = { x: [2, 3, 32, 32] };
+  const m = mobilenetV3({ imageSize: 32 });
+  const r = await quantizeStatic(m, { scope: 'pointwise' }, { calibration: stream(shapes, 2) });
+  const byName = new Map(m.graph.nodes.map((n) => [n.name, n]));
+  const q = r.quantized.map((name) => byName.get(name)!);
+  assert.ok(q.some((n) => n.opType === 'Conv'));
+  for (const n of q.filter((n) => n.opType === 'Conv')) {
+    assert.equal(n.int('group', 1), 1, `${n.name} is grouped`);
+    assert.deepEqual(n.ints('kernel_shape'), [1, 1], `${n.name} is spatial`);
+    assert.doesNotMatch(n.name, /\.se\./, `${n.name} is a squeeze-excite conv`);
+  }
+  assert.ok(q.every((n) => ['Conv', 'Gemm', 'MatMul', 'Relu', 'Clip'].includes(n.opType)), 'no elementwise op in int8');
+  assert.ok(r.record.skipped.some((s) => /depthwise/.test(s.reason)));
+  assert.ok((await cosine(m, r.model, shapes)) > 0.98);
+});
+
+test('an opset-10 model is upgraded to 13 before Q/DQ (Clip bounds as inputs), and runs', async () => {
+  const b = new GraphBuilder('old');
+  const x = b.input('x', DataType.FLOAT, ['n', 8]);
+  const y = b.op('MatMul', [x, b.floats('w', [8, 8], Array.from({ length: 64 }, (_, i) => Math.sin(i)))], {}, { name: 'mm' });
+  b.output(b.op('Clip', [y], { min: 0, max: 6 }, { outputs: ['y'], name: 'clip' }), DataType.FLOAT, ['n', 8]);
+  const m = b.model({ opset: 10 });
+  const r = await quantizeStatic(m, {}, { calibration: stream({ x: [32, 8] }) });
+  assert.ok((r.model.opset('') ?? 0) >= 13);
+  assert.ok(r.record.notes.some((n) => /upgraded opset 10 → 13/.test(n)));
+  assert.equal(r.record.stats.foldedActivations, 1, 'Clip(0, 6) folded into the MatMul output range');
+  assert.equal((await optimizedOps(r.model, 'old')).QLinearMatMul, 1);
+});

@@ -40,7 +40,6 @@ export const QDQ_OPS: Record<string, { role: 'compute' | 'binary' | 'variadic' |
   GlobalAveragePool: { role: 'unary', kernel: 'QLinearGlobalAveragePool' },
   Sigmoid: { role: 'unary', kernel: 'QLinearSigmoid' },
   LeakyRelu: { role: 'unary', kernel: 'QLinearLeakyRelu' },
-  Softmax: { role: 'unary', kernel: 'QLinearSoftmax' },
   MaxPool: { role: 'same-scale', kernel: 'MaxPool (uint8)' },
   Reshape: { role: 'same-scale', kernel: 'Reshape (uint8)' },
   Flatten: { role: 'same-scale', kernel: 'Flatten (uint8)' },
@@ -70,7 +69,18 @@ export interface StaticQuantResult {
   quantized: string[];
 }
 
+/**
+ * Which nodes go int8:
+ *   all       – compute nodes and every chain op next to them (the classic QDQ recipe)
+ *   compute   – Conv / MatMul / Gemm only (with Relu/Clip folded in); elementwise ops stay float
+ *   pointwise – as compute, but only 1x1 ungrouped Conv, MatMul and Gemm, and not squeeze-excite
+ *               convs: the nodes whose int8 kernels gain most per Q/DQ they cost
+ */
+export type Scope = 'all' | 'compute' | 'pointwise';
+export const SCOPES: readonly Scope[] = ['all', 'compute', 'pointwise'];
+
 const params = {
+  scope: { type: 'enum', values: SCOPES, default: 'all', description: "which nodes go int8: 'all' (compute + neighbouring chain ops), 'compute' (Conv/MatMul/Gemm only), 'pointwise' (1x1 convs, MatMul, Gemm; not depthwise or squeeze-excite)" },
   method: { type: 'enum', values: ['minmax', 'percentile', 'entropy'], default: 'minmax', description: 'how calibration turns observed activations into ranges' },
   percentile: { type: 'number', default: 99.99, min: 50, max: 100, description: "share of values kept inside the range for method 'percentile'" },
   perChannel: { type: 'boolean', default: true, description: 'one weight scale per output channel (else one per tensor)' },
@@ -78,6 +88,7 @@ const params = {
   exclude: { type: 'string[]', default: [], description: 'node names or op types to keep in float' },
   calibrationSamples: { type: 'integer', default: 256, min: 1, description: 'calibration samples to read at most' },
   minMacsPerOutput: { type: 'integer', default: 0, min: 0, description: 'keep Conv/MatMul/Gemm float when each output element costs fewer multiply-adds than this (depthwise 3x3: 9): their int8 gain does not pay for the Q/DQ around them' },
+  quantizeOutputs: { type: 'boolean', default: true, description: "QuantizeLinear on the outputs of Conv/MatMul/Gemm; false gives the pattern ORT runs with float kernels (DQ of the weights on every run after MatMulAddFusion): for measurements only" },
   prepare: { type: 'boolean', default: true, description: 'first fold BatchNormalization into Conv and turn Div by a constant into Mul (both keep int8 chains unbroken)' },
   foldActivations: { type: 'boolean', default: true, description: 'fold Relu / Clip(0, …) after a quantized op into its output range' },
 } as const;
@@ -153,8 +164,11 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
   const perChannel = raw.perChannel !== false;
   const actType = raw.activations === 'int8' ? DataType.INT8 : DataType.UINT8;
   const exclude = (raw.exclude ?? []) as string[];
-  const fold = raw.foldActivations !== false;
+  const outputQ = raw.quantizeOutputs !== false;
+  // A folded Relu relies on the output Q to clip; without output Q nothing may be folded.
+  const fold = raw.foldActivations !== false && outputQ;
   const minMacs = (raw.minMacsPerOutput as number | undefined) ?? 0;
+  const scope = (raw.scope as Scope | undefined) ?? 'all';
   const notes: string[] = [];
   const opset = input.opset('') ?? 0;
   let model = input.clone();
@@ -184,6 +198,13 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
       skipped.push({ node: n.name, opType: n.opType, reason: 'excluded: kept in float' });
       continue;
     }
+    if (scope === 'pointwise') {
+      const why = notPointwise(n, producers);
+      if (why) {
+        skipped.push({ node: n.name, opType: n.opType, reason: `scope 'pointwise': ${why}` });
+        continue;
+      }
+    }
     const why = planCompute(n, g, producers, isFloat, perChannel, weightOf);
     const macs = macsPerOutput(n, weightOf.get(n)?.tensor);
     if (why) skipped.push({ node: n.name, opType: n.opType, reason: why });
@@ -200,6 +221,8 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
   const chainCandidate = (n: Node): boolean => {
     const rule = n.isDefaultDomain ? QDQ_OPS[n.opType] : undefined;
     if (!rule || rule.role === 'compute' || isExcluded(n, exclude)) return false;
+    // Narrow scopes keep int8 to the compute nodes; only Relu/Clip folded into them come along.
+    if (scope !== 'all' && rule.role !== 'activation') return false;
     if (!n.outputs[0] || !isFloat.has(n.outputs[0]) || !isFloat.has(n.inputs[0] ?? '')) return false;
     if (rule.role === 'binary' || rule.role === 'variadic') return n.inputs.every((i) => !i || isFloat.has(i));
     return true;
@@ -237,7 +260,7 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
     const ins = role === 'compute' ? (weightOf.has(n) ? [n.inputs[0]!] : n.inputs.slice(0, 2)) : activationInputs(n);
     for (const i of ins) if (i && isFloat.has(i)) tensors.add(i);
     if (role === 'same-scale') sameAs.set(n.outputs[0]!, n.inputs[0]!);
-    else tensors.add(n.outputs[0]!);
+    else if (outputQ || role !== 'compute') tensors.add(n.outputs[0]!);
   }
   // The folded producer writes the activation's output directly; its own output is gone.
   for (const [a] of folded) {
@@ -251,7 +274,13 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
     if (chosen.has(n) || !n.isDefaultDomain || skipped.some((s) => s.node === n.name && s.opType === n.opType)) continue;
     if (!n.outputs[0] || !isFloat.has(n.outputs[0]) || ['Constant', 'Identity', 'Shape', 'Cast', 'Dropout'].includes(n.opType)) continue;
     const rule = QDQ_OPS[n.opType];
-    const reason = isExcluded(n, exclude) ? 'excluded: kept in float' : rule ? 'not next to a quantized op: a lone int8 op costs more Q/DQ than it saves' : FLOAT_ONLY_REASON;
+    const reason = isExcluded(n, exclude)
+      ? 'excluded: kept in float'
+      : !rule
+        ? FLOAT_ONLY_REASON
+        : scope !== 'all' && rule.role !== 'activation'
+          ? `scope '${scope}': elementwise, pooling and layout ops stay float`
+          : 'not next to a quantized op: a lone int8 op costs more Q/DQ than it saves';
     skipped.push({ node: n.name, opType: n.opType, reason });
   }
   // Constant inputs of binary/variadic ops are quantized from their own values, not calibrated.
@@ -388,6 +417,21 @@ function rootOf(t: string, sameAs: Map<string, string>): string {
   let r = t;
   while (sameAs.has(r)) r = sameAs.get(r)!;
   return r;
+}
+
+/** Why a compute node is not a pointwise one (spatial or grouped conv, squeeze-excite conv), or undefined. */
+function notPointwise(n: Node, producers: Map<string, Node>): string | undefined {
+  if (n.opType !== 'Conv') return undefined;
+  if (n.int('group', 1) !== 1) return 'grouped (depthwise) conv stays float';
+  const k = n.ints('kernel_shape');
+  if (!k || k.some((d) => d !== 1)) return 'spatial conv stays float';
+  // Squeeze-excite: a 1x1 conv fed (within a few hops) by a global pooling works on a 1x1 map.
+  let p = producers.get(n.inputs[0]!);
+  for (let hop = 0; hop < 3 && p; hop++) {
+    if (p.opType === 'GlobalAveragePool' || p.opType === 'ReduceMean') return 'squeeze-excite conv (1x1 map) stays float';
+    p = producers.get(p.inputs[0]!);
+  }
+  return undefined;
 }
 
 /** Multiply-adds per output element: (C/group)·kh·kw for Conv, K for MatMul/Gemm; undefined if unknown. */

@@ -94,19 +94,21 @@ export function renderReport(s: Summary): string {
     .filter((p) => !points.some((q) => q.id !== p.id && q.x <= p.x && (lower ? q.y <= p.y : q.y >= p.y) && (q.x < p.x || q.y !== p.y)))
     .sort((a, b) => a.x - b.x)
     .map((p) => p.id);
-  const budget = s.constraints.find((c) => c.kind === 'latency' && c.stat === obj);
+  const budgetC = s.constraints.find((c) => c.kind === 'latency' && c.stat === obj);
+  const budgetMs = budgetC && (chosen ?? base)?.checks?.find((ch) => ch.constraint === budgetC.text)?.bound;
+  const budget = budgetMs !== undefined && Number.isFinite(budgetMs) ? budgetMs : undefined;
   const floorCheck = (chosen ?? base)?.checks?.find((ch) => ch.unit === 'metric' && Number.isFinite(ch.bound));
-  const pareto = scatter(points, { id: 'pareto', xLabel: `${obj} latency (ms)`, yLabel: `${qName}${lower ? ' (lower is better)' : ''}`, front, ...(budget && budget.kind === 'latency' ? { xBudget: budget.ms } : {}), ...(floorCheck ? { yFloor: floorCheck.bound } : {}) });
+  const pareto = scatter(points, { id: 'pareto', xLabel: `${obj} latency (ms)`, yLabel: `${qName}${lower ? ' (lower is better)' : ''}`, front, ...(budget !== undefined ? { xBudget: budget } : {}), ...(floorCheck ? { yFloor: floorCheck.bound } : {}) });
 
   // Latency distributions.
   const dist = distributions(
     measured.map((c) => ({ id: c.id, label: c.config.label, samples: best(c)!.latency.samplesMs, cls: cls(c) })),
-    { id: 'latency', ...(budget && budget.kind === 'latency' ? { budget: budget.ms } : {}) },
+    { id: 'latency', ...(budget !== undefined ? { budget } : {}) },
   );
 
   // Sensitivity.
   const sens = s.sensitivity?.rows.length
-    ? bars(s.sensitivity.rows.slice(0, 40).map((r) => ({ label: `${r.node} (${r.opType})`, value: r.delta })), { id: 'sensitivity', xLabel: `${s.sensitivity.metric} lost when only this node is quantized` })
+    ? bars(s.sensitivity.rows.slice(0, 40).map((r) => ({ label: `${r.node} (${r.opType})`, value: r.delta })), { id: 'sensitivity', xLabel: `${s.sensitivity.metric} bought back by keeping the node float (all others quantized)` })
     : `<p class="muted" id="sensitivity-none">No per-node sensitivity in this run: the registered passes did not provide one.</p>`;
 
   // Table.

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { DataType, GraphBuilder } from '../onnx/index.js';
 import { UsageError } from '../onnx/errors.js';
 import { createSession } from './session.js';
-import { declaredInputs, parseShapeFlags, resolveInputs, synthesizeFeeds, type InputSpec } from './inputs.js';
+import { declaredInputs, parseDimFlags, parseShapeFlags, resolveInputs, synthesizeFeeds, type InputSpec } from './inputs.js';
 
 /** A BERT-like signature: ids, mask and token types share [batch, sequence]; a float input with an unnamed dim. */
 function bertLike() {
@@ -89,4 +89,11 @@ test('--shape values parse from one string or from the comma-split pieces the fl
   assert.throws(() => parseShapeFlags(['x=1,a']), UsageError);
   assert.throws(() => parseShapeFlags(['x=']), /gives no dims/);
   assert.throws(() => parseShapeFlags(['x=1', 'x=2']), /twice/);
+});
+
+test('--dim values parse as name=value', () => {
+  assert.deepEqual(parseDimFlags(['sequence=128', 'p2o.DynamicDimension.1=320']), { sequence: 128, 'p2o.DynamicDimension.1': 320 });
+  assert.throws(() => parseDimFlags(['sequence']), UsageError);
+  assert.throws(() => parseDimFlags(['=3']), UsageError);
+  assert.throws(() => parseDimFlags(['s=0']), UsageError);
 });

@@ -57,7 +57,8 @@ export function declaredInputs(source: Source): InputSpec[] {
   if (isSession(source)) {
     return source.inputMetadata.map((m) => {
       if (!m.isTensor) return { name: m.name, type: undefined, typeName: 'a non-tensor value (sequence or map)', shape: undefined };
-      // ORT reports an unknown dim as '' (and a negative number in some builds).
+      // ORT reports an unknown dim as '' (and a negative number in some builds). It also reports an
+      // input of unknown rank as [], like a scalar; such an input needs --shape (ORT rejects a scalar).
       const shape = m.shape.map((d): Dim => (typeof d === 'number' ? (d >= 0 ? d : undefined) : d === '' ? undefined : d));
       return { name: m.name, type: m.type, typeName: m.type, shape };
     });
@@ -149,7 +150,7 @@ export function resolveInputs(inputs: InputSpec[], opts: FeedOptions = {}): Reso
   for (const r of out) {
     const n = r.shape.reduce((a, b) => a * b, 1);
     if (n > max)
-      throw new UsageError(`input '${r.name}' of shape [${r.shape.join(',')}] would hold ${n} elements, over the limit of ${max}`, 'use a smaller --batch or --shape (the limit guards against typos such as an extra zero)');
+      throw new UsageError(`input '${r.name}' of shape [${r.shape.join(',')}] would hold ${n} elements, over the limit of ${max}`, 'use a smaller --batch or --shape; the limit guards against typos such as an extra zero (raise it with --max-elements if the size is meant)');
   }
   return out;
 }
@@ -288,5 +289,20 @@ export function parseShapeFlags(values: readonly string[]): Record<string, numbe
     }
   }
   for (const [k, v] of Object.entries(out)) if (v.length === 0) throw new UsageError(`--shape ${k}= gives no dims`, 'write --shape name=d1,d2,… (e.g. --shape x=1,3,48,320)');
+  return out;
+}
+
+/** Parses --dim values: ['sequence=128', 'height=640'] → { sequence: 128, height: 640 }. */
+export function parseDimFlags(values: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const piece of values) {
+    const eq = piece.lastIndexOf('=');
+    const name = piece.slice(0, eq).trim();
+    const text = piece.slice(eq + 1).trim();
+    const v = Number(text);
+    if (eq <= 0 || text === '' || !Number.isSafeInteger(v) || v < 1)
+      throw new UsageError(`--dim '${piece}' is not name=value with a whole number ≥ 1`, 'write --dim sequence=128 (the name as the model declares the symbolic dim)');
+    out[name] = v;
+  }
   return out;
 }

@@ -2,8 +2,8 @@
 // reported together (no silent fallback), intra-op threads (default 1, spinning off), graph
 // optimization level, and export of ORT's optimized graph.
 
-import { renameSync, rmSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EdgefitError, UsageError } from '../onnx/errors.js';
 import type { Model } from '../onnx/model.js';
@@ -143,16 +143,20 @@ export async function openSession(model: string | Uint8Array | Model, opts: Sess
   const target = opts.optimizedModelPath;
   // ORT picks the format (ONNX or ORT) from the extension, so the temp name keeps it.
   const tmp = target ? join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}${extname(target)}`) : undefined;
+  if (target && !existsSync(dirname(resolve(target))))
+    throw new UsageError(`cannot write the optimized model to ${target}: its folder does not exist`, 'create the folder first, or give another path');
   for (const provider of providers) {
+    let session: ort.InferenceSession;
     try {
       const ortOpts = toOrtOptions({ ...opts, optimizedModelPath: tmp }, provider);
-      const session = typeof source === 'string' ? await ort.InferenceSession.create(source, ortOpts) : await ort.InferenceSession.create(source, ortOpts);
-      if (tmp && target) renameSync(tmp, target);
-      return { session, provider, failures };
+      session = typeof source === 'string' ? await ort.InferenceSession.create(source, ortOpts) : await ort.InferenceSession.create(source, ortOpts);
     } catch (e) {
       if (tmp) rmSync(tmp, { force: true });
       failures.push({ provider, reason: explain((e as Error).message) });
+      continue;
     }
+    if (tmp && target) renameSync(tmp, target);
+    return { session, provider, failures };
   }
   const label = typeof model === 'string' ? model : 'the model';
   const list = failures.map((f) => `[${f.provider}] ${f.reason}`).join('; ');

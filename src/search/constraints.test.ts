@@ -65,3 +65,19 @@ test('checks: budgets, relative floors against the baseline, missing metrics', (
   assert.equal(resolveMetric('exact', ['cer', 'exactMatch']), 'exactMatch');
   assert.equal(resolveMetric('accuracy', ['cer']), undefined);
 });
+
+test('latency budgets relative to the baseline', () => {
+  const a = parseConstraint('p99<=0.6x');
+  assert.ok(a.kind === 'latency' && a.factor === 0.6 && a.ms === undefined);
+  const b = parseConstraint('p50<=-40%');
+  assert.ok(b.kind === 'latency' && Math.abs(b.factor! - 0.6) < 1e-12);
+  const [ok, bad] = [
+    checkConstraints([a], { latency: { p99: 5.9 } }, { latency: { p99: 10 } })[0]!,
+    checkConstraints([a], { latency: { p99: 6.5 } }, { latency: { p99: 10 } })[0]!,
+  ];
+  assert.equal(ok.ok, true);
+  assert.equal(bad.ok, false);
+  assert.ok(Math.abs(bad.bound - 6) < 1e-12);
+  assert.equal(checkConstraints([a], { latency: { p99: 1 } })[0]!.note, 'no baseline to compare with');
+  assert.throws(() => parseConstraint('p99<=-100%'), /positive time/);
+});

@@ -8,7 +8,8 @@ export type LatencyStat = 'p50' | 'p90' | 'p95' | 'p99' | 'max' | 'mean';
 export const LATENCY_STATS: readonly LatencyStat[] = ['p50', 'p90', 'p95', 'p99', 'max', 'mean'];
 
 export type Constraint =
-  | { kind: 'latency'; stat: LatencyStat; op: '<=' | '<'; ms: number; text: string }
+  /** A latency budget: absolute (`ms`), or relative to the baseline measured in the same run (`factor`: 0.6 = 60% of it). */
+  | { kind: 'latency'; stat: LatencyStat; op: '<=' | '<'; ms?: number; factor?: number; text: string }
   /**
    * A quality floor (or ceiling, for lower-is-better metrics such as CER). `relative`: `value` is a
    * change from the baseline in metric units (1pt = 0.01); `absolute`: `value` is the metric itself.
@@ -27,7 +28,7 @@ export function lowerIsBetter(metric: string): boolean {
   return /^(cer|wer|error|err|loss|ece|mae|mse|rmse)([-_a-z]*)$/i.test(metric);
 }
 
-const EXAMPLES = '"p99<=12ms", "p50<5ms", "exact>=-1pt", "accuracy>=0.97", "cer<=0.05", "size<=20MB", "memory<=300MB"';
+const EXAMPLES = '"p99<=12ms", "p50<5ms", "p99<=0.6x" (of the source model), "exact>=-1pt", "accuracy>=0.97", "cer<=0.05", "size<=20MB", "memory<=300MB"';
 
 /** Parses one constraint. Throws a UsageError that names the problem and shows the accepted forms. */
 export function parseConstraint(raw: string): Constraint {
@@ -41,8 +42,14 @@ export function parseConstraint(raw: string): Constraint {
   if ((LATENCY_STATS as readonly string[]).includes(name) || /^p\d+$/.test(name)) {
     if (!(LATENCY_STATS as readonly string[]).includes(name)) throw new UsageError(`unsupported latency statistic '${m[1]}' in '${raw}'`, `use one of ${LATENCY_STATS.join(', ')}`);
     if (op !== '<=' && op !== '<') throw new UsageError(`a latency budget is an upper bound: '${raw}' uses '${op}'`, `write it as ${name}<=<time>, e.g. "${name}<=12ms"`);
+    const rel = /^(\d+(?:\.\d+)?|\.\d+)\s*[x×]$/i.exec(rhs) ?? /^-(\d+(?:\.\d+)?)\s*%$/.exec(rhs);
+    if (rel) {
+      const factor = rhs.endsWith('%') ? 1 - Number(rel[1]) / 100 : Number(rel[1]);
+      if (!(factor > 0)) throw new UsageError(`a relative latency budget must leave a positive time: '${raw}'`, 'e.g. "p99<=0.6x" (60% of the baseline) or "p99<=-40%"');
+      return { kind: 'latency', stat: name as LatencyStat, op, factor, text };
+    }
     const v = /^(\d+(?:\.\d+)?|\.\d+)\s*(us|µs|ms|s)$/i.exec(rhs);
-    if (!v) throw new UsageError(`cannot read the time '${rhs}' in '${raw}'`, 'give a positive number with a unit: us, ms or s, e.g. "p99<=12ms"');
+    if (!v) throw new UsageError(`cannot read the time '${rhs}' in '${raw}'`, 'give a positive number with a unit: us, ms or s, e.g. "p99<=12ms"; or relative to the source model: "p99<=0.6x", "p99<=-40%"');
     const ms = Number(v[1]) * TIME_UNITS[v[2]!.toLowerCase()]!;
     if (!(ms > 0)) throw new UsageError(`a latency budget must be positive: '${raw}'`, 'e.g. "p99<=12ms"');
     return { kind: 'latency', stat: name as LatencyStat, op, ms, text };
@@ -130,8 +137,12 @@ export function checkConstraints(constraints: readonly Constraint[], f: Figures,
       return { constraint: c.text, ok, actual, bound, unit, missBy: ok ? 0 : (actual - bound) / Math.abs(bound || 1) };
     };
     switch (c.kind) {
-      case 'latency':
-        return upper(f.latency?.[c.stat], c.ms, c.op === '<', 'ms');
+      case 'latency': {
+        if (c.ms !== undefined) return upper(f.latency?.[c.stat], c.ms, c.op === '<', 'ms');
+        const base = baseline?.latency?.[c.stat];
+        if (base === undefined) return { constraint: c.text, ok: false, bound: NaN, unit: 'ms', missBy: Infinity, note: 'no baseline to compare with' };
+        return upper(f.latency?.[c.stat], base * c.factor!, c.op === '<', 'ms');
+      }
       case 'size':
         return upper(f.sizeBytes, c.bytes, c.op === '<', 'bytes');
       case 'memory':

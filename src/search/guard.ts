@@ -45,6 +45,11 @@ export interface GuardResult {
   candidate: Timing;
   /** baseline p50 / candidate p50: above 1 means the candidate is faster. */
   speedup: number;
+  /**
+   * baseline min / candidate min. On a machine shared with other work, preemption inflates the
+   * median of the longer-running model more, so this is the conservative figure for a speed-up.
+   */
+  speedupMin: number;
   /** The speed-up of each round (each a ratio of that round's medians). */
   roundSpeedups: number[];
   verdict: Verdict;
@@ -103,7 +108,7 @@ export function judge(baselineMs: number[], candidateMs: number[], roundSpeedups
       : verdict === 'slower'
         ? `SLOWER than the input: ${(1 / speedup).toFixed(2)}× the input's latency ${times}`
         : `no measurable speed-up over the input (${speedup.toFixed(2)}×, within ${Math.round(margin * 100)}% noise) ${times}`;
-  return { baseline, candidate, speedup, roundSpeedups, verdict, summary, machine: machineInfo(threads) };
+  return { baseline, candidate, speedup, speedupMin: baseline.min / candidate.min, roundSpeedups, verdict, summary, machine: machineInfo(threads) };
 }
 
 function timing(samples: number[]): Timing {

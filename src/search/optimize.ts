@@ -15,9 +15,9 @@ import { RealMeasurer, type StageSettings } from './measure.js';
 import { bestMeasurement } from './pareto.js';
 import type { Progress } from './progress.js';
 import { RunDir, sha256File, type Manifest, type RunSpec } from './run-dir.js';
-import { buildSpace } from './space.js';
+import { buildSpace, PREP_PASSES } from './space.js';
 import { search, type Measurer } from './strategy.js';
-import type { Summary } from './types.js';
+import type { CandidateConfig, Summary } from './types.js';
 
 export interface OptimizeOptions {
   model: string;
@@ -37,7 +37,13 @@ export interface OptimizeOptions {
   full?: Partial<StageSettings>;
   calibrationItems?: number;
   passes?: readonly Pass[];
+  /** Only these registered passes join the space (preparation passes stay available). */
+  passNames?: string[];
+  /** Most parameter variants per pass in the space (default 4). */
+  maxPerPass?: number;
   progress?: Progress;
+  /** Replaces the candidate space built from the passes (tests). */
+  configs?: CandidateConfig[];
   /** Replaces the real measurer (tests). */
   measurer?: Measurer;
   maxNewMeasurements?: number;
@@ -81,7 +87,12 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     calibration = calibrationFeeds(calTask, calN);
   }
   const dataSha = dataFingerprint(o.task, o.data, seed);
-  const passes = o.passes ?? (await import('../passes/registry.js')).PASSES;
+  let passes = o.passes ?? (await import('../passes/registry.js')).PASSES;
+  if (o.passNames?.length) {
+    const known = passes.map((p) => p.name);
+    for (const n of o.passNames) if (!known.includes(n)) throw new UsageError(`unknown pass '${n}' in --passes`, `registered passes: ${known.join(', ')}`);
+    passes = passes.filter((p) => o.passNames!.includes(p.name) || (PREP_PASSES as readonly string[]).includes(p.name));
+  }
 
   // 2. The run directory.
   const spec: RunSpec = {
@@ -99,7 +110,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
   const runDir = new RunDir(resolve(o.out), spec).open();
 
   // 3. The candidate space and the search.
-  const configs = buildSpace({ passes, sourceOpset: source.opset('') ?? 0, hasCalibration: !!calibration });
+  const configs = o.configs ?? buildSpace({ passes, sourceOpset: source.opset('') ?? 0, hasCalibration: !!calibration, ...(o.maxPerPass ? { maxPerPass: o.maxPerPass } : {}) });
   o.progress?.log(`edgefit optimize: ${configs.length} candidates from ${passes.length} registered passes; budget ${constraints.map((c) => c.text).join(', ')}; time limit ${Math.round(o.timeLimitMs / 1000)} s`);
   const measurer =
     o.measurer ??
@@ -116,7 +127,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
       evalBatchSize: 8,
       agreementItems: 64,
     });
-  const out = await search({ configs, measurer, runDir, constraints, objective, timeLimitMs: Math.max(0, o.timeLimitMs - (Date.now() - t0)), progress: o.progress, maxNewMeasurements: o.maxNewMeasurements });
+  const out = await search({ configs, measurer, runDir, constraints, objective, timeLimitMs: Math.max(0, o.timeLimitMs - (Date.now() - t0)), progress: o.progress, maxNewMeasurements: o.maxNewMeasurements, passes });
 
   // 4. The summary, the chosen model and the report.
   const machine = machineInfo(threads);
@@ -136,6 +147,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     feasible: !!out.choice.chosen,
     ...(out.choice.chosen ? {} : { closest: out.choice.closest }),
     candidates: out.results,
+    ...(out.sensitivity ? { sensitivity: out.sensitivity } : {}),
     timeLimitSec: Math.round(o.timeLimitMs / 1000),
     elapsedSec: Math.round((Date.now() - t0) / 1000),
     ...(out.stoppedEarly ? { stoppedEarly: out.stoppedEarly } : {}),

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EdgefitError } from '../onnx/errors.js';
 import { writeFileAtomic } from '../onnx/write-model.js';
-import type { CandidateResult, Summary } from './types.js';
+import type { CandidateResult, Sensitivity, Summary } from './types.js';
 
 /** What was asked: enough to tell whether an existing directory belongs to the same run. */
 export interface RunSpec {
@@ -113,6 +113,25 @@ export class RunDir {
     this.candidateDir(r.id);
     const stored: StoredResult = { ...r, runKey: this.key };
     writeFileAtomic(join(this.root, 'candidates', r.id, 'result.json'), JSON.stringify(stored, null, 1) + '\n');
+  }
+
+  /** Per-node sensitivity measured for a candidate (expensive, so kept for a resumed run). */
+  readSensitivity(id: string): Sensitivity | undefined {
+    const p = join(this.root, 'candidates', id, 'sensitivity.json');
+    if (!existsSync(p)) return undefined;
+    try {
+      const s = JSON.parse(readFileSync(p, 'utf8')) as Sensitivity & { runKey?: string };
+      if (s.runKey !== this.key) return undefined;
+      const { runKey: _k, ...rest } = s;
+      return rest;
+    } catch {
+      return undefined;
+    }
+  }
+
+  writeSensitivity(id: string, s: Sensitivity): void {
+    this.candidateDir(id);
+    writeFileAtomic(join(this.root, 'candidates', id, 'sensitivity.json'), JSON.stringify({ ...s, runKey: this.key }, null, 1) + '\n');
   }
 
   writeSummary(s: Summary): string {

@@ -126,3 +126,46 @@ test('search: time limit stops screening and says so', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('search: a fast candidate below the quality floor gets per-node sensitivity and exclusion variants', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-refine-'));
+  try {
+    const truth: Record<string, { ms: number; q: number }> = {
+      baseline: { ms: 10, q: 0.9 },
+      'int8 static': { ms: 3, q: 0.6 },
+      'int8 static keep 1 sensitive fp32': { ms: 3.3, q: 0.8 },
+      'int8 static keep 2 sensitive fp32': { ms: 3.6, q: 0.9 },
+    };
+    const calls: string[] = [];
+    const base = fakeMeasurer(calls);
+    let asked = 0;
+    const m: Measurer = {
+      build: base.build,
+      async measure(p, c, stage) {
+        const t = truth[c.label]!;
+        const r = await base.measure(p, { ...c, label: 'baseline' }, stage);
+        const n = r.quality.n;
+        const k = Math.round(t.q * n);
+        return { ...r, latency: latencyFigures(r.latency.samplesMs.map((x) => (x / 10) * t.ms)), quality: { ...r.quality, primary: { name: 'exact', value: k / n, ci: [k / n - 0.03, k / n + 0.03] }, perItem: Array.from({ length: n }, (_, i) => (i < k ? 1 : 0)) } };
+      },
+      async sensitivity(c, pass) {
+        asked++;
+        assert.equal(pass, 'fake');
+        assert.equal(c.label, 'int8 static');
+        return { metric: 'cosine', rows: [{ node: 'conv_0', opType: 'Conv', delta: 0.3 }, { node: 'gemm_9', opType: 'Gemm', delta: 0.1 }, { node: 'relu', opType: 'Relu', delta: 0 }] };
+      },
+    };
+    const pass = { name: 'fake', description: '', params: { label: { type: 'string' as const, description: '' }, exclude: { type: 'string[]' as const, description: '', default: [] } }, tolerance: { metric: 'cosine' as const, value: 0.9 }, needsCalibration: true, run: async () => { throw new Error('unused'); } };
+    const out = await search({ configs: [cfg('baseline'), cfg('int8 static')], measurer: m, runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms,exact>=-1pt'), objective: 'p99', timeLimitMs: 600_000, passes: [pass], exclusionCounts: [1, 2, 5] });
+    assert.equal(asked, 1);
+    assert.equal(out.choice.chosen?.config.label, 'int8 static keep 2 sensitive fp32');
+    assert.deepEqual(out.choice.chosen?.config.passes[0]?.params.exclude, ['conv_0', 'gemm_9']);
+    assert.equal(out.sensitivity?.rows.length, 3);
+    // The sensitivity table is stored and reused by a resumed run.
+    const again = await search({ configs: [cfg('baseline'), cfg('int8 static')], measurer: m, runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms,exact>=-1pt'), objective: 'p99', timeLimitMs: 600_000, passes: [pass], exclusionCounts: [1, 2, 5] });
+    assert.equal(asked, 1);
+    assert.equal(again.choice.chosen?.id, out.choice.chosen?.id);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

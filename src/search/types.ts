@@ -56,6 +56,9 @@ export interface Measurement {
   coldStartMs?: number;
   measuredAt: string;
   wallMs: number;
+  /** Latency measured in interleaved rounds with these candidates (labels), so load drift hit them alike. */
+  interleavedWith?: string[];
+  rounds?: number;
 }
 
 export interface CandidateResult {
@@ -92,8 +95,10 @@ export interface Machine {
 
 export interface Sensitivity {
   /** Per-node cost of quantizing it, from the quant area's sensitivity analysis. */
-  rows: { node: string; opType: string; delta: number }[];
+  rows: { node: string; opType: string; delta: number; msCost?: number }[];
   metric: string;
+  /** The candidate whose pass the table was measured for. */
+  for?: string;
 }
 
 export interface Comparison {

@@ -172,7 +172,10 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   void _m;
   void _t;
   void _c;
-  const head = await trainModel({ ...rest, model: headModel, train: trainF.data, val: valF });
+  // Checkpoints hold the whole model, so they belong to the unfreeze phase; the head phase takes seconds.
+  const { checkpoint, resume, ...headRest } = rest;
+  const head = await trainModel({ ...headRest, model: headModel, train: trainF.data, val: valF });
+  head.trained = head.trained.map((t) => ({ ...t, name: t.name.replace(/^fc1\./, 'head.') }));
   const w = head.model.graph.initializers.get('fc1.weight')!.toFloat32();
   const b = head.model.graph.initializers.get('fc1.bias')!.toFloat32();
   let model = attachHead(backbone, trainF.shape, classes, opts.seed ?? 0, { weight: Float32Array.from(w), bias: Float32Array.from(b) });
@@ -183,6 +186,8 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     const lr = unfreezeLr ?? (opts.optimizer?.lr ?? 1e-3) / 10;
     unfrozen = await trainModel({
       ...rest,
+      checkpoint,
+      resume,
       epochs: unfreezeEpochs ?? opts.epochs,
       model,
       train: opts.train,

@@ -75,3 +75,22 @@ test('a small CNN (Conv, MaxPool, GlobalAveragePool) trains; only the head when 
   assert.equal(all.trained.length, 6);
   assert.notEqual(conv(all.model), conv(model));
 });
+
+test("BatchNormalization in 'batch' mode trains on batch statistics and updates the running ones", async () => {
+  const { GraphBuilder } = await import('../onnx/builder.js');
+  const { DataType } = await import('../onnx/dtype.js');
+  const { Tensor } = await import('../onnx/tensor.js');
+  const b = new GraphBuilder('bn');
+  const x = b.input('x', DataType.FLOAT, ['batch', 1, 28, 28]);
+  const w = b.constant('conv.weight', Tensor.fromFloat32('w', [4, 1, 3, 3], Float32Array.from({ length: 36 }, (_, i) => Math.sin(i + 1) * 0.5)));
+  const conv = b.op('Conv', [x, w], { strides: [2, 2] });
+  const bn = b.op('BatchNormalization', [conv, b.floats('bn.scale', [4], [1, 1, 1, 1]), b.floats('bn.bias', [4], [0, 0, 0, 0]), b.floats('bn.mean', [4], [0, 0, 0, 0]), b.floats('bn.var', [4], [1, 1, 1, 1])]);
+  const pooled = b.op('Flatten', [b.op('GlobalAveragePool', [b.op('Relu', [bn])])], { axis: 1 });
+  const logits = b.op('Add', [b.op('MatMul', [pooled, b.floats('fc.weight', [4, 10], Array.from({ length: 40 }, (_, i) => Math.cos(i) * 0.3))]), b.floats('fc.bias', [10], new Array(10).fill(0))], {}, { outputs: ['logits'] });
+  b.output(logits);
+  const model = b.model();
+  const r = await trainModel({ model, train: reshapeSamples(train, [1, 28, 28]), epochs: 1, batchSize: 50, batchNorm: 'batch' });
+  assert.deepEqual(r.trained.map((t) => t.name).sort(), ['bn.bias', 'bn.scale', 'conv.weight', 'fc.bias', 'fc.weight']);
+  const mean = r.model.graph.initializers.get('bn.mean')!.toFloat32();
+  assert.ok(mean.some((v) => Math.abs(v) > 1e-3), 'running mean moved toward the batch means');
+});

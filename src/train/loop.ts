@@ -39,7 +39,7 @@ export interface TrainOptions {
   checkpoint?: string;
   /** Continue from a checkpoint written by an earlier run. */
   resume?: string;
-  /** Where the optimizer step runs (default 'ts', the faster on this machine: bench/results/train.json). */
+  /** Where the optimizer step runs (default 'ts': faster here, see bench/results/train.json → throughput). */
   update?: 'ts' | 'graph';
   threads?: number;
   /** Stop after this many steps in all (benchmarks). */
@@ -58,6 +58,8 @@ export interface EpochRecord {
   lr: number;
   seconds: number;
   samplesPerSecond: number;
+  /** CPU seconds of the process during the epoch's steps (robust to other processes on a shared machine). */
+  cpuSeconds: number;
 }
 
 export interface TrainResult {
@@ -169,6 +171,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   for (let epoch = state ? state.epoch + 1 : 0; epoch < epochs && step < totalSteps; epoch++) {
     const order = new Rng(seed * 1000003 + epoch).permutation(n);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
@@ -223,10 +226,11 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       if (opts.progress?.isTTY) drawProgress(opts.progress, epoch, epochs, seen / n, lossSum / seen, correct / seen);
     }
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     trainSeconds += seconds;
     trainSamples += seen;
     if (opts.progress?.isTTY) opts.progress.write('\r\x1b[K');
-    const rec: EpochRecord = { epoch: epoch + 1, trainLoss: lossSum / seen, trainAccuracy: correct / seen, lr, seconds, samplesPerSecond: seen / seconds };
+    const rec: EpochRecord = { epoch: epoch + 1, trainLoss: lossSum / seen, trainAccuracy: correct / seen, lr, seconds, samplesPerSecond: seen / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
     if (evalSession && opts.val) {
       const v = await evaluateArrays(evalSession, input, evalOutput(tg), opts.val, values, tg);
       rec.valLoss = v.loss;

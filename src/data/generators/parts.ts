@@ -46,29 +46,36 @@ export function partSample(index: number, seed: number, opts: PartOptions = {}):
   // defects are drawn in the part's own frame, so they lie on the part
   if (label === 'scratch') {
     ctx.strokeStyle = `rgba(${r.chance(0.5) ? '235,235,235' : '30,30,30'},${r.range(0.6, 0.9)})`;
-    ctx.lineWidth = r.range(0.8, 1.6);
+    ctx.lineWidth = r.range(1.2, 2.2);
     ctx.beginPath();
     const a = r.range(0, Math.PI);
-    const len = r.range(14, 26);
+    const len = r.range(18, 32);
     const cx = r.range(-6, 6);
     const cy = r.range(-6, 6);
     ctx.moveTo(cx - Math.cos(a) * len / 2, cy - Math.sin(a) * len / 2);
     ctx.quadraticCurveTo(cx + r.range(-3, 3), cy + r.range(-3, 3), cx + Math.cos(a) * len / 2, cy + Math.sin(a) * len / 2);
     ctx.stroke();
   } else if (label === 'dent') {
+    // a dent: a dark pit with a bright rim where the light catches its far edge
     const cx = r.range(-8, 8);
     const cy = r.range(-8, 8);
-    const rad = r.range(2.5, 5);
+    const rad = r.range(3.5, 6);
     const g = ctx.createRadialGradient(cx, cy, 0, cx, cy, rad);
-    g.addColorStop(0, `rgba(10,10,10,${r.range(0.6, 0.9)})`);
+    g.addColorStop(0, `rgba(10,10,10,${r.range(0.7, 0.95)})`);
     g.addColorStop(1, 'rgba(10,10,10,0)');
     ctx.fillStyle = g;
     ctx.beginPath();
     ctx.ellipse(cx, cy, rad, rad * r.range(0.6, 1), r.range(0, Math.PI), 0, Math.PI * 2);
     ctx.fill();
+    ctx.strokeStyle = `rgba(250,250,240,${r.range(0.5, 0.8)})`;
+    ctx.lineWidth = r.range(1, 1.6);
+    ctx.beginPath();
+    const a0 = r.range(0, Math.PI * 2);
+    ctx.arc(cx, cy, rad * 0.9, a0, a0 + r.range(1.2, 2.2));
+    ctx.stroke();
   } else if (label === 'crack') {
     ctx.strokeStyle = 'rgba(5,5,5,0.9)';
-    ctx.lineWidth = r.range(0.7, 1.3);
+    ctx.lineWidth = r.range(1.1, 1.8);
     ctx.beginPath();
     let x = r.range(-18, -10);
     let y = r.range(-10, 10);

@@ -146,22 +146,39 @@ export interface MixedPrecisionResult {
   floorMet: boolean;
 }
 
+export interface SensitivityOptions {
+  metric?: QualityMetric;
+  /** A task metric instead of agreement: higher is better. */
+  quality?: (model: Model) => Promise<number>;
+  /** Timed runs per variant for the cost in ms (default 15). */
+  iterations?: number;
+  log?: (line: string) => void;
+  /** The fully quantized model, when the caller has it already (saves a calibration). */
+  full?: StaticQuantResult;
+}
+
+export interface SensitivityResult {
+  /** Rows in gain-per-ms order, highest first. */
+  table: SensitivityRow[];
+  /** The model with every node quantized, its quality and p50 latency. */
+  full: StaticQuantResult;
+  fullyQuantizedQuality: number;
+  fullyQuantizedMs: number;
+  metric: QualityMetric | 'task';
+}
+
 /**
- * Sensitivity of every quantized compute node (quantize all but it), then a greedy walk down the
- * gain-per-ms order, keeping nodes float until the floor holds. Calibration runs once: every variant
- * reuses the ranges of the full quantization.
+ * The per-node sensitivity table: for each quantized Conv / MatMul / Gemm, the quality and latency of
+ * the model with every node quantized except it. Calibration runs once; every variant reuses the
+ * ranges of the full quantization. The optimize report plots this table.
  */
-export async function mixedPrecision(model: Model, params: ParamValues, ctx: PassContext, probe: QualityProbe, opts: MixedPrecisionOptions): Promise<MixedPrecisionResult> {
+export async function measureSensitivity(model: Model, params: ParamValues, ctx: PassContext, probe: QualityProbe, opts: SensitivityOptions = {}): Promise<SensitivityResult> {
   const metric = opts.metric ?? probe.defaultMetric;
   const quality = opts.quality ?? (async (m: Model) => pick(await probe.measure(m), metric));
   const baseExclude = (params.exclude ?? []) as string[];
-  const full = await quantizeStatic(model, params, ctx);
+  const full = opts.full ?? (await quantizeStatic(model, params, ctx));
   const pre = { ranges: full.ranges };
   const q0 = await quality(full.model);
-  const log = opts.log ?? (() => {});
-  log(`all quantized: ${metric} ${q0.toFixed(4)} (floor ${opts.floor})`);
-  if (q0 >= opts.floor) return { result: full, keptFloat: [], table: [], fullyQuantizedQuality: q0, quality: q0, floorMet: true };
-
   const feeds = probe.feeds[0]!;
   const latency = async (m: Model) => {
     const s = await createSession(m, { threads: probe.threads });
@@ -181,12 +198,31 @@ export async function mixedPrecision(model: Model, params: ParamValues, ctx: Pas
     const ms = Math.max(0, (await latency(v.model)) - t0);
     const gain = q - q0;
     table.push({ node, opType: opTypeOf.get(node)!, qualityWithoutIt: q, gain, msCost: ms, gainPerMs: gain / Math.max(ms, 1e-3) });
+    opts.log?.(`sensitivity ${node}: quality ${q.toFixed(4)} (${gain >= 0 ? '+' : ''}${gain.toFixed(4)}), +${ms.toFixed(3)} ms`);
   }
   table.sort((a, b) => b.gainPerMs - a.gainPerMs);
+  return { table, full, fullyQuantizedQuality: q0, fullyQuantizedMs: t0, metric: opts.quality ? 'task' : metric };
+}
+
+/**
+ * Mixed precision: if the fully quantized model misses the floor, walk the sensitivity table in
+ * gain-per-ms order, keeping nodes float until the floor holds.
+ */
+export async function mixedPrecision(model: Model, params: ParamValues, ctx: PassContext, probe: QualityProbe, opts: MixedPrecisionOptions): Promise<MixedPrecisionResult> {
+  const metric = opts.metric ?? probe.defaultMetric;
+  const quality = opts.quality ?? (async (m: Model) => pick(await probe.measure(m), metric));
+  const log = opts.log ?? (() => {});
+  const baseExclude = (params.exclude ?? []) as string[];
+  const full = await quantizeStatic(model, params, ctx);
+  const q0 = await quality(full.model);
+  log(`all quantized: ${metric} ${q0.toFixed(4)} (floor ${opts.floor})`);
+  if (q0 >= opts.floor) return { result: full, keptFloat: [], table: [], fullyQuantizedQuality: q0, quality: q0, floorMet: true };
+  const s = await measureSensitivity(model, params, ctx, probe, { ...opts, metric, quality, full });
+  const pre = { ranges: s.full.ranges };
   const kept: string[] = [];
-  let best = full;
-  let q = q0;
-  for (const row of table) {
+  let best = s.full;
+  let q = s.fullyQuantizedQuality;
+  for (const row of s.table) {
     if (row.gain <= 0 || kept.length >= (opts.maxFloat ?? Infinity)) break;
     kept.push(row.node);
     best = await quantizeStatic(model, { ...params, exclude: [...baseExclude, ...kept] }, ctx, pre);
@@ -194,8 +230,8 @@ export async function mixedPrecision(model: Model, params: ParamValues, ctx: Pas
     log(`kept float: ${kept.join(', ')} → ${metric} ${q.toFixed(4)}`);
     if (q >= opts.floor) break;
   }
-  best.record.notes.push(`mixed precision: kept ${kept.length} node(s) float for ${metric} ≥ ${opts.floor}: ${q.toFixed(4)} (all quantized: ${q0.toFixed(4)})`);
-  return { result: best, keptFloat: kept, table, fullyQuantizedQuality: q0, quality: q, floorMet: q >= opts.floor };
+  best.record.notes.push(`mixed precision: kept ${kept.length} node(s) float for ${metric} ≥ ${opts.floor}: ${q.toFixed(4)} (all quantized: ${s.fullyQuantizedQuality.toFixed(4)})`);
+  return { result: best, keptFloat: kept, table: s.table, fullyQuantizedQuality: s.fullyQuantizedQuality, quality: q, floorMet: q >= opts.floor };
 }
 
 export function pick(a: Agreement, metric: QualityMetric): number {

@@ -1,0 +1,83 @@
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, test } from 'node:test';
+import { readModel } from '../onnx/read-model.js';
+import { writeModel } from '../onnx/write-model.js';
+import { mlp, resnetCnn } from '../zoo/index.js';
+import { main } from './main.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'edgefit-quantize-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const cnn = join(dir, 'cnn.onnx');
+writeModel(resnetCnn({ imageSize: 32, widths: [16, 32, 64] }), cnn);
+const tiny = join(dir, 'tiny.onnx');
+writeModel(mlp({ sizes: [8, 8, 4] }), tiny);
+
+async function run(argv: string[]) {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(c.toString()), cb()) });
+  const code = await main(['quantize', ...argv], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
+  return { code, stdout: out, stderr: err };
+}
+
+test('static int8 of a CNN: writes the model, prints the speed ratio and the quality change', async () => {
+  const out = join(dir, 'cnn.int8.onnx');
+  const r = await run([cnn, '-o', out, '--mode', 'static', '--calibration', 'random', '--samples', '8', '--eval-samples', '4', '--rounds', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(out));
+  assert.ok(readModel(out).graph.nodes.some((n) => n.opType === 'QuantizeLinear'));
+  assert.match(r.stdout, /speed: +(\d+\.\d+× faster than the input|SLOWER than the input|no measurable speed-up)/);
+  assert.match(r.stdout, /quality: .*cosine \d\.\d{4}/);
+  assert.match(r.stderr, /SYNTHETIC random inputs/, 'random calibration is said out loud');
+});
+
+test('--json carries the verdict, and a speed-up below 1 is always called slower', async () => {
+  const out = join(dir, 'tiny.int8.onnx');
+  const r = await run([tiny, '-o', out, '--mode', 'static', '--calibration', 'random', '--samples', '4', '--eval-samples', '4', '--rounds', '2', '--json', '--exclude', 'Add']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.ok(['faster', 'unchanged', 'slower'].includes(j.verdict));
+  assert.equal(j.verdict === 'slower', j.speedup < 1);
+  assert.equal(j.machine.threads, 1);
+  assert.ok(j.floatOps.some((s: { opType: string; reason: string }) => s.opType === 'Add' && /excluded/.test(s.reason)));
+  assert.equal(typeof j.quality.cosine, 'number');
+});
+
+test('bad flags and unusable inputs are clear errors, without a stack', async () => {
+  const cases: [string[], RegExp, number][] = [
+    [[cnn], /needs -o/, 2],
+    [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'int3'], /--mode must be one of/, 2],
+    [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'static'], /needs calibration data/, 2],
+    [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'dynamic', '--method', 'entropy'], /--method applies to --mode static only/, 2],
+    [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'static', '--calibration', 'random', '--quality-floor', '3'], /--quality-floor must be in/, 2],
+    [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'static', '--calibration', 'random', '--param', 'bogus=1'], /unknown parameter 'bogus'/, 2],
+    [[join(dir, 'missing.onnx'), '-o', join(dir, 'x.onnx')], /no such model file/, 2],
+  ];
+  const junk = join(dir, 'junk.onnx');
+  writeFileSync(junk, 'not a model');
+  cases.push([[junk, '-o', join(dir, 'x.onnx')], /not .*ONNX|not a readable/, 1]);
+  for (const [argv, re, code] of cases) {
+    const r = await run(argv);
+    assert.equal(r.code, code, `${argv.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.match(r.stderr, /^edgefit: error: /);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+  assert.ok(!existsSync(join(dir, 'x.onnx')), 'no output written on error');
+});
+
+test('--search tries every scope, keeps the fastest, and lists them all in --json', async () => {
+  const out = join(dir, 'cnn.search.onnx');
+  const r = await run([cnn, '-o', out, '--mode', 'static', '--calibration', 'random', '--samples', '4', '--eval-samples', '2', '--rounds', '2', '--search', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.deepEqual(j.search.map((s: { scope: string }) => s.scope), ['all', 'compute', 'pointwise']);
+  const chosen = j.search.filter((s: { chosen: boolean }) => s.chosen);
+  assert.equal(chosen.length, 1);
+  assert.equal(chosen[0].speedup, Math.max(...j.search.map((s: { speedup: number }) => s.speedup)));
+  assert.equal(j.params.scope, chosen[0].scope);
+});

@@ -1,0 +1,55 @@
+// `edgefit train` and `edgefit finetune` end to end on tiny settings: JSON output, the written model,
+// and user errors as messages with hints (exit 2), never stacks.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { main } from './main.js';
+
+function capture(): Writable & { text: string } {
+  const w = new Writable({
+    write(chunk, _enc, cb) {
+      w.text += String(chunk);
+      cb();
+    },
+  }) as Writable & { text: string };
+  w.text = '';
+  return w;
+}
+
+test('edgefit train builds, trains and writes an MLP; --json reports the curve and test metrics', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-cli-train-'));
+  try {
+    const out = join(dir, 'm.onnx');
+    const stdout = capture();
+    const stderr = capture();
+    const code = await main(['train', '--arch', 'mlp:784-16-10', '--task', 'mnist', '-o', out, '--epochs', '1', '--batch', '128', '--json'], { stdout, stderr });
+    assert.equal(code, 0, stderr.text);
+    const r = JSON.parse(stdout.text) as { history: unknown[]; test: { accuracy: number; recall: Record<string, number> }; trainedParameters: number };
+    assert.equal(r.history.length, 1);
+    assert.equal(r.trainedParameters, 784 * 16 + 16 + 16 * 10 + 10);
+    assert.ok(r.test.accuracy > 0.5);
+    assert.equal(Object.keys(r.test.recall).length, 10);
+    assert.ok(existsSync(out));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('user errors print a message and a hint, no stack', async () => {
+  for (const argv of [
+    ['train', '--task', 'mnist', '-o', 'x.onnx'],
+    ['train', '--arch', 'mlp:784-16-3', '--task', 'mnist', '-o', 'x.onnx'],
+    ['train', '--arch', 'cnn:bad', '-o', 'x.onnx'],
+    ['finetune', 'model.onnx', '-o', 'x.onnx'],
+  ]) {
+    const stderr = capture();
+    const code = await main(argv, { stdout: capture(), stderr });
+    assert.equal(code, 2, `${argv.join(' ')}: ${stderr.text}`);
+    assert.match(stderr.text, /^edgefit: error: .*\nhint: /);
+    assert.doesNotMatch(stderr.text, /    at /);
+  }
+});

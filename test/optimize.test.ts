@@ -1,0 +1,120 @@
+// End to end: `edgefit optimize` on a tiny zoo MLP with real passes, real isolated measurements and
+// agreement-with-the-source quality. The first run is killed after a few candidates; the rerun must
+// reuse them; a third run with an impossible budget reuses everything and exits non-zero with the
+// closest candidates.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '../src/cli/main.js';
+import { writeModel } from '../src/onnx/write-model.js';
+import { mlp } from '../src/zoo/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ef-optimize-'));
+const model = join(dir, 'mlp.onnx');
+const out = join(dir, 'run');
+writeModel(mlp({ sizes: [64, 256, 256, 10], seed: 4 }), model);
+const args = [
+  'optimize', model, '--out', out, '--budget', 'p99<=1000ms', '--quality', 'agreement>=0.5', '--passes', 'quantize-dynamic,fp16', '--max-variants', '1',
+  '--screen-items', '8', '--eval-items', '16', '--screen-seconds', '0.3', '--full-seconds', '0.6', '--time-limit', '5m',
+];
+
+function capture() {
+  const s = new PassThrough();
+  let text = '';
+  s.on('data', (d: Buffer) => (text += d.toString()));
+  return { stream: s, text: () => text };
+}
+
+function screened(): string[] {
+  const c = join(out, 'candidates');
+  if (!existsSync(c)) return [];
+  return readdirSync(c).filter((id) => {
+    const p = join(c, id, 'result.json');
+    return existsSync(p) && !!JSON.parse(readFileSync(p, 'utf8')).screen;
+  });
+}
+
+test('optimize: killed mid-run, rerun reuses what was measured, then chooses', { timeout: 240_000 }, async () => {
+  // 1. A child process runs the CLI; kill it once two candidates have results on disk.
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { main } from ${JSON.stringify(new URL('../src/cli/main.ts', import.meta.url).pathname)}; process.exitCode = await main(${JSON.stringify(args)});`], { stdio: 'ignore' });
+  const killedAfter = await new Promise<string[]>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const s = screened();
+      if (s.length >= 2) {
+        clearInterval(timer);
+        child.kill('SIGKILL');
+        resolve(s);
+      }
+    }, 100);
+    child.on('exit', () => {
+      clearInterval(timer);
+      const s = screened();
+      if (s.length >= 2) resolve(s);
+      else reject(new Error('the child exited before measuring two candidates'));
+    });
+  });
+  await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r)));
+  const before = new Map(killedAfter.map((id) => [id, JSON.parse(readFileSync(join(out, 'candidates', id, 'result.json'), 'utf8')).screen.measuredAt]));
+
+  // 2. Rerun the same command in-process: the killed run's candidates are reused, the rest measured.
+  const so = capture();
+  const se = capture();
+  const code = await main(args.concat(['--json']), { stdout: so.stream, stderr: se.stream });
+  assert.equal(code, 0, se.text());
+  const outcome = JSON.parse(so.text());
+  assert.equal(outcome.schema, 'edgefit.optimize.outcome/1');
+  assert.equal(outcome.feasible, true);
+  assert.ok(outcome.chosen.id);
+  for (const [id, at] of before) {
+    const r = JSON.parse(readFileSync(join(out, 'candidates', id, 'result.json'), 'utf8'));
+    assert.equal(r.screen.measuredAt, at, `candidate ${id} was measured again`);
+  }
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.schema, 'edgefit.optimize.summary/1');
+  assert.ok(summary.notes.some((n: string) => /reused/.test(n)), summary.notes.join('; '));
+  assert.ok(summary.candidates.length >= 4);
+  // The choice meets every constraint and is the fastest such candidate among the fully measured.
+  const chosen = summary.candidates.find((c: { id: string }) => c.id === summary.chosen);
+  assert.ok(chosen.checks.every((c: { ok: boolean }) => c.ok));
+  for (const c of summary.candidates) {
+    if (c.full && c.checks?.every((x: { ok: boolean }) => x.ok)) assert.ok(chosen.full.latency.p99 <= c.full.latency.p99);
+  }
+  // The artifacts.
+  for (const f of ['run.json', 'summary.json', 'best.onnx', 'best.manifest.json', 'report.html']) assert.ok(existsSync(join(out, f)), f);
+  const manifest = JSON.parse(readFileSync(join(out, 'best.manifest.json'), 'utf8'));
+  assert.equal(manifest.sha256, chosen.modelSha256);
+  assert.equal(manifest.source.sha256, summary.source.sha256);
+  assert.deepEqual(manifest.passes, chosen.config.passes);
+  assert.ok(manifest.machine.cpu && manifest.machine.ort && manifest.machine.threads === 1);
+  assert.ok(!readdirSync(out).some((f) => f.includes('.tmp-')), 'no temp files left');
+});
+
+test('optimize: no candidate meets the constraints → says so, shows the closest, exits 3', { timeout: 120_000 }, async () => {
+  const so = capture();
+  const se = capture();
+  const t0 = Date.now();
+  const code = await main(args.map((a) => (a === 'p99<=1000ms' ? 'p99<=0.001ms' : a)), { stdout: so.stream, stderr: se.stream });
+  assert.equal(code, 3, so.text() + se.text());
+  assert.match(so.text(), /No candidate meets every constraint/);
+  assert.match(so.text(), /misses p99<=0\.001ms/);
+  assert.ok(Date.now() - t0 < 30_000, 'everything was reused from the earlier run');
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.feasible, false);
+  assert.ok(summary.closest.length >= 1);
+});
+
+test('optimize: malformed constraints are usage errors before anything is measured', async () => {
+  const se = capture();
+  const code = await main(['optimize', model, '--budget', 'p99<12', '--out', join(dir, 'never')], { stdout: capture().stream, stderr: se.stream });
+  assert.equal(code, 2);
+  assert.match(se.text(), /edgefit: error: cannot read the time '12'/);
+  assert.match(se.text(), /hint:/);
+  assert.ok(!existsSync(join(dir, 'never')));
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
