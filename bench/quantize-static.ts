@@ -269,7 +269,7 @@ mkdirSync(dirname(path), { recursive: true });
 writeFileAtomic(path, JSON.stringify(out, null, 2) + '\n');
 
 const fmt = (v: unknown) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(4)) : String(v));
-const md: string[] = [`Measured by \`${out.command}\` on ${machineLine(machine)}; ${new Date().toISOString().slice(0, 10)}.`, ''];
+const md: string[] = [`Measured by \`${out.command}\` on ${machineLine(machine)}; ${new Date().toISOString().slice(0, 10)}. Speed-up: fp32 latency / quantized latency, timed interleaved in the same process (p50, and in brackets the ratio of minimum latencies, less moved by other work on a shared machine). Quality \`change\`: positive = better than fp32.`, ''];
 md.push('| model | variant | fp32 p50 ms | int8 p50 ms | speed-up p50 (min) | verdict | quality | target met |');
 md.push('|---|---|---|---|---|---|---|---|');
 for (const r of rows) md.push(`| ${r.model} | ${r.variant}${r.notes ? ` (${r.notes})` : ''} | ${r.fp32P50Ms.toFixed(3)} | ${r.int8P50Ms.toFixed(3)} | ${r.speedup.toFixed(2)}× (${r.speedupMin.toFixed(2)}×) | ${r.verdict} | ${Object.entries(r.quality).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} | ${r.met === undefined ? '' : r.met ? 'yes' : 'NO'} |`);

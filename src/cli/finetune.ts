@@ -7,7 +7,7 @@ import { readModel } from '../onnx/read-model.js';
 import { finetune } from '../train/finetune.js';
 import { taskSplits } from '../train/task-data.js';
 import type { Command } from './command.js';
-import { finishTraining, pct, TRAIN_FLAGS, trainOptionsFromFlags } from './train.js';
+import { finishTraining, pct, TRAIN_FLAGS, trainOptionsFromFlags, withBalance } from './train.js';
 
 export const finetuneCommand: Command = {
   name: 'finetune',
@@ -35,7 +35,7 @@ train with it through the whole graph at a tenth of the learning rate. Examples:
     const data = await taskSplits(task, { seed: ctx.flags.seed as number, limit: ctx.flags.limit as number | undefined });
     const u = ctx.flags.unfreeze as string | undefined;
     const unfreeze = u === undefined ? undefined : /^\d+$/.test(u) ? Number(u) : u;
-    const opts = trainOptionsFromFlags(ctx);
+    const opts = withBalance(ctx, trainOptionsFromFlags(ctx), data.train);
     if (!ctx.flags.json) ctx.log(`${path} on ${task}: ${data.train.labels.length} train / ${data.val.labels.length} val / ${data.test.labels.length} test, ${data.train.classes.length} classes`);
     const r = await finetune({ ...opts, model, train: data.train, val: data.val, cut: ctx.flags.cut as string | undefined, unfreeze, unfreezeEpochs: ctx.flags['unfreeze-epochs'] as number | undefined });
     if (!ctx.flags.json) {

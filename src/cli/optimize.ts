@@ -66,7 +66,7 @@ export const optimizeCommand: Command = {
     { name: 'objective', type: 'string', values: LATENCY_STATS, default: 'p99', description: 'the latency statistic to minimise among candidates that meet every constraint' },
     { name: 'threads', short: 't', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads for every measurement' },
     { name: 'time-limit', type: 'string', placeholder: 'duration', default: '20m', description: 'stop measuring new candidates after this long (e.g. 20m, 90s)' },
-    { name: 'out', short: 'o', type: 'string', placeholder: 'dir', description: 'the run directory (default: edgefit-runs/<model>-<task>); rerunning resumes it' },
+    { name: 'out', short: 'o', type: 'string', placeholder: 'dir', description: 'the run directory (default: runs/optimize-<model>-<task>); rerunning resumes it' },
     { name: 'shape', type: 'string[]', placeholder: 'name=d1,d2,…', description: 'input shape for latency measurements (symbolic dims), e.g. x=1,3,48,320' },
     { name: 'batch', short: 'b', type: 'integer', placeholder: 'n', description: 'batch size for latency measurements (default 1)' },
     { name: 'eval-items', type: 'integer', placeholder: 'n', default: 150, description: 'items of the task scored in a full measurement' },
@@ -114,7 +114,7 @@ async function run(ctx: CommandContext): Promise<number> {
     return v;
   };
   const threads = positive('threads');
-  const out = (ctx.flags.out as string | undefined) ?? join('edgefit-runs', `${basename(model, extname(model))}-${task ? basename(task, extname(task)) : 'agreement'}`);
+  const out = (ctx.flags.out as string | undefined) ?? join('runs', `optimize-${basename(model, extname(model))}-${task ? basename(task, extname(task)) : 'agreement'}`);
   const progress = new Progress(ctx.stderr);
   const { summary, paths } = await optimize({
     model,
@@ -203,5 +203,7 @@ function printOutcome(ctx: CommandContext, s: Summary, paths: Record<string, str
   }
   if (s.stoppedEarly) w(`Stopped early: ${s.stoppedEarly}`);
   w(`Machine: ${s.machine.cpu} (${s.machine.cores} cores), ORT ${s.machine.ort}, ${s.threads} thread(s); ${s.elapsedSec} s`);
+  if (s.load && Math.max(s.load.start[0]!, s.load.end[0]!) > s.machine.cores * 0.5)
+    w(`Warning: load average ${s.load.start[0]} → ${s.load.end[0]} on ${s.machine.cores} cores: other work was running, so latency figures are inflated and noisy (full runs were interleaved to compare fairly).`);
   for (const [k, v] of Object.entries(paths)) if (v) w(`  ${k.padEnd(9)} ${v}`);
 }

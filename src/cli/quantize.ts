@@ -3,7 +3,9 @@
 // result is written and reported as SLOWER, never as an improvement.
 
 import { existsSync, statSync } from 'node:fs';
-import { calibrationFeeds, loadTask } from '../data/task.js';
+import { calibrationFeeds, loadTask, type Task } from '../data/task.js';
+import { evaluate } from '../eval/evaluate.js';
+import { createSession } from '../runtime/session.js';
 import { UsageError } from '../onnx/errors.js';
 import type { Model } from '../onnx/model.js';
 import { readModel } from '../onnx/read-model.js';
@@ -30,6 +32,7 @@ export const quantizeCommand: Command = {
     { name: 'calibration', type: 'string', description: "calibration data: a built-in task (serials, mnist, …), a task spec .json, or 'random' for synthetic inputs", placeholder: 'task|spec.json|random' },
     { name: 'data', type: 'string', description: "a data folder or file for the calibration task (replaces the task's own data)", placeholder: 'dir' },
     { name: 'method', type: 'string', values: ['minmax', 'percentile', 'entropy'], description: 'static: how calibration picks activation ranges (default minmax)' },
+    { name: 'scope', type: 'string', values: ['all', 'compute', 'pointwise'], description: "static: which nodes go int8: all (compute + neighbouring ops), compute (Conv/MatMul/Gemm), pointwise (1x1 convs, MatMul, Gemm: best on MobileNet-style nets) (default all)" },
     { name: 'samples', type: 'integer', default: 128, description: 'calibration samples (static, int4 gptq)', placeholder: 'n' },
     { name: 'eval-samples', type: 'integer', default: 64, description: 'held-out samples for the change in quality', placeholder: 'n' },
     { name: 'per-channel', type: 'boolean', description: 'one weight scale per output channel (default on; --no-per-channel for per tensor)' },
@@ -62,7 +65,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const pass = findPass(MODES[mode]);
   if (!pass) throw new UsageError(`--mode ${mode} is not available in this build (no '${MODES[mode]}' pass registered)`, `available: ${Object.entries(MODES).filter(([, p]) => findPass(p)).map(([m]) => m).join(', ')}`);
   if (mode !== 'static') {
-    for (const flag of ['method', 'quality-floor', 'search'] as const) if (f[flag] !== undefined) throw new UsageError(`--${flag} applies to --mode static only`, 'drop it, or use --mode static');
+    for (const flag of ['method', 'scope', 'quality-floor', 'search'] as const) if (f[flag] !== undefined) throw new UsageError(`--${flag} applies to --mode static only`, 'drop it, or use --mode static');
   }
   const floor = f['quality-floor'] as number | undefined;
   if (floor !== undefined && !(floor > 0 && floor <= 1)) throw new UsageError(`--quality-floor must be in (0, 1], got ${floor}`, 'it is an agreement with the input model: 0.99 keeps 99% top-1 agreement (or cosine 0.99)');
@@ -79,6 +82,10 @@ async function run(ctx: CommandContext): Promise<number> {
   if (f.exclude !== undefined) raw.exclude = f.exclude;
   if (f['per-channel'] !== undefined && 'perChannel' in pass.params) raw.perChannel = f['per-channel'];
   if (f.method !== undefined) raw.method = f.method;
+  if (f.scope !== undefined) {
+    if (f.search) throw new UsageError('--scope and --search do not go together', '--search tries every scope itself');
+    raw.scope = f.scope;
+  }
   if (mode === 'static') raw.calibrationSamples = f.samples;
   const params = validateParams(pass.name, pass.params, raw);
 
@@ -124,6 +131,21 @@ async function run(ctx: CommandContext): Promise<number> {
     log('timing against the input (interleaved, same settings)…');
     guard = await guardSpeed(model, result.model, timing);
   }
+  // The task's own metric (accuracy, CER, …) on the held-out split, for the input and the output.
+  let taskMetric: { metric: string; input: number; output: number; higherIsBetter: boolean; n: number } | undefined;
+  if (data.heldTask) {
+    const score = async (m: Model) => {
+      const s = await createSession(m, { threads: f.threads as number });
+      try {
+        return await evaluate(s, data.heldTask!, { limit: evalSamples, batchSize: 1 });
+      } finally {
+        await s.release();
+      }
+    };
+    log(`scoring both on task '${data.heldTask.name}'…`);
+    const [a, b] = [await score(model), await score(result.model)];
+    taskMetric = { metric: a.primary.name, input: a.primary.value, output: b.primary.value, higherIsBetter: a.primary.higherIsBetter, n: b.n };
+  }
   const floatOps = result.record.skipped;
 
   if (json) {
@@ -138,6 +160,7 @@ async function run(ctx: CommandContext): Promise<number> {
           verdict: guard.verdict,
           speedup: guard.speedup,
           latencyMs: { input: guard.baseline, output: guard.candidate },
+          taskMetric: taskMetric ?? null,
           quality: agreement ? { metric: probe!.defaultMetric, value: pick(agreement, probe!.defaultMetric), cosine: agreement.cosine, top1: Number.isNaN(agreement.top1) ? null : agreement.top1, n: agreement.n, against: 'the input model' } : null,
           calibration: data.describe,
           stats: result.record.stats,
@@ -161,7 +184,17 @@ async function run(ctx: CommandContext): Promise<number> {
     const top = Number.isNaN(agreement.top1) ? '' : `, top-1 agreement ${(agreement.top1 * 100).toFixed(1)}%`;
     w(`quality: vs the input on ${agreement.n} held-out samples (${data.describe}): cosine ${agreement.cosine.toFixed(4)}${top}`);
   } else w('quality: not measured (no data; give --calibration <task> or random)');
+  if (taskMetric) {
+    const d = taskMetric.output - taskMetric.input;
+    const better = d === 0 ? 'unchanged' : (d > 0) === taskMetric.higherIsBetter ? 'better' : 'WORSE';
+    w(`task:    ${taskMetric.metric} ${taskMetric.input.toFixed(4)} → ${taskMetric.output.toFixed(4)} (${better}; ${taskMetric.n} held-out items)`);
+  }
   for (const [k, v] of Object.entries(result.record.stats)) if (typeof v === 'number' && !k.includes('.')) w(`  ${k}: ${v}`);
+  if (table?.length) {
+    w('sensitivity (quality bought back by keeping one node float, per ms it costs; best first):');
+    for (const r of table.slice(0, 8)) w(`  ${r.node} (${r.opType}): ${r.gain >= 0 ? '+' : ''}${r.gain.toFixed(4)} quality, +${r.msCost.toFixed(3)} ms`);
+    if (table.length > 8) w(`  … ${table.length - 8} more in --json`);
+  }
   if (keptFloat.length) w(`kept float for the quality floor: ${keptFloat.join(', ')}`);
   if (searched) {
     w('scopes tried (the fastest that meets the floor is kept):');
@@ -180,6 +213,8 @@ async function run(ctx: CommandContext): Promise<number> {
 interface DataStreams {
   calibration?: () => AsyncIterable<Feeds>;
   holdout?: () => AsyncIterable<Feeds>;
+  /** The held-out split of a real task: the change in its own metric is reported too. */
+  heldTask?: Task;
   describe: string;
   random: boolean;
 }
@@ -209,6 +244,7 @@ async function dataStreams(model: Model, ref: string | undefined, dataPath: stri
   return {
     calibration: calibrationFeeds(cal, n, { input }),
     holdout: calibrationFeeds(held, nEval, { input, batchSize: 1 }),
+    heldTask: held,
     describe: `task '${cal.name}' (${n} calibration / ${nEval} held-out)`,
     random: false,
   };

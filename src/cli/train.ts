@@ -8,6 +8,7 @@ import { createSession } from '../runtime/session.js';
 import type { ArrayDataset } from '../train/dataset.js';
 import { evaluateArrays, trainModel, type TrainOptions, type TrainResult } from '../train/loop.js';
 import { archInputShape, buildArch } from '../train/models.js';
+import { balancedClassWeights } from '../train/finetune.js';
 import { taskSplits } from '../train/task-data.js';
 import type { Command, CommandContext, FlagSpec } from './command.js';
 
@@ -22,6 +23,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'warmup', type: 'integer', placeholder: 'steps', default: 0, description: 'linear learning-rate warm-up steps' },
   { name: 'cosine', type: 'boolean', description: 'cosine learning-rate decay over the run' },
   { name: 'clip', type: 'number', placeholder: 'norm', description: 'clip the global gradient norm' },
+  { name: 'balance', type: 'boolean', description: 'weight the loss by inverse class frequency (for imbalanced tasks)' },
   { name: 'label-smoothing', type: 'number', placeholder: 'ε', default: 0, description: 'cross-entropy label smoothing' },
   { name: 'patience', type: 'integer', placeholder: 'epochs', description: 'stop when validation accuracy has not improved for this many epochs' },
   { name: 'checkpoint', type: 'string', placeholder: 'ck.onnx', description: 'write a checkpoint after every epoch' },
@@ -55,6 +57,12 @@ export function trainOptionsFromFlags(ctx: CommandContext): Omit<TrainOptions, '
       ctx.log(`epoch ${String(r.epoch).padStart(3)}  loss ${r.trainLoss.toFixed(4)}  train acc ${pct(r.trainAccuracy)}` + (r.valAccuracy !== undefined ? `  val loss ${r.valLoss!.toFixed(4)}  val acc ${pct(r.valAccuracy)}` : '') + `  ${r.samplesPerSecond.toFixed(0)} samples/s`);
     },
   };
+}
+
+/** --balance: class weights inversely proportional to class frequency in the training split. */
+export function withBalance<T extends { loss?: TrainOptions['loss'] }>(ctx: CommandContext, opts: T, train: ArrayDataset): T {
+  if (!ctx.flags.balance || opts.loss?.kind !== 'cross-entropy') return opts;
+  return { ...opts, loss: { ...opts.loss, classWeights: balancedClassWeights(train) } };
 }
 
 export function pct(v: number): string {
@@ -106,7 +114,7 @@ export const trainCommand: Command = {
     const data = await taskSplits(task, { sampleShape: shape, seed: ctx.flags.seed as number, limit: ctx.flags.limit as number | undefined });
     const classes = Number(arch.split('-').pop());
     if (classes !== data.train.classes.length) throw new UsageError(`the architecture ends in ${classes} classes but task '${task}' has ${data.train.classes.length}`, `end the --arch with -${data.train.classes.length}`);
-    const opts = trainOptionsFromFlags(ctx);
+    const opts = withBalance(ctx, trainOptionsFromFlags(ctx), data.train);
     if (!ctx.flags.json) ctx.log(`${arch} on ${task}: ${data.train.labels.length} train / ${data.val.labels.length} val / ${data.test.labels.length} test`);
     const r = await trainModel({ ...opts, model, train: data.train, val: data.val });
     describeTrained(ctx, r.model, r.trained.map((t) => t.name), r.frozen);

@@ -70,13 +70,21 @@ export function resizedSize(w: number, h: number, p: ImagePreprocess): { w: numb
   }
 }
 
+let scratch: Canvas | undefined;
+
 /** Resizes and normalises one image. */
 export function prepareImage(src: Source, p: ImagePreprocess): PreparedImage {
   const sw = src.width;
   const sh = src.height;
   const { w, h } = resizedSize(sw, sh, p);
-  const canvas = createCanvas(w, h);
+  // one scratch canvas, resized per image: @napi-rs/canvas frees canvases late (or never) when many
+  // are created, so a stream of 100k images must not create one each
+  scratch ??= createCanvas(w, h);
+  scratch.width = w;
+  scratch.height = h;
+  const canvas = scratch;
   const ctx = canvas.getContext('2d');
+  ctx.clearRect(0, 0, w, h);
   if (p.resize === 'cover') {
     const s = Math.max(w / sw, h / sh);
     const cw = w / s;

@@ -92,6 +92,8 @@ export class Task {
       if (pending.length === bs) {
         yield encoder.batch(pending);
         pending = [];
+        // a turn of the event loop lets native finalizers (decoded images, canvases) run
+        await new Promise((r) => setImmediate(r));
       }
     }
     if (pending.length) yield encoder.batch(pending);

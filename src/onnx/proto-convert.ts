@@ -2,7 +2,7 @@
 // Typed tensor fields (float_data, int32_data, …) become raw little-endian bytes on the way in;
 // everything is written back as raw_data.
 
-import { DataType, dtypeName, rawByteLength } from './dtype.js';
+import { DataType, dtypeBits, dtypeName, rawByteLength } from './dtype.js';
 import { Graph, Node, type AttributeValue, type Dim, type ValueInfo, type ValueType } from './graph.js';
 import { Model } from './model.js';
 import type { ProtoObject } from './protobuf.js';
@@ -28,14 +28,44 @@ export interface ConvertHooks {
 
 // ------------------------------------------------------------------ tensors
 
+/** Which typed field holds a dtype's values, and how many entries `count` elements take there. */
+function typedField(dt: number, count: number): [field: string, entries: number] | undefined {
+  switch (dt) {
+    case DataType.FLOAT:
+      return ['float_data', count];
+    case DataType.COMPLEX64:
+      return ['float_data', 2 * count];
+    case DataType.DOUBLE:
+      return ['double_data', count];
+    case DataType.COMPLEX128:
+      return ['double_data', 2 * count];
+    case DataType.INT64:
+      return ['int64_data', count];
+    case DataType.UINT32:
+    case DataType.UINT64:
+      return ['uint64_data', count];
+    case DataType.INT4:
+    case DataType.UINT4:
+    case DataType.FLOAT4E2M1:
+      return ['int32_data', Math.ceil(count / 2)];
+    default:
+      return dtypeBits(dt) > 0 && dtypeBits(dt) <= 32 ? ['int32_data', count] : undefined;
+  }
+}
+
 function typedToRaw(p: ProtoObject, dt: number, count: number, name: string): Uint8Array {
+  // check the values are there before allocating: a corrupt dim must not cost gigabytes
+  const where = typedField(dt, count);
+  if (!where) throw new TensorDataError(name, `element type ${dtypeName(dt)} is not supported`);
+  const have = ((p[where[0]] as number[] | undefined) ?? []).length;
+  if (have < where[1]) throw new TensorDataError(name, `${where[0]} holds ${have} values, dims need ${where[1]}`);
   const out = new Uint8Array(rawByteLength(dt, count));
   const dv = new DataView(out.buffer);
-  const fl = p.float_data as number[];
-  const i32 = p.int32_data as number[];
-  const i64 = p.int64_data as number[];
-  const dbl = p.double_data as number[];
-  const u64 = p.uint64_data as number[];
+  const fl = (p.float_data as number[] | undefined) ?? [];
+  const i32 = (p.int32_data as number[] | undefined) ?? [];
+  const i64 = (p.int64_data as number[] | undefined) ?? [];
+  const dbl = (p.double_data as number[] | undefined) ?? [];
+  const u64 = (p.uint64_data as number[] | undefined) ?? [];
   const need = (arr: number[], n: number, field: string) => {
     if (arr.length < n) throw new TensorDataError(name, `${field} holds ${arr.length} values, dims need ${n}`);
   };
@@ -121,14 +151,14 @@ export class TensorDataError extends Error {
 export function tensorFromProto(p: ProtoObject, hooks: ConvertHooks = {}, where = 'initializer'): Tensor {
   const name = (p.name as string | undefined) ?? '';
   const dt = (p.data_type as number | undefined) ?? 0;
-  const dims = (p.dims as number[]).map((d) => d);
+  const dims = ((p.dims as number[] | undefined) ?? []).map((d) => d);
   for (const d of dims) if (!Number.isSafeInteger(d) || d < 0) throw new TensorDataError(name, `has an invalid dim ${d}`);
   const count = dims.reduce((a, b) => a * b, 1);
   let t: Tensor;
   if (dt === DataType.STRING) {
-    t = new Tensor(name, dt, dims, new Uint8Array(0), [...(p.string_data as Uint8Array[])]);
+    t = new Tensor(name, dt, dims, new Uint8Array(0), [...((p.string_data as Uint8Array[] | undefined) ?? [])]);
   } else if (p.data_location === 1) {
-    const entries = Object.fromEntries((p.external_data as ProtoObject[]).map((e) => [e.key as string, (e.value as string | undefined) ?? '']));
+    const entries = Object.fromEntries(((p.external_data as ProtoObject[] | undefined) ?? []).map((e) => [e.key as string, (e.value as string | undefined) ?? '']));
     if (!entries.location) throw new TensorDataError(name, 'is marked external but names no location');
     const ref: ExternalRef = {
       location: entries.location,
@@ -339,7 +369,12 @@ export function nodeToProto(n: Node, plan?: ExternalPlan): ProtoObject {
   };
 }
 
-export function graphFromProto(p: ProtoObject, hooks: ConvertHooks = {}, where = 'graph'): Graph {
+const GRAPH_LISTS = ['node', 'initializer', 'sparse_initializer', 'input', 'output', 'value_info', 'quantization_annotation', 'metadata_props'];
+
+export function graphFromProto(p0: ProtoObject, hooks: ConvertHooks = {}, where = 'graph'): Graph {
+  // an attribute that says GRAPH but holds none decodes as {}: read it as an empty graph
+  const p: ProtoObject = { ...p0 };
+  for (const k of GRAPH_LISTS) p[k] ??= [];
   const g = new Graph((p.name as string) ?? '');
   for (const t of p.initializer as ProtoObject[]) {
     const tensor = tensorFromProto(t, hooks, `${where} initializer`);

@@ -13,7 +13,7 @@ import { Tensor } from '../onnx/tensor.js';
 import { createSession } from '../runtime/session.js';
 import type { Pass, PassContext, PassRecord, Skipped } from './pass.js';
 import { type BlockQuant, dequantizeBlocks, packMatMulNBits, quantizeBlocksRtn } from './quant/block.js';
-import { toOrtFeeds, withExtraOutputs } from './quant/calibrate.js';
+import { toOrtFeeds } from './quant/calibrate.js';
 import { HessianAccumulator, quantizeBlocksGptq } from './quant/gptq.js';
 import { type HqqQuant, quantizeBlocksHqq } from './quant/hqq.js';
 import { dropUnusedInitializers, ensureMsDomain, floatWeight, isExcluded, singleUse } from './quant/graph.js';
@@ -109,18 +109,53 @@ function findTargets(g: Graph, params: QuantizeInt4Params, blockSize: number, sk
   return targets;
 }
 
+/**
+ * A copy of the model that also outputs, for each target input X (any rank, last axis K), the Gram
+ * matrix XᵀX [K, K] and X's row count: ORT does the O(rows·K²) work, the pass only sums K² numbers.
+ */
+function withGramOutputs(model: Model, inputs: Map<string, number>): { model: Model; outputs: Map<string, { gram: string; shape: string }> } {
+  const m = model.clone();
+  const g = m.graph;
+  const fresh = g.namer();
+  const outputs = new Map<string, { gram: string; shape: string }>();
+  for (const [x, k] of inputs) {
+    const shape2d = fresh(`${x}.rows_k`);
+    g.initializers.set(shape2d, Tensor.fromInt64(shape2d, [2], [-1, k]));
+    const rows = fresh(`${x}.as_rows`);
+    const rowsT = fresh(`${x}.as_rows_t`);
+    const gram = fresh(`${x}.gram`);
+    const shape = fresh(`${x}.rows_shape`);
+    g.nodes.push(new Node('Reshape', [x, shape2d], [rows], fresh(`${x}.gram_reshape`)));
+    g.nodes.push(new Node('Transpose', [rows], [rowsT], fresh(`${x}.gram_transpose`), '', { perm: attr.ints([1, 0]) }));
+    g.nodes.push(new Node('MatMul', [rowsT, rows], [gram], fresh(`${x}.gram_matmul`)));
+    g.nodes.push(new Node('Shape', [rows], [shape], fresh(`${x}.gram_shape`)));
+    g.outputs.push({ name: gram, type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [k, k] } });
+    g.outputs.push({ name: shape, type: { kind: 'tensor', elemType: DataType.INT64, shape: [2] } });
+    outputs.set(x, { gram, shape });
+  }
+  return { model: m, outputs };
+}
+
 /** Streams calibration data through the float model and accumulates XᵀX of each target's input. */
 async function collectHessians(model: Model, targets: Target[], ctx: PassContext): Promise<Map<string, HessianAccumulator>> {
   if (!ctx.calibration) throw new UsageError("quantize-int4 method 'gptq' needs calibration data", "pass --calibration <data or task>, or use method 'rtn'");
   const acc = new Map<string, HessianAccumulator>();
-  for (const t of targets) if (!acc.has(t.a)) acc.set(t.a, new HessianAccumulator(t.k));
-  const names = [...acc.keys()];
-  const session = await createSession(withExtraOutputs(model, names));
+  const ks = new Map<string, number>();
+  for (const t of targets) if (!acc.has(t.a)) {
+    acc.set(t.a, new HessianAccumulator(t.k));
+    ks.set(t.a, t.k);
+  }
+  const probe = withGramOutputs(model, ks);
+  const fetch = [...probe.outputs.values()].flatMap((o) => [o.gram, o.shape]);
+  const session = await createSession(probe.model);
   try {
     let batches = 0;
     for await (const feeds of ctx.calibration()) {
-      const out = await session.run(toOrtFeeds(feeds), names);
-      for (const name of names) acc.get(name)!.add((out[name] as ort.Tensor).data as Float32Array);
+      const out = await session.run(toOrtFeeds(feeds), fetch);
+      for (const [x, o] of probe.outputs) {
+        const rows = Number((out[o.shape] as ort.Tensor).data[0]);
+        acc.get(x)!.addGram((out[o.gram] as ort.Tensor).data as Float32Array, rows);
+      }
       batches++;
     }
     if (batches === 0) throw new UsageError('quantize-int4: the calibration stream gave no data', 'check the calibration data set is not empty');

@@ -178,3 +178,18 @@ test('an opset-10 model is upgraded to 13 before Q/DQ (Clip bounds as inputs), a
   assert.equal(r.record.stats.foldedActivations, 1, 'Clip(0, 6) folded into the MatMul output range');
   assert.equal((await optimizedOps(r.model, 'old')).QLinearMatMul, 1);
 });
+
+test('Gemm with transB and a scalar bias: per-channel int32 bias, fused to QGemm, outputs close', async () => {
+  const b = new GraphBuilder('gemm');
+  const x = b.input('x', DataType.FLOAT, ['n', 16]);
+  const w = b.floats('w', [6, 16], Array.from({ length: 96 }, (_, i) => Math.sin(i * 0.7) * (1 + (i % 6))));
+  const y = b.op('Gemm', [x, w, b.scalar('c', 0.5)], { transB: 1 }, { name: 'fc' });
+  b.output(b.op('Identity', [y], {}, { outputs: ['y'] }), DataType.FLOAT, ['n', 6]);
+  const m = b.model({ opset: 13 });
+  const r = await quantizeStatic(m, {}, { calibration: stream({ x: [64, 16] }) });
+  const biasDq = r.model.graph.nodes.find((n) => n.opType === 'DequantizeLinear' && n.outputs[0]!.startsWith('c_'));
+  assert.ok(biasDq && r.model.graph.initializers.get(biasDq.inputs[0]!)!.dims[0] === 6, 'bias expanded to one int32 per output column');
+  assert.equal((await optimizedOps(r.model, 'gemm')).QGemm, 1);
+  const c = await cosine(m, r.model, { x: [4, 16] });
+  assert.ok(c > 0.99, `cosine ${c}`);
+});

@@ -86,6 +86,7 @@ const params = {
   perChannel: { type: 'boolean', default: true, description: 'one weight scale per output channel (else one per tensor)' },
   activations: { type: 'enum', values: ['uint8', 'int8'], default: 'uint8', description: 'activation type; uint8 fuses best on x86' },
   exclude: { type: 'string[]', default: [], description: 'node names or op types to keep in float' },
+  keepFloat: { type: 'string[]', default: [], description: 'node names kept float by the mixed-precision search (set by it; reported apart from exclude)' },
   calibrationSamples: { type: 'integer', default: 256, min: 1, description: 'calibration samples to read at most' },
   minMacsPerOutput: { type: 'integer', default: 0, min: 0, description: 'keep Conv/MatMul/Gemm float when each output element costs fewer multiply-adds than this (depthwise 3x3: 9): their int8 gain does not pay for the Q/DQ around them' },
   quantizeOutputs: { type: 'boolean', default: true, description: "QuantizeLinear on the outputs of Conv/MatMul/Gemm; false gives the pattern ORT runs with float kernels (DQ of the weights on every run after MatMulAddFusion): for measurements only" },
@@ -164,6 +165,7 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
   const perChannel = raw.perChannel !== false;
   const actType = raw.activations === 'int8' ? DataType.INT8 : DataType.UINT8;
   const exclude = (raw.exclude ?? []) as string[];
+  const keepFloat = (raw.keepFloat ?? []) as string[];
   const outputQ = raw.quantizeOutputs !== false;
   // A folded Relu relies on the output Q to clip; without output Q nothing may be folded.
   const fold = raw.foldActivations !== false && outputQ;
@@ -196,6 +198,10 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
     if (!rule || rule.role !== 'compute') continue;
     if (isExcluded(n, exclude)) {
       skipped.push({ node: n.name, opType: n.opType, reason: 'excluded: kept in float' });
+      continue;
+    }
+    if (keepFloat.includes(n.name)) {
+      skipped.push({ node: n.name, opType: n.opType, reason: 'kept float by mixed precision: quantizing it costs the most quality per ms' });
       continue;
     }
     if (scope === 'pointwise') {
@@ -470,6 +476,9 @@ function planCompute(n: Node, g: Graph, producers: Map<string, Node>, isFloat: S
       const c = n.inputs[2] ? constantOf(g, n.inputs[2], producers) : undefined;
       if (n.inputs[2] && !c) return 'bias is not a constant';
       const transB = n.int('transB', 0) === 1;
+      const outChannels = w.dims[transB ? 0 : 1]!;
+      // QGemm takes an int32 bias per output column; a full [M, N] addend has no int8 form.
+      if (c && c.size !== 1 && c.size !== outChannels) return `bias of shape [${c.dims.join(', ')}] has no int8 kernel (needs one value per output column)`;
       weightOf.set(n, { index: 1, tensor: w, axis: perChannel ? (transB ? 0 : 1) : undefined });
       return undefined;
     }
@@ -501,9 +510,11 @@ function quantizeWeights(n: Node, w: { index: number; tensor: Tensor; axis: numb
     const b = g.initializers.get(bName) ?? g.nodes.find((m) => m.opType === 'Constant' && m.outputs[0] === bName)?.tensor('value');
     if (b) {
       const xs = paramsOf(n.inputs[0]!).scale;
-      const bv = b.toFloat32();
-      const channels = w.tensor.dims[w.axis ?? 0]!;
-      if (bv.length === channels || bv.length === 1) {
+      const channels = w.axis === undefined ? 1 : w.tensor.dims[w.axis]!;
+      // A scalar bias with per-channel weights becomes one value per channel (each its own scale).
+      const b0 = b.toFloat32();
+      const bv = b0.length === 1 && channels > 1 ? new Float32Array(channels).fill(b0[0]!) : b0;
+      if (bv.length === channels || bv.length === 1 || w.axis === undefined) {
         const bs = Float32Array.from({ length: bv.length }, (_, c) => Math.fround(xs * cq.scales[perChannel && w.axis !== undefined ? c : 0]!));
         const bq = Int32Array.from(bv, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(v / bs[c]!))));
         const bb = fresh(`${bName}_${n.name || n.opType}`);

@@ -16,7 +16,7 @@ tr.chosen td{background:#e9f7ec}.k-chosen{color:#1a7f37;font-weight:600}.k-faile
 .chart{max-width:100%;height:auto;background:#fff;border:1px solid #e5e8eb;border-radius:4px}
 .chart .grid{stroke:#eef0f2}.chart .tick{font-size:11px;fill:#57606a}.chart .axis{font-size:12px;fill:#1b1f24}
 .chart .budget{stroke:#cf222e;stroke-dasharray:5 4;stroke-width:1.5}.chart .front{fill:none;stroke:#0969da;stroke-width:1.5;stroke-dasharray:3 3}
-.chart .err{stroke:#8c959f;stroke-width:1.2}.chart .pt{stroke:#fff;stroke-width:1.5}
+.chart .err{stroke:#8c959f;stroke-width:1.2}.chart .pt{stroke:#fff;stroke-width:1.5}.chart .pt.clipped{stroke:#cf222e;stroke-dasharray:2 2}.chart .ptlabel{font-size:11px;fill:#1b1f24}
 .pt.chosen{fill:#1a7f37}.pt.feasible{fill:#0969da}.pt.rejected,.pt.dropped{fill:#bf8700}.pt.baseline{fill:#6e7781}
 .dist .box{fill:#ddf4ff;stroke:#54aeff}.dist .dot{fill:#0969da;opacity:.45}.dist.chosen .dot{fill:#1a7f37}.dist .p50,.dist .p99{stroke:#1b1f24;stroke-width:1.5}
 .rowlabel{font-size:11px;fill:#1b1f24}.bar rect{fill:#bf8700}
@@ -98,7 +98,7 @@ export function renderReport(s: Summary): string {
   const budgetMs = budgetC && (chosen ?? base)?.checks?.find((ch) => ch.constraint === budgetC.text)?.bound;
   const budget = budgetMs !== undefined && Number.isFinite(budgetMs) ? budgetMs : undefined;
   const floorCheck = (chosen ?? base)?.checks?.find((ch) => ch.unit === 'metric' && Number.isFinite(ch.bound));
-  const pareto = scatter(points, { id: 'pareto', xLabel: `${obj} latency (ms)`, yLabel: `${qName}${lower ? ' (lower is better)' : ''}`, front, ...(budget !== undefined ? { xBudget: budget } : {}), ...(floorCheck ? { yFloor: floorCheck.bound } : {}) });
+  const pareto = scatter(points, { id: 'pareto', xLabel: `${obj} latency (ms)`, yLabel: `${qName}${lower ? ' (lower is better)' : ''}`, front, labels: [...new Set([...front, ...(s.chosen ? [s.chosen] : []), s.baseline])], ...(budget !== undefined ? { xBudget: budget } : {}), ...(floorCheck ? { yFloor: floorCheck.bound } : {}) });
 
   // Latency distributions.
   const dist = distributions(
@@ -126,13 +126,13 @@ export function renderReport(s: Summary): string {
 <h1>edgefit optimize</h1>
 <p class="muted">Source <code>${esc(s.source.path)}</code> (${mb(s.source.sizeBytes)}, sha256 ${esc(s.source.sha256.slice(0, 12))}…), task <code>${esc(s.task.name)}</code> (${s.task.n} items, data ${esc(s.task.dataSha256.slice(0, 12))}…).
 Constraints: ${s.constraints.map((c) => `<code>${esc(c.text)}</code>`).join(', ')}; objective: lowest ${esc(obj)}.
-Machine: ${esc(mach.cpu)}, ${mach.cores} cores, ${esc(mach.os)}, node ${esc(mach.node)}, ORT ${esc(mach.ort)}, ${mach.threads} thread(s).
+Machine: ${esc(mach.cpu)}, ${mach.cores} cores, ${esc(mach.os)}, node ${esc(mach.node)}, ORT ${esc(mach.ort)}, ${mach.threads} thread(s)${s.load ? `; load average ${s.load.start[0]} at the start, ${s.load.end[0]} at the end${Math.max(s.load.start[0]!, s.load.end[0]!) > mach.cores * 0.5 ? ' — <b>other work was running: latency figures are inflated and noisy</b>' : ''}` : ''}.
 ${s.candidates.length} candidates in ${s.elapsedSec} s of a ${s.timeLimitSec} s limit${s.stoppedEarly ? `; stopped early: ${esc(s.stoppedEarly)}` : ''}.</p>
 ${s.notes.map((n) => `<p class="muted">${esc(n)}</p>`).join('\n')}
 <h2>Recommendation</h2>
 ${rec.join('\n')}
 <h2>Pareto plot: ${esc(obj)} latency against ${esc(qName)}</h2>
-<p class="muted">Each dot is a candidate with 95% intervals; the dashed blue line joins the Pareto front, the red lines are the budget and the floor.</p>
+<p class="muted">Each dot is a candidate with 95% intervals; the dashed blue line joins the Pareto front, the red lines are the budget and the floor. Dots with a dashed red ring lie off the chart and are pinned to its edge (hover for the value).</p>
 ${pareto}
 <h2>Latency distributions</h2>
 <p class="muted">Every timed run as a dot; the box spans p50 to p99. Screened candidates show their short run, fully measured ones the long run.</p>

@@ -16,6 +16,7 @@ function ticks(lo: number, hi: number, n = 5): number[] {
 }
 
 function fmt(v: number): string {
+  if (v === 0) return '0';
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3);
 }
 
@@ -30,21 +31,27 @@ export interface ScatterPoint {
 }
 
 /** Latency (x) against quality (y), with the Pareto front, a budget line and a floor line. */
-export function scatter(points: ScatterPoint[], o: { xLabel: string; yLabel: string; front: string[]; xBudget?: number; yFloor?: number; id: string }): string {
+export function scatter(points: ScatterPoint[], o: { xLabel: string; yLabel: string; front: string[]; xBudget?: number; yFloor?: number; id: string; labels?: string[] }): string {
   const W = 720;
   const H = 420;
   const m = { l: 64, r: 20, t: 16, b: 48 };
   const xs = points.flatMap((p) => [p.x, ...(p.xErr ?? [])]).concat(o.xBudget !== undefined ? [o.xBudget] : []).filter(Number.isFinite);
   const ys = points.flatMap((p) => [p.y, ...(p.yErr ?? [])]).concat(o.yFloor !== undefined ? [o.yFloor] : []).filter(Number.isFinite);
   let [x0, x1] = [Math.min(0, ...xs), Math.max(...xs, 1e-9) * 1.08];
-  let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  // A far outlier (a broken candidate at 100% error) would flatten everyone else: clip the axis to
+  // the bulk of the points and pin outliers to the edge, their real value in the tooltip.
+  const sortedY = points.map((p) => p.y).filter(Number.isFinite).sort((a, b) => a - b);
+  const qy = (f: number) => sortedY[Math.min(sortedY.length - 1, Math.floor(f * (sortedY.length - 1)))] ?? 0;
+  const spread = Math.max(qy(0.9) - qy(0.1), 1e-6);
+  const lim: [number, number] = [qy(0.1) - 4 * spread, qy(0.9) + 4 * spread];
+  let [y0, y1] = [Math.max(Math.min(...ys), lim[0]), Math.min(Math.max(...ys), lim[1])];
   const pad = (y1 - y0) * 0.1 || 0.05;
   y0 -= pad;
   y1 += pad;
   if (!Number.isFinite(x1)) [x0, x1] = [0, 1];
   if (!Number.isFinite(y0) || !Number.isFinite(y1)) [y0, y1] = [0, 1];
   const X = (v: number) => m.l + ((v - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
-  const Y = (v: number) => H - m.b - ((v - y0) / (y1 - y0 || 1)) * (H - m.t - m.b);
+  const Y = (v: number) => H - m.b - ((Math.min(Math.max(v, y0), y1) - y0) / (y1 - y0 || 1)) * (H - m.t - m.b);
   const parts: string[] = [];
   parts.push(`<svg id="${esc(o.id)}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.yLabel)} against ${esc(o.xLabel)}" xmlns="http://www.w3.org/2000/svg">`);
   for (const t of ticks(x0, x1)) parts.push(`<line class="grid" x1="${X(t)}" x2="${X(t)}" y1="${m.t}" y2="${H - m.b}"/><text class="tick" x="${X(t)}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`);
@@ -52,14 +59,16 @@ export function scatter(points: ScatterPoint[], o: { xLabel: string; yLabel: str
   parts.push(`<text class="axis" x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">${esc(o.xLabel)}</text>`);
   parts.push(`<text class="axis" transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
   if (o.xBudget !== undefined) parts.push(`<line class="budget" x1="${X(o.xBudget)}" x2="${X(o.xBudget)}" y1="${m.t}" y2="${H - m.b}"><title>latency budget ${fmt(o.xBudget)}</title></line>`);
-  if (o.yFloor !== undefined && Number.isFinite(o.yFloor)) parts.push(`<line class="budget" x1="${m.l}" x2="${W - m.r}" y1="${Y(o.yFloor)}" y2="${Y(o.yFloor)}"><title>quality floor ${fmt(o.yFloor)}</title></line>`);
+  if (o.yFloor !== undefined && Number.isFinite(o.yFloor) && o.yFloor >= y0 && o.yFloor <= y1) parts.push(`<line class="budget" x1="${m.l}" x2="${W - m.r}" y1="${Y(o.yFloor)}" y2="${Y(o.yFloor)}"><title>quality floor ${fmt(o.yFloor)}</title></line>`);
   const front = o.front.map((id) => points.find((p) => p.id === id)).filter((p): p is ScatterPoint => !!p);
   if (front.length > 1) parts.push(`<polyline class="front" points="${front.map((p) => `${X(p.x)},${Y(p.y)}`).join(' ')}"/>`);
   for (const p of points) {
     const g: string[] = [];
     if (p.xErr) g.push(`<line class="err" x1="${X(p.xErr[0])}" x2="${X(p.xErr[1])}" y1="${Y(p.y)}" y2="${Y(p.y)}"/>`);
     if (p.yErr) g.push(`<line class="err" x1="${X(p.x)}" x2="${X(p.x)}" y1="${Y(p.yErr[0])}" y2="${Y(p.yErr[1])}"/>`);
-    g.push(`<circle class="pt ${esc(p.cls)}" cx="${X(p.x)}" cy="${Y(p.y)}" r="6"/>`);
+    const clipped = p.y < y0 || p.y > y1;
+    g.push(`<circle class="pt ${esc(p.cls)}${clipped ? ' clipped' : ''}" cx="${X(p.x)}" cy="${Y(p.y)}" r="6"/>`);
+    if (o.labels?.includes(p.id)) g.push(`<text class="ptlabel" x="${X(p.x) + 9}" y="${Y(p.y) - 8}">${esc(p.label.length > 32 ? p.label.slice(0, 31) + '…' : p.label)}</text>`);
     parts.push(`<g class="candidate" data-candidate="${esc(p.id)}"><title>${esc(p.label)}: ${fmt(p.x)} ms, ${fmt(p.y)}</title>${g.join('')}</g>`);
   }
   parts.push('</svg>');

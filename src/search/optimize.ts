@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { machineInfo } from '../bench/machine.js';
 import { UsageError } from '../onnx/errors.js';
@@ -60,6 +61,7 @@ export const DEFAULT_FULL: StageSettings = { warmup: 10, durationMs: 12_000, eva
 
 export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
   const t0 = Date.now();
+  const loadStart = loadavg();
   const threads = o.threads ?? 1;
   const objective = o.objective ?? 'p99';
   const constraints: Constraint[] = [...o.budget.flatMap(parseConstraints), ...o.quality.flatMap(parseConstraints)];
@@ -141,6 +143,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     objective,
     threads,
     machine: { cpu: machine.cpu, cores: machine.cores, os: machine.os, node: machine.node, ort: machine.ort, threads },
+    load: { start: loadStart.map((x) => Math.round(x * 100) / 100), end: loadavg().map((x) => Math.round(x * 100) / 100) },
     baseline: out.baseline.id,
     ...(out.choice.chosen ? { chosen: out.choice.chosen.id } : {}),
     ...(out.comparison ? { comparison: out.comparison } : {}),

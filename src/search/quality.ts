@@ -2,15 +2,11 @@
 // per-item top-1 agreement with the source model on the same feeds. qualityIsolated runs it in a child process
 // (quality-worker) so that a crash or a memory blow-up stays there.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
-import { EdgefitError } from '../onnx/errors.js';
 import { createSession, type OptLevel } from '../runtime/session.js';
 import { synthesizeFeeds } from '../runtime/inputs.js';
 import { evaluate } from '../eval/evaluate.js';
+import { runWorker } from './child.js';
 import { wilson } from './stats.js';
 import type { QualityFigures } from './types.js';
 
@@ -123,48 +119,7 @@ async function agreement(s: ort.InferenceSession, ref: ort.InferenceSession, bat
   };
 }
 
-function workerArgs(): string[] {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    let tsx = 'tsx';
-    try {
-      tsx = import.meta.resolve('tsx');
-    } catch {
-      // resolved from the working directory instead
-    }
-    return ['--import', tsx, new URL('./quality-worker.ts', here).pathname];
-  }
-  return [new URL('./quality-worker.js', here).pathname];
-}
-
 /** measureQuality in a child process; a crash, a timeout or an error comes back as an EdgefitError. */
 export async function qualityIsolated(req: QualityRequest, timeoutMs = 10 * 60_000): Promise<QualityFigures> {
-  const dir = mkdtempSync(join(tmpdir(), 'edgefit-quality-'));
-  const reqPath = join(dir, 'request.json');
-  const outPath = join(dir, 'result.json');
-  writeFileSync(reqPath, JSON.stringify(req));
-  try {
-    const { code, signal, stderr } = await new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [...workerArgs(), reqPath, outPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => {
-        err = (err + d.toString()).slice(-4000);
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.on('error', reject);
-      child.on('close', (c, s) => {
-        clearTimeout(timer);
-        resolve({ code: c, signal: s, stderr: err });
-      });
-    });
-    if (!existsSync(outPath)) {
-      const why = signal === 'SIGKILL' ? `was killed (timeout after ${Math.round(timeoutMs / 1000)} s, or out of memory)` : `exited with ${signal ?? code}`;
-      throw new EdgefitError(`the quality measurement of ${req.modelPath} ${why}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`, 'E_QUALITY_CRASH');
-    }
-    const r = JSON.parse(readFileSync(outPath, 'utf8')) as { ok: true; quality: QualityFigures } | { ok: false; error: { message: string; code?: string; hint?: string } };
-    if (!r.ok) throw new EdgefitError(r.error.message, r.error.code ?? 'E_QUALITY', r.error.hint);
-    return r.quality;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return runWorker<QualityFigures>('quality-worker', req, timeoutMs, `the quality measurement of ${req.modelPath}`);
 }

@@ -3,7 +3,7 @@
 // then full measurements of the promising ones (fastest first) until enough feasible ones are known
 // or the time limit is near. Results go to the run directory as they come, so a killed run resumes.
 
-import { checkConstraints, describeCheck, lowerIsBetter, resolveMetric, type Constraint, type LatencyStat } from './constraints.js';
+import { checkConstraints, describeCheck, lowerIsBetter, resolveMetric, type Constraint, type Figures, type LatencyStat } from './constraints.js';
 import { bestMeasurement, choose, figuresOf, qualityScore, type Choice } from './pareto.js';
 import type { Progress } from './progress.js';
 import type { RunDir } from './run-dir.js';
@@ -18,6 +18,11 @@ import type { PassRecord } from '../passes/pass.js';
 export interface Measurer {
   build(cfg: CandidateConfig, outPath: string): Promise<{ records: PassRecord[]; sizeBytes: number; sha256: string }>;
   measure(modelPath: string, cfg: CandidateConfig, stage: 'screen' | 'full'): Promise<Measurement>;
+  /**
+   * Several candidates' full measurements with their latency taken in interleaved rounds, so that load
+   * drift on a shared machine hits them alike. `quality` reuses a known quality figure.
+   */
+  measureGroup?(items: { modelPath: string; cfg: CandidateConfig; quality?: Measurement['quality'] }[], stage: 'full'): Promise<Measurement[]>;
   /** Per-node sensitivity of one pass of a candidate (most sensitive first), when the pass supports it. */
   sensitivity?(cfg: CandidateConfig, passName: string): Promise<Sensitivity | undefined>;
 }
@@ -112,7 +117,7 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     const base = results.get(ids[0]!)!;
     const target = screened
       .filter((r) => {
-        const cs = checkConstraints(opts.constraints, figuresOf(r, r.screen), figuresOf(base));
+        const cs = checkConstraints(opts.constraints, figuresOf(r, r.screen), screenBase(base));
         return cs.some((c, i) => !c.ok && opts.constraints[i]!.kind === 'quality') && cs.every((c, i) => c.ok || opts.constraints[i]!.kind === 'quality');
       })
       .filter((r) => r.config.passes.some((p) => opts.passes!.find((q) => q.name === p.name && Object.entries(q.params).some(([k, sp]) => sp.type === 'string[]' && /exclude/i.test(k)))))
@@ -154,6 +159,38 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
       }
     }
     return out;
+  }
+
+  /** Full measurements of a group: interleaved latency when the measurer can, the baseline alongside. */
+  async function runGroup(group: string[], withBaseline: boolean, done: number, total: number): Promise<void> {
+    if (!measurer.measureGroup || group.length + (withBaseline ? 1 : 0) < 2) {
+      for (let k = 0; k < group.length; k++) await run(group[k]!, 'full', 'full', done + k, total);
+      return;
+    }
+    if (opts.maxNewMeasurements !== undefined && measuredNow >= opts.maxNewMeasurements) throw new Budget('stopped after the requested number of measurements');
+    const base = results.get(baseId)!;
+    const members = [...(withBaseline && base.full ? [baseId] : []), ...group];
+    progress?.status({ phase: 'full', done, total, msLeft: left(), current: `measuring ${members.map((id) => cfgOf.get(id)!.label).join(', ')} in interleaved rounds` });
+    const started = now();
+    let ms: Measurement[];
+    try {
+      ms = await measurer.measureGroup(
+        members.map((id) => ({ modelPath: runDir.modelPath(id), cfg: cfgOf.get(id)!, ...(id === baseId ? { quality: base.full!.quality } : {}) })),
+        'full',
+      );
+    } catch {
+      // One member failed: measure them one by one so the failure lands on the right candidate.
+      for (let k = 0; k < group.length; k++) await run(group[k]!, 'full', 'full', done + k, total);
+      return;
+    }
+    measuredNow += members.length;
+    for (let k = 0; k < members.length; k++) {
+      const r = results.get(members[k]!)!;
+      r.full = ms[k]!;
+      runDir.writeResult(r);
+      cost.full.push((now() - started) / members.length);
+      progress?.log(`  measured ${r.config.label}: ${opts.objective} ${r.full.latency[opts.objective].toFixed(2)} ms, ${r.full.quality.primary.name} ${r.full.quality.primary.value.toFixed(4)} (interleaved)`);
+    }
   }
 
   let stoppedEarly: string | undefined;
@@ -208,16 +245,25 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
       .sort((a, b) => a.screen!.latency[opts.objective] - b.screen!.latency[opts.objective]);
     const target = opts.fullTarget ?? 3;
     let feasibleFull = 0;
-    for (let i = 0; i < promising.length; i++) {
-      const r = promising[i]!;
-      if (feasibleFull >= target) break;
-      if (!r.full && left() < avg(cost.full, 3 * avg(cost.screen, 10_000))) {
-        stoppedEarly = (stoppedEarly ? stoppedEarly + '; ' : '') + `time limit: ${promising.length - i} promising candidates not fully measured`;
+    let withBaseline = true;
+    const isFeasible = (r: CandidateResult) => r.status === 'ok' && checkConstraints(opts.constraints, figuresOf(r), figuresOf(results.get(baseId)!)).every((c) => c.ok);
+    let i = 0;
+    while (i < promising.length && feasibleFull < target) {
+      const perFull = avg(cost.full, 3 * avg(cost.screen, 10_000));
+      const want = promising.slice(i, i + target - feasibleFull).filter((r) => !r.full);
+      const fits = Math.min(want.length, Math.floor(left() / (perFull * (withBaseline ? 1.5 : 1))));
+      if (fits < want.length) {
+        const skipped = promising.length - i - fits;
+        stoppedEarly = (stoppedEarly ? stoppedEarly + '; ' : '') + `time limit: ${skipped} promising candidate(s) not fully measured`;
         progress?.log(`  ${stoppedEarly}`);
-        break;
       }
-      const full = await run(r.id, 'full', 'full', i, promising.length);
-      if (full.status === 'ok' && checkConstraints(opts.constraints, figuresOf(full), figuresOf(base)).every((c) => c.ok)) feasibleFull++;
+      const group = want.slice(0, fits);
+      if (group.length) await runGroup(group.map((r) => r.id), withBaseline, i, promising.length);
+      withBaseline = false;
+      const done = promising.slice(i, i + target - feasibleFull);
+      i += done.length;
+      feasibleFull += done.filter((r) => results.get(r.id)!.full && isFeasible(results.get(r.id)!)).length;
+      if (fits < want.length) break;
     }
   } catch (e) {
     if (!(e instanceof Budget)) throw e;
@@ -235,8 +281,17 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
   return { results: all, baseline, choice, comparison, stoppedEarly, elapsedMs: now() - t0, reused, measuredNow, ...(sensitivity ? { sensitivity } : {}) };
 }
 
+/**
+ * The baseline's figures to hold a screening measurement against: latency from its longest run, quality
+ * from its screening run, which scored the same items.
+ */
+function screenBase(base: CandidateResult): Figures {
+  const f = figuresOf(base);
+  return base.screen ? { ...f, quality: figuresOf(base, base.screen).quality } : f;
+}
+
 function sureMiss(r: CandidateResult, m: Measurement, constraints: readonly Constraint[], base: CandidateResult): string | undefined {
-  const checks = checkConstraints(constraints, figuresOf(r, m), figuresOf(base));
+  const checks = checkConstraints(constraints, figuresOf(r, m), screenBase(base));
   for (let i = 0; i < constraints.length; i++) {
     const c = constraints[i]!;
     const ch = checks[i]!;

@@ -118,6 +118,8 @@ export interface Summary {
   objective: LatencyStat;
   threads: number;
   machine: Machine;
+  /** The OS load average (1, 5, 15 min) when the run started and ended: other work on the machine inflates latency. */
+  load?: { start: number[]; end: number[] };
   /** The source model measured the same way, for reference. */
   baseline: string;
   chosen?: string;

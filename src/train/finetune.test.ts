@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { readModel } from '../onnx/read-model.js';
 import { createSession } from '../runtime/session.js';
 import { mnistSplits, reshapeSamples, subset } from './dataset.js';
+import { evaluateArrays } from './loop.js';
 import { attachHead, computeFeatures, cutAt, findFeatureTensor, finetune, lastBlocks, randomizeWeights } from './finetune.js';
 import { buildCnn } from './models.js';
 
@@ -33,6 +34,9 @@ test('head-only fine-tuning leaves the backbone as it was; unfreezing 1 trains t
   const s = await createSession(head.model);
   const out = await s.run({ x: new ort.Tensor('float32', train.x.slice(0, 3 * 784), [3, 1, 28, 28]) });
   assert.deepEqual(out.logits!.dims, [3, 10]);
+  // the feature standardisation folded into the head gives the model the head's validation accuracy
+  const ev = await evaluateArrays(s, 'x', 'logits', val);
+  assert.ok(Math.abs(ev.accuracy - head.head.history[head.head.bestEpoch - 1]!.valAccuracy!) < 1e-9, `${ev.accuracy}`);
 
   const uf = await finetune({ model: pretrained, train, val, epochs: 1, batchSize: 40, unfreeze: 1, optimizer: { kind: 'adamw', lr: 1e-2 } });
   assert.deepEqual(uf.unfrozen!.trained.map((t) => t.name).sort(), ['conv3.bias', 'conv3.weight', 'head.bias', 'head.weight']);

@@ -115,6 +115,7 @@ export function lastBlocks(model: Model, n: number): string[] {
 /** Re-initialises every weight of a model at random (He-normal convs/matmuls, BatchNorm to identity): the no-pretraining baseline. */
 export function randomizeWeights(source: Model, seed: number): Model {
   const m = source.clone();
+  constantsToInitializers(m);
   const g = m.graph;
   const rng = new Rng(seed);
   const bn = new Map<string, 'one' | 'zero'>();
@@ -165,7 +166,14 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const trainF = await computeFeatures(backbone, opts.train, threads);
   const valF = opts.val ? (await computeFeatures(backbone, opts.val, threads)).data : undefined;
   const F = trainF.data.sampleShape[0]!;
-  // The head alone: a linear layer on cached features.
+  // Standardise the features for the head's training, then fold the scaling into its weights:
+  //   w′[f,c] = w[f,c]/σ_f,  b′[c] = b[c] − Σ_f μ_f·w[f,c]/σ_f
+  const { mean, std } = featureStats(trainF.data);
+  const standardise = (d: ArrayDataset): ArrayDataset => {
+    const x = new Float32Array(d.x.length);
+    for (let i = 0; i < x.length; i++) x[i] = (d.x[i]! - mean[i % F]!) / std[i % F]!;
+    return { ...d, x };
+  };
   const { buildMlp } = await import('./models.js');
   const headModel = buildMlp([F, classes], opts.seed ?? 0);
   const { model: _m, train: _t, cut: _c, unfreeze, unfreezeEpochs, unfreezeLr, ...rest } = opts;
@@ -174,11 +182,16 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   void _c;
   // Checkpoints hold the whole model, so they belong to the unfreeze phase; the head phase takes seconds.
   const { checkpoint, resume, ...headRest } = rest;
-  const head = await trainModel({ ...headRest, model: headModel, train: trainF.data, val: valF });
+  const head = await trainModel({ ...headRest, model: headModel, train: standardise(trainF.data), val: valF && standardise(valF) });
   head.trained = head.trained.map((t) => ({ ...t, name: t.name.replace(/^fc1\./, 'head.') }));
-  const w = head.model.graph.initializers.get('fc1.weight')!.toFloat32();
-  const b = head.model.graph.initializers.get('fc1.bias')!.toFloat32();
-  let model = attachHead(backbone, trainF.shape, classes, opts.seed ?? 0, { weight: Float32Array.from(w), bias: Float32Array.from(b) });
+  const w = Float32Array.from(head.model.graph.initializers.get('fc1.weight')!.toFloat32());
+  const b = Float32Array.from(head.model.graph.initializers.get('fc1.bias')!.toFloat32());
+  for (let f = 0; f < F; f++)
+    for (let c = 0; c < classes; c++) {
+      w[f * classes + c] = w[f * classes + c]! / std[f]!;
+      b[c] = b[c]! - mean[f]! * w[f * classes + c]!;
+    }
+  let model = attachHead(backbone, trainF.shape, classes, opts.seed ?? 0, { weight: w, bias: b });
   let unfrozen: TrainResult | undefined;
   if (unfreeze !== undefined && unfreeze !== 0) {
     if ((model.opset() ?? 0) < 13) upgradeOpset(model, 17);
@@ -199,6 +212,24 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     model = unfrozen.model;
   }
   return { model, feature, featureShape: trainF.shape, head, unfrozen };
+}
+
+function featureStats(d: ArrayDataset): { mean: Float64Array; std: Float64Array } {
+  const F = d.sampleShape[0]!;
+  const n = d.labels.length;
+  const mean = new Float64Array(F);
+  const std = new Float64Array(F);
+  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) mean[f]! += d.x[i * F + f]! / n;
+  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) std[f]! += (d.x[i * F + f]! - mean[f]!) ** 2 / n;
+  for (let f = 0; f < F; f++) std[f] = Math.sqrt(std[f]! + 1e-6);
+  return { mean, std };
+}
+
+/** Class weights inversely proportional to class frequency (mean weight 1 per sample). */
+export function balancedClassWeights(d: ArrayDataset): number[] {
+  const counts = new Array<number>(d.classes.length).fill(0);
+  for (const y of d.labels) counts[y]!++;
+  return counts.map((c) => (c ? d.labels.length / (d.classes.length * c) : 0));
 }
 
 function constantsToInitializersCopy(m: Model): Model {

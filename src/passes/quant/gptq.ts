@@ -28,6 +28,12 @@ export class HessianAccumulator {
     }
     this.rows += rows;
   }
+  /** Adds a Gram matrix XᵀX [K, K] computed elsewhere (by ORT) over `rows` rows. */
+  addGram(gram: ArrayLike<number>, rows: number): void {
+    const k = this.k;
+    for (let i = 0; i < k; i++) for (let j = i; j < k; j++) this.h[i * k + j]! += gram[i * k + j]!;
+    this.rows += rows;
+  }
   /** The symmetric Hessian 2·XᵀX / rows. */
   hessian(): Float64Array {
     const k = this.k;

@@ -175,7 +175,7 @@ export interface SensitivityResult {
 export async function measureSensitivity(model: Model, params: ParamValues, ctx: PassContext, probe: QualityProbe, opts: SensitivityOptions = {}): Promise<SensitivityResult> {
   const metric = opts.metric ?? probe.defaultMetric;
   const quality = opts.quality ?? (async (m: Model) => pick(await probe.measure(m), metric));
-  const baseExclude = (params.exclude ?? []) as string[];
+  const baseKeep = (params.keepFloat ?? []) as string[];
   const full = opts.full ?? (await quantizeStatic(model, params, ctx));
   const pre = { ranges: full.ranges };
   const q0 = await quality(full.model);
@@ -193,7 +193,7 @@ export async function measureSensitivity(model: Model, params: ParamValues, ctx:
   const candidates = full.quantized.filter((n) => ['Conv', 'MatMul', 'Gemm'].includes(opTypeOf.get(n) ?? ''));
   const table: SensitivityRow[] = [];
   for (const node of candidates) {
-    const v = await quantizeStatic(model, { ...params, exclude: [...baseExclude, node] }, ctx, pre);
+    const v = await quantizeStatic(model, { ...params, keepFloat: [...baseKeep, node] }, ctx, pre);
     const q = await quality(v.model);
     const ms = Math.max(0, (await latency(v.model)) - t0);
     const gain = q - q0;
@@ -212,7 +212,7 @@ export async function mixedPrecision(model: Model, params: ParamValues, ctx: Pas
   const metric = opts.metric ?? probe.defaultMetric;
   const quality = opts.quality ?? (async (m: Model) => pick(await probe.measure(m), metric));
   const log = opts.log ?? (() => {});
-  const baseExclude = (params.exclude ?? []) as string[];
+  const baseKeep = (params.keepFloat ?? []) as string[];
   const full = await quantizeStatic(model, params, ctx);
   const q0 = await quality(full.model);
   log(`all quantized: ${metric} ${q0.toFixed(4)} (floor ${opts.floor})`);
@@ -223,9 +223,11 @@ export async function mixedPrecision(model: Model, params: ParamValues, ctx: Pas
   let best = s.full;
   let q = s.fullyQuantizedQuality;
   for (const row of s.table) {
-    if (row.gain <= 0 || kept.length >= (opts.maxFloat ?? Infinity)) break;
+    // Rows without a gain of their own still go in order: errors add up, so once the big ones are
+    // float, the small ones can be what stands between the model and the floor.
+    if (kept.length >= (opts.maxFloat ?? Infinity)) break;
     kept.push(row.node);
-    best = await quantizeStatic(model, { ...params, exclude: [...baseExclude, ...kept] }, ctx, pre);
+    best = await quantizeStatic(model, { ...params, keepFloat: [...baseKeep, ...kept] }, ctx, pre);
     q = await quality(best.model);
     log(`kept float: ${kept.join(', ')} → ${metric} ${q.toFixed(4)}`);
     if (q >= opts.floor) break;

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { normal, randn, rng } from '../../zoo/rng.js';
+import { quantizeBlocksRtn } from './block.js';
+import { HessianAccumulator, quantizeBlocksGptq } from './gptq.js';
+
+test('HessianAccumulator: rows added one by one equal a Gram matrix added at once', () => {
+  const k = 5;
+  const x = randn(7 * k, 1, normal(rng(1)));
+  const a = new HessianAccumulator(k);
+  a.add(x);
+  const gram = new Float64Array(k * k);
+  for (let r = 0; r < 7; r++) for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) gram[i * k + j]! += x[r * k + i]! * x[r * k + j]!;
+  const b = new HessianAccumulator(k);
+  b.addGram(gram, 7);
+  const [ha, hb] = [a.hessian(), b.hessian()];
+  for (let i = 0; i < k * k; i++) assert.ok(Math.abs(ha[i]! - hb[i]!) < 1e-9);
+  assert.equal(a.rows, 7);
+});
+
+test('GPTQ with an isotropic Hessian has nothing to trade off and equals round-to-nearest', () => {
+  const n = 4;
+  const k = 64;
+  const w = randn(n * k, 0.1, normal(rng(2)));
+  const h = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) h[i * k + i] = 2;
+  for (const symmetric of [true, false]) {
+    const g = quantizeBlocksGptq(w, n, k, h, { blockSize: 32, symmetric });
+    const r = quantizeBlocksRtn(w, n, k, 32, symmetric);
+    assert.deepEqual([...g.codes], [...r.codes]);
+    assert.deepEqual([...g.scales], [...r.scales]);
+  }
+});
