@@ -131,8 +131,9 @@ if (only.includes('outputq')) {
     const ctx = { calibration: randomStream(c.shape, 4) };
     const variants = [
       { label: 'QDQ with output Q (default)', params: { scope: 'compute' }, session: undefined },
-      { label: 'QDQ without output Q', params: { scope: 'compute', quantizeOutputs: false }, session: undefined },
-      { label: 'QDQ without output Q, MatMulAddFusion disabled', params: { scope: 'compute', quantizeOutputs: false }, session: { disabledOptimizers: ['MatMulAddFusion'] } },
+      { label: 'QDQ, MatMul outputs float (MatMulIntegerToFloat)', params: { scope: 'compute', outputs: 'not-matmul' }, session: undefined },
+      { label: 'QDQ without output Q', params: { scope: 'compute', outputs: 'none' }, session: undefined },
+      { label: 'QDQ without output Q, MatMulAddFusion disabled', params: { scope: 'compute', outputs: 'none' }, session: { disabledOptimizers: ['MatMulAddFusion'] } },
     ];
     for (const v of variants) {
       const r = await quantizeStatic(m, v.params, ctx);

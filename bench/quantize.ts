@@ -231,7 +231,8 @@ const methodRows: MethodRow[] = [];
   const methods: [string, Parameters<typeof quantizeInt4>[1]][] = [
     ['rtn symmetric', { method: 'rtn' }],
     ['rtn asymmetric', { method: 'rtn', symmetric: false }],
-    ['hqq (asymmetric, float zero points)', { method: 'hqq' }],
+    ['hqq (integer zero points)', { method: 'hqq' }],
+    ['hqq (float zero points)', { method: 'hqq', floatZeroPoints: true }],
     ['gptq symmetric', { method: 'gptq' }],
     ['gptq asymmetric', { method: 'gptq', symmetric: false }],
   ];

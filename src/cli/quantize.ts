@@ -105,7 +105,7 @@ async function run(ctx: CommandContext): Promise<number> {
   let searched: SearchRow[] | undefined;
   const probe = data.holdout ? await QualityProbe.create(model, data.holdout, { maxSamples: evalSamples }) : undefined;
   // Timing feeds: the given shapes, else a held-out sample (real shapes for models with dynamic dims).
-  const timingFeeds = !shapes && probe?.feeds[0] ? probe.feeds[0] : undefined;
+  const timingFeeds = !shapes && f.batch === 1 && probe?.feeds[0] ? probe.feeds[0] : undefined;
   const timing = { threads: f.threads as number, batch: f.batch as number, shapes, feeds: timingFeeds, rounds: f.rounds as number };
   if (f.search) {
     if (mode !== 'static') throw new UsageError('--search applies to --mode static only');
@@ -123,7 +123,6 @@ async function run(ctx: CommandContext): Promise<number> {
   } else {
     result = await pass.run(model, params, ctxPass);
   }
-  writeModel(result.model, out);
 
   // Quality change and speed, both against the input.
   const agreement = probe ? await probe.measure(result.model) : undefined;
@@ -147,6 +146,8 @@ async function run(ctx: CommandContext): Promise<number> {
     taskMetric = { metric: a.primary.name, input: a.primary.value, output: b.primary.value, higherIsBetter: a.primary.higherIsBetter, n: b.n };
   }
   const floatOps = result.record.skipped;
+  // Written only once everything is measured: an error above leaves no output behind.
+  writeModel(result.model, out);
 
   if (json) {
     ctx.stdout.write(

@@ -3,7 +3,9 @@ import { strict as assert } from 'node:assert';
 import { GraphBuilder } from './builder.js';
 import { DataType } from './dtype.js';
 import { Graph, Node, attr } from './graph.js';
-import { nodeReads, removeDeadNodes, topoSort } from './graph-utils.js';
+import { extractSubgraph, nodeReads, removeDeadNodes, topoSort } from './graph-utils.js';
+import { readModel } from './read-model.js';
+import { PADDLE, floatFeed, maxAbsDiff, runOnce } from './test-models.js';
 import { modelProblems } from './verify.js';
 
 function chain() {
@@ -63,4 +65,29 @@ test('removeDeadNodes drops unread nodes and initializers, keeps subgraph outer 
   assert.deepEqual(b.graph.nodes.map((n) => n.opType), ['Neg', 'Abs', 'Relu', 'Add', 'If']);
   assert.deepEqual(modelProblems(b.model()), []);
   assert.deepEqual(b.graph.inputs.map((i) => i.name), ['x', 'cond']);
+});
+
+test('extractSubgraph: the tail of PaddleOCR cls, fed the value ORT computed at the cut, gives the same output', async () => {
+  const model = readModel(PADDLE.cls.path);
+  const convs = model.graph.nodes.filter((n) => n.opType === 'Conv');
+  // after the last pool nothing reads an earlier value, so the tail needs only the cut
+  const cut = model.graph.nodes.filter((n) => n.opType === 'GlobalAveragePool').pop()!.outputs[0]!;
+  const out = model.graph.outputs[0]!.name;
+  const tail = extractSubgraph(model, [cut], [out]);
+  assert.deepEqual(modelProblems(tail), []);
+  assert.deepEqual(tail.graph.inputs.map((i) => i.name), [cut]);
+  assert.ok(tail.graph.nodes.length < 20 && tail.graph.nodes.some((n) => n.opType === 'MatMul'));
+  // a cut inside a residual block: the tail needs the original input too, and keeps it
+  const inner = extractSubgraph(model, [convs[20]!.outputs[0]!], [out]);
+  assert.deepEqual(inner.graph.inputs.map((i) => i.name).sort(), [convs[20]!.outputs[0]!, 'x'].sort());
+  const head = extractSubgraph(model, ['x'], [cut]);
+  assert.deepEqual(modelProblems(head), []);
+  assert.equal(head.graph.nodes.length + tail.graph.nodes.length, model.graph.nodes.length);
+  const feeds = { x: floatFeed(PADDLE.cls.shape, 8) };
+  const mid = (await runOnce(head, feeds))[cut]!;
+  const full = (await runOnce(model, feeds))[out]!;
+  const end = (await runOnce(tail, { [cut]: mid }))[out]!;
+  assert.ok(maxAbsDiff(full, end) <= 1e-5);
+  assert.equal(model.graph.nodes.filter((n) => n.opType === 'Conv').length, convs.length, 'source model unchanged');
+  assert.throws(() => extractSubgraph(model, [cut], ['no_such_value']), /cannot extract 'no_such_value'/);
 });

@@ -2,7 +2,9 @@
 // subgraphs (If branches, Loop/Scan bodies reading outer values) count as reads of that node.
 
 import { EdgefitError } from './errors.js';
-import type { Graph, Node } from './graph.js';
+import { Graph, cloneValueInfo, type Node, type ValueInfo } from './graph.js';
+import type { Model } from './model.js';
+import { inferShapes } from './shape-inference.js';
 
 /** Every value a node reads: its inputs plus the outer-scope values its subgraphs read. */
 export function nodeReads(n: Node): string[] {
@@ -144,4 +146,52 @@ export function removeDeadNodes(graph: Graph, opts: { initializers?: boolean } =
   for (const n of graph.nodes) for (const o of n.outputs) names.add(o);
   for (const name of [...graph.valueInfo.keys()]) if (!names.has(name)) graph.valueInfo.delete(name);
   return result;
+}
+
+/**
+ * A model that computes `outputs` from `inputs` (value names of `model`'s main graph): the nodes between
+ * them, the initializers they read, and types from the declarations or shape inference. Original graph
+ * inputs the outputs still depend on stay inputs. The given model is not changed.
+ */
+export function extractSubgraph(model: Model, inputs: string[], outputs: string[]): Model {
+  const src = model.graph;
+  const producer = src.producers();
+  const cut = new Set(inputs);
+  const keep = new Set<Node>();
+  const needInputs = new Set<string>();
+  const stack = [...outputs];
+  const seen = new Set<string>();
+  while (stack.length) {
+    const v = stack.pop()!;
+    if (seen.has(v)) continue;
+    seen.add(v);
+    if (cut.has(v) || src.initializers.has(v)) continue;
+    const p = producer.get(v);
+    if (!p) {
+      if (src.inputs.some((i) => i.name === v)) needInputs.add(v);
+      else throw new EdgefitError(`cannot extract '${v}': no node produces it and it is not an input`, 'E_EXTRACT', 'name values that exist in the main graph');
+      continue;
+    }
+    if (keep.has(p)) continue;
+    keep.add(p);
+    stack.push(...nodeReads(p));
+  }
+  const inf = inferShapes(model);
+  const typed = (name: string): ValueInfo => {
+    const t = inf.types.get(name);
+    const declared = src.typeOf(name);
+    return { name, type: declared ?? (t ? { kind: 'tensor', elemType: t.elemType, shape: t.shape && [...t.shape] } : undefined) };
+  };
+  const g = new Graph(`${src.name}_extract`);
+  g.nodes = src.nodes.filter((n) => keep.has(n)).map((n) => n.clone());
+  g.inputs = [...src.inputs.filter((i) => needInputs.has(i.name)).map(cloneValueInfo), ...inputs.filter((i) => !needInputs.has(i)).map(typed)];
+  for (const i of g.inputs) if (!i.type) throw new EdgefitError(`cannot extract from '${i.name}': its type is unknown`, 'E_EXTRACT', 'run shape inference first or pick another value');
+  g.outputs = outputs.map(typed);
+  const reads = new Set<string>(g.outputs.map((o) => o.name));
+  for (const n of g.nodes) for (const r of nodeReads(n)) reads.add(r);
+  for (const [name, t] of src.initializers) if (reads.has(name) && !cut.has(name)) g.initializers.set(name, t);
+  for (const [name, vi] of src.valueInfo) if (reads.has(name) && !g.inputs.some((i) => i.name === name)) g.valueInfo.set(name, cloneValueInfo(vi));
+  const m = model.clone();
+  m.graph = g;
+  return m;
 }

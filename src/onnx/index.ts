@@ -9,7 +9,7 @@ export * from './limits.js';
 export { readModel, readModelFromBytes, type ReadOptions } from './read-model.js';
 export { writeModel, writeFileAtomic, serializeModel, type WriteOptions, type WriteResult, type ExternalDataOptions } from './write-model.js';
 export { verifyModel, modelProblems, VerifyError, type VerifyOptions } from './verify.js';
-export { topoSort, removeDeadNodes, nodeReads, type DeadCodeResult } from './graph-utils.js';
+export { topoSort, removeDeadNodes, nodeReads, extractSubgraph, type DeadCodeResult } from './graph-utils.js';
 export { constantsToInitializers, initializersToConstants, constantValue, type ConstantsResult, type ConstantsOptions } from './constants.js';
 export { inferShapes, broadcastShapes, shapeRuleOps, type TensorInfo, type InferOptions, type ShapeInference } from './shape-inference.js';
 export { upgradeOpset, UPGRADE_RANGE, type UpgradeResult } from './opset-upgrade.js';

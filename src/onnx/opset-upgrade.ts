@@ -6,6 +6,7 @@
 import { DataType, numbersToRaw } from './dtype.js';
 import { EdgefitError, UsageError } from './errors.js';
 import { Node, type Graph } from './graph.js';
+import { nodeReads } from './graph-utils.js';
 import type { Model } from './model.js';
 import { inferShapes } from './shape-inference.js';
 import { Tensor } from './tensor.js';
@@ -23,6 +24,8 @@ interface UpCtx {
   fresh(base: string): string;
   elemType(value: string): number | undefined;
   rank(value: string): number | undefined;
+  /** Whether any node (or graph output) reads the value. */
+  isRead(value: string): boolean;
   /** Adds a constant (as an initializer of the graph being rewritten) and returns its name. */
   constant(base: string, dataType: number, dims: number[], values: number[]): string;
 }
@@ -143,6 +146,26 @@ const resize11: Adapter = (n) => {
   return [n];
 };
 
+/** Split-18 needs the split input or num_outputs; an even split had neither before. */
+const split18: Adapter = (n) => {
+  if (!n.inputs[1] && n.int('num_outputs') === undefined) n.set('num_outputs', { type: 'int', value: n.outputs.length });
+  return [n];
+};
+
+/**
+ * Before 14, a BatchNormalization with more than one output ran in training mode (batch statistics);
+ * 14 says so with training_mode=1 and keeps three outputs (saved mean/var are gone).
+ */
+const batchNorm14: Adapter = (n, c) => {
+  if (n.outputs.length > 1 && n.attr('training_mode') === undefined) {
+    const gone = n.outputs.slice(3).filter((o) => o && c.isRead(o));
+    if (gone.length) throw new EdgefitError(`BatchNormalization '${n.name}' feeds its saved mean/variance (${gone.join(', ')}) to other nodes; opset 14 has no such outputs`, 'E_UPGRADE', 'upgrade to opset 13 at most, or re-export the model for inference');
+    n.outputs = n.outputs.slice(0, 3);
+    n.set('training_mode', { type: 'int', value: 1 });
+  }
+  return [n];
+};
+
 const rename = (to: string): Adapter => (n) => {
   n.opType = to;
   return [n];
@@ -165,6 +188,8 @@ const ADAPTERS: Record<string, Adapter> = {
   'Scatter@11': rename('ScatterElements'),
   'Dropout@12': dropout12,
   'Split@13': moveIntsToInput('split', 1),
+  'BatchNormalization@14': batchNorm14,
+  'Split@18': split18,
   'Squeeze@13': moveIntsToInput('axes', 1),
   'Unsqueeze@13': moveIntsToInput('axes', 1),
   'ReduceSum@13': moveIntsToInput('axes', 1),
@@ -215,9 +240,12 @@ export function upgradeOpset(model: Model, target: number): UpgradeResult {
       const t = g.typeOf(v);
       return t?.kind === 'tensor' ? t : undefined;
     };
+    const reads = new Set<string>(g.outputs.map((o) => o.name));
+    for (const n of g.nodes) for (const r of nodeReads(n)) reads.add(r);
     const ctx: UpCtx = {
       graph: g,
       fresh,
+      isRead: (v) => reads.has(v),
       elemType: (v) => inf.types.get(v)?.elemType ?? declared(v)?.elemType,
       rank: (v) => inf.types.get(v)?.shape?.length ?? declared(v)?.shape?.length,
       constant: (base, dataType, dims, values) => {

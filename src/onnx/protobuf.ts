@@ -208,8 +208,9 @@ function varintSize(v: number): number {
     return n;
   }
   if (v < 0) return 10;
+  if (v >= INT64_MAX) return 9; // clamped to 2^63-1 when written (INT64_MAX rounds up to 2^63 as a double)
   let n = 1;
-  let x = Math.min(v, INT64_MAX);
+  let x = v;
   while (x >= 128) {
     x = Math.floor(x / 128);
     n++;

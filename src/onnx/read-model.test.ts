@@ -137,6 +137,12 @@ test('external data: unsafe locations are refused, missing files named', () => {
     rejects('link.bin', 'E_UNSAFE_PATH', /through a link/);
     rejects('nope.bin', 'E_NO_EXTERNAL', /does not exist/);
     rejects('sub/ok.bin', 'E_TRUNCATED', /truncated|only 16/, 8);
+    // an unsafe location anywhere stops the read before any external byte is read, even a safe file's
+    const p2 = join(dir, 'two.onnx');
+    writeFileSync(p2, modelProto([ext('sub/ok.bin'), { ...ext(join(outside, 'w.bin')), name: 'w2' }]));
+    const reads: string[] = [];
+    assert.throws(() => readModel(p2, { onExternalData: (t) => reads.push(t) }), /is absolute/);
+    assert.deepEqual(reads, []);
     const m = tryRead('sub/ok.bin')();
     assert.equal(m.graph.initializers.get('w')!.data.length, 16);
     assert.throws(() => readModelFromBytes(modelProto([ext('sub/ok.bin')])), ModelFileError);

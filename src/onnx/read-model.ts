@@ -10,7 +10,7 @@ import type { ValueInfo, ValueType } from './graph.js';
 import { withLimits, type ReadLimits } from './limits.js';
 import type { Model } from './model.js';
 import * as S from './onnx-schema.js';
-import { ProtoDecodeError, decodeMessage } from './protobuf.js';
+import { ProtoDecodeError, decodeMessage, type ProtoObject } from './protobuf.js';
 import { TensorDataError, modelFromProto, type ConvertHooks, type ExternalRef } from './proto-convert.js';
 import { tensorSizeProblem, type Tensor } from './tensor.js';
 
@@ -69,6 +69,8 @@ export function readModelFromBytes(bytes: Uint8Array, opts: ReadOptions = {}, la
     throw new ModelFileError(label, `is not an ONNX model (no ${proto.graph ? 'ir_version' : 'graph'} field)`, 'E_NOT_ONNX', 'pass an .onnx file exported by PyTorch, TensorFlow, Optimum or edgefit');
 
   const external = opts.baseDir ? new ExternalReader(opts.baseDir, label, limits) : undefined;
+  // every external location is checked before any external byte is read
+  if (external) for (const [tensor, location] of externalLocations(proto)) external.resolveLocation(tensor, location);
   const hooks: ConvertHooks = {
     external: external
       ? (name, ref) => {
@@ -86,6 +88,29 @@ export function readModelFromBytes(bytes: Uint8Array, opts: ReadOptions = {}, la
     if (e instanceof TensorDataError) throw new ModelFileError(label, e.message, 'E_TENSOR', 'the file is corrupt; re-export it');
     throw e;
   }
+}
+
+/** [tensor name, location] of every tensor marked external: initializers and attribute tensors, in every subgraph. */
+function externalLocations(model: ProtoObject): [string, string][] {
+  const out: [string, string][] = [];
+  const tensor = (t: ProtoObject | undefined) => {
+    if (!t || t.data_location !== 1) return;
+    const loc = ((t.external_data as ProtoObject[] | undefined) ?? []).find((e) => e.key === 'location');
+    if (loc) out.push([(t.name as string | undefined) ?? '', (loc.value as string | undefined) ?? '']);
+  };
+  const graph = (g: ProtoObject | undefined) => {
+    if (!g) return;
+    for (const t of (g.initializer as ProtoObject[] | undefined) ?? []) tensor(t);
+    for (const n of (g.node as ProtoObject[] | undefined) ?? [])
+      for (const a of (n.attribute as ProtoObject[] | undefined) ?? []) {
+        tensor(a.t as ProtoObject | undefined);
+        for (const t of (a.tensors as ProtoObject[] | undefined) ?? []) tensor(t);
+        graph(a.g as ProtoObject | undefined);
+        for (const sg of (a.graphs as ProtoObject[] | undefined) ?? []) graph(sg);
+      }
+  };
+  graph(model.graph as ProtoObject | undefined);
+  return out;
 }
 
 function checkTensor(t: Tensor, where: string, file: string, limits: ReadLimits): void {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { GraphBuilder } from './builder.js';
-import { DataType } from './dtype.js';
+import { DataType, dtypeName } from './dtype.js';
 import { Node } from './graph.js';
 import { Tensor } from './tensor.js';
 import { readModel } from './read-model.js';
@@ -24,6 +24,7 @@ for (const [name, m] of Object.entries(PADDLE)) {
       const got = inf.types.get(o);
       assert.ok(got, `no type inferred for ${o}`);
       assert.deepEqual(got.shape, [...t.dims], `shape of ${o}`);
+      assert.equal(dtypeName(got.elemType), t.type, `type of ${o}`);
       checked++;
     }
     assert.ok(checked > 100);

@@ -3,7 +3,7 @@
 // Reshape chains keep their symbolic dims. An op without a rule, or a rule that cannot decide, leaves
 // its outputs unknown; inference never throws on a strange model.
 
-import { DataType } from './dtype.js';
+import { DataType, isFloatType } from './dtype.js';
 import type { Dim, Graph, Node, ValueType } from './graph.js';
 import type { Model } from './model.js';
 import type { Tensor } from './tensor.js';
@@ -564,7 +564,9 @@ function castRule(c: Ctx): Out {
   const to = c.node.int('to') ?? c.t[1]?.elemType;
   if (to === undefined) return { types: [] };
   const x = c.t[0];
-  return { types: [x ? withType(x, to) : { elemType: to }], values: [c.v[0]] };
+  const toInt = !isFloatType(to) && to !== DataType.STRING;
+  const v = c.v[0]?.map((d) => (toInt && isNum(d) ? (to === DataType.BOOL ? (d ? 1 : 0) : Math.trunc(d)) : d));
+  return { types: [x ? withType(x, to) : { elemType: to }], values: [v] };
 }
 
 function normWithStats(c: Ctx): (TensorInfo | undefined)[] {

@@ -4,6 +4,7 @@
 
 import { closeSync, openSync, renameSync, rmSync, writeSync, fsyncSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { EdgefitError } from './errors.js';
 import { encodeMessage, encodedSize } from './protobuf.js';
 import type { Model } from './model.js';
 import * as S from './onnx-schema.js';
@@ -108,6 +109,13 @@ function writeWithExternal(model: Model, path: string, ext: ExternalDataOptions)
     const proto = modelToProto(model, plan);
     fsyncSync(fd);
     closeSync(fd);
+    const size = encodedSize(proto, S.Model);
+    if (size > PROTOBUF_LIMIT)
+      throw new EdgefitError(
+        `${path}: the model is ${size} bytes even with initializers in external data, over protobuf's 2 GiB limit`,
+        'E_TOO_BIG',
+        'the weights sit in Constant nodes, which stay inline; convert them first (constantsToInitializers, or `edgefit convert --external-data`)',
+      );
     const bytes = encodeMessage(proto, S.Model);
     renameSync(dataTmp, dataPath);
     writeFileAtomic(path, bytes);

@@ -70,7 +70,6 @@ const conv: GradRule = (c) => {
   const kernel = ws.slice(2);
   const geo = convGeometry(c, kernel);
   const group = c.node.int('group', 1);
-  const M = ws[0]!;
   const Cg = ws[1]!;
   if (geo.spatial < 1) throw new UsageError(`Conv '${c.node.name}': input must have spatial dims`);
   const dx = c.needs[0] ? transposeBack(c, g, w, kernel, geo, group, x) : undefined;
@@ -89,7 +88,6 @@ const conv: GradRule = (c) => {
     const r = c.op('Conv', [inp, kern], { strides: geo.dilations, dilations: geo.strides, pads: geo.pads, group });
     const rt = c.op('Transpose', [r], { perm: [1, 0, ...sp] });
     dw = c.op('Slice', [rt, c.int64s(new Array<number>(geo.spatial).fill(0)), c.int64s(kernel), c.int64s(sp)]);
-    void M;
   }
   const db = bias && c.needs[2] ? c.reduce('ReduceSum', g, [0, ...Array.from({ length: geo.spatial }, (_, k) => k + 2)], false) : undefined;
   return [dx, dw, db];

@@ -91,7 +91,7 @@ test('quantize-int4 leaves what it cannot take in float and lists why; bad block
   await assert.rejects(quantizeInt4(m, { blockSize: 24 }), /power of two/);
 });
 
-test('HQQ (float zero points) runs in ORT and lowers the weight error of heavy-tailed weights below RTN', async () => {
+test('HQQ (integer or float zero points) runs in ORT and lowers the weight error of heavy-tailed weights below RTN', async () => {
   // Weights with a few outliers per block: the case an lp (p < 1) fit is for.
   const g = normal(rng(3));
   const m = mlp({ sizes: [128, 64, 8], seed: 8 });
@@ -99,11 +99,13 @@ test('HQQ (float zero points) runs in ORT and lowers the weight error of heavy-t
   const v = w.toFloat32().map((x, i) => (i % 37 === 0 ? x * 8 : x) + 0.001 * g());
   m.graph.initializers.set('fc0.weight', Tensor.fromFloat32('fc0.weight', w.dims, v));
   const rtn = await quantizeInt4(m, { method: 'rtn', symmetric: false });
-  const hqq = await quantizeInt4(m, { method: 'hqq' });
-  assert.ok(Number(hqq.record.stats.weightRelError) < Number(rtn.record.stats.weightRelError), `hqq ${hqq.record.stats.weightRelError} vs rtn ${rtn.record.stats.weightRelError}`);
-  const nb = hqq.model.graph.nodes.find((n) => n.opType === 'MatMulNBits')!;
-  assert.equal(hqq.model.graph.initializers.get(nb.inputs[3]!)!.dataType, DataType.FLOAT);
   const feeds = { x: { dims: [16, 128], data: structuredBatch(2, 16, 128) } };
   const ref = (await runModel(m, feeds)).logits!;
-  assert.ok(cosine(ref, (await runModel(hqq.model, feeds)).logits!) > 0.98);
+  for (const floatZeroPoints of [false, true]) {
+    const hqq = await quantizeInt4(m, { method: 'hqq', floatZeroPoints });
+    assert.ok(Number(hqq.record.stats.weightRelError) < Number(rtn.record.stats.weightRelError), `hqq ${hqq.record.stats.weightRelError} vs rtn ${rtn.record.stats.weightRelError}`);
+    const nb = hqq.model.graph.nodes.find((n) => n.opType === 'MatMulNBits')!;
+    assert.equal(hqq.model.graph.initializers.get(nb.inputs[3]!)!.dataType, floatZeroPoints ? DataType.FLOAT : DataType.UINT8);
+    assert.ok(cosine(ref, (await runModel(hqq.model, feeds)).logits!) > 0.98);
+  }
 });

@@ -14,7 +14,7 @@ import { createSession } from '../runtime/session.js';
 import type { Pass, PassContext, PassRecord, Skipped } from './pass.js';
 import { type BlockQuant, dequantizeBlocks, packMatMulNBits, quantizeBlocksRtn } from './quant/block.js';
 import { toOrtFeeds } from './quant/calibrate.js';
-import { HessianAccumulator, quantizeBlocksGptq } from './quant/gptq.js';
+import { type GptqFactor, HessianAccumulator, gptqFactor, quantizeBlocksGptq } from './quant/gptq.js';
 import { type HqqQuant, quantizeBlocksHqq } from './quant/hqq.js';
 import { dropUnusedInitializers, ensureMsDomain, floatWeight, isExcluded, singleUse } from './quant/graph.js';
 import { transpose2d } from './quant/math.js';
@@ -25,6 +25,7 @@ export interface QuantizeInt4Params {
   symmetric?: boolean;
   accuracyLevel?: number;
   method?: 'rtn' | 'gptq' | 'hqq';
+  floatZeroPoints?: boolean;
   damp?: number;
   exclude?: string[];
   minWeightElements?: number;
@@ -176,6 +177,7 @@ export async function quantizeInt4(model: Model, params: QuantizeInt4Params, ctx
   const skipped: Skipped[] = [];
   const targets = findTargets(g, params, blockSize, skipped);
   const hessians = method === 'gptq' && targets.length ? await collectHessians(model, targets, ctx) : undefined;
+  const factors = new Map<string, GptqFactor>();
   const fresh = g.namer();
   const replaced = new Map<Node, Node>();
   const dead = new Set<Node>();
@@ -186,9 +188,11 @@ export async function quantizeInt4(model: Model, params: QuantizeInt4Params, ctx
   for (const t of targets) {
     let q: BlockQuant;
     if (hessians) {
-      const h = hessians.get(t.a)!;
-      q = quantizeBlocksGptq(t.wT, t.n, t.k, h.hessian(), { blockSize, symmetric, damp: params.damp });
-    } else if (method === 'hqq') q = quantizeBlocksHqq(t.wT, t.n, t.k, { blockSize });
+      // Layers that read the same input (Q, K, V) share its Hessian and its factorization.
+      let f = factors.get(t.a);
+      if (!f) factors.set(t.a, (f = gptqFactor(hessians.get(t.a)!.hessian(), t.k, params.damp)));
+      q = quantizeBlocksGptq(t.wT, t.n, t.k, f, { blockSize, symmetric });
+    } else if (method === 'hqq') q = quantizeBlocksHqq(t.wT, t.n, t.k, { blockSize, integerZeroPoints: !(params.floatZeroPoints ?? false) });
     else q = quantizeBlocksRtn(t.wT, t.n, t.k, blockSize, symmetric);
     const floatZp = (q as Partial<HqqQuant>).floatZeroPoints;
     const packed = packMatMulNBits(q);
@@ -233,7 +237,7 @@ export async function quantizeInt4(model: Model, params: QuantizeInt4Params, ctx
     model: out,
     record: {
       pass: 'quantize-int4',
-      params: { blockSize, symmetric, accuracyLevel, method, exclude: params.exclude },
+      params: { blockSize, symmetric, accuracyLevel, method, floatZeroPoints: params.floatZeroPoints ?? false, exclude: params.exclude },
       stats: { quantized: targets.length, weightBytesBefore: bytesBefore, weightBytesAfter: bytesAfter, weightRelError: errNorm ? Math.sqrt(errRtn / errNorm) : 0, skipped: skipped.length },
       skipped,
       notes: [
@@ -251,7 +255,8 @@ export const quantizeInt4Pass: Pass<QuantizeInt4Params> = {
     blockSize: { type: 'integer', default: 32, min: 16, max: 256, description: 'weights per block along K, each block with its own scale (power of two)' },
     symmetric: { type: 'boolean', default: true, description: 'symmetric blocks (zero point 8, not stored) or asymmetric (a zero point per block)' },
     accuracyLevel: { type: 'integer', default: 4, min: 0, max: 4, description: "MatMulNBits accuracy_level: minimum compute precision of A (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 — the fast one on CPU)" },
-    method: { type: 'enum', values: ['rtn', 'gptq', 'hqq'], default: 'rtn', description: "'rtn': round to nearest per block; 'gptq': error feedback through the Hessian of calibration activations (needs calibration data); 'hqq': data-free half-quadratic zero-point optimization (asymmetric, float zero points)" },
+    method: { type: 'enum', values: ['rtn', 'gptq', 'hqq'], default: 'rtn', description: "'rtn': round to nearest per block; 'gptq': error feedback through the Hessian of calibration activations (needs calibration data); 'hqq': data-free half-quadratic zero-point optimization (asymmetric)" },
+    floatZeroPoints: { type: 'boolean', default: false, description: "hqq: keep the optimized zero points fractional instead of rounding them (ORT runs float zero points on a slower path)" },
     damp: { type: 'number', default: 0.01, min: 0, description: 'GPTQ: dampening added to the Hessian diagonal, as a fraction of its mean' },
     exclude: { type: 'string[]', default: [], description: 'node names or op types to leave in float' },
     minWeightElements: { type: 'integer', default: 0, min: 0, description: 'leave weights with fewer elements than this in float' },

@@ -89,7 +89,7 @@ const params = {
   keepFloat: { type: 'string[]', default: [], description: 'node names kept float by the mixed-precision search (set by it; reported apart from exclude)' },
   calibrationSamples: { type: 'integer', default: 256, min: 1, description: 'calibration samples to read at most' },
   minMacsPerOutput: { type: 'integer', default: 0, min: 0, description: 'keep Conv/MatMul/Gemm float when each output element costs fewer multiply-adds than this (depthwise 3x3: 9): their int8 gain does not pay for the Q/DQ around them' },
-  quantizeOutputs: { type: 'boolean', default: true, description: "QuantizeLinear on the outputs of Conv/MatMul/Gemm; false gives the pattern ORT runs with float kernels (DQ of the weights on every run after MatMulAddFusion): for measurements only" },
+  outputs: { type: 'enum', values: ['all', 'not-matmul', 'none'], default: 'all', description: "which Conv/MatMul/Gemm outputs get a QuantizeLinear: 'all' (every one fuses to a QLinear kernel); 'not-matmul' (MatMul outputs stay float: ORT runs MatMulIntegerToFloat, no requantization — but a 2-D MatMul + Add can be caught by MatMulAddFusion and dequantize its weights every run); 'none' (measurements only)" },
   prepare: { type: 'boolean', default: true, description: 'first fold BatchNormalization into Conv and turn Div by a constant into Mul (both keep int8 chains unbroken)' },
   foldActivations: { type: 'boolean', default: true, description: 'fold Relu / Clip(0, …) after a quantized op into its output range' },
 } as const;
@@ -166,9 +166,21 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
   const actType = raw.activations === 'int8' ? DataType.INT8 : DataType.UINT8;
   const exclude = (raw.exclude ?? []) as string[];
   const keepFloat = (raw.keepFloat ?? []) as string[];
-  const outputQ = raw.quantizeOutputs !== false;
-  // A folded Relu relies on the output Q to clip; without output Q nothing may be folded.
-  const fold = raw.foldActivations !== false && outputQ;
+  const outputs = (raw.outputs as 'all' | 'not-matmul' | 'none' | undefined) ?? 'all';
+  // The model's own output, when a MatMul/Gemm makes it, stays float: requantizing the logits costs
+  // precision and buys nothing, and ORT has float-output int8 kernels for both (MatMulIntegerToFloat,
+  // QGemm). A Conv has none, so a Conv's output keeps its Q wherever it goes.
+  const endsAtOutput = (t: string): boolean => {
+    if (graphOutputs.has(t)) return true;
+    const cs = consumers.get(t) ?? [];
+    return cs.length > 0 && cs.every((c) => c.opType === 'Identity' && endsAtOutput(c.outputs[0]!));
+  };
+  const quantizesOutput = (n: Node) => {
+    if (QDQ_OPS[n.opType]!.role !== 'compute') return true;
+    if (outputs === 'none' || (outputs === 'not-matmul' && n.opType === 'MatMul')) return false;
+    return !(n.opType !== 'Conv' && endsAtOutput(n.outputs[0]!));
+  };
+  const fold = raw.foldActivations !== false;
   const minMacs = (raw.minMacsPerOutput as number | undefined) ?? 0;
   const scope = (raw.scope as Scope | undefined) ?? 'all';
   const notes: string[] = [];
@@ -253,7 +265,8 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
       const src = producers.get(n.inputs[0]!);
       const bounds = clipBounds(n, g, producers);
       const single = (consumers.get(n.inputs[0]!) ?? []).length === 1 && !graphOutputs.has(n.inputs[0]!);
-      if (src && chosen.has(src) && QDQ_OPS[src.opType]!.role !== 'activation' && QDQ_OPS[src.opType]!.role !== 'same-scale' && bounds?.[0] === 0 && single) folded.set(n, src);
+      // A folded Relu relies on the producer's output Q to clip.
+      if (src && chosen.has(src) && quantizesOutput(src) && QDQ_OPS[src.opType]!.role !== 'activation' && QDQ_OPS[src.opType]!.role !== 'same-scale' && bounds?.[0] === 0 && single) folded.set(n, src);
     }
   }
 
@@ -266,7 +279,7 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
     const ins = role === 'compute' ? (weightOf.has(n) ? [n.inputs[0]!] : n.inputs.slice(0, 2)) : activationInputs(n);
     for (const i of ins) if (i && isFloat.has(i)) tensors.add(i);
     if (role === 'same-scale') sameAs.set(n.outputs[0]!, n.inputs[0]!);
-    else if (outputQ || role !== 'compute') tensors.add(n.outputs[0]!);
+    else if (quantizesOutput(n)) tensors.add(n.outputs[0]!);
   }
   // The folded producer writes the activation's output directly; its own output is gone.
   for (const [a] of folded) {

@@ -12,7 +12,9 @@ import { verifyModel } from '../onnx/verify.js';
 import { writeModel } from '../onnx/write-model.js';
 import type { Feeds, Pass, PassRecord } from '../passes/pass.js';
 import { validateParams } from '../passes/params.js';
+import { runWorker } from './child.js';
 import { qualityIsolated, type QualityRequest } from './quality.js';
+import type { SensitivityRequest } from './sensitivity.js';
 import { latencyFigures } from './stats.js';
 import type { Measurer } from './strategy.js';
 import type { CandidateConfig, Measurement, Sensitivity } from './types.js';
@@ -38,6 +40,8 @@ export interface MeasureSettings {
   screen: StageSettings;
   full: StageSettings;
   evalBatchSize: number;
+  /** Calibration items (for the sensitivity worker, which rebuilds the calibration stream). */
+  calibrationItems?: number;
   /** Interleaved rounds of a group latency measurement (default 4). */
   rounds?: number;
   /** Items for agreement scoring when there is no task. */
@@ -47,6 +51,27 @@ export interface MeasureSettings {
 
 export function sha256Bytes(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
+}
+
+/** Runs the passes on a copy of `source`, validating parameters and verifying the IR after each. */
+export async function applyPasses(source: Model, steps: CandidateConfig['passes'], passes: readonly Pass[], ctx: { calibration?: () => AsyncIterable<Feeds>; log?: (l: string) => void }, label: string): Promise<{ model: Model; records: PassRecord[] }> {
+  let model = source.clone();
+  const records: PassRecord[] = [];
+  for (const step of steps) {
+    const pass = passes.find((p) => p.name === step.name);
+    if (!pass) throw new EdgefitError(`candidate '${label}' names the pass '${step.name}', which is not registered`, 'E_PASS_MISSING');
+    const params = validateParams(pass.name, pass.params, step.params);
+    if (pass.needsCalibration && !ctx.calibration) throw new EdgefitError(`pass ${pass.name} needs calibration data and the run has no task`, 'E_NO_CALIBRATION', 'pass --task');
+    const out = await pass.run(model, params, { ...ctx, seed: 0 });
+    try {
+      verifyModel(out.model);
+    } catch (e) {
+      throw new EdgefitError(`pass ${pass.name} broke the graph: ${(e as Error).message}`, 'E_PASS_BROKE_GRAPH');
+    }
+    model = out.model;
+    records.push(out.record);
+  }
+  return { model, records };
 }
 
 export class RealMeasurer implements Measurer {
@@ -65,48 +90,33 @@ export class RealMeasurer implements Measurer {
     return { records, sizeBytes: w.bytes + (w.externalBytes ?? 0), sha256: sha256Bytes(bytes) };
   }
 
-  /** The source with the given passes applied, verified after each. */
   private async apply(cfg: CandidateConfig, steps: CandidateConfig['passes']): Promise<{ model: Model; records: PassRecord[] }> {
     this.source ??= readModel(this.s.sourcePath);
-    let model = this.source.clone();
-    const records: PassRecord[] = [];
-    for (const step of steps) {
-      const pass = this.s.passes.find((p) => p.name === step.name);
-      if (!pass) throw new EdgefitError(`candidate '${cfg.label}' names the pass '${step.name}', which is not registered`, 'E_PASS_MISSING');
-      const params = validateParams(pass.name, pass.params, step.params);
-      if (pass.needsCalibration && !this.s.calibration) throw new EdgefitError(`pass ${pass.name} needs calibration data and the run has no task`, 'E_NO_CALIBRATION', 'pass --task');
-      const out = await pass.run(model, params, { ...(this.s.calibration ? { calibration: this.s.calibration } : {}), seed: 0, log: this.s.log });
-      try {
-        verifyModel(out.model);
-      } catch (e) {
-        throw new EdgefitError(`pass ${pass.name} broke the graph: ${(e as Error).message}`, 'E_PASS_BROKE_GRAPH');
-      }
-      model = out.model;
-      records.push(out.record);
-    }
-    return { model, records };
+    return applyPasses(this.source, steps, this.s.passes, this.s.calibration ? { calibration: this.s.calibration } : {}, cfg.label);
   }
 
   /**
-   * Per-node sensitivity of static quantization (quant-b's mixed-precision analysis): the agreement with
-   * the float model bought back by keeping each node float, most first. Other passes: none.
+   * Per-node sensitivity of static quantization (quant-b's mixed-precision analysis), in a child process
+   * stopped after `timeoutMs`: the agreement with the float model bought back by keeping each node float.
    */
-  async sensitivity(cfg: CandidateConfig, passName: string): Promise<Sensitivity | undefined> {
-    if (passName !== 'quantize-static' || !this.s.calibration) return undefined;
+  async sensitivity(cfg: CandidateConfig, passName: string, timeoutMs = 5 * 60_000): Promise<Sensitivity | undefined> {
+    if (passName !== 'quantize-static' || !this.s.task) return undefined;
     const idx = cfg.passes.findIndex((p) => p.name === passName);
-    const step = cfg.passes[idx]!;
-    const pass = this.s.passes.find((p) => p.name === passName)!;
-    const { model } = await this.apply(cfg, cfg.passes.slice(0, idx));
-    const { QualityProbe, mixedPrecision } = await import('../passes/quant/sensitivity.js');
-    const probe = await QualityProbe.create(model, this.s.calibration, { maxSamples: 16, threads: this.s.threads });
-    const params = validateParams(pass.name, pass.params, step.params);
-    // An unreachable floor with no node kept float: just the table, no greedy walk.
-    const r = await mixedPrecision(model, params, { calibration: this.s.calibration, seed: 0 }, probe, { floor: Infinity, maxFloat: 0, iterations: 5 });
-    const metric = probe.defaultMetric;
-    const rows = r.table
-      .map((t) => ({ node: t.node, opType: t.opType, delta: t.gain, msCost: t.msCost }))
-      .sort((a, b) => b.delta - a.delta);
-    return { metric: `${metric} agreement with fp32`, rows };
+    const req: SensitivityRequest = {
+      sourcePath: this.s.sourcePath,
+      prefix: cfg.passes.slice(0, idx),
+      pass: cfg.passes[idx]!,
+      threads: this.s.threads,
+      task: this.s.task,
+      calibrationItems: this.s.calibrationItems ?? 32,
+      probeSamples: 8,
+    };
+    try {
+      return await runWorker<Sensitivity>('sensitivity-worker', req, timeoutMs, `the sensitivity analysis of ${cfg.label}`);
+    } catch (e) {
+      this.s.log?.(`sensitivity of ${cfg.label} not measured: ${(e as Error).message}`);
+      return undefined;
+    }
   }
 
   async measure(modelPath: string, cfg: CandidateConfig, stage: 'screen' | 'full'): Promise<Measurement> {

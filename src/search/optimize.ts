@@ -127,6 +127,8 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
       screen,
       full,
       evalBatchSize: 8,
+      calibrationItems: o.calibrationItems ?? 32,
+      log: (l: string) => o.progress?.log(`  ${l}`),
       agreementItems: 64,
     });
   const out = await search({ configs, measurer, runDir, constraints, objective, timeLimitMs: Math.max(0, o.timeLimitMs - (Date.now() - t0)), progress: o.progress, maxNewMeasurements: o.maxNewMeasurements, passes });

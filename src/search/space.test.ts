@@ -54,3 +54,10 @@ test('the registered passes give a space with every transforming pass in it', ()
     assert.ok(space.some((c) => c.passes.some((s) => s.name === p.name)), `${p.name} missing from the space`);
   }
 });
+
+test('nodes kept float go to a keepFloat list when the pass has one, else to exclude', () => {
+  const both = pass('quantize-static', { exclude: { type: 'string[]', default: [], description: '' }, keepFloat: { type: 'string[]', default: [], description: '' } }, true);
+  const base = { label: 's', passes: [{ name: 'quantize-static', params: {} }], session: { graphOptimizationLevel: 'all' as const, disabledOptimizers: [] } };
+  assert.deepEqual(exclusionVariants(base, both, ['n1'], [1])[0]!.passes[0]!.params, { keepFloat: ['n1'] });
+  assert.deepEqual(paramVariants(both, 5).map((v) => v.tag), ['']);
+});

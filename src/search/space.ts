@@ -52,7 +52,7 @@ function prepPasses(opts: SpaceOptions): { name: string; params: ParamValues }[]
 export function paramVariants(pass: Pass, max: number): { params: ParamValues; tag: string }[] {
   const out: { params: ParamValues; tag: string }[] = [{ params: {}, tag: '' }];
   for (const [key, spec] of Object.entries(pass.params)) {
-    if (key.toLowerCase().includes('exclude') || key.toLowerCase().includes('block')) continue;
+    if (/exclude|keep|block/i.test(key)) continue;
     let values: (string | boolean)[] = [];
     if (spec.type === 'enum' && spec.values) values = spec.values.filter((v) => v !== spec.default);
     else if (spec.type === 'boolean') values = [!(spec.default ?? false)];
@@ -61,8 +61,10 @@ export function paramVariants(pass: Pass, max: number): { params: ParamValues; t
   return out.slice(0, Math.max(1, max));
 }
 
-function excludeParam(pass: Pass): string | undefined {
-  return Object.entries(pass.params).find(([k, s]) => s.type === 'string[]' && /exclude/i.test(k))?.[0];
+/** The parameter through which a pass keeps named nodes in float: 'keepFloat' when it has one, else an 'exclude' list. */
+export function excludeParam(pass: Pass): string | undefined {
+  const lists = Object.entries(pass.params).filter(([, s]) => s.type === 'string[]');
+  return lists.find(([k]) => /^keep.?float$/i.test(k))?.[0] ?? lists.find(([k]) => /exclude/i.test(k))?.[0];
 }
 
 /** Every candidate the search will consider, the baseline first. Ids are stable across runs. */

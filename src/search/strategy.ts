@@ -7,7 +7,7 @@ import { checkConstraints, describeCheck, lowerIsBetter, resolveMetric, type Con
 import { bestMeasurement, choose, figuresOf, qualityScore, type Choice } from './pareto.js';
 import type { Progress } from './progress.js';
 import type { RunDir } from './run-dir.js';
-import { configId, exclusionVariants } from './space.js';
+import { configId, excludeParam, exclusionVariants } from './space.js';
 import type { Pass } from '../passes/pass.js';
 import { compareLatency } from './stats.js';
 import { compareCandidates } from '../eval/evaluate.js';
@@ -24,7 +24,7 @@ export interface Measurer {
    */
   measureGroup?(items: { modelPath: string; cfg: CandidateConfig; quality?: Measurement['quality'] }[], stage: 'full'): Promise<Measurement[]>;
   /** Per-node sensitivity of one pass of a candidate (most sensitive first), when the pass supports it. */
-  sensitivity?(cfg: CandidateConfig, passName: string): Promise<Sensitivity | undefined>;
+  sensitivity?(cfg: CandidateConfig, passName: string, timeoutMs: number): Promise<Sensitivity | undefined>;
 }
 
 export interface SearchOptions {
@@ -120,21 +120,26 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
         const cs = checkConstraints(opts.constraints, figuresOf(r, r.screen), screenBase(base));
         return cs.some((c, i) => !c.ok && opts.constraints[i]!.kind === 'quality') && cs.every((c, i) => c.ok || opts.constraints[i]!.kind === 'quality');
       })
-      .filter((r) => r.config.passes.some((p) => opts.passes!.find((q) => q.name === p.name && Object.entries(q.params).some(([k, sp]) => sp.type === 'string[]' && /exclude/i.test(k)))))
+      .filter((r) => r.config.passes.some((p) => opts.passes!.some((q) => q.name === p.name && excludeParam(q) !== undefined)))
       .sort((a, b) => a.screen!.latency[opts.objective] - b.screen!.latency[opts.objective])[0];
     if (!target) return [];
     const passName = [...target.config.passes].reverse().find((p) => opts.passes!.some((q) => q.name === p.name && q.needsCalibration))?.name ?? target.config.passes[target.config.passes.length - 1]!.name;
     const pass = opts.passes.find((p) => p.name === passName)!;
-    const budgetLeft = left() - avg(cost.full, 3 * avg(cost.screen, 10_000)) * 2;
-    if (budgetLeft < avg(cost.screen, 10_000) * 4) {
+    // Keep time for two exclusion variants and the full measurements after it.
+    const budgetLeft = left() - avg(cost.full, 3 * avg(cost.screen, 10_000)) * 3 - avg(cost.screen, 10_000) * 2;
+    if (budgetLeft < avg(cost.screen, 10_000) * 2) {
       progress?.log(`  no time left to measure per-node sensitivity of ${target.config.label}`);
       return [];
     }
     sensitivity = runDir.readSensitivity(target.id);
     if (!sensitivity) {
       progress?.status({ phase: 'sensitivity', done: 0, total: 1, msLeft: left(), current: `per-node sensitivity of ${target.config.label}` });
-      sensitivity = await measurer.sensitivity(target.config, passName);
-      if (!sensitivity) return [];
+      const started = now();
+      sensitivity = await measurer.sensitivity(target.config, passName, budgetLeft);
+      if (!sensitivity) {
+        progress?.log(`  per-node sensitivity of ${target.config.label}: not available (${Math.round((now() - started) / 1000)} s spent)`);
+        return [];
+      }
       sensitivity.for = target.id;
       runDir.writeSensitivity(target.id, sensitivity);
       progress?.log(`  sensitivity of ${target.config.label}: ${sensitivity.rows.length} nodes, most sensitive ${sensitivity.rows.slice(0, 3).map((r) => r.node).join(', ')}`);

@@ -232,7 +232,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     if (opts.progress?.isTTY) opts.progress.write('\r\x1b[K');
     const rec: EpochRecord = { epoch: epoch + 1, trainLoss: lossSum / seen, trainAccuracy: correct / seen, lr, seconds, samplesPerSecond: seen / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
     if (evalSession && opts.val) {
-      const v = await evaluateArrays(evalSession, input, evalOutput(tg), opts.val, values, tg);
+      const v = await evaluateArrays(evalSession, input, tg.output, opts.val, values, tg);
       rec.valLoss = v.loss;
       rec.valAccuracy = v.accuracy;
       if (v.accuracy > bestAccuracy) {
@@ -283,10 +283,6 @@ function evalGraph(base: Model, tg: TrainingGraph): Model {
   }
   m.graph.outputs = m.graph.outputs.filter((o) => o.name === tg.output);
   return m;
-}
-
-function evalOutput(tg: TrainingGraph): string {
-  return tg.output;
 }
 
 function countCorrect(logits: Float32Array, labels: ArrayLike<number>, classes: number): number {

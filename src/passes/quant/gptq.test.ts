@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { normal, randn, rng } from '../../zoo/rng.js';
 import { quantizeBlocksRtn } from './block.js';
-import { HessianAccumulator, quantizeBlocksGptq } from './gptq.js';
+import { HessianAccumulator, gptqFactor, quantizeBlocksGptq } from './gptq.js';
 
 test('HessianAccumulator: rows added one by one equal a Gram matrix added at once', () => {
   const k = 5;
@@ -30,4 +30,38 @@ test('GPTQ with an isotropic Hessian has nothing to trade off and equals round-t
     assert.deepEqual([...g.codes], [...r.codes]);
     assert.deepEqual([...g.scales], [...r.scales]);
   }
+});
+
+test('gptqFactor: U is upper triangular and UᵀU is the inverse of the (dampened) Hessian', () => {
+  const k = 9;
+  const a = randn(12 * k, 1, normal(rng(4)));
+  const acc = new HessianAccumulator(k);
+  acc.add(a);
+  const h = acc.hessian();
+  const { u } = gptqFactor(h, k, 0);
+  for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) assert.equal(u[i * k + j], 0);
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < k; j++) {
+      // (UᵀU · H)[i][j]
+      let s = 0;
+      for (let p = 0; p < k; p++) {
+        let uu = 0;
+        for (let q = 0; q < k; q++) uu += u[q * k + i]! * u[q * k + p]!;
+        s += uu * h[p * k + j]!;
+      }
+      assert.ok(Math.abs(s - (i === j ? 1 : 0)) < 1e-8, `(${i},${j}) = ${s}`);
+    }
+});
+
+test('HQQ decodes constant blocks exactly and keeps zero points integral by default', async () => {
+  const { quantizeBlocksHqq } = await import('./hqq.js');
+  const { dequantizeBlocks } = await import('./block.js');
+  const w = new Float32Array(3 * 16);
+  w.fill(-0.5, 0, 16);
+  w.fill(0, 16, 32);
+  w.fill(0.75, 32, 48);
+  const q = quantizeBlocksHqq(w, 3, 16, { blockSize: 16 });
+  assert.equal(q.floatZeroPoints, undefined);
+  const back = dequantizeBlocks(q);
+  for (let i = 0; i < w.length; i++) assert.ok(Math.abs(back[i]! - w[i]!) < 1e-6, `element ${i}: ${back[i]} vs ${w[i]}`);
 });

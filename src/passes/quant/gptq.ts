@@ -67,32 +67,30 @@ function cholesky(a: Float64Array, k: number): boolean {
   return true;
 }
 
-/** Upper Cholesky factor U of H⁻¹ (H⁻¹ = UᵀU), computed from H's own Cholesky factor. */
+/**
+ * Upper triangular U with H⁻¹ = UᵀU, from one Cholesky factorization: with J the index reversal,
+ * J·H·J = L′L′ᵀ gives H = V·Vᵀ for the upper V = J·L′·J, so H⁻¹ = (V⁻¹)ᵀ(V⁻¹) and U = V⁻¹ = J·L′⁻¹·J.
+ */
 function inverseCholeskyUpper(h: Float64Array, k: number): Float64Array | undefined {
-  const l = Float64Array.from(h);
+  const l = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) l[i * k + j] = h[(k - 1 - i) * k + (k - 1 - j)]!;
   if (!cholesky(l, k)) return undefined;
-  // L⁻¹ (lower), then H⁻¹ = L⁻ᵀ L⁻¹, then its upper factor.
-  const li = new Float64Array(k * k);
+  // M = L′⁻¹ by forward substitution, stored transposed (mt[c·k + i] = M[i][c]) so the inner loop runs
+  // over contiguous memory.
+  const mt = new Float64Array(k * k);
   for (let c = 0; c < k; c++) {
-    li[c * k + c] = 1 / l[c * k + c]!;
+    const col = c * k;
+    mt[col + c] = 1 / l[c * k + c]!;
     for (let i = c + 1; i < k; i++) {
+      const row = i * k;
       let s = 0;
-      for (let p = c; p < i; p++) s -= l[i * k + p]! * li[p * k + c]!;
-      li[i * k + c] = s / l[i * k + i]!;
+      for (let p = c; p < i; p++) s -= l[row + p]! * mt[col + p]!;
+      mt[col + i] = s / l[row + i]!;
     }
   }
-  const inv = new Float64Array(k * k);
-  for (let i = 0; i < k; i++)
-    for (let j = i; j < k; j++) {
-      let s = 0;
-      for (let p = j; p < k; p++) s += li[p * k + i]! * li[p * k + j]!;
-      inv[i * k + j] = s;
-      inv[j * k + i] = s;
-    }
-  // Upper U with UᵀU = inv is the transpose of inv's lower Cholesky factor.
-  if (!cholesky(inv, k)) return undefined;
+  // U[i][j] = M[k−1−i][k−1−j] = mt[(k−1−j)·k + (k−1−i)], non-zero for j ≥ i.
   const u = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) for (let j = i; j < k; j++) u[i * k + j] = inv[j * k + i]!;
+  for (let i = 0; i < k; i++) for (let j = i; j < k; j++) u[i * k + j] = mt[(k - 1 - j) * k + (k - 1 - i)]!;
   return u;
 }
 
@@ -103,28 +101,43 @@ export interface GptqOptions {
   damp?: number;
 }
 
-/** GPTQ quantization of wT [N, K] given the Hessian [K, K] of the layer's inputs. */
-export function quantizeBlocksGptq(wT: Float32Array, n: number, k: number, hessian: Float64Array, opts: GptqOptions): BlockQuant {
-  const { blockSize, symmetric } = opts;
-  const w = Float64Array.from(wT);
+/** What GPTQ needs of a Hessian, computed once per layer input and shared by the layers that read it. */
+export interface GptqFactor {
+  k: number;
+  /** Upper Cholesky factor of the dampened inverse Hessian. */
+  u: Float64Array;
+  /** Inputs that never fire (zero diagonal): their weights carry nothing and are set to 0. */
+  dead: Uint8Array;
+}
+
+export function gptqFactor(hessian: Float64Array, k: number, dampFraction = 0.01): GptqFactor {
   const h = Float64Array.from(hessian);
-  // Inputs that never fire carry no information: their weights are free, set them to 0.
+  const dead = new Uint8Array(k);
   let mean = 0;
   for (let i = 0; i < k; i++) {
     if (h[i * k + i] === 0) {
       h[i * k + i] = 1;
-      for (let r = 0; r < n; r++) w[r * k + i] = 0;
+      dead[i] = 1;
     }
     mean += h[i * k + i]! / k;
   }
-  let damp = (opts.damp ?? 0.01) * mean;
-  let u: Float64Array | undefined;
-  for (let tries = 0; tries < 6 && !u; tries++, damp *= 10) {
+  let damp = dampFraction * mean;
+  for (let tries = 0; tries < 6; tries++, damp *= 10) {
     const hd = Float64Array.from(h);
     for (let i = 0; i < k; i++) hd[i * k + i]! += damp;
-    u = inverseCholeskyUpper(hd, k);
+    const u = inverseCholeskyUpper(hd, k);
+    if (u) return { k, u, dead };
   }
-  if (!u) throw new Error('GPTQ: the Hessian could not be factored even with dampening');
+  throw new Error('GPTQ: the Hessian could not be factored even with dampening');
+}
+
+/** GPTQ quantization of wT [N, K] given the Hessian [K, K] of the layer's inputs (or its factor). */
+export function quantizeBlocksGptq(wT: Float32Array, n: number, k: number, hessian: Float64Array | GptqFactor, opts: GptqOptions): BlockQuant {
+  const { blockSize, symmetric } = opts;
+  const factor = hessian instanceof Float64Array ? gptqFactor(hessian, k, opts.damp) : hessian;
+  const u = factor.u;
+  const w = Float64Array.from(wT);
+  for (let i = 0; i < k; i++) if (factor.dead[i]) for (let r = 0; r < n; r++) w[r * k + i] = 0;
 
   const nb = blockCount(k, blockSize);
   const kp = nb * blockSize;
