@@ -57,6 +57,21 @@ interface Row {
 const rows: Row[] = [];
 const extra: Record<string, unknown> = {};
 
+/**
+ * This process's peak RSS. Linux's VmHWM belongs to the address space made by exec; getrusage's
+ * maxrss does not: it keeps the forked parent's RSS, which would make every child look as big as
+ * the bench process that spawned it.
+ */
+function peakRss(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 // ── worker mode: entropy calibration in a child process, reports its peak RSS ─────────────────────
 if (args[0] === '--rss-worker') {
   const samples = Number(args[1]);
@@ -68,7 +83,7 @@ if (args[0] === '--rss-worker') {
   };
   const t0 = performance.now();
   const r = await calibrate(m, tensors, stream, { method: 'entropy' });
-  process.stdout.write(JSON.stringify({ samples: r.samples, tensors: tensors.length, seconds: (performance.now() - t0) / 1000, maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
+  process.stdout.write(JSON.stringify({ samples: r.samples, tensors: tensors.length, seconds: (performance.now() - t0) / 1000, maxRssBytes: peakRss() }) + '\n');
   process.exit(0);
 }
 

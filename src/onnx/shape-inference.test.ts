@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { GraphBuilder } from './builder.js';
 import { DataType, dtypeName } from './dtype.js';
-import { Node } from './graph.js';
+import * as ort from 'onnxruntime-node';
+import { Graph, Node, attr } from './graph.js';
 import { Tensor } from './tensor.js';
 import { readModel } from './read-model.js';
 import { inferShapes } from './shape-inference.js';
@@ -99,4 +100,25 @@ test('unknown ops and broken attributes leave outputs unknown without throwing',
   assert.deepEqual(inf.types.get(t)?.shape, [undefined, undefined]);
   assert.equal(inf.types.get('c')?.elemType, DataType.FLOAT);
   assert.ok(m.graph.valueInfo.has('c'));
+});
+
+test('If and Loop outputs come from their subgraphs, and ORT agrees', async () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', DataType.FLOAT, [2]);
+  const m = b.input('m', DataType.INT64, []);
+  const body = new Graph('body');
+  body.inputs.push({ name: 'i', type: { kind: 'tensor', elemType: DataType.INT64, shape: [] } }, { name: 'c', type: { kind: 'tensor', elemType: DataType.BOOL, shape: [] } }, { name: 'v', type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [2] } });
+  body.nodes.push(new Node('Identity', ['c'], ['c_out']), new Node('Add', ['v', x], ['v_out']), new Node('Identity', ['v'], ['scan']));
+  body.outputs.push({ name: 'c_out', type: { kind: 'tensor', elemType: DataType.BOOL, shape: [] } }, { name: 'v_out', type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [2] } }, { name: 'scan', type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [2] } });
+  b.graph.nodes.push(new Node('Loop', [m, '', x], ['final', 'scans'], 'loop', '', { body: attr.graph(body) }));
+  b.output('final');
+  b.output('scans');
+  const model = b.model();
+  const inf = inferShapes(model);
+  assert.deepEqual([...inf.unknownOps], []);
+  assert.deepEqual(inf.types.get('final'), { elemType: DataType.FLOAT, shape: [2] });
+  assert.deepEqual(inf.types.get('scans'), { elemType: DataType.FLOAT, shape: [undefined, 2] });
+  const out = await runOnce(model, { x: new ort.Tensor('float32', Float32Array.from([1, 2]), [2]), m: new ort.Tensor('int64', BigInt64Array.from([3n]), []) });
+  assert.deepEqual([...out.final!.dims], [2]);
+  assert.deepEqual([...out.scans!.dims].slice(1), [2]);
 });

@@ -685,6 +685,9 @@ const RULES: Record<string, Rule> = {
   SpaceToDepth: depthSpace(true),
   QuantizeLinear: quantizeLinear,
   DequantizeLinear: dequantizeLinear,
+  // control flow: outputs come from the subgraph declarations (see inferGraph)
+  If: () => [],
+  Loop: () => [],
   DynamicQuantizeLinear: (c) => [withType(c.t[0], DataType.UINT8), { elemType: DataType.FLOAT, shape: [] }, { elemType: DataType.UINT8, shape: [] }],
 };
 for (const op of UNARY) RULES[op] ??= (c) => same(c);
@@ -785,6 +788,18 @@ function inferGraph(model: Model, g: Graph, res: ShapeInference, opts: InferOpti
     if (n.opType === 'If' && n.isDefaultDomain) {
       const branch = n.attr('then_branch');
       if (branch?.type === 'graph') out = { types: branch.value.outputs.map((o) => fromValueType(o.type)) };
+    } else if (n.opType === 'Loop' && n.isDefaultDomain) {
+      // body: (iter, cond, carried…) → (cond, carried…, scan outputs…); scan outputs gain a leading dim
+      const body = n.attr('body');
+      if (body?.type === 'graph') {
+        const carried = Math.max(0, n.inputs.length - 2);
+        out = {
+          types: body.value.outputs.slice(1).map((o, k) => {
+            const t = fromValueType(o.type);
+            return k < carried ? t : t && { elemType: t.elemType, shape: t.shape && [undefined, ...t.shape] };
+          }),
+        };
+      }
     }
     n.outputs.forEach((o, k) => {
       if (!o) return;

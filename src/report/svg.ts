@@ -35,8 +35,9 @@ export function scatter(points: ScatterPoint[], o: { xLabel: string; yLabel: str
   const W = 720;
   const H = 420;
   const m = { l: 64, r: 20, t: 16, b: 48 };
-  const xs = points.flatMap((p) => [p.x, ...(p.xErr ?? [])]).concat(o.xBudget !== undefined ? [o.xBudget] : []).filter(Number.isFinite);
-  const ys = points.flatMap((p) => [p.y, ...(p.yErr ?? [])]).concat(o.yFloor !== undefined ? [o.yFloor] : []).filter(Number.isFinite);
+  // The axis covers the points and the budget; error bars past it are cut at the edge.
+  const xs = points.map((p) => p.x).concat(o.xBudget !== undefined ? [o.xBudget] : []).filter(Number.isFinite);
+  const ys = points.map((p) => p.y).concat(o.yFloor !== undefined ? [o.yFloor] : []).filter(Number.isFinite);
   let [x0, x1] = [Math.min(0, ...xs), Math.max(...xs, 1e-9) * 1.08];
   // A far outlier (a broken candidate at 100% error) would flatten everyone else: clip the axis to
   // the bulk of the points and pin outliers to the edge, their real value in the tooltip.
@@ -50,7 +51,7 @@ export function scatter(points: ScatterPoint[], o: { xLabel: string; yLabel: str
   y1 += pad;
   if (!Number.isFinite(x1)) [x0, x1] = [0, 1];
   if (!Number.isFinite(y0) || !Number.isFinite(y1)) [y0, y1] = [0, 1];
-  const X = (v: number) => m.l + ((v - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
+  const X = (v: number) => m.l + ((Math.min(Math.max(v, x0), x1) - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
   const Y = (v: number) => H - m.b - ((Math.min(Math.max(v, y0), y1) - y0) / (y1 - y0 || 1)) * (H - m.t - m.b);
   const parts: string[] = [];
   parts.push(`<svg id="${esc(o.id)}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.yLabel)} against ${esc(o.xLabel)}" xmlns="http://www.w3.org/2000/svg">`);

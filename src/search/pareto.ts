@@ -46,6 +46,12 @@ export function figuresOf(r: CandidateResult, m: Measurement | undefined = bestM
   };
 }
 
+/** The baseline figures a candidate is held to: latency from the rounds it was measured in, when known. */
+export function baselineFor(r: CandidateResult, baseFig: Figures | undefined): Figures | undefined {
+  const anchor = bestMeasurement(r)?.anchor;
+  return anchor && baseFig ? { ...baseFig, latency: anchor } : baseFig;
+}
+
 export function toPoint(r: CandidateResult, objective: LatencyStat): Point | undefined {
   const m = bestMeasurement(r);
   if (r.status !== 'ok' || !m) return undefined;
@@ -70,7 +76,7 @@ export function choose(results: readonly CandidateResult[], constraints: readonl
   const baseFig = baseline ? figuresOf(baseline) : undefined;
   const checks = new Map<string, Check[]>();
   const measured = results.filter((r) => r.status === 'ok' && bestMeasurement(r));
-  for (const r of measured) checks.set(r.id, checkConstraints(constraints, figuresOf(r), baseFig));
+  for (const r of measured) checks.set(r.id, checkConstraints(constraints, figuresOf(r), baselineFor(r, baseFig)));
   const eligible = measured.filter((r) => !opts.requireFull || r.full);
   const feasible = eligible
     .filter((r) => checks.get(r.id)!.every((c) => c.ok))

@@ -4,7 +4,7 @@
 // or the time limit is near. Results go to the run directory as they come, so a killed run resumes.
 
 import { checkConstraints, describeCheck, lowerIsBetter, resolveMetric, type Constraint, type Figures, type LatencyStat } from './constraints.js';
-import { bestMeasurement, choose, figuresOf, qualityScore, type Choice } from './pareto.js';
+import { baselineFor, bestMeasurement, choose, figuresOf, qualityScore, type Choice } from './pareto.js';
 import type { Progress } from './progress.js';
 import type { RunDir } from './run-dir.js';
 import { configId, excludeParam, exclusionVariants } from './space.js';
@@ -167,14 +167,14 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
   }
 
   /** Full measurements of a group: interleaved latency when the measurer can, the baseline alongside. */
-  async function runGroup(group: string[], withBaseline: boolean, done: number, total: number): Promise<void> {
-    if (!measurer.measureGroup || group.length + (withBaseline ? 1 : 0) < 2) {
+  async function runGroup(group: string[], done: number, total: number): Promise<void> {
+    if (!measurer.measureGroup || group.length === 0) {
       for (let k = 0; k < group.length; k++) await run(group[k]!, 'full', 'full', done + k, total);
       return;
     }
     if (opts.maxNewMeasurements !== undefined && measuredNow >= opts.maxNewMeasurements) throw new Budget('stopped after the requested number of measurements');
     const base = results.get(baseId)!;
-    const members = [...(withBaseline && base.full ? [baseId] : []), ...group];
+    const members = [...(base.full ? [baseId] : []), ...group];
     progress?.status({ phase: 'full', done, total, msLeft: left(), current: `measuring ${members.map((id) => cfgOf.get(id)!.label).join(', ')} in interleaved rounds` });
     const started = now();
     let ms: Measurement[];
@@ -189,9 +189,11 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
       return;
     }
     measuredNow += members.length;
+    const b = members[0] === baseId ? ms[0]!.latency : undefined;
     for (let k = 0; k < members.length; k++) {
       const r = results.get(members[k]!)!;
       r.full = ms[k]!;
+      if (b && members[k] !== baseId) r.full.anchor = { p50: b.p50, p90: b.p90, p95: b.p95, p99: b.p99, max: b.max, mean: b.mean };
       runDir.writeResult(r);
       cost.full.push((now() - started) / members.length);
       progress?.log(`  measured ${r.config.label}: ${opts.objective} ${r.full.latency[opts.objective].toFixed(2)} ms, ${r.full.quality.primary.name} ${r.full.quality.primary.value.toFixed(4)} (interleaved)`);
@@ -248,26 +250,24 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     const promising = screened
       .filter((r) => !dropped.has(r.id))
       .sort((a, b) => a.screen!.latency[opts.objective] - b.screen!.latency[opts.objective]);
+    // Groups of up to fullTarget+1 candidates, each measured in interleaved rounds with the baseline,
+    // until enough of them meet every constraint or time runs out.
     const target = opts.fullTarget ?? 3;
     let feasibleFull = 0;
-    let withBaseline = true;
-    const isFeasible = (r: CandidateResult) => r.status === 'ok' && checkConstraints(opts.constraints, figuresOf(r), figuresOf(results.get(baseId)!)).every((c) => c.ok);
+    const isFeasible = (r: CandidateResult) => r.status === 'ok' && checkConstraints(opts.constraints, figuresOf(r), baselineFor(r, figuresOf(results.get(baseId)!))).every((c) => c.ok);
     let i = 0;
     while (i < promising.length && feasibleFull < target) {
       const perFull = avg(cost.full, 3 * avg(cost.screen, 10_000));
-      const want = promising.slice(i, i + target - feasibleFull).filter((r) => !r.full);
-      const fits = Math.min(want.length, Math.floor(left() / (perFull * (withBaseline ? 1.5 : 1))));
+      const slice = promising.slice(i, i + target + 1);
+      const want = slice.filter((r) => !r.full);
+      const fits = Math.min(want.length, Math.max(0, Math.floor(left() / perFull) - 1));
       if (fits < want.length) {
-        const skipped = promising.length - i - fits;
-        stoppedEarly = (stoppedEarly ? stoppedEarly + '; ' : '') + `time limit: ${skipped} promising candidate(s) not fully measured`;
+        stoppedEarly = (stoppedEarly ? stoppedEarly + '; ' : '') + `time limit: ${promising.length - i - fits} promising candidate(s) not fully measured`;
         progress?.log(`  ${stoppedEarly}`);
       }
-      const group = want.slice(0, fits);
-      if (group.length) await runGroup(group.map((r) => r.id), withBaseline, i, promising.length);
-      withBaseline = false;
-      const done = promising.slice(i, i + target - feasibleFull);
-      i += done.length;
-      feasibleFull += done.filter((r) => results.get(r.id)!.full && isFeasible(results.get(r.id)!)).length;
+      if (fits > 0) await runGroup(want.slice(0, fits).map((r) => r.id), i, promising.length);
+      i += slice.length;
+      feasibleFull += slice.filter((r) => results.get(r.id)!.full && isFeasible(results.get(r.id)!)).length;
       if (fits < want.length) break;
     }
   } catch (e) {

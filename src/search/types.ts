@@ -56,6 +56,8 @@ export interface Measurement {
   coldStartMs?: number;
   measuredAt: string;
   wallMs: number;
+  /** The baseline's latency measured in the same interleaved rounds: relative budgets are held to it. */
+  anchor?: { p50: number; p90: number; p95: number; p99: number; max: number; mean: number };
   /** Latency measured in interleaved rounds with these candidates (labels), so load drift hit them alike. */
   interleavedWith?: string[];
   rounds?: number;
