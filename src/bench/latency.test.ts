@@ -24,8 +24,9 @@ test('iterations mode: warm-up runs are untimed, every timed run gives one sampl
   assert.equal(r.count, 20);
   assert.equal(r.samplesMs.length, 20);
   assert.equal(r.warmup, 3);
-  assert.ok(r.min >= 2 && r.p50 >= 2, 'each sample covers the whole run');
-  assert.ok(r.p50 < 20, 'and not much more');
+  assert.ok(r.min >= 2, 'each sample covers the whole run');
+  const sum = r.samplesMs.reduce((a, b) => a + b, 0);
+  assert.ok(sum <= r.totalMs + 1e-6, 'samples lie inside the measured span (warm-up excluded)');
   assert.ok(Math.abs(r.throughput - (20 * 1000) / r.totalMs) < 1e-9);
 });
 

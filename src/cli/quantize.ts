@@ -239,12 +239,12 @@ async function dataStreams(model: Model, ref: string | undefined, dataPath: stri
   if (existsSync(ref) && statSync(ref).isDirectory()) {
     throw new UsageError(`--calibration ${ref} is a folder, but a folder alone does not say how to feed the model`, `give the task it belongs to with --calibration <task or spec.json> --data ${ref}`);
   }
-  const input = model.graph.realInputs()[0]?.name;
   const cal = await loadTask(ref, { data: dataPath, split: 'train', limit: n });
   const held = await loadTask(ref, { data: dataPath, split: 'test', limit: nEval });
   return {
-    calibration: calibrationFeeds(cal, n, { input }),
-    holdout: calibrationFeeds(held, nEval, { input, batchSize: 1 }),
+    // Passing the model lets the task fit its preprocessing to the model's input (rank, layout, size).
+    calibration: calibrationFeeds(cal, n, { model }),
+    holdout: calibrationFeeds(held, nEval, { model, batchSize: 1 }),
     heldTask: held,
     describe: `task '${cal.name}' (${n} calibration / ${nEval} held-out)`,
     random: false,

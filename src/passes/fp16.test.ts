@@ -43,6 +43,11 @@ test('fp16: block-listed ops stay float32 with Casts around them, their weights 
   const all = (await convertFp16(m, { blockList: [] })).model;
   const ln16 = all.graph.nodes.find((n) => n.opType === 'LayerNormalization')!;
   assert.equal(all.graph.initializers.get(ln16.inputs[1]!)!.dataType, DataType.FLOAT16);
+  // exclude adds to the block list
+  const ex = await convertFp16(m, { exclude: ['MatMul'] });
+  const mm = ex.model.graph.nodes.find((n) => n.opType === 'MatMul' && ex.model.graph.initializers.has(n.inputs[1]!))!;
+  assert.equal(ex.model.graph.initializers.get(mm.inputs[1]!)!.dataType, DataType.FLOAT);
+  assert.ok(ex.record.skipped.some((s) => s.opType === 'MatMul' && /excluded/.test(s.reason)));
 });
 
 test('fp16: Constant and Cast(to float) follow the conversion; an initializer read by both sides is duplicated', async () => {

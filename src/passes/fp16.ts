@@ -20,6 +20,7 @@ const FLOAT32_ONLY_INPUTS: Record<string, number[]> = { Resize: [2], Upsample: [
 export interface Fp16Params {
   [k: string]: number | boolean | string | string[] | undefined;
   blockList?: string[];
+  exclude?: string[];
 }
 
 const FP16_MAX = 65504;
@@ -43,7 +44,7 @@ function toFp16(t: Tensor, name: string): { tensor: Tensor; clamped: number } {
 }
 
 export async function convertFp16(model: Model, params: Fp16Params): Promise<{ model: Model; record: PassRecord }> {
-  const blockList = params.blockList ?? DEFAULT_FP16_BLOCK_LIST;
+  const blockList = [...(params.blockList ?? DEFAULT_FP16_BLOCK_LIST), ...(params.exclude ?? [])];
   const out = model.clone();
   const g: Graph = out.graph;
   const types = elementTypes(g);
@@ -56,7 +57,8 @@ export async function convertFp16(model: Model, params: Fp16Params): Promise<{ m
   for (const n of g.nodes) {
     if (blockList.includes(n.opType) || blockList.includes(n.name)) {
       blocked.add(n);
-      if (n.inputs.some(isFloat)) skipped.push({ node: n.name, opType: n.opType, reason: 'on the fp16 block list: kept in float32' });
+      const excluded = params.exclude?.includes(n.opType) || params.exclude?.includes(n.name);
+      if (n.inputs.some(isFloat)) skipped.push({ node: n.name, opType: n.opType, reason: excluded ? 'excluded by parameter: kept in float32' : 'on the fp16 block list: kept in float32' });
     } else if (n.inputs.some((v) => isFloat(v) && g.initializers.has(v) && beyondFp16(g.initializers.get(v)!))) {
       // e.g. a BatchNormalization variance of 1e8: the values, and usually the activations, overflow fp16.
       blocked.add(n);
@@ -159,7 +161,7 @@ export async function convertFp16(model: Model, params: Fp16Params): Promise<{ m
     model: out,
     record: {
       pass: 'fp16',
-      params: { blockList },
+      params: { blockList: params.blockList ?? DEFAULT_FP16_BLOCK_LIST, exclude: params.exclude ?? [] },
       stats: { initializersConverted: converted, fp16Nodes, float32Nodes: blocked.size, casts: casts.size },
       skipped,
       notes,
@@ -193,6 +195,7 @@ export const fp16Pass: Pass<Fp16Params> = {
   description: 'float16 weights and compute; float32 inputs/outputs and a block list of sensitive ops kept in float32',
   params: {
     blockList: { type: 'string[]', default: DEFAULT_FP16_BLOCK_LIST, description: 'op types or node names kept in float32 (numerically sensitive)' },
+    exclude: { type: 'string[]', default: [], description: 'more node names or op types to keep in float32, on top of the block list' },
   },
   tolerance: { metric: 'cosine', value: 0.995 },
   run: (model, params) => convertFp16(model, params),

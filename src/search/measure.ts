@@ -131,7 +131,7 @@ export class RealMeasurer implements Measurer {
    */
   async measureGroup(items: { modelPath: string; cfg: CandidateConfig; quality?: Measurement['quality'] }[], stage: 'screen' | 'full'): Promise<Measurement[]> {
     const st = this.s[stage];
-    const rounds = items.length > 1 ? Math.max(1, this.s.rounds ?? 4) : 1;
+    const rounds = items.length > 1 ? (stage === 'screen' ? 2 : Math.max(1, this.s.rounds ?? 4)) : 1;
     const acc = items.map(() => ({ samples: [] as number[], peak: 0, cold: undefined as number | undefined, ms: 0 }));
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < items.length; k++) {

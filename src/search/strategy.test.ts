@@ -169,3 +169,35 @@ test('search: a fast candidate below the quality floor gets per-node sensitivity
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('search: screening alongside the baseline sees through load that drifts between candidates', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-load-'));
+  try {
+    // True latencies; every measurement is multiplied by the machine's load at that moment, which
+    // jumps 5x for the candidate measured third.
+    const truth: Record<string, number> = { baseline: 10, a: 9, b: 4, c: 4.5, d: 20 };
+    let call = 0;
+    const base = fakeMeasurer([]);
+    const one = async (p: string, c: CandidateConfig, stage: 'screen' | 'full', load: number) => {
+      const r = await base.measure(p, { ...c, label: 'baseline' }, stage);
+      return { ...r, latency: latencyFigures(r.latency.samplesMs.map((x) => (x / 10) * truth[c.label]! * load)) };
+    };
+    const m: Measurer = {
+      build: base.build,
+      measure: async (p, c, stage) => one(p, c, stage, 1),
+      async measureGroup(items, stage) {
+        const load = ++call === 3 ? 5 : 1;
+        return Promise.all(items.map(async (it) => ({ ...(await one(it.modelPath, it.cfg, stage, load)), ...(it.quality ? { quality: it.quality } : {}) })));
+      },
+    };
+    const out = await search({ configs: ['baseline', 'a', 'b', 'c', 'd'].map(cfg), measurer: m, runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms'), objective: 'p99', timeLimitMs: 600_000 });
+    const r = (l: string) => out.results.find((x) => x.config.label === l)!;
+    // 'b' was screened under 5x load (about 22 ms), but next to the baseline it is 0.4x: kept and chosen.
+    assert.ok(r('b').screen!.latency.p99 > 15);
+    assert.equal(out.choice.chosen?.config.label, 'b');
+    assert.equal(r('d').verdict?.kind, 'dropped');
+    assert.ok(r('b').full?.anchor, 'full measurements carry the baseline measured alongside');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -22,7 +22,7 @@ export interface Measurer {
    * Several candidates' full measurements with their latency taken in interleaved rounds, so that load
    * drift on a shared machine hits them alike. `quality` reuses a known quality figure.
    */
-  measureGroup?(items: { modelPath: string; cfg: CandidateConfig; quality?: Measurement['quality'] }[], stage: 'full'): Promise<Measurement[]>;
+  measureGroup?(items: { modelPath: string; cfg: CandidateConfig; quality?: Measurement['quality'] }[], stage: 'screen' | 'full'): Promise<Measurement[]>;
   /** Per-node sensitivity of one pass of a candidate (most sensitive first), when the pass supports it. */
   sensitivity?(cfg: CandidateConfig, passName: string, timeoutMs: number): Promise<Sensitivity | undefined>;
 }
@@ -95,7 +95,15 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
         const b = await measurer.build(cfg, modelPath);
         r = { id, config: cfg, status: 'ok', modelSha256: b.sha256, sizeBytes: b.sizeBytes, passRecords: b.records };
       }
-      r[stage] = await measurer.measure(modelPath, cfg, stage);
+      const base = results.get(ids[0]!);
+      if (stage === 'screen' && measurer.measureGroup && base?.screen && id !== ids[0]) {
+        // Screened in interleaved rounds with the baseline: its ratio to the baseline survives the
+        // machine's load drifting between one candidate and the next.
+        const [b, m] = await measurer.measureGroup([{ modelPath: runDir.modelPath(base.id), cfg: base.config, quality: base.screen.quality }, { modelPath, cfg }], 'screen');
+        r.screen = { ...m!, anchor: anchorOf(b!) };
+      } else {
+        r[stage] = await measurer.measure(modelPath, cfg, stage);
+      }
     } catch (e) {
       if (e instanceof Budget) throw e;
       r = { id, config: cfg, status: 'failed', error: (e as Error).message ?? String(e), passRecords: r?.passRecords ?? [], sizeBytes: r?.sizeBytes, modelSha256: r?.modelSha256 };
@@ -106,7 +114,7 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     results.set(id, r);
     runDir.writeResult(r);
     const m = r[stage];
-    if (m) progress?.log(`  ${stage === 'screen' ? 'screened' : 'measured'} ${cfg.label}: ${opts.objective} ${m.latency[opts.objective].toFixed(2)} ms, ${m.quality.primary.name} ${m.quality.primary.value.toFixed(4)}${r.sizeBytes ? `, ${(r.sizeBytes / 1e6).toFixed(2)} MB` : ''}`);
+    if (m) progress?.log(`  ${stage === 'screen' ? 'screened' : 'measured'} ${cfg.label}: ${opts.objective} ${m.latency[opts.objective].toFixed(2)} ms${m.anchor ? ` (${(m.latency[opts.objective] / m.anchor[opts.objective]).toFixed(2)}× the baseline alongside)` : ''}, ${m.quality.primary.name} ${m.quality.primary.value.toFixed(4)}${r.sizeBytes ? `, ${(r.sizeBytes / 1e6).toFixed(2)} MB` : ''}`);
     return r;
   }
 
@@ -117,11 +125,12 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     const base = results.get(ids[0]!)!;
     const target = screened
       .filter((r) => {
-        const cs = checkConstraints(opts.constraints, figuresOf(r, r.screen), screenBase(base));
+        const f = screenFigures(r, r.screen!, base);
+        const cs = checkConstraints(opts.constraints, f.cand, f.base);
         return cs.some((c, i) => !c.ok && opts.constraints[i]!.kind === 'quality') && cs.every((c, i) => c.ok || opts.constraints[i]!.kind === 'quality');
       })
       .filter((r) => r.config.passes.some((p) => opts.passes!.some((q) => q.name === p.name && excludeParam(q) !== undefined)))
-      .sort((a, b) => a.screen!.latency[opts.objective] - b.screen!.latency[opts.objective])[0];
+      .sort((a, b) => screenLatency(a.screen!, opts.objective, base).v - screenLatency(b.screen!, opts.objective, base).v)[0];
     if (!target) return [];
     const passName = [...target.config.passes].reverse().find((p) => opts.passes!.some((q) => q.name === p.name && q.needsCalibration))?.name ?? target.config.passes[target.config.passes.length - 1]!.name;
     const pass = opts.passes.find((p) => p.name === passName)!;
@@ -232,10 +241,10 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     for (const r of screened) {
       if (dropped.has(r.id)) continue;
       const m = r.screen!;
-      const lo = m.latency.ci[opts.objective]?.[0] ?? m.latency[opts.objective];
+      const { lo } = screenLatency(m, opts.objective, base);
       const by = screened.find((q) => {
         if (q.id === r.id || dropped.has(q.id)) return false;
-        const hi = q.screen!.latency.ci[opts.objective]?.[1] ?? q.screen!.latency[opts.objective];
+        const { hi } = screenLatency(q.screen!, opts.objective, base);
         return hi * SCREEN_MARGIN < lo && qualityScore(q.screen!) >= qualityScore(m) && (q.sizeBytes ?? 0) <= (r.sizeBytes ?? 0);
       });
       if (by) dropped.set(r.id, `dominated at screening by ${by.config.label} (more than ${SCREEN_MARGIN}× faster with intervals apart, quality and size no worse)`);
@@ -249,7 +258,7 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     // 4. Full measurements of the promising ones, fastest screening figure first.
     const promising = screened
       .filter((r) => !dropped.has(r.id))
-      .sort((a, b) => a.screen!.latency[opts.objective] - b.screen!.latency[opts.objective]);
+      .sort((a, b) => screenLatency(a.screen!, opts.objective, base).v - screenLatency(b.screen!, opts.objective, base).v);
     // Groups of up to fullTarget+1 candidates, each measured in interleaved rounds with the baseline,
     // until enough of them meet every constraint or time runs out.
     const target = opts.fullTarget ?? 3;
@@ -286,17 +295,45 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
   return { results: all, baseline, choice, comparison, stoppedEarly, elapsedMs: now() - t0, reused, measuredNow, ...(sensitivity ? { sensitivity } : {}) };
 }
 
+const STATS: LatencyStat[] = ['p50', 'p90', 'p95', 'p99', 'max', 'mean'];
+
+function anchorOf(b: Measurement): NonNullable<Measurement['anchor']> {
+  const l = b.latency;
+  return { p50: l.p50, p90: l.p90, p95: l.p95, p99: l.p99, max: l.max, mean: l.mean };
+}
+
+/** The baseline's quietest figure per statistic: the reference that anchored measurements are scaled to. */
+function refLatency(base: CandidateResult): Record<LatencyStat, number> {
+  const ms = [base.screen, base.full].filter((m): m is Measurement => !!m);
+  return Object.fromEntries(STATS.map((st) => [st, Math.min(...ms.map((m) => m.latency[st]))])) as Record<LatencyStat, number>;
+}
+
 /**
- * The baseline's figures to hold a screening measurement against: latency from its longest run, quality
- * from its screening run, which scored the same items.
+ * A screening figure corrected for load: with an anchor (the baseline measured in the same rounds) it
+ * is the ratio to the baseline times the baseline's reference figure; without one, as measured.
  */
-function screenBase(base: CandidateResult): Figures {
-  const f = figuresOf(base);
-  return base.screen ? { ...f, quality: figuresOf(base, base.screen).quality } : f;
+function screenLatency(m: Measurement, st: LatencyStat, base: CandidateResult): { v: number; lo: number; hi: number } {
+  const k = m.anchor ? refLatency(base)[st] / m.anchor[st] : 1;
+  const [lo, hi] = m.latency.ci[st] ?? [m.latency[st], m.latency[st]];
+  return { v: m.latency[st] * k, lo: lo * k, hi: hi * k };
+}
+
+/** A candidate's screening figures (latency corrected for load) and the baseline's to hold them against. */
+function screenFigures(r: CandidateResult, m: Measurement, base: CandidateResult): { cand: Figures; base: Figures } {
+  const cand = figuresOf(r, m);
+  let b = figuresOf(base);
+  // Quality from the baseline's screening run, which scored the same items.
+  if (base.screen) b = { ...b, quality: figuresOf(base, base.screen).quality };
+  if (m.anchor) {
+    cand.latency = Object.fromEntries(STATS.map((st) => [st, screenLatency(m, st, base).v]));
+    b = { ...b, latency: refLatency(base) };
+  }
+  return { cand, base: b };
 }
 
 function sureMiss(r: CandidateResult, m: Measurement, constraints: readonly Constraint[], base: CandidateResult): string | undefined {
-  const checks = checkConstraints(constraints, figuresOf(r, m), screenBase(base));
+  const f = screenFigures(r, m, base);
+  const checks = checkConstraints(constraints, f.cand, f.base);
   for (let i = 0; i < constraints.length; i++) {
     const c = constraints[i]!;
     const ch = checks[i]!;
@@ -304,8 +341,9 @@ function sureMiss(r: CandidateResult, m: Measurement, constraints: readonly Cons
     if (c.kind === 'latency') {
       // Screening runs are short and the machine's load drifts between them: drop only when even the
       // interval's low end is well past the budget.
-      const lo = m.latency.ci[c.stat]?.[0] ?? m.latency[c.stat];
-      if (Number.isFinite(ch.bound) && lo > ch.bound * SCREEN_MARGIN) return `misses ${c.text} at screening: ${c.stat} ${m.latency[c.stat].toFixed(2)} ms, 95% interval from ${lo.toFixed(2)} ms, more than ${SCREEN_MARGIN}× the bound ${ch.bound.toFixed(2)} ms`;
+      const { v, lo } = screenLatency(m, c.stat, base);
+      if (Number.isFinite(ch.bound) && lo > ch.bound * SCREEN_MARGIN)
+        return `misses ${c.text} at screening: ${c.stat} ${v.toFixed(2)} ms${m.anchor ? ' (scaled by the baseline measured alongside)' : ''}, 95% interval from ${lo.toFixed(2)} ms, more than ${SCREEN_MARGIN}× the bound ${ch.bound.toFixed(2)} ms`;
     } else if (c.kind === 'quality') {
       const all = { [m.quality.primary.name]: m.quality.primary, ...m.quality.metrics };
       const key = resolveMetric(c.metric, Object.keys(all));
