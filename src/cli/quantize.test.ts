@@ -53,6 +53,11 @@ test('bad flags and unusable inputs are clear errors, without a stack', async ()
     [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'int3'], /--mode must be one of/, 2],
     [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'static'], /needs calibration data/, 2],
     [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'dynamic', '--method', 'entropy'], /--method applies to --mode static only/, 2],
+    [[tiny, '-o', join(dir, 'x.onnx'), '--mode', 'int4', '--method', 'entropy'], /--method entropy picks how static calibration[\s\S]*hint: .*--int4-method rtn\|gptq\|hqq/, 2],
+    [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'static', '--calibration', 'random', '--int4-method', 'gptq'], /--int4-method applies to --mode int4 only[\s\S]*--method minmax\|percentile\|entropy/, 2],
+    [[tiny, '-o', join(dir, 'x.onnx'), '--mode', 'int4', '--int4-method', 'minmax'], /--int4-method must be one of/, 2],
+    [[tiny, '-o', join(dir, 'x.onnx'), '--mode', 'int4', '--int4-method', 'hqq', '--param', 'method=rtn'], /disagree/, 2],
+    [[tiny, '-o', join(dir, 'x.onnx'), '--mode', 'int4', '--int4-method', 'gptq'], /needs calibration data/, 2],
     [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'static', '--calibration', 'random', '--quality-floor', '3'], /--quality-floor must be in/, 2],
     [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'static', '--calibration', 'random', '--param', 'bogus=1'], /unknown parameter 'bogus'/, 2],
     [[join(dir, 'missing.onnx'), '-o', join(dir, 'x.onnx')], /no such model file/, 2],
@@ -80,4 +85,24 @@ test('--search tries every scope, keeps the fastest, and lists them all in --jso
   assert.equal(chosen.length, 1);
   assert.equal(chosen[0].speedup, Math.max(...j.search.map((s: { speedup: number }) => s.speedup)));
   assert.equal(j.params.scope, chosen[0].scope);
+});
+
+test('--mode int4 takes its algorithm from --int4-method (never from the calibration --method)', async () => {
+  const big = join(dir, 'mlp64.onnx');
+  writeModel(mlp({ sizes: [64, 64, 8] }), big);
+  for (const m of ['hqq', 'gptq'] as const) {
+    const out = join(dir, `mlp.int4.${m}.onnx`);
+    const argv = [big, '-o', out, '--mode', 'int4', '--int4-method', m, '--param', 'blockSize=32', '--eval-samples', '2', '--rounds', '1', '--json'];
+    if (m === 'gptq') argv.push('--calibration', 'random', '--samples', '8');
+    const r = await run(argv);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.params.method, m, JSON.stringify(j.params));
+    assert.ok(readModel(out).graph.nodes.some((n) => n.opType === 'MatMulNBits'));
+  }
+  let helpText = '';
+  const help = await main(['quantize', '--help'], { stdout: new Writable({ write: (c, _e, cb) => ((helpText += c.toString()), cb()) }), stderr: new Writable({ write: (_c, _e, cb) => cb() }) });
+  assert.equal(help, 0);
+  assert.match(helpText, /--int4-method/);
+  assert.match(helpText, /rtn.*gptq.*hqq/s);
 });

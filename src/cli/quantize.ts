@@ -31,7 +31,8 @@ export const quantizeCommand: Command = {
     { name: 'mode', type: 'string', values: Object.keys(MODES), default: 'dynamic', description: 'dynamic: int8 weights, activations at run time; static: calibrated int8 QDQ; int4: weight-only MatMulNBits; fp16' },
     { name: 'calibration', type: 'string', description: "calibration data: a built-in task (serials, mnist, …), a task spec .json, or 'random' for synthetic inputs", placeholder: 'task|spec.json|random' },
     { name: 'data', type: 'string', description: "a data folder or file for the calibration task (replaces the task's own data)", placeholder: 'dir' },
-    { name: 'method', type: 'string', values: ['minmax', 'percentile', 'entropy'], description: 'static: how calibration picks activation ranges (default minmax)' },
+    { name: 'method', type: 'string', values: ['minmax', 'percentile', 'entropy'], description: 'static: how calibration picks activation ranges (default minmax); for int4 see --int4-method' },
+    { name: 'int4-method', type: 'string', values: ['rtn', 'gptq', 'hqq'], description: 'int4: how weights are rounded: rtn (round to nearest), gptq (error feedback from calibration activations; needs --calibration), hqq (data-free zero-point optimization) (default rtn)' },
     { name: 'scope', type: 'string', values: ['all', 'compute', 'pointwise'], description: "static: which nodes go int8: all (compute + neighbouring ops), compute (Conv/MatMul/Gemm), pointwise (1x1 convs, MatMul, Gemm: best on MobileNet-style nets) (default all)" },
     { name: 'samples', type: 'integer', default: 128, description: 'calibration samples (static, int4 gptq)', placeholder: 'n' },
     { name: 'eval-samples', type: 'integer', default: 64, description: 'held-out samples for the change in quality', placeholder: 'n' },
@@ -50,7 +51,8 @@ export const quantizeCommand: Command = {
 with --json, "verdict": "slower"). Ops the mode cannot quantize stay float and are listed.
 Examples:
   edgefit quantize model.onnx -o model.int8.onnx --mode static --calibration serials --method entropy
-  edgefit quantize model.onnx -o model.int8.onnx --mode static --calibration random --quality-floor 0.99`,
+  edgefit quantize model.onnx -o model.int8.onnx --mode static --calibration random --quality-floor 0.99
+  edgefit quantize model.onnx -o model.int4.onnx --mode int4 --int4-method gptq --calibration random`,
   run,
 };
 
@@ -64,9 +66,15 @@ async function run(ctx: CommandContext): Promise<number> {
   const log = (line: string) => (json ? undefined : ctx.log(line));
   const pass = findPass(MODES[mode]);
   if (!pass) throw new UsageError(`--mode ${mode} is not available in this build (no '${MODES[mode]}' pass registered)`, `available: ${Object.entries(MODES).filter(([, p]) => findPass(p)).map(([m]) => m).join(', ')}`);
+  // --method is calibration (static); int4's rounding algorithm has its own flag, so neither is
+  // ever passed to the other's 'method' parameter.
+  if (mode === 'int4' && f.method !== undefined)
+    throw new UsageError(`--method ${String(f.method)} picks how static calibration sets activation ranges; it does not apply to --mode int4`, `pick the int4 algorithm with --int4-method rtn|gptq|hqq`);
   if (mode !== 'static') {
     for (const flag of ['method', 'scope', 'quality-floor', 'search'] as const) if (f[flag] !== undefined) throw new UsageError(`--${flag} applies to --mode static only`, 'drop it, or use --mode static');
   }
+  if (mode !== 'int4' && f['int4-method'] !== undefined)
+    throw new UsageError(`--int4-method applies to --mode int4 only`, mode === 'static' ? 'for static calibration use --method minmax|percentile|entropy' : 'drop it, or use --mode int4');
   const floor = f['quality-floor'] as number | undefined;
   if (floor !== undefined && !(floor > 0 && floor <= 1)) throw new UsageError(`--quality-floor must be in (0, 1], got ${floor}`, 'it is an agreement with the input model: 0.99 keeps 99% top-1 agreement (or cosine 0.99)');
   if (!existsSync(inPath)) throw new UsageError(`no such model file: ${inPath}`, 'check the path');
@@ -82,6 +90,10 @@ async function run(ctx: CommandContext): Promise<number> {
   if (f.exclude !== undefined) raw.exclude = f.exclude;
   if (f['per-channel'] !== undefined && 'perChannel' in pass.params) raw.perChannel = f['per-channel'];
   if (f.method !== undefined) raw.method = f.method;
+  if (f['int4-method'] !== undefined) {
+    if (raw.method !== undefined && raw.method !== f['int4-method']) throw new UsageError(`--int4-method ${String(f['int4-method'])} and --param method=${String(raw.method)} disagree`, 'give the int4 algorithm once, with --int4-method');
+    raw.method = f['int4-method'];
+  }
   if (f.scope !== undefined) {
     if (f.search) throw new UsageError('--scope and --search do not go together', '--search tries every scope itself');
     raw.scope = f.scope;

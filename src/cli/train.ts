@@ -99,7 +99,7 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'build a small model (MLP or CNN) and train it from scratch on a task',
   args: [],
-  flags: [{ name: 'arch', type: 'string', placeholder: 'spec', description: 'mlp:784-512-512-10 or cnn:1x28x28-c32-p-c64-p-f128-10 (c<N>: 3×3 conv+Relu, p: 2×2 max pool, g: global average pool, f<N>: dense+Relu, last: classes)' }, ...TRAIN_FLAGS],
+  flags: [{ name: 'arch', type: 'string', placeholder: 'spec', description: 'mlp:784-512-512-10 or cnn:1x28x28-c32-p-c64-p-f128-10 (c<N>: 3×3 conv+Relu, p: 2×2 max pool, g: global average pool, f<N>: dense+Relu, d<r>: dropout with ratio r, last: classes)' }, ...TRAIN_FLAGS],
   details: `Examples:
   edgefit train --arch mlp:784-512-512-10 --task mnist -o mlp.onnx --epochs 5
   edgefit train --arch cnn:1x28x28-c16-p-c32-p-f64-10 --task mnist -o cnn.onnx --json`,

@@ -15,7 +15,7 @@ import { upgradeOpset } from '../onnx/opset-upgrade.js';
 import { Tensor } from '../onnx/tensor.js';
 import type { Pass, PassContext, PassRecord, ParamValues, Skipped } from './pass.js';
 import { calibrate } from './quant/calibrate.js';
-import { divToMul, foldBatchNorm } from './quant/prepare.js';
+import { divToMul, foldAffineIntoConv, foldBatchNorm, fuseHardSwish } from './quant/prepare.js';
 import type { CalibrationMethod } from './quant/histogram.js';
 import { type Affine, affineFromRange, intRange, quantizeTensor } from './quant/math.js';
 
@@ -88,9 +88,10 @@ const params = {
   exclude: { type: 'string[]', default: [], description: 'node names or op types to keep in float' },
   keepFloat: { type: 'string[]', default: [], description: 'node names kept float by the mixed-precision search (set by it; reported apart from exclude)' },
   calibrationSamples: { type: 'integer', default: 256, min: 1, description: 'calibration samples to read at most' },
+  quantizeDepthwise: { type: 'boolean', default: false, description: 'quantize depthwise convs (one input channel per group) too. Off by default: each channel reads only itself, so one per-tensor activation scale set by the widest channel leaves narrow channels a few levels (the largest loss on PP-OCRv4 det), and int8 gains little on them' },
   minMacsPerOutput: { type: 'integer', default: 0, min: 0, description: 'keep Conv/MatMul/Gemm float when each output element costs fewer multiply-adds than this (depthwise 3x3: 9): their int8 gain does not pay for the Q/DQ around them' },
   outputs: { type: 'enum', values: ['all', 'not-matmul', 'none'], default: 'all', description: "which Conv/MatMul/Gemm outputs get a QuantizeLinear: 'all' (every one fuses to a QLinear kernel); 'not-matmul' (MatMul outputs stay float: ORT runs MatMulIntegerToFloat, no requantization — but a 2-D MatMul + Add can be caught by MatMulAddFusion and dequantize its weights every run); 'none' (measurements only)" },
-  prepare: { type: 'boolean', default: true, description: 'first fold BatchNormalization into Conv and turn Div by a constant into Mul (both keep int8 chains unbroken)' },
+  prepare: { type: 'boolean', default: true, description: 'first fold BatchNormalization and constant Mul/Add into Conv, fuse decomposed HardSwish, turn Div by a constant into Mul (fewer re-roundings, unbroken int8 chains)' },
   foldActivations: { type: 'boolean', default: true, description: 'fold Relu / Clip(0, …) after a quantized op into its output range' },
 } as const;
 
@@ -193,8 +194,16 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
   const g = model.graph;
   if (raw.prepare !== false) {
     const bn = foldBatchNorm(g);
+    const hs = fuseHardSwish(g, model.opset('') ?? 0);
     const div = divToMul(g);
-    if (bn || div) notes.push(`prepared the float graph: ${bn} BatchNormalization folded into Conv, ${div} Div by a constant turned into Mul`);
+    const affine = foldAffineIntoConv(g);
+    const done = [
+      bn && `${bn} BatchNormalization folded into Conv`,
+      hs && `${hs} decomposed HardSwish (x·clip(x+3, 0, 6)/6) fused into HardSwish`,
+      div && `${div} Div by a constant turned into Mul`,
+      affine && `${affine} constant Mul/Add folded into the weights and bias of the Conv next to it`,
+    ].filter(Boolean);
+    if (done.length) notes.push(`prepared the float graph: ${done.join(', ')}`);
   }
   const producers = g.producers();
   const consumers = g.consumers();
@@ -214,6 +223,10 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
     }
     if (keepFloat.includes(n.name)) {
       skipped.push({ node: n.name, opType: n.opType, reason: 'kept float by mixed precision: quantizing it costs the most quality per ms' });
+      continue;
+    }
+    if (n.opType === 'Conv' && raw.quantizeDepthwise !== true && scope !== 'pointwise' && isDepthwise(n, g, producers)) {
+      skipped.push({ node: n.name, opType: n.opType, reason: 'depthwise conv kept float (quantizeDepthwise=false): a per-tensor activation scale cannot serve channels that never mix' });
       continue;
     }
     if (scope === 'pointwise') {
@@ -436,6 +449,12 @@ function rootOf(t: string, sameAs: Map<string, string>): string {
   let r = t;
   while (sameAs.has(r)) r = sameAs.get(r)!;
   return r;
+}
+
+/** A grouped Conv whose groups each read one input channel. */
+function isDepthwise(n: Node, g: Graph, producers: Map<string, Node>): boolean {
+  const w = constantOf(g, n.inputs[1] ?? '', producers);
+  return n.int('group', 1) > 1 && w !== undefined && w.dims[1] === 1;
 }
 
 /** Why a compute node is not a pointwise one (spatial or grouped conv, squeeze-excite conv), or undefined. */

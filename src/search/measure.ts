@@ -15,6 +15,7 @@ import { validateParams } from '../passes/params.js';
 import { runWorker } from './child.js';
 import { qualityIsolated, type QualityRequest } from './quality.js';
 import type { SensitivityRequest } from './sensitivity.js';
+import type { BuildRequest } from './build.js';
 import { latencyFigures } from './stats.js';
 import type { Measurer } from './strategy.js';
 import type { CandidateConfig, Measurement, Sensitivity } from './types.js';
@@ -83,6 +84,14 @@ export class RealMeasurer implements Measurer {
     if (cfg.passes.length === 0) {
       copyFileSync(this.s.sourcePath, outPath);
       return { records: [], sizeBytes: statSync(outPath).size, sha256: sha256Bytes(readFileSync(outPath)) };
+    }
+    // Registered passes run in a child process (build-worker); passes handed in by a caller that are
+    // not in the registry can only run here.
+    const { PASSES } = await import('../passes/registry.js');
+    const registered = cfg.passes.every((st) => PASSES.some((p) => p.name === st.name && this.s.passes.includes(p)));
+    if (registered) {
+      const req: BuildRequest = { sourcePath: this.s.sourcePath, steps: cfg.passes, label: cfg.label, outPath, ...(this.s.task ? { task: this.s.task } : {}), calibrationItems: this.s.calibrationItems ?? 32 };
+      return runWorker('build-worker', req, 15 * 60_000, `building ${cfg.label}`);
     }
     const { model, records } = await this.apply(cfg, cfg.passes);
     const w = writeModel(model, outPath);

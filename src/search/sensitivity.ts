@@ -6,6 +6,7 @@ import { readModel } from '../onnx/read-model.js';
 import type { ParamValues } from '../passes/pass.js';
 import { validateParams } from '../passes/params.js';
 import { applyPasses } from './measure.js';
+import { calibrationFor } from './build.js';
 import type { Sensitivity } from './types.js';
 
 export interface SensitivityRequest {
@@ -24,20 +25,13 @@ export async function computeSensitivity(req: SensitivityRequest): Promise<Sensi
   const { PASSES } = await import('../passes/registry.js');
   const { loadTask, calibrationFeeds } = await import('../data/task.js');
   const { QualityProbe, measureSensitivity } = await import('../passes/quant/sensitivity.js');
-  const base = { ...(req.task.data ? { data: req.task.data } : {}), seed: req.task.seed };
-  let cal;
-  try {
-    cal = await loadTask(req.task.ref, { ...base, split: 'train', limit: req.calibrationItems });
-  } catch {
-    cal = await loadTask(req.task.ref, { ...base, limit: req.calibrationItems });
-  }
+  const calibration = await calibrationFor(req.task, req.calibrationItems);
   let held;
   try {
-    held = await loadTask(req.task.ref, { ...base, split: 'val', limit: req.probeSamples });
+    held = await loadTask(req.task.ref, { ...(req.task.data ? { data: req.task.data } : {}), seed: req.task.seed, split: 'val', limit: req.probeSamples });
   } catch {
-    held = cal;
+    held = await loadTask(req.task.ref, { ...(req.task.data ? { data: req.task.data } : {}), seed: req.task.seed, limit: req.probeSamples });
   }
-  const calibration = calibrationFeeds(cal, req.calibrationItems);
   const { model } = await applyPasses(readModel(req.sourcePath), req.prefix, PASSES, { calibration }, req.pass.name);
   const pass = PASSES.find((p) => p.name === req.pass.name)!;
   const params = validateParams(pass.name, pass.params, req.pass.params);

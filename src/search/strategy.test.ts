@@ -174,7 +174,7 @@ test('search: screening alongside the baseline sees through load that drifts bet
   const dir = mkdtempSync(join(tmpdir(), 'ef-load-'));
   try {
     // True latencies; every measurement is multiplied by the machine's load at that moment, which
-    // jumps 5x for the candidate measured third.
+    // jumps 5x while the second candidate is screened.
     const truth: Record<string, number> = { baseline: 10, a: 9, b: 4, c: 4.5, d: 20 };
     let call = 0;
     const base = fakeMeasurer([]);
@@ -186,7 +186,7 @@ test('search: screening alongside the baseline sees through load that drifts bet
       build: base.build,
       measure: async (p, c, stage) => one(p, c, stage, 1),
       async measureGroup(items, stage) {
-        const load = ++call === 3 ? 5 : 1;
+        const load = ++call === 2 ? 5 : 1;
         return Promise.all(items.map(async (it) => ({ ...(await one(it.modelPath, it.cfg, stage, load)), ...(it.quality ? { quality: it.quality } : {}) })));
       },
     };

@@ -94,3 +94,14 @@ test("BatchNormalization in 'batch' mode trains on batch statistics and updates 
   const mean = r.model.graph.initializers.get('bn.mean')!.toFloat32();
   assert.ok(mean.some((v) => Math.abs(v) > 1e-3), 'running mean moved toward the batch means');
 });
+
+test('a CNN with Dropout trains with seeded masks: same seed, same weights; dropout off differs', async () => {
+  const [tr, va] = [reshapeSamples(subset(train, 0, 120), [1, 28, 28]), reshapeSamples(subset(val, 0, 40), [1, 28, 28])];
+  const run = (seed: number, dropout?: 'off') => trainModel({ model: buildCnn('cnn:1x28x28-c4-p-f16-d0.5-10', 0), train: tr, val: va, epochs: 1, batchSize: 40, seed, dropout });
+  const [a, b, off] = [await run(3), await run(3), await run(3, 'off')];
+  assert.equal(weights(a.model), weights(b.model));
+  assert.notEqual(weights(a.model), weights(off.model));
+  // the trained model keeps its Dropout node (identity at inference)
+  assert.ok(a.model.graph.nodes.some((n) => n.opType === 'Dropout'));
+  assert.ok(Number.isFinite(a.history[0]!.valLoss!));
+});

@@ -16,7 +16,7 @@ import { datasetSize, sampleSize, type ArrayDataset } from './dataset.js';
 import { classTargets, LOSS_INPUTS, type LossSpec } from './losses.js';
 import { lrAt, TsOptimizer, UPDATE_INPUTS, validateOptimizer, type OptimizerConfig } from './optimizers.js';
 import { Rng } from './rng.js';
-import { buildTrainingGraph, type TrainableSpec, type TrainingGraph } from './training-graph.js';
+import { buildTrainingGraph, dropoutMask, type TrainableSpec, type TrainingGraph } from './training-graph.js';
 
 export interface TrainOptions {
   model: Model;
@@ -32,9 +32,13 @@ export interface TrainOptions {
   loss?: LossSpec;
   trainable?: TrainableSpec;
   batchNorm?: 'frozen' | 'batch';
+  /** Dropout during training: 'train' (default; a seeded mask per step) or 'off' (identity). */
+  dropout?: 'train' | 'off';
   seed?: number;
-  /** Stop after this many epochs without a better validation accuracy. */
+  /** Stop after this many epochs without a better validation score. */
   patience?: number;
+  /** The validation score that picks the best epoch (and drives early stopping): accuracy (default) or macro-F1 (imbalanced tasks). */
+  select?: 'accuracy' | 'macro-f1';
   /** Write a checkpoint here after every epoch. */
   checkpoint?: string;
   /** Continue from a checkpoint written by an earlier run. */
@@ -55,6 +59,7 @@ export interface EpochRecord {
   trainAccuracy: number;
   valLoss?: number;
   valAccuracy?: number;
+  valMacroF1?: number;
   lr: number;
   seconds: number;
   samplesPerSecond: number;
@@ -134,6 +139,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     batchNorm: opts.batchNorm,
     sample: { [input]: sampleX },
     optimizer: opts.update === 'graph' ? optimizer : undefined,
+    dropout: opts.dropout,
   });
   const threads = opts.threads ?? 1;
   const session = await createSession(tg.model, { threads });
@@ -166,6 +172,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   let trainSeconds = 0;
   let trainSamples = 0;
   const batchX = new Float32Array(batchSize * s);
+  // Dropout masks: drawn per step from (seed, step), so a resumed run draws the same ones.
+  const masks = tg.dropout.map((d) => ({ ...d, per: d.sampleShape.reduce((p, q) => p * q, 1), buf: new Float32Array(batchSize * d.sampleShape.reduce((p, q) => p * q, 1)) }));
   const batchY = new Int32Array(batchSize);
 
   for (let epoch = state ? state.epoch + 1 : 0; epoch < epochs && step < totalSteps; epoch++) {
@@ -191,6 +199,10 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         feeds[LOSS_INPUTS.weight] = new ort.Tensor('float32', weight, [k]);
       }
       for (const p of tg.params) feeds[p.name] = new ort.Tensor('float32', values.get(p.name)!, p.dims);
+      if (masks.length) {
+        const rng = new Rng((seed * 1000003 + step * 7919 + 0x5bd1e995) >>> 0);
+        for (const d of masks) feeds[d.mask] = new ort.Tensor('float32', dropoutMask(k * d.per, d.ratio, rng, d.buf.subarray(0, k * d.per)), [k, ...d.sampleShape]);
+      }
       lr = lrAt(optimizer, step, totalSteps);
       if (tg.update) {
         feeds[UPDATE_INPUTS.lr] = new ort.Tensor('float32', Float32Array.of(lr), []);
@@ -235,8 +247,10 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       const v = await evaluateArrays(evalSession, input, tg.output, opts.val, values, tg);
       rec.valLoss = v.loss;
       rec.valAccuracy = v.accuracy;
-      if (v.accuracy > bestAccuracy) {
-        bestAccuracy = v.accuracy;
+      rec.valMacroF1 = v.macroF1;
+      const score = opts.select === 'macro-f1' ? v.macroF1 : v.accuracy;
+      if (score > bestAccuracy) {
+        bestAccuracy = score;
         bestEpoch = epoch + 1;
         sinceBest = 0;
         best = new Map([...values].map(([k2, v2]) => [k2, v2.slice()]));
@@ -301,6 +315,8 @@ export interface ArrayEval {
   loss: number;
   accuracy: number;
   recall: number[];
+  /** Mean over classes of F1 (a class with no items and no predictions counts 0). */
+  macroF1: number;
   confusion: number[][];
 }
 
@@ -337,7 +353,20 @@ export async function evaluateArrays(session: ort.InferenceSession, input: strin
     const t = row.reduce((a, b) => a + b, 0);
     return t ? row[k]! / t : NaN;
   });
-  return { loss: lossSum / n, accuracy: correct / n, recall, confusion };
+  return { loss: lossSum / n, accuracy: correct / n, recall, macroF1: macroF1(confusion), confusion };
+}
+
+/** Macro-averaged F1 of a confusion matrix (rows: true class, columns: predicted). */
+export function macroF1(confusion: number[][]): number {
+  const C = confusion.length;
+  let sum = 0;
+  for (let k = 0; k < C; k++) {
+    const tp = confusion[k]![k]!;
+    const fn = confusion[k]!.reduce((a, b) => a + b, 0) - tp;
+    const fp = confusion.reduce((a, row) => a + row[k]!, 0) - tp;
+    sum += tp + fp + fn > 0 ? (2 * tp) / (2 * tp + fp + fn) : 0;
+  }
+  return C ? sum / C : NaN;
 }
 
 function drawProgress(out: Writable, epoch: number, epochs: number, frac: number, loss: number, acc: number): void {

@@ -1,7 +1,8 @@
 // Small models built from scratch for training: an MLP and a CNN from a one-line architecture spec.
 //   mlp:784-512-512-10                    MatMul+Add+Relu layers, logits out
 //   cnn:1x28x28-c32-p-c64-p-f128-10       c<N>: 3×3 conv (pad 1) + Relu; p: 2×2 max pool; g: global
-//                                         average pool; f<N>: fully connected + Relu; last: classes
+//                                         average pool; f<N>: fully connected + Relu; d<r>: dropout
+//                                         with ratio r (e.g. d0.5; identity at inference); last: classes
 // Weights: He-normal (seeded), biases zero. Input 'x' [batch, …], output 'logits' [batch, classes].
 
 import { GraphBuilder } from '../onnx/builder.js';
@@ -67,6 +68,13 @@ export function buildCnn(spec: string, seed = 0): Model {
         flat = c * h * w;
       }
       x = dense(b, rng, x, flat, classes, k, false);
+      return;
+    }
+    const drop = /^d(0?\.\d+)$/.exec(t);
+    if (drop) {
+      const ratio = Number(drop[1]);
+      if (!(ratio > 0 && ratio < 1)) throw bad();
+      x = b.op('Dropout', [x, b.constant(`drop${k}.ratio`, Tensor.fromFloat32(`drop${k}.ratio`, [], Float32Array.of(ratio)))], {}, { name: `drop${k}` });
       return;
     }
     const m = /^(c|f)(\d+)$|^(p|g)$/.exec(t);

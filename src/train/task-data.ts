@@ -1,13 +1,44 @@
 // Training data for a task name: MNIST straight from the digits (fast, fixed split), any other
-// classification task through the data module (its train/val/test split by id).
+// classification task through the data module (its train/val/test split by id). An image task's
+// preprocessing can be overridden, e.g. with the normalisation a pretrained model expects.
 
 import { loadTask } from '../data/task.js';
+import type { ImagePreprocess } from '../data/spec.js';
+import { inferSpec } from '../data/infer-spec.js';
+import { modelIO } from '../data/fit-task.js';
+import type { Model } from '../onnx/model.js';
 import { mnistSplits, reshapeSamples, taskDataset, type Splits } from './dataset.js';
 
-export async function taskSplits(task: string, opts: { sampleShape?: number[]; seed?: number; limit?: number; input?: string } = {}): Promise<Splits> {
+export interface TaskSplitOptions {
+  sampleShape?: number[];
+  seed?: number;
+  limit?: number;
+  input?: string;
+  /** Replaces fields of an image task's preprocessing (size, channel order, normalisation). */
+  preprocess?: Partial<Omit<ImagePreprocess, 'kind'>>;
+}
+
+export async function taskSplits(task: string, opts: TaskSplitOptions = {}): Promise<Splits> {
   if (task === 'mnist') return mnistSplits({ sampleShape: opts.sampleShape });
-  const t = await loadTask(task, { seed: opts.seed ?? 0, limit: opts.limit });
+  let t = await loadTask(task, { seed: opts.seed ?? 0, limit: opts.limit });
+  if (opts.preprocess && t.spec.preprocess.kind === 'image') {
+    const spec = structuredClone(t.spec);
+    spec.preprocess = { ...(spec.preprocess as ImagePreprocess), ...opts.preprocess };
+    t = t.withSpec(spec);
+  }
   const [train, val, test] = [await taskDataset(t, 'train', opts.input), await taskDataset(t, 'val', opts.input), await taskDataset(t, 'test', opts.input)];
   const fit = (d: typeof train) => (opts.sampleShape ? reshapeSamples(d, opts.sampleShape) : d);
   return { train: fit(train), val: fit(val), test: fit(test) };
+}
+
+/**
+ * The input normalisation a pretrained model expects, when edgefit knows the model (PaddleOCR cls/rec:
+ * BGR, (x/255 − 0.5)/0.5; see data/infer-spec.ts): channel order, scale, mean and std — not the size,
+ * which stays the task's (a convolutional backbone takes any size). Undefined for unknown models.
+ */
+export function modelNormalisation(model: Model): { preprocess: Partial<ImagePreprocess>; reason: string } | undefined {
+  const known = inferSpec(modelIO(model));
+  const p = known?.spec.preprocess;
+  if (!known || p?.kind !== 'image') return undefined;
+  return { preprocess: { channels: p.channels, scale: p.scale, mean: [...p.mean], std: [...p.std] }, reason: known.reason };
 }

@@ -8,6 +8,8 @@ import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../onnx/builder.js';
 import { DataType } from '../onnx/dtype.js';
 import { EdgefitError, UsageError } from '../onnx/errors.js';
+import { Node } from '../onnx/graph.js';
+import { Tensor } from '../onnx/tensor.js';
 import type { Model } from '../onnx/model.js';
 import type { BatchStats } from '../ops/expand-norm.js';
 import { GRADIENTS } from '../ops/gradients.js';
@@ -34,6 +36,22 @@ export interface TrainingGraphOptions {
   sample: Record<string, ort.Tensor>;
   /** Build the optimizer step into the graph. */
   optimizer?: OptimizerConfig;
+  /**
+   * Dropout nodes: 'train' (default) rewrites each into x · mask, the mask (0 or 1/(1−ratio) per
+   * element) a graph input the loop draws per step from a seeded source, so the backward pass
+   * multiplies by the same mask; 'off' keeps them as the identity they are at inference.
+   */
+  dropout?: 'train' | 'off';
+}
+
+/** A Dropout rewritten for training: feed `mask` shaped like `input` (dim 0 is the batch) each step. */
+export interface DropoutMask {
+  mask: string;
+  /** The value the mask multiplies. */
+  input: string;
+  ratio: number;
+  /** Shape of one sample's slice of the input (the mask is [batch, ...sampleShape]). */
+  sampleShape: number[];
 }
 
 export interface TrainingGraph {
@@ -46,6 +64,8 @@ export interface TrainingGraph {
   lossInputs: string[];
   batchStats: BatchStats[];
   update?: InGraphUpdate;
+  /** Masks to feed each step (empty when the model has no Dropout or dropout is 'off'). */
+  dropout: DropoutMask[];
 }
 
 /** Float initializers that feed a differentiable input somewhere. */
@@ -130,6 +150,9 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
   }
   const feeds = { ...opts.sample, ...lossFeeds, ...paramFeeds };
 
+  const dropout = opts.dropout === 'off' ? [] : rewriteDropout(model, await probeFacts(model, feeds), n);
+  for (const d of dropout) feeds[d.mask] = new ort.Tensor('float32', new Float32Array(n * d.sampleShape.reduce((p, q) => p * q, 1)).fill(1 / (1 - d.ratio)), [n, ...d.sampleShape]);
+
   prepareForward(g, trainable);
   const facts0 = await probeFacts(model, feeds);
   const batchStats = expandForTraining(g, trainable, facts0, opset, { batchNorm: opts.batchNorm ?? 'frozen' });
@@ -143,5 +166,57 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
     update = appendUpdate(new GraphBuilder(g), opts.optimizer, grads);
     g.outputs.push({ name: update.gradNorm }, ...update.slots.flatMap((s) => [s.newParam, ...s.newState].map((name) => ({ name }))));
   }
-  return { model, params, frozen, loss: lossNodes.loss, output, lossInputs: lossNodes.inputs, batchStats, update };
+  return { model, params, frozen, loss: lossNodes.loss, output, lossInputs: lossNodes.inputs, batchStats, update, dropout };
+}
+
+/** The constant value of a scalar input (an initializer or a Constant node's output), else undefined. */
+function constantScalar(model: Model, name: string): number | undefined {
+  const t = model.graph.initializers.get(name) ?? model.graph.nodes.find((n) => n.opType === 'Constant' && n.outputs[0] === name)?.tensor('value');
+  if (!t || t.size !== 1) return undefined;
+  return Number(t.toNumbers()[0]);
+}
+
+/** Rewrites every Dropout into Mul(x, mask input); see TrainingGraphOptions.dropout. */
+function rewriteDropout(model: Model, facts: Awaited<ReturnType<typeof probeFacts>>, batch: number): DropoutMask[] {
+  const g = model.graph;
+  const out: DropoutMask[] = [];
+  const fresh = g.namer();
+  for (let k = 0; k < g.nodes.length; k++) {
+    const n = g.nodes[k]!;
+    if (n.opType !== 'Dropout' || !n.isDefaultDomain) continue;
+    const x = n.inputs[0]!;
+    const where = `Dropout node '${n.name || `#${k}`}'`;
+    let ratio = 0.5;
+    if (n.inputs[1]) {
+      const r = constantScalar(model, n.inputs[1]);
+      if (r === undefined) throw new UsageError(`${where}: its ratio is not a constant`, 'make the ratio an initializer, or build the training graph with dropout: off');
+      ratio = r;
+    } else if (n.attributes.has('ratio')) ratio = n.float('ratio', 0.5);
+    if (!(ratio >= 0 && ratio < 1)) throw new UsageError(`${where}: ratio ${ratio} is outside [0, 1)`);
+    const shape = facts.shape(x);
+    if (shape[0] !== batch) throw new UsageError(`${where}: its input's first dimension is not the batch (shape [${shape}] for a batch of ${batch})`, 'build the training graph with dropout: off');
+    const mask = fresh(`dropout_mask.${out.length}`);
+    g.inputs.push({ name: mask, type: { kind: 'tensor', elemType: DataType.FLOAT, shape: ['batch', ...shape.slice(1)] } });
+    const nodes: Node[] = [new Node('Mul', [x, mask], [n.outputs[0]!], `${n.name || 'Dropout'}/train_mask`)];
+    // the optional mask output: true where kept
+    if (n.outputs[1]) nodes.push(new Node('Greater', [mask, constantZero(model, fresh)], [n.outputs[1]], `${n.name || 'Dropout'}/train_keep`));
+    g.nodes.splice(k, 1, ...nodes);
+    k += nodes.length - 1;
+    out.push({ mask, input: x, ratio, sampleShape: shape.slice(1) });
+  }
+  return out;
+}
+
+function constantZero(model: Model, fresh: (base: string) => string): string {
+  const name = fresh('dropout_zero');
+  model.graph.initializers.set(name, Tensor.fromFloat32(name, [], new Float32Array(1)));
+  return name;
+}
+
+/** One step's dropout mask: each element kept with probability 1 − ratio (scaled by 1/(1 − ratio)), else 0. */
+export function dropoutMask(size: number, ratio: number, rng: { next(): number }, into?: Float32Array): Float32Array {
+  const m = into ?? new Float32Array(size);
+  const keep = 1 / (1 - ratio);
+  for (let i = 0; i < size; i++) m[i] = rng.next() < ratio ? 0 : keep;
+  return m;
 }

@@ -71,7 +71,7 @@ export async function calibrate(model: Model, tensors: string[], stream: () => A
   const inputNames = new Set(model.graph.realInputs().map((i) => i.name));
   const observed = tensors.filter((t) => !inputNames.has(t));
   const session = await createSession(withExtraOutputs(model, observed), { threads: opts.threads ?? 1, graphOptimizationLevel: 'basic' });
-  const hists = new Map<string, StreamingHistogram>(tensors.map((t) => [t, new StreamingHistogram(opts.bins ?? 2048)]));
+  const hists = new Map<string, StreamingHistogram>(tensors.map((t) => [t, new StreamingHistogram(opts.bins ?? 8192)]));
   let samples = 0;
   let batches = 0;
   try {
