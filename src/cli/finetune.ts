@@ -5,7 +5,7 @@
 import { UsageError } from '../onnx/errors.js';
 import { readModel } from '../onnx/read-model.js';
 import { finetune } from '../train/finetune.js';
-import { taskSplits } from '../train/task-data.js';
+import { modelNormalisation, taskSplits } from '../train/task-data.js';
 import type { Command } from './command.js';
 import { finishTraining, pct, TRAIN_FLAGS, trainOptionsFromFlags, withBalance } from './train.js';
 
@@ -16,13 +16,19 @@ export const finetuneCommand: Command = {
   flags: [
     { name: 'cut', type: 'string', placeholder: 'tensor', description: 'cut the model at this tensor (default: the last GlobalAveragePool output, or the classifier input)' },
     { name: 'unfreeze', type: 'string', placeholder: 'n|pattern', description: 'after the head, also train the last n weight layers (with their BatchNorm scale/bias), or parameters matching a pattern' },
-    { name: 'unfreeze-epochs', type: 'integer', placeholder: 'n', description: 'epochs of the unfreeze phase (default: --epochs)' },
-    ...TRAIN_FLAGS.filter((f) => f.name !== 'task'),
+    { name: 'unfreeze-epochs', type: 'integer', placeholder: 'n', description: 'epochs of the unfreeze phase (default: 5)' },
+    { name: 'candidates', type: 'integer', placeholder: 'n', default: 4, description: 'without --cut: try this many cut points (block outputs before the last pools) and keep the best on validation' },
+    { name: 'task-normalisation', type: 'boolean', description: "feed the task's own input normalisation instead of the one the model is known to expect (PaddleOCR: BGR, (x/255-0.5)/0.5)" },
+    ...TRAIN_FLAGS.filter((f) => f.name !== 'task').map((f) => (f.name === 'epochs' ? { ...f, default: 30, description: 'passes of the head over the cached features' } : f.name === 'lr' ? { ...f, description: 'peak learning rate of the head (default 0.003; the unfreeze phase uses a tenth)' } : f)),
     { name: 'task', type: 'string', placeholder: 'name|spec.json', description: 'the task to fine-tune on (built-in name or task spec; required)' },
   ],
-  details: `The head trains on features the frozen backbone computes once; with --unfreeze the last layers
-train with it through the whole graph at a tenth of the learning rate. Examples:
-  edgefit finetune ch_ppocr_mobile_v2.0_cls_infer.onnx --task parts --limit 1000 -o parts.onnx
+  details: `The images get the normalisation the model expects when edgefit knows the model (PaddleOCR).
+Without --cut, heads are trained on the last few block outputs (globally average-pooled) and the cut
+with the best validation macro-F1 is kept. The head is linear, trains on features the frozen backbone
+computes once (standardised; the scaling is folded into its weights), AdamW with cosine decay, the best
+validation epoch kept. With --unfreeze the last layers train with it through the whole graph at a tenth
+of the learning rate; the result is kept only if it beats the head alone on validation. Examples:
+  edgefit finetune ch_ppocr_mobile_v2.0_cls_infer.onnx --task parts --limit 3000 -o parts.onnx
   edgefit finetune model.onnx --task spec.json --cut features --unfreeze 2 --epochs 10 -o out.onnx --json`,
   run: async (ctx) => {
     const [path] = ctx.args;
@@ -32,19 +38,24 @@ train with it through the whole graph at a tenth of the learning rate. Examples:
     if (!task) throw new UsageError('--task is required', 'a built-in task (parts, mnist, …) or a task spec .json');
     if (!out) throw new UsageError('-o/--output is required', 'e.g. -o finetuned.onnx');
     const model = readModel(path);
-    const data = await taskSplits(task, { seed: ctx.flags.seed as number, limit: ctx.flags.limit as number | undefined });
+    const norm = ctx.flags['task-normalisation'] ? undefined : modelNormalisation(model);
+    const data = await taskSplits(task, { seed: ctx.flags.seed as number, limit: ctx.flags.limit as number | undefined, preprocess: norm?.preprocess });
+    if (norm && !ctx.flags.json) ctx.log(`input normalisation of the model: ${norm.preprocess.channels}, (x·${norm.preprocess.scale?.toFixed(6)} − ${norm.preprocess.mean?.join('/')}) / ${norm.preprocess.std?.join('/')} (${norm.reason})`);
     const u = ctx.flags.unfreeze as string | undefined;
     const unfreeze = u === undefined ? undefined : /^\d+$/.test(u) ? Number(u) : u;
-    const opts = withBalance(ctx, trainOptionsFromFlags(ctx), data.train);
+    const base = trainOptionsFromFlags(ctx);
+    const opts = withBalance(ctx, { ...base, select: 'macro-f1' as const, optimizer: { ...base.optimizer, lr: (ctx.flags.lr as number | undefined) ?? 3e-3, cosine: true } }, data.train);
     if (!ctx.flags.json) ctx.log(`${path} on ${task}: ${data.train.labels.length} train / ${data.val.labels.length} val / ${data.test.labels.length} test, ${data.train.classes.length} classes`);
-    const r = await finetune({ ...opts, model, train: data.train, val: data.val, cut: ctx.flags.cut as string | undefined, unfreeze, unfreezeEpochs: ctx.flags['unfreeze-epochs'] as number | undefined });
+    const r = await finetune({ ...opts, model, train: data.train, val: data.val, cut: ctx.flags.cut as string | undefined, candidates: ctx.flags.candidates as number, unfreeze, unfreezeEpochs: (ctx.flags['unfreeze-epochs'] as number | undefined) ?? 5 });
     if (!ctx.flags.json) {
+      if (r.cuts.length > 1) for (const c of r.cuts) ctx.log(`  cut '${c.tensor}' (${c.features} features): val macro-F1 ${pct(c.valMacroF1)}, accuracy ${pct(c.valAccuracy)}${c.tensor === r.feature ? '  ← kept' : ''}`);
       ctx.log(`cut at '${r.feature}' (shape [${r.featureShape.join(', ')}] for this batch); head ${r.head.trained.map((t) => `${t.size}`).join(' + ')} parameters`);
-      if (r.unfrozen) ctx.log(`unfroze ${r.unfrozen.trained.length} tensors: ${r.unfrozen.trained.map((t) => t.name).join(', ')}`);
-      const last = (r.unfrozen ?? r.head).history.at(-1);
-      if (last?.valAccuracy !== undefined) ctx.log(`final val accuracy ${pct(last.valAccuracy)}`);
+      if (r.unfrozen) ctx.log(`unfroze ${r.unfrozen.trained.length} tensors: ${r.unfrozen.trained.map((t) => t.name).join(', ')}${r.unfrozenKept ? '' : ' — not kept: the head alone scored better on validation'}`);
+      const fin = r.unfrozenKept ? r.unfrozen! : r.head;
+      const best = fin.history[fin.bestEpoch - 1];
+      if (best?.valAccuracy !== undefined) ctx.log(`best val epoch ${fin.bestEpoch}: accuracy ${pct(best.valAccuracy)}, macro-F1 ${pct(best.valMacroF1 ?? NaN)}`);
     }
-    const final = r.unfrozen ?? r.head;
-    return finishTraining(ctx, { ...final, model: r.model }, data.test, out, { model: path, task, cut: r.feature, head: r.head.history, unfrozen: r.unfrozen?.trained.map((t) => t.name) }, opts.threads ?? 1);
+    const final = r.unfrozenKept ? r.unfrozen! : r.head;
+    return finishTraining(ctx, { ...final, model: r.model }, data.test, out, { model: path, task, cut: r.feature, cuts: r.cuts, normalisation: norm ? 'model' : 'task', head: r.head.history, unfrozen: r.unfrozen?.trained.map((t) => t.name), unfrozenKept: r.unfrozenKept }, opts.threads ?? 1);
   },
 };

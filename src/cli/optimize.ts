@@ -19,7 +19,11 @@ export const DEFAULT_RUN = {
   model: 'ch_PP-OCRv4_rec_infer.onnx',
   task: 'serials',
   shape: 'x=1,3,48,320',
-  budget: ['p99<=40ms'],
+  // Relative to the source measured in the same run (interleaved), so the default holds on any machine
+  // and under other load: at least 25% faster at the median, no worse than 0.9x at the tail, and at
+  // most one point more character errors. fp32 variants, dynamic int8 and int4 (which leave the convs
+  // alone) miss the median; the fastest static int8 misses the CER floor.
+  budget: ['p50<=0.75x', 'p99<=0.9x'],
   quality: ['cer<=+1pt'],
   timeLimit: '15m',
 };

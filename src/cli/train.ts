@@ -79,11 +79,11 @@ export async function finishTraining(ctx: CommandContext, r: TrainResult, test: 
   writeModel(r.model, out);
   const trainedCount = r.trained.reduce((a, t) => a + t.size, 0);
   if (ctx.flags.json) {
-    ctx.stdout.write(JSON.stringify({ ...extra, output: out, trained: r.trained, trainedParameters: trainedCount, frozenTensors: r.frozen, history: r.history, bestEpoch: r.bestEpoch, stoppedEarly: r.stoppedEarly, steps: r.steps, samplesPerSecond: r.samplesPerSecond, test: { n: test.labels.length, accuracy: ev.accuracy, loss: ev.loss, recall: Object.fromEntries(test.classes.map((c, k) => [c, ev.recall[k]])) } }, null, 2) + '\n');
+    ctx.stdout.write(JSON.stringify({ ...extra, output: out, trained: r.trained, trainedParameters: trainedCount, frozenTensors: r.frozen, history: r.history, bestEpoch: r.bestEpoch, stoppedEarly: r.stoppedEarly, steps: r.steps, samplesPerSecond: r.samplesPerSecond, test: { n: test.labels.length, accuracy: ev.accuracy, macroF1: ev.macroF1, loss: ev.loss, recall: Object.fromEntries(test.classes.map((c, k) => [c, ev.recall[k]])) } }, null, 2) + '\n');
     return 0;
   }
   ctx.log(`best epoch ${r.bestEpoch}${r.stoppedEarly ? ' (stopped early)' : ''}; ${r.steps} steps at ${r.samplesPerSecond.toFixed(0)} samples/s`);
-  ctx.log(`test (${test.labels.length} items): accuracy ${pct(ev.accuracy)}, loss ${ev.loss.toFixed(4)}`);
+  ctx.log(`test (${test.labels.length} items): accuracy ${pct(ev.accuracy)}, macro-F1 ${pct(ev.macroF1)}, loss ${ev.loss.toFixed(4)}`);
   ctx.log(`recall per class: ${test.classes.map((c, k) => `${c} ${pct(ev.recall[k] ?? NaN)}`).join(', ')}`);
   ctx.log(`wrote ${out}`);
   return 0;

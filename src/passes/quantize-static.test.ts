@@ -194,3 +194,39 @@ test('Gemm with transB and a scalar bias: per-channel int32 bias, fused to QGemm
   const c = await cosine(m, r.model, { x: [4, 16] });
   assert.ok(c > 0.99, `cosine ${c}`);
 });
+
+test('a range read only by HardSwish / HardSigmoid is narrowed to where they are not flat', async () => {
+  // x → Conv (outputs far below −3) → HardSwish → Conv → HardSigmoid → y
+  const b = new GraphBuilder('narrow');
+  const x = b.input('x', DataType.FLOAT, ['n', 4, 6, 6]);
+  const w = (name: string, dims: number[], k: number) => b.floats(name, dims, Array.from({ length: dims.reduce((a, d) => a * d, 1) }, (_, i) => k * Math.sin(i * 0.9 + 0.3)));
+  const c1 = b.op('Conv', [x, w('w1', [8, 4, 1, 1], 6)], { kernel_shape: [1, 1] }, { name: 'c1', outputs: ['c1_out'] });
+  const hs = b.op('HardSwish', [c1], {}, { name: 'hs' });
+  const c2 = b.op('Conv', [hs, w('w2', [4, 8, 1, 1], 1)], { kernel_shape: [1, 1] }, { name: 'c2', outputs: ['c2_out'] });
+  b.output(b.op('HardSigmoid', [c2], { alpha: 0.25, beta: 0.5 }, { outputs: ['y'] }), DataType.FLOAT, ['n', 4, 6, 6]);
+  const m = b.model({ opset: 14 });
+  const shapes = { x: [8, 4, 6, 6] };
+  const minmax = await quantizeStatic(m, {}, { calibration: stream(shapes) });
+  const [lo1, hi1] = minmax.ranges.get('c1_out')!;
+  assert.equal(lo1, -3, 'HardSwish is 0 below −3');
+  assert.ok(hi1 > 3);
+  const [lo2, hi2] = minmax.ranges.get('c2_out')!;
+  assert.ok(lo2 >= -2 && hi2 <= 2, `HardSigmoid(α 0.25, β 0.5) is flat outside [−2, 2]: ${lo2} ${hi2}`);
+  assert.ok(minmax.record.notes.some((n) => /narrowed/.test(n)));
+  assert.ok((await cosine(m, minmax.model, { x: [2, 4, 6, 6] })) > 0.999);
+});
+
+test('depthwise convs stay float by default (listed with the reason); quantizeDepthwise quantizes them', async () => {
+  const shapes = { x: [2, 3, 32, 32] };
+  const m = mobilenetV3({ imageSize: 32 });
+  const dw = m.graph.nodes.filter((n) => n.opType === 'Conv' && n.int('group', 1) > 1).map((n) => n.name);
+  assert.ok(dw.length > 0);
+  const r = await quantizeStatic(m, {}, { calibration: stream(shapes, 2) });
+  for (const name of dw) {
+    assert.ok(!r.quantized.includes(name), `${name} stays float`);
+    assert.match(r.record.skipped.find((s) => s.node === name)?.reason ?? '', /depthwise/);
+  }
+  assert.ok(r.quantized.some((n) => m.graph.nodes.find((x) => x.name === n)?.opType === 'Conv'), 'the other convs are quantized');
+  const all = await quantizeStatic(m, { quantizeDepthwise: true }, { calibration: stream(shapes, 2) });
+  for (const name of dw) assert.ok(all.quantized.includes(name), `${name} quantized on request`);
+});

@@ -92,6 +92,7 @@ const params = {
   minMacsPerOutput: { type: 'integer', default: 0, min: 0, description: 'keep Conv/MatMul/Gemm float when each output element costs fewer multiply-adds than this (depthwise 3x3: 9): their int8 gain does not pay for the Q/DQ around them' },
   outputs: { type: 'enum', values: ['all', 'not-matmul', 'none'], default: 'all', description: "which Conv/MatMul/Gemm outputs get a QuantizeLinear: 'all' (every one fuses to a QLinear kernel); 'not-matmul' (MatMul outputs stay float: ORT runs MatMulIntegerToFloat, no requantization — but a 2-D MatMul + Add can be caught by MatMulAddFusion and dequantize its weights every run); 'none' (measurements only)" },
   prepare: { type: 'boolean', default: true, description: 'first fold BatchNormalization and constant Mul/Add into Conv, fuse decomposed HardSwish, turn Div by a constant into Mul (fewer re-roundings, unbroken int8 chains)' },
+  narrowRanges: { type: 'boolean', default: true, description: 'clamp an activation read only by HardSwish / HardSigmoid / Relu / Clip to where they are not flat (exact; more codes where values matter)' },
   foldActivations: { type: 'boolean', default: true, description: 'fold Relu / Clip(0, …) after a quantized op into its output range' },
 } as const;
 
@@ -338,6 +339,37 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
     ranges.set(t, [lo, hi]);
   }
 
+  // A tensor read only by ops that are flat outside an interval (HardSwish is 0 below −3, HardSigmoid
+  // is 0 and 1 outside [−β/α, (1−β)/α], Relu, Clip) needs no codes outside it: clamping there changes
+  // none of their outputs, and the codes go where the values still matter. (A conv before a HardSwish
+  // often spends half its range on large negatives that all become 0.)
+  ranges = new Map(ranges);
+  let narrowed = 0;
+  for (const t of observed) {
+    const r = ranges.get(t);
+    const cs = consumers.get(t) ?? [];
+    if (raw.narrowRanges === false || !r || graphOutputs.has(t) || cs.length === 0) continue;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const c of cs) {
+      const d = passBand(c, g, producers);
+      if (!d || c.inputs[0] !== t) {
+        lo = -Infinity;
+        hi = Infinity;
+        break;
+      }
+      lo = Math.min(lo, d[0]);
+      hi = Math.max(hi, d[1]);
+    }
+    const nlo = Math.max(r[0], Math.min(0, lo));
+    const nhi = Math.min(r[1], Math.max(0, hi));
+    if (nlo !== r[0] || nhi !== r[1]) {
+      ranges.set(t, [nlo, nhi]);
+      narrowed++;
+    }
+  }
+  if (narrowed) notes.push(`${narrowed} activation ranges narrowed to where their readers (HardSwish, HardSigmoid, Relu, Clip) are not flat`);
+
   // 5. Rewrite.
   const act = actType === DataType.UINT8 ? intRange(8, false) : intRange(8, true);
   const affine = new Map<string, Affine>();
@@ -449,6 +481,25 @@ function rootOf(t: string, sameAs: Map<string, string>): string {
   let r = t;
   while (sameAs.has(r)) r = sameAs.get(r)!;
   return r;
+}
+
+/** The interval outside which a float op's output stops changing with its first input, if it has one. */
+function passBand(n: Node, g: Graph, producers: Map<string, Node>): [number, number] | undefined {
+  if (!n.isDefaultDomain) return undefined;
+  switch (n.opType) {
+    case 'HardSwish':
+      return [-3, Infinity];
+    case 'HardSigmoid': {
+      const a = n.float('alpha', 0.2);
+      const b = n.float('beta', 0.5);
+      if (!(a > 0)) return undefined;
+      return [-b / a, (1 - b) / a];
+    }
+    case 'Relu':
+    case 'Clip':
+      return clipBounds(n, g, producers);
+  }
+  return undefined;
 }
 
 /** A grouped Conv whose groups each read one input channel. */

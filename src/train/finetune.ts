@@ -15,7 +15,7 @@ import { upgradeOpset } from '../onnx/opset-upgrade.js';
 import { Tensor } from '../onnx/tensor.js';
 import { createSession } from '../runtime/session.js';
 import { datasetSize, sampleSize, type ArrayDataset } from './dataset.js';
-import { trainModel, type TrainOptions, type TrainResult } from './loop.js';
+import { trainModel, type EpochRecord, type TrainOptions, type TrainResult } from './loop.js';
 import { Rng } from './rng.js';
 
 /** The feature tensor to cut at when none is named. */
@@ -33,13 +33,29 @@ export function findFeatureTensor(model: Model): string {
   throw new UsageError('found no feature tensor (no GlobalAveragePool, Flatten or classifier MatMul/Gemm)', 'name one with --cut <tensor>; `edgefit inspect` lists tensor names');
 }
 
-/** The model up to `tensor`, with weights held as initializers and every dim of its input symbolic. */
-export function cutAt(source: Model, tensor: string): Model {
+/**
+ * Cut points to choose from on validation: the inputs of the last `k` GlobalAveragePool nodes — in
+ * mobile CNNs with squeeze-excitation these are the outputs of the last blocks, and the final one is the
+ * classifier's pooled feature map — else the one tensor findFeatureTensor gives. Last first.
+ */
+export function featureCandidates(model: Model, k = 4): string[] {
+  const out: string[] = [];
+  const nodes = model.graph.nodes;
+  for (let j = nodes.length - 1; j >= 0 && out.length < k; j--) {
+    const n = nodes[j]!;
+    if (n.opType === 'GlobalAveragePool' && !out.includes(n.inputs[0]!)) out.push(n.inputs[0]!);
+  }
+  return out.length ? out : [findFeatureTensor(model)];
+}
+
+/** The model up to `tensor` (or several tensors, one output each), with weights held as initializers and every dim of its input symbolic. */
+export function cutAt(source: Model, tensor: string | string[]): Model {
   const m = source.clone();
   constantsToInitializers(m);
   const g = m.graph;
-  if (!g.nodes.some((n) => n.outputs.includes(tensor))) throw new UsageError(`no tensor named '${tensor}' in the model`, '`edgefit inspect` lists tensor names');
-  g.outputs = [{ name: tensor }];
+  const tensors = typeof tensor === 'string' ? [tensor] : tensor;
+  for (const t of tensors) if (!g.nodes.some((n) => n.outputs.includes(t))) throw new UsageError(`no tensor named '${t}' in the model`, '`edgefit inspect` lists tensor names');
+  g.outputs = tensors.map((name) => ({ name }));
   removeDeadNodes(g, { initializers: true });
   for (const i of g.realInputs()) if (i.type?.kind === 'tensor' && i.type.shape) i.type.shape = i.type.shape.map((d, k) => (k === 0 ? 'batch' : typeof d === 'number' && k === 1 ? d : `${i.name}_d${k}`));
   g.valueInfo.clear();
@@ -68,35 +84,41 @@ export function attachHead(backbone: Model, featureShape: number[], classes: num
   return m;
 }
 
-/** Runs the backbone over a dataset: the pooled, flattened features of each sample. */
+/** Runs the backbone over a dataset: the pooled, flattened features of each sample (of its first output). */
 export async function computeFeatures(backbone: Model, data: ArrayDataset, threads = 1, batch = 32): Promise<{ data: ArrayDataset; shape: number[] }> {
+  const all = await computeFeaturesMany(backbone, data, threads, batch);
+  return all.get(backbone.graph.outputs[0]!.name)!;
+}
+
+/** computeFeatures for every output of a backbone cut at several tensors, in one pass over the data. */
+export async function computeFeaturesMany(backbone: Model, data: ArrayDataset, threads = 1, batch = 32): Promise<Map<string, { data: ArrayDataset; shape: number[] }>> {
   const session = await createSession(backbone, { threads });
   const input = session.inputNames[0]!;
   const n = datasetSize(data);
   const s = sampleSize(data);
-  let out: Float32Array | undefined;
-  let per = 0;
-  let shape: number[] = [];
+  const acc = new Map<string, { out: Float32Array; per: number; shape: number[] }>();
   for (let first = 0; first < n; first += batch) {
     const k = Math.min(batch, n - first);
     const r = await session.run({ [input]: new ort.Tensor('float32', data.x.subarray(first * s, (first + k) * s), [k, ...data.sampleShape]) });
-    const t = r[session.outputNames[0]!]!;
-    shape = [...t.dims];
-    const spatial = shape.length > 2 ? shape.slice(2).reduce((p, q) => p * q, 1) : 1;
-    const channels = shape[1] ?? 1;
-    per = shape.length > 2 ? channels : shape.slice(1).reduce((p, q) => p * q, 1);
-    out ??= new Float32Array(n * per);
-    const v = t.data as Float32Array;
-    // global average over the spatial dims (the head pools the same way)
-    for (let i = 0; i < k; i++)
-      for (let c = 0; c < per; c++) {
-        let sum = 0;
-        for (let j = 0; j < spatial; j++) sum += v[(i * per + c) * spatial + j]!;
-        out[(first + i) * per + c] = sum / spatial;
-      }
+    for (const name of session.outputNames) {
+      const t = r[name]!;
+      const shape = [...t.dims];
+      const spatial = shape.length > 2 ? shape.slice(2).reduce((p, q) => p * q, 1) : 1;
+      const per = shape.length > 2 ? (shape[1] ?? 1) : shape.slice(1).reduce((p, q) => p * q, 1);
+      let a = acc.get(name);
+      if (!a) acc.set(name, (a = { out: new Float32Array(n * per), per, shape }));
+      const v = t.data as Float32Array;
+      // global average over the spatial dims (the head pools the same way)
+      for (let i = 0; i < k; i++)
+        for (let c = 0; c < per; c++) {
+          let sum = 0;
+          for (let j = 0; j < spatial; j++) sum += v[(i * per + c) * spatial + j]!;
+          a.out[(first + i) * per + c] = sum / spatial;
+        }
+    }
   }
   await session.release();
-  return { data: { x: out!, labels: data.labels, sampleShape: [per], classes: data.classes }, shape };
+  return new Map([...acc].map(([name, a]) => [name, { data: { x: a.out, labels: data.labels, sampleShape: [a.per], classes: data.classes }, shape: a.shape }]));
 }
 
 /** Parameters of the last `n` weight layers (Conv/MatMul/Gemm) and the BatchNorms right after them. */
@@ -140,8 +162,10 @@ export function randomizeWeights(source: Model, seed: number): Model {
 export interface FinetuneOptions extends Omit<TrainOptions, 'model' | 'train' | 'trainable' | 'input' | 'output'> {
   model: Model;
   train: ArrayDataset;
-  /** Tensor to cut at (default: found automatically). */
+  /** Tensor to cut at (default: the best on validation of featureCandidates(), or the found feature tensor without a validation set). */
   cut?: string;
+  /** How many cut points to try when none is named (default 4). */
+  candidates?: number;
   /** After the head: unfreeze the last n weight layers, or parameters matching a pattern. */
   unfreeze?: number | string;
   /** Epochs of the unfreeze phase (default: epochs). */
@@ -150,55 +174,106 @@ export interface FinetuneOptions extends Omit<TrainOptions, 'model' | 'train' | 
   unfreezeLr?: number;
 }
 
+export interface CutTrial {
+  tensor: string;
+  features: number;
+  /** Best validation score of the head on this cut (macro-F1 or accuracy, as `select`). */
+  score: number;
+  valAccuracy: number;
+  valMacroF1: number;
+}
+
 export interface FinetuneResult {
   model: Model;
   feature: string;
   featureShape: number[];
+  /** Every cut tried and its head's validation score (one entry when the cut was named). */
+  cuts: CutTrial[];
   head: TrainResult;
   unfrozen?: TrainResult;
+  /** Whether the model is the unfrozen one (false: the unfreeze phase did not beat the head on validation, so the head-only model is returned). */
+  unfrozenKept?: boolean;
+}
+
+export interface LinearHead {
+  result: TrainResult;
+  /** Weights [features, classes] and bias, with the standardisation folded in: they apply to raw features. */
+  weight: Float32Array;
+  bias: Float32Array;
+  /** The best epoch's validation record (undefined without a validation set). */
+  best?: EpochRecord;
+}
+
+/**
+ * Trains a linear classifier on fixed feature vectors: standardised per feature (mean 0, std 1 on the
+ * training set), trained with trainModel, and the scaling folded back into the weights:
+ *   w′[f,c] = w[f,c]/σ_f,  b′[c] = b[c] − Σ_f μ_f·w[f,c]/σ_f
+ * Also the sanity baseline on raw pixels (bench/train.ts).
+ */
+export async function trainLinearHead(train: ArrayDataset, val: ArrayDataset | undefined, opts: Omit<TrainOptions, 'model' | 'train' | 'val'>): Promise<LinearHead> {
+  const F = sampleSize(train);
+  const classes = train.classes.length;
+  const flat = (d: ArrayDataset): ArrayDataset => ({ ...d, sampleShape: [F] });
+  const { mean, std } = featureStats(flat(train));
+  const standardise = (d: ArrayDataset): ArrayDataset => {
+    const x = new Float32Array(d.x.length);
+    for (let i = 0; i < x.length; i++) x[i] = (d.x[i]! - mean[i % F]!) / std[i % F]!;
+    return { ...flat(d), x };
+  };
+  const { buildMlp } = await import('./models.js');
+  const { checkpoint: _ck, resume: _rs, ...rest } = opts;
+  void _ck;
+  void _rs;
+  const result = await trainModel({ ...rest, model: buildMlp([F, classes], opts.seed ?? 0), train: standardise(train), val: val && standardise(val) });
+  result.trained = result.trained.map((t) => ({ ...t, name: t.name.replace(/^fc1\./, 'head.') }));
+  const weight = Float32Array.from(result.model.graph.initializers.get('fc1.weight')!.toFloat32());
+  const bias = Float32Array.from(result.model.graph.initializers.get('fc1.bias')!.toFloat32());
+  for (let f = 0; f < F; f++)
+    for (let c = 0; c < classes; c++) {
+      weight[f * classes + c] = weight[f * classes + c]! / std[f]!;
+      bias[c] = bias[c]! - mean[f]! * weight[f * classes + c]!;
+    }
+  return { result, weight, bias, best: result.bestEpoch > 0 ? result.history[result.bestEpoch - 1] : undefined };
 }
 
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const classes = opts.train.classes.length;
-  const feature = opts.cut ?? findFeatureTensor(constantsToInitializersCopy(opts.model));
-  const backbone = cutAt(opts.model, feature);
+  const select = opts.select ?? 'macro-f1';
+  const source = constantsToInitializersCopy(opts.model);
+  // Cut points: the named one, or several tried on validation (features for all come from one pass).
+  const tensors = opts.cut ? [opts.cut] : opts.val ? featureCandidates(source, opts.candidates ?? 4) : [findFeatureTensor(source)];
   const threads = opts.threads ?? 1;
-  const trainF = await computeFeatures(backbone, opts.train, threads);
-  const valF = opts.val ? (await computeFeatures(backbone, opts.val, threads)).data : undefined;
-  const F = trainF.data.sampleShape[0]!;
-  // Standardise the features for the head's training, then fold the scaling into its weights:
-  //   w′[f,c] = w[f,c]/σ_f,  b′[c] = b[c] − Σ_f μ_f·w[f,c]/σ_f
-  const { mean, std } = featureStats(trainF.data);
-  const standardise = (d: ArrayDataset): ArrayDataset => {
-    const x = new Float32Array(d.x.length);
-    for (let i = 0; i < x.length; i++) x[i] = (d.x[i]! - mean[i % F]!) / std[i % F]!;
-    return { ...d, x };
-  };
-  const { buildMlp } = await import('./models.js');
-  const headModel = buildMlp([F, classes], opts.seed ?? 0);
-  const { model: _m, train: _t, cut: _c, unfreeze, unfreezeEpochs, unfreezeLr, ...rest } = opts;
+  const multi = cutAt(opts.model, tensors);
+  const trainF = await computeFeaturesMany(multi, opts.train, threads);
+  const valF = opts.val ? await computeFeaturesMany(multi, opts.val, threads) : undefined;
+  const { model: _m, train: _t, cut: _c, candidates: _n, unfreeze, unfreezeEpochs, unfreezeLr, ...rest } = opts;
   void _m;
   void _t;
   void _c;
+  void _n;
   // Checkpoints hold the whole model, so they belong to the unfreeze phase; the head phase takes seconds.
   const { checkpoint, resume, ...headRest } = rest;
-  const head = await trainModel({ ...headRest, model: headModel, train: standardise(trainF.data), val: valF && standardise(valF) });
-  head.trained = head.trained.map((t) => ({ ...t, name: t.name.replace(/^fc1\./, 'head.') }));
-  const w = Float32Array.from(head.model.graph.initializers.get('fc1.weight')!.toFloat32());
-  const b = Float32Array.from(head.model.graph.initializers.get('fc1.bias')!.toFloat32());
-  for (let f = 0; f < F; f++)
-    for (let c = 0; c < classes; c++) {
-      w[f * classes + c] = w[f * classes + c]! / std[f]!;
-      b[c] = b[c]! - mean[f]! * w[f * classes + c]!;
-    }
-  let model = attachHead(backbone, trainF.shape, classes, opts.seed ?? 0, { weight: w, bias: b });
+  let chosen: { tensor: string; head: LinearHead; shape: number[] } | undefined;
+  const cuts: CutTrial[] = [];
+  for (const tensor of tensors) {
+    const head = await trainLinearHead(trainF.get(tensor)!.data, valF?.get(tensor)!.data, { ...headRest, select });
+    const b = head.best;
+    const trial = { tensor, features: trainF.get(tensor)!.data.sampleShape[0]!, score: b ? (select === 'macro-f1' ? b.valMacroF1! : b.valAccuracy!) : NaN, valAccuracy: b?.valAccuracy ?? NaN, valMacroF1: b?.valMacroF1 ?? NaN };
+    cuts.push(trial);
+    if (!chosen || trial.score > cuts.find((c) => c.tensor === chosen!.tensor)!.score) chosen = { tensor, head, shape: trainF.get(tensor)!.shape };
+  }
+  const feature = chosen!.tensor;
+  const backbone = cutAt(opts.model, feature);
+  let model = attachHead(backbone, chosen!.shape, classes, opts.seed ?? 0, { weight: chosen!.head.weight, bias: chosen!.head.bias });
   let unfrozen: TrainResult | undefined;
+  let unfrozenKept: boolean | undefined;
   if (unfreeze !== undefined && unfreeze !== 0) {
     if ((model.opset() ?? 0) < 13) upgradeOpset(model, 17);
     const names = typeof unfreeze === 'number' ? [...lastBlocks(model, unfreeze), 'head.weight', 'head.bias'] : undefined;
     const lr = unfreezeLr ?? (opts.optimizer?.lr ?? 1e-3) / 10;
     unfrozen = await trainModel({
       ...rest,
+      select,
       checkpoint,
       resume,
       epochs: unfreezeEpochs ?? opts.epochs,
@@ -209,9 +284,14 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       batchNorm: 'frozen',
       optimizer: { ...opts.optimizer, lr },
     });
-    model = unfrozen.model;
+    // keep the unfrozen model only when it beats the head alone on validation
+    const score = (r: EpochRecord | undefined) => (r ? (select === 'macro-f1' ? r.valMacroF1! : r.valAccuracy!) : NaN);
+    const before = score(chosen!.head.best);
+    const after = score(unfrozen.bestEpoch > 0 ? unfrozen.history[unfrozen.bestEpoch - 1] : undefined);
+    unfrozenKept = !(after < before);
+    if (unfrozenKept) model = unfrozen.model;
   }
-  return { model, feature, featureShape: trainF.shape, head, unfrozen };
+  return { model, feature, featureShape: chosen!.shape, cuts, head: chosen!.head.result, unfrozen, unfrozenKept };
 }
 
 function featureStats(d: ArrayDataset): { mean: Float64Array; std: Float64Array } {

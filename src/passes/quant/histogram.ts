@@ -117,8 +117,9 @@ export class StreamingHistogram {
     let counts = this.counts;
     let offset = this.offset;
     let width = this.width;
-    const occupied = (c: Float64Array) => c.reduce((n, v) => n + (v > 0 ? 1 : 0), 0);
-    while (counts.length > 1 && this.total < minPerBin * occupied(counts)) {
+    // Exact zeros (a Relu's spike) sit in one bin and say nothing about how sparse the rest is.
+    const occupied = (c: Float64Array, off: number) => c.reduce((n, v, k) => n + ((off + k === 0 ? v - this.zeros : v) > 0 ? 1 : 0), 0);
+    while (counts.length > 1 && this.total - this.zeros < minPerBin * occupied(counts, offset)) {
       const first = Math.floor(offset / 2);
       const last = Math.floor((offset + counts.length - 1) / 2);
       const next = new Float64Array(last - first + 1);
