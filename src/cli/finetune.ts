@@ -15,7 +15,7 @@ export const finetuneCommand: Command = {
   args: [{ name: 'model', description: 'the pretrained .onnx model' }],
   flags: [
     { name: 'cut', type: 'string', placeholder: 'tensor', description: 'cut the model at this tensor (default: the last GlobalAveragePool output, or the classifier input)' },
-    { name: 'unfreeze', type: 'string', placeholder: 'n|pattern', description: 'after the head, also train the last n weight layers (with their BatchNorm scale/bias), or parameters matching a pattern' },
+    { name: 'unfreeze', type: 'string', placeholder: 'n|pattern', description: "after the head, also train the last n weight layers (with their BatchNorm scale/bias), 'all' weights, or parameters matching a pattern" },
     { name: 'unfreeze-epochs', type: 'integer', placeholder: 'n', description: 'epochs of the unfreeze phase (default: 5)' },
     { name: 'candidates', type: 'integer', placeholder: 'n', default: 4, description: 'without --cut: try this many cut points (block outputs before the last pools) and keep the best on validation' },
     { name: 'task-normalisation', type: 'boolean', description: "feed the task's own input normalisation instead of the one the model is known to expect (PaddleOCR: BGR, (x/255-0.5)/0.5)" },

@@ -120,6 +120,30 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
 
   const dropped = new Map<string, string>();
   let sensitivity: Sensitivity | undefined;
+
+  /** The pass of a candidate that per-node sensitivity can be measured for (calibrated, with a keep-float list). */
+  function sensitivePass(r: CandidateResult): string | undefined {
+    return [...r.config.passes].reverse().find((p) => opts.passes?.some((q) => q.name === p.name && q.needsCalibration && excludeParam(q) !== undefined))?.name;
+  }
+
+  /** Per-node sensitivity of a candidate's pass: from the run directory, or measured within `budgetMs`. */
+  async function sensitivityOf(target: CandidateResult, budgetMs: number): Promise<Sensitivity | undefined> {
+    const stored = runDir.readSensitivity(target.id);
+    if (stored) return stored;
+    const passName = sensitivePass(target);
+    if (!passName || !measurer.sensitivity) return undefined;
+    progress?.status({ phase: 'sensitivity', done: 0, total: 1, msLeft: left(), current: `per-node sensitivity of ${target.config.label}` });
+    const started = now();
+    const s = await measurer.sensitivity(target.config, passName, budgetMs);
+    if (!s) {
+      progress?.log(`  per-node sensitivity of ${target.config.label}: not available (${Math.round((now() - started) / 1000)} s spent)`);
+      return undefined;
+    }
+    s.for = target.id;
+    runDir.writeSensitivity(target.id, s);
+    progress?.log(`  sensitivity of ${target.config.label}: ${s.rows.length} nodes, most sensitive ${s.rows.slice(0, 3).map((r) => r.node).join(', ')}`);
+    return s;
+  }
   async function refine(screened: CandidateResult[]): Promise<CandidateResult[]> {
     if (!measurer.sensitivity || !opts.passes) return [];
     const base = results.get(ids[0]!)!;
@@ -132,7 +156,7 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
       .filter((r) => r.config.passes.some((p) => opts.passes!.some((q) => q.name === p.name && excludeParam(q) !== undefined)))
       .sort((a, b) => screenLatency(a.screen!, opts.objective, base).v - screenLatency(b.screen!, opts.objective, base).v)[0];
     if (!target) return [];
-    const passName = [...target.config.passes].reverse().find((p) => opts.passes!.some((q) => q.name === p.name && q.needsCalibration))?.name ?? target.config.passes[target.config.passes.length - 1]!.name;
+    const passName = sensitivePass(target)!;
     const pass = opts.passes.find((p) => p.name === passName)!;
     // Keep time for two exclusion variants and the full measurements after it.
     const budgetLeft = left() - avg(cost.full, 3 * avg(cost.screen, 10_000)) * 3 - avg(cost.screen, 10_000) * 2;
@@ -140,19 +164,8 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
       progress?.log(`  no time left to measure per-node sensitivity of ${target.config.label}`);
       return [];
     }
-    sensitivity = runDir.readSensitivity(target.id);
-    if (!sensitivity) {
-      progress?.status({ phase: 'sensitivity', done: 0, total: 1, msLeft: left(), current: `per-node sensitivity of ${target.config.label}` });
-      const started = now();
-      sensitivity = await measurer.sensitivity(target.config, passName, budgetLeft);
-      if (!sensitivity) {
-        progress?.log(`  per-node sensitivity of ${target.config.label}: not available (${Math.round((now() - started) / 1000)} s spent)`);
-        return [];
-      }
-      sensitivity.for = target.id;
-      runDir.writeSensitivity(target.id, sensitivity);
-      progress?.log(`  sensitivity of ${target.config.label}: ${sensitivity.rows.length} nodes, most sensitive ${sensitivity.rows.slice(0, 3).map((r) => r.node).join(', ')}`);
-    }
+    sensitivity = await sensitivityOf(target, budgetLeft);
+    if (!sensitivity) return [];
     const nodes = sensitivity.rows.filter((r) => r.delta > 0).map((r) => r.node);
     const variants = exclusionVariants(target.config, pass, nodes, opts.exclusionCounts ?? [1, 3, 6, 12]);
     const out: CandidateResult[] = [];
@@ -208,6 +221,8 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
       progress?.log(`  measured ${r.config.label}: ${opts.objective} ${r.full.latency[opts.objective].toFixed(2)} ms, ${r.full.quality.primary.name} ${r.full.quality.primary.value.toFixed(4)} (interleaved)`);
     }
   }
+
+  const isFeasibleNow = (r: CandidateResult, base: CandidateResult) => checkConstraints(opts.constraints, figuresOf(r), baselineFor(r, figuresOf(base))).every((c) => c.ok);
 
   let stoppedEarly: string | undefined;
   const baseId = ids[0]!;
@@ -278,6 +293,15 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
       i += slice.length;
       feasibleFull += slice.filter((r) => results.get(r.id)!.full && isFeasible(results.get(r.id)!)).length;
       if (fits < want.length) break;
+    }
+    // 5. For the report: per-node sensitivity of the best fully measured candidate that has a calibrated
+    //    pass, when the search did not need one and time is left.
+    if (!sensitivity && measurer.sensitivity && left() > 60_000) {
+      const base = results.get(baseId)!;
+      const best = [...results.values()]
+        .filter((r) => r.status === 'ok' && r.full && sensitivePass(r))
+        .sort((a, b) => Number(isFeasibleNow(b, base)) - Number(isFeasibleNow(a, base)) || a.full!.latency[opts.objective] - b.full!.latency[opts.objective])[0];
+      if (best) sensitivity = await sensitivityOf(best, left() - 20_000);
     }
   } catch (e) {
     if (!(e instanceof Budget)) throw e;
@@ -371,7 +395,7 @@ function assignVerdict(r: CandidateResult, choice: Choice, dropped: Map<string, 
   else {
     const misses = (r.checks ?? []).filter((c) => !c.ok).map(describeCheck);
     if (misses.length) r.verdict = { kind: 'rejected', why: misses.join('; ') };
-    else r.verdict = { kind: 'dropped', why: `screened only: promising but not fully measured (its screening ${objective} ${r.screen!.latency[objective].toFixed(2)} ms)` };
+    else r.verdict = { kind: 'dropped', why: `screened only: it met the constraints at screening (${objective} ${r.screen!.latency[objective].toFixed(2)} ms), but full measurements stopped once ${choice.feasible.length} feasible candidates were known${choice.feasible.length ? '' : ' (time limit)'}` };
   }
 }
 

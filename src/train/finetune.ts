@@ -166,7 +166,7 @@ export interface FinetuneOptions extends Omit<TrainOptions, 'model' | 'train' | 
   cut?: string;
   /** How many cut points to try when none is named (default 4). */
   candidates?: number;
-  /** After the head: unfreeze the last n weight layers, or parameters matching a pattern. */
+  /** After the head: unfreeze the last n weight layers, 'all' (every weight), or parameters matching a pattern. */
   unfreeze?: number | string;
   /** Epochs of the unfreeze phase (default: epochs). */
   unfreezeEpochs?: number;
@@ -280,7 +280,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       model,
       train: opts.train,
       val: opts.val,
-      trainable: names ? { names } : { pattern: `${unfreeze}|^head\\.` },
+      trainable: names ? { names } : unfreeze === 'all' ? undefined : { pattern: `${unfreeze}|^head\\.` },
       batchNorm: 'frozen',
       optimizer: { ...opts.optimizer, lr },
     });
