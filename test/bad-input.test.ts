@@ -48,9 +48,10 @@ const put = (name: string, bytes: Uint8Array | string) => {
 };
 const outDir = mkdtempSync(join(tmpdir(), 'edgefit-bad-out-'));
 
-/** inspect and convert each reject the file; convert leaves nothing in its output folder. */
+/** inspect, bench and convert each reject the file; convert leaves nothing in its output folder. */
 async function rejectedEverywhere(file: string, problem: RegExp, extra: string[] = []) {
   assertOneClearError(await run(['inspect', file, ...extra]), file, problem);
+  assertOneClearError(await run(['bench', file, '--iterations', '1', ...extra]), file, problem);
   assertOneClearError(await run(['convert', file, '-o', join(outDir, 'out.onnx'), ...extra]), file, problem);
   assert.deepEqual(readdirSync(outDir), [], 'no partial output');
 }

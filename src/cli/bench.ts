@@ -9,7 +9,9 @@ import { machineLine } from '../bench/machine.js';
 import { progressBar } from '../bench/progress.js';
 import { DEFAULT_MAX_ELEMENTS, parseDimFlags, parseShapeFlags } from '../runtime/inputs.js';
 import { OPT_LEVELS, type OptLevel } from '../runtime/session.js';
+import { readModel } from '../onnx/read-model.js';
 import type { Command, CommandContext } from './command.js';
+import { LIMIT_FLAGS, limitsFromFlags } from './inspect.js';
 
 export const benchCommand: Command = {
   name: 'bench',
@@ -28,6 +30,7 @@ export const benchCommand: Command = {
     { name: 'disable-optimizer', type: 'string[]', placeholder: 'name,…', description: 'ORT optimizers to switch off, e.g. MatMulAddFusion' },
     { name: 'save-optimized', type: 'string', placeholder: 'file.onnx', description: "also write ORT's optimized graph to this file" },
     { name: 'max-elements', type: 'integer', placeholder: 'n', default: DEFAULT_MAX_ELEMENTS, description: 'refuse an input with more elements than this (guards against typos in --batch/--shape)' },
+    ...LIMIT_FLAGS,
     { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of the random inputs' },
     { name: 'timeout', type: 'number', placeholder: 'seconds', description: 'stop the measurement after this long (default: duration + 300 s, or 600 s)' },
     { name: 'samples', type: 'boolean', description: 'with --json: include every measured latency' },
@@ -79,6 +82,8 @@ export function optionsFromFlags(ctx: CommandContext): IsolatedOptions {
 async function run(ctx: CommandContext): Promise<number> {
   const modelPath = ctx.args[0]!;
   const opts = optionsFromFlags(ctx);
+  // Refuse a broken or hostile file here, with the reader's limits and messages, before ORT sees it.
+  readModel(modelPath, { limits: limitsFromFlags(ctx), externalData: 'check' });
   const bar = progressBar(ctx.stderr, 'bench');
   const r = await benchIsolated(modelPath, { ...opts, onProgress: (p) => bar.update(p) });
   bar.done();

@@ -8,7 +8,7 @@ import { DataType, dtypeName } from './dtype.js';
 import { ModelFileError } from './errors.js';
 import { encodeMessage, type ProtoObject } from './protobuf.js';
 import * as S from './onnx-schema.js';
-import { readModel, readModelFromBytes } from './read-model.js';
+import { EXTERNAL_UNREAD, readModel, readModelFromBytes } from './read-model.js';
 import { Tensor } from './tensor.js';
 import { serializeModel, writeModel } from './write-model.js';
 import { PADDLE, bitIdentical, floatFeed, runOnce } from './test-models.js';
@@ -145,6 +145,16 @@ test('external data: unsafe locations are refused, missing files named', () => {
     assert.deepEqual(reads, []);
     const m = tryRead('sub/ok.bin')();
     assert.equal(m.graph.initializers.get('w')!.data.length, 16);
+    // 'check' validates the same things without reading the bytes
+    const seen: number[] = [];
+    const checked = readModel(join(dir, 'm.onnx'), { externalData: 'check', onExternalData: (_t, _l, n) => seen.push(n) });
+    assert.equal(checked.graph.initializers.get('w')!.data, EXTERNAL_UNREAD);
+    assert.deepEqual(seen, [16]);
+    assert.throws(tryRead('sub/ok.bin', 8), /truncated|only 16/);
+    writeFileSync(join(dir, 'm.onnx'), modelProto([ext('sub/ok.bin', 8)]));
+    assert.throws(() => readModel(join(dir, 'm.onnx'), { externalData: 'check' }), (e: unknown) => e instanceof ModelFileError && e.code === 'E_TRUNCATED');
+    writeFileSync(join(dir, 'm.onnx'), modelProto([ext('link.bin')]));
+    assert.throws(() => readModel(join(dir, 'm.onnx'), { externalData: 'check' }), (e: unknown) => e instanceof ModelFileError && e.code === 'E_UNSAFE_PATH');
     assert.throws(() => readModelFromBytes(modelProto([ext('sub/ok.bin')])), ModelFileError);
   } finally {
     rmSync(dir, { recursive: true, force: true });

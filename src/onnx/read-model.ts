@@ -20,7 +20,15 @@ export interface ReadOptions {
   baseDir?: string;
   /** Told about each external tensor as it is read: which file, how many bytes (for inspect). */
   onExternalData?(tensor: string, location: string, bytes: number): void;
+  /**
+   * 'check': validate external data (location, file length, size limit) without reading it; external
+   * tensors then hold no bytes. For callers that only need the graph (bench, inspect of huge models).
+   */
+  externalData?: 'read' | 'check';
 }
+
+/** The bytes of an external tensor that was checked but not read (ReadOptions.externalData = 'check'). */
+export const EXTERNAL_UNREAD = new Uint8Array(0);
 
 export function readModel(path: string, opts: ReadOptions = {}): Model {
   const limits = withLimits(opts.limits);
@@ -74,6 +82,11 @@ export function readModelFromBytes(bytes: Uint8Array, opts: ReadOptions = {}, la
   const hooks: ConvertHooks = {
     external: external
       ? (name, ref) => {
+          if (opts.externalData === 'check') {
+            const length = external.check(name, ref);
+            opts.onExternalData?.(name, ref.location, length);
+            return EXTERNAL_UNREAD;
+          }
           const data = external.read(name, ref);
           opts.onExternalData?.(name, ref.location, data.length);
           return data;
@@ -119,7 +132,7 @@ function checkTensor(t: Tensor, where: string, file: string, limits: ReadLimits)
   const bytes = rawByteLength(t.dataType, t.size);
   if (bytes > limits.maxTensorBytes)
     throw new ModelFileError(file, `${where} '${t.name}' is ${bytes} bytes of ${dtypeName(t.dataType)}, over the ${limits.maxTensorBytes}-byte limit`, 'E_LIMIT', 'raise --max-tensor-bytes if the model is genuine');
-  const problem = tensorSizeProblem(t);
+  const problem = t.data === EXTERNAL_UNREAD ? undefined : tensorSizeProblem(t);
   if (problem) throw new ModelFileError(file, `${where} '${t.name}' ${problem}`, 'E_TENSOR', 'the file is truncated or corrupt; re-export it');
 }
 
@@ -168,16 +181,26 @@ class ExternalReader {
     return real;
   }
 
+  /** Validates an external tensor's location and extent without reading it; returns its length. */
+  check(tensor: string, ref: ExternalRef): number {
+    const path = this.resolveLocation(tensor, ref.location);
+    return this.extent(tensor, ref, statSync(path).size);
+  }
+
+  private extent(tensor: string, ref: ExternalRef, size: number): number {
+    const length = ref.length ?? size - ref.offset;
+    if (length > this.limits.maxTensorBytes)
+      throw new ModelFileError(this.file, `external tensor '${tensor}' is ${length} bytes, over the ${this.limits.maxTensorBytes}-byte limit`, 'E_LIMIT', 'raise --max-tensor-bytes if the model is genuine');
+    if (ref.offset + length > size)
+      throw new ModelFileError(this.file, `external tensor '${tensor}' wants bytes ${ref.offset}..${ref.offset + length} of '${ref.location}', which has only ${size}`, 'E_TRUNCATED', 'the data file is truncated; copy it again');
+    return length;
+  }
+
   read(tensor: string, ref: ExternalRef): Uint8Array {
     const path = this.resolveLocation(tensor, ref.location);
     const fd = openSync(path, 'r');
     try {
-      const size = fstatSync(fd).size;
-      const length = ref.length ?? size - ref.offset;
-      if (length > this.limits.maxTensorBytes)
-        throw new ModelFileError(this.file, `external tensor '${tensor}' is ${length} bytes, over the ${this.limits.maxTensorBytes}-byte limit`, 'E_LIMIT', 'raise --max-tensor-bytes if the model is genuine');
-      if (ref.offset + length > size)
-        throw new ModelFileError(this.file, `external tensor '${tensor}' wants bytes ${ref.offset}..${ref.offset + length} of '${ref.location}', which has only ${size}`, 'E_TRUNCATED', 'the data file is truncated; copy it again');
+      const length = this.extent(tensor, ref, fstatSync(fd).size);
       const buf = new Uint8Array(length);
       let off = 0;
       while (off < length) {
