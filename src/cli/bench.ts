@@ -1,7 +1,7 @@
 // `edgefit bench <model>`: measures latency distribution, cold start, peak memory and size of a model
 // in a fresh child process, on synthesised inputs. Thin: parse, call benchIsolated, print.
 
-import { UsageError } from '../onnx/errors.js';
+import { EdgefitError, UsageError } from '../onnx/errors.js';
 import { benchErrorJson, benchJson } from '../bench/bench-json.js';
 import { BenchError, benchIsolated, type BenchResult, type IsolatedOptions } from '../bench/isolated.js';
 import { DEFAULT_DURATION_MS, DEFAULT_WARMUP } from '../bench/latency.js';
@@ -83,7 +83,13 @@ async function run(ctx: CommandContext): Promise<number> {
   const modelPath = ctx.args[0]!;
   const opts = optionsFromFlags(ctx);
   // Refuse a broken or hostile file here, with the reader's limits and messages, before ORT sees it.
-  readModel(modelPath, { limits: limitsFromFlags(ctx), externalData: 'check' });
+  try {
+    readModel(modelPath, { limits: limitsFromFlags(ctx), externalData: 'check' });
+  } catch (e) {
+    if (ctx.flags.json && e instanceof EdgefitError && !(e instanceof UsageError))
+      ctx.stdout.write(JSON.stringify(benchErrorJson(modelPath, { kind: 'error', code: e.code, message: e.message, hint: e.hint }), null, 2) + '\n');
+    throw e;
+  }
   const bar = progressBar(ctx.stderr, 'bench');
   const r = await benchIsolated(modelPath, { ...opts, onProgress: (p) => bar.update(p) });
   bar.done();
