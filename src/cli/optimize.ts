@@ -207,7 +207,7 @@ function printOutcome(ctx: CommandContext, s: Summary, paths: Record<string, str
   }
   if (s.stoppedEarly) w(`Stopped early: ${s.stoppedEarly}`);
   w(`Machine: ${s.machine.cpu} (${s.machine.cores} cores), ORT ${s.machine.ort}, ${s.threads} thread(s); ${s.elapsedSec} s`);
-  if (s.load && Math.max(s.load.start[0]!, s.load.end[0]!) > s.machine.cores * 0.5)
+  if (s.load && Math.max(s.load.start[0]!, s.load.end[0]!) > s.machine.cores)
     w(`Warning: load average ${s.load.start[0]} → ${s.load.end[0]} on ${s.machine.cores} cores: other work was running, so latency figures are inflated and noisy (full runs were interleaved to compare fairly).`);
   for (const [k, v] of Object.entries(paths)) if (v) w(`  ${k.padEnd(9)} ${v}`);
 }

@@ -19,7 +19,7 @@ tr.chosen td{background:#e9f7ec}.k-chosen{color:#1a7f37;font-weight:600}.k-faile
 .chart .err{stroke:#8c959f;stroke-width:1.2}.chart .pt{stroke:#fff;stroke-width:1.5}.chart .pt.clipped{stroke:#cf222e;stroke-dasharray:2 2}.chart .ptlabel{font-size:11px;fill:#1b1f24}
 .pt.chosen{fill:#1a7f37}.pt.feasible{fill:#0969da}.pt.rejected,.pt.dropped{fill:#bf8700}.pt.baseline{fill:#6e7781}
 .dist .box{fill:#ddf4ff;stroke:#54aeff}.dist .dot{fill:#0969da;opacity:.45}.dist.chosen .dot{fill:#1a7f37}.dist .p50,.dist .p99{stroke:#1b1f24;stroke-width:1.5}
-.rowlabel{font-size:11px;fill:#1b1f24}.bar rect{fill:#bf8700}
+.rowlabel{font-size:11px;fill:#1b1f24}.bar rect{fill:#bf8700}.bar.neg rect{fill:#8c959f}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f6f8fa;padding:1px 4px;border-radius:3px}
 `;
 
@@ -45,7 +45,7 @@ function passList(r: CandidateResult): string {
 function verdictText(r: CandidateResult, summary: Summary): { kind: string; text: string } {
   if (r.id === summary.baseline && r.verdict?.kind !== 'chosen') return { kind: r.verdict?.kind ?? 'baseline', text: `baseline (the source model). ${r.verdict && 'why' in r.verdict ? r.verdict.why : ''}` };
   if (!r.verdict) return { kind: 'dropped', text: 'not evaluated' };
-  if (r.verdict.kind === 'chosen') return { kind: 'chosen', text: 'chosen: meets every constraint with the best objective' };
+  if (r.verdict.kind === 'chosen') return { kind: 'chosen', text: 'chosen: meets every constraint with the best objective (statistical ties broken by quality, then size)' };
   return { kind: r.verdict.kind, text: `${r.verdict.kind}: ${r.verdict.why}` };
 }
 
@@ -108,7 +108,7 @@ export function renderReport(s: Summary): string {
 
   // Sensitivity.
   const sens = s.sensitivity?.rows.length
-    ? bars(s.sensitivity.rows.slice(0, 40).map((r) => ({ label: `${r.node} (${r.opType})`, value: r.delta })), { id: 'sensitivity', xLabel: `${s.sensitivity.metric} bought back by keeping the node float (all others quantized)` })
+    ? `<p class="muted">Each bar: how much ${esc(s.sensitivity.metric)} the model gets back when only this node stays float (all others quantized); grey bars are changes the other way, within measurement noise. Measured for <code>${esc(byId.get(s.sensitivity.for ?? '')?.config.label ?? s.sensitivity.for ?? '')}</code>.</p>` + bars(s.sensitivity.rows.slice(0, 40).map((r) => ({ label: `${r.node} (${r.opType})`, value: r.delta })), { id: 'sensitivity', xLabel: `${s.sensitivity.metric} bought back by keeping the node float (all others quantized)` })
     : `<p class="muted" id="sensitivity-none">No per-node sensitivity in this run: the registered passes did not provide one.</p>`;
 
   // Table.
@@ -126,7 +126,7 @@ export function renderReport(s: Summary): string {
 <h1>edgefit optimize</h1>
 <p class="muted">Source <code>${esc(s.source.path)}</code> (${mb(s.source.sizeBytes)}, sha256 ${esc(s.source.sha256.slice(0, 12))}…), task <code>${esc(s.task.name)}</code> (${s.task.n} items, data ${esc(s.task.dataSha256.slice(0, 12))}…).
 Constraints: ${s.constraints.map((c) => `<code>${esc(c.text)}</code>`).join(', ')}; objective: lowest ${esc(obj)}.
-Machine: ${esc(mach.cpu)}, ${mach.cores} cores, ${esc(mach.os)}, node ${esc(mach.node)}, ORT ${esc(mach.ort)}, ${mach.threads} thread(s)${s.load ? `; load average ${s.load.start[0]} at the start, ${s.load.end[0]} at the end${Math.max(s.load.start[0]!, s.load.end[0]!) > mach.cores * 0.5 ? ' — <b>other work was running: latency figures are inflated and noisy</b>' : ''}` : ''}.
+Machine: ${esc(mach.cpu)}, ${mach.cores} cores, ${esc(mach.os)}, node ${esc(mach.node)}, ORT ${esc(mach.ort)}, ${mach.threads} thread(s)${s.load ? `; load average ${s.load.start[0]} at the start, ${s.load.end[0]} at the end${Math.max(s.load.start[0]!, s.load.end[0]!) > mach.cores ? ' — <b>other work was running: latency figures are inflated and noisy</b>' : ''}` : ''}.
 ${s.candidates.length} candidates in ${s.elapsedSec} s of a ${s.timeLimitSec} s limit${s.stoppedEarly ? `; stopped early: ${esc(s.stoppedEarly)}` : ''}.</p>
 ${s.notes.map((n) => `<p class="muted">${esc(n)}</p>`).join('\n')}
 <h2>Recommendation</h2>

@@ -89,10 +89,11 @@ export function distributions(rows: DistRow[], o: { id: string; budget?: number 
   const rowH = 26;
   const m = { l: 200, r: 20, t: 10, b: 36 };
   const H = m.t + m.b + rowH * rows.length;
-  const all = rows.flatMap((r) => r.samples).filter(Number.isFinite);
-  const x1 = Math.max(...all, o.budget ?? 0, 1e-9) * 1.05;
-  const X = (v: number) => m.l + (v / x1) * (W - m.l - m.r);
   const q = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1)))] ?? NaN;
+  // The axis reaches a little past the slowest p99; rarer outliers are pinned to its edge.
+  const p99s = rows.map((r) => q([...r.samples].sort((a, b) => a - b), 0.99)).filter(Number.isFinite);
+  const x1 = Math.max(...p99s, o.budget ?? 0, 1e-9) * 1.25;
+  const X = (v: number) => m.l + (Math.min(v, x1) / x1) * (W - m.l - m.r);
   const parts = [`<svg id="${esc(o.id)}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="latency distributions" xmlns="http://www.w3.org/2000/svg">`];
   for (const t of ticks(0, x1)) parts.push(`<line class="grid" x1="${X(t)}" x2="${X(t)}" y1="${m.t}" y2="${H - m.b}"/><text class="tick" x="${X(t)}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`);
   parts.push(`<text class="axis" x="${(m.l + W - m.r) / 2}" y="${H - 4}" text-anchor="middle">latency (ms)</text>`);
@@ -127,7 +128,7 @@ export function bars(rows: { label: string; value: number }[], o: { id: string; 
   rows.forEach((r, i) => {
     const y = m.t + i * rowH;
     const w = (Math.abs(r.value) / x1) * (W - m.l - m.r);
-    parts.push(`<g class="bar"><title>${esc(r.label)}: ${r.value}</title><text class="rowlabel" x="${m.l - 6}" y="${y + 13}" text-anchor="end">${esc(r.label.length > 40 ? r.label.slice(0, 39) + '…' : r.label)}</text><rect x="${m.l}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}"/><text class="tick" x="${m.l + w + 4}" y="${y + 13}">${fmt(r.value)}</text></g>`);
+    parts.push(`<g class="bar${r.value < 0 ? ' neg' : ''}"><title>${esc(r.label)}: ${r.value}</title><text class="rowlabel" x="${m.l - 6}" y="${y + 13}" text-anchor="end">${esc(r.label.length > 40 ? r.label.slice(0, 39) + '…' : r.label)}</text><rect x="${m.l}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}"/><text class="tick" x="${m.l + w + 4}" y="${y + 13}">${fmt(r.value)}</text></g>`);
   });
   parts.push(`<text class="axis" x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle">${esc(o.xLabel)}</text></svg>`);
   return parts.join('\n');

@@ -71,3 +71,12 @@ test('no feasible candidate: the closest ones with what each misses', () => {
   assert.match(c.closest[0]!.misses[0]!, /^p99<=5ms: .* misses 5\.00 ms/);
   assert.ok(!c.closest.some((x) => x.id === 'broken'));
 });
+
+test('choice: a statistical tie on latency goes to the better quality; a real speed difference does not', () => {
+  const base = fake('base', 10, 0.9);
+  const tie = choose([base, fake('fast-worse', 4, 0.88), fake('same-better', 4.001, 0.9)], parseConstraints('p99<=8ms,exact>=-5pt'), base, 'p99');
+  assert.equal(tie.chosen?.id, 'same-better');
+  assert.equal(tie.runnerUp?.id, 'fast-worse');
+  const real = choose([base, fake('fast-worse', 3, 0.88), fake('slow-better', 4, 0.9)], parseConstraints('p99<=8ms,exact>=-5pt'), base, 'p99');
+  assert.equal(real.chosen?.id, 'fast-worse');
+});

@@ -2,6 +2,7 @@
 // with the best objective (lowest latency statistic); when none does, the closest misses.
 
 import { checkConstraints, describeCheck, lowerIsBetter, type Check, type Constraint, type Figures, type LatencyStat } from './constraints.js';
+import { compareLatency } from './stats.js';
 import type { CandidateResult, Measurement } from './types.js';
 
 /** A candidate reduced to the two axes of the front: latency (lower is better) and quality (higher is better). */
@@ -69,7 +70,8 @@ export interface Choice {
 
 /**
  * Checks every measured candidate against the constraints (quality floors relative to `baseline`)
- * and picks the feasible one with the lowest objective; ties go to higher quality, then smaller size.
+ * and picks the feasible one with the lowest objective; candidates statistically tied with it on the
+ * objective go by higher quality, then smaller size.
  * Only fully measured candidates can be chosen when `requireFull` is set.
  */
 export function choose(results: readonly CandidateResult[], constraints: readonly Constraint[], baseline: CandidateResult | undefined, objective: LatencyStat, opts: { requireFull?: boolean; closestN?: number } = {}): Choice {
@@ -85,6 +87,19 @@ export function choose(results: readonly CandidateResult[], constraints: readonl
       const mb = bestMeasurement(b)!;
       return ma.latency[objective] - mb.latency[objective] || qualityScore(mb) - qualityScore(ma) || (a.sizeBytes ?? 0) - (b.sizeBytes ?? 0);
     });
+  // Candidates whose objective is statistically tied with the fastest (the 95% interval of the
+  // difference holds 0) are told apart by quality, then size: a 0.01 ms edge is noise, a point of
+  // quality is not.
+  if (feasible.length > 1) {
+    const first = bestMeasurement(feasible[0]!)!;
+    const tied = feasible.filter((r, i) => {
+      if (i === 0) return true;
+      const c = compareLatency(bestMeasurement(r)!.latency.samplesMs, first.latency.samplesMs, objective);
+      return c.ci[0] <= 0 && c.ci[1] >= 0;
+    });
+    const pick = [...tied].sort((a, b) => qualityScore(bestMeasurement(b)!) - qualityScore(bestMeasurement(a)!) || (a.sizeBytes ?? 0) - (b.sizeBytes ?? 0))[0]!;
+    if (pick !== feasible[0]) feasible.splice(feasible.indexOf(pick), 1), feasible.unshift(pick);
+  }
   const closest = feasible.length
     ? []
     : measured

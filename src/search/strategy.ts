@@ -271,9 +271,11 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     screened.push(...extra);
 
     // 4. Full measurements of the promising ones, fastest screening figure first.
+    const orderStat: LatencyStat = opts.objective === 'p99' || opts.objective === 'max' ? 'p90' : opts.objective;
     const promising = screened
       .filter((r) => !dropped.has(r.id))
-      .sort((a, b) => screenLatency(a.screen!, opts.objective, base).v - screenLatency(b.screen!, opts.objective, base).v);
+      // A short run's p99 is nearly its max: order by a steadier statistic when the objective is a far tail.
+      .sort((a, b) => screenLatency(a.screen!, orderStat, base).v - screenLatency(b.screen!, orderStat, base).v);
     // Groups of up to fullTarget+1 candidates, each measured in interleaved rounds with the baseline,
     // until enough of them meet every constraint or time runs out.
     const target = opts.fullTarget ?? 3;
@@ -390,7 +392,10 @@ function assignVerdict(r: CandidateResult, choice: Choice, dropped: Map<string, 
   else if (choice.feasible.some((f) => f.id === r.id)) {
     const c = bestMeasurement(choice.chosen!)!;
     const m = bestMeasurement(r)!;
-    r.verdict = { kind: 'feasible', why: `meets every constraint but ${objective} ${m.latency[objective].toFixed(2)} ms > chosen ${c.latency[objective].toFixed(2)} ms` };
+    r.verdict =
+      m.latency[objective] > c.latency[objective]
+        ? { kind: 'feasible', why: `meets every constraint but ${objective} ${m.latency[objective].toFixed(2)} ms > chosen ${c.latency[objective].toFixed(2)} ms` }
+        : { kind: 'feasible', why: `meets every constraint; ${objective} ${m.latency[objective].toFixed(2)} ms is statistically tied with the chosen ${c.latency[objective].toFixed(2)} ms, which has the better ${c.quality.primary.name} or size` };
   } else if (!bestMeasurement(r)) r.verdict = { kind: 'dropped', why: 'not measured (time limit)' };
   else {
     const misses = (r.checks ?? []).filter((c) => !c.ok).map(describeCheck);

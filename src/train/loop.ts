@@ -150,7 +150,9 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const values = new Map<string, Float32Array>();
   for (const p of tg.params) values.set(p.name, Float32Array.from(base.graph.initializers.get(p.name)!.toFloat32()));
   for (const st of tg.batchStats) for (const name of [st.runningMean, st.runningVar]) values.set(name, Float32Array.from(base.graph.initializers.get(name)!.toFloat32()));
-  const ts = new TsOptimizer(optimizer, tg.params.map((p) => values.get(p.name)!));
+  const ts = new TsOptimizer(optimizer, tg.params.map((p) => values.get(p.name)!), { wasm: !tg.update });
+  // the optimizer's parameter arrays (WebAssembly memory for AdamW) are the ones fed and updated
+  tg.params.forEach((p, k) => values.set(p.name, ts.params[k]!));
   let graphState: Float32Array[][] = tg.update ? tg.update.slots.map((sl) => sl.state.map(() => new Float32Array(values.get(sl.param)!.length))) : [];
   if (opts.resume && existsSync(opts.resume + '.optim')) {
     const loaded = readOptimizerState(opts.resume + '.optim');

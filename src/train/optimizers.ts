@@ -7,6 +7,7 @@
 import type { GraphBuilder } from '../onnx/builder.js';
 import { DataType } from '../onnx/dtype.js';
 import { UsageError } from '../onnx/errors.js';
+import { createWasmAdamW, type WasmAdamW } from './adamw-wasm.js';
 
 export interface OptimizerConfig {
   kind: 'sgd' | 'adamw';
@@ -50,13 +51,19 @@ export function globalNorm(grads: Float32Array[]): number {
 /** The update in TypeScript; parameters are changed in place. */
 export class TsOptimizer {
   readonly state: Float32Array[][];
+  /** The parameters the update changes in place: for AdamW, copies in WebAssembly memory (use these, not the arrays given). */
+  readonly params: Float32Array[];
   step = 0;
+  private readonly wasm: WasmAdamW | undefined;
   constructor(
     readonly config: OptimizerConfig,
-    readonly params: Float32Array[],
+    params: Float32Array[],
+    opts: { wasm?: boolean } = {},
   ) {
+    this.wasm = config.kind === 'adamw' && opts.wasm !== false ? createWasmAdamW(params) : undefined;
+    this.params = this.wasm ? this.wasm.params : params;
     const slots = config.kind === 'adamw' ? 2 : 1;
-    this.state = params.map((p) => Array.from({ length: slots }, () => new Float32Array(p.length)));
+    this.state = this.wasm ? params.map((_, k) => [this.wasm!.m[k]!, this.wasm!.v[k]!]) : params.map((p) => Array.from({ length: slots }, () => new Float32Array(p.length)));
   }
 
   /** Applies one update; returns the gradient norm before clipping (NaN when clipping is off: not computed). */
@@ -72,6 +79,13 @@ export class TsOptimizer {
       const b2 = c.beta2 ?? 0.999;
       const c1 = 1 / (1 - Math.pow(b1, this.step));
       const c2 = 1 / (1 - Math.pow(b2, this.step));
+      const wasm = this.wasm;
+      if (wasm) {
+        const [eps, wd] = [c.eps ?? 1e-8, c.weightDecay ?? 0.01];
+        const rootC2 = Math.sqrt(c2);
+        for (let k = 0; k < this.params.length; k++) wasm.step(k, grads[k]!, b1, b2, (1 - b1) * scale, (1 - b2) * scale * scale, (lr * c1) / rootC2, eps / rootC2, 1 - lr * wd);
+        return norm;
+      }
       for (let k = 0; k < this.params.length; k++) {
         const st = this.state[k]!;
         adamwStep(this.params[k]!, grads[k]!, st[0]!, st[1]!, lr, b1, b2, c1, c2, c.eps ?? 1e-8, c.weightDecay ?? 0.01, scale);
