@@ -80,3 +80,14 @@ test('bad options are usage errors thrown before any process starts', async () =
   await assert.rejects(benchIsolated(CLS, { iterations: 0 }), /iterations must be/);
   await assert.rejects(benchIsolated(CLS, { threads: -1 }), /threads must be/);
 });
+
+test("peak RSS is the child's own, not the (large) parent's it was started from", async () => {
+  // Touch ~600 MiB in this process; a child spawned now must not report it as its own peak.
+  const ballast = Buffer.alloc(600 * 2 ** 20, 1);
+  try {
+    const r = unwrapBench(await benchIsolated(CLS, { ...opts, iterations: 3 }));
+    assert.ok(r.peakRssBytes < 400 * 2 ** 20, `child peak ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB includes the parent's ballast`);
+  } finally {
+    assert.equal(ballast[ballast.length - 1], 1);
+  }
+});
