@@ -43,15 +43,20 @@ the parts task, --unfreeze all is what lifts a PaddleOCR cls backbone from ~60% 
     const model = readModel(path);
     const norm = ctx.flags['task-normalisation'] ? undefined : modelNormalisation(model);
     const data = await taskSplits(task, { seed: ctx.flags.seed as number, limit: ctx.flags.limit as number | undefined, preprocess: norm?.preprocess });
-    if (norm && !ctx.flags.json) ctx.log(`input normalisation of the model: ${norm.preprocess.channels}, (x·${norm.preprocess.scale?.toFixed(6)} − ${norm.preprocess.mean?.join('/')}) / ${norm.preprocess.std?.join('/')} (${norm.reason})`);
+    if (norm && !ctx.flags.json) ctx.log(`input normalisation the model expects: ${norm.preprocess.channels}, (x/${Math.round(1 / (norm.preprocess.scale ?? 1))} − ${norm.preprocess.mean?.join('/')}) / ${norm.preprocess.std?.join('/')} (${norm.reason})`);
     const u = ctx.flags.unfreeze as string | undefined;
     const unfreeze = u === undefined ? undefined : /^\d+$/.test(u) ? Number(u) : u;
     const base = trainOptionsFromFlags(ctx);
     const opts = withBalance(ctx, { ...base, select: 'macro-f1' as const, optimizer: { ...base.optimizer, lr: (ctx.flags.lr as number | undefined) ?? 3e-3, cosine: true } }, data.train);
     if (!ctx.flags.json) ctx.log(`${path} on ${task}: ${data.train.labels.length} train / ${data.val.labels.length} val / ${data.test.labels.length} test, ${data.train.classes.length} classes`);
-    const r = await finetune({ ...opts, model, train: data.train, val: data.val, cut: ctx.flags.cut as string | undefined, candidates: ctx.flags.candidates as number, unfreeze, unfreezeEpochs: (ctx.flags['unfreeze-epochs'] as number | undefined) ?? 10, unfreezeLr: (ctx.flags['unfreeze-lr'] as number | undefined) ?? 1e-3 });
+    const r = await finetune({ ...opts, model, train: data.train, val: data.val, cut: ctx.flags.cut as string | undefined, onHead: (h) => {
+      if (ctx.flags.json) return;
+      if (h.cuts.length > 1) for (const c of h.cuts) ctx.log(`  cut '${c.tensor}' (${c.features} features): val macro-F1 ${pct(c.valMacroF1)}, accuracy ${pct(c.valAccuracy)}${c.tensor === h.feature ? '  ← kept' : ''}`);
+      ctx.log(`head on '${h.feature}':`);
+      for (const e of h.head.history) opts.onEpoch?.(e);
+      if (unfreeze !== undefined && unfreeze !== 0) ctx.log(`unfreeze phase (${u}), the head and those layers through the whole graph:`);
+    }, candidates: ctx.flags.candidates as number, unfreeze, unfreezeEpochs: (ctx.flags['unfreeze-epochs'] as number | undefined) ?? 10, unfreezeLr: (ctx.flags['unfreeze-lr'] as number | undefined) ?? 1e-3 });
     if (!ctx.flags.json) {
-      if (r.cuts.length > 1) for (const c of r.cuts) ctx.log(`  cut '${c.tensor}' (${c.features} features): val macro-F1 ${pct(c.valMacroF1)}, accuracy ${pct(c.valAccuracy)}${c.tensor === r.feature ? '  ← kept' : ''}`);
       ctx.log(`cut at '${r.feature}' (shape [${r.featureShape.join(', ')}] for this batch); head ${r.head.trained.map((t) => `${t.size}`).join(' + ')} parameters`);
       if (r.unfrozen) ctx.log(`unfroze ${r.unfrozen.trained.length} tensors: ${r.unfrozen.trained.map((t) => t.name).join(', ')}${r.unfrozenKept ? '' : ' — not kept: the head alone scored better on validation'}`);
       const fin = r.unfrozenKept ? r.unfrozen! : r.head;

@@ -54,7 +54,7 @@ export function trainOptionsFromFlags(ctx: CommandContext): Omit<TrainOptions, '
     progress: ctx.flags.json ? undefined : ctx.stderr,
     onEpoch: (r) => {
       if (ctx.flags.json) return;
-      ctx.log(`epoch ${String(r.epoch).padStart(3)}  loss ${r.trainLoss.toFixed(4)}  train acc ${pct(r.trainAccuracy)}` + (r.valAccuracy !== undefined ? `  val loss ${r.valLoss!.toFixed(4)}  val acc ${pct(r.valAccuracy)}` : '') + `  ${r.samplesPerSecond.toFixed(0)} samples/s`);
+      ctx.log(`epoch ${String(r.epoch).padStart(3)}  loss ${r.trainLoss.toFixed(4)}  train acc ${pct(r.trainAccuracy)}` + (r.valAccuracy !== undefined ? `  val loss ${r.valLoss!.toFixed(4)}  val acc ${pct(r.valAccuracy)}  val macro-F1 ${pct(r.valMacroF1 ?? NaN)}` : '') + `  ${r.samplesPerSecond.toFixed(0)} samples/s`);
     },
   };
 }

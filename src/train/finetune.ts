@@ -172,6 +172,8 @@ export interface FinetuneOptions extends Omit<TrainOptions, 'model' | 'train' | 
   unfreezeEpochs?: number;
   /** Learning rate of the unfreeze phase (default: lr / 10). */
   unfreezeLr?: number;
+  /** Called once the head is trained and the cut chosen, before any unfreeze phase (onEpoch reports that phase only). */
+  onHead?: (r: { feature: string; cuts: CutTrial[]; head: TrainResult }) => void;
 }
 
 export interface CutTrial {
@@ -246,13 +248,15 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const multi = cutAt(opts.model, tensors);
   const trainF = await computeFeaturesMany(multi, opts.train, threads);
   const valF = opts.val ? await computeFeaturesMany(multi, opts.val, threads) : undefined;
-  const { model: _m, train: _t, cut: _c, candidates: _n, unfreeze, unfreezeEpochs, unfreezeLr, ...rest } = opts;
+  const { model: _m, train: _t, cut: _c, candidates: _n, unfreeze, unfreezeEpochs, unfreezeLr, onHead, ...rest } = opts;
   void _m;
   void _t;
   void _c;
   void _n;
   // Checkpoints hold the whole model, so they belong to the unfreeze phase; the head phase takes seconds.
-  const { checkpoint, resume, ...headRest } = rest;
+  const { checkpoint, resume, onEpoch: _e, progress: _p, ...headRest } = rest;
+  void _e;
+  void _p;
   let chosen: { tensor: string; head: LinearHead; shape: number[] } | undefined;
   const cuts: CutTrial[] = [];
   for (const tensor of tensors) {
@@ -263,6 +267,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     if (!chosen || trial.score > cuts.find((c) => c.tensor === chosen!.tensor)!.score) chosen = { tensor, head, shape: trainF.get(tensor)!.shape };
   }
   const feature = chosen!.tensor;
+  onHead?.({ feature, cuts, head: chosen!.head.result });
   const backbone = cutAt(opts.model, feature);
   let model = attachHead(backbone, chosen!.shape, classes, opts.seed ?? 0, { weight: chosen!.head.weight, bias: chosen!.head.bias });
   let unfrozen: TrainResult | undefined;
