@@ -7,9 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { main } from '../src/cli/main.js';
+import { runCli as run } from '../src/cli/test-cli.js';
 import { GraphBuilder } from '../src/onnx/builder.js';
 import { DataType } from '../src/onnx/dtype.js';
 import { encodeMessage } from '../src/onnx/protobuf.js';
@@ -18,14 +17,6 @@ import { serializeModel } from '../src/onnx/write-model.js';
 import { PADDLE } from '../src/onnx/test-models.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
-
-async function run(argv: string[]) {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(c.toString()), cb()) });
-  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-  return { code, stdout: out, stderr: err };
-}
 
 /** The shape every rejection must have: exit 1, one error line naming the file, a hint, no stack. */
 function assertOneClearError(r: { code: number; stderr: string }, file: string, problem: RegExp) {

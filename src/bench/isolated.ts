@@ -11,13 +11,13 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { EdgefitError } from '../onnx/errors.js';
 import type { ResolvedInput, FeedOptions } from '../runtime/inputs.js';
 import { validateSessionOptions, type OptLevel, type ProviderFailure } from '../runtime/session.js';
 import { validateLatencyOptions, type LatencyStats, type Progress } from './latency.js';
 import type { MachineInfo } from './machine.js';
 import { modelSize, type ModelSize } from './model-size.js';
+import { nodeScriptArgs } from '../util/node-script.js';
 
 export interface IsolatedOptions extends FeedOptions {
   // --- session (see SessionOptions)
@@ -131,20 +131,6 @@ export type FromWorker =
 
 const STDERR_TAIL = 4000;
 
-function workerCommand(): { args: string[] } {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    let tsx = 'tsx';
-    try {
-      tsx = import.meta.resolve('tsx');
-    } catch {
-      // fall back to resolving from the working directory
-    }
-    return { args: ['--import', tsx, fileURLToPath(new URL('./isolated-worker.ts', here))] };
-  }
-  return { args: [fileURLToPath(new URL('./isolated-worker.js', here))] };
-}
-
 /**
  * Measures `modelPath` in a child process. Bad option values throw a UsageError; everything about the
  * model or the child (unreadable file, ORT rejects it, crash, timeout, memory limit) comes back as
@@ -163,7 +149,7 @@ export async function benchIsolated(modelPath: string, opts: IsolatedOptions = {
   const { onProgress, timeoutMs: t, memoryLimitBytes, env, signal: abortSignal, ...options } = opts;
   if (abortSignal?.aborted) return { ok: false, error: aborted(modelPath) };
   const timeoutMs = t ?? (opts.durationMs !== undefined ? opts.durationMs + 300_000 : 600_000);
-  const { args } = workerCommand();
+  const args = nodeScriptArgs(import.meta.url, 'isolated-worker');
 
   return new Promise<IsolatedResult>((resolvePromise) => {
     const child = spawn(process.execPath, args, {

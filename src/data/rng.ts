@@ -1,5 +1,7 @@
 // Seeded randomness for generators, splits and bootstraps: the same seed gives the same data on every
-// machine. mulberry32 for streams; a string hash to derive independent per-item seeds.
+// machine. mulberry32 (src/util/rng.ts) for streams; a string hash to derive independent per-item seeds.
+
+import { mulberry32 } from '../util/rng.js';
 
 /** A 32-bit FNV-1a hash of a string, mixed with a seed. */
 export function hash32(text: string, seed = 0): number {
@@ -18,16 +20,13 @@ export function hash32(text: string, seed = 0): number {
 }
 
 export class Rng {
-  private s: number;
+  private readonly u: () => number;
   constructor(seed: number) {
-    this.s = seed >>> 0;
+    this.u = mulberry32(seed);
   }
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.u();
   }
   /** Integer in [lo, hi]. */
   int(lo: number, hi: number): number {

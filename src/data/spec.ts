@@ -4,6 +4,7 @@
 
 import { TaskSpecError } from './errors.js';
 import type { SplitFractions } from './rng.js';
+import { closest } from '../util/text.js';
 
 export interface ImagePreprocess {
   kind: 'image';
@@ -170,36 +171,12 @@ const TOP: Record<string, Field> = {
   $schema: { t: 'string' },
 };
 
-function nearest(word: string, options: string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const o of options) {
-    const d = levenshtein(word.toLowerCase(), o.toLowerCase());
-    if (d < bestD) [best, bestD] = [o, d];
-  }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}
-
 function check(obj: unknown, fields: Record<string, Field>, where: string): Record<string, unknown> {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new TaskSpecError(`${where} must be an object`);
   const o = obj as Record<string, unknown>;
   for (const key of Object.keys(o)) {
     if (!(key in fields)) {
-      const near = nearest(key, Object.keys(fields));
+      const near = closest(key, Object.keys(fields), true);
       throw new TaskSpecError(`unknown key '${where}.${key}' in the task spec${near ? ` (did you mean '${near}'?)` : ''}`, `known keys of ${where}: ${Object.keys(fields).join(', ')}`);
     }
   }
@@ -214,7 +191,7 @@ function check(obj: unknown, fields: Record<string, Field>, where: string): Reco
       case 'string':
         if (typeof v !== 'string') throw new TaskSpecError(`'${at}' must be a string, got ${JSON.stringify(v)}`);
         if (f.values && !f.values.includes(v)) {
-          const near = nearest(v, [...f.values]);
+          const near = closest(v, [...f.values], true);
           throw new TaskSpecError(`'${at}' must be one of ${f.values.join(', ')}; got '${v}'${near ? ` (did you mean '${near}'?)` : ''}`);
         }
         break;

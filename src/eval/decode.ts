@@ -28,12 +28,6 @@ export function softmax(r: Float32Array): Float32Array {
   return out;
 }
 
-export function argmax(r: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < r.length; i++) if (r[i]! > r[best]!) best = i;
-  return best;
-}
-
 /**
  * Greedy CTC over an [N, T, C] output: argmax per step, merge repeats, drop blanks. The confidence is the
  * mean max-probability over the kept steps (PaddleOCR's score).

@@ -10,7 +10,8 @@ import type { SkippedItem } from '../data/errors.js';
 import type { TaskSpec } from '../data/spec.js';
 import { fitTaskToModel } from '../data/fit-task.js';
 import { sessionIO } from '../data/infer-spec.js';
-import { classProbabilities, ctcGreedy, argmax } from './decode.js';
+import { classProbabilities, ctcGreedy } from './decode.js';
+import { argmax } from '../util/vector.js';
 import {
   accuracy, macroF1, confusionMatrix, perClass, expectedCalibrationError, characterErrorRate, exactMatch,
   cosine, top1Agreement, mean, proportion, type MetricValue, type ClassStats,

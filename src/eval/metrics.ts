@@ -3,6 +3,7 @@
 // cosine). Pure functions over arrays, so every one can be checked against a value worked out by hand.
 
 import { Rng } from '../data/rng.js';
+import { levenshtein } from '../util/text.js';
 
 export interface MetricValue {
   value: number;
@@ -154,19 +155,7 @@ export function expectedCalibrationError(confidence: readonly number[], correct:
 
 /** Levenshtein distance over Unicode code points. */
 export function editDistance(a: string, b: string): number {
-  const x = [...a];
-  const y = [...b];
-  const row = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= y.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (x[i - 1] === y[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[y.length]!;
+  return levenshtein([...a], [...b]);
 }
 
 export const stripWhitespace = (s: string) => s.replace(/\s+/g, '');
@@ -187,18 +176,7 @@ export function exactMatch(pred: readonly string[], ref: readonly string[], igno
 
 // --- agreement with a reference model ----------------------------------------------------------------
 
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  if (na === 0 && nb === 0) return 1;
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
-}
+export { cosine } from '../util/vector.js';
 
 export function top1Agreement(pred: readonly number[], refPred: readonly number[]): MetricValue {
   return accuracy(pred, refPred);

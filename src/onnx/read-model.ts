@@ -162,23 +162,7 @@ class ExternalReader {
 
   /** The location, checked: relative, no escape from the model folder, symlinks resolved. */
   resolveLocation(tensor: string, location: string): string {
-    const bad = (why: string): never => {
-      throw new ModelFileError(this.file, `tensor '${tensor}' has external data location '${location}' that ${why}`, 'E_UNSAFE_PATH', 'external data must sit in the model\'s folder (or below it) and be named by a relative path');
-    };
-    if (location.includes('\0')) bad('contains a NUL byte');
-    if (isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location) || location.startsWith('\\')) bad('is absolute');
-    const joined = resolve(this.root, location);
-    const rel = relative(this.root, joined);
-    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) bad('escapes the model\'s folder');
-    let real: string;
-    try {
-      real = realpathSync(joined);
-    } catch {
-      throw new ModelFileError(this.file, `tensor '${tensor}' needs external data file '${location}', which does not exist in ${this.root}`, 'E_NO_EXTERNAL', 'copy the data file next to the model');
-    }
-    const relReal = relative(this.root, real);
-    if (relReal.startsWith('..') || isAbsolute(relReal)) bad(`escapes the model's folder through a link (to ${real})`);
-    return real;
+    return resolveExternalLocation(this.file, this.root, tensor, location);
   }
 
   /** Validates an external tensor's location and extent without reading it; returns its length. */
@@ -215,11 +199,38 @@ class ExternalReader {
   }
 }
 
-function safeRealpath(p: string): string {
+/** The real path of `p` (links resolved), or `p` made absolute when it does not exist. */
+export function safeRealpath(p: string): string {
   try {
     return realpathSync(p);
   } catch {
     return resolve(p);
   }
+}
+
+/**
+ * An external-data location of `file`, checked: relative, inside `root` (the model's real folder, see
+ * safeRealpath), present, and not leaving `root` through a link. Returns the real path of the data file;
+ * anything else is a ModelFileError naming `tensor`. Also used by src/bench/model-size.ts before ORT
+ * is given a model.
+ */
+export function resolveExternalLocation(file: string, root: string, tensor: string, location: string): string {
+  const bad = (why: string): never => {
+    throw new ModelFileError(file, `tensor '${tensor}' has external data location '${location}' that ${why}`, 'E_UNSAFE_PATH', "external data must sit in the model's folder (or below it) and be named by a relative path");
+  };
+  if (location.includes('\0')) bad('contains a NUL byte');
+  if (isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location) || location.startsWith('\\')) bad('is absolute');
+  const joined = resolve(root, location);
+  const rel = relative(root, joined);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) bad("escapes the model's folder");
+  let real: string;
+  try {
+    real = realpathSync(joined);
+  } catch {
+    throw new ModelFileError(file, `tensor '${tensor}' needs external data file '${location}', which does not exist in ${root}`, 'E_NO_EXTERNAL', 'copy the data file next to the model');
+  }
+  const relReal = relative(root, real);
+  if (relReal.startsWith('..') || isAbsolute(relReal)) bad(`escapes the model's folder through a link (to ${real})`);
+  return real;
 }
 

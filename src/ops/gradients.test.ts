@@ -14,6 +14,7 @@ import { createSession } from '../runtime/session.js';
 import { buildBackward, expandForTraining, prepareForward } from '../train/backward.js';
 import { probeFacts } from '../train/probe.js';
 import { GRADIENTS } from './gradients.js';
+import { mulberry32 } from '../util/rng.js';
 
 type Gen = 'any' | 'pos' | 'wide' | 'unit';
 interface In {
@@ -105,18 +106,6 @@ const CASES: Case[] = [
   { name: 'Cast float → double', op: 'Cast', inputs: [{ shape: [2, 3] }], attrs: { to: DataType.DOUBLE }, ...F },
 ];
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function draw(n: number, gen: Gen, r: () => number): number[] {
   return Array.from({ length: n }, () => {
     const u = r();
@@ -131,7 +120,7 @@ async function check(c: Case): Promise<void> {
   const dt = c.float32 ? DataType.FLOAT : DataType.DOUBLE;
   const ortType = c.float32 ? 'float32' : 'float64';
   const opset = c.opset ?? 17;
-  const r = rng(1234);
+  const r = mulberry32(1234);
   const b = new GraphBuilder('case');
   const names: string[] = [];
   const wrt: string[] = [];

@@ -15,6 +15,7 @@ import { upgradeOpset } from '../onnx/opset-upgrade.js';
 import { Tensor } from '../onnx/tensor.js';
 import type { Pass, PassContext, PassRecord, ParamValues, Skipped } from './pass.js';
 import { calibrate } from './quant/calibrate.js';
+import { isExcluded } from './quant/graph.js';
 import { divToMul, foldAffineIntoConv, foldBatchNorm, fuseHardSwish } from './quant/prepare.js';
 import type { CalibrationMethod } from './quant/histogram.js';
 import { type Affine, affineFromRange, intRange, quantizeTensor } from './quant/math.js';
@@ -144,10 +145,6 @@ function constantOf(g: Graph, name: string, producers: Map<string, Node>): Tenso
   const p = producers.get(name);
   if (p?.opType === 'Constant' && p.isDefaultDomain) return p.tensor('value');
   return undefined;
-}
-
-function isExcluded(n: Node, exclude: readonly string[]): boolean {
-  return exclude.includes(n.name) || exclude.includes(n.opType);
 }
 
 /** Clip's lower and upper bounds when they are constants (attributes before opset 11, inputs after). */

@@ -10,6 +10,7 @@ import type { Dim } from '../onnx/graph.js';
 import type { Model } from '../onnx/model.js';
 import { dtypeName, float32ToFloat16Bits } from '../onnx/dtype.js';
 import { allocate, ortTypeOf, type OrtType } from './tensors.js';
+import { mulberry32 } from '../util/rng.js';
 
 /** An input as the model declares it: symbolic dims are names, unknown dims undefined. */
 export interface InputSpec {
@@ -183,7 +184,7 @@ export function synthesizeFeeds(source: Source, opts: FeedOptions = {}): Record<
 /** A seeded random tensor for one resolved input; the same (name, seed) always gives the same data. */
 export function randomTensor(r: ResolvedInput, seed: number, intRange: [number, number] = [0, 100]): ort.Tensor {
   const count = r.shape.reduce((a, b) => a * b, 1);
-  const rand = rng(hashName(r.name) ^ Math.imul(seed | 0, 0x9e3779b1));
+  const rand = mulberry32(hashName(r.name) ^ Math.imul(seed | 0, 0x9e3779b1));
   const role = /mask/i.test(r.name) ? 'mask' : /token_?type|segment/i.test(r.name) ? 'type' : /position/i.test(r.name) ? 'position' : 'data';
   const data = allocate(r.type, count);
   const last = r.shape[r.shape.length - 1] ?? 1;
@@ -240,18 +241,6 @@ export function randomTensor(r: ResolvedInput, seed: number, intRange: [number, 
     }
   }
   return new OrtTensor(r.type, data as never, r.shape);
-}
-
-/** mulberry32: small, fast and good enough for benchmark inputs. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function hashName(name: string): number {

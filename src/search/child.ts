@@ -8,21 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EdgefitError } from '../onnx/errors.js';
 import { writeFileAtomic } from '../onnx/write-model.js';
-
-/** `node <worker>` from compiled sources, `node --import tsx <worker>.ts` from TypeScript sources. */
-function workerArgs(name: string): string[] {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    let tsx = 'tsx';
-    try {
-      tsx = import.meta.resolve('tsx');
-    } catch {
-      // resolved from the working directory instead
-    }
-    return ['--import', tsx, new URL(`./${name}.ts`, here).pathname];
-  }
-  return [new URL(`./${name}.js`, here).pathname];
-}
+import { nodeScriptArgs } from '../util/node-script.js';
 
 export async function runWorker<T>(name: string, request: unknown, timeoutMs: number, what: string): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), `edgefit-${name}-`));
@@ -31,7 +17,7 @@ export async function runWorker<T>(name: string, request: unknown, timeoutMs: nu
   writeFileSync(reqPath, JSON.stringify(request));
   try {
     const { code, signal, stderr, timedOut } = await new Promise<{ code: number | null; signal: string | null; stderr: string; timedOut: boolean }>((resolve, reject) => {
-      const child = spawn(process.execPath, [...workerArgs(name), reqPath, outPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [...nodeScriptArgs(import.meta.url, name), reqPath, outPath], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       let timedOut = false;
       child.stderr.on('data', (d: Buffer) => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { compareLatency, latencyFigures, quantileSorted, rng, wilson } from './stats.js';
+import { compareLatency, latencyFigures, quantileSorted, wilson } from './stats.js';
+import { mulberry32 } from '../util/rng.js';
 
 test('quantiles interpolate like numpy linear', () => {
   assert.equal(quantileSorted([1, 2, 3, 4], 0.5), 2.5);
@@ -9,7 +10,7 @@ test('quantiles interpolate like numpy linear', () => {
 });
 
 test('latency figures carry intervals that contain the estimate', () => {
-  const r = rng(3);
+  const r = mulberry32(3);
   const xs = Array.from({ length: 400 }, () => 5 + r() * 2 + (r() < 0.02 ? 10 : 0));
   const f = latencyFigures(xs);
   assert.equal(f.count, 400);
@@ -22,7 +23,7 @@ test('latency figures carry intervals that contain the estimate', () => {
 });
 
 test('latency comparison: clearly faster vs indistinguishable', () => {
-  const r = rng(5);
+  const r = mulberry32(5);
   const a = Array.from({ length: 300 }, () => 4 + r());
   const b = Array.from({ length: 300 }, () => 6 + r());
   const c = compareLatency(a, b, 'p99');

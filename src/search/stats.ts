@@ -3,28 +3,12 @@
 
 import type { LatencyStat } from './constraints.js';
 import type { LatencyFigures } from './types.js';
+import { quantileSorted, summarize } from '../bench/stats.js';
+import { mulberry32 } from '../util/rng.js';
+import { wilson as wilsonInterval } from '../eval/metrics.js';
 
-/** Small seeded PRNG (mulberry32) so that intervals are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Quantile of sorted values with linear interpolation (q in [0,1]). */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const pos = (n - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.min(n - 1, lo + 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
+// Order statistics, mean and standard deviation are the benchmark's (src/bench/stats.ts).
+export { quantileSorted } from '../bench/stats.js';
 
 const Q: Record<LatencyStat, number> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99, max: 1, mean: NaN };
 
@@ -48,15 +32,11 @@ function rounds(n: number): number {
 
 /** Latency figures with 95% bootstrap intervals from raw samples (ms). */
 export function latencyFigures(samplesMs: readonly number[], seed = 1): LatencyFigures {
-  const sorted = Float64Array.from(samplesMs).sort();
-  const n = sorted.length;
-  const mean = statOf(sorted, 'mean');
-  let v = 0;
-  for (const x of sorted) v += (x - mean) ** 2;
+  const n = samplesMs.length;
   const stats: LatencyStat[] = ['p50', 'p90', 'p95', 'p99', 'max', 'mean'];
   const ci: LatencyFigures['ci'] = {};
   if (n >= 2) {
-    const r = rng(seed);
+    const r = mulberry32(seed);
     const B = rounds(n);
     const draws = Object.fromEntries(stats.map((s) => [s, new Float64Array(B)])) as Record<LatencyStat, Float64Array>;
     const buf = new Float64Array(n);
@@ -69,18 +49,9 @@ export function latencyFigures(samplesMs: readonly number[], seed = 1): LatencyF
       ci[st] = [quantileSorted(d, 0.025), quantileSorted(d, 0.975)];
     }
   }
-  return {
-    count: n,
-    p50: statOf(sorted, 'p50'),
-    p90: statOf(sorted, 'p90'),
-    p95: statOf(sorted, 'p95'),
-    p99: statOf(sorted, 'p99'),
-    max: n ? sorted[n - 1]! : NaN,
-    mean,
-    stdev: n > 1 ? Math.sqrt(v / (n - 1)) : 0,
-    ci,
-    samplesMs: [...samplesMs],
-  };
+  const { min: _min, ...summary } = summarize(samplesMs);
+  // An empty sample has stdev 0 here (summarize gives NaN).
+  return { ...summary, stdev: n === 0 ? 0 : summary.stdev, ci, samplesMs: [...samplesMs] };
 }
 
 /**
@@ -92,7 +63,7 @@ export function compareLatency(a: readonly number[], b: readonly number[], stat:
   const sb = Float64Array.from(b).sort();
   const diffMs = statOf(sa, stat) - statOf(sb, stat);
   if (a.length < 2 || b.length < 2) return { diffMs, ci: [diffMs, diffMs], pFaster: diffMs < 0 ? 1 : 0 };
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const B = rounds(Math.max(a.length, b.length));
   const diffs = new Float64Array(B);
   const ba = new Float64Array(a.length);
@@ -107,12 +78,7 @@ export function compareLatency(a: readonly number[], b: readonly number[], stat:
   return { diffMs, ci: [quantileSorted(diffs, 0.025), quantileSorted(diffs, 0.975)], pFaster: faster / B };
 }
 
-/** Wilson interval for a proportion k/n. */
+/** Wilson interval for a proportion k/n: src/eval's, with z = 1.96 by default (eval's default is 1.959964). */
 export function wilson(k: number, n: number, z = 1.96): [number, number] {
-  if (n === 0) return [0, 1];
-  const p = k / n;
-  const den = 1 + (z * z) / n;
-  const c = (p + (z * z) / (2 * n)) / den;
-  const h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / den;
-  return [Math.max(0, c - h), Math.min(1, c + h)];
+  return wilsonInterval(k, n, z);
 }

@@ -3,6 +3,8 @@
 
 import type { Check, Constraint, LatencyStat } from './constraints.js';
 import type { ParamValues, PassRecord } from '../passes/pass.js';
+import type { MachineInfo } from '../bench/machine.js';
+import type { Summary as LatencySummary } from '../bench/stats.js';
 
 export type OptLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -19,15 +21,8 @@ export interface Interval {
   ci: [number, number];
 }
 
-export interface LatencyFigures {
-  count: number;
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
-  stdev: number;
+/** count, p50 … p99, max, mean and stdev: src/bench's latency summary (without min). */
+export interface LatencyFigures extends Omit<LatencySummary, 'min'> {
   /** 95% bootstrap intervals of the percentiles. */
   ci: Partial<Record<LatencyStat, [number, number]>>;
   /** The raw samples (ms), kept for distribution plots and comparisons. */
@@ -86,14 +81,8 @@ export type Verdict =
   | { kind: 'dropped'; why: string }
   | { kind: 'failed'; why: string };
 
-export interface Machine {
-  cpu: string;
-  cores: number;
-  os: string;
-  node: string;
-  ort: string;
-  threads: number;
-}
+/** The machine fields of src/bench's MachineInfo that a summary keeps. */
+export type Machine = Pick<MachineInfo, 'cpu' | 'cores' | 'os' | 'node' | 'ort' | 'threads'>;
 
 export interface Sensitivity {
   /** Per-node cost of quantizing it, from the quant area's sensitivity analysis. */

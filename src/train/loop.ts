@@ -16,6 +16,7 @@ import { datasetSize, sampleSize, type ArrayDataset } from './dataset.js';
 import { classTargets, LOSS_INPUTS, type LossSpec } from './losses.js';
 import { lrAt, TsOptimizer, UPDATE_INPUTS, validateOptimizer, type OptimizerConfig } from './optimizers.js';
 import { Rng } from './rng.js';
+import { argmax } from '../util/vector.js';
 import { buildTrainingGraph, dropoutMask, type TrainableSpec, type TrainingGraph } from './training-graph.js';
 
 export interface TrainOptions {
@@ -305,12 +306,6 @@ function countCorrect(logits: Float32Array, labels: ArrayLike<number>, classes: 
   let c = 0;
   for (let i = 0; i < labels.length; i++) if (argmax(logits, i * classes, classes) === labels[i]) c++;
   return c;
-}
-
-export function argmax(a: ArrayLike<number>, at: number, len: number): number {
-  let best = 0;
-  for (let j = 1; j < len; j++) if (a[at + j]! > a[at + best]!) best = j;
-  return best;
 }
 
 export interface ArrayEval {

@@ -1,29 +1,22 @@
-// Seeded randomness for training (initialisation, shuffling): mulberry32 and Box–Muller normals.
+// Seeded randomness for training (initialisation, shuffling): mulberry32 and Box–Muller normals
+// from src/util/rng.ts.
+
+import { mulberry32, pairedNormal } from '../util/rng.js';
 
 export class Rng {
-  private a: number;
-  private spare: number | undefined;
+  private readonly u: () => number;
+  private readonly gauss: () => number;
   constructor(seed: number) {
-    this.a = (seed >>> 0) ^ 0x9e3779b9;
+    // The training streams are mulberry32 seeded with seed ^ golden ratio (not the zoo's stream).
+    this.u = mulberry32((seed >>> 0) ^ 0x9e3779b9);
+    this.gauss = pairedNormal(this.u);
   }
   next(): number {
-    this.a = (this.a + 0x6d2b79f5) >>> 0;
-    let t = this.a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.u();
   }
+  /** Standard normal; both samples of each Box–Muller pair are used. */
   normal(): number {
-    if (this.spare !== undefined) {
-      const s = this.spare;
-      this.spare = undefined;
-      return s;
-    }
-    const u = Math.max(this.next(), 1e-12);
-    const v = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
+    return this.gauss();
   }
   /** A permutation of 0..n-1 (Fisher–Yates). */
   permutation(n: number): Int32Array {

@@ -1,23 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { StreamingHistogram, klWindow } from './histogram.js';
+import { mulberry32 } from '../../util/rng.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function gauss(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
 
 test('re-binning is exact: streaming in batches equals one pass over all values', () => {
-  const r = rng(1);
+  const r = mulberry32(1);
   const all = Array.from({ length: 20000 }, () => gauss(r) * (r() < 0.01 ? 50 : 1));
   const a = new StreamingHistogram(256);
   for (let i = 0; i < all.length; i += 500) a.add(all.slice(i, i + 500));
@@ -34,7 +25,7 @@ test('re-binning is exact: streaming in batches equals one pass over all values'
 });
 
 test('memory is fixed: bins never exceed maxBins however many samples stream in', () => {
-  const r = rng(2);
+  const r = mulberry32(2);
   const h = new StreamingHistogram(512);
   for (let b = 0; b < 200; b++) h.add(Float32Array.from({ length: 1000 }, () => gauss(r) * (1 + b)));
   assert.ok(h.counts.length <= 512, `bins ${h.counts.length}`);
@@ -42,7 +33,7 @@ test('memory is fixed: bins never exceed maxBins however many samples stream in'
 });
 
 test('uniform data: min-max ≈ the range, percentile and entropy close to it', () => {
-  const r = rng(3);
+  const r = mulberry32(3);
   const h = new StreamingHistogram();
   for (let b = 0; b < 20; b++) h.add(Float32Array.from({ length: 5000 }, () => -2 + 6 * r()));
   const [lo, hi] = h.range('minmax');
@@ -54,7 +45,7 @@ test('uniform data: min-max ≈ the range, percentile and entropy close to it', 
 });
 
 test('Gaussian with rare outliers: percentile and entropy clip well below the max', () => {
-  const r = rng(4);
+  const r = mulberry32(4);
   const h = new StreamingHistogram();
   for (let b = 0; b < 20; b++) {
     const x = Float32Array.from({ length: 5000 }, () => gauss(r));
@@ -70,7 +61,7 @@ test('Gaussian with rare outliers: percentile and entropy clip well below the ma
 });
 
 test('one-sided (post-Relu) data keeps 0 as the low end', () => {
-  const r = rng(5);
+  const r = mulberry32(5);
   const h = new StreamingHistogram();
   h.add(Float32Array.from({ length: 20000 }, () => Math.max(0, gauss(r))));
   for (const m of ['minmax', 'percentile', 'entropy'] as const) {
@@ -120,7 +111,7 @@ function klDirect(counts: Float64Array, offset: number, levels: number, zeros: n
 }
 
 test('klWindow picks the window a direct KL(P‖Q) loop picks (outliers folded, exact zeros kept)', () => {
-  const r = rng(6);
+  const r = mulberry32(6);
   for (const [offset, len, levels, zeros] of [
     [-300, 700, 64, 0],
     [0, 900, 128, 500],
@@ -149,7 +140,7 @@ test('klWindow picks the window a direct KL(P‖Q) loop picks (outliers folded, 
 });
 
 test('entropy on known distributions with plenty of data: Gaussian ≈ 3.5–5.5σ, Laplace clips its long tail', () => {
-  const r = rng(7);
+  const r = mulberry32(7);
   const g = new StreamingHistogram();
   const l = new StreamingHistogram();
   for (let b = 0; b < 20; b++) {
@@ -163,7 +154,7 @@ test('entropy on known distributions with plenty of data: Gaussian ≈ 3.5–5.5
 });
 
 test('a Relu spike at 0 does not drag the KL threshold down (exact zeros cost no quantization error)', () => {
-  const r = rng(8);
+  const r = mulberry32(8);
   const h = new StreamingHistogram();
   for (let b = 0; b < 10; b++) h.add(Float32Array.from({ length: 50_000 }, () => Math.max(0, gauss(r))));
   assert.ok(h.zeros > 200_000);
@@ -173,7 +164,7 @@ test('a Relu spike at 0 does not drag the KL threshold down (exact zeros cost no
 
 test('one-sided asymmetric data (HardSwish: min −0.375) gets the resolution of its real uint8 grid', () => {
   // The same positive values with and without a small negative dip: the dip must not halve the levels.
-  const r = rng(9);
+  const r = mulberry32(9);
   const relu = new StreamingHistogram();
   const hswish = new StreamingHistogram();
   for (let b = 0; b < 10; b++) {
@@ -188,7 +179,7 @@ test('one-sided asymmetric data (HardSwish: min −0.375) gets the resolution of
 });
 
 test('few values: the KL search does not clip on sampling noise; the same distribution with many values does', () => {
-  const r = rng(10);
+  const r = mulberry32(10);
   const few = new StreamingHistogram();
   few.add(Float32Array.from({ length: 2000 }, () => (r() < 0.5 ? 1 : -1) * Math.log(1 / (1 - r()))));
   const [flo, fhi] = few.range('entropy');
@@ -200,7 +191,7 @@ test('few values: the KL search does not clip on sampling noise; the same distri
 });
 
 test('resolution: after growth the larger side keeps at least maxBins/4 bins', () => {
-  const r = rng(11);
+  const r = mulberry32(11);
   const h = new StreamingHistogram(1024);
   h.add(Float32Array.from({ length: 100 }, () => 0.01 * gauss(r)));
   for (let b = 0; b < 30; b++) h.add(Float32Array.from({ length: 1000 }, () => (1 + b) * gauss(r)));

@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import type { Model } from '../../onnx/model.js';
 import { readModel } from '../../onnx/read-model.js';
 import { createSession, type SessionOptions } from '../../runtime/session.js';
+import { argmax } from '../../util/vector.js';
 
 /** Op-type counts (domain-qualified for non-default domains) of ORT's optimized graph of `model`. */
 export async function optimizedOpCounts(model: Model, opts: SessionOptions = {}): Promise<Map<string, number>> {
@@ -47,6 +48,11 @@ export async function runModel(model: Model | string, feeds: FloatFeeds, opts: S
   }
 }
 
+/**
+ * Cosine similarity for output checks. Not src/util/vector.ts's cosine on purpose: when one side is all
+ * zero this one passes a NaN or ±Infinity in the other side through (NaN) instead of answering 0, so a
+ * model that emits NaN never reads as a plain disagreement in a check or a benchmark table.
+ */
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let ab = 0;
   let aa = 0;
@@ -81,13 +87,7 @@ export function top1Agreement(a: ArrayLike<number>, b: ArrayLike<number>, classe
   const rows = Math.floor(a.length / classes);
   let agree = 0;
   for (let r = 0; r < rows; r++) {
-    let ia = 0;
-    let ib = 0;
-    for (let c = 1; c < classes; c++) {
-      if (a[r * classes + c]! > a[r * classes + ia]!) ia = c;
-      if (b[r * classes + c]! > b[r * classes + ib]!) ib = c;
-    }
-    if (ia === ib) agree++;
+    if (argmax(a, r * classes, classes) === argmax(b, r * classes, classes)) agree++;
   }
   return rows ? agree / rows : 1;
 }

@@ -11,6 +11,7 @@ import { createSession } from '../../runtime/session.js';
 import type { Feeds, PassContext, ParamValues } from '../pass.js';
 import { quantizeStatic, type StaticQuantResult } from '../quantize-static.js';
 import { toOrtFeeds } from './calibrate.js';
+import { argmax, cosine } from '../../util/vector.js';
 
 export interface Agreement {
   /** Mean over samples of the cosine between the first outputs. */
@@ -89,25 +90,6 @@ function splitRows(data: Float32Array, dims: number[]): Float32Array[] {
   const rows = dims.length > 1 ? dims[0]! : 1;
   const per = data.length / rows;
   return Array.from({ length: rows }, (_, r) => data.slice(r * per, (r + 1) * per));
-}
-
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  if (na === 0 && nb === 0) return 1;
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
-}
-
-function argmax(v: Float32Array): number {
-  let k = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[k]!) k = i;
-  return k;
 }
 
 export interface SensitivityRow {
