@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { machineInfo, machineLine } from '../src/bench/machine.js';
+import { machineInfo, machineLine, peakRss } from '../src/bench/machine.js';
 import { calibrationFeeds, loadTask } from '../src/data/task.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import type { Model } from '../src/onnx/model.js';
@@ -56,21 +56,6 @@ interface Row {
 }
 const rows: Row[] = [];
 const extra: Record<string, unknown> = {};
-
-/**
- * This process's peak RSS. Linux's VmHWM belongs to the address space made by exec; getrusage's
- * maxrss does not: it keeps the forked parent's RSS, which would make every child look as big as
- * the bench process that spawned it.
- */
-function peakRss(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS * 1024;
-}
 
 // ── worker mode: entropy calibration in a child process, reports its peak RSS ─────────────────────
 if (args[0] === '--rss-worker') {

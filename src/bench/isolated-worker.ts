@@ -3,7 +3,6 @@
 // sends back the result with the process's peak RSS. Heavy modules are imported only after the start
 // message, so that loading them is measured rather than hidden.
 
-import { readFileSync } from 'node:fs';
 import type { BenchResult, FromWorker, ToWorker } from './isolated.js';
 
 function send(m: FromWorker): Promise<void> {
@@ -34,7 +33,7 @@ async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<BenchResu
   const { openSession } = await import('../runtime/session.js');
   const { synthesizeFeeds, resolveInputs, declaredInputs } = await import('../runtime/inputs.js');
   const { measureLatency, DEFAULT_WARMUP, DEFAULT_DURATION_MS } = await import('./latency.js');
-  const { machineInfo } = await import('./machine.js');
+  const { machineInfo, peakRss } = await import('./machine.js');
   const { EdgefitError } = await import('../onnx/errors.js');
   const baselineRssBytes = process.memoryUsage.rss();
 
@@ -92,20 +91,6 @@ async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<BenchResu
     modelBytes: msg.modelBytes.totalBytes,
     machine: machineInfo(threads),
   };
-}
-
-/**
- * This process's own high-water RSS. getrusage's maxRSS survives exec on Linux, so a child started by a
- * large parent would report the parent's size; /proc's VmHWM belongs to this process's memory alone.
- */
-function peakRss(): number {
-  try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) * 1024;
-  } catch {
-    // not Linux: fall back to getrusage
-  }
-  return process.resourceUsage().maxRSS * 1024;
 }
 
 // The parent went away (killed, or Ctrl-C): stop rather than measure for no one.

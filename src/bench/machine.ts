@@ -1,5 +1,6 @@
 // The machine a figure was measured on: every benchmark result carries this beside its numbers.
 
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, arch, totalmem, loadavg } from 'node:os';
 import { ortVersion } from '../runtime/session.js';
 
@@ -40,4 +41,19 @@ export function machineLine(m: MachineInfo): string {
   const os = m.os.split(' ');
   const load = m.loadAverage?.[0] !== undefined ? `, load ${m.loadAverage[0]}` : '';
   return `${m.cpu} (${m.cores} cores), ${os[0]} ${os[2] ?? ''}, node ${m.node}, ORT ${m.ort}, ${m.threads} thread${m.threads === 1 ? '' : 's'}${load}`;
+}
+
+/**
+ * This process's own high-water RSS in bytes. getrusage's maxRSS survives exec on Linux, so a child
+ * started by a large parent would report the parent's size; /proc's VmHWM belongs to this process's
+ * memory alone. Elsewhere (not Linux) it falls back to getrusage.
+ */
+export function peakRss(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux: fall back to getrusage
+  }
+  return process.resourceUsage().maxRSS * 1024;
 }
