@@ -62,6 +62,7 @@ async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<BenchResu
     iterations: o.iterations,
     durationMs: o.durationMs,
     minIterations: o.minIterations,
+    maxIterations: o.maxIterations,
     onProgress: (progress) => void send({ type: 'progress', progress }),
   });
   await session.release();

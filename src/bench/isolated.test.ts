@@ -76,6 +76,11 @@ test('an abort signal stops the child', async () => {
   assert.ok(!r.ok && r.error.kind === 'aborted', JSON.stringify(r));
 });
 
+test('a timeout longer than a 32-bit timer can hold waits instead of firing at once', async () => {
+  const r = await benchIsolated(CLS, { ...opts, iterations: 2, timeoutMs: 1e12 });
+  assert.ok(r.ok, r.ok ? '' : r.error.message);
+});
+
 test('bad options are usage errors thrown before any process starts', async () => {
   await assert.rejects(benchIsolated(CLS, { iterations: 0 }), /iterations must be/);
   await assert.rejects(benchIsolated(CLS, { threads: -1 }), /threads must be/);

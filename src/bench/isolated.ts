@@ -45,6 +45,8 @@ export interface IsolatedOptions extends FeedOptions {
   durationMs?: number;
   /** Lower bound on timed runs in duration mode (default 5). */
   minIterations?: number;
+  /** Upper bound on timed runs in duration mode (a fast model in a long duration gives millions of samples). */
+  maxIterations?: number;
   // --- the child process
   /** Kill the child after this long (default: durationMs + 5 min, or 10 min). */
   timeoutMs?: number;
@@ -130,6 +132,8 @@ export type FromWorker =
   | { type: 'error'; error: { message: string; code: string; hint?: string; stack?: string; user: boolean } };
 
 const STDERR_TAIL = 4000;
+/** setTimeout fires at once for delays over 2^31-1 ms (about 24.8 days); longer timeouts wait that long. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Measures `modelPath` in a child process. Bad option values throw a UsageError; everything about the
@@ -176,7 +180,7 @@ export async function benchIsolated(modelPath: string, opts: IsolatedOptions = {
     const timer = setTimeout(() => {
       killedFor ??= 'timeout';
       child.kill('SIGKILL');
-    }, timeoutMs);
+    }, Math.min(timeoutMs, MAX_TIMER_MS));
     const poll =
       memoryLimitBytes !== undefined && existsSync('/proc/self/status')
         ? setInterval(() => {

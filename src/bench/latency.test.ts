@@ -37,6 +37,11 @@ test('duration mode runs until the time is up, and at least minIterations', asyn
   assert.ok(r.count >= 5 && r.count <= 13, `count ${r.count}`);
   const slow = await measureLatency(fake(5), {}, { warmup: 0, durationMs: 1, minIterations: 4 });
   assert.equal(slow.count, 4);
+  // a fast model in a long duration stops at maxIterations instead of piling up samples
+  const capped = await measureLatency(fake(0), {}, { warmup: 0, durationMs: 10_000, maxIterations: 50 });
+  assert.equal(capped.count, 50);
+  assert.equal(capped.samplesMs.length, 50);
+  assert.ok(capped.totalMs < 5_000);
 });
 
 test('progress is reported for warm-up and measurement, and the last report is complete', async () => {
@@ -54,4 +59,7 @@ test('bad counts are usage errors', async () => {
   await assert.rejects(measureLatency(fake(0), {}, { warmup: -1 }), UsageError);
   await assert.rejects(measureLatency(fake(0), {}, { iterations: 5, durationMs: 100 }), /not both/);
   await assert.rejects(measureLatency(fake(0), {}, { durationMs: 0 }), UsageError);
+  // huge values are refused up front, not met later by "Invalid array length" or a timer that overflows
+  await assert.rejects(measureLatency(fake(0), {}, { iterations: 99_999_999_999 }), /iterations must be at most/);
+  await assert.rejects(measureLatency(fake(0), {}, { durationMs: 1e12 }), /duration must be at most/);
 });

@@ -20,6 +20,8 @@ export interface LatencyOptions {
   durationMs?: number;
   /** Lower bound on timed runs in duration mode (default 5). */
   minIterations?: number;
+  /** Upper bound on timed runs in duration mode: stop early once this many are taken (default MAX_ITERATIONS). */
+  maxIterations?: number;
   /** Called after a run, at most every progressIntervalMs, outside the timed span. */
   onProgress?: (p: Progress) => void;
   progressIntervalMs?: number;
@@ -47,6 +49,9 @@ export interface LatencyStats extends Summary {
 
 export const DEFAULT_WARMUP = 5;
 export const DEFAULT_DURATION_MS = 10_000;
+/** Upper bounds that keep the samples array allocatable and timers representable (a typo such as an extra zero fails early). */
+export const MAX_ITERATIONS = 10_000_000;
+export const MAX_DURATION_MS = 7 * 24 * 3600 * 1000;
 
 export function validateLatencyOptions(o: LatencyOptions): void {
   const whole = (v: number | undefined, name: string, min: number) => {
@@ -54,8 +59,13 @@ export function validateLatencyOptions(o: LatencyOptions): void {
   };
   whole(o.warmup, 'warmup', 0);
   whole(o.iterations, 'iterations', 1);
+  if (o.iterations !== undefined && o.iterations > MAX_ITERATIONS)
+    throw new UsageError(`iterations must be at most ${MAX_ITERATIONS}, got ${o.iterations}`, 'measure fewer runs, or use --duration S to measure for S seconds');
   whole(o.minIterations, 'minIterations', 1);
+  whole(o.maxIterations, 'maxIterations', 1);
   if (o.durationMs !== undefined && !(Number.isFinite(o.durationMs) && o.durationMs > 0)) throw new UsageError(`duration must be a positive number of seconds, got ${o.durationMs / 1000}`);
+  if (o.durationMs !== undefined && o.durationMs > MAX_DURATION_MS)
+    throw new UsageError(`duration must be at most ${MAX_DURATION_MS / 1000} s (7 days), got ${o.durationMs / 1000} s`, 'measure for a shorter time');
   if (o.iterations !== undefined && o.durationMs !== undefined) throw new UsageError('give either iterations or a duration, not both', 'use --iterations N for a fixed count, or --duration S to measure for S seconds');
 }
 
@@ -81,12 +91,13 @@ export async function measureLatency(session: Runnable, feeds: Record<string, or
   const iterations = opts.iterations;
   const durationMs = iterations === undefined ? (opts.durationMs ?? DEFAULT_DURATION_MS) : undefined;
   const minIterations = opts.minIterations ?? 5;
+  const maxIterations = Math.max(minIterations, Math.min(opts.maxIterations ?? MAX_ITERATIONS, MAX_ITERATIONS));
   const samples: number[] = iterations !== undefined ? new Array<number>(iterations) : [];
   lastReport = -Infinity;
   const start = performance.now();
   let t1 = start;
   let n = 0;
-  while (iterations !== undefined ? n < iterations : n < minIterations || t1 - start < durationMs!) {
+  while (iterations !== undefined ? n < iterations : n < minIterations || (t1 - start < durationMs! && n < maxIterations)) {
     const t0 = performance.now();
     await session.run(feeds);
     t1 = performance.now();

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readModel } from '../onnx/read-model.js';
+import { DataType, GraphBuilder, writeModel } from '../onnx/index.js';
 import { PADDLE, floatFeed, maxAbsDiff, runOnce } from '../onnx/test-models.js';
 import { runCli as run } from './test-cli.js';
 
@@ -46,6 +47,34 @@ test('convert: opset upgrade with --check, external data, atomic output, JSON', 
     assert.equal(down.code, 2);
     assert.match(down.stderr, /newer than the target 13/);
     assert.deepEqual(readdirSync(dir).sort(), ['cls17.onnx', 'cls17.onnx.data']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('convert --check: a model ORT rejects never replaces the output, even when the output is the input', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-convert-'));
+  try {
+    const b = new GraphBuilder('bad');
+    b.output(b.op('Relu', [b.input('x', DataType.FLOAT, [1, 4])]), DataType.FLOAT, [1, 4]);
+    const bad = b.model({ opset: 17 });
+    bad.graph.nodes[0]!.opType = 'NoSuchOp'; // valid protobuf, but no such op for ORT
+    const path = join(dir, 'bad.onnx');
+    writeModel(bad, path);
+    const before = readFileSync(path);
+    for (const extra of [[], ['--external-data']]) {
+      const target = extra.length ? join(dir, 'bad2.onnx') : path;
+      const r = await run(['convert', path, '-o', target, '--check', ...extra]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /ONNX Runtime rejected .*bad2?\.onnx/);
+      assert.doesNotMatch(r.stderr, /\.edgefit-convert-|internal error/);
+    }
+    assert.deepEqual(readFileSync(path), before, 'the input is intact');
+    assert.deepEqual(readdirSync(dir), ['bad.onnx'], 'no output, no staging folder');
+    const missing = await run(['convert', PADDLE.cls.path, '-o', join(dir, 'no', 'such', 'out.onnx'), '--check']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /folder .* does not exist/);
+    assert.doesNotMatch(missing.stderr, /internal error/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

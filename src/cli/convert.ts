@@ -1,14 +1,14 @@
 // `edgefit convert <in> -o <out>`: read a model and write it back, optionally upgrading its opset and
 // moving weights to an external data file. The output appears whole or not at all.
 
-import { existsSync, rmSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { constantsToInitializers } from '../onnx/constants.js';
-import { UsageError } from '../onnx/errors.js';
+import { EdgefitError, UsageError } from '../onnx/errors.js';
 import { upgradeOpset, UPGRADE_RANGE, type UpgradeResult } from '../onnx/opset-upgrade.js';
 import { readModel } from '../onnx/read-model.js';
 import { verifyModel } from '../onnx/verify.js';
-import { writeModel, type WriteResult } from '../onnx/write-model.js';
+import { outputPathError, writeModel, type WriteResult } from '../onnx/write-model.js';
 import type { Command } from './command.js';
 import { LIMIT_FLAGS, limitsFromFlags } from './inspect.js';
 
@@ -39,6 +39,7 @@ export const convertCommand: Command = {
     const threshold = ctx.flags['external-threshold'] as number;
     if (threshold < 0) throw new UsageError(`--external-threshold must be zero or more, got ${threshold}`);
     const model = readModel(input, { limits: limitsFromFlags(ctx) });
+    const inputBytes = statSync(input).size; // before writing: the output may replace the input
     const fromOpset = model.opset('');
     let upgrade: UpgradeResult | undefined;
     const target = ctx.flags.opset as number | undefined;
@@ -49,23 +50,49 @@ export const convertCommand: Command = {
       constants = { converted: r.converted, bytes: r.bytes };
     }
     verifyModel(model, { context: `converting ${input}` });
-    const written: WriteResult = writeModel(model, output, ctx.flags['external-data'] ? { externalData: { threshold } } : {});
+    const writeOpts = ctx.flags['external-data'] ? { externalData: { threshold } } : {};
+    let written: WriteResult;
     let checked = false;
     if (ctx.flags.check) {
-      const { createSession } = await import('../runtime/session.js');
+      // Write into a staging folder beside the output (same file names, so external-data locations stay
+      // right), let ORT open it there, and only then move it into place: a rejected model never replaces
+      // the output, which may be an existing file or the input itself.
+      const dest = resolve(output);
+      let stage: string;
       try {
-        const s = await createSession(output);
-        await s.release();
-        checked = true;
+        stage = mkdtempSync(join(dirname(dest), '.edgefit-convert-'));
       } catch (e) {
-        rmSync(output, { force: true });
-        if (written.externalDataPath) rmSync(written.externalDataPath, { force: true });
-        throw e;
+        throw outputPathError(dest, e);
       }
-    }
+      try {
+        const staged = writeModel(model, join(stage, basename(dest)), writeOpts);
+        const { createSession } = await import('../runtime/session.js');
+        try {
+          const s = await createSession(staged.path);
+          await s.release();
+        } catch (e) {
+          // name the file the user asked for, not the staging copy
+          if (e instanceof EdgefitError) throw new EdgefitError(`${e.message.split(staged.path).join(dest)} (nothing was written)`, e.code, e.hint);
+          throw e;
+        }
+        checked = true;
+        if (staged.externalDataPath) {
+          const dataDest = join(dirname(dest), basename(staged.externalDataPath));
+          renameSync(staged.externalDataPath, dataDest);
+          written = { ...staged, path: dest, externalDataPath: dataDest };
+        } else written = { ...staged, path: dest };
+        try {
+          renameSync(staged.path, dest);
+        } catch (e) {
+          throw outputPathError(dest, e);
+        }
+      } finally {
+        rmSync(stage, { recursive: true, force: true });
+      }
+    } else written = writeModel(model, output, writeOpts);
     const report = {
       schema: CONVERT_SCHEMA,
-      input: { path: resolve(input), bytes: statSync(input).size, opset: fromOpset ?? null },
+      input: { path: resolve(input), bytes: inputBytes, opset: fromOpset ?? null },
       output: {
         path: resolve(output),
         bytes: written.bytes,

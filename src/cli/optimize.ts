@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { UsageError } from '../onnx/errors.js';
 import { parseShapeFlags } from '../runtime/inputs.js';
+import { MAX_THREADS } from '../runtime/session.js';
+import { MAX_DURATION_MS } from '../bench/latency.js';
 import { LATENCY_STATS, formatBytes, type LatencyStat } from '../search/constraints.js';
 import { optimize } from '../search/optimize.js';
 import { bestMeasurement } from '../search/pareto.js';
@@ -45,7 +47,10 @@ function defaultModelPath(): string {
 /** "20m", "90s", "1h30m", "600" (seconds) → ms. */
 export function parseDuration(raw: string): number {
   const s = raw.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
+  if (/^\d+(\.\d+)?$/.test(s)) {
+    if (!(Number(s) > 0)) throw new UsageError(`the duration '${raw}' is not positive`, 'write it like 20m, 90s, 1h30m, or a number of seconds');
+    return Number(s) * 1000;
+  }
   const re = /(\d+(?:\.\d+)?)\s*(h|m|min|s|sec|ms)/gy;
   let ms = 0;
   let m: RegExpExecArray | null;
@@ -112,12 +117,15 @@ async function run(ctx: CommandContext): Promise<number> {
   // string[] flags split on commas: put "x=1,3,48,320" back together.
   const shapes = parseShapeFlags(joinShapes(shapeFlags.length ? shapeFlags : useDefault ? [DEFAULT_RUN.shape] : []));
   const timeLimitMs = parseDuration(useDefault && ctx.flags['time-limit'] === '20m' ? DEFAULT_RUN.timeLimit : (ctx.flags['time-limit'] as string));
-  const positive = (name: string) => {
+  const positive = (name: string, max = Number.MAX_SAFE_INTEGER) => {
     const v = ctx.flags[name] as number;
     if (!(v > 0)) throw new UsageError(`--${name} must be positive, got ${v}`);
+    // checked here, before the run directory is made, not by the first child process minutes later
+    if (v > max) throw new UsageError(`--${name} must be at most ${max}, got ${v}`, `see 'edgefit optimize --help'`);
     return v;
   };
-  const threads = positive('threads');
+  const threads = positive('threads', MAX_THREADS);
+  for (const name of ['screen-seconds', 'full-seconds']) positive(name, MAX_DURATION_MS / 1000);
   const out = (ctx.flags.out as string | undefined) ?? join('runs', `optimize-${basename(model, extname(model))}-${task ? basename(task, extname(task)) : 'agreement'}`);
   const progress = new Progress(ctx.stderr);
   const { summary, paths } = await optimize({

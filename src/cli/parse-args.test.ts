@@ -33,6 +33,15 @@ test('bad values are rejected with the flag named', () => {
   assert.throws(() => parseArgs(['--output'], flags, [], 't'), /--output needs a value/);
 });
 
+test('a single-value flag given twice with different values is refused, not last-one-wins', () => {
+  assert.throws(() => parseArgs(['m', '-o', 'a.onnx', '--output', 'b.onnx'], flags, [{ name: 'model', description: '' }], 'x'), /--output is given twice, as 'a\.onnx' and 'b\.onnx'/);
+  assert.throws(() => parseArgs(['m', '--threads', '2', '--threads=4'], flags, [{ name: 'model', description: '' }], 'x'), /--threads is given twice/);
+  // the same value twice is harmless, and list flags add up
+  const p = parseArgs(['m', '--threads', '2', '--threads', '2', '--shape', 'x=1', '--shape', 'y=2'], flags, [{ name: 'model', description: '' }], 'x');
+  assert.equal(p.flags.threads, 2);
+  assert.deepEqual(p.flags.shape, ['x=1', 'y=2']);
+});
+
 test('missing and extra positional arguments are usage errors', () => {
   assert.throws(() => parseArgs([], flags, [{ name: 'model', description: '' }], 'inspect'), /needs <model>/);
   assert.throws(() => parseArgs(['a', 'b'], flags, [{ name: 'model', description: '' }], 'inspect'), /unexpected argument 'b'/);

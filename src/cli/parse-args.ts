@@ -92,7 +92,13 @@ export function parseArgs(argv: string[], flags: FlagSpec[], argSpecs: ArgSpec[]
       if (spec.type === 'string[]') {
         const prev = (out[spec.name] as string[] | undefined) ?? [];
         out[spec.name] = [...prev, ...raw.split(',').map((s) => s.trim()).filter(Boolean)];
-      } else out[spec.name] = convert(spec, raw);
+      } else {
+        const v = convert(spec, raw);
+        // last-one-wins would silently drop a value the user typed (e.g. two different -o paths)
+        if (out[spec.name] !== undefined && out[spec.name] !== v)
+          throw new UsageError(`--${spec.name} is given twice, as '${String(out[spec.name])}' and '${raw}'`, `give --${spec.name} once; see 'edgefit ${command} --help'`);
+        out[spec.name] = v;
+      }
       continue;
     }
     args.push(a);

@@ -57,6 +57,16 @@ test('bad flags and unusable inputs are clear errors, without a stack', async ()
     [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'static', '--calibration', 'random', '--param', 'bogus=1'], /unknown parameter 'bogus'/, 2],
     [[join(dir, 'missing.onnx'), '-o', join(dir, 'x.onnx')], /no such model file/, 2],
   ];
+  // found before any work is done: counts out of range, --data without a task, a --shape the model
+  // cannot take, an output that cannot be written, and an output that would replace the input
+  const o = join(dir, 'x.onnx');
+  for (const [flag, v] of [['samples', '0'], ['eval-samples', '-1'], ['rounds', '0'], ['batch', '0'], ['threads', '100000']] as const)
+    cases.push([[tiny, '-o', o, `--${flag}`, v], new RegExp(`--${flag} must be from`), 2]);
+  cases.push([[tiny, '-o', o, '--calibration', 'random', '--data', dir], /--data gives the files of a calibration task/, 2]);
+  cases.push([[tiny, '-o', o, '--shape', 'x=1,8,1'], /has 3 dims, but the model declares 2/, 2]);
+  cases.push([[tiny, '-o', join(dir, 'no-such-folder', 'x.onnx')], /folder .*no-such-folder does not exist/, 1]);
+  cases.push([[tiny, '-o', dir], /is a folder/, 1]);
+  cases.push([[tiny, '-o', tiny], /is the input model/, 2]);
   const junk = join(dir, 'junk.onnx');
   writeFileSync(junk, 'not a model');
   cases.push([[junk, '-o', join(dir, 'x.onnx')], /not .*ONNX|not a readable/, 1]);

@@ -3,19 +3,20 @@
 // result is written and reported as SLOWER, never as an improvement.
 
 import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { calibrationFeeds, loadTask, type Task } from '../data/task.js';
 import { evaluate } from '../eval/evaluate.js';
-import { createSession } from '../runtime/session.js';
+import { createSession, MAX_THREADS } from '../runtime/session.js';
 import { UsageError } from '../onnx/errors.js';
 import type { Model } from '../onnx/model.js';
 import { readModel } from '../onnx/read-model.js';
-import { writeModel } from '../onnx/write-model.js';
+import { checkOutputPath, writeModel } from '../onnx/write-model.js';
 import { validateParams } from '../passes/params.js';
 import type { Feeds, PassContext, PassRecord, ParamValues } from '../passes/pass.js';
 import { mixedPrecision, pick, QualityProbe, type SensitivityRow } from '../passes/quant/sensitivity.js';
 import { findPass } from '../passes/registry.js';
 import { quantizeStatic, SCOPES, type Scope, type StaticQuantResult } from '../passes/quantize-static.js';
-import { parseShapeFlags, synthesizeFeeds } from '../runtime/inputs.js';
+import { checkShapes, declaredInputs, parseShapeFlags, synthesizeFeeds } from '../runtime/inputs.js';
 import { guardSpeed, type GuardOptions, type GuardResult } from '../search/guard.js';
 import type { Command, CommandContext } from './command.js';
 
@@ -77,8 +78,20 @@ async function run(ctx: CommandContext): Promise<number> {
     throw new UsageError(`--int4-method applies to --mode int4 only`, mode === 'static' ? 'for static calibration use --method minmax|percentile|entropy' : 'drop it, or use --mode int4');
   const floor = f['quality-floor'] as number | undefined;
   if (floor !== undefined && !(floor > 0 && floor <= 1)) throw new UsageError(`--quality-floor must be in (0, 1], got ${floor}`, 'it is an agreement with the input model: 0.99 keeps 99% top-1 agreement (or cosine 0.99)');
+  // Everything that can be checked before the (long) work is checked now, not when it is done.
+  const counts: [string, number, number][] = [['samples', 1, 10_000_000], ['eval-samples', 1, 10_000_000], ['batch', 1, 1_000_000], ['threads', 1, MAX_THREADS], ['rounds', 1, 10_000]];
+  for (const [name, min, max] of counts) {
+    const v = f[name] as number;
+    if (v < min || v > max) throw new UsageError(`--${name} must be from ${min} to ${max}, got ${v}`, `see 'edgefit quantize --help'`);
+  }
+  if (f.data !== undefined && (f.calibration === undefined || f.calibration === 'random'))
+    throw new UsageError('--data gives the files of a calibration task, but no task was named', 'add --calibration <task or spec.json> (the task that reads those files)');
   if (!existsSync(inPath)) throw new UsageError(`no such model file: ${inPath}`, 'check the path');
+  if (resolve(out) === resolve(inPath))
+    throw new UsageError(`-o ${out} is the input model: writing there would replace the model the result is compared against`, 'write the quantized model to a new file');
+  checkOutputPath(resolve(out));
   const model = readModel(inPath);
+  if (f.shape) checkShapes(declaredInputs(model), parseShapeFlags(f.shape as string[]));
 
   // Parameters: the pass's declaration validates them (unknown keys are errors).
   const raw: Record<string, unknown> = {};

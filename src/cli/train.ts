@@ -31,7 +31,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of initialisation and shuffling' },
   { name: 'threads', short: 't', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads' },
   { name: 'update', type: 'string', values: ['ts', 'graph'], default: 'ts', description: 'run the optimizer step in TypeScript (faster here) or inside the ORT graph' },
-  { name: 'limit', type: 'integer', placeholder: 'n', description: 'use at most this many items of a generated task' },
+  { name: 'limit', type: 'integer', placeholder: 'n', description: 'use at most this many items of the task (mnist: the first n digits, balanced by class), before the train/val/test split' },
   { name: 'json', type: 'boolean', description: 'print the result as JSON on stdout' },
 ];
 

@@ -6,6 +6,7 @@ import { dirname, resolve, extname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BadItems, DataError, TaskSpecError, type OnBadItem, type SkippedItem } from './errors.js';
 import { BUILTINS } from './builtin.js';
+import { UsageError } from '../onnx/errors.js';
 import { imageFolder, textFile, npySource, mnistSource, type Item, type Source } from './sources.js';
 import { prepareImage, stackImages, type PreparedImage } from './image.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
@@ -219,6 +220,9 @@ export function builtinTasks(): string[] {
  */
 export async function loadTask(ref: string | TaskSpec, opts: LoadTaskOptions = {}): Promise<Task> {
   const seed = opts.seed ?? 0;
+  // a negative limit would slice items off the end, 0 leaves nothing to score: both are mistakes
+  if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit >= 1))
+    throw new UsageError(`limit must be a whole number ≥ 1, got ${opts.limit}`, 'pass --limit 100, or leave it out to use every item');
   let spec: TaskSpec;
   let baseDir = process.cwd();
   if (typeof ref === 'object') {

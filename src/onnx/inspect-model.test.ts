@@ -76,4 +76,7 @@ test('MACs by hand: Conv, grouped Conv, MatMul with batch, Gemm; symbolic batch 
   assert.equal(r.parameters.count, 288 + 72 + 3 + 80 + 120);
   assert.deepEqual(r.parameters.byDtype.map((d) => d.dtype), ['float32', 'int64']);
   assert.equal(inspectModel(b.model(), { shapes: { x: [4, 4, 10, 10] } }).macs.total, 4 * 30712);
+  // a shape that contradicts the declared rank or a fixed dim is refused, not estimated
+  assert.throws(() => inspectModel(b.model(), { shapes: { x: [1, 4] } }), /has 2 dims, but the model declares 4/);
+  assert.throws(() => inspectModel(b.model(), { shapes: { x: [1, 5, 10, 10] } }), /sets dim 1 to 5, but the model fixes it at 4/);
 });

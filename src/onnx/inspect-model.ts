@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { constantValue } from './constants.js';
 import { dtypeName } from './dtype.js';
+import { UsageError } from './errors.js';
 import type { Dim, Graph, Node, ValueType } from './graph.js';
 import type { ReadLimits } from './limits.js';
 import type { Model } from './model.js';
@@ -206,7 +207,20 @@ export function inspectModel(model: Model, opts: InspectOptions & { file?: { pat
   const inputShapes: Record<string, Dim[]> = {};
   for (const i of g.realInputs()) {
     const given = opts.shapes?.[i.name];
-    if (given) inputShapes[i.name] = [...given];
+    if (given) {
+      // a shape that contradicts the model would give MACs for a model that does not exist
+      const declared = i.type?.kind === 'tensor' ? i.type.shape : undefined;
+      if (declared) {
+        const show = `[${declared.map((d) => d ?? '?').join(',')}]`;
+        if (declared.length !== given.length)
+          throw new UsageError(`--shape ${i.name}=${given.join(',')} has ${given.length} dims, but the model declares ${declared.length}: ${show}`, `give ${declared.length} dims`);
+        declared.forEach((d, k) => {
+          if (typeof d === 'number' && d !== given[k])
+            throw new UsageError(`--shape ${i.name}=${given.join(',')} sets dim ${k} to ${given[k]}, but the model fixes it at ${d}: ${show}`, 'keep the fixed dims as declared');
+        });
+      }
+      inputShapes[i.name] = [...given];
+    }
     else if (i.type?.kind === 'tensor' && i.type.shape) inputShapes[i.name] = i.type.shape.map((d, k) => (k === 0 && typeof d !== 'number' ? 1 : d));
   }
   const inf = inferShapes(model, { inputShapes });

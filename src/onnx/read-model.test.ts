@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraphBuilder } from './builder.js';
@@ -171,4 +172,36 @@ test('limits: a dim or a tensor over the limit is refused with the flag to raise
   assert.throws(() => readModelFromBytes(short), (e: unknown) => e instanceof ModelFileError && e.code === 'E_TENSOR' && /12 bytes/.test(e.message));
   const dims = encodeMessage({ ir_version: 8, graph: { name: 'g', input: [{ name: 'x', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_value: 5e9 }] } } } }] } }, S.Model);
   assert.throws(() => readModelFromBytes(dims, { limits: { maxDim: 1e9 } }), /declares dim 5000000000/);
+});
+
+test('a model or external data file without read permission is a user error naming the file, not a bare errno', () => {
+  // root reads anything, so as root the reading happens in a child process running as 'nobody'
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-perm-'));
+  try {
+    chmodSync(dir, 0o755);
+    const b = new GraphBuilder('perm');
+    b.output(b.op('Add', [b.input('x', DataType.FLOAT, [1, 512]), b.floats('w', [1, 512], new Float32Array(512))]));
+    const locked = join(dir, 'locked.onnx');
+    writeModel(b.model(), locked);
+    const ext = join(dir, 'ext.onnx');
+    writeModel(b.model(), ext, { externalData: { threshold: 0 } });
+    chmodSync(locked, 0);
+    chmodSync(ext + '.data', 0);
+    const script = `
+      const { readModel } = await import(${JSON.stringify(new URL('./read-model.ts', import.meta.url).href)});
+      const out = [];
+      for (const [p, mode] of [[${JSON.stringify(locked)}, 'read'], [${JSON.stringify(ext)}, 'read'], [${JSON.stringify(ext)}, 'check']]) {
+        try { readModel(p, { externalData: mode }); out.push('read'); } catch (e) { out.push(e.name + ': ' + e.code + ': ' + e.message); }
+      }
+      console.log(JSON.stringify(out));`;
+    const asRoot = process.getuid?.() === 0;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+    assert.equal(r.status, 0, r.stderr);
+    const [a, x, c] = JSON.parse(r.stdout.trim().split('\n').pop()!) as string[];
+    assert.match(a!, /^ModelFileError: E_NO_FILE: .*locked\.onnx: the file cannot be read \(EACCES\)/);
+    assert.match(x!, /^ModelFileError: E_NO_FILE: .*ext\.onnx: the external data file 'ext\.onnx\.data' .* cannot be read \(EACCES\)/);
+    assert.match(c!, /^ModelFileError: E_NO_FILE: .*cannot be read \(EACCES\)/, 'checked for bench, before ORT meets it');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -45,8 +45,19 @@ export function readModel(path: string, opts: ReadOptions = {}): Model {
   return readModelFromBytes(bytes, { ...opts, baseDir: opts.baseDir ?? dirname(resolve(path)) }, path);
 }
 
+/** Opens a file for reading; a file that exists but cannot be opened (no permission, …) is a user error. */
+function openForRead(path: string, label: string, what: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    const hint = code === 'EACCES' || code === 'EPERM' ? `check the permissions of ${path} (the user running edgefit must be able to read it)` : 'check the path';
+    throw new ModelFileError(label, `${what} cannot be read (${code})`, 'E_NO_FILE', hint);
+  }
+}
+
 function readWhole(path: string, size: number): Uint8Array {
-  const fd = openSync(path, 'r');
+  const fd = openForRead(path, path, 'the file');
   try {
     const buf = new Uint8Array(size);
     let off = 0;
@@ -168,7 +179,13 @@ class ExternalReader {
   /** Validates an external tensor's location and extent without reading it; returns its length. */
   check(tensor: string, ref: ExternalRef): number {
     const path = this.resolveLocation(tensor, ref.location);
-    return this.extent(tensor, ref, statSync(path).size);
+    // opened, not only stat'ed: a file ORT cannot read would otherwise fail there with a bare errno
+    const fd = openForRead(path, this.file, `the external data file '${ref.location}' of tensor '${tensor}'`);
+    try {
+      return this.extent(tensor, ref, fstatSync(fd).size);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private extent(tensor: string, ref: ExternalRef, size: number): number {
@@ -182,7 +199,7 @@ class ExternalReader {
 
   read(tensor: string, ref: ExternalRef): Uint8Array {
     const path = this.resolveLocation(tensor, ref.location);
-    const fd = openSync(path, 'r');
+    const fd = openForRead(path, this.file, `the external data file '${ref.location}' of tensor '${tensor}'`);
     try {
       const length = this.extent(tensor, ref, fstatSync(fd).size);
       const buf = new Uint8Array(length);

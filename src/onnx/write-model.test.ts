@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constantsToInitializers } from './constants.js';
 import { decodeMessage, type ProtoObject } from './protobuf.js';
 import * as S from './onnx-schema.js';
 import { readModel } from './read-model.js';
+import { EdgefitError } from './errors.js';
 import { writeFileAtomic, writeModel } from './write-model.js';
 import { PADDLE, bitIdentical, floatFeed, runOnce } from './test-models.js';
 
@@ -63,6 +64,25 @@ test('a failed write leaves neither a partial file nor a temp file', () => {
     assert.equal(readFileSync(join(dir, 'a.txt'), 'utf8'), 'two');
     assert.deepEqual(readdirSync(dir), ['a.txt']);
     assert.ok(!existsSync(join(dir, 'm.onnx')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an output path that cannot be written is a user error that names the problem, and leaves nothing behind', () => {
+  const dir = tmp();
+  try {
+    const model = readModel(PADDLE.cls.path);
+    const userError = (re: RegExp) => (e: unknown) => e instanceof EdgefitError && e.code === 'E_OUTPUT' && re.test(e.message) && !!e.hint;
+    for (const ext of [false, true]) {
+      assert.throws(() => writeModel(model, join(dir, 'missing', 'm.onnx'), { externalData: ext }), userError(/folder .*missing does not exist/));
+      mkdirSync(join(dir, 'sub.onnx'), { recursive: true });
+      assert.throws(() => writeModel(model, join(dir, 'sub.onnx'), { externalData: ext }), userError(/is a folder/));
+      writeFileSync(join(dir, 'file'), 'x');
+      assert.throws(() => writeModel(model, join(dir, 'file', 'm.onnx'), { externalData: ext }), userError(/file, not a folder/));
+      assert.deepEqual(readdirSync(dir).sort(), ['file', 'sub.onnx']);
+      assert.deepEqual(readdirSync(join(dir, 'sub.onnx')), []);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

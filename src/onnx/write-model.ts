@@ -2,7 +2,7 @@
 // an external data file at aligned offsets. Models whose weights would pass protobuf's 2 GiB limit
 // always get external data.
 
-import { closeSync, openSync, renameSync, rmSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, statSync, writeSync, fsyncSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EdgefitError } from './errors.js';
 import { encodeMessage, encodedSize } from './protobuf.js';
@@ -35,6 +35,68 @@ export interface WriteResult {
 
 const PROTOBUF_LIMIT = 2 ** 31 - 1;
 
+/**
+ * Turns a file-system error met while writing `path` into a user error that says what is wrong with the
+ * output path (missing folder, a folder in the way, no permission, disk full); other errors pass through.
+ */
+export function outputPathError(path: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const dir = dirname(path);
+  const isDir = (p: string) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return undefined;
+    }
+  };
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      if (isDir(dir) === false) return new EdgefitError(`cannot write ${path}: ${dir} is a file, not a folder`, 'E_OUTPUT', 'pick another output path');
+      if (isDir(dir) === undefined)
+        return new EdgefitError(`cannot write ${path}: the folder ${dir} does not exist`, 'E_OUTPUT', `create the folder first (mkdir -p ${JSON.stringify(dir)}) or pick another output path`);
+      return new EdgefitError(`cannot write ${path} (${code})`, 'E_OUTPUT', 'pick another output path');
+    case 'EISDIR':
+      return new EdgefitError(`cannot write ${path}: it is a folder`, 'E_OUTPUT', 'give the path of a file inside it, e.g. ' + join(path, 'model.onnx'));
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new EdgefitError(`cannot write ${path}: no permission to write in ${dir} (${code})`, 'E_OUTPUT', 'pick an output path in a folder you can write to');
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new EdgefitError(`cannot write ${path}: the disk is full (${code}); nothing was written`, 'E_OUTPUT', 'free some space or write to another disk');
+    case 'ENAMETOOLONG':
+      return new EdgefitError(`cannot write ${path}: the name is too long`, 'E_OUTPUT', 'pick a shorter output path');
+    default:
+      return e;
+  }
+}
+
+/**
+ * Throws the user error `outputPathError` would give if writing `path` is bound to fail (its folder is
+ * missing or a file, or `path` is a folder), so that a command can refuse before long work, not after.
+ */
+export function checkOutputPath(path: string): void {
+  const kind = (p: string) => {
+    try {
+      return statSync(p).isDirectory() ? 'dir' : 'file';
+    } catch {
+      return 'none';
+    }
+  };
+  const dirKind = kind(dirname(path));
+  if (dirKind !== 'dir') throw outputPathError(path, Object.assign(new Error(dirKind), { code: 'ENOENT' }));
+  if (kind(path) === 'dir') throw outputPathError(path, Object.assign(new Error('EISDIR'), { code: 'EISDIR' }));
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    /* nothing there to remove, or the folder itself is missing */
+  }
+}
+
 let tmpCounter = 0;
 function tmpName(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}-${tmpCounter++}`);
@@ -55,8 +117,8 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
     }
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+    removeQuietly(tmp);
+    throw outputPathError(path, e);
   }
 }
 
@@ -79,6 +141,8 @@ export function writeModel(model: Model, path: string, opts: WriteOptions = {}):
 }
 
 function writeWithExternal(model: Model, path: string, ext: ExternalDataOptions): WriteResult {
+  // a folder in the way of the model would only be found after the data file replaced the old one
+  checkOutputPath(path);
   const location = ext.location ?? `${basename(path)}.data`;
   if (location.includes('/') || location.includes('\\') || location.startsWith('.'))
     throw new Error(`external data location must be a plain file name, got '${location}'`);
@@ -86,7 +150,12 @@ function writeWithExternal(model: Model, path: string, ext: ExternalDataOptions)
   const align = ext.align ?? 4096;
   const dataPath = join(dirname(path), location);
   const dataTmp = tmpName(dataPath);
-  const fd = openSync(dataTmp, 'w');
+  let fd: number;
+  try {
+    fd = openSync(dataTmp, 'w');
+  } catch (e) {
+    throw outputPathError(dataPath, e);
+  }
   let offset = 0;
   let count = 0;
   const placed = new Map<Tensor, ExternalRef>();
@@ -117,7 +186,11 @@ function writeWithExternal(model: Model, path: string, ext: ExternalDataOptions)
         'the weights sit in Constant nodes, which stay inline; convert them first (constantsToInitializers, or `edgefit convert --external-data`)',
       );
     const bytes = encodeMessage(proto, S.Model);
-    renameSync(dataTmp, dataPath);
+    try {
+      renameSync(dataTmp, dataPath);
+    } catch (e) {
+      throw outputPathError(dataPath, e);
+    }
     writeFileAtomic(path, bytes);
     return { path, bytes: bytes.length, externalDataPath: dataPath, externalBytes: offset, externalTensors: count };
   } catch (e) {
@@ -126,7 +199,7 @@ function writeWithExternal(model: Model, path: string, ext: ExternalDataOptions)
     } catch {
       /* already closed */
     }
-    rmSync(dataTmp, { force: true });
-    throw e;
+    removeQuietly(dataTmp);
+    throw outputPathError(dataPath, e);
   }
 }

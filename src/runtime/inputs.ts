@@ -81,21 +81,17 @@ export function isBatchDimName(name: string): boolean {
   return BATCH_NAME.test(name);
 }
 
-/** Settles every dim of every input, or throws one UsageError naming each input that stays open. */
-export function resolveInputs(inputs: InputSpec[], opts: FeedOptions = {}): ResolvedInput[] {
-  const batch = opts.batch ?? 1;
-  positive(batch, '--batch');
-  const shapes = opts.shapes ?? {};
+/**
+ * Checks --shape values against the declared inputs without settling anything else: each names an input,
+ * has its rank and keeps its fixed dims. Lets a command refuse a bad --shape before long work.
+ */
+export function checkShapes(inputs: InputSpec[], shapes: Record<string, number[]>): void {
   const names = inputs.map((i) => i.name);
   for (const [name, shape] of Object.entries(shapes)) {
     if (!names.includes(name))
       throw new UsageError(`--shape names '${name}', which is not an input of the model`, `the inputs are: ${names.join(', ')}`);
     for (const d of shape) positive(d, `--shape ${name}`);
   }
-  const byName = new Map<string, number>(Object.entries(opts.dims ?? {}));
-  for (const [k, v] of byName) positive(v, `dim '${k}'`);
-
-  // Explicit shapes first: they must agree with the declared rank and fixed dims, and they bind names.
   for (const inp of inputs) {
     const shape = shapes[inp.name];
     if (!shape || !inp.shape) continue;
@@ -104,6 +100,24 @@ export function resolveInputs(inputs: InputSpec[], opts: FeedOptions = {}): Reso
     inp.shape.forEach((d, k) => {
       if (typeof d === 'number' && d !== shape[k])
         throw new UsageError(`--shape ${inp.name}=${shape.join(',')} sets dim ${k} to ${shape[k]}, but the model fixes it at ${d}: [${fmt(inp.shape!)}]`);
+    });
+  }
+}
+
+/** Settles every dim of every input, or throws one UsageError naming each input that stays open. */
+export function resolveInputs(inputs: InputSpec[], opts: FeedOptions = {}): ResolvedInput[] {
+  const batch = opts.batch ?? 1;
+  positive(batch, '--batch');
+  const shapes = opts.shapes ?? {};
+  checkShapes(inputs, shapes);
+  const byName = new Map<string, number>(Object.entries(opts.dims ?? {}));
+  for (const [k, v] of byName) positive(v, `dim '${k}'`);
+
+  // Explicit shapes first (checked above against the declared rank and fixed dims); they bind names.
+  for (const inp of inputs) {
+    const shape = shapes[inp.name];
+    if (!shape || !inp.shape) continue;
+    inp.shape.forEach((d, k) => {
       if (typeof d === 'string' && !byName.has(d)) byName.set(d, shape[k]!);
     });
   }

@@ -57,6 +57,7 @@ test('threads default to 1 with spinning off; both can be set', () => {
 
 test('bad thread counts and levels are usage errors', async () => {
   await assert.rejects(createSession(matmulAdd(), { threads: 0 }), UsageError);
+  await assert.rejects(createSession(matmulAdd(), { threads: 100_000 }), /threads must be at most/); // ORT would try to start them all
   await assert.rejects(createSession(matmulAdd(), { threads: 1.5 }), UsageError);
   await assert.rejects(createSession(matmulAdd(), { graphOptimizationLevel: 'max' as never }), UsageError);
 });

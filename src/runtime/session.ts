@@ -73,12 +73,17 @@ function quietOrtLogger(): void {
 }
 let loggerSet = false;
 
+/** More intra-op threads than any machine this runs on; a larger value is a typo (ORT would try to start them all). */
+export const MAX_THREADS = 256;
+
 export function validateSessionOptions(opts: SessionOptions): void {
   const positiveInt = (v: number | undefined, name: string) => {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1))
       throw new UsageError(`${name} must be a whole number ≥ 1, got ${v}`, `${name} counts threads; use 1 for the most stable latency`);
   };
   positiveInt(opts.threads, 'threads');
+  if (opts.threads !== undefined && opts.threads > MAX_THREADS)
+    throw new UsageError(`threads must be at most ${MAX_THREADS}, got ${opts.threads}`, 'use at most the number of cores; 1 gives the most stable latency');
   positiveInt(opts.interOpThreads, 'interOpThreads');
   if (opts.graphOptimizationLevel !== undefined && !OPT_LEVELS.includes(opts.graphOptimizationLevel))
     throw new UsageError(`graph optimization level must be one of ${OPT_LEVELS.join(', ')}; got '${opts.graphOptimizationLevel}'`);

@@ -17,6 +17,9 @@ import { qualityIsolated, type QualityRequest } from './quality.js';
 import type { SensitivityRequest } from './sensitivity.js';
 import type { BuildRequest } from './build.js';
 import { latencyFigures } from './stats.js';
+
+/** Most latency samples kept per candidate and stage. */
+export const MAX_SAMPLES = 20_000;
 import type { Measurer } from './strategy.js';
 import type { CandidateConfig, Measurement, Sensitivity } from './types.js';
 
@@ -155,12 +158,15 @@ export class RealMeasurer implements Measurer {
           ...(this.s.batch ? { batch: this.s.batch } : {}),
           warmup: st.warmup,
           durationMs: st.durationMs / rounds,
+          // enough for stable tail quantiles; a 10 µs model would otherwise give ~10^5 samples a second,
+          // each one stored in result.json and summary.json and resampled by the bootstrap
+          maxIterations: Math.ceil(MAX_SAMPLES / rounds),
           seed: 0,
           timeoutMs: st.durationMs + 5 * 60_000,
         });
         if (!bench.ok) throw new EdgefitError(`latency measurement of ${cfg.label} failed (${bench.error.kind}): ${bench.error.message}`, bench.error.code, bench.error.hint);
         const a = acc[i]!;
-        a.samples.push(...bench.latency.samplesMs);
+        for (const v of bench.latency.samplesMs) a.samples.push(v); // not push(...): a fast model gives 10^5+ samples, past the argument limit
         a.peak = Math.max(a.peak, bench.peakRssBytes);
         a.cold ??= bench.coldStartMs;
         a.ms += Date.now() - started;

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EdgefitError } from '../onnx/errors.js';
 import { parseConstraints } from './constraints.js';
 import { RunDir, type RunSpec } from './run-dir.js';
 import { configId } from './space.js';
@@ -113,6 +114,23 @@ test('resume: a stopped run picks up where it stopped and measures nothing twice
   }
 });
 
+test('resume: the time plan uses what the stored measurements cost, not a default guess', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-resume-cost-'));
+  try {
+    const configs = Object.keys(TRUTH).map(cfg);
+    const constraints = parseConstraints('p99<=6ms,exact>=-1pt');
+    const first: string[] = [];
+    // stopped right after screening (baseline screen + full, then every other candidate screened)
+    await search({ configs, measurer: fakeMeasurer(first), runDir: new RunDir(dir, spec()).open(), constraints, objective: 'p99', timeLimitMs: 600_000, maxNewMeasurements: configs.length + 1 });
+    assert.ok(first.every((c) => c.startsWith('screen:') || c === 'full:baseline'), first.join(' '));
+    // each stored measurement took 1 ms (wallMs); 100 s is plenty to measure the promising ones in full
+    const b = await search({ configs, measurer: fakeMeasurer([]), runDir: new RunDir(dir, spec()).open(), constraints, objective: 'p99', timeLimitMs: 100_000, now: () => 0 });
+    assert.doesNotMatch(b.stoppedEarly ?? '', /not fully measured/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('search: time limit stops screening and says so', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-time-'));
   try {
@@ -122,6 +140,20 @@ test('search: time limit stops screening and says so', async () => {
     const out = await search({ configs: Object.keys(TRUTH).map(cfg), measurer: slow, runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms'), objective: 'p99', timeLimitMs: 100_000, now: () => t });
     assert.match(out.stoppedEarly ?? '', /time limit/);
     assert.ok(out.elapsedMs <= 120_000, `elapsed ${out.elapsedMs}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('search: a source model that cannot be measured is a user error with a hint, not a bug', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-base-'));
+  try {
+    const m = fakeMeasurer([]);
+    const rejecting: Measurer = { build: m.build, measure: async () => Promise.reject(new EdgefitError('ONNX Runtime rejected m.onnx: No Op registered for NoSuchOp', 'E_ORT_REJECTED')) };
+    await assert.rejects(
+      search({ configs: Object.keys(TRUTH).map(cfg), measurer: rejecting, runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms'), objective: 'p99', timeLimitMs: 100_000 }),
+      (e: unknown) => e instanceof EdgefitError && /source model could not be measured: .*NoSuchOp/.test(e.message) && !!e.hint,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@
 // then full measurements of the promising ones (fastest first) until enough feasible ones are known
 // or the time limit is near. Results go to the run directory as they come, so a killed run resumes.
 
+import { EdgefitError } from '../onnx/errors.js';
 import { checkConstraints, describeCheck, lowerIsBetter, resolveMetric, type Constraint, type Figures, type LatencyStat } from './constraints.js';
 import { baselineFor, bestMeasurement, choose, figuresOf, qualityScore, type Choice } from './pareto.js';
 import type { Progress } from './progress.js';
@@ -82,7 +83,12 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     const cfg = cfgOf.get(id)!;
     let r = results.get(id) ?? runDir.readResult(id);
     if (r && (r.status === 'failed' || r[stage])) {
-      if (!results.has(id)) reused++;
+      if (!results.has(id)) {
+        reused++;
+        // what this stage cost when it was measured: a resumed run plans its time with it, not a guess
+        const wall = r.status === 'ok' ? r[stage]?.wallMs : undefined;
+        if (wall !== undefined && wall > 0) cost[stage].push(wall);
+      }
       results.set(id, r);
       return r;
     }
@@ -230,7 +236,8 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     // 1. The baseline, fully: relative quality floors and the comparison need it.
     await run(baseId, 'screen', 'baseline', 0, 2);
     const baseline0 = await run(baseId, 'full', 'baseline', 1, 2);
-    if (baseline0.status !== 'ok') throw new Error(`the source model could not be measured: ${baseline0.error}`);
+    if (baseline0.status !== 'ok')
+      throw new EdgefitError(`the source model could not be measured: ${baseline0.error}`, 'E_BASELINE', 'every candidate is compared with the source model, so it must load and run: try `edgefit bench <model>` with the same --shape/--batch/--threads to see why');
 
     // 2. Screening. Keep enough time for full measurements of a few candidates.
     const rest = ids.slice(1);

@@ -5,7 +5,7 @@
 import { mnistRows } from '../data/sources.js';
 import { splitOf } from '../data/rng.js';
 import type { Task } from '../data/task.js';
-import { EdgefitError } from '../onnx/errors.js';
+import { EdgefitError, UsageError } from '../onnx/errors.js';
 
 export interface ArrayDataset {
   /** Samples back to back: n × prod(sampleShape). */
@@ -54,14 +54,21 @@ function pack(rows: { x: Float32Array; label: number }[], sampleShape: number[],
   return { x, labels, sampleShape, classes };
 }
 
-/** MNIST with the data module's split (hash of the id, seed 0): ~8000 train, ~1000 val, ~1000 test. */
+/**
+ * MNIST with the data module's split (hash of the id, seed 0): ~8000 train, ~1000 val, ~1000 test.
+ * `limit` keeps the first n digits (interleaved by class, so balanced) before they are split.
+ */
 export function mnistSplits(opts: { sampleShape?: number[]; limit?: number } = {}): Splits {
-  const rows = mnistRows();
+  if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit >= 1))
+    throw new UsageError(`limit must be a whole number ≥ 1, got ${opts.limit}`, 'pass --limit 1000, or leave it out to use every digit');
+  const rows = opts.limit !== undefined ? mnistRows().slice(0, opts.limit) : mnistRows();
   const classes = Array.from({ length: 10 }, (_, k) => String(k));
   const shape = opts.sampleShape ?? [784];
+  const size = shape.reduce((p, q) => p * q, 1);
+  if (size !== 784) throw new UsageError(`mnist digits are 28×28 (784 values) but the model takes samples of shape [${shape.join(', ')}] (${size} values)`, 'give the model a 784-value input: mlp:784-…, cnn:1x28x28-…');
   const by = (name: 'train' | 'val' | 'test') => {
-    let r = rows.filter((row) => splitOf(row.id, 0) === name);
-    if (opts.limit !== undefined) r = r.slice(0, opts.limit);
+    const r = rows.filter((row) => splitOf(row.id, 0) === name);
+    if (r.length === 0) throw new EdgefitError(`mnist has no items in the '${name}' split of the first ${rows.length} digits`, 'E_DATA_EMPTY', 'use more items (--limit 100 or more)');
     return pack(r, shape, classes);
   };
   return { train: by('train'), val: by('val'), test: by('test') };

@@ -3,12 +3,13 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mnistSplits, reshapeSamples, subset } from './dataset.js';
 import { trainModel } from './loop.js';
-import { buildCnn, buildMlp } from './models.js';
+import { buildArch, buildCnn, buildMlp } from './models.js';
+import { EdgefitError, UsageError } from '../onnx/errors.js';
 
 const data = mnistSplits();
 const train = subset(data.train, 0, 400);
@@ -104,4 +105,52 @@ test('a CNN with Dropout trains with seeded masks: same seed, same weights; drop
   // the trained model keeps its Dropout node (identity at inference)
   assert.ok(a.model.graph.nodes.some((n) => n.opType === 'Dropout'));
   assert.ok(Number.isFinite(a.history[0]!.valLoss!));
+});
+
+test('a batch size larger than the training set is one batch of all of it, not a crash', async () => {
+  const small = subset(train, 0, 30);
+  const r = await trainModel({ model: buildMlp([784, 8, 10], 0), train: small, epochs: 2, batchSize: 2 ** 31 - 1 });
+  assert.equal(r.steps, 2);
+});
+
+test('bad loop options are usage errors: patience 0, negative warm-up', async () => {
+  const small = subset(train, 0, 30);
+  await assert.rejects(trainModel({ model: buildMlp([784, 8, 10], 0), train: small, val, epochs: 2, patience: 0 }), (e) => e instanceof UsageError && /patience/.test(e.message));
+  await assert.rejects(trainModel({ model: buildMlp([784, 8, 10], 0), train: small, epochs: 1, optimizer: { kind: 'adamw', lr: 1e-3, warmupSteps: -1 } }), (e) => e instanceof UsageError && /warm-up/.test(e.message));
+});
+
+test('resume refuses a damaged or mismatched checkpoint with an error, not a crash', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-train-'));
+  try {
+    const ck = join(dir, 'ck.onnx');
+    const small = subset(train, 0, 60);
+    const common = { train: small, batchSize: 20 };
+    await trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 1, checkpoint: ck });
+    const good = readFileSync(ck + '.optim');
+    // another model than the checkpoint's
+    await assert.rejects(trainModel({ ...common, model: buildMlp([784, 12, 10], 0), epochs: 2, resume: ck }), (e) => e instanceof UsageError && /another model/.test(e.message));
+    // a truncated optimizer side file
+    writeFileSync(ck + '.optim', good.subarray(0, 200));
+    await assert.rejects(trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 2, resume: ck }), (e) => e instanceof EdgefitError && /truncated/.test(e.message));
+    writeFileSync(ck + '.optim', good.subarray(0, 5));
+    await assert.rejects(trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 2, resume: ck }), (e) => e instanceof EdgefitError && /optim/.test(e.message));
+    // a side file of another step (a run killed between writing the two files)
+    copyFileSync(ck, join(dir, 'ep1.onnx'));
+    writeFileSync(ck + '.optim', good);
+    await trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 2, resume: ck, checkpoint: join(dir, 'ep2.onnx') });
+    copyFileSync(join(dir, 'ep2.onnx.optim'), join(dir, 'ep1.onnx.optim'));
+    await assert.rejects(trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 3, resume: join(dir, 'ep1.onnx') }), (e) => e instanceof EdgefitError && /step/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('architecture specs that cannot build are usage errors that say why', () => {
+  for (const [arch, why] of [
+    ['cnn:1x28x28-p-p-p-p-p-p-10', /too small to halve/],
+    ['cnn:1x28x28-c0-10', /no units/],
+    ['mlp:784-99999999-10', /small models/],
+    ['mlp:784-x-10', /positive layer sizes/],
+  ] as const)
+    assert.throws(() => buildArch(arch), (e) => e instanceof UsageError && why.test(e.message), arch);
 });

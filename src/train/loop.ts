@@ -110,6 +110,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(epochs) || epochs < 1) throw new UsageError(`epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`batch size must be a positive integer, got ${batchSize}`);
+  if (opts.patience !== undefined && !(Number.isInteger(opts.patience) && opts.patience >= 1)) throw new UsageError(`patience must be a whole number of epochs ≥ 1, got ${opts.patience}`, 'e.g. --patience 3: stop after 3 epochs without a better validation score');
   const optimizer: OptimizerConfig = { kind: 'adamw', lr: 1e-3, ...opts.optimizer };
   validateOptimizer(optimizer);
   const loss: LossSpec = opts.loss ?? { kind: 'cross-entropy' };
@@ -125,7 +126,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     base = readModel(opts.resume);
     const meta = base.meta(META_KEY);
     if (!meta) throw new UsageError(`${opts.resume} is not an edgefit training checkpoint (no ${META_KEY} metadata)`);
-    state = JSON.parse(meta) as CheckpointState;
+    state = parseCheckpointState(opts.resume, meta);
+    checkSameModel(opts.resume, opts.model, base);
   }
 
   const input = opts.input ?? base.graph.realInputs()[0]?.name;
@@ -156,8 +158,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   tg.params.forEach((p, k) => values.set(p.name, ts.params[k]!));
   let graphState: Float32Array[][] = tg.update ? tg.update.slots.map((sl) => sl.state.map(() => new Float32Array(values.get(sl.param)!.length))) : [];
   if (opts.resume && existsSync(opts.resume + '.optim')) {
-    const loaded = readOptimizerState(opts.resume + '.optim');
     const target = tg.update ? graphState : ts.state;
+    const loaded = readOptimizerState(opts.resume + '.optim', target, state!.step);
     loaded.state.forEach((slots, k) => slots.forEach((v, j) => target[k]?.[j]?.set(v)));
     ts.step = loaded.step;
   }
@@ -174,10 +176,12 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   let stoppedEarly = false;
   let trainSeconds = 0;
   let trainSamples = 0;
-  const batchX = new Float32Array(batchSize * s);
+  // buffers for one batch; a --batch larger than the training set is one batch of all of it
+  const rows = Math.min(batchSize, n);
+  const batchX = new Float32Array(rows * s);
   // Dropout masks: drawn per step from (seed, step), so a resumed run draws the same ones.
-  const masks = tg.dropout.map((d) => ({ ...d, per: d.sampleShape.reduce((p, q) => p * q, 1), buf: new Float32Array(batchSize * d.sampleShape.reduce((p, q) => p * q, 1)) }));
-  const batchY = new Int32Array(batchSize);
+  const masks = tg.dropout.map((d) => ({ ...d, per: d.sampleShape.reduce((p, q) => p * q, 1), buf: new Float32Array(rows * d.sampleShape.reduce((p, q) => p * q, 1)) }));
+  const batchY = new Int32Array(rows);
 
   for (let epoch = state ? state.epoch + 1 : 0; epoch < epochs && step < totalSteps; epoch++) {
     const order = new Rng(seed * 1000003 + epoch).permutation(n);
@@ -264,8 +268,10 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     if (opts.checkpoint) {
       const ck = withWeights(base, values);
       ck.setMeta(META_KEY, JSON.stringify({ epoch, step, seed, bestAccuracy, bestEpoch, sinceBest, history, trainable: tg.params.map((p) => p.name) } satisfies CheckpointState));
-      writeModel(ck, opts.checkpoint);
+      // the optimizer state first, the model last: the model's metadata names the step, and resume
+      // refuses a side file of another step (a run killed between the two writes)
       writeOptimizerState(opts.checkpoint + '.optim', tg.update ? graphState : ts.state, step);
+      writeModel(ck, opts.checkpoint);
     }
     if (opts.patience !== undefined && sinceBest >= opts.patience) {
       stoppedEarly = true;
@@ -388,10 +394,47 @@ function writeOptimizerState(path: string, state: Float32Array[][], step: number
   writeFileAtomic(path, bytes);
 }
 
-function readOptimizerState(path: string): { step: number; state: Float32Array[][] } {
+/** A checkpoint's training state, checked field by field: a damaged one is an error, not a crash. */
+function parseCheckpointState(path: string, meta: string): CheckpointState {
+  let v: Partial<CheckpointState>;
+  try {
+    v = JSON.parse(meta) as Partial<CheckpointState>;
+  } catch (e) {
+    throw new EdgefitError(`${path}: the training state in its ${META_KEY} metadata is not valid JSON (${(e as Error).message})`, 'E_CHECKPOINT', 'the checkpoint is damaged; start again without --resume');
+  }
+  const int = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= -1;
+  if (typeof v !== 'object' || v === null || !int(v.epoch) || !int(v.step) || !int(v.bestEpoch) || !int(v.sinceBest) || typeof v.bestAccuracy !== 'number' || !Array.isArray(v.history))
+    throw new EdgefitError(`${path}: the training state in its ${META_KEY} metadata is incomplete`, 'E_CHECKPOINT', 'the checkpoint is damaged or from another tool; start again without --resume');
+  return v as CheckpointState;
+}
+
+/** Resuming must continue the same model: every weight of the model to train, same name and shape. */
+function checkSameModel(path: string, model: Model, checkpoint: Model): void {
+  for (const [name, t] of model.graph.initializers) {
+    const c = checkpoint.graph.initializers.get(name);
+    if (!c || c.dims.join() !== t.dims.join())
+      throw new UsageError(`${path} is a checkpoint of another model: weight '${name}' is ${c ? `[${c.dims.join(', ')}]` : 'missing'} there, [${t.dims.join(', ')}] in the model to train`, 'resume with the same --arch (or model) the checkpoint was written with, or start without --resume');
+  }
+}
+
+function readOptimizerState(path: string, expected: Float32Array[][], step: number): { step: number; state: Float32Array[][] } {
+  const damaged = (why: string) => new EdgefitError(`${path}: ${why}`, 'E_CHECKPOINT', `the optimizer state beside the checkpoint is damaged; delete ${path} to resume with fresh optimizer state, or start without --resume`);
   const bytes = readFileSync(path);
   const nl = bytes.indexOf(10);
-  const { step, lengths } = JSON.parse(bytes.subarray(0, nl).toString('utf8')) as { step: number; lengths: number[][] };
+  if (nl < 0) throw damaged('no header line');
+  let header: { step?: unknown; lengths?: unknown };
+  try {
+    header = JSON.parse(bytes.subarray(0, nl).toString('utf8')) as typeof header;
+  } catch {
+    throw damaged('the header is not valid JSON');
+  }
+  const { step: savedStep, lengths } = header as { step: number; lengths: number[][] };
+  if (typeof savedStep !== 'number' || !Array.isArray(lengths) || !lengths.every((l) => Array.isArray(l) && l.every((x) => Number.isInteger(x) && x >= 0))) throw damaged('the header is incomplete');
+  if (savedStep !== step) throw damaged(`it holds step ${savedStep}, the checkpoint step ${step} (written by another run, or the run was stopped between the two files)`);
+  if (lengths.length !== expected.length || lengths.some((l, k) => l.length !== expected[k]!.length || l.some((len, j) => len !== expected[k]![j]!.length)))
+    throw damaged('its arrays do not match the parameters being trained (another optimizer or model)');
+  const total = lengths.flat().reduce((a, b) => a + b, 0);
+  if (bytes.length !== nl + 1 + total * 4) throw damaged(`${bytes.length - nl - 1} bytes of data, ${total * 4} expected (truncated?)`);
   let at = nl + 1;
   const state = lengths.map((slots) =>
     slots.map((len) => {
@@ -400,5 +443,5 @@ function readOptimizerState(path: string): { step: number; state: Float32Array[]
       return v;
     }),
   );
-  return { step, state };
+  return { step: savedStep, state };
 }

@@ -12,8 +12,13 @@ import type { Model } from '../onnx/model.js';
 import { Tensor } from '../onnx/tensor.js';
 import { Rng } from './rng.js';
 
+/** The most weights one layer of a built model may have (2^28 floats = 1 GiB): these are small models. */
+export const MAX_LAYER_WEIGHTS = 2 ** 28;
+
 function heNormal(rng: Rng, name: string, dims: number[], fanIn: number): Tensor {
   const n = dims.reduce((p, q) => p * q, 1);
+  if (n > MAX_LAYER_WEIGHTS)
+    throw new UsageError(`layer '${name}' [${dims.join(', ')}] would have ${n.toExponential(2)} weights (${(n * 4 / 2 ** 30).toFixed(1)} GiB); edgefit train builds small models (at most ${MAX_LAYER_WEIGHTS} weights a layer)`, 'use smaller layer sizes, e.g. mlp:784-512-512-10, or pool (p) before a dense layer (f<N>)');
   const std = Math.sqrt(2 / fanIn);
   const v = new Float32Array(n);
   for (let i = 0; i < n; i++) v[i] = rng.normal() * std;
@@ -79,6 +84,7 @@ export function buildCnn(spec: string, seed = 0): Model {
     }
     const m = /^(c|f)(\d+)$|^(p|g)$/.exec(t);
     if (!m) throw bad();
+    if (m[2] !== undefined && Number(m[2]) < 1) throw new UsageError(`bad CNN spec '${spec}': '${t}' has no units`, `c<N> and f<N> need N ≥ 1, e.g. c16, f128`);
     if (m[1] === 'c') {
       if (flat !== undefined) throw bad();
       const out = Number(m[2]);
@@ -87,10 +93,13 @@ export function buildCnn(spec: string, seed = 0): Model {
       x = b.op('Relu', [b.op('Conv', [x, wt, bias], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] }, { name: `conv${k}/Conv` })], {}, { name: `conv${k}/Relu` });
       c = out;
     } else if (m[3] === 'p') {
+      if (flat !== undefined) throw bad();
+      if (h < 2 || w < 2) throw new UsageError(`bad CNN spec '${spec}': pool '${t}' (token ${i + 2}) gets a ${h}×${w} map, too small to halve`, 'use fewer p (2×2 max pool) tokens for this input size, or g (global average pool)');
       x = b.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] }, { name: `pool${k}` });
       h = Math.floor(h / 2);
       w = Math.floor(w / 2);
     } else if (m[3] === 'g') {
+      if (flat !== undefined) throw bad();
       x = b.op('Flatten', [b.op('GlobalAveragePool', [x], {}, { name: `gap${k}` })], { axis: 1 }, { name: `flatten${k}` });
       flat = c;
     } else {

@@ -29,6 +29,7 @@ export interface OptimizerConfig {
 export function validateOptimizer(c: OptimizerConfig): void {
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new UsageError(`learning rate must be a positive number, got ${c.lr}`, 'try --lr 0.001 (AdamW) or --lr 0.05 (SGD)');
   if (c.clipNorm !== undefined && !(c.clipNorm > 0)) throw new UsageError(`clip norm must be > 0, got ${c.clipNorm}`);
+  if (c.warmupSteps !== undefined && !(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0)) throw new UsageError(`warm-up steps must be a whole number ≥ 0, got ${c.warmupSteps}`, 'e.g. --warmup 100, or 0 for none');
 }
 
 /** The learning rate at a step (0-based) of a run of totalSteps. */

@@ -19,7 +19,7 @@ export interface TaskSplitOptions {
 }
 
 export async function taskSplits(task: string, opts: TaskSplitOptions = {}): Promise<Splits> {
-  if (task === 'mnist') return mnistSplits({ sampleShape: opts.sampleShape });
+  if (task === 'mnist') return mnistSplits({ sampleShape: opts.sampleShape, limit: opts.limit });
   let t = await loadTask(task, { seed: opts.seed ?? 0, limit: opts.limit });
   if (opts.preprocess && t.spec.preprocess.kind === 'image') {
     const spec = structuredClone(t.spec);
