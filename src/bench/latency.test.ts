@@ -62,4 +62,5 @@ test('bad counts are usage errors', async () => {
   // huge values are refused up front, not met later by "Invalid array length" or a timer that overflows
   await assert.rejects(measureLatency(fake(0), {}, { iterations: 99_999_999_999 }), /iterations must be at most/);
   await assert.rejects(measureLatency(fake(0), {}, { durationMs: 1e12 }), /duration must be at most/);
+  await assert.rejects(measureLatency(fake(0), {}, { warmup: 99_999_999_999, iterations: 1 }), /warmup must be at most/);
 });

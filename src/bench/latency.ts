@@ -58,6 +58,7 @@ export function validateLatencyOptions(o: LatencyOptions): void {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < min)) throw new UsageError(`${name} must be a whole number ≥ ${min}, got ${v}`);
   };
   whole(o.warmup, 'warmup', 0);
+  if (o.warmup !== undefined && o.warmup > MAX_ITERATIONS) throw new UsageError(`warmup must be at most ${MAX_ITERATIONS} runs, got ${o.warmup}`, 'a few runs (the default is 5) let caches and arenas settle');
   whole(o.iterations, 'iterations', 1);
   if (o.iterations !== undefined && o.iterations > MAX_ITERATIONS)
     throw new UsageError(`iterations must be at most ${MAX_ITERATIONS}, got ${o.iterations}`, 'measure fewer runs, or use --duration S to measure for S seconds');

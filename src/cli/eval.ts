@@ -62,6 +62,7 @@ export const evalCommand: Command = {
       onBadItem: ctx.flags['on-bad-item'] as OnBadItem,
       options: parseOptions(ctx.flags.option as string[] | undefined),
     });
+    if (ctx.flags.reference !== undefined && !existsSync(ctx.flags.reference as string)) throw new UsageError(`reference model not found: ${ctx.flags.reference as string}`, 'pass the .onnx file to compare with to --reference');
     const reference = ctx.flags.reference ? await createSession(ctx.flags.reference as string, { threads }) : undefined;
     const json = ctx.flags.json === true;
     if (!json) ctx.log(`evaluating ${model} on '${task.name}': ${task.size} items from ${task.describe}`);

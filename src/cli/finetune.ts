@@ -5,7 +5,7 @@
 import { UsageError } from '../onnx/errors.js';
 import { readModel } from '../onnx/read-model.js';
 import { finetune } from '../train/finetune.js';
-import { modelNormalisation, taskSplits } from '../train/task-data.js';
+import { mnistSampleShape, modelNormalisation, taskSplits } from '../train/task-data.js';
 import type { Command } from './command.js';
 import { finishTraining, pct, TRAIN_FLAGS, trainOptionsFromFlags, withBalance } from './train.js';
 
@@ -42,7 +42,7 @@ the parts task, --unfreeze all is what lifts a PaddleOCR cls backbone from ~60% 
     if (!out) throw new UsageError('-o/--output is required', 'e.g. -o finetuned.onnx');
     const model = readModel(path);
     const norm = ctx.flags['task-normalisation'] ? undefined : modelNormalisation(model);
-    const data = await taskSplits(task, { seed: ctx.flags.seed as number, limit: ctx.flags.limit as number | undefined, preprocess: norm?.preprocess });
+    const data = await taskSplits(task, { seed: ctx.flags.seed as number, limit: ctx.flags.limit as number | undefined, preprocess: norm?.preprocess, ...(task === 'mnist' ? { sampleShape: mnistSampleShape(model) } : {}) });
     if (norm && !ctx.flags.json) ctx.log(`input normalisation the model expects: ${norm.preprocess.channels}, (x/${Math.round(1 / (norm.preprocess.scale ?? 1))} − ${norm.preprocess.mean?.join('/')}) / ${norm.preprocess.std?.join('/')} (${norm.reason})`);
     const u = ctx.flags.unfreeze as string | undefined;
     const unfreeze = u === undefined ? undefined : /^\d+$/.test(u) ? Number(u) : u;

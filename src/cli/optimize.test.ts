@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeModel } from '../onnx/write-model.js';
+import { DataType, GraphBuilder } from '../onnx/index.js';
 import { mlp } from '../zoo/index.js';
 import { parseDuration } from './optimize.js';
 import { runCli } from './test-cli.js';
@@ -28,6 +29,15 @@ test('optimize: flags out of range are usage errors before any run directory is 
       assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
       assert.ok(!existsSync(out), `${extra.join(' ')}: no run directory`);
     }
+    // a dim no flag settles: the --shape to give, up front (not a failed baseline after the set-up)
+    const b = new GraphBuilder('open');
+    b.output(b.op('MatMul', [b.input('x', DataType.FLOAT, ['batch', 'width', 8]), b.floats('w', [8, 4], new Float32Array(32))]));
+    const open = join(dir, 'open.onnx');
+    writeModel(b.model({ opset: 17 }), open);
+    const r = await runCli(['optimize', open, '--budget', 'p99<=1ms', '-o', out]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /dim 1 \('width'\)[\s\S]*hint: give the full shape: --shape x=1,<width>,8/);
+    assert.ok(!existsSync(out), 'no run directory');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

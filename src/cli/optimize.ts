@@ -6,7 +6,8 @@ import { basename, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { UsageError } from '../onnx/errors.js';
-import { parseShapeFlags } from '../runtime/inputs.js';
+import { declaredInputs, parseShapeFlags, resolveInputs } from '../runtime/inputs.js';
+import { readModel } from '../onnx/read-model.js';
 import { MAX_THREADS } from '../runtime/session.js';
 import { MAX_DURATION_MS } from '../bench/latency.js';
 import { LATENCY_STATS, formatBytes, type LatencyStat } from '../search/constraints.js';
@@ -126,6 +127,10 @@ async function run(ctx: CommandContext): Promise<number> {
   };
   const threads = positive('threads', MAX_THREADS);
   for (const name of ['screen-seconds', 'full-seconds']) positive(name, MAX_DURATION_MS / 1000);
+  // Every measurement synthesises inputs of these shapes: a model they do not fit, or a dim they leave
+  // open, is a usage error now (with the --shape to give), not a failed baseline after the set-up.
+  const batchFlag = ctx.flags.batch !== undefined ? positive('batch') : undefined;
+  resolveInputs(declaredInputs(readModel(model, { externalData: 'check' })), { ...(batchFlag !== undefined ? { batch: batchFlag } : {}), shapes });
   const out = (ctx.flags.out as string | undefined) ?? join('runs', `optimize-${basename(model, extname(model))}-${task ? basename(task, extname(task)) : 'agreement'}`);
   const progress = new Progress(ctx.stderr);
   const { summary, paths } = await optimize({

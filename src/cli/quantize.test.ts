@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readModel } from '../onnx/read-model.js';
 import { writeModel } from '../onnx/write-model.js';
+import { DataType, GraphBuilder } from '../onnx/index.js';
 import { mlp, resnetCnn } from '../zoo/index.js';
 import { runCli } from './test-cli.js';
 
@@ -67,6 +68,13 @@ test('bad flags and unusable inputs are clear errors, without a stack', async ()
   cases.push([[tiny, '-o', join(dir, 'no-such-folder', 'x.onnx')], /folder .*no-such-folder does not exist/, 1]);
   cases.push([[tiny, '-o', dir], /is a folder/, 1]);
   cases.push([[tiny, '-o', tiny], /is the input model/, 2]);
+  cases.push([[tiny, '-o', o, '--exclude', 'MatMul,NoSuchNode'], /--exclude 'NoSuchNode' is neither a node name nor an op type[\s\S]*hint: .*MatMul/, 2]);
+  // a dim nothing settles is found before quantizing, not by the timing afterwards
+  const open = new GraphBuilder('open');
+  open.output(open.op('MatMul', [open.input('x', DataType.FLOAT, ['batch', 'width', 8]), open.floats('w', [8, 4], new Float32Array(32))]));
+  const openPath = join(dir, 'open.onnx');
+  writeModel(open.model({ opset: 17 }), openPath);
+  cases.push([[openPath, '-o', o], /dim 1 \('width'\)[\s\S]*hint: give the full shape: --shape x=1,<width>,8/, 2]);
   const junk = join(dir, 'junk.onnx');
   writeFileSync(junk, 'not a model');
   cases.push([[junk, '-o', join(dir, 'x.onnx')], /not .*ONNX|not a readable/, 1]);
@@ -76,6 +84,7 @@ test('bad flags and unusable inputs are clear errors, without a stack', async ()
     assert.match(r.stderr, re);
     assert.match(r.stderr, /^edgefit: error: /);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.doesNotMatch(r.stderr, /^quantizing /m, `${argv.join(' ')}: refused before the work starts`);
   }
   assert.ok(!existsSync(join(dir, 'x.onnx')), 'no output written on error');
 });

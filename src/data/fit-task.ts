@@ -50,6 +50,26 @@ export function fitTaskToModel(task: Task, io: ModelIO, notes: string[] = []): {
       notes.push(`the model input '${input}' looks channels-last; using NHWC`);
       p.layout = 'NHWC';
     }
+    checkImageShape(input, shape, p.layout, nc, p.height, p.width, p.resize === 'keep-aspect' && p.pad === 'batch-max');
   }
   return { task: task.withSpec(spec), input };
+}
+
+/**
+ * The images the preprocessing makes must fit the model's fixed input dims; otherwise every batch
+ * would fail inside ORT. Symbolic dims match anything; a batch-max padded width may grow.
+ */
+function checkImageShape(input: string, shape: readonly (number | string | undefined)[], layout: string, nc: number, h: number, w: number, widthGrows: boolean): void {
+  const gives: number[] = layout === 'flat' ? [nc * h * w] : layout === 'NHWC' ? [h, w, nc] : [nc, h, w];
+  const wAt = layout === 'flat' ? -1 : layout === 'NHWC' ? 1 : 2;
+  const want = shape.slice(1);
+  const fixed = (d: number | string | undefined): d is number => typeof d === 'number' && d > 0;
+  const bad = want.length !== gives.length || want.some((d, i) => fixed(d) && d !== gives[i] && !(widthGrows && i === wAt && d >= gives[i]!));
+  if (!bad) return;
+  const what = layout === 'flat' ? `${nc} channel${nc === 1 ? '' : 's'} × ${h} × ${w} = ${nc * h * w} values` : `${layout}, ${nc} channel${nc === 1 ? '' : 's'}, ${h}×${w}`;
+  throw new EdgefitError(
+    `the model input '${input}' takes [${shape.map((d) => d ?? '?').join(', ')}] but the task's preprocessing gives [N, ${gives.join(', ')}] (${what})`,
+    'E_TASK_MODEL',
+    'set preprocess.channels ("gray" for one channel), height and width in the task spec to what the model takes',
+  );
 }

@@ -66,3 +66,23 @@ test('resize modes: keep-aspect scales to the height and caps the width; cover c
   assert.equal(x.width, 10);
   assert.ok(x.chw[5 * 10 + 0]! < 10 && x.chw[5 * 10 + 9]! > 245, 'left edge dark, right edge light');
 });
+
+test('a truncated image is an error, not blank pixels: PNG, JPEG, WebP and BMP cut short are refused, whole ones decode', async () => {
+  const c = createCanvas(40, 30);
+  const ctx = c.getContext('2d');
+  for (let i = 0; i < 40; i++) (ctx.fillStyle = `rgb(${i * 6},${255 - i * 6},${(i * 37) % 255})`), ctx.fillRect(i, 0, 1, 30);
+  const files: [string, Buffer][] = [
+    ['png', await c.encode('png')],
+    ['jpg', await c.encode('jpeg', 90)],
+    ['webp', await c.encode('webp', 90)],
+    ['bmp', bmp(9, 5, [10, 200, 30])],
+  ];
+  for (const [ext, bytes] of files) {
+    const whole = join(tmp, `whole.${ext}`);
+    writeFileSync(whole, bytes);
+    assert.ok((await decodeImageFile(whole)).width > 0, ext);
+    const cut = join(tmp, `cut.${ext}`);
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    await assert.rejects(decodeImageFile(cut), /truncated/, ext);
+  }
+});

@@ -2,7 +2,7 @@
 // subfolder per class (classification) or with a labels.jsonl of {"file","text"} (OCR), plus a
 // task.json that points at the folder. Written to a temporary folder and renamed into place.
 
-import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import { createCanvas, type Canvas, type Image } from '@napi-rs/canvas';
 import { DataError } from './errors.js';
@@ -35,13 +35,21 @@ export async function makeDataset(builtin: string, opts: MakeOptions): Promise<M
   const b = BUILTINS[builtin];
   if (!b) throw new DataError(`unknown built-in dataset '${builtin}'`, `choose one of: ${Object.keys(BUILTINS).join(', ')}`, 'E_USAGE');
   const out = resolve(opts.out);
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new DataError(`${out} exists and is a file, not a folder`, 'choose a new --out folder');
   if (existsSync(out) && readdirSync(out).length > 0) throw new DataError(`${out} exists and is not empty`, 'choose a new --out folder, or remove this one');
   const task = await loadTask(builtin, { seed: opts.seed, limit: opts.n, ...(opts.options ? { options: opts.options } : {}) });
   const items = task.itemList();
   const ocr = task.spec.output.decode === 'ctc';
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  try {
+    const parent = dirname(out);
+    if (!existsSync(parent)) mkdirSync(parent, { recursive: true });
+    else if (!statSync(parent).isDirectory()) throw new Error(`${parent} is a file`);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp); // not recursive: Node's recursive mkdir loops forever in some virtual file systems (/proc)
+  } catch (e) {
+    throw new DataError(`cannot create the folder ${out}: ${(e as Error).message}`, 'choose an --out folder in a writable place');
+  }
   const counts: Record<string, number> = {};
   const lines: string[] = [];
   try {

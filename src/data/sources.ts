@@ -2,7 +2,7 @@
 // inputs are decoded only when a batch needs them, so a folder of 100k images is never in memory at once.
 
 import { existsSync, readdirSync, statSync, readFileSync, createReadStream } from 'node:fs';
-import { join, extname, resolve, dirname, basename } from 'node:path';
+import { join, extname, resolve, dirname, basename, relative, isAbsolute } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Canvas, Image } from '@napi-rs/canvas';
 import { DataError } from './errors.js';
@@ -88,7 +88,9 @@ export async function imageFolder(dir: string): Promise<Source> {
       }
       if (v.text !== undefined) extra.text = String(v.text);
       const file = resolve(dir, v.file);
-      if (!file.startsWith(resolve(dir))) throw new DataError(`${labelsFile}:${line}: "${v.file}" points outside the data folder`);
+      const rel = relative(resolve(dir), file);
+      // a prefix test would let '../images2/x.png' through for a folder named 'images'
+      if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new DataError(`${labelsFile}:${line}: "${v.file}" points outside the data folder`);
       items.push(imageItem(v.file, file, extra));
     }
     if (items.length === 0) throw new DataError(`${labelsFile} lists no items`, 'add one JSON line per image');
@@ -158,6 +160,8 @@ export function npySource(path: string, classNames: string[]): Source {
   const inputs = new NpyReader(isDir ? join(path, 'inputs.npy') : path);
   const labelsPath = isDir ? join(path, 'labels.npy') : null;
   const labels = labelsPath && existsSync(labelsPath) ? new NpyReader(labelsPath) : null;
+  if (labels && labels.rowShape.reduce((p, q) => p * q, 1) !== 1)
+    throw new DataError(`${labelsPath} has rows of shape [${labels.rowShape.join(', ')}]; labels must be one class index per row (shape [N])`, 'save the labels as a 1-D array of class indices, e.g. numpy.save("labels.npy", y.astype("int64"))');
   if (labels && labels.rows !== inputs.rows) throw new DataError(`${labelsPath} has ${labels.rows} rows, inputs.npy has ${inputs.rows}`);
   const items: Item[] = [];
   const seen = new Set<string>();

@@ -46,3 +46,8 @@ test('every built-in spec passes its own validation (a round trip through JSON)'
     assert.deepEqual(again, b.spec, name);
   }
 });
+
+test('duplicate class names and image sides beyond 16384 pixels are spec errors', () => {
+  assert.throws(() => validateSpec({ ...minimal, output: { decode: 'classes', classes: ['ok', 'crack', 'ok'] } }), (e) => e instanceof TaskSpecError && /'ok' twice/.test(e.message));
+  assert.throws(() => validateSpec({ ...minimal, preprocess: { kind: 'image', height: 1e9, width: 32 } }), (e) => e instanceof TaskSpecError && /at most 16384/.test(e.message));
+});

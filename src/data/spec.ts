@@ -105,7 +105,7 @@ export interface TaskSpec {
 
 type Field =
   | { t: 'string'; req?: boolean; values?: readonly string[] }
-  | { t: 'number'; req?: boolean; min?: number; int?: boolean }
+  | { t: 'number'; req?: boolean; min?: number; max?: number; int?: boolean }
   | { t: 'boolean'; req?: boolean }
   | { t: 'numbers'; req?: boolean }
   | { t: 'strings'; req?: boolean }
@@ -114,8 +114,9 @@ type Field =
 
 const IMAGE: Record<string, Field> = {
   kind: { t: 'string', req: true, values: ['image'] },
-  height: { t: 'number', req: true, min: 1, int: true },
-  width: { t: 'number', req: true, min: 1, int: true },
+  // an image side beyond 16384 pixels is a typo, not a model input (and would not fit in memory)
+  height: { t: 'number', req: true, min: 1, max: 16384, int: true },
+  width: { t: 'number', req: true, min: 1, max: 16384, int: true },
   resize: { t: 'string', values: ['stretch', 'keep-aspect', 'cover', 'none'] },
   pad: { t: 'string', values: ['fixed', 'batch-max'] },
   padValue: { t: 'number' },
@@ -199,6 +200,7 @@ function check(obj: unknown, fields: Record<string, Field>, where: string): Reco
         if (typeof v !== 'number' || !Number.isFinite(v)) throw new TaskSpecError(`'${at}' must be a number, got ${JSON.stringify(v)}`);
         if (f.int && !Number.isInteger(v)) throw new TaskSpecError(`'${at}' must be a whole number, got ${v}`);
         if (f.min !== undefined && v < f.min) throw new TaskSpecError(`'${at}' must be at least ${f.min}, got ${v}`);
+        if (f.max !== undefined && v > f.max) throw new TaskSpecError(`'${at}' must be at most ${f.max}, got ${v}`);
         break;
       case 'boolean':
         if (typeof v !== 'boolean') throw new TaskSpecError(`'${at}' must be true or false, got ${JSON.stringify(v)}`);
@@ -268,6 +270,9 @@ export function validateSpec(json: unknown): TaskSpec {
   if (out.decode === 'classes') {
     check(out, OUT_CLASSES, 'spec.output');
     output = { decode: 'classes', ...named(out), classes: (out.classes as string[] | undefined) ?? [], activation: (out.activation as ClassesOutput['activation'] | undefined) ?? 'auto' };
+    const names = (out.classes as string[] | undefined) ?? [];
+    const dup = names.find((c, i) => names.indexOf(c) !== i);
+    if (dup !== undefined) throw new TaskSpecError(`'spec.output.classes' lists '${dup}' twice`, 'each class once, in the order of the model\'s outputs');
   } else if (out.decode === 'ctc') {
     check(out, OUT_CTC, 'spec.output');
     output = { decode: 'ctc', ...named(out), dictionary: out.dictionary as string, blank: (out.blank as number | undefined) ?? 0, appendSpace: (out.appendSpace as boolean | undefined) ?? true };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
 import { loadTask, calibrationFeeds, type Batch } from './task.js';
 import { DataError, TaskSpecError } from './errors.js';
+import { UsageError } from '../onnx/errors.js';
 import { encodeNpy } from './npy.js';
 import { splitOf } from './rng.js';
 
@@ -228,4 +229,42 @@ test('CSV text data: header names the columns, quoted cells may hold commas', as
   assert.deepEqual(task.classes, ['ok', 'scratch']);
   assert.deepEqual(task.itemList().map((i) => i.label), ['scratch', 'ok']);
   await assert.rejects(loadTask(path, { data: join(dir, 'bad.csv') }), /no 'text' column/);
+});
+
+test('labels.jsonl: a file in a sibling folder whose name starts with the data folder\'s is outside it', async () => {
+  const dir = join(tmp, 'imgs');
+  mkdirSync(join(tmp, 'imgs2'), { recursive: true });
+  mkdirSync(dir, { recursive: true });
+  await png(join(tmp, 'imgs2', 'a.png'), 10);
+  await png(join(dir, 'b.png'), 10);
+  writeFileSync(join(dir, 'labels.jsonl'), JSON.stringify({ file: 'b.png', label: 'dark' }) + '\n' + JSON.stringify({ file: '../imgs2/a.png', label: 'dark' }) + '\n');
+  await assert.rejects(loadTask(spec(dir)), (e) => e instanceof DataError && /points outside the data folder/.test(e.message));
+});
+
+test('a limit that is not a whole number ≥ 1 is refused (a negative one would drop items from the end)', async () => {
+  for (const limit of [0, -2, 2.5]) await assert.rejects(loadTask('mnist', { limit }), (e) => e instanceof UsageError && /limit/.test(e.message), String(limit));
+});
+
+test('generator options are checked up front: unknown name, not a number, out of range', async () => {
+  await assert.rejects(loadTask('parts', { limit: 2, options: { foo: 1 } }), (e) => e instanceof UsageError && /no generator option 'foo'/.test(e.message));
+  await assert.rejects(loadTask('parts', { limit: 2, options: { defectRate: 'abc' } }), (e) => e instanceof UsageError && /defectRate/.test(e.message));
+  await assert.rejects(loadTask('parts', { limit: 2, options: { size: 0 } }), (e) => e instanceof UsageError && /size/.test(e.message));
+  await assert.rejects(loadTask('serials', { limit: 2, options: { difficulty: 3 } }), (e) => e instanceof UsageError && /difficulty/.test(e.message));
+  await assert.rejects(loadTask('mnist', { options: { x: 1 } }), (e) => e instanceof UsageError);
+  assert.equal((await loadTask('parts', { limit: 2, options: { defectRate: '0.2', size: 32 } })).size, 2);
+});
+
+test("resize 'none': an image of another size is a bad item (skippable), not a crash of the whole batch", async () => {
+  const dir = join(tmp, 'none');
+  mkdirSync(join(dir, 'dark'), { recursive: true });
+  mkdirSync(join(dir, 'light'), { recursive: true });
+  await png(join(dir, 'dark', 'a.png'), 10, 6, 4);
+  await png(join(dir, 'light', 'b.png'), 240, 6, 4);
+  await png(join(dir, 'light', 'big.png'), 240, 60, 40);
+  const path = spec(dir, { preprocess: { kind: 'image', height: 4, width: 6, resize: 'none', channels: 'gray' } });
+  await assert.rejects(collect((await loadTask(path)).batches({ batchSize: 4 })), (e) => e instanceof DataError && /light\/big\.png.*60×40/.test(e.message));
+  const skip = await loadTask(path, { onBadItem: 'skip' });
+  const batches = await collect(skip.batches({ batchSize: 4 }));
+  assert.equal(batches[0]!.ids.length, 2);
+  assert.equal(skip.skipped.length, 1);
 });

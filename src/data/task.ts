@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve, extname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BadItems, DataError, TaskSpecError, type OnBadItem, type SkippedItem } from './errors.js';
-import { BUILTINS } from './builtin.js';
+import { BUILTINS, checkBuiltinOptions } from './builtin.js';
 import { UsageError } from '../onnx/errors.js';
 import { imageFolder, textFile, npySource, mnistSource, type Item, type Source } from './sources.js';
 import { prepareImage, stackImages, type PreparedImage } from './image.js';
@@ -59,7 +59,8 @@ export class Task {
     readonly seed: number,
     readonly describe: string,
     private readonly bad: BadItems,
-    private readonly baseDir: string,
+    /** The folder relative paths of the spec (data, dictionary, tokenizer) resolve against. */
+    readonly baseDir: string,
   ) {}
 
   get size(): number {
@@ -164,6 +165,9 @@ class FeedEncoder {
     const p = this.spec.preprocess;
     if (p.kind === 'image') {
       if (loaded.kind !== 'image') throw new DataError(`the task preprocesses images but the data gives ${loaded.kind}`, 'use an image folder, or change preprocess.kind');
+      // resize 'none' stacks images as they are: one of another size is a bad item, not a broken batch
+      if (p.resize === 'none' && (loaded.image.width !== p.width || loaded.image.height !== p.height))
+        throw new Error(`the image is ${loaded.image.width}×${loaded.image.height}; preprocess.resize 'none' needs every image to be ${p.width}×${p.height}`);
       return { kind: 'image', image: prepareImage(loaded.image, p) };
     }
     if (p.kind === 'text') {
@@ -267,13 +271,17 @@ export async function loadTask(ref: string | TaskSpec, opts: LoadTaskOptions = {
 }
 
 async function openSource(spec: TaskSpec, opts: LoadTaskOptions, baseDir: string, seed: number): Promise<{ source: Source; generated: boolean }> {
-  if (opts.data !== undefined) return { source: await openPath(resolve(opts.data), spec), generated: false };
   const d = spec.data;
+  const isBuiltin = opts.data === undefined && (d?.format === 'builtin' || d?.format === 'mnist');
+  if (!isBuiltin && opts.options && Object.keys(opts.options).length > 0)
+    throw new UsageError(`generator options (${Object.keys(opts.options).join(', ')}) apply only to a built-in generated task; task '${spec.name}' reads ${opts.data !== undefined ? opts.data : 'its data files'}`, 'leave out --option, or use a built-in task (serials, serials-rotated, parts)');
+  if (opts.data !== undefined) return { source: await openPath(resolve(opts.data), spec), generated: false };
   if (!d) throw new DataError(`task '${spec.name}' names no data`, 'pass --data <folder|file>, or add "data" to the task spec');
   if (d.format === 'builtin' || d.format === 'mnist') {
     const name = d.format === 'mnist' ? 'mnist' : d.builtin;
     const b = name ? BUILTINS[name] : undefined;
     if (!b) throw new TaskSpecError(`data.builtin '${String(name)}' is not a built-in generator (${builtinTasks().join(', ')})`);
+    checkBuiltinOptions(name!, { ...(d.options ?? {}), ...(opts.options ?? {}) });
     if (!b.item) {
       const src = mnistSource();
       return { source: src, generated: false };

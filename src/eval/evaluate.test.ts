@@ -86,3 +86,49 @@ test('embeddings are scored by cosine with a reference model', async () => {
   assert.deepEqual(r.perItem.map((v) => Math.round(v * 1000) / 1000), [1, 0, 0.707]);
   await assert.rejects(evaluate(model, task), /reference model/);
 });
+
+test('bad inputs to evaluate are clear errors: 2-D labels.npy, --option on a data task, batch size 0, a task whose images do not fit the model', async () => {
+  const { EdgefitError, UsageError } = await import('../onnx/errors.js');
+  const { DataError } = await import('../data/errors.js');
+  const dir = join(tmp, 'bad');
+  const path = npyTask(dir, [[1, 0], [0, 1]], [0, 1], ['ok', 'crack']);
+  const session = await createSession(linear('feat', 2, [[1, 0], [0, 1]]));
+  await assert.rejects(evaluate(session, await loadTask(path), { batchSize: 0 }), (e) => e instanceof UsageError && /batch size/.test(e.message));
+  await assert.rejects(loadTask(path, { options: { defectRate: 0.1 } }), (e) => e instanceof UsageError && /generator options/.test(e.message));
+  // labels of shape [N, 2]: the first column would be read silently as the class
+  writeFileSync(join(dir, 'labels.npy'), encodeNpy(new Int32Array([0, 1, 1, 1]), [2, 2]));
+  await assert.rejects(loadTask(path), (e) => e instanceof DataError && /one class index per row/.test(e.message));
+  // mnist is gray 28×28 = 784 values; a model taking 2 values is refused before any batch runs
+  await assert.rejects(evaluate(session, await loadTask('mnist', { limit: 2 })), (e) => e instanceof EdgefitError && /takes \[N, 2\] but the task's preprocessing gives \[N, 784\]/.test(e.message));
+});
+
+test('a CTC dictionary resolves against the spec file, and a folder given as the dictionary is an error', async () => {
+  const { DataError } = await import('../data/errors.js');
+  const dir = join(tmp, 'ctc');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'chars.txt'), 'a\nb\n');
+  // a 4×2 grey image is the logits of 2 steps × 4 classes (blank, a, b, space), flattened: 'a', then 'b'
+  const { createCanvas } = await import('@napi-rs/canvas');
+  const c = createCanvas(4, 2);
+  const ctx = c.getContext('2d');
+  ctx.fillStyle = 'black';
+  ctx.fillRect(0, 0, 4, 2);
+  ctx.fillStyle = 'white';
+  ctx.fillRect(1, 0, 1, 1);
+  ctx.fillRect(2, 1, 1, 1);
+  writeFileSync(join(dir, 'ab.png'), await c.encode('png'));
+  writeFileSync(join(dir, 'labels.jsonl'), JSON.stringify({ file: 'ab.png', text: 'ab' }) + '\n');
+  const b = new GraphBuilder('ctc');
+  const x = b.input('x', DataType.FLOAT, ['N', 8]);
+  b.op('Reshape', [x, b.int64s('shape', [-1, 2, 4])], {}, { outputs: ['y'] });
+  b.output('y', DataType.FLOAT, ['N', 2, 4]);
+  const session = await createSession(b.model({ opset: 17 }));
+  const write = (dictionary: string) => {
+    writeFileSync(join(dir, 'task.json'), JSON.stringify({ name: 'ctc', data: { format: 'image-folder', path: '.' }, preprocess: { kind: 'image', height: 2, width: 4, channels: 'gray' }, output: { decode: 'ctc', dictionary }, metric: 'cer' }));
+    return join(dir, 'task.json');
+  };
+  const r = await evaluate(session, await loadTask(write('chars.txt')));
+  assert.equal(r.n, 1);
+  assert.equal(r.primary.value, 0, 'decoded "ab" exactly');
+  await assert.rejects(async () => evaluate(session, await loadTask(write('.'))), (e) => e instanceof DataError && /not a file/.test(e.message));
+});

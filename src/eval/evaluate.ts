@@ -3,7 +3,7 @@
 // compared item by item (compareCandidates).
 
 import type * as ort from 'onnxruntime-node';
-import { EdgefitError } from '../onnx/errors.js';
+import { EdgefitError, UsageError } from '../onnx/errors.js';
 import { loadCtcAlphabet } from '../data/dictionary.js';
 import type { Task } from '../data/task.js';
 import type { SkippedItem } from '../data/errors.js';
@@ -62,6 +62,16 @@ function outputName(s: ort.InferenceSession, spec: TaskSpec): string {
   return name;
 }
 
+/** session.run, with ORT's refusal of a batch (shape, type) turned into an error that names the items. */
+async function runModel(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, ids: string[], who = 'the model'): Promise<ort.InferenceSession.OnnxValueMapType> {
+  try {
+    return await session.run(feeds);
+  } catch (e) {
+    const shapes = Object.entries(feeds).map(([k, t]) => `${k} ${t.type}[${t.dims.join(', ')}]`).join(', ');
+    throw new EdgefitError(`${who} rejected the batch of ${ids[0]}${ids.length > 1 ? ` … ${ids[ids.length - 1]}` : ''} (${shapes}): ${(e as Error).message.split('\n').join(' ').trim()}`, 'E_TASK_MODEL', "make the task's preprocessing give what the model takes (edgefit inspect shows its inputs)");
+  }
+}
+
 export async function evaluate(session: ort.InferenceSession, task0: Task, opts: EvalOptions = {}): Promise<EvalResult> {
   const notes: string[] = [];
   const { task, input } = adaptTask(session, task0, notes);
@@ -70,9 +80,10 @@ export async function evaluate(session: ort.InferenceSession, task0: Task, opts:
   const refOut = opts.reference ? outputName(opts.reference, spec) : undefined;
   const limit = opts.limit ?? Infinity;
   const bs = opts.batchSize ?? 8;
+  if (!(Number.isInteger(bs) && bs >= 1)) throw new UsageError(`batch size must be a whole number ≥ 1, got ${bs}`, 'e.g. --batch-size 8');
   const seed = opts.seed ?? 0;
   const bopts = { seed };
-  const alphabet = spec.output.decode === 'ctc' ? loadCtcAlphabet(spec.output.dictionary, spec.output.blank, spec.output.appendSpace) : [];
+  const alphabet = spec.output.decode === 'ctc' ? loadCtcAlphabet(spec.output.dictionary, spec.output.blank, spec.output.appendSpace, task.baseDir) : [];
 
   const ids: string[] = [];
   const labels: (number | string | null)[] = [];
@@ -92,12 +103,12 @@ export async function evaluate(session: ort.InferenceSession, task0: Task, opts:
       for (const [k, t] of Object.entries(b.feeds)) b.feeds[k] = sliceBatch(t, keep);
     }
     const n = b.ids.length;
-    const res = await session.run(b.feeds);
+    const res = await runModel(session, b.feeds, b.ids);
     const t = res[out]!;
     const data = t.data as Float32Array;
     if (!(data instanceof Float32Array)) throw new EdgefitError(`output '${out}' is ${t.type}; evaluation needs float32 scores`, 'E_TASK_MODEL');
     let refData: Float32Array | undefined;
-    if (opts.reference) refData = (await opts.reference.run(b.feeds))[refOut!]!.data as Float32Array;
+    if (opts.reference) refData = (await runModel(opts.reference, b.feeds, b.ids, 'the reference model'))[refOut!]!.data as Float32Array;
 
     if (spec.output.decode === 'classes') {
       const probs = classProbabilities(data, n, spec.output.activation);

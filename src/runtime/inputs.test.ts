@@ -48,6 +48,12 @@ test('explicit shapes win, must match the declared rank and fixed dims, and bind
   assert.throws(() => resolveInputs([spec('x', [1, 3, 48, 'w'])], { shapes: { x: [1, 3, 32, 100] } }), /fixes it at 48/);
   assert.throws(() => resolveInputs([spec('x', [1, 'w'])], { shapes: { x: [1, 2, 3] } }), /has 3 dims, but the model declares 2/);
   assert.throws(() => resolveInputs([spec('x', [1, 'w'])], { shapes: { y: [1, 2] } }), (e: unknown) => e instanceof UsageError && e.hint === 'the inputs are: x');
+  // ORT reports an input of unknown rank as []: a --shape of any rank is taken for it
+  assert.deepEqual(resolveInputs([spec('x', [])], { shapes: { x: [2, 3] } }).map((i) => i.shape), [[2, 3]]);
+  // an explicit --batch must agree with the batch dim of a --shape (else it would be reported, not used)
+  assert.throws(() => resolveInputs([spec('x', ['N', 3, 48, 'W'])], { batch: 4, shapes: { x: [1, 3, 48, 320] } }), /--batch 4 and --shape x=1,3,48,320 disagree: dim 0/);
+  assert.deepEqual(resolveInputs([spec('x', ['N', 3, 48, 'W'])], { batch: 4, shapes: { x: [4, 3, 48, 320] } }).map((i) => i.shape), [[4, 3, 48, 320]]);
+  assert.deepEqual(resolveInputs([spec('x', ['N', 3, 48, 'W'])], { shapes: { x: [8, 3, 48, 320] } }).map((i) => i.shape), [[8, 3, 48, 320]], 'no --batch: the shape says it');
 });
 
 test('absurd sizes are refused before anything is allocated', () => {

@@ -94,7 +94,8 @@ export function checkShapes(inputs: InputSpec[], shapes: Record<string, number[]
   }
   for (const inp of inputs) {
     const shape = shapes[inp.name];
-    if (!shape || !inp.shape) continue;
+    // ORT reports an input of unknown rank as [], like a scalar: a --shape of any rank is then taken
+    if (!shape || !inp.shape || inp.shape.length === 0) continue;
     if (shape.length !== inp.shape.length)
       throw new UsageError(`--shape ${inp.name}=${shape.join(',')} has ${shape.length} dims, but the model declares ${inp.shape.length}: [${fmt(inp.shape)}]`);
     inp.shape.forEach((d, k) => {
@@ -102,6 +103,14 @@ export function checkShapes(inputs: InputSpec[], shapes: Record<string, number[]
         throw new UsageError(`--shape ${inp.name}=${shape.join(',')} sets dim ${k} to ${shape[k]}, but the model fixes it at ${d}: [${fmt(inp.shape!)}]`);
     });
   }
+}
+
+/** Positions that --batch sets: symbolic dims named like a batch, else a symbolic first dim. */
+function batchPositions(decl: readonly Dim[]): Set<number> {
+  const at = new Set<number>();
+  decl.forEach((d, k) => typeof d === 'string' && isBatchDimName(d) && at.add(k));
+  if (at.size === 0 && decl.length > 0 && typeof decl[0] !== 'number') at.add(0);
+  return at;
 }
 
 /** Settles every dim of every input, or throws one UsageError naming each input that stays open. */
@@ -117,6 +126,11 @@ export function resolveInputs(inputs: InputSpec[], opts: FeedOptions = {}): Reso
   for (const inp of inputs) {
     const shape = shapes[inp.name];
     if (!shape || !inp.shape) continue;
+    // an explicit --batch that a --shape contradicts would be reported but not used
+    if (opts.batch !== undefined)
+      for (const k of batchPositions(inp.shape))
+        if (shape[k] !== opts.batch)
+          throw new UsageError(`--batch ${opts.batch} and --shape ${inp.name}=${shape.join(',')} disagree: dim ${k} ('${String(inp.shape[k])}') is the batch dim`, `give the batch once: drop --batch, or write it into --shape`);
     inp.shape.forEach((d, k) => {
       if (typeof d === 'string' && !byName.has(d)) byName.set(d, shape[k]!);
     });
@@ -136,9 +150,7 @@ export function resolveInputs(inputs: InputSpec[], opts: FeedOptions = {}): Reso
       continue;
     }
     const decl = inp.shape;
-    const batchAt = new Set<number>();
-    decl.forEach((d, k) => typeof d === 'string' && isBatchDimName(d) && batchAt.add(k));
-    if (batchAt.size === 0 && decl.length > 0 && typeof decl[0] !== 'number') batchAt.add(0);
+    const batchAt = batchPositions(decl);
     const unresolved: number[] = [];
     const shape = decl.map((d, k) => {
       if (typeof d === 'number') return d;

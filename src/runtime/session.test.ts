@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -91,6 +91,22 @@ test('a model ORT rejects is a SessionError that names the file', async () => {
     writeFileSync(path, serializeModel(b.model()));
     await assert.rejects(createSession(path, { optimizedModelPath: join(dir, 'opt.onnx') }), (e: unknown) => e instanceof SessionError && e.code === 'E_ORT_REJECTED' && e.message.includes(path) && /NoSuchOp/.test(e.message));
     assert.deepEqual(readdirSync(dir), ['bad.onnx'], 'no optimized file, whole or partial, is left behind');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('optimizedModelPath over the model itself, or onto a folder, is refused before ORT writes anything', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-session-'));
+  try {
+    const path = join(dir, 'm.onnx');
+    writeFileSync(path, serializeModel(matmulAdd()));
+    const before = readFileSync(path);
+    await assert.rejects(createSession(path, { optimizedModelPath: path }), (e: unknown) => e instanceof UsageError && /over the model itself/.test(e.message));
+    assert.deepEqual(readFileSync(path), before, 'the model is untouched');
+    mkdirSync(join(dir, 'sub'));
+    await assert.rejects(createSession(path, { optimizedModelPath: join(dir, 'sub') }), (e: unknown) => e instanceof UsageError && /is a folder/.test(e.message));
+    assert.deepEqual(readdirSync(dir).sort(), ['m.onnx', 'sub']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@
 // reported together (no silent fallback), intra-op threads (default 1, spinning off), graph
 // optimization level, and export of ORT's optimized graph.
 
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EdgefitError, UsageError } from '../onnx/errors.js';
@@ -150,6 +150,10 @@ export async function openSession(model: string | Uint8Array | Model, opts: Sess
   const tmp = target ? join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}${extname(target)}`) : undefined;
   if (target && !existsSync(dirname(resolve(target))))
     throw new UsageError(`cannot write the optimized model to ${target}: its folder does not exist`, 'create the folder first, or give another path');
+  if (target && existsSync(target) && statSync(target).isDirectory())
+    throw new UsageError(`cannot write the optimized model to ${target}: it is a folder`, `give a file path, e.g. ${join(target, 'optimized.onnx')}`);
+  if (target && typeof model === 'string' && resolve(target) === resolve(model))
+    throw new UsageError(`the optimized model would be written over the model itself (${target})`, 'give another path for the optimized model');
   for (const provider of providers) {
     let session: ort.InferenceSession;
     try {

@@ -66,7 +66,7 @@ export async function guardSpeed(input: Source, candidate: Source, opts: GuardOp
   const a = await createSession(input, base);
   const b = await createSession(candidate, { ...base, ...(opts.candidateSession ?? {}), threads });
   try {
-    const feeds = opts.feeds ?? synthesizeFeeds(a, { batch: opts.batch ?? 1, shapes: opts.shapes, seed: 0 });
+    const feeds = opts.feeds ?? synthesizeFeeds(a, { batch: opts.batch, shapes: opts.shapes, seed: 0 });
     const warmup = opts.warmup ?? 5;
     const rounds = opts.rounds ?? 6;
     const iterations = opts.iterations ?? 20;

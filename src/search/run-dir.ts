@@ -76,8 +76,27 @@ export class RunDir {
       throw new EdgefitError(`cannot create the run directory ${this.root}: ${(e as Error).message}`, 'E_RUN_DIR', 'pass a writable --out directory');
     }
     if (existsSync(this.root) && !statSync(this.root).isDirectory()) throw new EdgefitError(`${this.root} is not a directory`, 'E_RUN_DIR', 'pass a directory to --out');
+    // Another model's (or task's) run lives here: reopening would overwrite its run.json, its candidates
+    // (ids do not depend on the model) and its best.onnx. Same model and task with other settings is a
+    // rerun, which re-measures what no longer matches.
+    const prev = this.previousSpec();
+    if (prev && (prev.source?.sha256 !== this.spec.source.sha256 || prev.task?.ref !== this.spec.task?.ref))
+      throw new EdgefitError(
+        `${this.root} holds the run of another ${prev.source?.sha256 !== this.spec.source.sha256 ? `model (${prev.source?.path ?? 'unknown'})` : `task (${prev.task?.ref ?? 'none'})`}; it is left as it is`,
+        'E_RUN_DIR',
+        `pass another --out directory, or remove ${this.root} to start over`,
+      );
     writeFileAtomic(join(this.root, 'run.json'), JSON.stringify({ ...this.spec, key: this.key }, null, 2) + '\n');
     return this;
+  }
+
+  /** What run.json of an earlier run in this directory says, if there is one that can be read. */
+  private previousSpec(): Partial<RunSpec> | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.root, 'run.json'), 'utf8')) as Partial<RunSpec>;
+    } catch {
+      return undefined;
+    }
   }
 
   candidateDir(id: string): string {

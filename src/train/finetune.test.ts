@@ -100,3 +100,25 @@ test('macro-F1 of a confusion matrix', () => {
   assert.ok(Math.abs(macroF1([[2, 1], [0, 1]]) - (0.8 + 2 / 3) / 2) < 1e-12);
   assert.equal(macroF1([[3, 0], [3, 0]]), (2 * 3) / (2 * 3 + 3) / 2);
 });
+
+test('finetune refuses bad options before training: unfreeze pattern that matches nothing or does not parse, the model output as cut, candidates 0', async () => {
+  const { UsageError } = await import('../onnx/errors.js');
+  const model = buildCnn('cnn:1x28x28-c4-p-c8-g-10', 0);
+  const base = { model, train: subset(train, 0, 40), val: subset(val, 0, 20), epochs: 1 };
+  for (const [extra, why] of [
+    [{ unfreeze: 'garbage' }, /matches no weight/],
+    [{ unfreeze: '[' }, /not a valid pattern/],
+    [{ unfreeze: -1 }, /unfreeze/],
+    [{ cut: 'logits' }, /model's output/],
+    [{ candidates: 0 }, /candidates/],
+    [{ unfreeze: 'all', unfreezeEpochs: 0 }, /unfreeze epochs/],
+  ] as const)
+    await assert.rejects(finetune({ ...base, ...extra }), (e) => e instanceof UsageError && why.test(e.message), JSON.stringify(extra));
+});
+
+test('mnistSampleShape: MNIST digits take the shape of the model input (a CNN gets [1, 28, 28], an MLP [784])', async () => {
+  const { mnistSampleShape } = await import('./task-data.js');
+  const { buildMlp } = await import('./models.js');
+  assert.deepEqual(mnistSampleShape(buildCnn('cnn:1x28x28-c4-p-c8-g-10', 0)), [1, 28, 28]);
+  assert.deepEqual(mnistSampleShape(buildMlp([784, 8, 10], 0)), [784]);
+});

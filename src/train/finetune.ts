@@ -238,10 +238,34 @@ export async function trainLinearHead(train: ArrayDataset, val: ArrayDataset | u
   return { result, weight, bias, best: result.bestEpoch > 0 ? result.history[result.bestEpoch - 1] : undefined };
 }
 
+/** Checks finetune's own options before any work: each mistake is one usage error naming the option. */
+function checkFinetuneOptions(opts: FinetuneOptions, source: Model): void {
+  const c = opts.candidates;
+  if (c !== undefined && !(Number.isInteger(c) && c >= 1)) throw new UsageError(`candidates must be a whole number ≥ 1, got ${c}`, 'e.g. --candidates 4, or name the cut with --cut');
+  const u = opts.unfreeze;
+  if (typeof u === 'number' && !(Number.isInteger(u) && u >= 0)) throw new UsageError(`unfreeze must be a number of layers ≥ 0, 'all' or a pattern; got ${u}`);
+  if (typeof u === 'string' && u !== 'all') {
+    let re: RegExp;
+    try {
+      re = new RegExp(u);
+    } catch (e) {
+      throw new UsageError(`--unfreeze '${u}' is not a valid pattern: ${(e as Error).message}`, "give a number of layers (e.g. 2), 'all', or a regular expression over weight names (e.g. 'conv5|conv6')");
+    }
+    const weights = [...source.graph.initializers.values()].filter((t) => t.dims.length > 0).map((t) => t.name);
+    if (!weights.some((w) => re.test(w)))
+      throw new UsageError(`--unfreeze '${u}' matches no weight of the model`, `give a number of layers (e.g. 2), 'all', or a pattern over its weight names: ${weights.slice(0, 6).join(', ')}${weights.length > 6 ? ', …' : ''}`);
+  }
+  if (opts.unfreezeEpochs !== undefined && !(Number.isInteger(opts.unfreezeEpochs) && opts.unfreezeEpochs >= 1)) throw new UsageError(`unfreeze epochs must be a whole number ≥ 1, got ${opts.unfreezeEpochs}`);
+  if (opts.unfreezeLr !== undefined && !(opts.unfreezeLr > 0 && Number.isFinite(opts.unfreezeLr))) throw new UsageError(`unfreeze learning rate must be a positive number, got ${opts.unfreezeLr}`, 'e.g. --unfreeze-lr 0.001');
+  if (opts.cut !== undefined && source.graph.outputs.some((o) => o.name === opts.cut))
+    throw new UsageError(`--cut '${opts.cut}' is the model's output, not a feature tensor`, 'cut before the classifier (e.g. at the pooled features), or leave out --cut to have the cut found');
+}
+
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const classes = opts.train.classes.length;
   const select = opts.select ?? 'macro-f1';
   const source = constantsToInitializersCopy(opts.model);
+  checkFinetuneOptions(opts, source);
   // Cut points: the named one, or several tried on validation (features for all come from one pass).
   const tensors = opts.cut ? [opts.cut] : opts.val ? featureCandidates(source, opts.candidates ?? 4) : [findFeatureTensor(source)];
   const threads = opts.threads ?? 1;

@@ -42,3 +42,16 @@ export function modelNormalisation(model: Model): { preprocess: Partial<ImagePre
   if (!known || p?.kind !== 'image') return undefined;
   return { preprocess: { channels: p.channels, scale: p.scale, mean: [...p.mean], std: [...p.std] }, reason: known.reason };
 }
+
+/**
+ * The sample shape MNIST digits must take to feed a model: its input dims after the batch, with
+ * symbolic ones filled from 1×28×28 (rank 2: [784]; rank 4: NCHW, or NHWC when the last dim is 1).
+ * A model whose fixed dims do not hold 784 values is then refused by mnistSplits with a clear error.
+ */
+export function mnistSampleShape(model: Model): number[] {
+  const t = model.graph.realInputs()[0]?.type;
+  const dims = t?.kind === 'tensor' && t.shape ? t.shape.slice(1) : [784];
+  const fill = dims.length === 1 ? [784] : dims.length === 2 ? [28, 28] : dims.length === 3 && dims[2] === 1 ? [28, 28, 1] : [1, 28, 28];
+  if (dims.length > 3) return dims.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+  return dims.map((d, i) => (typeof d === 'number' && d > 0 ? d : fill[i] ?? 1));
+}
