@@ -119,3 +119,27 @@ test('optimize: malformed constraints are usage errors before anything is measur
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('optimize: SIGTERM (or Ctrl-C) says where the measured candidates are and how to resume', { timeout: 120_000 }, async () => {
+  const out2 = join(dir, 'run-term');
+  const argv = args.map((a) => (a === out ? out2 : a));
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { main } from ${JSON.stringify(new URL('../src/cli/main.ts', import.meta.url).pathname)}; process.exitCode = await main(${JSON.stringify(argv)});`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setInterval(() => {
+      if (existsSync(join(out2, 'run.json'))) {
+        clearInterval(timer);
+        child.kill('SIGTERM');
+      }
+    }, 50);
+    child.on('exit', (c) => {
+      clearInterval(timer);
+      resolve(c);
+    });
+  });
+  assert.equal(code, 143, stderr);
+  assert.match(stderr, /interrupted \(SIGTERM\)/);
+  assert.match(stderr, /rerun the same command to resume/);
+  assert.doesNotMatch(stderr, /\n\s+at /);
+});

@@ -133,7 +133,14 @@ async function run(ctx: CommandContext): Promise<number> {
   resolveInputs(declaredInputs(readModel(model, { externalData: 'check' })), { ...(batchFlag !== undefined ? { batch: batchFlag } : {}), shapes });
   const out = (ctx.flags.out as string | undefined) ?? join('runs', `optimize-${basename(model, extname(model))}-${task ? basename(task, extname(task)) : 'agreement'}`);
   const progress = new Progress(ctx.stderr);
-  const { summary, paths } = await optimize({
+  // Stopping is safe at any moment (writes are atomic; measured candidates are kept): say how to go on.
+  const onSignal = (signal: NodeJS.Signals) => {
+    ctx.stderr.write(`\nedgefit: interrupted (${signal}); the candidates measured so far are kept in ${out}\nhint: rerun the same command to resume where it stopped\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const result = await optimize({
     model,
     ...(task ? { task } : {}),
     ...(ctx.flags.data ? { data: ctx.flags.data as string } : {}),
@@ -152,7 +159,11 @@ async function run(ctx: CommandContext): Promise<number> {
     full: { evalItems: positive('eval-items'), durationMs: positive('full-seconds') * 1000 },
     progress,
     command: ['optimize', ...ctx.args],
+  }).finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   });
+  const { summary, paths } = result;
   if (ctx.flags.json) ctx.stdout.write(JSON.stringify(outcomeJson(summary, paths), null, 2) + '\n');
   else printOutcome(ctx, summary, paths);
   return summary.feasible ? 0 : EXIT_INFEASIBLE;
