@@ -30,7 +30,16 @@ try {
   for (const cls of ['a', 'b']) mkdirSync(join(dir, cls));
   for (let i = 0; i < N; i++) writeFileSync(join(dir, i % 2 ? 'b' : 'a', `${String(i).padStart(6, '0')}.png`), pngs[i % 8]!);
   const writeS = (performance.now() - t0) / 1000;
-  writeFileSync(join(dir, 'task.json'), JSON.stringify({ name: 'stream', data: { format: 'image-folder', path: '.' }, preprocess: { kind: 'image', height: 32, width: 32, channels: 'RGB' }, output: { decode: 'classes' }, metric: 'accuracy' }));
+  writeFileSync(
+    join(dir, 'task.json'),
+    JSON.stringify({
+      name: 'stream',
+      data: { format: 'image-folder', path: '.' },
+      preprocess: { kind: 'image', height: 32, width: 32, channels: 'RGB' },
+      output: { decode: 'classes' },
+      metric: 'accuracy',
+    }),
+  );
 
   global.gc?.();
   const rssStart = process.memoryUsage().rss;
@@ -64,7 +73,9 @@ try {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/data-streaming.json', JSON.stringify(result, null, 2) + '\n');
   console.log(`${seen} images: listed in ${listS.toFixed(1)} s, read + preprocessed at ${(seen / readS).toFixed(0)} items/s`);
-  console.log(`RSS ${mb(rssStart)} MB before listing, ${mb(rssListed)} MB after, peak ${mb(peak)} MB while reading (all items as one float32 tensor: ${mb(seen * 3 * 32 * 32 * 4)} MB)`);
+  console.log(
+    `RSS ${mb(rssStart)} MB before listing, ${mb(rssListed)} MB after, peak ${mb(peak)} MB while reading (all items as one float32 tensor: ${mb(seen * 3 * 32 * 32 * 4)} MB)`,
+  );
   console.log(`machine: ${machineLine(machine)}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -74,7 +74,12 @@ function linearModel(w: Float32Array) {
   return b.model({ opset: 17 });
 }
 
-const summary = (r: EvalResult) => Object.fromEntries(Object.entries(r.metrics).filter(([k]) => !k.includes(':')).map(([k, v]) => [k, { value: v.value, ci: v.ci }]));
+const summary = (r: EvalResult) =>
+  Object.fromEntries(
+    Object.entries(r.metrics)
+      .filter(([k]) => !k.includes(':'))
+      .map(([k, v]) => [k, { value: v.value, ci: v.ci }]),
+  );
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
 const results: Record<string, unknown> = {};
@@ -85,31 +90,71 @@ const lines: string[] = [];
   const s = await createSession(`${ASSETS}/ch_PP-OCRv4_rec_infer.onnx`, { threads: THREADS });
   const r = await evaluate(s, await loadTask('serials', { limit: N, seed: SEED }), { batchSize: 8 });
   const m = r.metrics;
-  results.rec_serials = { model: 'ch_PP-OCRv4_rec_infer.onnx', task: 'serials', n: r.n, seed: SEED, seconds: (performance.now() - t0) / 1000, metrics: summary(r), examples: r.examples };
-  lines.push(`PP-OCRv4 rec on serials (n=${r.n}): CER ${pct(m.cer!.value)} [${pct(m.cer!.ci[0])}, ${pct(m.cer!.ci[1])}], CER ignoring whitespace ${pct(m['cer-ignore-ws']!.value)}, exact match ${pct(m['exact-match']!.value)}, ignoring whitespace ${pct(m['exact-match-ignore-ws']!.value)}`);
+  results.rec_serials = {
+    model: 'ch_PP-OCRv4_rec_infer.onnx',
+    task: 'serials',
+    n: r.n,
+    seed: SEED,
+    seconds: (performance.now() - t0) / 1000,
+    metrics: summary(r),
+    examples: r.examples,
+  };
+  lines.push(
+    `PP-OCRv4 rec on serials (n=${r.n}): CER ${pct(m.cer!.value)} [${pct(m.cer!.ci[0])}, ${pct(m.cer!.ci[1])}], CER ignoring whitespace ${pct(m['cer-ignore-ws']!.value)}, exact match ${pct(m['exact-match']!.value)}, ignoring whitespace ${pct(m['exact-match-ignore-ws']!.value)}`,
+  );
 }
 {
   const t0 = performance.now();
   const s = await createSession(`${ASSETS}/ch_PP-OCRv4_rec_infer.onnx`, { threads: THREADS });
   const r = await evaluate(s, await loadTask('serials', { limit: N, seed: SEED, options: { difficulty: 2 } }), { batchSize: 8 });
   const m = r.metrics;
-  results.rec_serials_hard = { model: 'ch_PP-OCRv4_rec_infer.onnx', task: 'serials --option difficulty=2', n: r.n, seed: SEED, seconds: (performance.now() - t0) / 1000, metrics: summary(r), examples: r.examples };
-  lines.push(`PP-OCRv4 rec on serials, difficulty 2 (n=${r.n}): CER ${pct(m.cer!.value)}, ignoring whitespace ${pct(m['cer-ignore-ws']!.value)} [${pct(m['cer-ignore-ws']!.ci[0])}, ${pct(m['cer-ignore-ws']!.ci[1])}], exact match ${pct(m['exact-match']!.value)}, ignoring whitespace ${pct(m['exact-match-ignore-ws']!.value)}`);
+  results.rec_serials_hard = {
+    model: 'ch_PP-OCRv4_rec_infer.onnx',
+    task: 'serials --option difficulty=2',
+    n: r.n,
+    seed: SEED,
+    seconds: (performance.now() - t0) / 1000,
+    metrics: summary(r),
+    examples: r.examples,
+  };
+  lines.push(
+    `PP-OCRv4 rec on serials, difficulty 2 (n=${r.n}): CER ${pct(m.cer!.value)}, ignoring whitespace ${pct(m['cer-ignore-ws']!.value)} [${pct(m['cer-ignore-ws']!.ci[0])}, ${pct(m['cer-ignore-ws']!.ci[1])}], exact match ${pct(m['exact-match']!.value)}, ignoring whitespace ${pct(m['exact-match-ignore-ws']!.value)}`,
+  );
 }
 {
   const t0 = performance.now();
   const s = await createSession(`${ASSETS}/ch_ppocr_mobile_v2.0_cls_infer.onnx`, { threads: THREADS });
   const r = await evaluate(s, await loadTask('serials-rotated', { limit: N, seed: SEED }), { batchSize: 8 });
-  results.cls_serials_rotated = { model: 'ch_ppocr_mobile_v2.0_cls_infer.onnx', task: 'serials-rotated', n: r.n, seed: SEED, seconds: (performance.now() - t0) / 1000, metrics: summary(r), confusion: r.confusion };
-  lines.push(`PaddleOCR cls on serials-rotated (n=${r.n}): accuracy ${pct(r.metrics.accuracy!.value)} [${pct(r.metrics.accuracy!.ci[0])}, ${pct(r.metrics.accuracy!.ci[1])}]`);
+  results.cls_serials_rotated = {
+    model: 'ch_ppocr_mobile_v2.0_cls_infer.onnx',
+    task: 'serials-rotated',
+    n: r.n,
+    seed: SEED,
+    seconds: (performance.now() - t0) / 1000,
+    metrics: summary(r),
+    confusion: r.confusion,
+  };
+  lines.push(
+    `PaddleOCR cls on serials-rotated (n=${r.n}): accuracy ${pct(r.metrics.accuracy!.value)} [${pct(r.metrics.accuracy!.ci[0])}, ${pct(r.metrics.accuracy!.ci[1])}]`,
+  );
 }
 {
   const t0 = performance.now();
   const { w, trainN } = fitLinearMnist(SEED);
   const s = await createSession(linearModel(w), { threads: THREADS });
   const r = await evaluate(s, await loadTask('mnist', { split: 'test', seed: SEED }), { batchSize: 64 });
-  results.mnist_linear = { model: 'ridge-regression linear classifier (fitted by this script)', task: 'mnist', split: 'test', trainN, n: r.n, seconds: (performance.now() - t0) / 1000, metrics: summary(r) };
-  lines.push(`linear MNIST classifier, test split (n=${r.n}, fitted on ${trainN}): accuracy ${pct(r.metrics.accuracy!.value)} [${pct(r.metrics.accuracy!.ci[0])}, ${pct(r.metrics.accuracy!.ci[1])}], macro-F1 ${pct(r.metrics['macro-f1']!.value)}`);
+  results.mnist_linear = {
+    model: 'ridge-regression linear classifier (fitted by this script)',
+    task: 'mnist',
+    split: 'test',
+    trainN,
+    n: r.n,
+    seconds: (performance.now() - t0) / 1000,
+    metrics: summary(r),
+  };
+  lines.push(
+    `linear MNIST classifier, test split (n=${r.n}, fitted on ${trainN}): accuracy ${pct(r.metrics.accuracy!.value)} [${pct(r.metrics.accuracy!.ci[0])}, ${pct(r.metrics.accuracy!.ci[1])}], macro-F1 ${pct(r.metrics['macro-f1']!.value)}`,
+  );
 }
 
 const machine = machineInfo(THREADS);

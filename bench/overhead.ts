@@ -108,7 +108,17 @@ console.log(`machine: ${machineLine(machineInfo(THREADS))}`);
 console.log(
   table(
     ['model', 'runs', 'bare p50 ms', 'bench p50 ms', 'p50 ratio', 'untimed mean ms', 'bench mean ms', 'mean ratio', '≤5%'],
-    results.map((r) => [r.model.split('/').pop()!, r.bareMs.count, r.bareMs.p50.toFixed(3), r.harnessMs.p50.toFixed(3), r.p50Ratio.toFixed(4), r.untimedLoopMeanMs.toFixed(3), r.harnessLoopMeanMs.toFixed(3), r.meanRatio.toFixed(4), r.withinTarget ? 'yes' : 'NO']),
+    results.map((r) => [
+      r.model.split('/').pop()!,
+      r.bareMs.count,
+      r.bareMs.p50.toFixed(3),
+      r.harnessMs.p50.toFixed(3),
+      r.p50Ratio.toFixed(4),
+      r.untimedLoopMeanMs.toFixed(3),
+      r.harnessLoopMeanMs.toFixed(3),
+      r.meanRatio.toFixed(4),
+      r.withinTarget ? 'yes' : 'NO',
+    ]),
   ),
 );
 console.log(`wrote ${writeBenchFile('overhead', THREADS, results)}`);

@@ -20,7 +20,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const results = [];
 for (const m of MODELS) {
   process.stderr.write(`${m.name}: measuring for ${SECONDS} s…\n`);
-  const r = unwrapBench(await benchIsolated(ASSETS + m.file, { threads: THREADS, shapes: { x: m.shape }, warmup: 5, durationMs: SECONDS * 1000, minIterations: 20 }));
+  const r = unwrapBench(
+    await benchIsolated(ASSETS + m.file, { threads: THREADS, shapes: { x: m.shape }, warmup: 5, durationMs: SECONDS * 1000, minIterations: 20 }),
+  );
   results.push({ name: m.name, ...benchJson(r) });
 }
 

@@ -68,21 +68,44 @@ if (args[0] === '--rss-worker') {
   };
   const t0 = performance.now();
   const r = await calibrate(m, tensors, stream, { method: 'entropy' });
-  process.stdout.write(JSON.stringify({ samples: r.samples, tensors: tensors.length, seconds: (performance.now() - t0) / 1000, maxRssBytes: peakRss() }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ samples: r.samples, tensors: tensors.length, seconds: (performance.now() - t0) / 1000, maxRssBytes: peakRss() }) + '\n',
+  );
   process.exit(0);
 }
 
 const guardOpts = (slow: boolean) => ({ threads: THREADS, rounds: quick ? 3 : slow ? 5 : 8, iterations: quick ? 5 : slow ? 6 : 25, warmup: 3 });
-const randomStream = (shape: number[], n: number, seed = 0) => async function* (): AsyncIterable<Feeds> {
-  for (let i = 0; i < n; i++) yield randomFeeds({ x: shape }, seed + i) as unknown as Feeds;
-};
+const randomStream = (shape: number[], n: number, seed = 0) =>
+  async function* (): AsyncIterable<Feeds> {
+    for (let i = 0; i < n; i++) yield randomFeeds({ x: shape }, seed + i) as unknown as Feeds;
+  };
 const log = (s: string) => process.stderr.write(s + '\n');
 
-async function agreementRow(model: string, fp32: Model, variant: string, params: Record<string, unknown>, ctx: PassContext, probe: QualityProbe, target: string, feeds?: Record<string, ort.Tensor>): Promise<Row> {
+async function agreementRow(
+  model: string,
+  fp32: Model,
+  variant: string,
+  params: Record<string, unknown>,
+  ctx: PassContext,
+  probe: QualityProbe,
+  target: string,
+  feeds?: Record<string, ort.Tensor>,
+): Promise<Row> {
   const r = await quantizeStatic(fp32, params as ParamValues, ctx);
   const g = await guardSpeed(fp32, r.model, { ...guardOpts(false), feeds });
   const a = await probe.measure(r.model);
-  const row: Row = { model, variant, params, fp32P50Ms: g.baseline.p50, int8P50Ms: g.candidate.p50, speedup: g.speedup, speedupMin: g.speedupMin, verdict: g.verdict, quality: { cosineVsFp32: a.cosine, top1AgreementVsFp32: a.top1, n: a.n }, target };
+  const row: Row = {
+    model,
+    variant,
+    params,
+    fp32P50Ms: g.baseline.p50,
+    int8P50Ms: g.candidate.p50,
+    speedup: g.speedup,
+    speedupMin: g.speedupMin,
+    verdict: g.verdict,
+    quality: { cosineVsFp32: a.cosine, top1AgreementVsFp32: a.top1, n: a.n },
+    target,
+  };
   log(`${model} ${variant}: ${g.summary}; cosine ${a.cosine.toFixed(4)}`);
   return row;
 }
@@ -94,7 +117,15 @@ if (only.includes('resnet')) {
   const shape = [1, 3, size, size];
   const probe = await QualityProbe.create(m, randomStream(shape, 16, 1000));
   const ctx = { calibration: randomStream(shape, 16) };
-  const row = await agreementRow(`resnet-cnn ${size}px [32,64,128]×2`, m, 'static int8, per-channel, minmax', { perChannel: true, method: 'minmax' }, ctx, probe, 'int8 ≥ 2.5× faster than fp32');
+  const row = await agreementRow(
+    `resnet-cnn ${size}px [32,64,128]×2`,
+    m,
+    'static int8, per-channel, minmax',
+    { perChannel: true, method: 'minmax' },
+    ctx,
+    probe,
+    'int8 ≥ 2.5× faster than fp32',
+  );
   row.met = row.speedup >= 2.5 && row.speedupMin >= 2.5;
   rows.push(row);
 }
@@ -103,15 +134,40 @@ if (only.includes('resnet')) {
 if (only.includes('mobilenet')) {
   // MobileNetV3-Small's block table (3x3 kernels throughout), at 224 px.
   const B = (expand: number, out: number, stride: 1 | 2, se: boolean, act: 'HardSwish' | 'Relu'): MobilenetBlock => ({ expand, out, stride, se, act });
-  const blocks = [B(16, 16, 2, true, 'Relu'), B(72, 24, 2, false, 'Relu'), B(88, 24, 1, false, 'Relu'), B(96, 40, 2, true, 'HardSwish'), B(240, 40, 1, true, 'HardSwish'), B(240, 40, 1, true, 'HardSwish'), B(120, 48, 1, true, 'HardSwish'), B(144, 48, 1, true, 'HardSwish'), B(288, 96, 2, true, 'HardSwish'), B(576, 96, 1, true, 'HardSwish'), B(576, 96, 1, true, 'HardSwish')];
+  const blocks = [
+    B(16, 16, 2, true, 'Relu'),
+    B(72, 24, 2, false, 'Relu'),
+    B(88, 24, 1, false, 'Relu'),
+    B(96, 40, 2, true, 'HardSwish'),
+    B(240, 40, 1, true, 'HardSwish'),
+    B(240, 40, 1, true, 'HardSwish'),
+    B(120, 48, 1, true, 'HardSwish'),
+    B(144, 48, 1, true, 'HardSwish'),
+    B(288, 96, 2, true, 'HardSwish'),
+    B(576, 96, 1, true, 'HardSwish'),
+    B(576, 96, 1, true, 'HardSwish'),
+  ];
   const m = mobilenetV3({ imageSize: 224, blocks, head: 576, classes: 1000 });
   const shape = [1, 3, 224, 224];
   const probe = await QualityProbe.create(m, randomStream(shape, 8, 1000));
   const ctx = { calibration: randomStream(shape, 8) };
   for (const scope of SCOPES) {
-    const label = scope === 'all' ? 'naive QDQ (every op with an int8 kernel)' : scope === 'compute' ? 'Conv/Gemm only, elementwise float' : 'pointwise: 1x1 convs + Gemm int8; depthwise, stem, SE, HardSwish float';
+    const label =
+      scope === 'all'
+        ? 'naive QDQ (every op with an int8 kernel)'
+        : scope === 'compute'
+          ? 'Conv/Gemm only, elementwise float'
+          : 'pointwise: 1x1 convs + Gemm int8; depthwise, stem, SE, HardSwish float';
     // 'naive' quantizes the depthwise convs too (the pass keeps them float by default since they lose most accuracy).
-    const row = await agreementRow('mobilenetv3-small-style 224px', m, label, scope === 'all' ? { scope, quantizeDepthwise: true } : { scope }, ctx, probe, 'a quantized variant faster than fp32 (naive QDQ is ~1.5× slower)');
+    const row = await agreementRow(
+      'mobilenetv3-small-style 224px',
+      m,
+      label,
+      scope === 'all' ? { scope, quantizeDepthwise: true } : { scope },
+      ctx,
+      probe,
+      'a quantized variant faster than fp32 (naive QDQ is ~1.5× slower)',
+    );
     row.met = row.verdict === 'faster' && row.speedupMin > 1;
     rows.push(row);
   }
@@ -134,13 +190,29 @@ if (only.includes('outputq')) {
       { label: 'QDQ with output Q (default)', params: { scope: 'compute' }, session: undefined },
       { label: 'QDQ, MatMul outputs float (MatMulIntegerToFloat)', params: { scope: 'compute', outputs: 'not-matmul' }, session: undefined },
       { label: 'QDQ without output Q', params: { scope: 'compute', outputs: 'none' }, session: undefined },
-      { label: 'QDQ without output Q, MatMulAddFusion disabled', params: { scope: 'compute', outputs: 'none' }, session: { disabledOptimizers: ['MatMulAddFusion'] } },
+      {
+        label: 'QDQ without output Q, MatMulAddFusion disabled',
+        params: { scope: 'compute', outputs: 'none' },
+        session: { disabledOptimizers: ['MatMulAddFusion'] },
+      },
     ];
     for (const v of variants) {
       const r = await quantizeStatic(m, v.params, ctx);
       const g = await guardSpeed(m, r.model, { ...guardOpts(true), feeds: probe.feeds[0], candidateSession: v.session });
       const a = await probe.measure(r.model);
-      rows.push({ section: 'outputq', model: c.name, variant: v.label, params: { ...v.params, ...(v.session ?? {}) }, fp32P50Ms: g.baseline.p50, int8P50Ms: g.candidate.p50, speedup: g.speedup, speedupMin: g.speedupMin, verdict: g.verdict, quality: { cosineVsFp32: a.cosine }, target: 'measure: keep the output Q, or disable MatMulAddFusion' });
+      rows.push({
+        section: 'outputq',
+        model: c.name,
+        variant: v.label,
+        params: { ...v.params, ...(v.session ?? {}) },
+        fp32P50Ms: g.baseline.p50,
+        int8P50Ms: g.candidate.p50,
+        speedup: g.speedup,
+        speedupMin: g.speedupMin,
+        verdict: g.verdict,
+        quality: { cosineVsFp32: a.cosine },
+        target: 'measure: keep the output Q, or disable MatMulAddFusion',
+      });
       log(`${c.name} ${v.label}: ${g.summary}`);
     }
   }
@@ -177,7 +249,15 @@ if (only.includes('mnist')) {
     const arch = kind === 'mlp' ? 'mlp:784-256-10' : 'cnn:1x28x28-c16-p-c32-p-f64-10';
     const model0 = kind === 'mlp' ? buildMlp([784, 256, 10], 0) : buildCnn(arch, 0);
     const t0 = performance.now();
-    const trained = await trainModel({ model: model0, train, val, epochs: quick ? 1 : kind === 'mlp' ? 4 : 2, batchSize: 64, optimizer: { kind: 'adamw', lr: 2e-3 }, seed: 0 });
+    const trained = await trainModel({
+      model: model0,
+      train,
+      val,
+      epochs: quick ? 1 : kind === 'mlp' ? 4 : 2,
+      batchSize: 64,
+      optimizer: { kind: 'adamw', lr: 2e-3 },
+      seed: 0,
+    });
     log(`trained ${arch} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     const fp32 = trained.model;
     const calibration = async function* (): AsyncIterable<Feeds> {
@@ -190,7 +270,19 @@ if (only.includes('mnist')) {
       const accQ = await accuracy(r.model, test);
       const g = await guardSpeed(fp32, r.model, { ...guardOpts(false), batch: 1 });
       const drop = (accF - accQ) * 100;
-      rows.push({ model: `mnist ${arch} (trained here, ${trained.history.length} epochs)`, variant: `static int8, ${method}`, params: { method, perChannel: true }, fp32P50Ms: g.baseline.p50, int8P50Ms: g.candidate.p50, speedup: g.speedup, speedupMin: g.speedupMin, verdict: g.verdict, quality: { fp32Accuracy: accF, int8Accuracy: accQ, dropPoints: drop, testItems: test.labels.length, calibrationSamples: 512 }, target: 'static int8 loses ≤ 0.3 points of accuracy', met: drop <= 0.3 });
+      rows.push({
+        model: `mnist ${arch} (trained here, ${trained.history.length} epochs)`,
+        variant: `static int8, ${method}`,
+        params: { method, perChannel: true },
+        fp32P50Ms: g.baseline.p50,
+        int8P50Ms: g.candidate.p50,
+        speedup: g.speedup,
+        speedupMin: g.speedupMin,
+        verdict: g.verdict,
+        quality: { fp32Accuracy: accF, int8Accuracy: accQ, dropPoints: drop, testItems: test.labels.length, calibrationSamples: 512 },
+        target: 'static int8 loses ≤ 0.3 points of accuracy',
+        met: drop <= 0.3,
+      });
       log(`${arch} ${method}: accuracy ${(accF * 100).toFixed(2)} → ${(accQ * 100).toFixed(2)} %, ${g.summary}`);
     }
   }
@@ -220,15 +312,31 @@ if (only.includes('ocr')) {
       return r.primary;
     };
     const base = await score(fp32);
-    const variants: { label: string; params: Record<string, unknown>; make: () => Promise<Model> }[] = SCOPES.map((scope) => ({ label: `static int8, scope ${scope}`, params: { scope }, make: async () => (await quantizeStatic(fp32, { scope }, ctx)).model }));
-    if (fp32.graph.nodes.some((n) => n.opType === 'MatMul')) variants.push({ label: 'dynamic int8 (MatMul/Gemm weights)', params: { mode: 'dynamic' }, make: async () => (await quantizeDynamic(fp32, {})).model });
+    const variants: { label: string; params: Record<string, unknown>; make: () => Promise<Model> }[] = SCOPES.map((scope) => ({
+      label: `static int8, scope ${scope}`,
+      params: { scope },
+      make: async () => (await quantizeStatic(fp32, { scope }, ctx)).model,
+    }));
+    if (fp32.graph.nodes.some((n) => n.opType === 'MatMul'))
+      variants.push({ label: 'dynamic int8 (MatMul/Gemm weights)', params: { mode: 'dynamic' }, make: async () => (await quantizeDynamic(fp32, {})).model });
     const caseRows: Row[] = [];
     for (const v of variants) {
       const m = await v.make();
       const g = await guardSpeed(fp32, m, { ...guardOpts(true), feeds });
       const q = await score(m);
       const better = q.higherIsBetter ? 1 : -1;
-      caseRows.push({ model: c.name, variant: v.label, params: v.params, fp32P50Ms: g.baseline.p50, int8P50Ms: g.candidate.p50, speedup: g.speedup, speedupMin: g.speedupMin, verdict: g.verdict, quality: { metric: base.name, fp32: base.value, quantized: q.value, change: (q.value - base.value) * better, task: c.task, items: c.evalN }, target: 'fastest quantized variant vs fp32, with its change in quality' });
+      caseRows.push({
+        model: c.name,
+        variant: v.label,
+        params: v.params,
+        fp32P50Ms: g.baseline.p50,
+        int8P50Ms: g.candidate.p50,
+        speedup: g.speedup,
+        speedupMin: g.speedupMin,
+        verdict: g.verdict,
+        quality: { metric: base.name, fp32: base.value, quantized: q.value, change: (q.value - base.value) * better, task: c.task, items: c.evalN },
+        target: 'fastest quantized variant vs fp32, with its change in quality',
+      });
       log(`${c.name} ${v.label}: ${g.summary}; ${base.name} ${base.value.toFixed(4)} → ${q.value.toFixed(4)}`);
     }
     // Fastest by the ratio of minimum latencies: the figure least moved by other work on the machine.
@@ -242,7 +350,10 @@ if (only.includes('ocr')) {
 // ── Entropy calibration memory: 1,000 samples vs 50, each in a fresh child process ──────────────
 if (only.includes('rss')) {
   const child = (n: number) => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--rss-worker', String(n)], { encoding: 'utf8', cwd: join(here, '..') });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--rss-worker', String(n)], {
+      encoding: 'utf8',
+      cwd: join(here, '..'),
+    });
     if (r.status !== 0) throw new Error(`rss worker failed: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as { samples: number; tensors: number; seconds: number; maxRssBytes: number };
   };
@@ -250,11 +361,23 @@ if (only.includes('rss')) {
   const big = child(quick ? 300 : 1000);
   const ratio = big.maxRssBytes / small.maxRssBytes;
   extra.entropyCalibrationRss = { small, big, ratio, target: 'peak RSS with 1,000 samples within 1.5× of 50', met: ratio <= 1.5 };
-  log(`entropy calibration peak RSS: ${(small.maxRssBytes / 2 ** 20).toFixed(0)} MiB (${small.samples}) vs ${(big.maxRssBytes / 2 ** 20).toFixed(0)} MiB (${big.samples}): ${ratio.toFixed(2)}×`);
+  log(
+    `entropy calibration peak RSS: ${(small.maxRssBytes / 2 ** 20).toFixed(0)} MiB (${small.samples}) vs ${(big.maxRssBytes / 2 ** 20).toFixed(0)} MiB (${big.samples}): ${ratio.toFixed(2)}×`,
+  );
 }
 
 // ── output ────────────────────────────────────────────────────────────────────────────────────────
-const sectionOf = (r: Row) => r.section ?? (r.model.startsWith('resnet') ? 'resnet' : r.model.startsWith('mobilenet') ? 'mobilenet' : r.model.startsWith('mnist') ? 'mnist' : r.model.startsWith('PaddleOCR') ? 'ocr' : 'other');
+const sectionOf = (r: Row) =>
+  r.section ??
+  (r.model.startsWith('resnet')
+    ? 'resnet'
+    : r.model.startsWith('mobilenet')
+      ? 'mobilenet'
+      : r.model.startsWith('mnist')
+        ? 'mnist'
+        : r.model.startsWith('PaddleOCR')
+          ? 'ocr'
+          : 'other');
 for (const r of rows) r.section = sectionOf(r);
 // A partial run (--only) keeps the other sections' figures from the last full run.
 const resultsPath = join(here, 'results', quick ? 'quantize-static.quick.json' : 'quantize-static.json');
@@ -265,19 +388,45 @@ if (args.includes('--only') && existsSync(resultsPath)) {
   if (!only.includes('rss') && prev.entropyCalibrationRss) extra.entropyCalibrationRss = prev.entropyCalibrationRss;
 }
 const machine = machineInfo(THREADS);
-const out = { bench: 'quantize-static', date: new Date().toISOString(), quick, machine, command: `node --import tsx bench/quantize-static.ts${quick ? ' --quick' : ''}`, rows, ...extra };
+const out = {
+  bench: 'quantize-static',
+  date: new Date().toISOString(),
+  quick,
+  machine,
+  command: `node --import tsx bench/quantize-static.ts${quick ? ' --quick' : ''}`,
+  rows,
+  ...extra,
+};
 const path = resultsPath;
 mkdirSync(dirname(path), { recursive: true });
 writeFileAtomic(path, JSON.stringify(out, null, 2) + '\n');
 
 const fmt = (v: unknown) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(4)) : String(v));
-const md: string[] = [`Measured by \`${out.command}\` on ${machineLine(machine)}; ${new Date().toISOString().slice(0, 10)}. Speed-up: fp32 latency / quantized latency, timed interleaved in the same process (p50, and in brackets the ratio of minimum latencies, less moved by other work on a shared machine). Quality \`change\`: positive = better than fp32.`, ''];
+const md: string[] = [
+  `Measured by \`${out.command}\` on ${machineLine(machine)}; ${new Date().toISOString().slice(0, 10)}. Speed-up: fp32 latency / quantized latency, timed interleaved in the same process (p50, and in brackets the ratio of minimum latencies, less moved by other work on a shared machine). Quality \`change\`: positive = better than fp32.`,
+  '',
+];
 md.push('| model | variant | fp32 p50 ms | int8 p50 ms | speed-up p50 (min) | verdict | quality | target met |');
 md.push('|---|---|---|---|---|---|---|---|');
-for (const r of rows) md.push(`| ${r.model} | ${r.variant}${r.notes ? ` (${r.notes})` : ''} | ${r.fp32P50Ms.toFixed(3)} | ${r.int8P50Ms.toFixed(3)} | ${r.speedup.toFixed(2)}× (${r.speedupMin.toFixed(2)}×) | ${r.verdict} | ${Object.entries(r.quality).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} | ${r.met === undefined ? '' : r.met ? 'yes' : 'NO'} |`);
+for (const r of rows)
+  md.push(
+    `| ${r.model} | ${r.variant}${r.notes ? ` (${r.notes})` : ''} | ${r.fp32P50Ms.toFixed(3)} | ${r.int8P50Ms.toFixed(3)} | ${r.speedup.toFixed(2)}× (${r.speedupMin.toFixed(2)}×) | ${r.verdict} | ${Object.entries(
+      r.quality,
+    )
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(', ')} | ${r.met === undefined ? '' : r.met ? 'yes' : 'NO'} |`,
+  );
 if (extra.entropyCalibrationRss) {
-  const e = extra.entropyCalibrationRss as { small: { maxRssBytes: number; samples: number }; big: { maxRssBytes: number; samples: number }; ratio: number; met: boolean };
-  md.push('', `Entropy calibration peak RSS (child processes): ${(e.small.maxRssBytes / 2 ** 20).toFixed(0)} MiB with ${e.small.samples} samples, ${(e.big.maxRssBytes / 2 ** 20).toFixed(0)} MiB with ${e.big.samples}: ${e.ratio.toFixed(2)}× (target ≤ 1.5×: ${e.met ? 'yes' : 'NO'}).`);
+  const e = extra.entropyCalibrationRss as {
+    small: { maxRssBytes: number; samples: number };
+    big: { maxRssBytes: number; samples: number };
+    ratio: number;
+    met: boolean;
+  };
+  md.push(
+    '',
+    `Entropy calibration peak RSS (child processes): ${(e.small.maxRssBytes / 2 ** 20).toFixed(0)} MiB with ${e.small.samples} samples, ${(e.big.maxRssBytes / 2 ** 20).toFixed(0)} MiB with ${e.big.samples}: ${e.ratio.toFixed(2)}× (target ≤ 1.5×: ${e.met ? 'yes' : 'NO'}).`,
+  );
 }
 console.log('\n' + md.join('\n'));
 writeFileAtomic(path.replace(/\.json$/, '.md'), md.join('\n') + '\n');

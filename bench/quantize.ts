@@ -49,7 +49,10 @@ const dynamic: Variant = { name: 'int8-dynamic', make: async (m) => (await quant
 const dynamicInteger: Variant = { name: 'int8-dynamic (MatMulInteger form)', make: async (m) => (await quantizeDynamic(m, { form: 'integer' })).model };
 const dynamicMerged: Variant = { name: 'int8-dynamic, Q/K/V merged', make: async (m) => (await quantizeDynamic(m, { mergeSiblings: true })).model };
 const dynamicTensor: Variant = { name: 'int8-dynamic per-tensor', make: async (m) => (await quantizeDynamic(m, { perChannel: false })).model };
-const int4 = (accuracyLevel: number, blockSize = 32): Variant => ({ name: `int4 rtn bs${blockSize} acc${accuracyLevel}`, make: async (m) => (await quantizeInt4(m, { accuracyLevel, blockSize })).model });
+const int4 = (accuracyLevel: number, blockSize = 32): Variant => ({
+  name: `int4 rtn bs${blockSize} acc${accuracyLevel}`,
+  make: async (m) => (await quantizeInt4(m, { accuracyLevel, blockSize })).model,
+});
 const fp16: Variant = { name: 'fp16', make: async (m) => (await convertFp16(m, {})).model };
 
 const bert = (hidden: number, heads: number, variants: Variant[]): Case => ({
@@ -107,7 +110,17 @@ function feedsFor(shape: number[], seed: number): Record<string, ort.Tensor> {
   return { x: new ort.Tensor('float32', randn(n, 1, normal(rng(seed))), shape) };
 }
 
-const KEY_OPS = ['com.microsoft.DynamicQuantizeMatMul', 'com.microsoft.FusedGemm', 'com.microsoft.MatMulIntegerToFloat', 'MatMulInteger', 'com.microsoft.MatMulNBits', 'MatMul', 'Gemm', 'Cast', 'com.microsoft.FusedMatMul'];
+const KEY_OPS = [
+  'com.microsoft.DynamicQuantizeMatMul',
+  'com.microsoft.FusedGemm',
+  'com.microsoft.MatMulIntegerToFloat',
+  'MatMulInteger',
+  'com.microsoft.MatMulNBits',
+  'MatMul',
+  'Gemm',
+  'Cast',
+  'com.microsoft.FusedMatMul',
+];
 
 const machine = machineInfo(THREADS);
 console.error(`# bench/quantize.ts — ${machineLine(machine)}${quick ? ' (quick)' : ''}`);
@@ -183,9 +196,13 @@ for (const c of CASES) {
         top1: top1Agreement(reference[0]!, reference[k]!, c.classes),
         modelBytes: m.bytes.length,
         fusedOps: m.fused,
-        target: target ? `≥${target.speedup}×: CPU time ${cpu50fp32 / cpu.p50 >= target.speedup ? 'met' : 'NOT met'}, wall ${speedup >= target.speedup ? 'met' : 'NOT met'}` : undefined,
+        target: target
+          ? `≥${target.speedup}×: CPU time ${cpu50fp32 / cpu.p50 >= target.speedup ? 'met' : 'NOT met'}, wall ${speedup >= target.speedup ? 'met' : 'NOT met'}`
+          : undefined,
       });
-      console.error(`  ${c.model} b${batch} ${m.v.name}: p50 ${s.p50.toFixed(2)} ms (${s.count} runs), ${speedup.toFixed(2)}× (IQR ${lo.toFixed(2)}–${hi.toFixed(2)}), CPU-time ${cpu.p50.toFixed(2)} ms ${(cpu50fp32 / cpu.p50).toFixed(2)}×`);
+      console.error(
+        `  ${c.model} b${batch} ${m.v.name}: p50 ${s.p50.toFixed(2)} ms (${s.count} runs), ${speedup.toFixed(2)}× (IQR ${lo.toFixed(2)}–${hi.toFixed(2)}), CPU-time ${cpu.p50.toFixed(2)} ms ${(cpu50fp32 / cpu.p50).toFixed(2)}×`,
+      );
     });
   }
   for (const s of sessions) await s.release();
@@ -241,10 +258,28 @@ const methodRows: MethodRow[] = [];
     const { model, record } = await quantizeInt4(base, { ...params, blockSize: 32, accuracyLevel: 4 }, { calibration });
     const quantizeSeconds = (performance.now() - tq) / 1000;
     const r = await run(model, agree);
-    methodRows.push({ model: 'bert-encoder L4 H384 S128', method: name, quantizeSeconds, cosine: cosine(ref.out, r.out), top1: top1Agreement(ref.out, r.out, 4), weightRelError: Number(record.stats.weightRelError), cpuP50Ms: r.cpu });
-    console.error(`  int4 ${name}: cosine ${cosine(ref.out, r.out).toFixed(4)}, top-1 ${(top1Agreement(ref.out, r.out, 4) * 100).toFixed(0)}%, quantized in ${quantizeSeconds.toFixed(1)} s`);
+    methodRows.push({
+      model: 'bert-encoder L4 H384 S128',
+      method: name,
+      quantizeSeconds,
+      cosine: cosine(ref.out, r.out),
+      top1: top1Agreement(ref.out, r.out, 4),
+      weightRelError: Number(record.stats.weightRelError),
+      cpuP50Ms: r.cpu,
+    });
+    console.error(
+      `  int4 ${name}: cosine ${cosine(ref.out, r.out).toFixed(4)}, top-1 ${(top1Agreement(ref.out, r.out, 4) * 100).toFixed(0)}%, quantized in ${quantizeSeconds.toFixed(1)} s`,
+    );
   }
-  methodRows.unshift({ model: 'bert-encoder L4 H384 S128', method: 'fp32 (reference)', quantizeSeconds: 0, cosine: 1, top1: 1, weightRelError: 0, cpuP50Ms: ref.cpu });
+  methodRows.unshift({
+    model: 'bert-encoder L4 H384 S128',
+    method: 'fp32 (reference)',
+    quantizeSeconds: 0,
+    cosine: 1,
+    top1: 1,
+    weightRelError: 0,
+    cpuP50Ms: ref.cpu,
+  });
 }
 
 const result = {
@@ -269,7 +304,11 @@ const lines = [
   '|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map(
     (r) =>
-      `| ${r.model} | ${r.batch} | ${r.variant} | ${fmt(r.p50Ms)} | ${fmt(r.speedup)}× (${fmt(r.speedupIqr[0])}–${fmt(r.speedupIqr[1])}) | ${fmt(r.cpuSpeedup)}× | ${fmt(r.cosine, 4)} | ${fmt(r.top1 * 100, 0)}% | ${fmt(r.modelBytes / 2 ** 20, 1)} | ${Object.entries(r.fusedOps).map(([k, v]) => `${k}×${v}`).join(' ')} | ${r.target ?? ''} |`,
+      `| ${r.model} | ${r.batch} | ${r.variant} | ${fmt(r.p50Ms)} | ${fmt(r.speedup)}× (${fmt(r.speedupIqr[0])}–${fmt(r.speedupIqr[1])}) | ${fmt(r.cpuSpeedup)}× | ${fmt(r.cosine, 4)} | ${fmt(r.top1 * 100, 0)}% | ${fmt(r.modelBytes / 2 ** 20, 1)} | ${Object.entries(
+        r.fusedOps,
+      )
+        .map(([k, v]) => `${k}×${v}`)
+        .join(' ')} | ${r.target ?? ''} |`,
   ),
 ];
 lines.push(
@@ -278,7 +317,10 @@ lines.push(
   '',
   '| model | method | cosine | top-1 agree | weight rel. error | quantize s | CPU ms b1 |',
   '|---|---|---|---|---|---|---|',
-  ...methodRows.map((r) => `| ${r.model} | ${r.method} | ${fmt(r.cosine, 4)} | ${fmt(r.top1 * 100, 0)}% | ${fmt(r.weightRelError, 4)} | ${fmt(r.quantizeSeconds, 1)} | ${fmt(r.cpuP50Ms)} |`),
+  ...methodRows.map(
+    (r) =>
+      `| ${r.model} | ${r.method} | ${fmt(r.cosine, 4)} | ${fmt(r.top1 * 100, 0)}% | ${fmt(r.weightRelError, 4)} | ${fmt(r.quantizeSeconds, 1)} | ${fmt(r.cpuP50Ms)} |`,
+  ),
 );
 console.log(lines.join('\n'));
 writeFileAtomic(outPath.replace(/\.json$/, '.md'), lines.join('\n') + '\n');

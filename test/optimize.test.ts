@@ -20,8 +20,28 @@ const model = join(dir, 'mlp.onnx');
 const out = join(dir, 'run');
 writeModel(mlp({ sizes: [64, 256, 256, 10], seed: 4 }), model);
 const args = [
-  'optimize', model, '--out', out, '--budget', 'p99<=1000ms', '--quality', 'agreement>=0.5', '--passes', 'quantize-dynamic,fp16', '--max-variants', '1',
-  '--screen-items', '8', '--eval-items', '16', '--screen-seconds', '0.3', '--full-seconds', '0.6', '--time-limit', '5m',
+  'optimize',
+  model,
+  '--out',
+  out,
+  '--budget',
+  'p99<=1000ms',
+  '--quality',
+  'agreement>=0.5',
+  '--passes',
+  'quantize-dynamic,fp16',
+  '--max-variants',
+  '1',
+  '--screen-items',
+  '8',
+  '--eval-items',
+  '16',
+  '--screen-seconds',
+  '0.3',
+  '--full-seconds',
+  '0.6',
+  '--time-limit',
+  '5m',
 ];
 
 function screened(): string[] {
@@ -35,7 +55,17 @@ function screened(): string[] {
 
 test('optimize: killed mid-run, rerun reuses what was measured, then chooses', { timeout: 240_000 }, async () => {
   // 1. A child process runs the CLI; kill it once two candidates have results on disk.
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { main } from ${JSON.stringify(new URL('../src/cli/main.ts', import.meta.url).pathname)}; process.exitCode = await main(${JSON.stringify(args)});`], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `import { main } from ${JSON.stringify(new URL('../src/cli/main.ts', import.meta.url).pathname)}; process.exitCode = await main(${JSON.stringify(args)});`,
+    ],
+    { stdio: 'ignore' },
+  );
   const killedAfter = await new Promise<string[]>((resolve, reject) => {
     const timer = setInterval(() => {
       const s = screened();
@@ -70,7 +100,10 @@ test('optimize: killed mid-run, rerun reuses what was measured, then chooses', {
   }
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.schema, 'edgefit.optimize.summary/1');
-  assert.ok(summary.notes.some((n: string) => /reused/.test(n)), summary.notes.join('; '));
+  assert.ok(
+    summary.notes.some((n: string) => /reused/.test(n)),
+    summary.notes.join('; '),
+  );
   assert.ok(summary.candidates.length >= 4);
   // The choice meets every constraint and is the fastest such candidate among the fully measured —
   // or, when a faster one is statistically tied with it on p99, it has the better quality (the tie rule).
@@ -99,7 +132,10 @@ test('optimize: no candidate meets the constraints → says so, shows the closes
   const so = captureOutput();
   const se = captureOutput();
   const t0 = Date.now();
-  const code = await main(args.map((a) => (a === 'p99<=1000ms' ? 'p99<=0.001ms' : a)), { stdout: so, stderr: se });
+  const code = await main(
+    args.map((a) => (a === 'p99<=1000ms' ? 'p99<=0.001ms' : a)),
+    { stdout: so, stderr: se },
+  );
   assert.equal(code, 3, so.text + se.text);
   assert.match(so.text, /No candidate meets every constraint/);
   assert.match(so.text, /misses p99<=0\.001ms/);
@@ -123,7 +159,17 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 test('optimize: SIGTERM (or Ctrl-C) says where the measured candidates are and how to resume', { timeout: 120_000 }, async () => {
   const out2 = join(dir, 'run-term');
   const argv = args.map((a) => (a === out ? out2 : a));
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { main } from ${JSON.stringify(new URL('../src/cli/main.ts', import.meta.url).pathname)}; process.exitCode = await main(${JSON.stringify(argv)});`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `import { main } from ${JSON.stringify(new URL('../src/cli/main.ts', import.meta.url).pathname)}; process.exitCode = await main(${JSON.stringify(argv)});`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((resolve) => {

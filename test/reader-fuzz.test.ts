@@ -110,8 +110,17 @@ test('crafted corner cases: huge claimed sizes, empty attributes, unknown types'
     negativeDim: { ir_version: 8, graph: { name: 'g', initializer: [{ name: 'w', data_type: 1, dims: [-4], raw_data: new Uint8Array(0) }] } },
   };
   for (const [k, v] of Object.entries(cases))
-    assert.throws(() => readModelFromBytes(encodeMessage(v as never, S.Model), {}, k), (e: unknown) => e instanceof ModelFileError && e.message.startsWith(`${k}: `), k);
+    assert.throws(
+      () => readModelFromBytes(encodeMessage(v as never, S.Model), {}, k),
+      (e: unknown) => e instanceof ModelFileError && e.message.startsWith(`${k}: `),
+      k,
+    );
   // a GRAPH attribute without a graph reads as an empty graph
-  const m = readModelFromBytes(encodeMessage({ ir_version: 8, graph: { name: 'g', node: [{ op_type: 'If', input: ['c'], output: ['y'], attribute: [{ name: 'then_branch', type: 5 }] }] } }, S.Model));
+  const m = readModelFromBytes(
+    encodeMessage(
+      { ir_version: 8, graph: { name: 'g', node: [{ op_type: 'If', input: ['c'], output: ['y'], attribute: [{ name: 'then_branch', type: 5 }] }] } },
+      S.Model,
+    ),
+  );
   assert.equal(m.graph.nodes[0]!.subgraphs()[0]!.nodes.length, 0);
 });

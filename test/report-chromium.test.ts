@@ -31,7 +31,11 @@ const TRUTH: Record<string, { ms: number; q: number; fail?: boolean }> = {
   'broken pass': { ms: 1, q: 1, fail: true },
 };
 
-const cfg = (label: string): CandidateConfig => ({ label, passes: label === 'baseline' ? [] : [{ name: 'fake', params: { label } }], session: { graphOptimizationLevel: 'all', disabledOptimizers: [] } });
+const cfg = (label: string): CandidateConfig => ({
+  label,
+  passes: label === 'baseline' ? [] : [{ name: 'fake', params: { label } }],
+  session: { graphOptimizationLevel: 'all', disabledOptimizers: [] },
+});
 
 const fake: Measurer = {
   async build(c, out) {
@@ -45,7 +49,19 @@ const fake: Measurer = {
     const samples = Array.from({ length: 200 }, () => t.ms * (1 + 0.1 * r() + (r() < 0.02 ? 0.5 : 0)));
     const n = 100;
     const k = Math.round(t.q * n);
-    return { stage, latency: latencyFigures(samples), quality: { primary: { name: 'accuracy', value: k / n, ci: [k / n - 0.05, Math.min(1, k / n + 0.04)] }, metrics: {}, n, perItem: Array.from({ length: n }, (_, i) => (i < k ? 1 : 0)), source: 'task' }, measuredAt: new Date().toISOString(), wallMs: 1 };
+    return {
+      stage,
+      latency: latencyFigures(samples),
+      quality: {
+        primary: { name: 'accuracy', value: k / n, ci: [k / n - 0.05, Math.min(1, k / n + 0.04)] },
+        metrics: {},
+        n,
+        perItem: Array.from({ length: n }, (_, i) => (i < k ? 1 : 0)),
+        source: 'task',
+      },
+      measuredAt: new Date().toISOString(),
+      wallMs: 1,
+    };
   },
 };
 
@@ -59,10 +75,25 @@ test('report.html renders in headless Chromium with every candidate in its chart
   try {
     const model = join(dir, 'm.onnx');
     writeModel(mlp({ sizes: [8, 4], seed: 1 }), model);
-    const { summary, paths } = await optimize({ model, budget: ['p99<=16ms'], quality: ['accuracy>=-2pt'], timeLimitMs: 60_000, out: join(dir, 'run'), configs: Object.keys(TRUTH).map(cfg), measurer: fake, passes: [] });
+    const { summary, paths } = await optimize({
+      model,
+      budget: ['p99<=16ms'],
+      quality: ['accuracy>=-2pt'],
+      timeLimitMs: 60_000,
+      out: join(dir, 'run'),
+      configs: Object.keys(TRUTH).map(cfg),
+      measurer: fake,
+      passes: [],
+    });
     assert.equal(summary.candidates.find((c) => c.id === summary.chosen)?.config.label, 'int8 static keep 3 fp32');
     // Per-node sensitivity comes from the quant area's analysis in a real run; here it is given.
-    const sensitivity = { metric: 'cosine agreement with fp32', rows: [{ node: 'conv_0', opType: 'Conv', delta: 0.2 }, { node: 'matmul_7', opType: 'MatMul', delta: 0.05 }] };
+    const sensitivity = {
+      metric: 'cosine agreement with fp32',
+      rows: [
+        { node: 'conv_0', opType: 'Conv', delta: 0.2 },
+        { node: 'matmul_7', opType: 'MatMul', delta: 0.05 },
+      ],
+    };
     writeFileSync(paths.report, renderReport({ ...summary, sensitivity }));
     const html = readFileSync(paths.report, 'utf8');
     assert.ok(!/<script|https?:\/\//i.test(html.replace(/xmlns="http:\/\/www\.w3\.org\/2000\/svg"/g, '')), 'no scripts and no network references');
@@ -85,7 +116,10 @@ test('report.html renders in headless Chromium with every candidate in its chart
     assert.deepEqual(problems, []);
     assert.deepEqual(requests, []);
 
-    const measured = summary.candidates.filter((c) => c.status === 'ok').map((c) => c.id).sort();
+    const measured = summary.candidates
+      .filter((c) => c.status === 'ok')
+      .map((c) => c.id)
+      .sort();
     const inPareto = (await page.$$eval('#pareto g.candidate', (gs) => gs.map((g) => g.getAttribute('data-candidate')))).sort();
     const inLatency = (await page.$$eval('#latency g.candidate', (gs) => gs.map((g) => g.getAttribute('data-candidate')))).sort();
     assert.deepEqual(inPareto, measured);
@@ -100,7 +134,10 @@ test('report.html renders in headless Chromium with every candidate in its chart
     const rows = await page.$$eval('#candidates tr[data-candidate]', (trs) => trs.map((tr) => tr.textContent ?? ''));
     assert.equal(rows.length, summary.candidates.length);
     assert.ok(rows.some((r) => /failed: pass fake failed on node Foo/.test(r)));
-    assert.ok(rows.some((r) => /int4 <script>alert\(1\)<\/script>/.test(r)), 'labels are escaped, shown as text');
+    assert.ok(
+      rows.some((r) => /int4 <script>alert\(1\)<\/script>/.test(r)),
+      'labels are escaped, shown as text',
+    );
     assert.ok(rows.some((r) => /misses accuracy>=-2pt/.test(r)));
     const rec = await page.$eval('.rec', (d) => d.textContent ?? '');
     assert.match(rec, /Recommendation: int8 static keep 3 fp32/);

@@ -18,7 +18,8 @@ for (const entry of zooModels()) {
     const feeds = Object.fromEntries(Object.entries(randomFeeds(entry.inputShapes, 9)).map(([k, v]) => [k, new ort.Tensor('float32', v.data, v.dims)]));
     const ctx: PassContext = {
       calibration: async function* () {
-        for (let i = 0; i < 2; i++) yield Object.fromEntries(Object.entries(randomFeeds(entry.inputShapes, i)).map(([k, v]) => [k, { type: 'float32', data: v.data, dims: v.dims }]));
+        for (let i = 0; i < 2; i++)
+          yield Object.fromEntries(Object.entries(randomFeeds(entry.inputShapes, i)).map(([k, v]) => [k, { type: 'float32', data: v.data, dims: v.dims }]));
       },
       seed: 1,
     };

@@ -10,7 +10,13 @@ export interface BenchJson {
   schema: typeof BENCH_SCHEMA;
   model: { path: string; fileBytes: number; externalBytes: number; totalBytes: number };
   inputs: { name: string; type: string; shape: number[] }[];
-  session: { provider: string; providerFailures: { provider: string; reason: string }[]; threads: number; graphOptimizationLevel: string; disabledOptimizers: string[] };
+  session: {
+    provider: string;
+    providerFailures: { provider: string; reason: string }[];
+    threads: number;
+    graphOptimizationLevel: string;
+    disabledOptimizers: string[];
+  };
   runs: { warmup: number; iterations: number | null; durationMs: number | null; measured: number; totalMs: number; seed: number; batch: number | null };
   latencyMs: { min: number; p50: number; p90: number; p95: number; p99: number; max: number; mean: number; stdev: number };
   throughputPerSec: number;
@@ -41,7 +47,15 @@ export function benchJson(r: BenchResult, opts: { samples?: boolean } = {}): Ben
       graphOptimizationLevel: r.settings.graphOptimizationLevel,
       disabledOptimizers: r.settings.disabledOptimizers,
     },
-    runs: { warmup: r.settings.warmup, iterations: r.settings.iterations, durationMs: r.settings.durationMs, measured: l.count, totalMs: r3(l.totalMs), seed: r.settings.seed, batch: r.settings.batch },
+    runs: {
+      warmup: r.settings.warmup,
+      iterations: r.settings.iterations,
+      durationMs: r.settings.durationMs,
+      measured: l.count,
+      totalMs: r3(l.totalMs),
+      seed: r.settings.seed,
+      batch: r.settings.batch,
+    },
     latencyMs: { min: r3(l.min), p50: r3(l.p50), p90: r3(l.p90), p95: r3(l.p95), p99: r3(l.p99), max: r3(l.max), mean: r3(l.mean), stdev: r3(l.stdev) },
     throughputPerSec: r3(l.throughput),
     coldStartMs: { total: r3(r.coldStartMs), sessionCreate: r3(r.sessionCreateMs), firstRun: r3(r.firstRunMs), ortLoad: r3(r.ortLoadMs) },

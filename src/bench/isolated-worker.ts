@@ -105,7 +105,10 @@ process.once('message', async (msg: ToWorker) => {
     const err = e as Error & { code?: string; hint?: string };
     const { EdgefitError } = await import('../onnx/errors.js');
     const user = e instanceof EdgefitError;
-    await send({ type: 'error', error: { message: err.message ?? String(e), code: user ? err.code! : 'E_BENCH_CRASH', hint: err.hint, stack: err.stack, user } });
+    await send({
+      type: 'error',
+      error: { message: err.message ?? String(e), code: user ? err.code! : 'E_BENCH_CRASH', hint: err.hint, stack: err.stack, user },
+    });
   }
   process.exit(0);
 });

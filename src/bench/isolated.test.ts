@@ -31,7 +31,11 @@ test('a model with external data is measured, and its size counts the data file'
   try {
     const b = new GraphBuilder('mlp');
     const x = b.input('x', DataType.FLOAT, ['batch', 256]);
-    const w = b.floats('w', [256, 256], Array.from({ length: 256 * 256 }, (_, i) => Math.sin(i)));
+    const w = b.floats(
+      'w',
+      [256, 256],
+      Array.from({ length: 256 * 256 }, (_, i) => Math.sin(i)),
+    );
     b.op('Relu', [b.op('MatMul', [x, w])], {}, { outputs: ['y'] });
     b.output('y', DataType.FLOAT, ['batch', 256]);
     const path = join(dir, 'mlp.onnx');

@@ -125,7 +125,12 @@ export function unwrapBench(r: IsolatedResult): BenchResult {
 }
 
 /** Messages between the parent and isolated-worker. */
-export type ToWorker = { type: 'start'; modelPath: string; modelBytes: ModelSize; options: Omit<IsolatedOptions, 'onProgress' | 'timeoutMs' | 'memoryLimitBytes' | 'env' | 'signal'> };
+export type ToWorker = {
+  type: 'start';
+  modelPath: string;
+  modelBytes: ModelSize;
+  options: Omit<IsolatedOptions, 'onProgress' | 'timeoutMs' | 'memoryLimitBytes' | 'env' | 'signal'>;
+};
 export type FromWorker =
   | { type: 'progress'; progress: Progress }
   | { type: 'result'; result: BenchResult }
@@ -177,10 +182,13 @@ export async function benchIsolated(modelPath: string, opts: IsolatedOptions = {
     abortSignal?.addEventListener('abort', onAbort, { once: true });
     let rssSeen = 0;
 
-    const timer = setTimeout(() => {
-      killedFor ??= 'timeout';
-      child.kill('SIGKILL');
-    }, Math.min(timeoutMs, MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        killedFor ??= 'timeout';
+        child.kill('SIGKILL');
+      },
+      Math.min(timeoutMs, MAX_TIMER_MS),
+    );
     const poll =
       memoryLimitBytes !== undefined && existsSync('/proc/self/status')
         ? setInterval(() => {
@@ -199,7 +207,13 @@ export async function benchIsolated(modelPath: string, opts: IsolatedOptions = {
       else if (m.type === 'error') {
         failure = m.error.user
           ? { kind: 'error', message: m.error.message, code: m.error.code, hint: m.error.hint }
-          : { kind: 'crash', message: `the benchmark child failed on ${modelPath}: ${m.error.message}`, code: 'E_BENCH_CRASH', hint: 'this looks like a bug in edgefit or ORT; the stack is in `stderr`', stderr: m.error.stack };
+          : {
+              kind: 'crash',
+              message: `the benchmark child failed on ${modelPath}: ${m.error.message}`,
+              code: 'E_BENCH_CRASH',
+              hint: 'this looks like a bug in edgefit or ORT; the stack is in `stderr`',
+              stderr: m.error.stack,
+            };
       }
     });
     let settled = false;
@@ -223,18 +237,45 @@ export async function benchIsolated(modelPath: string, opts: IsolatedOptions = {
       if (failure && !killedFor) return settle({ ok: false, error: failure });
       const tail = stderr.trim();
       if (killedFor === 'timeout')
-        return settle({ ok: false, error: { kind: 'timeout', message: `benchmarking ${modelPath} took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`, code: 'E_BENCH_TIMEOUT', hint: 'measure fewer runs (--iterations / --duration), a smaller input, or raise the timeout', exitCode: code, signal, stderr: tail } });
+        return settle({
+          ok: false,
+          error: {
+            kind: 'timeout',
+            message: `benchmarking ${modelPath} took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`,
+            code: 'E_BENCH_TIMEOUT',
+            hint: 'measure fewer runs (--iterations / --duration), a smaller input, or raise the timeout',
+            exitCode: code,
+            signal,
+            stderr: tail,
+          },
+        });
       if (killedFor === 'oom')
-        return settle({ ok: false, error: { kind: 'oom', message: `benchmarking ${modelPath} used more than ${mib(memoryLimitBytes!)} of memory (reached ${mib(rssSeen)}) and was stopped`, code: 'E_BENCH_OOM', hint: 'use a smaller batch or input shape, or raise the memory limit', exitCode: code, signal, stderr: tail } });
+        return settle({
+          ok: false,
+          error: {
+            kind: 'oom',
+            message: `benchmarking ${modelPath} used more than ${mib(memoryLimitBytes!)} of memory (reached ${mib(rssSeen)}) and was stopped`,
+            code: 'E_BENCH_OOM',
+            hint: 'use a smaller batch or input shape, or raise the memory limit',
+            exitCode: code,
+            signal,
+            stderr: tail,
+          },
+        });
       const heapOom = /heap out of memory|bad_alloc|Cannot allocate memory|std::bad_alloc/i.test(tail);
-      const why = signal ? `was killed by ${signal}${signal === 'SIGKILL' ? ' (often the kernel stopping a process that ran out of memory)' : ''}` : `exited with code ${code} without a result`;
+      const why = signal
+        ? `was killed by ${signal}${signal === 'SIGKILL' ? ' (often the kernel stopping a process that ran out of memory)' : ''}`
+        : `exited with code ${code} without a result`;
       settle({
         ok: false,
         error: {
           kind: heapOom || signal === 'SIGKILL' ? 'oom' : 'crash',
           message: `the benchmark process for ${modelPath} ${why}${tail ? `: ${lastLine(tail)}` : ''}`,
           code: heapOom || signal === 'SIGKILL' ? 'E_BENCH_OOM' : 'E_BENCH_CRASH',
-          hint: heapOom || signal === 'SIGKILL' ? 'use a smaller batch or input shape' : 'ORT or the model crashed the process; the end of its stderr is in the result',
+          hint:
+            heapOom || signal === 'SIGKILL'
+              ? 'use a smaller batch or input shape'
+              : 'ORT or the model crashed the process; the end of its stderr is in the result',
           exitCode: code,
           signal,
           stderr: tail,
@@ -265,8 +306,10 @@ function mib(b: number): string {
 }
 
 function lastLine(s: string): string {
-  const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const line = lines[lines.length - 1] ?? '';
   return line.length > 300 ? line.slice(0, 300) + '…' : line;
 }
-

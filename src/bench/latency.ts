@@ -58,16 +58,22 @@ export function validateLatencyOptions(o: LatencyOptions): void {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < min)) throw new UsageError(`${name} must be a whole number ≥ ${min}, got ${v}`);
   };
   whole(o.warmup, 'warmup', 0);
-  if (o.warmup !== undefined && o.warmup > MAX_ITERATIONS) throw new UsageError(`warmup must be at most ${MAX_ITERATIONS} runs, got ${o.warmup}`, 'a few runs (the default is 5) let caches and arenas settle');
+  if (o.warmup !== undefined && o.warmup > MAX_ITERATIONS)
+    throw new UsageError(`warmup must be at most ${MAX_ITERATIONS} runs, got ${o.warmup}`, 'a few runs (the default is 5) let caches and arenas settle');
   whole(o.iterations, 'iterations', 1);
   if (o.iterations !== undefined && o.iterations > MAX_ITERATIONS)
-    throw new UsageError(`iterations must be at most ${MAX_ITERATIONS}, got ${o.iterations}`, 'measure fewer runs, or use --duration S to measure for S seconds');
+    throw new UsageError(
+      `iterations must be at most ${MAX_ITERATIONS}, got ${o.iterations}`,
+      'measure fewer runs, or use --duration S to measure for S seconds',
+    );
   whole(o.minIterations, 'minIterations', 1);
   whole(o.maxIterations, 'maxIterations', 1);
-  if (o.durationMs !== undefined && !(Number.isFinite(o.durationMs) && o.durationMs > 0)) throw new UsageError(`duration must be a positive number of seconds, got ${o.durationMs / 1000}`);
+  if (o.durationMs !== undefined && !(Number.isFinite(o.durationMs) && o.durationMs > 0))
+    throw new UsageError(`duration must be a positive number of seconds, got ${o.durationMs / 1000}`);
   if (o.durationMs !== undefined && o.durationMs > MAX_DURATION_MS)
     throw new UsageError(`duration must be at most ${MAX_DURATION_MS / 1000} s (7 days), got ${o.durationMs / 1000} s`, 'measure for a shorter time');
-  if (o.iterations !== undefined && o.durationMs !== undefined) throw new UsageError('give either iterations or a duration, not both', 'use --iterations N for a fixed count, or --duration S to measure for S seconds');
+  if (o.iterations !== undefined && o.durationMs !== undefined)
+    throw new UsageError('give either iterations or a duration, not both', 'use --iterations N for a fixed count, or --duration S to measure for S seconds');
 }
 
 export async function measureLatency(session: Runnable, feeds: Record<string, ort.Tensor>, opts: LatencyOptions = {}): Promise<LatencyStats> {

@@ -12,7 +12,11 @@ import { modelSize } from './model-size.js';
 function model() {
   const b = new GraphBuilder('m');
   const x = b.input('x', DataType.FLOAT, [1, 64]);
-  const w = b.floats('w', [64, 64], Array.from({ length: 64 * 64 }, (_, i) => (i % 7) / 7));
+  const w = b.floats(
+    'w',
+    [64, 64],
+    Array.from({ length: 64 * 64 }, (_, i) => (i % 7) / 7),
+  );
   b.op('MatMul', [x, w], {}, { outputs: ['y'] });
   b.output('y');
   return b.model();
@@ -69,7 +73,13 @@ test('unsafe or missing external data, and files that are not ONNX, are refused 
     assert.equal(code('missing.bin'), 'E_NO_EXTERNAL');
     const junk = join(dir, 'junk.onnx');
     writeFileSync(junk, 'not a model at all');
-    assert.throws(() => modelSize(junk), (e: unknown) => e instanceof ModelFileError && e.code === 'E_NOT_ONNX');
-    assert.throws(() => modelSize(join(dir, 'nope.onnx')), (e: unknown) => e instanceof ModelFileError && e.code === 'E_NO_FILE');
+    assert.throws(
+      () => modelSize(junk),
+      (e: unknown) => e instanceof ModelFileError && e.code === 'E_NOT_ONNX',
+    );
+    assert.throws(
+      () => modelSize(join(dir, 'nope.onnx')),
+      (e: unknown) => e instanceof ModelFileError && e.code === 'E_NO_FILE',
+    );
   });
 });

@@ -31,16 +31,28 @@ export function modelSize(path: string): ModelSize {
     if (e instanceof ModelFileError) throw e;
     throw new ModelFileError(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'E_NO_FILE', 'check the path');
   }
-  if (fileBytes > 2 ** 31) throw new ModelFileError(path, `is ${fileBytes} bytes, more than a protobuf file can hold`, 'E_LIMIT', 'store the weights as external data');
+  if (fileBytes > 2 ** 31)
+    throw new ModelFileError(path, `is ${fileBytes} bytes, more than a protobuf file can hold`, 'E_LIMIT', 'store the weights as external data');
   let proto: ProtoObject;
   try {
     proto = decodeMessage(readFileSync(path), S.Model);
   } catch (e) {
     if (e instanceof ProtoDecodeError)
-      throw new ModelFileError(path, `is not a readable ONNX model: ${e.message}`, 'E_NOT_ONNX', 'the file is truncated, corrupt or not ONNX; re-export or re-download it');
+      throw new ModelFileError(
+        path,
+        `is not a readable ONNX model: ${e.message}`,
+        'E_NOT_ONNX',
+        'the file is truncated, corrupt or not ONNX; re-export or re-download it',
+      );
     throw e;
   }
-  if (!proto.graph) throw new ModelFileError(path, 'is not an ONNX model (no graph field)', 'E_NOT_ONNX', 'pass an .onnx file exported by PyTorch, TensorFlow, Optimum or edgefit');
+  if (!proto.graph)
+    throw new ModelFileError(
+      path,
+      'is not an ONNX model (no graph field)',
+      'E_NOT_ONNX',
+      'pass an .onnx file exported by PyTorch, TensorFlow, Optimum or edgefit',
+    );
 
   const locations = new Map<string, string>(); // location → tensor that first named it
   collectExternal(proto, locations);
@@ -70,4 +82,3 @@ function collectExternal(obj: unknown, out: Map<string, string>): void {
   }
   for (const v of Object.values(o)) if (typeof v === 'object') collectExternal(v, out);
 }
-

@@ -11,7 +11,10 @@ test('bench --json prints the documented schema', async () => {
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(j.schema, 'edgefit.bench/1');
-  assert.deepEqual(Object.keys(j).sort(), ['coldStartMs', 'inputs', 'latencyMs', 'machine', 'memory', 'model', 'runs', 'schema', 'session', 'throughputPerSec'].sort());
+  assert.deepEqual(
+    Object.keys(j).sort(),
+    ['coldStartMs', 'inputs', 'latencyMs', 'machine', 'memory', 'model', 'runs', 'schema', 'session', 'throughputPerSec'].sort(),
+  );
   assert.deepEqual(Object.keys(j.latencyMs), ['min', 'p50', 'p90', 'p95', 'p99', 'max', 'mean', 'stdev']);
   assert.equal(j.runs.measured, 8);
   assert.equal(j.runs.iterations, 8);
@@ -62,5 +65,6 @@ test('a model that cannot be benched exits 1 naming the file; --json also gets a
 test('bench --help lists the flags', async () => {
   const r = await cli('bench', '--help');
   assert.equal(r.code, 0);
-  for (const f of ['--threads', '--batch', '--shape', '--warmup', '--iterations', '--duration', '--opt-level', '--providers', '--json']) assert.ok(r.stdout.includes(f), f);
+  for (const f of ['--threads', '--batch', '--shape', '--warmup', '--iterations', '--duration', '--opt-level', '--providers', '--json'])
+    assert.ok(r.stdout.includes(f), f);
 });

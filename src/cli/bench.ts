@@ -19,17 +19,48 @@ export const benchCommand: Command = {
   args: [{ name: 'model', description: 'the .onnx file to measure' }],
   flags: [
     { name: 'threads', short: 't', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads (spinning stays off)' },
-    { name: 'batch', short: 'b', type: 'integer', placeholder: 'n', description: 'value of batch dims: symbolic dims named like batch/N, else a symbolic first dim (default 1)' },
+    {
+      name: 'batch',
+      short: 'b',
+      type: 'integer',
+      placeholder: 'n',
+      description: 'value of batch dims: symbolic dims named like batch/N, else a symbolic first dim (default 1)',
+    },
     { name: 'shape', type: 'string[]', placeholder: 'name=d1,d2,…', description: 'full shape of one input; repeat the flag for more inputs' },
-    { name: 'dim', type: 'string[]', placeholder: 'name=n,…', description: "value of a symbolic dim by the name the model gives it, e.g. --dim sequence=128" },
+    { name: 'dim', type: 'string[]', placeholder: 'name=n,…', description: 'value of a symbolic dim by the name the model gives it, e.g. --dim sequence=128' },
     { name: 'warmup', type: 'integer', placeholder: 'n', default: DEFAULT_WARMUP, description: 'untimed runs before measuring' },
     { name: 'iterations', short: 'n', type: 'integer', placeholder: 'n', description: 'timed runs (instead of --duration)' },
-    { name: 'duration', short: 'd', type: 'number', placeholder: 'seconds', description: `measure for this long (default ${DEFAULT_DURATION_MS / 1000} s, and at least 5 runs)` },
-    { name: 'opt-level', type: 'string', values: OPT_LEVELS, placeholder: 'level', default: 'all', description: `ORT graph optimization level: ${OPT_LEVELS.join(', ')}` },
-    { name: 'providers', type: 'string[]', placeholder: 'cpu,…', default: ['cpu'], description: 'execution providers, tried in order; all failures are reported together' },
+    {
+      name: 'duration',
+      short: 'd',
+      type: 'number',
+      placeholder: 'seconds',
+      description: `measure for this long (default ${DEFAULT_DURATION_MS / 1000} s, and at least 5 runs)`,
+    },
+    {
+      name: 'opt-level',
+      type: 'string',
+      values: OPT_LEVELS,
+      placeholder: 'level',
+      default: 'all',
+      description: `ORT graph optimization level: ${OPT_LEVELS.join(', ')}`,
+    },
+    {
+      name: 'providers',
+      type: 'string[]',
+      placeholder: 'cpu,…',
+      default: ['cpu'],
+      description: 'execution providers, tried in order; all failures are reported together',
+    },
     { name: 'disable-optimizer', type: 'string[]', placeholder: 'name,…', description: 'ORT optimizers to switch off, e.g. MatMulAddFusion' },
     { name: 'save-optimized', type: 'string', placeholder: 'file.onnx', description: "also write ORT's optimized graph to this file" },
-    { name: 'max-elements', type: 'integer', placeholder: 'n', default: DEFAULT_MAX_ELEMENTS, description: 'refuse an input with more elements than this (guards against typos in --batch/--shape)' },
+    {
+      name: 'max-elements',
+      type: 'integer',
+      placeholder: 'n',
+      default: DEFAULT_MAX_ELEMENTS,
+      description: 'refuse an input with more elements than this (guards against typos in --batch/--shape)',
+    },
     ...LIMIT_FLAGS,
     { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of the random inputs' },
     { name: 'timeout', type: 'number', placeholder: 'seconds', description: 'stop the measurement after this long (default: duration + 300 s, or 600 s)' },
@@ -47,7 +78,8 @@ a symbolic dim that --batch does not set needs --shape, e.g.
 
 function flagInt(ctx: CommandContext, name: string, min: number): number | undefined {
   const v = ctx.flags[name] as number | undefined;
-  if (v !== undefined && v < min) throw new UsageError(`--${name} must be ${min === 0 ? 'zero or more' : `at least ${min}`}, got ${v}`, `see 'edgefit bench --help'`);
+  if (v !== undefined && v < min)
+    throw new UsageError(`--${name} must be ${min === 0 ? 'zero or more' : `at least ${min}`}, got ${v}`, `see 'edgefit bench --help'`);
   return v;
 }
 
@@ -55,12 +87,16 @@ export function optionsFromFlags(ctx: CommandContext): IsolatedOptions {
   const iterations = flagInt(ctx, 'iterations', 1);
   const duration = ctx.flags.duration as number | undefined;
   if (iterations !== undefined && duration !== undefined)
-    throw new UsageError('--iterations and --duration cannot be used together', 'use --iterations N for a fixed count of runs, or --duration S to measure for S seconds');
+    throw new UsageError(
+      '--iterations and --duration cannot be used together',
+      'use --iterations N for a fixed count of runs, or --duration S to measure for S seconds',
+    );
   if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration must be a positive number of seconds, got ${duration}`);
   const timeout = ctx.flags.timeout as number | undefined;
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds, got ${timeout}`);
   const threads = flagInt(ctx, 'threads', 1);
-  if (threads !== undefined && threads > 256) throw new UsageError(`--threads ${threads} is more than any machine this runs on`, 'use at most the number of cores');
+  if (threads !== undefined && threads > 256)
+    throw new UsageError(`--threads ${threads} is more than any machine this runs on`, 'use at most the number of cores');
   return {
     threads,
     batch: flagInt(ctx, 'batch', 1),
@@ -111,7 +147,10 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 export function formatBench(r: BenchResult): string {
   const l = r.latency;
   const failed = r.providerFailures.map((f) => `${f.provider} failed: ${f.reason}`).join('; ');
-  const runs = r.settings.iterations !== null ? `${r.settings.warmup} warm-up + ${l.count} timed` : `${r.settings.warmup} warm-up + ${l.count} timed in ${(l.totalMs / 1000).toFixed(1)} s`;
+  const runs =
+    r.settings.iterations !== null
+      ? `${r.settings.warmup} warm-up + ${l.count} timed`
+      : `${r.settings.warmup} warm-up + ${l.count} timed in ${(l.totalMs / 1000).toFixed(1)} s`;
   const cols = ['min', 'p50', 'p90', 'p95', 'p99', 'max', 'mean', 'stdev'] as const;
   const lines = [
     `model        ${r.model.path}`,

@@ -13,7 +13,8 @@ test('inspect --json follows the documented schema', async () => {
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(j.schema, 'edgefit.inspect/1');
-  for (const k of ['file', 'producer', 'irVersion', 'opsetImports', 'metadata', 'inputs', 'outputs', 'graph', 'ops', 'parameters', 'macs']) assert.ok(k in j, k);
+  for (const k of ['file', 'producer', 'irVersion', 'opsetImports', 'metadata', 'inputs', 'outputs', 'graph', 'ops', 'parameters', 'macs'])
+    assert.ok(k in j, k);
   assert.deepEqual(j.opsetImports, [{ domain: 'ai.onnx', version: 9 }]);
   assert.deepEqual(j.inputs[0], { name: 'x', dtype: 'float32', shape: ['p2o.DynamicDimension.0', 3, 48, 'p2o.DynamicDimension.1'] });
   assert.deepEqual(j.macs.inputShapes, { x: [1, 3, 48, 320] });

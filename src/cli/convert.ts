@@ -20,9 +20,24 @@ export const convertCommand: Command = {
   args: [{ name: 'model', description: 'the .onnx file to read' }],
   flags: [
     { name: 'output', short: 'o', type: 'string', placeholder: 'file.onnx', description: 'where to write the result (required)' },
-    { name: 'opset', type: 'integer', placeholder: 'n', description: `upgrade the ai.onnx opset to n (${13}–${UPGRADE_RANGE.maxTo}); models from opset ${UPGRADE_RANGE.minFrom} up` },
-    { name: 'external-data', type: 'boolean', description: 'store weights in <output>.data beside the model (Constant-node weights become initializers first)' },
-    { name: 'external-threshold', type: 'integer', placeholder: 'bytes', default: 1024, description: 'with --external-data: tensors smaller than this stay inline' },
+    {
+      name: 'opset',
+      type: 'integer',
+      placeholder: 'n',
+      description: `upgrade the ai.onnx opset to n (${13}–${UPGRADE_RANGE.maxTo}); models from opset ${UPGRADE_RANGE.minFrom} up`,
+    },
+    {
+      name: 'external-data',
+      type: 'boolean',
+      description: 'store weights in <output>.data beside the model (Constant-node weights become initializers first)',
+    },
+    {
+      name: 'external-threshold',
+      type: 'integer',
+      placeholder: 'bytes',
+      default: 1024,
+      description: 'with --external-data: tensors smaller than this stay inline',
+    },
     { name: 'check', type: 'boolean', description: 'open the result with ONNX Runtime before keeping it; remove it if ORT rejects it' },
     ...LIMIT_FLAGS,
     { name: 'json', type: 'boolean', description: 'print what was done as JSON (schema edgefit.convert/1, docs/cli-json.md) on stdout' },
@@ -97,7 +112,9 @@ export const convertCommand: Command = {
         path: resolve(output),
         bytes: written.bytes,
         opset: model.opset('') ?? null,
-        externalData: written.externalDataPath ? { path: resolve(written.externalDataPath), bytes: written.externalBytes ?? 0, tensors: written.externalTensors ?? 0 } : null,
+        externalData: written.externalDataPath
+          ? { path: resolve(written.externalDataPath), bytes: written.externalBytes ?? 0, tensors: written.externalTensors ?? 0 }
+          : null,
       },
       opsetUpgrade: upgrade ? { from: upgrade.from, to: upgrade.to, adapted: upgrade.adapted } : null,
       constantsToInitializers: constants ?? null,
@@ -106,9 +123,19 @@ export const convertCommand: Command = {
     if (ctx.flags.json) ctx.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else {
       const lines = [`wrote ${output} (${written.bytes} bytes)`];
-      if (written.externalDataPath) lines.push(`  external data ${written.externalDataPath}: ${written.externalBytes} bytes in ${written.externalTensors} tensors`);
+      if (written.externalDataPath)
+        lines.push(`  external data ${written.externalDataPath}: ${written.externalBytes} bytes in ${written.externalTensors} tensors`);
       if (constants?.converted) lines.push(`  ${constants.converted} Constant nodes became initializers`);
-      if (upgrade) lines.push(`  opset ${upgrade.from} → ${upgrade.to}${Object.keys(upgrade.adapted).length ? `: ${Object.entries(upgrade.adapted).map(([k, v]) => `${k}×${v}`).join(', ')}` : ''}`);
+      if (upgrade)
+        lines.push(
+          `  opset ${upgrade.from} → ${upgrade.to}${
+            Object.keys(upgrade.adapted).length
+              ? `: ${Object.entries(upgrade.adapted)
+                  .map(([k, v]) => `${k}×${v}`)
+                  .join(', ')}`
+              : ''
+          }`,
+        );
       if (checked) lines.push('  ONNX Runtime loads it');
       ctx.stdout.write(lines.join('\n') + '\n');
     }

@@ -21,7 +21,8 @@ export const dataCommand: Command = {
     { name: 'option', type: 'string[]', placeholder: 'key=value', description: 'generator option, e.g. defectRate=0.05 (parts), difficulty=2 (serials)' },
     { name: 'json', type: 'boolean', description: 'print what was written as JSON' },
   ],
-  details: 'Examples:\n  edgefit data make serials --out serials-200 --n 200 --seed 1\n  edgefit data make parts --out parts --n 1000 --option defectRate=0.05\nThen: edgefit eval model.onnx --task serials-200/task.json',
+  details:
+    'Examples:\n  edgefit data make serials --out serials-200 --n 200 --seed 1\n  edgefit data make parts --out parts --n 1000 --option defectRate=0.05\nThen: edgefit eval model.onnx --task serials-200/task.json',
   async run(ctx: CommandContext): Promise<number> {
     const [action, builtin] = ctx.args as [string, string];
     if (action !== 'make') throw new UsageError(`unknown action '${action}' for 'edgefit data'`, "use 'edgefit data make <builtin> --out <dir>'");
@@ -31,7 +32,12 @@ export const dataCommand: Command = {
     if (n < 1) throw new UsageError(`--n must be at least 1, got ${n}`);
     const r = await makeDataset(builtin, { out, n, seed: ctx.flags.seed as number, options: parseOptions(ctx.flags.option as string[] | undefined) });
     if (ctx.flags.json) ctx.stdout.write(JSON.stringify(r, null, 2) + '\n');
-    else ctx.stdout.write(`wrote ${r.items} items to ${r.out} (${r.layout}): ${Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+    else
+      ctx.stdout.write(
+        `wrote ${r.items} items to ${r.out} (${r.layout}): ${Object.entries(r.counts)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}\n`,
+      );
     return 0;
   },
 };

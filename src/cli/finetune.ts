@@ -14,13 +14,39 @@ export const finetuneCommand: Command = {
   summary: 'fine-tune a pretrained model on a task: cut at a feature tensor, new head, optionally unfreeze blocks',
   args: [{ name: 'model', description: 'the pretrained .onnx model' }],
   flags: [
-    { name: 'cut', type: 'string', placeholder: 'tensor', description: 'cut the model at this tensor (default: the last GlobalAveragePool output, or the classifier input)' },
-    { name: 'unfreeze', type: 'string', placeholder: 'n|pattern', description: "after the head, also train the last n weight layers (with their BatchNorm scale/bias), 'all' weights, or parameters matching a pattern" },
+    {
+      name: 'cut',
+      type: 'string',
+      placeholder: 'tensor',
+      description: 'cut the model at this tensor (default: the last GlobalAveragePool output, or the classifier input)',
+    },
+    {
+      name: 'unfreeze',
+      type: 'string',
+      placeholder: 'n|pattern',
+      description: "after the head, also train the last n weight layers (with their BatchNorm scale/bias), 'all' weights, or parameters matching a pattern",
+    },
     { name: 'unfreeze-epochs', type: 'integer', placeholder: 'n', description: 'epochs of the unfreeze phase (default: 10)' },
     { name: 'unfreeze-lr', type: 'number', placeholder: 'x', description: 'peak learning rate of the unfreeze phase (default 0.001, cosine decay)' },
-    { name: 'candidates', type: 'integer', placeholder: 'n', default: 4, description: 'without --cut: try this many cut points (block outputs before the last pools) and keep the best on validation' },
-    { name: 'task-normalisation', type: 'boolean', description: "feed the task's own input normalisation instead of the one the model is known to expect (PaddleOCR: BGR, (x/255-0.5)/0.5)" },
-    ...TRAIN_FLAGS.filter((f) => f.name !== 'task').map((f) => (f.name === 'epochs' ? { ...f, default: 30, description: 'passes of the head over the cached features' } : f.name === 'lr' ? { ...f, description: 'peak learning rate of the head (default 0.003; the unfreeze phase uses a tenth)' } : f)),
+    {
+      name: 'candidates',
+      type: 'integer',
+      placeholder: 'n',
+      default: 4,
+      description: 'without --cut: try this many cut points (block outputs before the last pools) and keep the best on validation',
+    },
+    {
+      name: 'task-normalisation',
+      type: 'boolean',
+      description: "feed the task's own input normalisation instead of the one the model is known to expect (PaddleOCR: BGR, (x/255-0.5)/0.5)",
+    },
+    ...TRAIN_FLAGS.filter((f) => f.name !== 'task').map((f) =>
+      f.name === 'epochs'
+        ? { ...f, default: 30, description: 'passes of the head over the cached features' }
+        : f.name === 'lr'
+          ? { ...f, description: 'peak learning rate of the head (default 0.003; the unfreeze phase uses a tenth)' }
+          : f,
+    ),
     { name: 'task', type: 'string', placeholder: 'name|spec.json', description: 'the task to fine-tune on (built-in name or task spec; required)' },
   ],
   details: `The images get the normalisation the model expects when edgefit knows the model (PaddleOCR).
@@ -42,28 +68,80 @@ the parts task, --unfreeze all is what lifts a PaddleOCR cls backbone from ~60% 
     if (!out) throw new UsageError('-o/--output is required', 'e.g. -o finetuned.onnx');
     const model = readModel(path);
     const norm = ctx.flags['task-normalisation'] ? undefined : modelNormalisation(model);
-    const data = await taskSplits(task, { seed: ctx.flags.seed as number, limit: ctx.flags.limit as number | undefined, preprocess: norm?.preprocess, ...(task === 'mnist' ? { sampleShape: mnistSampleShape(model) } : {}) });
-    if (norm && !ctx.flags.json) ctx.log(`input normalisation the model expects: ${norm.preprocess.channels}, (x/${Math.round(1 / (norm.preprocess.scale ?? 1))} − ${norm.preprocess.mean?.join('/')}) / ${norm.preprocess.std?.join('/')} (${norm.reason})`);
+    const data = await taskSplits(task, {
+      seed: ctx.flags.seed as number,
+      limit: ctx.flags.limit as number | undefined,
+      preprocess: norm?.preprocess,
+      ...(task === 'mnist' ? { sampleShape: mnistSampleShape(model) } : {}),
+    });
+    if (norm && !ctx.flags.json)
+      ctx.log(
+        `input normalisation the model expects: ${norm.preprocess.channels}, (x/${Math.round(1 / (norm.preprocess.scale ?? 1))} − ${norm.preprocess.mean?.join('/')}) / ${norm.preprocess.std?.join('/')} (${norm.reason})`,
+      );
     const u = ctx.flags.unfreeze as string | undefined;
     const unfreeze = u === undefined ? undefined : /^\d+$/.test(u) ? Number(u) : u;
     const base = trainOptionsFromFlags(ctx);
-    const opts = withBalance(ctx, { ...base, select: 'macro-f1' as const, optimizer: { ...base.optimizer, lr: (ctx.flags.lr as number | undefined) ?? 3e-3, cosine: true } }, data.train);
-    if (!ctx.flags.json) ctx.log(`${path} on ${task}: ${data.train.labels.length} train / ${data.val.labels.length} val / ${data.test.labels.length} test, ${data.train.classes.length} classes`);
-    const r = await finetune({ ...opts, model, train: data.train, val: data.val, cut: ctx.flags.cut as string | undefined, onHead: (h) => {
-      if (ctx.flags.json) return;
-      if (h.cuts.length > 1) for (const c of h.cuts) ctx.log(`  cut '${c.tensor}' (${c.features} features): val macro-F1 ${pct(c.valMacroF1)}, accuracy ${pct(c.valAccuracy)}${c.tensor === h.feature ? '  ← kept' : ''}`);
-      ctx.log(`head on '${h.feature}':`);
-      for (const e of h.head.history) opts.onEpoch?.(e);
-      if (unfreeze !== undefined && unfreeze !== 0) ctx.log(`unfreeze phase (${u}), the head and those layers through the whole graph:`);
-    }, candidates: ctx.flags.candidates as number, unfreeze, unfreezeEpochs: (ctx.flags['unfreeze-epochs'] as number | undefined) ?? 10, unfreezeLr: (ctx.flags['unfreeze-lr'] as number | undefined) ?? 1e-3 });
+    const opts = withBalance(
+      ctx,
+      { ...base, select: 'macro-f1' as const, optimizer: { ...base.optimizer, lr: (ctx.flags.lr as number | undefined) ?? 3e-3, cosine: true } },
+      data.train,
+    );
+    if (!ctx.flags.json)
+      ctx.log(
+        `${path} on ${task}: ${data.train.labels.length} train / ${data.val.labels.length} val / ${data.test.labels.length} test, ${data.train.classes.length} classes`,
+      );
+    const r = await finetune({
+      ...opts,
+      model,
+      train: data.train,
+      val: data.val,
+      cut: ctx.flags.cut as string | undefined,
+      onHead: (h) => {
+        if (ctx.flags.json) return;
+        if (h.cuts.length > 1)
+          for (const c of h.cuts)
+            ctx.log(
+              `  cut '${c.tensor}' (${c.features} features): val macro-F1 ${pct(c.valMacroF1)}, accuracy ${pct(c.valAccuracy)}${c.tensor === h.feature ? '  ← kept' : ''}`,
+            );
+        ctx.log(`head on '${h.feature}':`);
+        for (const e of h.head.history) opts.onEpoch?.(e);
+        if (unfreeze !== undefined && unfreeze !== 0) ctx.log(`unfreeze phase (${u}), the head and those layers through the whole graph:`);
+      },
+      candidates: ctx.flags.candidates as number,
+      unfreeze,
+      unfreezeEpochs: (ctx.flags['unfreeze-epochs'] as number | undefined) ?? 10,
+      unfreezeLr: (ctx.flags['unfreeze-lr'] as number | undefined) ?? 1e-3,
+    });
     if (!ctx.flags.json) {
-      ctx.log(`cut at '${r.feature}' (shape [${r.featureShape.join(', ')}] for this batch); head ${r.head.trained.map((t) => `${t.size}`).join(' + ')} parameters`);
-      if (r.unfrozen) ctx.log(`unfroze ${r.unfrozen.trained.length} tensors: ${r.unfrozen.trained.map((t) => t.name).join(', ')}${r.unfrozenKept ? '' : ' — not kept: the head alone scored better on validation'}`);
+      ctx.log(
+        `cut at '${r.feature}' (shape [${r.featureShape.join(', ')}] for this batch); head ${r.head.trained.map((t) => `${t.size}`).join(' + ')} parameters`,
+      );
+      if (r.unfrozen)
+        ctx.log(
+          `unfroze ${r.unfrozen.trained.length} tensors: ${r.unfrozen.trained.map((t) => t.name).join(', ')}${r.unfrozenKept ? '' : ' — not kept: the head alone scored better on validation'}`,
+        );
       const fin = r.unfrozenKept ? r.unfrozen! : r.head;
       const best = fin.history[fin.bestEpoch - 1];
-      if (best?.valAccuracy !== undefined) ctx.log(`best val epoch ${fin.bestEpoch}: accuracy ${pct(best.valAccuracy)}, macro-F1 ${pct(best.valMacroF1 ?? NaN)}`);
+      if (best?.valAccuracy !== undefined)
+        ctx.log(`best val epoch ${fin.bestEpoch}: accuracy ${pct(best.valAccuracy)}, macro-F1 ${pct(best.valMacroF1 ?? NaN)}`);
     }
     const final = r.unfrozenKept ? r.unfrozen! : r.head;
-    return finishTraining(ctx, { ...final, model: r.model }, data.test, out, { model: path, task, cut: r.feature, cuts: r.cuts, normalisation: norm ? 'model' : 'task', head: r.head.history, unfrozen: r.unfrozen?.trained.map((t) => t.name), unfrozenKept: r.unfrozenKept }, opts.threads ?? 1);
+    return finishTraining(
+      ctx,
+      { ...final, model: r.model },
+      data.test,
+      out,
+      {
+        model: path,
+        task,
+        cut: r.feature,
+        cuts: r.cuts,
+        normalisation: norm ? 'model' : 'task',
+        head: r.head.history,
+        unfrozen: r.unfrozen?.trained.map((t) => t.name),
+        unfrozenKept: r.unfrozenKept,
+      },
+      opts.threads ?? 1,
+    );
   },
 };

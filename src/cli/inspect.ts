@@ -33,7 +33,12 @@ export const inspectCommand: Command = {
   summary: 'show what is inside a model: inputs, ops, parameters, MACs',
   args: [{ name: 'model', description: 'the .onnx file to inspect' }],
   flags: [
-    { name: 'shape', type: 'string[]', placeholder: 'name=d1,d2,…', description: 'input shape for the MAC estimate; repeat for more inputs (default: symbolic batch = 1)' },
+    {
+      name: 'shape',
+      type: 'string[]',
+      placeholder: 'name=d1,d2,…',
+      description: 'input shape for the MAC estimate; repeat for more inputs (default: symbolic batch = 1)',
+    },
     ...LIMIT_FLAGS,
     { name: 'json', type: 'boolean', description: 'print the report as JSON (schema edgefit.inspect/1, docs/cli-json.md) on stdout' },
   ],
@@ -47,7 +52,8 @@ Gemm and their quantized forms wherever shapes can be inferred; a symbolic leadi
     const path = ctx.args[0]!;
     const report = inspectModelFile(path, { limits: limitsFromFlags(ctx), shapes: parseShapeFlags((ctx.flags.shape as string[] | undefined) ?? []) });
     for (const name of Object.keys(parseShapeFlags((ctx.flags.shape as string[] | undefined) ?? [])))
-      if (!report.inputs.some((i) => i.name === name)) throw new UsageError(`--shape names '${name}', which is not an input of ${path}`, `the inputs are: ${report.inputs.map((i) => i.name).join(', ')}`);
+      if (!report.inputs.some((i) => i.name === name))
+        throw new UsageError(`--shape names '${name}', which is not an input of ${path}`, `the inputs are: ${report.inputs.map((i) => i.name).join(', ')}`);
     ctx.stdout.write(ctx.flags.json ? JSON.stringify(report, null, 2) + '\n' : formatInspect(report));
     return 0;
   },

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { runCli as run } from './test-cli.js';
 import { COMMANDS } from './commands.js';
 
-
 test('top-level help lists every command', async () => {
   const r = await run(['--help']);
   assert.equal(r.code, 0);

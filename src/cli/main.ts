@@ -40,7 +40,10 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
     const entry = COMMANDS[name];
     if (!entry) {
       const near = closest(name, Object.keys(COMMANDS));
-      throw new UsageError(`unknown command '${name}'`, near ? `did you mean 'edgefit ${near}'? Run 'edgefit --help' for the list.` : "run 'edgefit --help' for the list of commands");
+      throw new UsageError(
+        `unknown command '${name}'`,
+        near ? `did you mean 'edgefit ${near}'? Run 'edgefit --help' for the list.` : "run 'edgefit --help' for the list of commands",
+      );
     }
     const cmd = await entry.load();
     const parsed = parseArgs(rest, cmd.flags, cmd.args, cmd.name);

@@ -22,7 +22,12 @@ test('optimize: flags out of range are usage errors before any run directory is 
     const model = join(dir, 'mlp.onnx');
     writeModel(mlp({ sizes: [8, 8, 4] }), model);
     const out = join(dir, 'run');
-    for (const extra of [['--time-limit', '0'], ['--threads', '1000'], ['--screen-seconds', '1e9'], ['--full-seconds', '0']]) {
+    for (const extra of [
+      ['--time-limit', '0'],
+      ['--threads', '1000'],
+      ['--screen-seconds', '1e9'],
+      ['--full-seconds', '0'],
+    ]) {
       const r = await runCli(['optimize', model, '--budget', 'p99<=1ms', '-o', out, ...extra]);
       assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^edgefit: error: /);

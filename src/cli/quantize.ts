@@ -29,23 +29,71 @@ export const quantizeCommand: Command = {
   args: [{ name: 'in', description: 'the ONNX model to quantize' }],
   flags: [
     { name: 'output', short: 'o', type: 'string', description: 'where to write the quantized model', placeholder: 'out.onnx' },
-    { name: 'mode', type: 'string', values: Object.keys(MODES), default: 'dynamic', description: 'dynamic: int8 weights, activations at run time; static: calibrated int8 QDQ; int4: weight-only MatMulNBits; fp16' },
-    { name: 'calibration', type: 'string', description: "calibration data: a built-in task (serials, mnist, …), a task spec .json, or 'random' for synthetic inputs", placeholder: 'task|spec.json|random' },
+    {
+      name: 'mode',
+      type: 'string',
+      values: Object.keys(MODES),
+      default: 'dynamic',
+      description: 'dynamic: int8 weights, activations at run time; static: calibrated int8 QDQ; int4: weight-only MatMulNBits; fp16',
+    },
+    {
+      name: 'calibration',
+      type: 'string',
+      description: "calibration data: a built-in task (serials, mnist, …), a task spec .json, or 'random' for synthetic inputs",
+      placeholder: 'task|spec.json|random',
+    },
     { name: 'data', type: 'string', description: "a data folder or file for the calibration task (replaces the task's own data)", placeholder: 'dir' },
-    { name: 'method', type: 'string', values: ['minmax', 'percentile', 'entropy'], description: 'static: how calibration picks activation ranges (default minmax); for int4 see --int4-method' },
-    { name: 'int4-method', type: 'string', values: ['rtn', 'gptq', 'hqq'], description: 'int4: how weights are rounded: rtn (round to nearest), gptq (error feedback from calibration activations; needs --calibration), hqq (data-free zero-point optimization) (default rtn)' },
-    { name: 'scope', type: 'string', values: ['all', 'compute', 'pointwise'], description: "static: which nodes go int8: all (compute + neighbouring ops), compute (Conv/MatMul/Gemm), pointwise (1x1 convs, MatMul, Gemm: best on MobileNet-style nets) (default all)" },
+    {
+      name: 'method',
+      type: 'string',
+      values: ['minmax', 'percentile', 'entropy'],
+      description: 'static: how calibration picks activation ranges (default minmax); for int4 see --int4-method',
+    },
+    {
+      name: 'int4-method',
+      type: 'string',
+      values: ['rtn', 'gptq', 'hqq'],
+      description:
+        'int4: how weights are rounded: rtn (round to nearest), gptq (error feedback from calibration activations; needs --calibration), hqq (data-free zero-point optimization) (default rtn)',
+    },
+    {
+      name: 'scope',
+      type: 'string',
+      values: ['all', 'compute', 'pointwise'],
+      description:
+        'static: which nodes go int8: all (compute + neighbouring ops), compute (Conv/MatMul/Gemm), pointwise (1x1 convs, MatMul, Gemm: best on MobileNet-style nets) (default all)',
+    },
     { name: 'samples', type: 'integer', default: 128, description: 'calibration samples (static, int4 gptq)', placeholder: 'n' },
     { name: 'eval-samples', type: 'integer', default: 64, description: 'held-out samples for the change in quality', placeholder: 'n' },
     { name: 'per-channel', type: 'boolean', description: 'one weight scale per output channel (default on; --no-per-channel for per tensor)' },
     { name: 'exclude', type: 'string[]', description: 'node names or op types to keep in float (comma-separated, repeatable)', placeholder: 'names' },
-    { name: 'quality-floor', type: 'number', description: 'static: keep the most sensitive nodes float until agreement with the input (top-1 for class scores, else cosine) is at least this, e.g. 0.99', placeholder: '0..1' },
+    {
+      name: 'quality-floor',
+      type: 'number',
+      description:
+        'static: keep the most sensitive nodes float until agreement with the input (top-1 for class scores, else cosine) is at least this, e.g. 0.99',
+      placeholder: '0..1',
+    },
     { name: 'param', type: 'string[]', description: 'extra pass parameters as key=value (e.g. blockSize=64)', placeholder: 'k=v' },
-    { name: 'shape', type: 'string[]', description: 'input shapes for random data and timing, for inputs with dynamic dims (e.g. x=1,3,48,320)', placeholder: 'name=d,d,…' },
-    { name: 'batch', type: 'integer', description: 'batch size for the speed comparison and for random calibration (default 1, or the batch in --shape)', placeholder: 'n' },
+    {
+      name: 'shape',
+      type: 'string[]',
+      description: 'input shapes for random data and timing, for inputs with dynamic dims (e.g. x=1,3,48,320)',
+      placeholder: 'name=d,d,…',
+    },
+    {
+      name: 'batch',
+      type: 'integer',
+      description: 'batch size for the speed comparison and for random calibration (default 1, or the batch in --shape)',
+      placeholder: 'n',
+    },
     { name: 'threads', type: 'integer', default: 1, description: 'intra-op threads for the speed comparison', placeholder: 'n' },
     { name: 'rounds', type: 'integer', default: 6, description: 'interleaved timing rounds of the speed comparison', placeholder: 'n' },
-    { name: 'search', type: 'boolean', description: "static: try each scope (all, compute, pointwise), time each against the input, keep the fastest that meets --quality-floor" },
+    {
+      name: 'search',
+      type: 'boolean',
+      description: 'static: try each scope (all, compute, pointwise), time each against the input, keep the fastest that meets --quality-floor',
+    },
     { name: 'json', type: 'boolean', description: 'print one JSON object on stdout (the verdict is in "verdict")' },
   ],
   details: `A result slower than the input is still written, and reported as "SLOWER than the input" (exit 0;
@@ -66,29 +114,59 @@ async function run(ctx: CommandContext): Promise<number> {
   const json = f.json === true;
   const log = (line: string) => (json ? undefined : ctx.log(line));
   const pass = findPass(MODES[mode]);
-  if (!pass) throw new UsageError(`--mode ${mode} is not available in this build (no '${MODES[mode]}' pass registered)`, `available: ${Object.entries(MODES).filter(([, p]) => findPass(p)).map(([m]) => m).join(', ')}`);
+  if (!pass)
+    throw new UsageError(
+      `--mode ${mode} is not available in this build (no '${MODES[mode]}' pass registered)`,
+      `available: ${Object.entries(MODES)
+        .filter(([, p]) => findPass(p))
+        .map(([m]) => m)
+        .join(', ')}`,
+    );
   // --method is calibration (static); int4's rounding algorithm has its own flag, so neither is
   // ever passed to the other's 'method' parameter.
   if (mode === 'int4' && f.method !== undefined)
-    throw new UsageError(`--method ${String(f.method)} picks how static calibration sets activation ranges; it does not apply to --mode int4`, `pick the int4 algorithm with --int4-method rtn|gptq|hqq`);
+    throw new UsageError(
+      `--method ${String(f.method)} picks how static calibration sets activation ranges; it does not apply to --mode int4`,
+      `pick the int4 algorithm with --int4-method rtn|gptq|hqq`,
+    );
   if (mode !== 'static') {
-    for (const flag of ['method', 'scope', 'quality-floor', 'search'] as const) if (f[flag] !== undefined) throw new UsageError(`--${flag} applies to --mode static only`, 'drop it, or use --mode static');
+    for (const flag of ['method', 'scope', 'quality-floor', 'search'] as const)
+      if (f[flag] !== undefined) throw new UsageError(`--${flag} applies to --mode static only`, 'drop it, or use --mode static');
   }
   if (mode !== 'int4' && f['int4-method'] !== undefined)
-    throw new UsageError(`--int4-method applies to --mode int4 only`, mode === 'static' ? 'for static calibration use --method minmax|percentile|entropy' : 'drop it, or use --mode int4');
+    throw new UsageError(
+      `--int4-method applies to --mode int4 only`,
+      mode === 'static' ? 'for static calibration use --method minmax|percentile|entropy' : 'drop it, or use --mode int4',
+    );
   const floor = f['quality-floor'] as number | undefined;
-  if (floor !== undefined && !(floor > 0 && floor <= 1)) throw new UsageError(`--quality-floor must be in (0, 1], got ${floor}`, 'it is an agreement with the input model: 0.99 keeps 99% top-1 agreement (or cosine 0.99)');
+  if (floor !== undefined && !(floor > 0 && floor <= 1))
+    throw new UsageError(
+      `--quality-floor must be in (0, 1], got ${floor}`,
+      'it is an agreement with the input model: 0.99 keeps 99% top-1 agreement (or cosine 0.99)',
+    );
   // Everything that can be checked before the (long) work is checked now, not when it is done.
-  const counts: [string, number, number][] = [['samples', 1, 10_000_000], ['eval-samples', 1, 10_000_000], ['batch', 1, 1_000_000], ['threads', 1, MAX_THREADS], ['rounds', 1, 10_000]];
+  const counts: [string, number, number][] = [
+    ['samples', 1, 10_000_000],
+    ['eval-samples', 1, 10_000_000],
+    ['batch', 1, 1_000_000],
+    ['threads', 1, MAX_THREADS],
+    ['rounds', 1, 10_000],
+  ];
   for (const [name, min, max] of counts) {
     const v = f[name] as number | undefined;
     if (v !== undefined && (v < min || v > max)) throw new UsageError(`--${name} must be from ${min} to ${max}, got ${v}`, `see 'edgefit quantize --help'`);
   }
   if (f.data !== undefined && (f.calibration === undefined || f.calibration === 'random'))
-    throw new UsageError('--data gives the files of a calibration task, but no task was named', 'add --calibration <task or spec.json> (the task that reads those files)');
+    throw new UsageError(
+      '--data gives the files of a calibration task, but no task was named',
+      'add --calibration <task or spec.json> (the task that reads those files)',
+    );
   if (!existsSync(inPath)) throw new UsageError(`no such model file: ${inPath}`, 'check the path');
   if (resolve(out) === resolve(inPath))
-    throw new UsageError(`-o ${out} is the input model: writing there would replace the model the result is compared against`, 'write the quantized model to a new file');
+    throw new UsageError(
+      `-o ${out} is the input model: writing there would replace the model the result is compared against`,
+      'write the quantized model to a new file',
+    );
   checkOutputPath(resolve(out));
   const model = readModel(inPath);
   if (f.shape) checkShapes(declaredInputs(model), parseShapeFlags(f.shape as string[]));
@@ -96,7 +174,10 @@ async function run(ctx: CommandContext): Promise<number> {
   for (const x of (f.exclude as string[] | undefined) ?? [])
     if (!model.graph.nodes.some((n) => n.name === x || n.opType === x)) {
       const opTypes = [...new Set(model.graph.nodes.map((n) => n.opType))].sort();
-      throw new UsageError(`--exclude '${x}' is neither a node name nor an op type of ${inPath}`, `node names are as in the model file; op types here: ${opTypes.join(', ')}`);
+      throw new UsageError(
+        `--exclude '${x}' is neither a node name nor an op type of ${inPath}`,
+        `node names are as in the model file; op types here: ${opTypes.join(', ')}`,
+      );
     }
   // Without task data the timing (and random calibration) synthesises inputs: every dim must be
   // settled by --shape/--batch, which is known now, not after the quantization.
@@ -115,7 +196,11 @@ async function run(ctx: CommandContext): Promise<number> {
   if (f['per-channel'] !== undefined && 'perChannel' in pass.params) raw.perChannel = f['per-channel'];
   if (f.method !== undefined) raw.method = f.method;
   if (f['int4-method'] !== undefined) {
-    if (raw.method !== undefined && raw.method !== f['int4-method']) throw new UsageError(`--int4-method ${String(f['int4-method'])} and --param method=${String(raw.method)} disagree`, 'give the int4 algorithm once, with --int4-method');
+    if (raw.method !== undefined && raw.method !== f['int4-method'])
+      throw new UsageError(
+        `--int4-method ${String(f['int4-method'])} and --param method=${String(raw.method)} disagree`,
+        'give the int4 algorithm once, with --int4-method',
+      );
     raw.method = f['int4-method'];
   }
   if (f.scope !== undefined) {
@@ -130,7 +215,16 @@ async function run(ctx: CommandContext): Promise<number> {
   const evalSamples = f['eval-samples'] as number;
   const shapes = f.shape ? parseShapeFlags(f.shape as string[]) : undefined;
   const batch = f.batch as number | undefined; // undefined: 1, or the batch written into --shape
-  const data = await dataStreams(model, f.calibration as string | undefined, f.data as string | undefined, samples, evalSamples, batch, shapes, pass.needsCalibration === true || (mode === 'int4' && params.method === 'gptq'));
+  const data = await dataStreams(
+    model,
+    f.calibration as string | undefined,
+    f.data as string | undefined,
+    samples,
+    evalSamples,
+    batch,
+    shapes,
+    pass.needsCalibration === true || (mode === 'int4' && params.method === 'gptq'),
+  );
   if (data.random) log('calibrating on SYNTHETIC random inputs (--calibration random): ranges may not match real data');
   const ctxPass: PassContext = { calibration: data.calibration, log };
 
@@ -149,7 +243,8 @@ async function run(ctx: CommandContext): Promise<number> {
     const s = await searchScopes(model, params as ParamValues, ctxPass, probe, floor, timing, log);
     ({ result, guard } = s.best);
     searched = s.rows;
-    if (floor !== undefined && !s.best.meetsFloor) log(`warning: no scope meets the quality floor ${floor}; kept the one closest to it. Try --quality-floor without --search (mixed precision).`);
+    if (floor !== undefined && !s.best.meetsFloor)
+      log(`warning: no scope meets the quality floor ${floor}; kept the one closest to it. Try --quality-floor without --search (mixed precision).`);
   } else if (floor !== undefined) {
     if (!probe) throw new UsageError('--quality-floor needs data to measure quality on', 'add --calibration <task> (or random)');
     const mp = await mixedPrecision(model, params as ParamValues, ctxPass, probe, { floor, log });
@@ -199,7 +294,16 @@ async function run(ctx: CommandContext): Promise<number> {
           speedup: guard.speedup,
           latencyMs: { input: guard.baseline, output: guard.candidate },
           taskMetric: taskMetric ?? null,
-          quality: agreement ? { metric: probe!.defaultMetric, value: pick(agreement, probe!.defaultMetric), cosine: agreement.cosine, top1: Number.isNaN(agreement.top1) ? null : agreement.top1, n: agreement.n, against: 'the input model' } : null,
+          quality: agreement
+            ? {
+                metric: probe!.defaultMetric,
+                value: pick(agreement, probe!.defaultMetric),
+                cosine: agreement.cosine,
+                top1: Number.isNaN(agreement.top1) ? null : agreement.top1,
+                n: agreement.n,
+                against: 'the input model',
+              }
+            : null,
           calibration: data.describe,
           stats: result.record.stats,
           floatOps,
@@ -224,7 +328,7 @@ async function run(ctx: CommandContext): Promise<number> {
   } else w('quality: not measured (no data; give --calibration <task> or random)');
   if (taskMetric) {
     const d = taskMetric.output - taskMetric.input;
-    const better = d === 0 ? 'unchanged' : (d > 0) === taskMetric.higherIsBetter ? 'better' : 'WORSE';
+    const better = d === 0 ? 'unchanged' : d > 0 === taskMetric.higherIsBetter ? 'better' : 'WORSE';
     w(`task:    ${taskMetric.metric} ${taskMetric.input.toFixed(4)} → ${taskMetric.output.toFixed(4)} (${better}; ${taskMetric.n} held-out items)`);
   }
   for (const [k, v] of Object.entries(result.record.stats)) if (typeof v === 'number' && !k.includes('.')) w(`  ${k}: ${v}`);
@@ -236,7 +340,8 @@ async function run(ctx: CommandContext): Promise<number> {
   if (keptFloat.length) w(`kept float for the quality floor: ${keptFloat.join(', ')}`);
   if (searched) {
     w('scopes tried (the fastest that meets the floor is kept):');
-    for (const r of searched) w(`  ${r.chosen ? '*' : ' '} ${r.scope.padEnd(9)} ${r.speedup.toFixed(2)}× (${r.verdict}), quality ${r.quality === null ? 'n/a' : r.quality.toFixed(4)}`);
+    for (const r of searched)
+      w(`  ${r.chosen ? '*' : ' '} ${r.scope.padEnd(9)} ${r.speedup.toFixed(2)}× (${r.verdict}), quality ${r.quality === null ? 'n/a' : r.quality.toFixed(4)}`);
   }
   if (floatOps.length) {
     w(`left in float (${floatOps.length}):`);
@@ -257,24 +362,41 @@ interface DataStreams {
   random: boolean;
 }
 
-async function dataStreams(model: Model, ref: string | undefined, dataPath: string | undefined, n: number, nEval: number, batch: number | undefined, shapes: Record<string, number[]> | undefined, needed: boolean): Promise<DataStreams> {
+async function dataStreams(
+  model: Model,
+  ref: string | undefined,
+  dataPath: string | undefined,
+  n: number,
+  nEval: number,
+  batch: number | undefined,
+  shapes: Record<string, number[]> | undefined,
+  needed: boolean,
+): Promise<DataStreams> {
   if (ref === undefined) {
-    if (needed) throw new UsageError('this mode needs calibration data', "give --calibration <task> (a built-in task such as 'serials', or a task spec .json), or '--calibration random' for synthetic inputs");
+    if (needed)
+      throw new UsageError(
+        'this mode needs calibration data',
+        "give --calibration <task> (a built-in task such as 'serials', or a task spec .json), or '--calibration random' for synthetic inputs",
+      );
     return { describe: 'none', random: false };
   }
   if (ref === 'random') {
-    const stream = (seed0: number, count: number) => async function* (): AsyncIterable<Feeds> {
-      for (let i = 0; i * (batch ?? 1) < count; i++) {
-        const feeds = synthesizeFeeds(model, { batch, shapes, seed: seed0 + i });
-        const out: Feeds = {};
-        for (const [k, t] of Object.entries(feeds)) out[k] = { type: t.type, data: t.data as ArrayLike<number>, dims: t.dims };
-        yield out;
-      }
-    };
+    const stream = (seed0: number, count: number) =>
+      async function* (): AsyncIterable<Feeds> {
+        for (let i = 0; i * (batch ?? 1) < count; i++) {
+          const feeds = synthesizeFeeds(model, { batch, shapes, seed: seed0 + i });
+          const out: Feeds = {};
+          for (const [k, t] of Object.entries(feeds)) out[k] = { type: t.type, data: t.data as ArrayLike<number>, dims: t.dims };
+          yield out;
+        }
+      };
     return { calibration: stream(1, n), holdout: stream(100_000, nEval), describe: 'synthetic random inputs', random: true };
   }
   if (existsSync(ref) && statSync(ref).isDirectory()) {
-    throw new UsageError(`--calibration ${ref} is a folder, but a folder alone does not say how to feed the model`, `give the task it belongs to with --calibration <task or spec.json> --data ${ref}`);
+    throw new UsageError(
+      `--calibration ${ref} is a folder, but a folder alone does not say how to feed the model`,
+      `give the task it belongs to with --calibration <task or spec.json> --data ${ref}`,
+    );
   }
   const cal = await loadTask(ref, { data: dataPath, split: 'train', limit: n });
   const held = await loadTask(ref, { data: dataPath, split: 'test', limit: nEval });
@@ -297,7 +419,15 @@ interface SearchRow {
 }
 
 /** Quantizes with each scope, times each against the input, and keeps the fastest that meets the floor. */
-async function searchScopes(model: Model, params: ParamValues, ctx: PassContext, probe: QualityProbe | undefined, floor: number | undefined, timing: GuardOptions, log: (s: string) => void) {
+async function searchScopes(
+  model: Model,
+  params: ParamValues,
+  ctx: PassContext,
+  probe: QualityProbe | undefined,
+  floor: number | undefined,
+  timing: GuardOptions,
+  log: (s: string) => void,
+) {
   type Cand = { result: StaticQuantResult; guard: GuardResult; quality: number | null; meetsFloor: boolean; scope: Scope };
   const cands: Cand[] = [];
   let ranges: Map<string, [number, number]> | undefined;

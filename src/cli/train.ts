@@ -30,8 +30,19 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'resume', type: 'string', placeholder: 'ck.onnx', description: 'continue from a checkpoint' },
   { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of initialisation and shuffling' },
   { name: 'threads', short: 't', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads' },
-  { name: 'update', type: 'string', values: ['ts', 'graph'], default: 'ts', description: 'run the optimizer step in TypeScript (faster here) or inside the ORT graph' },
-  { name: 'limit', type: 'integer', placeholder: 'n', description: 'use at most this many items of the task (mnist: the first n digits, balanced by class), before the train/val/test split' },
+  {
+    name: 'update',
+    type: 'string',
+    values: ['ts', 'graph'],
+    default: 'ts',
+    description: 'run the optimizer step in TypeScript (faster here) or inside the ORT graph',
+  },
+  {
+    name: 'limit',
+    type: 'integer',
+    placeholder: 'n',
+    description: 'use at most this many items of the task (mnist: the first n digits, balanced by class), before the train/val/test split',
+  },
   { name: 'json', type: 'boolean', description: 'print the result as JSON on stdout' },
 ];
 
@@ -50,11 +61,21 @@ export function trainOptionsFromFlags(ctx: CommandContext): Omit<TrainOptions, '
     resume: f.resume as string | undefined,
     update: (f.update as 'graph' | 'ts' | undefined) ?? 'ts',
     loss: { kind: 'cross-entropy', labelSmoothing: ls },
-    optimizer: { kind, lr: (f.lr as number | undefined) ?? (kind === 'sgd' ? 0.05 : 1e-3), warmupSteps: f.warmup as number, cosine: !!f.cosine, clipNorm: f.clip as number | undefined },
+    optimizer: {
+      kind,
+      lr: (f.lr as number | undefined) ?? (kind === 'sgd' ? 0.05 : 1e-3),
+      warmupSteps: f.warmup as number,
+      cosine: !!f.cosine,
+      clipNorm: f.clip as number | undefined,
+    },
     progress: ctx.flags.json ? undefined : ctx.stderr,
     onEpoch: (r) => {
       if (ctx.flags.json) return;
-      ctx.log(`epoch ${String(r.epoch).padStart(3)}  loss ${r.trainLoss.toFixed(4)}  train acc ${pct(r.trainAccuracy)}` + (r.valAccuracy !== undefined ? `  val loss ${r.valLoss!.toFixed(4)}  val acc ${pct(r.valAccuracy)}  val macro-F1 ${pct(r.valMacroF1 ?? NaN)}` : '') + `  ${r.samplesPerSecond.toFixed(0)} samples/s`);
+      ctx.log(
+        `epoch ${String(r.epoch).padStart(3)}  loss ${r.trainLoss.toFixed(4)}  train acc ${pct(r.trainAccuracy)}` +
+          (r.valAccuracy !== undefined ? `  val loss ${r.valLoss!.toFixed(4)}  val acc ${pct(r.valAccuracy)}  val macro-F1 ${pct(r.valMacroF1 ?? NaN)}` : '') +
+          `  ${r.samplesPerSecond.toFixed(0)} samples/s`,
+      );
     },
   };
 }
@@ -70,7 +91,14 @@ export function pct(v: number): string {
 }
 
 /** Test metrics of the trained model, the printed summary, the JSON, and the written file. */
-export async function finishTraining(ctx: CommandContext, r: TrainResult, test: ArrayDataset, out: string, extra: Record<string, unknown>, threads: number): Promise<number> {
+export async function finishTraining(
+  ctx: CommandContext,
+  r: TrainResult,
+  test: ArrayDataset,
+  out: string,
+  extra: Record<string, unknown>,
+  threads: number,
+): Promise<number> {
   const input = r.model.graph.realInputs()[0]!.name;
   const output = r.model.graph.outputs[0]!.name;
   const session = await createSession(r.model, { threads });
@@ -79,7 +107,31 @@ export async function finishTraining(ctx: CommandContext, r: TrainResult, test: 
   writeModel(r.model, out);
   const trainedCount = r.trained.reduce((a, t) => a + t.size, 0);
   if (ctx.flags.json) {
-    ctx.stdout.write(JSON.stringify({ ...extra, output: out, trained: r.trained, trainedParameters: trainedCount, frozenTensors: r.frozen, history: r.history, bestEpoch: r.bestEpoch, stoppedEarly: r.stoppedEarly, steps: r.steps, samplesPerSecond: r.samplesPerSecond, test: { n: test.labels.length, accuracy: ev.accuracy, macroF1: ev.macroF1, loss: ev.loss, recall: Object.fromEntries(test.classes.map((c, k) => [c, ev.recall[k]])) } }, null, 2) + '\n');
+    ctx.stdout.write(
+      JSON.stringify(
+        {
+          ...extra,
+          output: out,
+          trained: r.trained,
+          trainedParameters: trainedCount,
+          frozenTensors: r.frozen,
+          history: r.history,
+          bestEpoch: r.bestEpoch,
+          stoppedEarly: r.stoppedEarly,
+          steps: r.steps,
+          samplesPerSecond: r.samplesPerSecond,
+          test: {
+            n: test.labels.length,
+            accuracy: ev.accuracy,
+            macroF1: ev.macroF1,
+            loss: ev.loss,
+            recall: Object.fromEntries(test.classes.map((c, k) => [c, ev.recall[k]])),
+          },
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     return 0;
   }
   ctx.log(`best epoch ${r.bestEpoch}${r.stoppedEarly ? ' (stopped early)' : ''}; ${r.steps} steps at ${r.samplesPerSecond.toFixed(0)} samples/s`);
@@ -99,7 +151,16 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'build a small model (MLP or CNN) and train it from scratch on a task',
   args: [],
-  flags: [{ name: 'arch', type: 'string', placeholder: 'spec', description: 'mlp:784-512-512-10 or cnn:1x28x28-c32-p-c64-p-f128-10 (c<N>: 3×3 conv+Relu, p: 2×2 max pool, g: global average pool, f<N>: dense+Relu, d<r>: dropout with ratio r, last: classes)' }, ...TRAIN_FLAGS],
+  flags: [
+    {
+      name: 'arch',
+      type: 'string',
+      placeholder: 'spec',
+      description:
+        'mlp:784-512-512-10 or cnn:1x28x28-c32-p-c64-p-f128-10 (c<N>: 3×3 conv+Relu, p: 2×2 max pool, g: global average pool, f<N>: dense+Relu, d<r>: dropout with ratio r, last: classes)',
+    },
+    ...TRAIN_FLAGS,
+  ],
   details: `Examples:
   edgefit train --arch mlp:784-512-512-10 --task mnist -o mlp.onnx --epochs 5
   edgefit train --arch cnn:1x28x28-c16-p-c32-p-f64-10 --task mnist -o cnn.onnx --json`,
@@ -113,11 +174,20 @@ export const trainCommand: Command = {
     const task = ctx.flags.task as string;
     const data = await taskSplits(task, { sampleShape: shape, seed: ctx.flags.seed as number, limit: ctx.flags.limit as number | undefined });
     const classes = Number(arch.split('-').pop());
-    if (classes !== data.train.classes.length) throw new UsageError(`the architecture ends in ${classes} classes but task '${task}' has ${data.train.classes.length}`, `end the --arch with -${data.train.classes.length}`);
+    if (classes !== data.train.classes.length)
+      throw new UsageError(
+        `the architecture ends in ${classes} classes but task '${task}' has ${data.train.classes.length}`,
+        `end the --arch with -${data.train.classes.length}`,
+      );
     const opts = withBalance(ctx, trainOptionsFromFlags(ctx), data.train);
     if (!ctx.flags.json) ctx.log(`${arch} on ${task}: ${data.train.labels.length} train / ${data.val.labels.length} val / ${data.test.labels.length} test`);
     const r = await trainModel({ ...opts, model, train: data.train, val: data.val });
-    describeTrained(ctx, r.model, r.trained.map((t) => t.name), r.frozen);
+    describeTrained(
+      ctx,
+      r.model,
+      r.trained.map((t) => t.name),
+      r.frozen,
+    );
     return finishTraining(ctx, r, data.test, out, { arch, task }, opts.threads ?? 1);
   },
 };

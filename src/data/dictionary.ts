@@ -19,8 +19,10 @@ export function dictionaryPath(ref: string, baseDir = process.cwd()): string {
  */
 export function loadCtcAlphabet(ref: string, blank: number, appendSpace: boolean, baseDir?: string): string[] {
   const path = dictionaryPath(ref, baseDir);
-  if (!existsSync(path)) throw new DataError(`character dictionary not found: ${path}`, "give output.dictionary as a file with one character a line, or 'ppocr_keys_v1'");
-  if (!statSync(path).isFile()) throw new DataError(`character dictionary ${path} is not a file`, "give output.dictionary as a file with one character a line, or 'ppocr_keys_v1'");
+  if (!existsSync(path))
+    throw new DataError(`character dictionary not found: ${path}`, "give output.dictionary as a file with one character a line, or 'ppocr_keys_v1'");
+  if (!statSync(path).isFile())
+    throw new DataError(`character dictionary ${path} is not a file`, "give output.dictionary as a file with one character a line, or 'ppocr_keys_v1'");
   const chars = readFileSync(path, 'utf8').split(/\r?\n/);
   if (chars[chars.length - 1] === '') chars.pop();
   if (appendSpace) chars.push(' ');

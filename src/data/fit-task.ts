@@ -27,7 +27,11 @@ export function fitTaskToModel(task: Task, io: ModelIO, notes: string[] = []): {
   if (spec.preprocess.kind === 'text') input = spec.preprocess.inputs.ids;
   if (input === undefined) {
     if (names.length !== 1)
-      throw new EdgefitError(`the model has ${names.length} inputs (${names.join(', ')}) and the task does not say which one takes the data`, 'E_TASK_MODEL', 'set "input" in the task spec');
+      throw new EdgefitError(
+        `the model has ${names.length} inputs (${names.join(', ')}) and the task does not say which one takes the data`,
+        'E_TASK_MODEL',
+        'set "input" in the task spec',
+      );
     input = names[0]!;
   } else if (!names.includes(input)) {
     // built-in tasks name the input of the model they were made for; another model's only input will do
@@ -35,7 +39,11 @@ export function fitTaskToModel(task: Task, io: ModelIO, notes: string[] = []): {
       notes.push(`the task's input '${input}' is not in the model; using its only input '${names[0]}'`);
       input = names[0]!;
     } else {
-      throw new EdgefitError(`the model has no input '${input}'; its inputs are ${names.join(', ')}`, 'E_TASK_MODEL', 'set "input" in the task spec to one of the model inputs');
+      throw new EdgefitError(
+        `the model has no input '${input}'; its inputs are ${names.join(', ')}`,
+        'E_TASK_MODEL',
+        'set "input" in the task spec to one of the model inputs',
+      );
     }
   }
   if (spec.preprocess.kind !== 'text') spec.input = input;
@@ -59,14 +67,25 @@ export function fitTaskToModel(task: Task, io: ModelIO, notes: string[] = []): {
  * The images the preprocessing makes must fit the model's fixed input dims; otherwise every batch
  * would fail inside ORT. Symbolic dims match anything; a batch-max padded width may grow.
  */
-function checkImageShape(input: string, shape: readonly (number | string | undefined)[], layout: string, nc: number, h: number, w: number, widthGrows: boolean): void {
+function checkImageShape(
+  input: string,
+  shape: readonly (number | string | undefined)[],
+  layout: string,
+  nc: number,
+  h: number,
+  w: number,
+  widthGrows: boolean,
+): void {
   const gives: number[] = layout === 'flat' ? [nc * h * w] : layout === 'NHWC' ? [h, w, nc] : [nc, h, w];
   const wAt = layout === 'flat' ? -1 : layout === 'NHWC' ? 1 : 2;
   const want = shape.slice(1);
   const fixed = (d: number | string | undefined): d is number => typeof d === 'number' && d > 0;
   const bad = want.length !== gives.length || want.some((d, i) => fixed(d) && d !== gives[i] && !(widthGrows && i === wAt && d >= gives[i]!));
   if (!bad) return;
-  const what = layout === 'flat' ? `${nc} channel${nc === 1 ? '' : 's'} × ${h} × ${w} = ${nc * h * w} values` : `${layout}, ${nc} channel${nc === 1 ? '' : 's'}, ${h}×${w}`;
+  const what =
+    layout === 'flat'
+      ? `${nc} channel${nc === 1 ? '' : 's'} × ${h} × ${w} = ${nc * h * w} values`
+      : `${layout}, ${nc} channel${nc === 1 ? '' : 's'}, ${h}×${w}`;
   throw new EdgefitError(
     `the model input '${input}' takes [${shape.map((d) => d ?? '?').join(', ')}] but the task's preprocessing gives [N, ${gives.join(', ')}] (${what})`,
     'E_TASK_MODEL',

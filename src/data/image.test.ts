@@ -27,7 +27,9 @@ function bmp(w: number, h: number, rgb: [number, number, number]): Buffer {
   return buf;
 }
 
-const spec = (pre: Record<string, unknown>) => validateSpec({ name: 't', preprocess: { kind: 'image', ...pre }, output: { decode: 'classes', classes: ['a'] }, metric: 'accuracy' }).preprocess as ImagePreprocess;
+const spec = (pre: Record<string, unknown>) =>
+  validateSpec({ name: 't', preprocess: { kind: 'image', ...pre }, output: { decode: 'classes', classes: ['a'] }, metric: 'accuracy' })
+    .preprocess as ImagePreprocess;
 
 test('PNG, JPEG and BMP decode to the same colour', async () => {
   const c = createCanvas(6, 5);
@@ -44,7 +46,12 @@ test('PNG, JPEG and BMP decode to the same colour', async () => {
     const x = prepareImage(img, p);
     const plane = 30;
     const at = 2 * 6 + 3;
-    for (const [c, want] of [[0, 200], [1, 100], [2, 50]] as const) assert.ok(Math.abs(x.chw[c * plane + at]! - want) <= 3, `${f} channel ${c}: ${x.chw[c * plane + at]}`);
+    for (const [c, want] of [
+      [0, 200],
+      [1, 100],
+      [2, 50],
+    ] as const)
+      assert.ok(Math.abs(x.chw[c * plane + at]! - want) <= 3, `${f} channel ${c}: ${x.chw[c * plane + at]}`);
   }
   writeFileSync(join(tmp, 'empty.png'), '');
   await assert.rejects(decodeImageFile(join(tmp, 'empty.png')), /empty/);

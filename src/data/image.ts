@@ -35,11 +35,14 @@ export function truncation(b: Uint8Array): string | undefined {
   };
   const starts = (sig: number[]) => b.length >= sig.length && sig.every((v, i) => b[i] === v);
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return has(tail(1024), [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]) ? undefined : 'truncated PNG (no IEND chunk at the end)';
+  if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+    return has(tail(1024), [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]) ? undefined : 'truncated PNG (no IEND chunk at the end)';
   if (starts([0xff, 0xd8, 0xff])) return has(tail(1024), [0xff, 0xd9]) ? undefined : 'truncated JPEG (no end-of-image marker)';
   if (starts([0x47, 0x49, 0x46, 0x38])) return has(tail(16), [0x3b]) ? undefined : 'truncated GIF (no trailer)';
-  if (starts([0x42, 0x4d]) && b.length >= 6) return view.getUint32(2, true) > b.length ? `truncated BMP (${b.length} bytes, the header says ${view.getUint32(2, true)})` : undefined;
-  if (starts([0x52, 0x49, 0x46, 0x46]) && b.length >= 12) return view.getUint32(4, true) + 8 > b.length ? 'truncated WebP (shorter than its RIFF header says)' : undefined;
+  if (starts([0x42, 0x4d]) && b.length >= 6)
+    return view.getUint32(2, true) > b.length ? `truncated BMP (${b.length} bytes, the header says ${view.getUint32(2, true)})` : undefined;
+  if (starts([0x52, 0x49, 0x46, 0x46]) && b.length >= 12)
+    return view.getUint32(4, true) + 8 > b.length ? 'truncated WebP (shorter than its RIFF header says)' : undefined;
   return undefined;
 }
 

@@ -1,7 +1,17 @@
 // The data module's public surface: tasks, specs, readers, generators. Re-exports only.
 
 export { loadTask, calibrationFeeds, builtinTasks, Task, type Batch, type Label, type LoadTaskOptions, type BatchOptions } from './task.js';
-export { validateSpec, METRICS, type TaskSpec, type ImagePreprocess, type TextPreprocess, type TensorPreprocess, type OutputSpec, type DataSpec, type MetricName } from './spec.js';
+export {
+  validateSpec,
+  METRICS,
+  type TaskSpec,
+  type ImagePreprocess,
+  type TextPreprocess,
+  type TensorPreprocess,
+  type OutputSpec,
+  type DataSpec,
+  type MetricName,
+} from './spec.js';
 export { DataError, TaskSpecError, type OnBadItem, type SkippedItem } from './errors.js';
 export { BUILTINS } from './builtin.js';
 export { makeDataset, type MakeOptions, type MakeResult } from './make.js';

@@ -12,7 +12,8 @@ export interface ModelIO {
 
 /** Input/output names and shapes from an ORT session's metadata. */
 export function sessionIO(s: { inputMetadata: unknown; outputMetadata: unknown }): ModelIO {
-  const list = (m: unknown) => (m as readonly { name: string; shape?: readonly (number | string)[] }[]).map((x) => ({ name: x.name, ...(x.shape ? { shape: x.shape } : {}) }));
+  const list = (m: unknown) =>
+    (m as readonly { name: string; shape?: readonly (number | string)[] }[]).map((x) => ({ name: x.name, ...(x.shape ? { shape: x.shape } : {}) }));
   return { inputs: list(s.inputMetadata), outputs: list(s.outputMetadata) };
 }
 

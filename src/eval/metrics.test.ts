@@ -1,8 +1,19 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import {
-  wilson, accuracy, confusionMatrix, perClass, macroF1, expectedCalibrationError, editDistance, characterErrorRate,
-  exactMatch, cosine, mean, compareCandidates, top1Agreement,
+  wilson,
+  accuracy,
+  confusionMatrix,
+  perClass,
+  macroF1,
+  expectedCalibrationError,
+  editDistance,
+  characterErrorRate,
+  exactMatch,
+  cosine,
+  mean,
+  compareCandidates,
+  top1Agreement,
 } from './metrics.js';
 
 const close = (a: number, b: number, tol = 1e-4) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -31,9 +42,18 @@ test('accuracy, confusion matrix, per-class precision/recall by hand', () => {
     [0, 0, 1],
   ]);
   const s = perClass(confusionMatrix(pred, label, 3));
-  assert.deepEqual(s.map((c) => c.precision.value), [0.5, 1, 0.5]);
-  assert.deepEqual(s.map((c) => c.recall.value), [0.5, 2 / 3, 1]);
-  assert.deepEqual(s.map((c) => c.support), [2, 3, 1]);
+  assert.deepEqual(
+    s.map((c) => c.precision.value),
+    [0.5, 1, 0.5],
+  );
+  assert.deepEqual(
+    s.map((c) => c.recall.value),
+    [0.5, 2 / 3, 1],
+  );
+  assert.deepEqual(
+    s.map((c) => c.support),
+    [2, 3, 1],
+  );
   close(s[1]!.f1, 0.8);
 });
 

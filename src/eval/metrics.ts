@@ -67,7 +67,11 @@ export function ratioOfSums(num: readonly number[], den: readonly number[], opts
 }
 
 export function mean(values: readonly number[], opts?: BootstrapOptions): MetricValue {
-  return ratioOfSums(values, values.map(() => 1), opts);
+  return ratioOfSums(
+    values,
+    values.map(() => 1),
+    opts,
+  );
 }
 
 // --- classification ---------------------------------------------------------------------------------
@@ -161,7 +165,12 @@ export function editDistance(a: string, b: string): number {
 export const stripWhitespace = (s: string) => s.replace(/\s+/g, '');
 
 /** Corpus character error rate: total edits / total reference characters. */
-export function characterErrorRate(pred: readonly string[], ref: readonly string[], ignoreWhitespace = false, opts?: BootstrapOptions): MetricValue & { edits: number[]; lengths: number[] } {
+export function characterErrorRate(
+  pred: readonly string[],
+  ref: readonly string[],
+  ignoreWhitespace = false,
+  opts?: BootstrapOptions,
+): MetricValue & { edits: number[]; lengths: number[] } {
   const norm = ignoreWhitespace ? stripWhitespace : (s: string) => s;
   const edits = pred.map((p, i) => editDistance(norm(p), norm(ref[i]!)));
   const lengths = ref.map((r) => Math.max(1, [...norm(r)].length));
@@ -171,7 +180,13 @@ export function characterErrorRate(pred: readonly string[], ref: readonly string
 export function exactMatch(pred: readonly string[], ref: readonly string[], ignoreWhitespace = false): MetricValue & { hits: number[] } {
   const norm = ignoreWhitespace ? stripWhitespace : (s: string) => s;
   const hits = pred.map((p, i) => (norm(p) === norm(ref[i]!) ? 1 : 0));
-  return { ...proportion(hits.reduce((a: number, b) => a + b, 0), pred.length), hits };
+  return {
+    ...proportion(
+      hits.reduce((a: number, b) => a + b, 0),
+      pred.length,
+    ),
+    hits,
+  };
 }
 
 // --- agreement with a reference model ----------------------------------------------------------------
@@ -198,7 +213,11 @@ export interface Comparison {
  * Paired bootstrap over items: a and b are per-item scores of two candidates on the same items (EvalResult
  * .perItem). Weights make the mean a ratio of sums (per-item CER weighted by reference length = corpus CER).
  */
-export function compareCandidates(a: readonly number[], b: readonly number[], opts: BootstrapOptions & { weights?: readonly number[]; higherIsBetter?: boolean } = {}): Comparison {
+export function compareCandidates(
+  a: readonly number[],
+  b: readonly number[],
+  opts: BootstrapOptions & { weights?: readonly number[]; higherIsBetter?: boolean } = {},
+): Comparison {
   if (a.length !== b.length) throw new Error(`compareCandidates: ${a.length} vs ${b.length} items; both candidates must be evaluated on the same items`);
   const w = opts.weights ?? a.map(() => 1);
   const higher = opts.higherIsBetter ?? true;

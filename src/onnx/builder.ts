@@ -26,7 +26,26 @@ export function toAttribute(v: AttrInput, floatHint = false): AttributeValue {
 }
 
 /** Attributes that ONNX declares as float even when the value is whole (alpha: 1, epsilon…). */
-const FLOAT_ATTRS = new Set(['alpha', 'beta', 'gamma', 'epsilon', 'momentum', 'ratio', 'bias', 'lambd', 'min', 'max', 'value_float', 'value_floats', 'scale', 'scales', 'spatial_scale', 'extrapolation_value', 'cubic_coeff_a', 'seed']);
+const FLOAT_ATTRS = new Set([
+  'alpha',
+  'beta',
+  'gamma',
+  'epsilon',
+  'momentum',
+  'ratio',
+  'bias',
+  'lambd',
+  'min',
+  'max',
+  'value_float',
+  'value_floats',
+  'scale',
+  'scales',
+  'spatial_scale',
+  'extrapolation_value',
+  'cubic_coeff_a',
+  'seed',
+]);
 
 export class GraphBuilder {
   readonly graph: Graph;
@@ -73,12 +92,22 @@ export class GraphBuilder {
   }
 
   /** Appends a node; returns its first output name. */
-  op(opType: string, inputs: string[], attrs: Record<string, AttrInput> = {}, opts: { outputs?: number | string[]; name?: string; domain?: string } = {}): string {
+  op(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrInput> = {},
+    opts: { outputs?: number | string[]; name?: string; domain?: string } = {},
+  ): string {
     return this.opN(opType, inputs, attrs, opts)[0]!;
   }
 
   /** Appends a node; returns all its output names. */
-  opN(opType: string, inputs: string[], attrs: Record<string, AttrInput> = {}, opts: { outputs?: number | string[]; name?: string; domain?: string } = {}): string[] {
+  opN(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrInput> = {},
+    opts: { outputs?: number | string[]; name?: string; domain?: string } = {},
+  ): string[] {
     const nodeName = opts.name ?? this.fresh(`${opType}_${this.counter++}`);
     const outs = Array.isArray(opts.outputs) ? opts.outputs : Array.from({ length: opts.outputs ?? 1 }, (_, k) => this.fresh(`${nodeName}_out${k}`));
     const a = new Map<string, AttributeValue>();

@@ -41,7 +41,10 @@ test('IR 3 models get the new initializers as inputs too', () => {
   b.output(b.op('Neg', ['k']));
   const m = b.model({ irVersion: 3 });
   constantsToInitializers(m);
-  assert.deepEqual(m.graph.inputs.map((i) => i.name), ['k']);
+  assert.deepEqual(
+    m.graph.inputs.map((i) => i.name),
+    ['k'],
+  );
 });
 
 test('PaddleOCR rec: Constants → initializers → Constants keeps ORT outputs bit-identical', async () => {

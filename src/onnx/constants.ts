@@ -34,7 +34,14 @@ export function constantValue(n: Node): Tensor | undefined {
         if (a.type === 'string') return new Tensor(name, DataType.STRING, [], new Uint8Array(0), [utf8.encode(a.value)]);
         break;
       case 'value_strings':
-        if (a.type === 'strings') return new Tensor(name, DataType.STRING, [a.value.length], new Uint8Array(0), a.value.map((s) => utf8.encode(s)));
+        if (a.type === 'strings')
+          return new Tensor(
+            name,
+            DataType.STRING,
+            [a.value.length],
+            new Uint8Array(0),
+            a.value.map((s) => utf8.encode(s)),
+          );
         break;
     }
   }

@@ -22,7 +22,10 @@ test('topoSort leaves a sorted graph alone and sorts a shuffled one', () => {
   const b = chain();
   const before = b.graph.nodes.map((n) => n.opType);
   topoSort(b.graph);
-  assert.deepEqual(b.graph.nodes.map((n) => n.opType), before);
+  assert.deepEqual(
+    b.graph.nodes.map((n) => n.opType),
+    before,
+  );
   b.graph.nodes.reverse();
   assert.ok(modelProblems(b.model()).length > 0);
   topoSort(b.graph);
@@ -42,7 +45,10 @@ test('topoSort orders a node after the producers its subgraph reads, and reports
   g.outputs.push({ name: 'r' });
   assert.deepEqual(nodeReads(g.nodes[0]!).sort(), ['cond', 'v', 'v']);
   topoSort(g);
-  assert.deepEqual(g.nodes.map((n) => n.opType), ['Neg', 'If']);
+  assert.deepEqual(
+    g.nodes.map((n) => n.opType),
+    ['Neg', 'If'],
+  );
   g.nodes.push(new Node('Abs', ['w2'], ['w1'], 'abs1'), new Node('Abs', ['w1'], ['w2'], 'abs2'));
   assert.throws(() => topoSort(g), /cycle through Abs 'abs1', Abs 'abs2'/);
 });
@@ -62,9 +68,15 @@ test('removeDeadNodes drops unread nodes and initializers, keeps subgraph outer 
   const r = removeDeadNodes(b.graph);
   assert.deepEqual(r, { nodes: 4, initializers: 1 });
   assert.ok(b.graph.initializers.has('used_in_body') && !b.graph.initializers.has('unused'));
-  assert.deepEqual(b.graph.nodes.map((n) => n.opType), ['Neg', 'Abs', 'Relu', 'Add', 'If']);
+  assert.deepEqual(
+    b.graph.nodes.map((n) => n.opType),
+    ['Neg', 'Abs', 'Relu', 'Add', 'If'],
+  );
   assert.deepEqual(modelProblems(b.model()), []);
-  assert.deepEqual(b.graph.inputs.map((i) => i.name), ['x', 'cond']);
+  assert.deepEqual(
+    b.graph.inputs.map((i) => i.name),
+    ['x', 'cond'],
+  );
 });
 
 test('extractSubgraph: the tail of PaddleOCR cls, fed the value ORT computed at the cut, gives the same output', async () => {
@@ -75,7 +87,10 @@ test('extractSubgraph: the tail of PaddleOCR cls, fed the value ORT computed at 
   const out = model.graph.outputs[0]!.name;
   const tail = extractSubgraph(model, [cut], [out]);
   assert.deepEqual(modelProblems(tail), []);
-  assert.deepEqual(tail.graph.inputs.map((i) => i.name), [cut]);
+  assert.deepEqual(
+    tail.graph.inputs.map((i) => i.name),
+    [cut],
+  );
   assert.ok(tail.graph.nodes.length < 20 && tail.graph.nodes.some((n) => n.opType === 'MatMul'));
   // a cut inside a residual block: the tail needs the original input too, and keeps it
   const inner = extractSubgraph(model, [convs[20]!.outputs[0]!], [out]);

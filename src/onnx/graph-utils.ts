@@ -185,7 +185,8 @@ export function extractSubgraph(model: Model, inputs: string[], outputs: string[
   const g = new Graph(`${src.name}_extract`);
   g.nodes = src.nodes.filter((n) => keep.has(n)).map((n) => n.clone());
   g.inputs = [...src.inputs.filter((i) => needInputs.has(i.name)).map(cloneValueInfo), ...inputs.filter((i) => !needInputs.has(i)).map(typed)];
-  for (const i of g.inputs) if (!i.type) throw new EdgefitError(`cannot extract from '${i.name}': its type is unknown`, 'E_EXTRACT', 'run shape inference first or pick another value');
+  for (const i of g.inputs)
+    if (!i.type) throw new EdgefitError(`cannot extract from '${i.name}': its type is unknown`, 'E_EXTRACT', 'run shape inference first or pick another value');
   g.outputs = outputs.map(typed);
   const reads = new Set<string>(g.outputs.map((o) => o.name));
   for (const n of g.nodes) for (const r of nodeReads(n)) reads.add(r);

@@ -37,7 +37,10 @@ for (const [name, m] of Object.entries(PADDLE)) {
     const r = inspectModelFile(m.path);
     const raw = rawCount(m.path);
     assert.equal(r.parameters.count, raw.elements);
-    assert.equal(r.parameters.byDtype.reduce((a, d) => a + d.tensors, 0), raw.tensors);
+    assert.equal(
+      r.parameters.byDtype.reduce((a, d) => a + d.tensors, 0),
+      raw.tensors,
+    );
     assert.equal(r.parameters.inConstantNodes.count, raw.elements, 'Paddle keeps every weight in Constant nodes');
     // the weights are nearly the whole file: float32 bytes are 4 × elements and fill ≥ 90 % of it (the rest is names and node structure)
     const f32 = r.parameters.byDtype.find((d) => d.dtype === 'float32')!;
@@ -74,7 +77,10 @@ test('MACs by hand: Conv, grouped Conv, MatMul with batch, Gemm; symbolic batch 
   assert.equal(r.macs.total, 30712);
   assert.ok(r.macs.complete);
   assert.equal(r.parameters.count, 288 + 72 + 3 + 80 + 120);
-  assert.deepEqual(r.parameters.byDtype.map((d) => d.dtype), ['float32', 'int64']);
+  assert.deepEqual(
+    r.parameters.byDtype.map((d) => d.dtype),
+    ['float32', 'int64'],
+  );
   assert.equal(inspectModel(b.model(), { shapes: { x: [4, 4, 10, 10] } }).macs.total, 4 * 30712);
   // a shape that contradicts the declared rank or a fixed dim is refused, not estimated
   assert.throws(() => inspectModel(b.model(), { shapes: { x: [1, 4] } }), /has 2 dims, but the model declares 4/);

@@ -156,9 +156,27 @@ function nodeMacs(n: Node, t: (name: string) => TensorInfo | undefined): number 
   }
 }
 
-const MAC_OPS = new Set(['Conv', 'ConvInteger', 'FusedConv', 'QLinearConv', 'ConvTranspose', 'MatMul', 'MatMulInteger', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat', 'MatMulNBits', 'FusedMatMul', 'QLinearMatMul', 'Gemm', 'QGemm']);
+const MAC_OPS = new Set([
+  'Conv',
+  'ConvInteger',
+  'FusedConv',
+  'QLinearConv',
+  'ConvTranspose',
+  'MatMul',
+  'MatMulInteger',
+  'DynamicQuantizeMatMul',
+  'MatMulIntegerToFloat',
+  'MatMulNBits',
+  'FusedMatMul',
+  'QLinearMatMul',
+  'Gemm',
+  'QGemm',
+]);
 
-export function inspectModel(model: Model, opts: InspectOptions & { file?: { path: string; bytes: number; externalData?: { location: string; bytes: number; tensors: number }[] } } = {}): InspectReport {
+export function inspectModel(
+  model: Model,
+  opts: InspectOptions & { file?: { path: string; bytes: number; externalData?: { location: string; bytes: number; tensors: number }[] } } = {},
+): InspectReport {
   const g = model.graph;
   const graphs = allGraphs(g);
 
@@ -213,15 +231,20 @@ export function inspectModel(model: Model, opts: InspectOptions & { file?: { pat
       if (declared) {
         const show = `[${declared.map((d) => d ?? '?').join(',')}]`;
         if (declared.length !== given.length)
-          throw new UsageError(`--shape ${i.name}=${given.join(',')} has ${given.length} dims, but the model declares ${declared.length}: ${show}`, `give ${declared.length} dims`);
+          throw new UsageError(
+            `--shape ${i.name}=${given.join(',')} has ${given.length} dims, but the model declares ${declared.length}: ${show}`,
+            `give ${declared.length} dims`,
+          );
         declared.forEach((d, k) => {
           if (typeof d === 'number' && d !== given[k])
-            throw new UsageError(`--shape ${i.name}=${given.join(',')} sets dim ${k} to ${given[k]}, but the model fixes it at ${d}: ${show}`, 'keep the fixed dims as declared');
+            throw new UsageError(
+              `--shape ${i.name}=${given.join(',')} sets dim ${k} to ${given[k]}, but the model fixes it at ${d}: ${show}`,
+              'keep the fixed dims as declared',
+            );
         });
       }
       inputShapes[i.name] = [...given];
-    }
-    else if (i.type?.kind === 'tensor' && i.type.shape) inputShapes[i.name] = i.type.shape.map((d, k) => (k === 0 && typeof d !== 'number' ? 1 : d));
+    } else if (i.type?.kind === 'tensor' && i.type.shape) inputShapes[i.name] = i.type.shape.map((d, k) => (k === 0 && typeof d !== 'number' ? 1 : d));
   }
   const inf = inferShapes(model, { inputShapes });
   const macs = new Map<string, MacsByOp>();
@@ -277,18 +300,26 @@ const shapeText = (v: ValueSummary) => `${v.dtype}${v.shape ? `[${v.shape.map((d
 export function formatInspect(r: InspectReport): string {
   const lines: string[] = [];
   lines.push(`model        ${r.file.path || '(in memory)'}`);
-  lines.push(`size         ${bytesText(r.file.bytes)}${r.file.externalBytes ? ` + ${bytesText(r.file.externalBytes)} external data (${r.file.externalData.map((e) => e.location).join(', ')})` : ''}`);
+  lines.push(
+    `size         ${bytesText(r.file.bytes)}${r.file.externalBytes ? ` + ${bytesText(r.file.externalBytes)} external data (${r.file.externalData.map((e) => e.location).join(', ')})` : ''}`,
+  );
   lines.push(`producer     ${r.producer.name || '(none)'}${r.producer.version ? ` ${r.producer.version}` : ''}, IR ${r.irVersion}`);
   lines.push(`opsets       ${r.opsetImports.map((o) => `${o.domain} ${o.version}`).join(', ')}`);
   lines.push('inputs');
   for (const i of r.inputs) lines.push(`  ${i.name}  ${shapeText(i)}`);
   lines.push('outputs');
   for (const o of r.outputs) lines.push(`  ${o.name}  ${shapeText(o)}`);
-  lines.push(`parameters   ${human(r.parameters.count)} (${bytesText(r.parameters.bytes)})${r.parameters.inConstantNodes.tensors ? `, ${human(r.parameters.inConstantNodes.count)} of them in ${r.parameters.inConstantNodes.tensors} Constant nodes` : ''}`);
-  for (const d of r.parameters.byDtype) lines.push(`  ${d.dtype.padEnd(10)} ${human(d.count).padStart(9)}  ${bytesText(d.bytes).padStart(10)}  in ${d.tensors} tensors`);
-  const shapes = Object.entries(r.macs.inputShapes).map(([k, v]) => `${k}=[${v.map((d) => (d === null ? '?' : d)).join(',')}]`).join(' ');
+  lines.push(
+    `parameters   ${human(r.parameters.count)} (${bytesText(r.parameters.bytes)})${r.parameters.inConstantNodes.tensors ? `, ${human(r.parameters.inConstantNodes.count)} of them in ${r.parameters.inConstantNodes.tensors} Constant nodes` : ''}`,
+  );
+  for (const d of r.parameters.byDtype)
+    lines.push(`  ${d.dtype.padEnd(10)} ${human(d.count).padStart(9)}  ${bytesText(d.bytes).padStart(10)}  in ${d.tensors} tensors`);
+  const shapes = Object.entries(r.macs.inputShapes)
+    .map(([k, v]) => `${k}=[${v.map((d) => (d === null ? '?' : d)).join(',')}]`)
+    .join(' ');
   lines.push(`MACs         ${human(r.macs.total)}${r.macs.complete ? '' : ' (partial: some shapes unknown; pass --shape)'} at ${shapes || 'declared shapes'}`);
-  for (const m of r.macs.byOpType) lines.push(`  ${m.opType.padEnd(14)} ${human(m.macs).padStart(9)}  ${m.nodes} nodes${m.unknownNodes ? `, ${m.unknownNodes} unknown` : ''}`);
+  for (const m of r.macs.byOpType)
+    lines.push(`  ${m.opType.padEnd(14)} ${human(m.macs).padStart(9)}  ${m.nodes} nodes${m.unknownNodes ? `, ${m.unknownNodes} unknown` : ''}`);
   lines.push(`nodes        ${r.graph.nodes}${r.graph.subgraphs ? ` in ${r.graph.subgraphs + 1} graphs` : ''}`);
   const width = Math.max(...r.ops.map((o) => o.opType.length + (o.domain === 'ai.onnx' ? 0 : o.domain.length + 1)), 8);
   for (const o of r.ops) lines.push(`  ${(o.domain === 'ai.onnx' ? o.opType : `${o.domain}.${o.opType}`).padEnd(width)} ${String(o.count).padStart(5)}`);

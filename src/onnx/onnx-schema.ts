@@ -43,9 +43,7 @@ export const Dimension: MessageDef = msg('TensorShapeProto.Dimension', [
   { no: 3, name: 'denotation', kind: 'string' },
 ]);
 
-export const TensorShape: MessageDef = msg('TensorShapeProto', [
-  { no: 1, name: 'dim', kind: 'message', repeated: true, msg: () => Dimension },
-]);
+export const TensorShape: MessageDef = msg('TensorShapeProto', [{ no: 1, name: 'dim', kind: 'message', repeated: true, msg: () => Dimension }]);
 
 export const TypeTensor: MessageDef = msg('TypeProto.Tensor', [
   { no: 1, name: 'elem_type', kind: 'int32' },

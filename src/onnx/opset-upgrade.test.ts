@@ -71,7 +71,20 @@ test('attribute → input moves: Clip, Slice, Pad, Split, Squeeze/Unsqueeze, Red
     b.opN('TopK', [x], { k: 2 }, { outputs: 2 })[0]!,
     b.op('Dropout', [x], { ratio: 0.3 }),
   ]);
-  for (const k of ['Split@18', 'Clip@11', 'Slice@10', 'Pad@11', 'Squeeze@13', 'Unsqueeze@13', 'ReduceSum@13', 'ReduceMean@18', 'Split@13', 'TopK@10', 'Dropout@12']) assert.ok(a[k], `${k} did not fire: ${JSON.stringify(a)}`);
+  for (const k of [
+    'Split@18',
+    'Clip@11',
+    'Slice@10',
+    'Pad@11',
+    'Squeeze@13',
+    'Unsqueeze@13',
+    'ReduceSum@13',
+    'ReduceMean@18',
+    'Split@13',
+    'TopK@10',
+    'Dropout@12',
+  ])
+    assert.ok(a[k], `${k} did not fire: ${JSON.stringify(a)}`);
   a = await sameAfterUpgrade(12, [2, 3], (b, x) => b.op('ReduceProd', [x], { axes: [0] }));
   assert.deepEqual(a, { 'ReduceProd@18': 1 });
 });
@@ -102,9 +115,25 @@ test('Upsample (opset 7 and 9) and Resize-10 become Resize that gives the same p
 });
 
 test('BatchNormalization from opset 7; refusals: downgrade, too old, bad target', async () => {
-  const bn = await sameAfterUpgrade(9, [2, 3, 2, 2], (b, x) => b.opN('BatchNormalization', [x, b.floats('g', [3], [1, 2, 3]), b.floats('be', [3], [0, 1, 0]), b.floats('mu', [3], [0.1, 0.2, 0.3]), b.floats('va', [3], [1, 2, 0.5])], {}, { outputs: 5 })[0]!);
+  const bn = await sameAfterUpgrade(
+    9,
+    [2, 3, 2, 2],
+    (b, x) =>
+      b.opN(
+        'BatchNormalization',
+        [x, b.floats('g', [3], [1, 2, 3]), b.floats('be', [3], [0, 1, 0]), b.floats('mu', [3], [0.1, 0.2, 0.3]), b.floats('va', [3], [1, 2, 0.5])],
+        {},
+        { outputs: 5 },
+      )[0]!,
+  );
   assert.equal(bn['BatchNormalization@14'], 1);
-  await sameAfterUpgrade(7, [2, 3, 2, 2], (b, x) => b.op('BatchNormalization', [x, b.floats('g', [3], [1, 2, 3]), b.floats('be', [3], [0, 1, 0]), b.floats('mu', [3], [0.1, 0.2, 0.3]), b.floats('va', [3], [1, 2, 0.5])], { epsilon: 1e-5, spatial: 1 }));
+  await sameAfterUpgrade(7, [2, 3, 2, 2], (b, x) =>
+    b.op(
+      'BatchNormalization',
+      [x, b.floats('g', [3], [1, 2, 3]), b.floats('be', [3], [0, 1, 0]), b.floats('mu', [3], [0.1, 0.2, 0.3]), b.floats('va', [3], [1, 2, 0.5])],
+      { epsilon: 1e-5, spatial: 1 },
+    ),
+  );
   const m = new GraphBuilder().model({ opset: 17 });
   assert.throws(() => upgradeOpset(m.clone(), 13), /newer than the target/);
   assert.throws(() => upgradeOpset(m.clone(), 30), /cannot upgrade to opset 30/);

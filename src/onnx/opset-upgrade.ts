@@ -83,7 +83,11 @@ const clip11: Adapter = (n, c) => {
   n.attributes.delete('max');
   const ty = c.elemType(n.inputs[0]!) ?? DataType.FLOAT;
   const base = n.name || 'Clip';
-  n.inputs = [n.inputs[0]!, min !== undefined ? c.constant(`${base}_min`, ty, [], [min]) : '', max !== undefined ? c.constant(`${base}_max`, ty, [], [max]) : ''];
+  n.inputs = [
+    n.inputs[0]!,
+    min !== undefined ? c.constant(`${base}_min`, ty, [], [min]) : '',
+    max !== undefined ? c.constant(`${base}_max`, ty, [], [max]) : '',
+  ];
   while (n.inputs.length > 1 && n.inputs[n.inputs.length - 1] === '') n.inputs.pop();
   return [n];
 };
@@ -94,7 +98,11 @@ const slice10: Adapter = (n, c) => {
   const axes = n.ints('axes');
   for (const a of ['starts', 'ends', 'axes']) n.attributes.delete(a);
   const base = n.name || 'Slice';
-  n.inputs = [n.inputs[0]!, c.constant(`${base}_starts`, DataType.INT64, [starts.length], starts), c.constant(`${base}_ends`, DataType.INT64, [ends.length], ends)];
+  n.inputs = [
+    n.inputs[0]!,
+    c.constant(`${base}_starts`, DataType.INT64, [starts.length], starts),
+    c.constant(`${base}_ends`, DataType.INT64, [ends.length], ends),
+  ];
   if (axes) n.inputs.push(c.constant(`${base}_axes`, DataType.INT64, [axes.length], axes));
   return [n];
 };
@@ -124,7 +132,12 @@ const dropout12: Adapter = (n, c) => {
 };
 
 const batchNorm9: Adapter = (n) => {
-  if (n.int('spatial', 1) !== 1) throw new EdgefitError(`BatchNormalization '${n.name}' uses spatial=0, which opset 9 removed`, 'E_UPGRADE', 'this model cannot be upgraded; re-export it at a newer opset');
+  if (n.int('spatial', 1) !== 1)
+    throw new EdgefitError(
+      `BatchNormalization '${n.name}' uses spatial=0, which opset 9 removed`,
+      'E_UPGRADE',
+      'this model cannot be upgraded; re-export it at a newer opset',
+    );
   n.attributes.delete('spatial');
   return [n];
 };
@@ -159,17 +172,24 @@ const split18: Adapter = (n) => {
 const batchNorm14: Adapter = (n, c) => {
   if (n.outputs.length > 1 && n.attr('training_mode') === undefined) {
     const gone = n.outputs.slice(3).filter((o) => o && c.isRead(o));
-    if (gone.length) throw new EdgefitError(`BatchNormalization '${n.name}' feeds its saved mean/variance (${gone.join(', ')}) to other nodes; opset 14 has no such outputs`, 'E_UPGRADE', 'upgrade to opset 13 at most, or re-export the model for inference');
+    if (gone.length)
+      throw new EdgefitError(
+        `BatchNormalization '${n.name}' feeds its saved mean/variance (${gone.join(', ')}) to other nodes; opset 14 has no such outputs`,
+        'E_UPGRADE',
+        'upgrade to opset 13 at most, or re-export the model for inference',
+      );
     n.outputs = n.outputs.slice(0, 3);
     n.set('training_mode', { type: 'int', value: 1 });
   }
   return [n];
 };
 
-const rename = (to: string): Adapter => (n) => {
-  n.opType = to;
-  return [n];
-};
+const rename =
+  (to: string): Adapter =>
+  (n) => {
+    n.opType = to;
+    return [n];
+  };
 
 const REDUCE_18 = ['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'];
 
@@ -220,17 +240,27 @@ export const UPGRADE_RANGE = { minFrom: 7, maxTo: 21 };
 export function upgradeOpset(model: Model, target: number): UpgradeResult {
   const from = model.opset('') ?? model.opset('ai.onnx');
   if (from === undefined) throw new UsageError('the model imports no default-domain (ai.onnx) opset, so there is nothing to upgrade');
-  if (!Number.isInteger(target) || target < 13 || target > UPGRADE_RANGE.maxTo) throw new UsageError(`cannot upgrade to opset ${target}`, `pick a target opset from 13 to ${UPGRADE_RANGE.maxTo}`);
-  if (from > target) throw new UsageError(`the model is at opset ${from}, newer than the target ${target}`, 'downgrading is not supported; pick a target ≥ the model\'s opset');
+  if (!Number.isInteger(target) || target < 13 || target > UPGRADE_RANGE.maxTo)
+    throw new UsageError(`cannot upgrade to opset ${target}`, `pick a target opset from 13 to ${UPGRADE_RANGE.maxTo}`);
+  if (from > target)
+    throw new UsageError(`the model is at opset ${from}, newer than the target ${target}`, "downgrading is not supported; pick a target ≥ the model's opset");
   const result: UpgradeResult = { from, to: target, adapted: {} };
   if (from === target) return result;
-  if (from < UPGRADE_RANGE.minFrom) throw new UsageError(`the model is at opset ${from}; upgrades start from opset ${UPGRADE_RANGE.minFrom}`, 're-export the model at opset 7 or newer');
+  if (from < UPGRADE_RANGE.minFrom)
+    throw new UsageError(`the model is at opset ${from}; upgrades start from opset ${UPGRADE_RANGE.minFrom}`, 're-export the model at opset 7 or newer');
 
   const blocked: string[] = [];
   model.graph.walk((g) => {
-    for (const n of g.nodes) if (n.isDefaultDomain && UNSUPPORTED[n.opType] !== undefined && from < UNSUPPORTED[n.opType]! && target >= UNSUPPORTED[n.opType]!) blocked.push(`${n.opType} '${n.name}'`);
+    for (const n of g.nodes)
+      if (n.isDefaultDomain && UNSUPPORTED[n.opType] !== undefined && from < UNSUPPORTED[n.opType]! && target >= UNSUPPORTED[n.opType]!)
+        blocked.push(`${n.opType} '${n.name}'`);
   });
-  if (blocked.length) throw new EdgefitError(`cannot upgrade opset ${from} → ${target}: no adapter for ${blocked.join(', ')}`, 'E_UPGRADE', 're-export the model at a newer opset');
+  if (blocked.length)
+    throw new EdgefitError(
+      `cannot upgrade opset ${from} → ${target}: no adapter for ${blocked.join(', ')}`,
+      'E_UPGRADE',
+      're-export the model at a newer opset',
+    );
 
   // types and ranks come from the model before any change; rewrites keep every original value name
   const inf = inferShapes(model);

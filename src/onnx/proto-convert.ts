@@ -158,7 +158,9 @@ export function tensorFromProto(p: ProtoObject, hooks: ConvertHooks = {}, where 
   if (dt === DataType.STRING) {
     t = new Tensor(name, dt, dims, new Uint8Array(0), [...((p.string_data as Uint8Array[] | undefined) ?? [])]);
   } else if (p.data_location === 1) {
-    const entries = Object.fromEntries(((p.external_data as ProtoObject[] | undefined) ?? []).map((e) => [e.key as string, (e.value as string | undefined) ?? '']));
+    const entries = Object.fromEntries(
+      ((p.external_data as ProtoObject[] | undefined) ?? []).map((e) => [e.key as string, (e.value as string | undefined) ?? '']),
+    );
     if (!entries.location) throw new TensorDataError(name, 'is marked external but names no location');
     const ref: ExternalRef = {
       location: entries.location,
@@ -263,7 +265,22 @@ function valueInfoToProto(v: ValueInfo): ProtoObject {
 
 // ------------------------------------------------------------------ attributes, nodes, graphs
 
-const ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10, SPARSE_TENSOR: 11, SPARSE_TENSORS: 12, TYPE_PROTO: 13, TYPE_PROTOS: 14 };
+const ATTR = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+  TENSORS: 9,
+  GRAPHS: 10,
+  SPARSE_TENSOR: 11,
+  SPARSE_TENSORS: 12,
+  TYPE_PROTO: 13,
+  TYPE_PROTOS: 14,
+};
 
 function attributeFromProto(p: ProtoObject, hooks: ConvertHooks, where: string): AttributeValue {
   let type = (p.type as number | undefined) ?? 0;

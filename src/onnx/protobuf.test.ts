@@ -19,7 +19,18 @@ const Msg: MessageDef = {
 };
 
 test('scalars, packed repeated fields, nested messages and strings round-trip', () => {
-  const v = { i32: -7, i64: -(2 ** 40), f: 1.5, d: Math.PI, s: 'héllo ✓', b: new Uint8Array([0, 255, 3]), ints: [0, 1, 127, 128, 2 ** 31, -1, 2 ** 52], floats: [0.25, -8], sub: { i32: 2 ** 31 - 1, ints: [], floats: [] }, u64: 2 ** 53 };
+  const v = {
+    i32: -7,
+    i64: -(2 ** 40),
+    f: 1.5,
+    d: Math.PI,
+    s: 'héllo ✓',
+    b: new Uint8Array([0, 255, 3]),
+    ints: [0, 1, 127, 128, 2 ** 31, -1, 2 ** 52],
+    floats: [0.25, -8],
+    sub: { i32: 2 ** 31 - 1, ints: [], floats: [] },
+    u64: 2 ** 53,
+  };
   const bytes = encodeMessage(v, Msg);
   assert.equal(bytes.length, encodedSize(v, Msg));
   const back = decodeMessage(bytes, Msg);

@@ -282,7 +282,10 @@ class Sizer {
 class Writer {
   pos = 0;
   private readonly view: DataView;
-  constructor(readonly buf: Uint8Array, private readonly sizer: Sizer) {
+  constructor(
+    readonly buf: Uint8Array,
+    private readonly sizer: Sizer,
+  ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
   varint(v: number): void {

@@ -91,11 +91,28 @@ test('typed data fields decode to the same values as raw_data, for every dtype',
 
 test('raw data of every dtype (strings too) survives write → read, and ORT reads the values', async () => {
   const b = new GraphBuilder();
-  const types = [DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16, DataType.INT32, DataType.UINT32, DataType.INT64, DataType.UINT64, DataType.BOOL, DataType.BFLOAT16, DataType.INT4, DataType.UINT4];
+  const types = [
+    DataType.FLOAT,
+    DataType.DOUBLE,
+    DataType.FLOAT16,
+    DataType.INT8,
+    DataType.UINT8,
+    DataType.INT16,
+    DataType.UINT16,
+    DataType.INT32,
+    DataType.UINT32,
+    DataType.INT64,
+    DataType.UINT64,
+    DataType.BOOL,
+    DataType.BFLOAT16,
+    DataType.INT4,
+    DataType.UINT4,
+  ];
   const vals = [1, 0, 5, 3, 1, 0, 1];
   // onnxruntime-node cannot return bfloat16 or 4-bit tensors to JS: those are checked in the IR only
   for (const t of [DataType.BFLOAT16, DataType.INT4, DataType.UINT4]) b.constant(`c_${dtypeName(t)}`, Tensor.fromNumbers('', t, [7], vals));
-  for (const t of types.slice(0, -3)) b.output(b.op('Identity', [b.constant(`c_${dtypeName(t)}`, Tensor.fromNumbers('', t, [7], vals))], {}, { outputs: [`o_${dtypeName(t)}`] }), t, [7]);
+  for (const t of types.slice(0, -3))
+    b.output(b.op('Identity', [b.constant(`c_${dtypeName(t)}`, Tensor.fromNumbers('', t, [7], vals))], {}, { outputs: [`o_${dtypeName(t)}`] }), t, [7]);
   b.graph.initializers.set('s', new Tensor('s', DataType.STRING, [2], new Uint8Array(0), [new TextEncoder().encode('ab'), new TextEncoder().encode('ü')]));
   b.output(b.op('Identity', ['s'], {}, { outputs: ['o_string'] }), DataType.STRING, [2]);
   const m = b.model({ opset: 21, irVersion: 10 });
@@ -108,11 +125,30 @@ test('raw data of every dtype (strings too) survives write → read, and ORT rea
   }
   // ORT: the types onnxruntime-node can hand back to JS
   const out = await runOnce(serializeModel(back), {});
-  for (const t of [DataType.FLOAT, DataType.DOUBLE, DataType.INT8, DataType.UINT8, DataType.INT16, DataType.UINT16, DataType.INT32, DataType.UINT32, DataType.INT64, DataType.UINT64, DataType.BOOL]) {
+  for (const t of [
+    DataType.FLOAT,
+    DataType.DOUBLE,
+    DataType.INT8,
+    DataType.UINT8,
+    DataType.INT16,
+    DataType.UINT16,
+    DataType.INT32,
+    DataType.UINT32,
+    DataType.INT64,
+    DataType.UINT64,
+    DataType.BOOL,
+  ]) {
     const o = out[`o_${dtypeName(t)}`]!;
-    assert.deepEqual(Array.from(o.data as ArrayLike<number | bigint | boolean>, Number), t === DataType.BOOL ? vals.map((v) => (v ? 1 : 0)) : vals, dtypeName(t));
+    assert.deepEqual(
+      Array.from(o.data as ArrayLike<number | bigint | boolean>, Number),
+      t === DataType.BOOL ? vals.map((v) => (v ? 1 : 0)) : vals,
+      dtypeName(t),
+    );
   }
-  assert.deepEqual([...(out.o_float16!.data as Uint16Array)], vals.map((v) => [0, 0x3c00, 0, 0x4200, 0, 0x4500][v] ?? -1));
+  assert.deepEqual(
+    [...(out.o_float16!.data as Uint16Array)],
+    vals.map((v) => [0, 0x3c00, 0, 0x4200, 0, 0x4500][v] ?? -1),
+  );
   assert.deepEqual(out.o_string!.data, ['ab', 'ü']);
 });
 
@@ -124,14 +160,28 @@ test('external data: unsafe locations are refused, missing files named', () => {
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub', 'ok.bin'), new Uint8Array(16));
     symlinkSync(join(outside, 'w.bin'), join(dir, 'link.bin'));
-    const ext = (location: string, offset = 0) => ({ name: 'w', data_type: DataType.FLOAT, dims: [4], data_location: 1, external_data: [{ key: 'location', value: location }, { key: 'offset', value: String(offset) }, { key: 'length', value: '16' }] });
+    const ext = (location: string, offset = 0) => ({
+      name: 'w',
+      data_type: DataType.FLOAT,
+      dims: [4],
+      data_location: 1,
+      external_data: [
+        { key: 'location', value: location },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: '16' },
+      ],
+    });
     const tryRead = (location: string, offset = 0) => {
       const p = join(dir, 'm.onnx');
       writeFileSync(p, modelProto([ext(location, offset)]));
       return () => readModel(p);
     };
     const rejects = (location: string, code: string, re: RegExp, offset = 0) =>
-      assert.throws(tryRead(location, offset), (e: unknown) => e instanceof ModelFileError && e.code === code && re.test(e.message) && e.message.includes('m.onnx'), location);
+      assert.throws(
+        tryRead(location, offset),
+        (e: unknown) => e instanceof ModelFileError && e.code === code && re.test(e.message) && e.message.includes('m.onnx'),
+        location,
+      );
     rejects(join(outside, 'w.bin'), 'E_UNSAFE_PATH', /is absolute/);
     rejects('../' + outside.split('/').pop() + '/w.bin', 'E_UNSAFE_PATH', /escapes/);
     rejects('sub/../../x.bin', 'E_UNSAFE_PATH', /escapes/);
@@ -153,9 +203,15 @@ test('external data: unsafe locations are refused, missing files named', () => {
     assert.deepEqual(seen, [16]);
     assert.throws(tryRead('sub/ok.bin', 8), /truncated|only 16/);
     writeFileSync(join(dir, 'm.onnx'), modelProto([ext('sub/ok.bin', 8)]));
-    assert.throws(() => readModel(join(dir, 'm.onnx'), { externalData: 'check' }), (e: unknown) => e instanceof ModelFileError && e.code === 'E_TRUNCATED');
+    assert.throws(
+      () => readModel(join(dir, 'm.onnx'), { externalData: 'check' }),
+      (e: unknown) => e instanceof ModelFileError && e.code === 'E_TRUNCATED',
+    );
     writeFileSync(join(dir, 'm.onnx'), modelProto([ext('link.bin')]));
-    assert.throws(() => readModel(join(dir, 'm.onnx'), { externalData: 'check' }), (e: unknown) => e instanceof ModelFileError && e.code === 'E_UNSAFE_PATH');
+    assert.throws(
+      () => readModel(join(dir, 'm.onnx'), { externalData: 'check' }),
+      (e: unknown) => e instanceof ModelFileError && e.code === 'E_UNSAFE_PATH',
+    );
     assert.throws(() => readModelFromBytes(modelProto([ext('sub/ok.bin')])), ModelFileError);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -165,12 +221,24 @@ test('external data: unsafe locations are refused, missing files named', () => {
 
 test('limits: a dim or a tensor over the limit is refused with the flag to raise', () => {
   const bytes = modelProto([{ name: 'big', data_type: DataType.FLOAT, dims: [1000, 1000], raw_data: new Uint8Array(4e6) }]);
-  assert.throws(() => readModelFromBytes(bytes, { limits: { maxDim: 999 } }), (e: unknown) => e instanceof ModelFileError && e.code === 'E_LIMIT' && /dim 1000/.test(e.message) && /--max-dim/.test(e.hint ?? ''));
-  assert.throws(() => readModelFromBytes(bytes, { limits: { maxTensorBytes: 1e6 } }), (e: unknown) => e instanceof ModelFileError && /4000000 bytes/.test(e.message) && /--max-tensor-bytes/.test(e.hint ?? ''));
+  assert.throws(
+    () => readModelFromBytes(bytes, { limits: { maxDim: 999 } }),
+    (e: unknown) => e instanceof ModelFileError && e.code === 'E_LIMIT' && /dim 1000/.test(e.message) && /--max-dim/.test(e.hint ?? ''),
+  );
+  assert.throws(
+    () => readModelFromBytes(bytes, { limits: { maxTensorBytes: 1e6 } }),
+    (e: unknown) => e instanceof ModelFileError && /4000000 bytes/.test(e.message) && /--max-tensor-bytes/.test(e.hint ?? ''),
+  );
   assert.equal(readModelFromBytes(bytes).graph.initializers.get('big')!.size, 1e6);
   const short = modelProto([{ name: 'short', data_type: DataType.FLOAT, dims: [10], raw_data: new Uint8Array(12) }]);
-  assert.throws(() => readModelFromBytes(short), (e: unknown) => e instanceof ModelFileError && e.code === 'E_TENSOR' && /12 bytes/.test(e.message));
-  const dims = encodeMessage({ ir_version: 8, graph: { name: 'g', input: [{ name: 'x', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_value: 5e9 }] } } } }] } }, S.Model);
+  assert.throws(
+    () => readModelFromBytes(short),
+    (e: unknown) => e instanceof ModelFileError && e.code === 'E_TENSOR' && /12 bytes/.test(e.message),
+  );
+  const dims = encodeMessage(
+    { ir_version: 8, graph: { name: 'g', input: [{ name: 'x', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_value: 5e9 }] } } } }] } },
+    S.Model,
+  );
   assert.throws(() => readModelFromBytes(dims, { limits: { maxDim: 1e9 } }), /declares dim 5000000000/);
 });
 
@@ -195,7 +263,10 @@ test('a model or external data file without read permission is a user error nami
       }
       console.log(JSON.stringify(out));`;
     const asRoot = process.getuid?.() === 0;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
     assert.equal(r.status, 0, r.stderr);
     const [a, x, c] = JSON.parse(r.stdout.trim().split('\n').pop()!) as string[];
     assert.match(a!, /^ModelFileError: E_NO_FILE: .*locked\.onnx: the file cannot be read \(EACCES\)/);

@@ -40,7 +40,12 @@ export function readModel(path: string, opts: ReadOptions = {}): Model {
   }
   if (st.isDirectory()) throw new ModelFileError(path, 'is a folder, not an .onnx file', 'E_NO_FILE', 'pass the path of the .onnx file');
   if (st.size > limits.maxFileBytes)
-    throw new ModelFileError(path, `is ${st.size} bytes, over the ${limits.maxFileBytes}-byte limit`, 'E_LIMIT', 'raise the limit, or store the weights as external data');
+    throw new ModelFileError(
+      path,
+      `is ${st.size} bytes, over the ${limits.maxFileBytes}-byte limit`,
+      'E_LIMIT',
+      'raise the limit, or store the weights as external data',
+    );
   const bytes = readWhole(path, st.size);
   return readModelFromBytes(bytes, { ...opts, baseDir: opts.baseDir ?? dirname(resolve(path)) }, path);
 }
@@ -51,7 +56,8 @@ function openForRead(path: string, label: string, what: string): number {
     return openSync(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    const hint = code === 'EACCES' || code === 'EPERM' ? `check the permissions of ${path} (the user running edgefit must be able to read it)` : 'check the path';
+    const hint =
+      code === 'EACCES' || code === 'EPERM' ? `check the permissions of ${path} (the user running edgefit must be able to read it)` : 'check the path';
     throw new ModelFileError(label, `${what} cannot be read (${code})`, 'E_NO_FILE', hint);
   }
 }
@@ -81,11 +87,21 @@ export function readModelFromBytes(bytes: Uint8Array, opts: ReadOptions = {}, la
     proto = decodeMessage(bytes, S.Model, { maxDepth: limits.maxDepth });
   } catch (e) {
     if (e instanceof ProtoDecodeError)
-      throw new ModelFileError(label, `is not a readable ONNX model: ${e.message}`, 'E_NOT_ONNX', 'the file is truncated, corrupt or not ONNX; re-export or re-download it');
+      throw new ModelFileError(
+        label,
+        `is not a readable ONNX model: ${e.message}`,
+        'E_NOT_ONNX',
+        'the file is truncated, corrupt or not ONNX; re-export or re-download it',
+      );
     throw e;
   }
   if (!proto.graph || proto.ir_version === undefined)
-    throw new ModelFileError(label, `is not an ONNX model (no ${proto.graph ? 'ir_version' : 'graph'} field)`, 'E_NOT_ONNX', 'pass an .onnx file exported by PyTorch, TensorFlow, Optimum or edgefit');
+    throw new ModelFileError(
+      label,
+      `is not an ONNX model (no ${proto.graph ? 'ir_version' : 'graph'} field)`,
+      'E_NOT_ONNX',
+      'pass an .onnx file exported by PyTorch, TensorFlow, Optimum or edgefit',
+    );
 
   const external = opts.baseDir ? new ExternalReader(opts.baseDir, label, limits) : undefined;
   // every external location is checked before any external byte is read
@@ -139,10 +155,21 @@ function externalLocations(model: ProtoObject): [string, string][] {
 
 function checkTensor(t: Tensor, where: string, file: string, limits: ReadLimits): void {
   for (const d of t.dims)
-    if (d > limits.maxDim) throw new ModelFileError(file, `${where} '${t.name}' declares dim ${d}, over the limit of ${limits.maxDim}`, 'E_LIMIT', 'raise --max-dim if the model is genuine');
+    if (d > limits.maxDim)
+      throw new ModelFileError(
+        file,
+        `${where} '${t.name}' declares dim ${d}, over the limit of ${limits.maxDim}`,
+        'E_LIMIT',
+        'raise --max-dim if the model is genuine',
+      );
   const bytes = rawByteLength(t.dataType, t.size);
   if (bytes > limits.maxTensorBytes)
-    throw new ModelFileError(file, `${where} '${t.name}' is ${bytes} bytes of ${dtypeName(t.dataType)}, over the ${limits.maxTensorBytes}-byte limit`, 'E_LIMIT', 'raise --max-tensor-bytes if the model is genuine');
+    throw new ModelFileError(
+      file,
+      `${where} '${t.name}' is ${bytes} bytes of ${dtypeName(t.dataType)}, over the ${limits.maxTensorBytes}-byte limit`,
+      'E_LIMIT',
+      'raise --max-tensor-bytes if the model is genuine',
+    );
   const problem = t.data === EXTERNAL_UNREAD ? undefined : tensorSizeProblem(t);
   if (problem) throw new ModelFileError(file, `${where} '${t.name}' ${problem}`, 'E_TENSOR', 'the file is truncated or corrupt; re-export it');
 }
@@ -153,7 +180,12 @@ function checkValueInfo(v: ValueInfo, where: string, file: string, limits: ReadL
     if (t.kind === 'tensor' || t.kind === 'sparse') {
       for (const d of t.shape ?? [])
         if (typeof d === 'number' && (d > limits.maxDim || d < 0))
-          throw new ModelFileError(file, `${where} '${v.name}' declares dim ${d}, outside 0..${limits.maxDim}`, 'E_LIMIT', 'raise --max-dim if the model is genuine');
+          throw new ModelFileError(
+            file,
+            `${where} '${v.name}' declares dim ${d}, outside 0..${limits.maxDim}`,
+            'E_LIMIT',
+            'raise --max-dim if the model is genuine',
+          );
     } else if (t.kind === 'map') visit(t.value);
     else visit(t.elem);
   };
@@ -191,9 +223,19 @@ class ExternalReader {
   private extent(tensor: string, ref: ExternalRef, size: number): number {
     const length = ref.length ?? size - ref.offset;
     if (length > this.limits.maxTensorBytes)
-      throw new ModelFileError(this.file, `external tensor '${tensor}' is ${length} bytes, over the ${this.limits.maxTensorBytes}-byte limit`, 'E_LIMIT', 'raise --max-tensor-bytes if the model is genuine');
+      throw new ModelFileError(
+        this.file,
+        `external tensor '${tensor}' is ${length} bytes, over the ${this.limits.maxTensorBytes}-byte limit`,
+        'E_LIMIT',
+        'raise --max-tensor-bytes if the model is genuine',
+      );
     if (ref.offset + length > size)
-      throw new ModelFileError(this.file, `external tensor '${tensor}' wants bytes ${ref.offset}..${ref.offset + length} of '${ref.location}', which has only ${size}`, 'E_TRUNCATED', 'the data file is truncated; copy it again');
+      throw new ModelFileError(
+        this.file,
+        `external tensor '${tensor}' wants bytes ${ref.offset}..${ref.offset + length} of '${ref.location}', which has only ${size}`,
+        'E_TRUNCATED',
+        'the data file is truncated; copy it again',
+      );
     return length;
   }
 
@@ -233,7 +275,12 @@ export function safeRealpath(p: string): string {
  */
 export function resolveExternalLocation(file: string, root: string, tensor: string, location: string): string {
   const bad = (why: string): never => {
-    throw new ModelFileError(file, `tensor '${tensor}' has external data location '${location}' that ${why}`, 'E_UNSAFE_PATH', "external data must sit in the model's folder (or below it) and be named by a relative path");
+    throw new ModelFileError(
+      file,
+      `tensor '${tensor}' has external data location '${location}' that ${why}`,
+      'E_UNSAFE_PATH',
+      "external data must sit in the model's folder (or below it) and be named by a relative path",
+    );
   };
   if (location.includes('\0')) bad('contains a NUL byte');
   if (isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location) || location.startsWith('\\')) bad('is absolute');
@@ -244,10 +291,14 @@ export function resolveExternalLocation(file: string, root: string, tensor: stri
   try {
     real = realpathSync(joined);
   } catch {
-    throw new ModelFileError(file, `tensor '${tensor}' needs external data file '${location}', which does not exist in ${root}`, 'E_NO_EXTERNAL', 'copy the data file next to the model');
+    throw new ModelFileError(
+      file,
+      `tensor '${tensor}' needs external data file '${location}', which does not exist in ${root}`,
+      'E_NO_EXTERNAL',
+      'copy the data file next to the model',
+    );
   }
   const relReal = relative(root, real);
   if (relReal.startsWith('..') || isAbsolute(relReal)) bad(`escapes the model's folder through a link (to ${real})`);
   return real;
 }
-

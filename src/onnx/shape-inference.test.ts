@@ -17,7 +17,10 @@ for (const [name, m] of Object.entries(PADDLE)) {
     const inf = inferShapes(model, { inputShapes: { x: [...m.shape] } });
     assert.deepEqual([...inf.unknownOps], []);
     const g = model.graph;
-    const names = g.nodes.filter((n) => n.opType !== 'Constant').flatMap((n) => n.outputs).filter((o) => o && !g.outputs.some((x) => x.name === o));
+    const names = g.nodes
+      .filter((n) => n.opType !== 'Constant')
+      .flatMap((n) => n.outputs)
+      .filter((o) => o && !g.outputs.some((x) => x.name === o));
     for (const o of names) g.outputs.push({ name: o });
     const out = await runOnce(model, { x: floatFeed(m.shape) }, { optimize: false });
     let checked = 0;
@@ -62,8 +65,15 @@ test('rules: pools with auto_pad and ceil_mode, Gemm, Flatten, Split, Slice, Pad
   assert.deepEqual(single((b, x) => b.op('Gemm', [x, b.floats('g', [5, 4], new Float32Array(20))], { transB: 1 }), ['B', 4])?.shape, ['B', 5]);
   assert.deepEqual(single((b, x) => b.op('Flatten', [x], { axis: 2 }), [2, 3, 4, 5])?.shape, [6, 20]);
   assert.deepEqual(single((b, x) => b.opN('Split', [x, b.int64s('s', [1, 3])], { axis: 1 }, { outputs: 2 })[1]!, [2, 4])?.shape, [2, 3]);
-  assert.deepEqual(single((b, x) => b.op('Slice', [x, b.int64s('st', [1, -3]), b.int64s('en', [1000, -1]), b.int64s('ax', [1, 2])]), ['N', 10, 10])?.shape, ['N', 9, 2]);
-  assert.deepEqual(single((b, x) => b.op('Slice', [x, b.int64s('st', [-1]), b.int64s('en', [-1000]), b.int64s('ax', [0]), b.int64s('sp', [-2])]), [7])?.shape, [4]);
+  assert.deepEqual(single((b, x) => b.op('Slice', [x, b.int64s('st', [1, -3]), b.int64s('en', [1000, -1]), b.int64s('ax', [1, 2])]), ['N', 10, 10])?.shape, [
+    'N',
+    9,
+    2,
+  ]);
+  assert.deepEqual(
+    single((b, x) => b.op('Slice', [x, b.int64s('st', [-1]), b.int64s('en', [-1000]), b.int64s('ax', [0]), b.int64s('sp', [-2])]), [7])?.shape,
+    [4],
+  );
   assert.deepEqual(single((b, x) => b.op('Pad', [x, b.int64s('p', [0, 1, 0, 2])]), [3, 4])?.shape, [3, 7]);
   assert.deepEqual(single((b, x) => b.op('Resize', [x, '', b.floats('sc', [4], [1, 1, 2, 2])], { mode: 'nearest' }), ['N', 3, 5, 6])?.shape, ['N', 3, 10, 12]);
   assert.deepEqual(single((b, x) => b.op('ReduceMean', [x], { axes: [-1], keepdims: 0 }), ['N', 3, 5], 13)?.shape, ['N', 3]);
@@ -75,11 +85,23 @@ test('rules: pools with auto_pad and ceil_mode, Gemm, Flatten, Split, Slice, Pad
   assert.deepEqual(single((b, x) => b.op('Unsqueeze', [x, b.int64s('u', [0, 3])]), [2, 4])?.shape, [1, 2, 4, 1]);
   assert.deepEqual(single((b, x) => b.op('Reshape', [x, b.int64s('r', [0, -1])]), ['N', 3, 4])?.shape, ['N', 12]);
   assert.deepEqual(single((b, x) => b.op('Expand', [x, b.int64s('e', [2, 1, 4])]), [3, 1])?.shape, [2, 3, 4]);
-  assert.deepEqual(single((b, x) => b.op('ConvTranspose', [x, b.floats('ct', [3, 2, 2, 2], new Float32Array(24))], { strides: [2, 2] }), [1, 3, 5, 5])?.shape, [1, 2, 10, 10]);
+  assert.deepEqual(
+    single((b, x) => b.op('ConvTranspose', [x, b.floats('ct', [3, 2, 2, 2], new Float32Array(24))], { strides: [2, 2] }), [1, 3, 5, 5])?.shape,
+    [1, 2, 10, 10],
+  );
   assert.deepEqual(single((b, x) => b.op('ConstantOfShape', [b.op('Shape', [x])]), ['N', 2])?.shape, ['N', 2]);
   const q = single((b, x) => b.op('DequantizeLinear', [b.op('QuantizeLinear', [x, b.scalar('s', 0.1), b.scalar('z', 0, DataType.INT8)]), 's', 'z']), ['N', 2]);
   assert.deepEqual(q, { elemType: DataType.FLOAT, shape: ['N', 2] });
-  const nb = single((b, x) => b.op('MatMulNBits', [x, b.constant('qb', Tensor.fromNumbers('qb', DataType.UINT8, [32, 2, 16], new Uint8Array(1024)))], { K: 64, N: 32, bits: 4, block_size: 32 }, { domain: 'com.microsoft' }), ['N', 7, 64]);
+  const nb = single(
+    (b, x) =>
+      b.op(
+        'MatMulNBits',
+        [x, b.constant('qb', Tensor.fromNumbers('qb', DataType.UINT8, [32, 2, 16], new Uint8Array(1024)))],
+        { K: 64, N: 32, bits: 4, block_size: 32 },
+        { domain: 'com.microsoft' },
+      ),
+    ['N', 7, 64],
+  );
   assert.deepEqual(nb?.shape, ['N', 7, 32]);
 });
 
@@ -107,9 +129,17 @@ test('If and Loop outputs come from their subgraphs, and ORT agrees', async () =
   const x = b.input('x', DataType.FLOAT, [2]);
   const m = b.input('m', DataType.INT64, []);
   const body = new Graph('body');
-  body.inputs.push({ name: 'i', type: { kind: 'tensor', elemType: DataType.INT64, shape: [] } }, { name: 'c', type: { kind: 'tensor', elemType: DataType.BOOL, shape: [] } }, { name: 'v', type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [2] } });
+  body.inputs.push(
+    { name: 'i', type: { kind: 'tensor', elemType: DataType.INT64, shape: [] } },
+    { name: 'c', type: { kind: 'tensor', elemType: DataType.BOOL, shape: [] } },
+    { name: 'v', type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [2] } },
+  );
   body.nodes.push(new Node('Identity', ['c'], ['c_out']), new Node('Add', ['v', x], ['v_out']), new Node('Identity', ['v'], ['scan']));
-  body.outputs.push({ name: 'c_out', type: { kind: 'tensor', elemType: DataType.BOOL, shape: [] } }, { name: 'v_out', type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [2] } }, { name: 'scan', type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [2] } });
+  body.outputs.push(
+    { name: 'c_out', type: { kind: 'tensor', elemType: DataType.BOOL, shape: [] } },
+    { name: 'v_out', type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [2] } },
+    { name: 'scan', type: { kind: 'tensor', elemType: DataType.FLOAT, shape: [2] } },
+  );
   b.graph.nodes.push(new Node('Loop', [m, '', x], ['final', 'scans'], 'loop', '', { body: attr.graph(body) }));
   b.output('final');
   b.output('scans');

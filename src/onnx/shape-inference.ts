@@ -98,7 +98,8 @@ function ints(v: Dim[] | undefined): number[] | undefined {
 }
 
 const same = (c: Ctx): TensorInfo[] => (c.t[0] ? [{ ...c.t[0], shape: c.t[0].shape && [...c.t[0].shape] }] : []);
-const withType = (info: TensorInfo | undefined, elemType: number): TensorInfo | undefined => (info ? { elemType, shape: info.shape && [...info.shape] } : undefined);
+const withType = (info: TensorInfo | undefined, elemType: number): TensorInfo | undefined =>
+  info ? { elemType, shape: info.shape && [...info.shape] } : undefined;
 
 /** An attribute if the opset still has it, else the given input's value. */
 function attrOrInput(c: Ctx, name: string, inputIndex: number): number[] | undefined {
@@ -129,7 +130,19 @@ function arith(op: (a: number, b: number) => number): Rule {
       for (let k = 0; k < n; k++) {
         const x = a[a.length === 1 ? 0 : k];
         const y = b[b.length === 1 ? 0 : k];
-        vals.push(isNum(x) && isNum(y) ? op(x, y) : op === ADD && (x === 0 || y === 0) ? (x === 0 ? y : x) : op === MUL && (x === 1 || y === 1) ? (x === 1 ? y : x) : undefined);
+        vals.push(
+          isNum(x) && isNum(y)
+            ? op(x, y)
+            : op === ADD && (x === 0 || y === 0)
+              ? x === 0
+                ? y
+                : x
+              : op === MUL && (x === 1 || y === 1)
+                ? x === 1
+                  ? y
+                  : x
+                : undefined,
+        );
       }
       out.values = [vals];
     }
@@ -173,14 +186,16 @@ function windowed(c: Ctx, channelsOut: Dim | 'same', kernelFrom: 'attr' | 'weigh
     const w = c.t[1]?.shape;
     if (w && w.length === x.shape.length) kernel = w.slice(2).every(isNum) ? (w.slice(2) as number[]) : undefined;
   }
-  if (!kernel || kernel.length !== spatial) return [{ elemType: x.elemType, shape: [x.shape[0], channelsOut === 'same' ? x.shape[1] : channelsOut, ...new Array<Dim>(spatial).fill(undefined)] }];
+  if (!kernel || kernel.length !== spatial)
+    return [{ elemType: x.elemType, shape: [x.shape[0], channelsOut === 'same' ? x.shape[1] : channelsOut, ...new Array<Dim>(spatial).fill(undefined)] }];
   const strides = c.node.ints('strides', new Array<number>(spatial).fill(1));
   const dil = c.node.ints('dilations', new Array<number>(spatial).fill(1));
   const pads = c.node.ints('pads', new Array<number>(2 * spatial).fill(0));
   const autoPad = c.node.string('auto_pad', 'NOTSET');
   const ceil = c.node.int('ceil_mode', 0) === 1;
   const dims: Dim[] = [];
-  for (let k = 0; k < spatial; k++) dims.push(windowDim(x.shape[2 + k], kernel[k]!, strides[k] ?? 1, dil[k] ?? 1, pads[k] ?? 0, pads[k + spatial] ?? 0, autoPad, ceil));
+  for (let k = 0; k < spatial; k++)
+    dims.push(windowDim(x.shape[2 + k], kernel[k]!, strides[k] ?? 1, dil[k] ?? 1, pads[k] ?? 0, pads[k + spatial] ?? 0, autoPad, ceil));
   const out: TensorInfo = { elemType: x.elemType, shape: [x.shape[0], channelsOut === 'same' ? x.shape[1] : channelsOut, ...dims] };
   return c.node.opType === 'MaxPool' && c.node.outputs.length > 1 ? [out, { elemType: DataType.INT64, shape: out.shape && [...out.shape] }] : [out];
 }
@@ -253,7 +268,13 @@ function reshape(c: Ctx): Out {
     const total = x.shape ? product(x.shape) : undefined;
     const rest = product(shape.filter((_, k) => k !== minus));
     if (total !== undefined && rest) shape[minus] = total / rest;
-    else shape[minus] = x.shape ? inferMinusOne(x.shape, shape.filter((_, k) => k !== minus)) : undefined;
+    else
+      shape[minus] = x.shape
+        ? inferMinusOne(
+            x.shape,
+            shape.filter((_, k) => k !== minus),
+          )
+        : undefined;
   }
   return { types: [{ elemType: x.elemType, shape }], values: [c.v[0]] };
 }
@@ -278,7 +299,7 @@ function inferMinusOne(input: Dim[], known: Dim[]): Dim {
 function squeeze(c: Ctx): Out {
   const x = c.t[0];
   if (!x) return { types: [] };
-  const axes = c.node.inputs[1] ? ints(c.v[1]) : c.node.ints('axes') ?? [];
+  const axes = c.node.inputs[1] ? ints(c.v[1]) : (c.node.ints('axes') ?? []);
   if (!x.shape || axes === undefined) return { types: [{ elemType: x.elemType }] };
   const rank = x.shape.length;
   let shape: Dim[];
@@ -547,7 +568,12 @@ function depthSpace(toDepth: boolean): Rule {
     if (!x?.shape || x.shape.length !== 4) return x ? [{ elemType: x.elemType }] : [];
     const [n, ch, h, w] = x.shape;
     const f = (d: Dim, k: number, mul: boolean): Dim => (isNum(d) ? (mul ? d * k : d / k) : undefined);
-    return [{ elemType: x.elemType, shape: toDepth ? [n, f(ch, b * b, true), f(h, b, false), f(w, b, false)] : [n, f(ch, b * b, false), f(h, b, true), f(w, b, true)] }];
+    return [
+      {
+        elemType: x.elemType,
+        shape: toDepth ? [n, f(ch, b * b, true), f(h, b, false), f(w, b, false)] : [n, f(ch, b * b, false), f(h, b, true), f(w, b, true)],
+      },
+    ];
   };
 }
 
@@ -557,7 +583,10 @@ function topK(c: Ctx): (TensorInfo | undefined)[] {
   const axis = normAxis(c.node.int('axis', -1), x.shape.length);
   const k = c.node.int('k') ?? c.v[1]?.[0];
   const shape = x.shape.map((d, j) => (j === axis ? k : d));
-  return [{ elemType: x.elemType, shape }, { elemType: DataType.INT64, shape: [...shape] }];
+  return [
+    { elemType: x.elemType, shape },
+    { elemType: DataType.INT64, shape: [...shape] },
+  ];
 }
 
 function castRule(c: Ctx): Out {
@@ -582,10 +611,56 @@ function normWithStats(c: Ctx): (TensorInfo | undefined)[] {
 }
 
 const UNARY = [
-  'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu', 'Gelu', 'Softplus', 'Softsign', 'Mish', 'ThresholdedRelu', 'Erf', 'Exp', 'Log',
-  'Sqrt', 'Abs', 'Neg', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh',
-  'Softmax', 'LogSoftmax', 'Hardmax', 'Clip', 'Shrink', 'LRN', 'InstanceNormalization', 'MeanVarianceNormalization', 'CumSum', 'Trilu', 'ReverseSequence', 'BitwiseNot',
-  'GroupNormalization', 'Bernoulli',
+  'Relu',
+  'LeakyRelu',
+  'Sigmoid',
+  'Tanh',
+  'HardSigmoid',
+  'HardSwish',
+  'Elu',
+  'Selu',
+  'Celu',
+  'Gelu',
+  'Softplus',
+  'Softsign',
+  'Mish',
+  'ThresholdedRelu',
+  'Erf',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Abs',
+  'Neg',
+  'Reciprocal',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'Sin',
+  'Cos',
+  'Tan',
+  'Asin',
+  'Acos',
+  'Atan',
+  'Sinh',
+  'Cosh',
+  'Asinh',
+  'Acosh',
+  'Atanh',
+  'Softmax',
+  'LogSoftmax',
+  'Hardmax',
+  'Clip',
+  'Shrink',
+  'LRN',
+  'InstanceNormalization',
+  'MeanVarianceNormalization',
+  'CumSum',
+  'Trilu',
+  'ReverseSequence',
+  'BitwiseNot',
+  'GroupNormalization',
+  'Bernoulli',
 ];
 
 const RULES: Record<string, Rule> = {

@@ -34,9 +34,18 @@ export function floatFeed(dims: readonly number[], seed = 1): ort.Tensor {
 }
 
 /** Runs a model (path, bytes or IR) once with 1 thread and returns every output. */
-export async function runOnce(model: string | Uint8Array | Model, feeds: Record<string, ort.Tensor>, opts: { optimize?: boolean } = {}): Promise<Record<string, ort.Tensor>> {
+export async function runOnce(
+  model: string | Uint8Array | Model,
+  feeds: Record<string, ort.Tensor>,
+  opts: { optimize?: boolean } = {},
+): Promise<Record<string, ort.Tensor>> {
   const src = typeof model === 'string' || model instanceof Uint8Array ? model : serializeModel(model);
-  const so: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: opts.optimize === false ? 'disabled' : 'all', logSeverityLevel: 3 };
+  const so: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: opts.optimize === false ? 'disabled' : 'all',
+    logSeverityLevel: 3,
+  };
   const session = typeof src === 'string' ? await ort.InferenceSession.create(src, so) : await ort.InferenceSession.create(src, so);
   try {
     return await session.run(feeds);

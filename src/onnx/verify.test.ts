@@ -30,11 +30,17 @@ test('every problem is listed at once', () => {
   g.nodes.push(new Node('Foo', ['y'], ['q'], 'foo', 'com.example'));
   g.outputs.push({ name: 'missing' });
   const problems = modelProblems(m);
-  assert.ok(problems.some((p) => p.includes("reads 'nowhere'")), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.includes("reads 'nowhere'")),
+    problems.join('\n'),
+  );
   assert.ok(problems.some((p) => p.includes("'z' is produced twice")));
   assert.ok(problems.some((p) => p.includes("domain 'com.example'")));
   assert.ok(problems.some((p) => p.includes("graph output 'missing'")));
-  assert.throws(() => verifyModel(m, { context: 'after pass x' }), (e: unknown) => e instanceof VerifyError && e.problems.length === problems.length && e.message.startsWith('after pass x'));
+  assert.throws(
+    () => verifyModel(m, { context: 'after pass x' }),
+    (e: unknown) => e instanceof VerifyError && e.problems.length === problems.length && e.message.startsWith('after pass x'),
+  );
 });
 
 test('reading a value before it is produced is a problem', () => {

@@ -77,10 +77,78 @@ function knownTypes(g: Graph, outer: Map<string, number>): Map<string, number> {
 }
 
 const SAME_AS_INPUT0 = new Set([
-  'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Gelu', 'Softplus', 'Softsign', 'Mish', 'Erf', 'Exp', 'Log', 'Sqrt', 'Abs', 'Neg', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Sin', 'Cos',
-  'Identity', 'Dropout', 'Clip', 'Softmax', 'LogSoftmax', 'Transpose', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Expand', 'Tile', 'Slice', 'Gather', 'GatherElements', 'Pad', 'Resize', 'Upsample',
-  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'MaxPool', 'AveragePool',
-  'GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'Concat', 'Split', 'PRelu', 'DepthToSpace', 'SpaceToDepth',
+  'Relu',
+  'LeakyRelu',
+  'Sigmoid',
+  'Tanh',
+  'HardSigmoid',
+  'HardSwish',
+  'Elu',
+  'Selu',
+  'Gelu',
+  'Softplus',
+  'Softsign',
+  'Mish',
+  'Erf',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Abs',
+  'Neg',
+  'Reciprocal',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sin',
+  'Cos',
+  'Identity',
+  'Dropout',
+  'Clip',
+  'Softmax',
+  'LogSoftmax',
+  'Transpose',
+  'Reshape',
+  'Flatten',
+  'Squeeze',
+  'Unsqueeze',
+  'Expand',
+  'Tile',
+  'Slice',
+  'Gather',
+  'GatherElements',
+  'Pad',
+  'Resize',
+  'Upsample',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Pow',
+  'Max',
+  'Min',
+  'Sum',
+  'Mean',
+  'MatMul',
+  'Gemm',
+  'Conv',
+  'ConvTranspose',
+  'BatchNormalization',
+  'InstanceNormalization',
+  'LayerNormalization',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'ReduceMean',
+  'ReduceSum',
+  'ReduceMax',
+  'ReduceMin',
+  'ReduceProd',
+  'Concat',
+  'Split',
+  'PRelu',
+  'DepthToSpace',
+  'SpaceToDepth',
 ]);
 const BOOL_OUT = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
 
@@ -183,7 +251,8 @@ function checkGraph(g: Graph, outerScope: Set<string>, problems: string[], domai
     if (!n.opType) problems.push(`a node${inGraph} has no op_type (outputs ${n.outputs.join(', ')})`);
     domains.add(normDomain(n.domain));
     n.inputs.forEach((i, k) => {
-      if (i && !defined.has(i) && !outerScope.has(i)) problems.push(`${label(n)}${inGraph} reads '${i}' (input ${k}), which no earlier node, graph input or initializer produces`);
+      if (i && !defined.has(i) && !outerScope.has(i))
+        problems.push(`${label(n)}${inGraph} reads '${i}' (input ${k}), which no earlier node, graph input or initializer produces`);
     });
     if (n.isDefaultDomain) {
       for (const group of sameTypeGroups(n)) {
@@ -213,6 +282,9 @@ function checkGraph(g: Graph, outerScope: Set<string>, problems: string[], domai
     const declared = o.type?.kind === 'tensor' ? o.type.elemType : undefined;
     const producer = g.nodes.find((n) => n.outputs[0] === o.name);
     const actual = producer && producer.isDefaultDomain ? outputTypeOf(producer, types) : g.initializers.get(o.name)?.dataType;
-    if (declared && actual !== undefined && declared !== actual) problems.push(`graph output '${o.name}'${inGraph} is declared ${dtypeName(declared)} but ${producer ? label(producer) : 'its initializer'} makes ${dtypeName(actual)}`);
+    if (declared && actual !== undefined && declared !== actual)
+      problems.push(
+        `graph output '${o.name}'${inGraph} is declared ${dtypeName(declared)} but ${producer ? label(producer) : 'its initializer'} makes ${dtypeName(actual)}`,
+      );
   }
 }

@@ -54,14 +54,22 @@ export function outputPathError(path: string, e: unknown): unknown {
     case 'ENOTDIR':
       if (isDir(dir) === false) return new EdgefitError(`cannot write ${path}: ${dir} is a file, not a folder`, 'E_OUTPUT', 'pick another output path');
       if (isDir(dir) === undefined)
-        return new EdgefitError(`cannot write ${path}: the folder ${dir} does not exist`, 'E_OUTPUT', `create the folder first (mkdir -p ${JSON.stringify(dir)}) or pick another output path`);
+        return new EdgefitError(
+          `cannot write ${path}: the folder ${dir} does not exist`,
+          'E_OUTPUT',
+          `create the folder first (mkdir -p ${JSON.stringify(dir)}) or pick another output path`,
+        );
       return new EdgefitError(`cannot write ${path} (${code})`, 'E_OUTPUT', 'pick another output path');
     case 'EISDIR':
       return new EdgefitError(`cannot write ${path}: it is a folder`, 'E_OUTPUT', 'give the path of a file inside it, e.g. ' + join(path, 'model.onnx'));
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
-      return new EdgefitError(`cannot write ${path}: no permission to write in ${dir} (${code})`, 'E_OUTPUT', 'pick an output path in a folder you can write to');
+      return new EdgefitError(
+        `cannot write ${path}: no permission to write in ${dir} (${code})`,
+        'E_OUTPUT',
+        'pick an output path in a folder you can write to',
+      );
     case 'ENOSPC':
     case 'EDQUOT':
       return new EdgefitError(`cannot write ${path}: the disk is full (${code}); nothing was written`, 'E_OUTPUT', 'free some space or write to another disk');

@@ -46,7 +46,10 @@ const gelu: GradRule = (c) => {
     const t = c.op('Tanh', [u]);
     const du = c.op('Mul', [c.scalar(k, x), c.op('Add', [c.scalar(1, x), c.op('Mul', [c.scalar(3 * 0.044715, x), x2])])]);
     const sech2 = c.op('Sub', [c.scalar(1, x), c.op('Mul', [t, t])]);
-    const d = c.op('Add', [c.op('Mul', [c.scalar(0.5, x), c.op('Add', [c.scalar(1, x), t])]), c.op('Mul', [c.op('Mul', [c.scalar(0.5, x), x]), c.op('Mul', [sech2, du])])]);
+    const d = c.op('Add', [
+      c.op('Mul', [c.scalar(0.5, x), c.op('Add', [c.scalar(1, x), t])]),
+      c.op('Mul', [c.op('Mul', [c.scalar(0.5, x), x]), c.op('Mul', [sech2, du])]),
+    ]);
     return [c.op('Mul', [g, d])];
   }
   const cdf = c.op('Mul', [c.scalar(0.5, x), c.op('Add', [c.scalar(1, x), c.op('Erf', [c.op('Mul', [x, c.scalar(Math.SQRT1_2, x)])])])]);
@@ -94,4 +97,14 @@ const clip: GradRule = (c) => {
   return [g];
 };
 
-export const activationRules: Record<string, GradRule> = { Relu: relu, LeakyRelu: leakyRelu, Sigmoid: sigmoid, Tanh: tanh, Erf: erf, Gelu: gelu, HardSigmoid: hardSigmoid, HardSwish: hardSwish, Clip: clip };
+export const activationRules: Record<string, GradRule> = {
+  Relu: relu,
+  LeakyRelu: leakyRelu,
+  Sigmoid: sigmoid,
+  Tanh: tanh,
+  Erf: erf,
+  Gelu: gelu,
+  HardSigmoid: hardSigmoid,
+  HardSwish: hardSwish,
+  Clip: clip,
+};

@@ -58,7 +58,12 @@ export function transposeBack(c: GradContext, g: string, w: string, kernel: numb
   if (cut.some((d, k) => d < 0 || d > outPad[k]!)) {
     const extra = cut.map((d, k) => Math.max(0, d - outPad[k]!));
     if (extra.some((e) => e > 0)) r = c.op('Pad', [r, c.int64s([...new Array<number>(geo.spatial + 2).fill(0), 0, 0, ...extra])]);
-    r = c.op('Slice', [r, c.int64s(new Array<number>(geo.spatial).fill(0)), c.int64s(xs.slice(2)), c.int64s(Array.from({ length: geo.spatial }, (_, k) => k + 2))]);
+    r = c.op('Slice', [
+      r,
+      c.int64s(new Array<number>(geo.spatial).fill(0)),
+      c.int64s(xs.slice(2)),
+      c.int64s(Array.from({ length: geo.spatial }, (_, k) => k + 2)),
+    ]);
   }
   return r;
 }

@@ -53,4 +53,16 @@ const identity: GradRule = (c) => [c.gy[0]!];
 // Sum of n inputs (also used for accumulation): each input gets dy un-broadcast.
 const sum: GradRule = (c) => c.x.map((x, k) => (c.needs[k] ? c.unbroadcast(c.gy[0]!, x) : undefined));
 
-export const elementwiseRules: Record<string, GradRule> = { Add: add, Sub: sub, Mul: mul, Div: div, Pow: pow, Neg: neg, Sqrt: sqrt, Exp: exp, Log: log, Identity: identity, Sum: sum };
+export const elementwiseRules: Record<string, GradRule> = {
+  Add: add,
+  Sub: sub,
+  Mul: mul,
+  Div: div,
+  Pow: pow,
+  Neg: neg,
+  Sqrt: sqrt,
+  Exp: exp,
+  Log: log,
+  Identity: identity,
+  Sum: sum,
+};

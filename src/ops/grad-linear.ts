@@ -10,7 +10,8 @@ const matMul: GradRule = (c) => {
   const g = c.gy[0]!;
   const ra = c.rank(a);
   const rb = c.rank(b);
-  if (ra < 2 || rb < 2) throw new UsageError(`MatMul '${c.node.name}': gradients of 1-D MatMul operands are not supported`, 'reshape the operand to 2-D before the MatMul');
+  if (ra < 2 || rb < 2)
+    throw new UsageError(`MatMul '${c.node.name}': gradients of 1-D MatMul operands are not supported`, 'reshape the operand to 2-D before the MatMul');
   const gShape = c.shape(c.y[0]!);
   const da = c.needs[0] ? c.unbroadcast(c.op('MatMul', [g, c.swapLast(b, rb)]), a, gShape.slice(0, -1).concat(c.shape(a).slice(-1))) : undefined;
   const db = c.needs[1] ? c.unbroadcast(c.op('MatMul', [c.swapLast(a, ra), g]), b, gShape.slice(0, -2).concat(c.shape(b).slice(-2))) : undefined;
@@ -27,10 +28,18 @@ const gemm: GradRule = (c) => {
   let da: string | undefined;
   let db: string | undefined;
   if (c.needs[0]) {
-    da = tA ? (tB ? c.op('Gemm', [b, g], { transA: 1, transB: 1, alpha }) : c.op('Gemm', [b, g], { transB: 1, alpha })) : c.op('Gemm', [g, b], { transB: tB ? 0 : 1, alpha });
+    da = tA
+      ? tB
+        ? c.op('Gemm', [b, g], { transA: 1, transB: 1, alpha })
+        : c.op('Gemm', [b, g], { transB: 1, alpha })
+      : c.op('Gemm', [g, b], { transB: tB ? 0 : 1, alpha });
   }
   if (c.needs[1]) {
-    db = tB ? (tA ? c.op('Gemm', [g, a], { transA: 1, transB: 1, alpha }) : c.op('Gemm', [g, a], { transA: 1, alpha })) : c.op('Gemm', [a, g], { transA: tA ? 0 : 1, alpha });
+    db = tB
+      ? tA
+        ? c.op('Gemm', [g, a], { transA: 1, transB: 1, alpha })
+        : c.op('Gemm', [g, a], { transA: 1, alpha })
+      : c.op('Gemm', [a, g], { transA: tA ? 0 : 1, alpha });
   }
   let dc: string | undefined;
   if (cIn && c.needs[2]) {

@@ -17,7 +17,11 @@ const where: GradRule = (c) => {
   const [cond, a, b] = [c.x[0]!, c.x[1]!, c.x[2]!];
   const g = c.gy[0]!;
   const z = c.scalar(0, c.y[0]!);
-  return [undefined, c.needs[1] ? c.unbroadcast(c.op('Where', [cond, g, z]), a) : undefined, c.needs[2] ? c.unbroadcast(c.op('Where', [cond, z, g]), b) : undefined];
+  return [
+    undefined,
+    c.needs[1] ? c.unbroadcast(c.op('Where', [cond, g, z]), a) : undefined,
+    c.needs[2] ? c.unbroadcast(c.op('Where', [cond, z, g]), b) : undefined,
+  ];
 };
 
 const cast: GradRule = (c) => {

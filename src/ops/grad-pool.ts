@@ -20,7 +20,10 @@ const maxPool: GradRule = (c) => {
   const idx = c.y[1];
   if (!idx) throw new Error(`MaxPool '${c.node.name}' has no Indices output; the backward builder adds it`);
   const flat = c.op('Reshape', [c.zerosLike(x), c.int64s([-1])]);
-  const out = c.op('ScatterElements', [flat, c.op('Reshape', [idx, c.int64s([-1])]), c.op('Reshape', [c.gy[0]!, c.int64s([-1])])], { axis: 0, reduction: 'add' });
+  const out = c.op('ScatterElements', [flat, c.op('Reshape', [idx, c.int64s([-1])]), c.op('Reshape', [c.gy[0]!, c.int64s([-1])])], {
+    axis: 0,
+    reduction: 'add',
+  });
   return [c.op('Reshape', [out, c.op('Shape', [x])])];
 };
 

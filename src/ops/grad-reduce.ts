@@ -10,7 +10,8 @@ function reducedAxes(c: GradContext, axesInputAllowed: boolean): number[] | 'non
   let axes = c.node.ints('axes');
   if (axesInputAllowed && c.x[1]) {
     const init = c.b.graph.initializers.get(c.x[1]);
-    if (!init) throw new UsageError(`${c.node.opType} '${c.node.name}': the axes input must be a constant to differentiate it`, 'fold the axes into an initializer');
+    if (!init)
+      throw new UsageError(`${c.node.opType} '${c.node.name}': the axes input must be a constant to differentiate it`, 'fold the axes into an initializer');
     axes = Array.from(init.toNumbers());
   }
   if (!axes || axes.length === 0) return c.node.int('noop_with_empty_axes', 0) ? 'none' : Array.from({ length: r }, (_, k) => k);

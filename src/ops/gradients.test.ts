@@ -61,25 +61,80 @@ const CASES: Case[] = [
   { name: 'LeakyRelu', op: 'LeakyRelu', inputs: [{ shape: [3, 4] }], attrs: { alpha: 0.1 } },
   { name: 'Sigmoid', op: 'Sigmoid', inputs: [{ shape: [3, 4], gen: 'wide' }] },
   { name: 'Tanh', op: 'Tanh', inputs: [{ shape: [3, 4] }] },
-  { name: 'Clip min/max inputs', op: 'Clip', inputs: [{ shape: [3, 4], gen: 'wide' }, { shape: [], consts: [-0.55] }, { shape: [], consts: [0.65] }] },
+  {
+    name: 'Clip min/max inputs',
+    op: 'Clip',
+    inputs: [
+      { shape: [3, 4], gen: 'wide' },
+      { shape: [], consts: [-0.55] },
+      { shape: [], consts: [0.65] },
+    ],
+  },
   { name: 'Softmax axis 1', op: 'Softmax', inputs: [{ shape: [2, 3, 4] }], attrs: { axis: 1 } },
   { name: 'Softmax last', op: 'Softmax', inputs: [{ shape: [3, 5] }] },
   { name: 'LogSoftmax', op: 'LogSoftmax', inputs: [{ shape: [3, 5] }] },
   { name: 'LayerNormalization', op: 'LayerNormalization', inputs: [{ shape: [2, 3, 4] }, { shape: [4] }, { shape: [4] }], attrs: { epsilon: 1e-3 } },
   { name: 'LayerNormalization axis 1', op: 'LayerNormalization', inputs: [{ shape: [2, 3, 4] }, { shape: [3, 4] }, { shape: [3, 4] }], attrs: { axis: 1 } },
-  { name: 'BatchNormalization frozen', op: 'BatchNormalization', inputs: [{ shape: [2, 3, 2, 2] }, { shape: [3] }, { shape: [3] }, { shape: [3], consts: [0.1, -0.2, 0.3] }, { shape: [3], consts: [0.5, 1.5, 2] }], ...F, bn: 'frozen' },
-  { name: 'BatchNormalization batch stats', op: 'BatchNormalization', inputs: [{ shape: [3, 2, 2, 2] }, { shape: [2] }, { shape: [2] }, { shape: [2], consts: [0, 0] }, { shape: [2], consts: [1, 1] }], ...F, bn: 'batch' },
+  {
+    name: 'BatchNormalization frozen',
+    op: 'BatchNormalization',
+    inputs: [{ shape: [2, 3, 2, 2] }, { shape: [3] }, { shape: [3] }, { shape: [3], consts: [0.1, -0.2, 0.3] }, { shape: [3], consts: [0.5, 1.5, 2] }],
+    ...F,
+    bn: 'frozen',
+  },
+  {
+    name: 'BatchNormalization batch stats',
+    op: 'BatchNormalization',
+    inputs: [{ shape: [3, 2, 2, 2] }, { shape: [2] }, { shape: [2] }, { shape: [2], consts: [0, 0] }, { shape: [2], consts: [1, 1] }],
+    ...F,
+    bn: 'batch',
+  },
   { name: 'Conv 3x3 pad 1', op: 'Conv', inputs: [{ shape: [2, 3, 5, 5] }, { shape: [4, 3, 3, 3] }, { shape: [4] }], attrs: { pads: [1, 1, 1, 1] }, ...F },
-  { name: 'Conv stride 2 asym pads', op: 'Conv', inputs: [{ shape: [1, 2, 6, 7] }, { shape: [3, 2, 3, 2] }], attrs: { strides: [2, 2], pads: [1, 0, 0, 1] }, ...F },
-  { name: 'Conv depthwise stride 2', op: 'Conv', inputs: [{ shape: [2, 4, 5, 5] }, { shape: [4, 1, 3, 3] }, { shape: [4] }], attrs: { group: 4, strides: [2, 2], pads: [1, 1, 1, 1] }, ...F },
-  { name: 'Conv groups 2 dilation 2', op: 'Conv', inputs: [{ shape: [1, 4, 7, 7] }, { shape: [6, 2, 3, 3] }], attrs: { group: 2, dilations: [2, 2], pads: [2, 1, 1, 2] }, ...F },
+  {
+    name: 'Conv stride 2 asym pads',
+    op: 'Conv',
+    inputs: [{ shape: [1, 2, 6, 7] }, { shape: [3, 2, 3, 2] }],
+    attrs: { strides: [2, 2], pads: [1, 0, 0, 1] },
+    ...F,
+  },
+  {
+    name: 'Conv depthwise stride 2',
+    op: 'Conv',
+    inputs: [{ shape: [2, 4, 5, 5] }, { shape: [4, 1, 3, 3] }, { shape: [4] }],
+    attrs: { group: 4, strides: [2, 2], pads: [1, 1, 1, 1] },
+    ...F,
+  },
+  {
+    name: 'Conv groups 2 dilation 2',
+    op: 'Conv',
+    inputs: [{ shape: [1, 4, 7, 7] }, { shape: [6, 2, 3, 3] }],
+    attrs: { group: 2, dilations: [2, 2], pads: [2, 1, 1, 2] },
+    ...F,
+  },
   { name: 'Conv 1-D', op: 'Conv', inputs: [{ shape: [2, 2, 8] }, { shape: [3, 2, 3] }], attrs: { strides: [2] }, ...F },
   { name: 'Conv SAME_UPPER', op: 'Conv', inputs: [{ shape: [1, 2, 5, 5] }, { shape: [2, 2, 2, 2] }], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] }, ...F },
   { name: 'MaxPool 2x2', op: 'MaxPool', inputs: [{ shape: [2, 2, 4, 4] }], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
-  { name: 'MaxPool 3x3 overlapping pads', op: 'MaxPool', inputs: [{ shape: [1, 2, 5, 5] }], attrs: { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] } },
+  {
+    name: 'MaxPool 3x3 overlapping pads',
+    op: 'MaxPool',
+    inputs: [{ shape: [1, 2, 5, 5] }],
+    attrs: { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] },
+  },
   { name: 'AveragePool 2x2', op: 'AveragePool', inputs: [{ shape: [2, 2, 4, 4] }], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, ...F },
-  { name: 'AveragePool pads exclude', op: 'AveragePool', inputs: [{ shape: [1, 2, 5, 5] }], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, ...F },
-  { name: 'AveragePool pads include', op: 'AveragePool', inputs: [{ shape: [1, 2, 5, 5] }], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1 }, ...F },
+  {
+    name: 'AveragePool pads exclude',
+    op: 'AveragePool',
+    inputs: [{ shape: [1, 2, 5, 5] }],
+    attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+    ...F,
+  },
+  {
+    name: 'AveragePool pads include',
+    op: 'AveragePool',
+    inputs: [{ shape: [1, 2, 5, 5] }],
+    attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1 },
+    ...F,
+  },
   { name: 'GlobalAveragePool', op: 'GlobalAveragePool', inputs: [{ shape: [2, 3, 3, 4] }], ...F },
   { name: 'Erf', op: 'Erf', inputs: [{ shape: [3, 4] }], ...F },
   { name: 'Gelu (opset 20)', op: 'Gelu', inputs: [{ shape: [3, 4], gen: 'wide' }], ...F, opset: 20 },
@@ -93,14 +148,24 @@ const CASES: Case[] = [
   { name: 'Unsqueeze', op: 'Unsqueeze', inputs: [{ shape: [2, 3] }, { shape: [2], ints: [0, 3] }] },
   { name: 'Concat', op: 'Concat', inputs: [{ shape: [2, 3] }, { shape: [2, 2] }, { shape: [2, 1] }], attrs: { axis: 1 } },
   { name: 'Split', op: 'Split', inputs: [{ shape: [2, 5] }, { shape: [2], ints: [2, 3] }], attrs: { axis: 1 }, outputs: 2 },
-  { name: 'Slice steps and negatives', op: 'Slice', inputs: [{ shape: [4, 6] }, { shape: [2], ints: [-1, 1] }, { shape: [2], ints: [0, 6] }, { shape: [2], ints: [0, 1] }, { shape: [2], ints: [-1, 2] }] },
+  {
+    name: 'Slice steps and negatives',
+    op: 'Slice',
+    inputs: [{ shape: [4, 6] }, { shape: [2], ints: [-1, 1] }, { shape: [2], ints: [0, 6] }, { shape: [2], ints: [0, 1] }, { shape: [2], ints: [-1, 2] }],
+  },
   { name: 'Gather repeated indices', op: 'Gather', inputs: [{ shape: [4, 3] }, { shape: [2, 2], ints: [0, 2, 2, -1] }], attrs: { axis: 0 } },
   { name: 'Gather axis 1', op: 'Gather', inputs: [{ shape: [2, 4] }, { shape: [3], ints: [1, 1, 3] }], attrs: { axis: 1 } },
   { name: 'Expand', op: 'Expand', inputs: [{ shape: [3, 1] }, { shape: [3], ints: [2, 3, 4] }] },
   { name: 'ReduceSum keepdims 0', op: 'ReduceSum', inputs: [{ shape: [2, 3, 4] }, { shape: [2], ints: [0, -1] }], attrs: { keepdims: 0 } },
   { name: 'ReduceSum all', op: 'ReduceSum', inputs: [{ shape: [2, 3] }] },
   { name: 'ReduceMean', op: 'ReduceMean', inputs: [{ shape: [2, 3, 4] }], attrs: { axes: [1], keepdims: 1 } },
-  { name: 'ReduceMean keepdims 0 (opset 18)', op: 'ReduceMean', inputs: [{ shape: [2, 3, 4] }, { shape: [2], ints: [1, 2] }], attrs: { keepdims: 0 }, opset: 18 },
+  {
+    name: 'ReduceMean keepdims 0 (opset 18)',
+    op: 'ReduceMean',
+    inputs: [{ shape: [2, 3, 4] }, { shape: [2], ints: [1, 2] }],
+    attrs: { keepdims: 0 },
+    opset: 18,
+  },
   { name: 'Dropout (inference)', op: 'Dropout', inputs: [{ shape: [3, 4] }] },
   { name: 'Where', op: 'Where', inputs: [{ shape: [3, 1], bools: [true, false, true] }, { shape: [3, 4] }, { shape: [4] }] },
   { name: 'Cast float → double', op: 'Cast', inputs: [{ shape: [2, 3] }], attrs: { to: DataType.DOUBLE }, ...F },
@@ -145,7 +210,19 @@ async function check(c: Case): Promise<void> {
   const terms = outs.map((y, k) => {
     const shape = probe0.shape(y);
     const ydt = probe0.dtype(y);
-    const w = b.constant(`w${k}`, Tensor.fromNumbers(`w${k}`, ydt, shape, draw(shape.reduce((p, q) => p * q, 1), 'any', r)));
+    const w = b.constant(
+      `w${k}`,
+      Tensor.fromNumbers(
+        `w${k}`,
+        ydt,
+        shape,
+        draw(
+          shape.reduce((p, q) => p * q, 1),
+          'any',
+          r,
+        ),
+      ),
+    );
     const t = b.op('ReduceSum', [b.op('Mul', [y, w])], { keepdims: 0 });
     return ydt === dt ? t : b.op('Cast', [t], { to: dt });
   });
@@ -183,7 +260,9 @@ async function check(c: Case): Promise<void> {
   }
 }
 
-for (const c of CASES) test(`gradient of ${c.name} matches finite differences (${c.float32 ? 'float32, eps 1e-2, atol 3e-3, rtol 2e-2' : 'float64, eps 1e-6, atol 1e-6, rtol 1e-5'})`, () => check(c));
+for (const c of CASES)
+  test(`gradient of ${c.name} matches finite differences (${c.float32 ? 'float32, eps 1e-2, atol 3e-3, rtol 2e-2' : 'float64, eps 1e-6, atol 1e-6, rtol 1e-5'})`, () =>
+    check(c));
 
 test('every op in the table has at least one finite-difference case', () => {
   const tested = new Set(CASES.map((c) => c.op));

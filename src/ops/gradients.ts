@@ -39,7 +39,17 @@ const NONDIFF: Record<string, number[]> = {
 };
 
 function build(): Record<string, GradRow> {
-  const rules = { ...linearRules, ...elementwiseRules, ...activationRules, ...softmaxRules, ...convRules, ...poolRules, ...shapeRules, ...reduceRules, ...miscRules };
+  const rules = {
+    ...linearRules,
+    ...elementwiseRules,
+    ...activationRules,
+    ...softmaxRules,
+    ...convRules,
+    ...poolRules,
+    ...shapeRules,
+    ...reduceRules,
+    ...miscRules,
+  };
   const table: Record<string, GradRow> = {};
   for (const [op, grad] of Object.entries(rules)) table[op] = { grad, nondiff: NONDIFF[op] };
   table.MaxPool = { ...table.MaxPool, prepare: prepareMaxPool };

@@ -12,7 +12,22 @@ import type { Pass, PassRecord, Skipped } from './pass.js';
 import { elementTypes } from './quant/elem-types.js';
 import { dropUnusedInitializers } from './quant/graph.js';
 
-export const DEFAULT_FP16_BLOCK_LIST = ['Softmax', 'LogSoftmax', 'LayerNormalization', 'InstanceNormalization', 'GroupNormalization', 'Exp', 'Log', 'Pow', 'ReduceMean', 'ReduceSum', 'ReduceSumSquare', 'ReduceL2', 'ReduceLogSumExp', 'CumSum'];
+export const DEFAULT_FP16_BLOCK_LIST = [
+  'Softmax',
+  'LogSoftmax',
+  'LayerNormalization',
+  'InstanceNormalization',
+  'GroupNormalization',
+  'Exp',
+  'Log',
+  'Pow',
+  'ReduceMean',
+  'ReduceSum',
+  'ReduceSumSquare',
+  'ReduceL2',
+  'ReduceLogSumExp',
+  'CumSum',
+];
 
 /** Inputs that ONNX requires to be float32 whatever the op's T (Resize scales, Upsample scales). */
 const FLOAT32_ONLY_INPUTS: Record<string, number[]> = { Resize: [2], Upsample: [1] };
@@ -58,7 +73,12 @@ export async function convertFp16(model: Model, params: Fp16Params): Promise<{ m
     if (blockList.includes(n.opType) || blockList.includes(n.name)) {
       blocked.add(n);
       const excluded = params.exclude?.includes(n.opType) || params.exclude?.includes(n.name);
-      if (n.inputs.some(isFloat)) skipped.push({ node: n.name, opType: n.opType, reason: excluded ? 'excluded by parameter: kept in float32' : 'on the fp16 block list: kept in float32' });
+      if (n.inputs.some(isFloat))
+        skipped.push({
+          node: n.name,
+          opType: n.opType,
+          reason: excluded ? 'excluded by parameter: kept in float32' : 'on the fp16 block list: kept in float32',
+        });
     } else if (n.inputs.some((v) => isFloat(v) && g.initializers.has(v) && beyondFp16(g.initializers.get(v)!))) {
       // e.g. a BatchNormalization variance of 1e8: the values, and usually the activations, overflow fp16.
       blocked.add(n);
@@ -127,8 +147,10 @@ export async function convertFp16(model: Model, params: Fp16Params): Promise<{ m
     if (want === 'fp16') {
       // Attributes that fix an output type to float32 follow the conversion.
       if (n.opType === 'Cast' && n.int('to') === DataType.FLOAT) n.set('to', attr.int(DataType.FLOAT16));
-      if (n.opType === 'Constant' && n.tensor('value')?.dataType === DataType.FLOAT) n.set('value', attr.tensor(toFp16(n.tensor('value')!, n.tensor('value')!.name).tensor));
-      if (n.opType === 'Constant' && n.attr('value_float')) n.set('value', attr.tensor(Tensor.fromNumbers('value', DataType.FLOAT16, [], [n.float('value_float', 0)])));
+      if (n.opType === 'Constant' && n.tensor('value')?.dataType === DataType.FLOAT)
+        n.set('value', attr.tensor(toFp16(n.tensor('value')!, n.tensor('value')!.name).tensor));
+      if (n.opType === 'Constant' && n.attr('value_float'))
+        n.set('value', attr.tensor(Tensor.fromNumbers('value', DataType.FLOAT16, [], [n.float('value_float', 0)])));
       if (n.opType === 'Constant' && n.floats('value_floats')) {
         const f = n.floats('value_floats')!;
         n.set('value', attr.tensor(Tensor.fromNumbers('value', DataType.FLOAT16, [f.length], f)));
@@ -155,7 +177,8 @@ export async function convertFp16(model: Model, params: Fp16Params): Promise<{ m
     newNodes.push(new Node('Cast', [inner], [o.name], fresh(`${o.name}.cast_fp32`), '', { to: attr.int(DataType.FLOAT) }));
   }
   g.nodes = topoOrder(newNodes, g);
-  for (const [name, vi] of g.valueInfo) if (vi.type?.kind === 'tensor' && home.get(name) === 'fp16' && vi.type.elemType === DataType.FLOAT) vi.type = { ...vi.type, elemType: DataType.FLOAT16 };
+  for (const [name, vi] of g.valueInfo)
+    if (vi.type?.kind === 'tensor' && home.get(name) === 'fp16' && vi.type.elemType === DataType.FLOAT) vi.type = { ...vi.type, elemType: DataType.FLOAT16 };
   dropUnusedInitializers(g);
   return {
     model: out,

@@ -14,7 +14,10 @@ export function validateParams(passName: string, specs: Record<string, ParamSpec
   for (const key of Object.keys(raw)) {
     if (!(key in specs)) {
       const n = near(key, Object.keys(specs));
-      throw new UsageError(`unknown parameter '${key}' for pass ${passName}`, n ? `did you mean '${n}'? Known: ${Object.keys(specs).join(', ')}` : `known parameters: ${Object.keys(specs).join(', ') || '(none)'}`);
+      throw new UsageError(
+        `unknown parameter '${key}' for pass ${passName}`,
+        n ? `did you mean '${n}'? Known: ${Object.keys(specs).join(', ')}` : `known parameters: ${Object.keys(specs).join(', ') || '(none)'}`,
+      );
     }
   }
   for (const [key, spec] of Object.entries(specs)) {
@@ -48,7 +51,11 @@ export function validateParams(passName: string, specs: Record<string, ParamSpec
         out[key] = v as string;
         break;
       case 'string[]':
-        if (typeof v === 'string') out[key] = v.split(',').map((s) => s.trim()).filter(Boolean);
+        if (typeof v === 'string')
+          out[key] = v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
         else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[key] = v as string[];
         else bad('must be a list of strings');
         break;

@@ -23,7 +23,10 @@ test('quantize-dynamic turns every weight MatMul/Gemm of a BERT encoder into Dyn
   assert.equal(merged.graph.nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul').length, weightMatMuls - 2 * 2);
   assert.equal(mergedRun.record.stats.mergedIntoShared, 3 * 2);
   assert.equal(merged.graph.nodes.filter((n) => n.opType === 'Split').length, 2);
-  assert.ok(dq.every((n) => n.inputs.length === 5 && n.inputs[4] !== ''), 'bias folded into every node');
+  assert.ok(
+    dq.every((n) => n.inputs.length === 5 && n.inputs[4] !== ''),
+    'bias folded into every node',
+  );
   // attention q·k and p·v multiply two activations: left in float and listed
   assert.equal(record.skipped.filter((s) => /activations/.test(s.reason)).length, 4);
   assert.equal(model.graph.nodes.filter((n) => n.opType === 'MatMul').length, 4);
@@ -57,9 +60,30 @@ test('ORT fuses the standard-ONNX form back into DynamicQuantizeMatMul, and keep
 test('Gemm: transB, alpha, beta and a full-shape C are honoured; per-tensor also works', async () => {
   const b = new GraphBuilder('gemm');
   const x = b.input('x', DataType.FLOAT, ['n', 6]);
-  const w = b.constant('w', Tensor.fromFloat32('w', [5, 6], Float32Array.from({ length: 30 }, (_, i) => Math.sin(i))));
-  const c = b.constant('c', Tensor.fromFloat32('c', [2, 5], Float32Array.from({ length: 10 }, (_, i) => i / 10)));
-  const c1 = b.constant('c1', Tensor.fromFloat32('c1', [5], Float32Array.from({ length: 5 }, (_, i) => -i)));
+  const w = b.constant(
+    'w',
+    Tensor.fromFloat32(
+      'w',
+      [5, 6],
+      Float32Array.from({ length: 30 }, (_, i) => Math.sin(i)),
+    ),
+  );
+  const c = b.constant(
+    'c',
+    Tensor.fromFloat32(
+      'c',
+      [2, 5],
+      Float32Array.from({ length: 10 }, (_, i) => i / 10),
+    ),
+  );
+  const c1 = b.constant(
+    'c1',
+    Tensor.fromFloat32(
+      'c1',
+      [5],
+      Float32Array.from({ length: 5 }, (_, i) => -i),
+    ),
+  );
   const y1 = b.op('Gemm', [x, w, c], { transB: 1, alpha: 0.5, beta: 2 }, { name: 'g1' });
   const y2 = b.op('Gemm', [x, w, c1], { transB: 1, alpha: 1.5, beta: 0.5 }, { name: 'g2' });
   b.output(b.op('Add', [y1, y2], {}, { outputs: ['y'] }));
@@ -79,6 +103,9 @@ test('an excluded or unquantizable node stays float and is listed; the pass neve
   const { model, record } = await quantizeDynamic(m, { exclude: ['fc1'] });
   assert.equal(record.stats.quantized, 1);
   assert.ok(model.graph.nodes.some((n) => n.name === 'fc1' && n.opType === 'MatMul'));
-  assert.deepEqual(record.skipped.map((s) => s.node), ['fc1']);
+  assert.deepEqual(
+    record.skipped.map((s) => s.node),
+    ['fc1'],
+  );
   assert.throws(() => validateParams('quantize-dynamic', quantizeDynamicPass.params, { form: 'qdq' }), /must be one of/);
 });

@@ -44,7 +44,8 @@ interface Plan {
 
 function planMatMul(graph: Graph, node: Node, consumers: Map<string, Node[]>): Plan | string {
   const w = floatWeight(graph, node.inputs[1]);
-  if (!w) return graph.initializers.has(node.inputs[1] ?? '') ? 'weight is not float32' : 'both inputs are activations (dynamic quantization covers weights only)';
+  if (!w)
+    return graph.initializers.has(node.inputs[1] ?? '') ? 'weight is not float32' : 'both inputs are activations (dynamic quantization covers weights only)';
   if (w.dims.length !== 2) return `weight has rank ${w.dims.length}; only 2-D weights are quantized`;
   const [k, n] = w.dims as [number, number];
   const plan: Plan = { node, a: node.inputs[0]!, w: w.toFloat32(), k, n, alpha: 1, out: node.outputs[0]! };
@@ -70,7 +71,15 @@ function planGemm(graph: Graph, node: Node): Plan | string {
   const transB = node.int('transB', 0) !== 0;
   const [r, c] = w.dims as [number, number];
   const [k, n] = transB ? [c, r] : [r, c];
-  const plan: Plan = { node, a: node.inputs[0]!, w: transB ? transpose2d(w.toFloat32(), r, c) : w.toFloat32(), k, n, alpha: node.float('alpha', 1), out: node.outputs[0]! };
+  const plan: Plan = {
+    node,
+    a: node.inputs[0]!,
+    w: transB ? transpose2d(w.toFloat32(), r, c) : w.toFloat32(),
+    k,
+    n,
+    alpha: node.float('alpha', 1),
+    out: node.outputs[0]!,
+  };
   const beta = node.float('beta', 1);
   const cName = node.inputs[2];
   if (cName) {
@@ -160,7 +169,10 @@ export async function quantizeDynamic(model: Model, params: QuantizeDynamicParam
     const wq = fresh(`${base}.weight_int8`);
     g.initializers.set(wq, Tensor.fromNumbers(wq, DataType.INT8, [k, n], cq.q));
     const scaleName = fresh(`${base}.weight_scale`);
-    g.initializers.set(scaleName, perChannel ? Tensor.fromFloat32(scaleName, [n], Float32Array.from(scales)) : Tensor.scalar(scaleName, DataType.FLOAT, scales[0]!));
+    g.initializers.set(
+      scaleName,
+      perChannel ? Tensor.fromFloat32(scaleName, [n], Float32Array.from(scales)) : Tensor.scalar(scaleName, DataType.FLOAT, scales[0]!),
+    );
     let biasName = '';
     if (group.some((p) => p.bias)) {
       const bias = new Float32Array(n);
@@ -219,7 +231,7 @@ export async function quantizeDynamic(model: Model, params: QuantizeDynamicParam
     bytesAfter += k * n;
   }
 
-  g.nodes = g.nodes.flatMap((n) => (dead.has(n) ? [] : replaced.get(n) ?? [n]));
+  g.nodes = g.nodes.flatMap((n) => (dead.has(n) ? [] : (replaced.get(n) ?? [n])));
   if (quantized > 0 && form === 'fused') ensureMsDomain(out);
   dropUnusedInitializers(g);
   return {
@@ -238,10 +250,21 @@ export const quantizeDynamicPass: Pass<QuantizeDynamicParams> = {
   name: 'quantize-dynamic',
   description: 'int8 weights (one scale per output channel) for MatMul and Gemm; activations quantized at run time',
   params: {
-    form: { type: 'enum', values: ['fused', 'integer'], default: 'fused', description: "'fused': com.microsoft DynamicQuantizeMatMul with the bias folded in; 'integer': standard ONNX DynamicQuantizeLinear + MatMulInteger (ORT fuses it back)" },
+    form: {
+      type: 'enum',
+      values: ['fused', 'integer'],
+      default: 'fused',
+      description:
+        "'fused': com.microsoft DynamicQuantizeMatMul with the bias folded in; 'integer': standard ONNX DynamicQuantizeLinear + MatMulInteger (ORT fuses it back)",
+    },
     perChannel: { type: 'boolean', default: true, description: 'one scale per output channel (true) or one per weight tensor (false)' },
     exclude: { type: 'string[]', default: [], description: 'node names or op types to leave in float' },
-    mergeSiblings: { type: 'boolean', default: false, description: 'quantize MatMuls that read the same input (Q, K, V projections) as one wider kernel followed by a Split (per-channel only; measured no faster on x86 with ORT 1.30, bench/quantize.ts)' },
+    mergeSiblings: {
+      type: 'boolean',
+      default: false,
+      description:
+        'quantize MatMuls that read the same input (Q, K, V projections) as one wider kernel followed by a Split (per-channel only; measured no faster on x86 with ORT 1.30, bench/quantize.ts)',
+    },
     minWeightElements: { type: 'integer', default: 0, min: 0, description: 'leave weights with fewer elements than this in float' },
   },
   tolerance: { metric: 'cosine', value: 0.99 },

@@ -103,7 +103,10 @@ test('HQQ (integer or float zero points) runs in ORT and lowers the weight error
   const ref = (await runModel(m, feeds)).logits!;
   for (const floatZeroPoints of [false, true]) {
     const hqq = await quantizeInt4(m, { method: 'hqq', floatZeroPoints });
-    assert.ok(Number(hqq.record.stats.weightRelError) < Number(rtn.record.stats.weightRelError), `hqq ${hqq.record.stats.weightRelError} vs rtn ${rtn.record.stats.weightRelError}`);
+    assert.ok(
+      Number(hqq.record.stats.weightRelError) < Number(rtn.record.stats.weightRelError),
+      `hqq ${hqq.record.stats.weightRelError} vs rtn ${rtn.record.stats.weightRelError}`,
+    );
     const nb = hqq.model.graph.nodes.find((n) => n.opType === 'MatMulNBits')!;
     assert.equal(hqq.model.graph.initializers.get(nb.inputs[3]!)!.dataType, floatZeroPoints ? DataType.FLOAT : DataType.UINT8);
     assert.ok(cosine(ref, (await runModel(hqq.model, feeds)).logits!) > 0.98);

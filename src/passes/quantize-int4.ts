@@ -142,10 +142,11 @@ async function collectHessians(model: Model, targets: Target[], ctx: PassContext
   if (!ctx.calibration) throw new UsageError("quantize-int4 method 'gptq' needs calibration data", "pass --calibration <data or task>, or use method 'rtn'");
   const acc = new Map<string, HessianAccumulator>();
   const ks = new Map<string, number>();
-  for (const t of targets) if (!acc.has(t.a)) {
-    acc.set(t.a, new HessianAccumulator(t.k));
-    ks.set(t.a, t.k);
-  }
+  for (const t of targets)
+    if (!acc.has(t.a)) {
+      acc.set(t.a, new HessianAccumulator(t.k));
+      ks.set(t.a, t.k);
+    }
   const probe = withGramOutputs(model, ks);
   const fetch = [...probe.outputs.values()].flatMap((o) => [o.gram, o.shape]);
   const session = await createSession(probe.model);
@@ -171,7 +172,8 @@ export async function quantizeInt4(model: Model, params: QuantizeInt4Params, ctx
   const symmetric = params.symmetric ?? true;
   const accuracyLevel = params.accuracyLevel ?? 4;
   const method = params.method ?? 'rtn';
-  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) throw new UsageError(`quantize-int4: blockSize ${blockSize} is not a power of two ≥ 16`, 'use 16, 32, 64, 128 or 256');
+  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0)
+    throw new UsageError(`quantize-int4: blockSize ${blockSize} is not a power of two ≥ 16`, 'use 16, 32, 64, 128 or 256');
   const out = model.clone();
   const g = out.graph;
   const skipped: Skipped[] = [];
@@ -222,7 +224,7 @@ export async function quantizeInt4(model: Model, params: QuantizeInt4Params, ctx
     replaced.set(t.node, new Node('MatMulNBits', inputs, [t.out], base, 'com.microsoft', attrs));
     if (t.biasAdd) dead.add(t.biasAdd);
     bytesBefore += t.k * t.n * 4;
-    bytesAfter += packed.b.length + packed.scales.length * 4 + (floatZp ? floatZp.length * 4 : packed.zeroPoints?.length ?? 0);
+    bytesAfter += packed.b.length + packed.scales.length * 4 + (floatZp ? floatZp.length * 4 : (packed.zeroPoints?.length ?? 0));
     // Weight reconstruction error, for the record.
     const deq = dequantizeBlocks(q, floatZp);
     for (let i = 0; i < deq.length; i++) {
@@ -238,7 +240,13 @@ export async function quantizeInt4(model: Model, params: QuantizeInt4Params, ctx
     record: {
       pass: 'quantize-int4',
       params: { blockSize, symmetric, accuracyLevel, method, floatZeroPoints: params.floatZeroPoints ?? false, exclude: params.exclude },
-      stats: { quantized: targets.length, weightBytesBefore: bytesBefore, weightBytesAfter: bytesAfter, weightRelError: errNorm ? Math.sqrt(errRtn / errNorm) : 0, skipped: skipped.length },
+      stats: {
+        quantized: targets.length,
+        weightBytesBefore: bytesBefore,
+        weightBytesAfter: bytesAfter,
+        weightRelError: errNorm ? Math.sqrt(errRtn / errNorm) : 0,
+        skipped: skipped.length,
+      },
       skipped,
       notes: [
         ...(targets.length === 0 ? ['no MatMul or Gemm with a 2-D float weight was found; the model is unchanged'] : []),
@@ -254,9 +262,25 @@ export const quantizeInt4Pass: Pass<QuantizeInt4Params> = {
   params: {
     blockSize: { type: 'integer', default: 32, min: 16, max: 256, description: 'weights per block along K, each block with its own scale (power of two)' },
     symmetric: { type: 'boolean', default: true, description: 'symmetric blocks (zero point 8, not stored) or asymmetric (a zero point per block)' },
-    accuracyLevel: { type: 'integer', default: 4, min: 0, max: 4, description: "MatMulNBits accuracy_level: minimum compute precision of A (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 — the fast one on CPU)" },
-    method: { type: 'enum', values: ['rtn', 'gptq', 'hqq'], default: 'rtn', description: "'rtn': round to nearest per block; 'gptq': error feedback through the Hessian of calibration activations (needs calibration data); 'hqq': data-free half-quadratic zero-point optimization (asymmetric)" },
-    floatZeroPoints: { type: 'boolean', default: false, description: "hqq: keep the optimized zero points fractional instead of rounding them (ORT runs float zero points on a slower path)" },
+    accuracyLevel: {
+      type: 'integer',
+      default: 4,
+      min: 0,
+      max: 4,
+      description: 'MatMulNBits accuracy_level: minimum compute precision of A (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 — the fast one on CPU)',
+    },
+    method: {
+      type: 'enum',
+      values: ['rtn', 'gptq', 'hqq'],
+      default: 'rtn',
+      description:
+        "'rtn': round to nearest per block; 'gptq': error feedback through the Hessian of calibration activations (needs calibration data); 'hqq': data-free half-quadratic zero-point optimization (asymmetric)",
+    },
+    floatZeroPoints: {
+      type: 'boolean',
+      default: false,
+      description: 'hqq: keep the optimized zero points fractional instead of rounding them (ORT runs float zero points on a slower path)',
+    },
     damp: { type: 'number', default: 0.01, min: 0, description: 'GPTQ: dampening added to the Hessian diagonal, as a fraction of its mean' },
     exclude: { type: 'string[]', default: [], description: 'node names or op types to leave in float' },
     minWeightElements: { type: 'integer', default: 0, min: 0, description: 'leave weights with fewer elements than this in float' },

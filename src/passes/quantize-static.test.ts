@@ -118,7 +118,12 @@ test('excluded nodes and ops without int8 kernels stay float and are listed with
 test('weights held in Constant nodes (as older exporters write them) are quantized too', async () => {
   const b = new GraphBuilder('const-weights');
   const x = b.input('x', DataType.FLOAT, ['n', 16]);
-  const w = Tensor.fromNumbers('w', DataType.FLOAT, [16, 8], Array.from({ length: 128 }, (_, i) => Math.sin(i)));
+  const w = Tensor.fromNumbers(
+    'w',
+    DataType.FLOAT,
+    [16, 8],
+    Array.from({ length: 128 }, (_, i) => Math.sin(i)),
+  );
   b.graph.nodes.push(new Node('Constant', [], ['w_const'], 'w_node', '', { value: attr.tensor(w) }));
   const y = b.op('MatMul', [x, 'w_const'], {}, { name: 'mm' });
   b.output(b.op('Relu', [y], {}, { outputs: ['y'] }), DataType.FLOAT, ['n', 8]);
@@ -131,7 +136,10 @@ test('weights held in Constant nodes (as older exporters write them) are quantiz
 });
 
 test('without calibration data the pass fails with a hint, not a crash', async () => {
-  await assert.rejects(quantizeStatic(mlp({ sizes: [8, 4] }), {}, {}), (e: unknown) => e instanceof EdgefitError && /calibration/.test(e.message) && /--calibration/.test(e.hint ?? ''));
+  await assert.rejects(
+    quantizeStatic(mlp({ sizes: [8, 4] }), {}, {}),
+    (e: unknown) => e instanceof EdgefitError && /calibration/.test(e.message) && /--calibration/.test(e.hint ?? ''),
+  );
 });
 
 test('int64 shape arithmetic is never quantized', async () => {
@@ -140,12 +148,22 @@ test('int64 shape arithmetic is never quantized', async () => {
   const shp = b.op('Shape', [x]);
   const two = b.op('Concat', [b.op('Slice', [shp, b.int64s('s', [0]), b.int64s('e', [1])]), b.int64s('m1', [-1])], { axis: 0 });
   const flat = b.op('Reshape', [x, two]);
-  const y = b.op('MatMul', [flat, b.floats('w', [16, 3], Array.from({ length: 48 }, (_, i) => Math.cos(i)))]);
+  const y = b.op('MatMul', [
+    flat,
+    b.floats(
+      'w',
+      [16, 3],
+      Array.from({ length: 48 }, (_, i) => Math.cos(i)),
+    ),
+  ]);
   b.output(b.op('Identity', [y], {}, { outputs: ['y'] }), DataType.FLOAT, ['n', 3]);
   const m = b.model({ opset: 13 });
   const r = await quantizeStatic(m, {}, { calibration: stream({ x: [64, 4, 4] }) });
   const concat = r.model.graph.nodes.find((n) => n.opType === 'Concat')!;
-  assert.ok(concat.inputs.every((i) => !i.includes('dequantized')), 'Concat of int64 shapes untouched');
+  assert.ok(
+    concat.inputs.every((i) => !i.includes('dequantized')),
+    'Concat of int64 shapes untouched',
+  );
   const c = await cosine(m, r.model, { x: [2, 4, 4] });
   assert.ok(c > 0.98, `cosine ${c}`);
 });
@@ -162,7 +180,10 @@ test("scope 'pointwise' keeps depthwise, spatial and squeeze-excite convs and el
     assert.deepEqual(n.ints('kernel_shape'), [1, 1], `${n.name} is spatial`);
     assert.doesNotMatch(n.name, /\.se\./, `${n.name} is a squeeze-excite conv`);
   }
-  assert.ok(q.every((n) => ['Conv', 'Gemm', 'MatMul', 'Relu', 'Clip'].includes(n.opType)), 'no elementwise op in int8');
+  assert.ok(
+    q.every((n) => ['Conv', 'Gemm', 'MatMul', 'Relu', 'Clip'].includes(n.opType)),
+    'no elementwise op in int8',
+  );
   assert.ok(r.record.skipped.some((s) => /depthwise/.test(s.reason)));
   assert.ok((await cosine(m, r.model, shapes)) > 0.98);
 });
@@ -170,7 +191,19 @@ test("scope 'pointwise' keeps depthwise, spatial and squeeze-excite convs and el
 test('an opset-10 model is upgraded to 13 before Q/DQ (Clip bounds as inputs), and runs', async () => {
   const b = new GraphBuilder('old');
   const x = b.input('x', DataType.FLOAT, ['n', 8]);
-  const y = b.op('MatMul', [x, b.floats('w', [8, 8], Array.from({ length: 64 }, (_, i) => Math.sin(i)))], {}, { name: 'mm' });
+  const y = b.op(
+    'MatMul',
+    [
+      x,
+      b.floats(
+        'w',
+        [8, 8],
+        Array.from({ length: 64 }, (_, i) => Math.sin(i)),
+      ),
+    ],
+    {},
+    { name: 'mm' },
+  );
   b.output(b.op('Clip', [y], { min: 0, max: 6 }, { outputs: ['y'], name: 'clip' }), DataType.FLOAT, ['n', 8]);
   const m = b.model({ opset: 10 });
   const r = await quantizeStatic(m, {}, { calibration: stream({ x: [32, 8] }) });
@@ -183,7 +216,11 @@ test('an opset-10 model is upgraded to 13 before Q/DQ (Clip bounds as inputs), a
 test('Gemm with transB and a scalar bias: per-channel int32 bias, fused to QGemm, outputs close', async () => {
   const b = new GraphBuilder('gemm');
   const x = b.input('x', DataType.FLOAT, ['n', 16]);
-  const w = b.floats('w', [6, 16], Array.from({ length: 96 }, (_, i) => Math.sin(i * 0.7) * (1 + (i % 6))));
+  const w = b.floats(
+    'w',
+    [6, 16],
+    Array.from({ length: 96 }, (_, i) => Math.sin(i * 0.7) * (1 + (i % 6))),
+  );
   const y = b.op('Gemm', [x, w, b.scalar('c', 0.5)], { transB: 1 }, { name: 'fc' });
   b.output(b.op('Identity', [y], {}, { outputs: ['y'] }), DataType.FLOAT, ['n', 6]);
   const m = b.model({ opset: 13 });
@@ -199,7 +236,12 @@ test('a range read only by HardSwish / HardSigmoid is narrowed to where they are
   // x → Conv (outputs far below −3) → HardSwish → Conv → HardSigmoid → y
   const b = new GraphBuilder('narrow');
   const x = b.input('x', DataType.FLOAT, ['n', 4, 6, 6]);
-  const w = (name: string, dims: number[], k: number) => b.floats(name, dims, Array.from({ length: dims.reduce((a, d) => a * d, 1) }, (_, i) => k * Math.sin(i * 0.9 + 0.3)));
+  const w = (name: string, dims: number[], k: number) =>
+    b.floats(
+      name,
+      dims,
+      Array.from({ length: dims.reduce((a, d) => a * d, 1) }, (_, i) => k * Math.sin(i * 0.9 + 0.3)),
+    );
   const c1 = b.op('Conv', [x, w('w1', [8, 4, 1, 1], 6)], { kernel_shape: [1, 1] }, { name: 'c1', outputs: ['c1_out'] });
   const hs = b.op('HardSwish', [c1], {}, { name: 'hs' });
   const c2 = b.op('Conv', [hs, w('w2', [4, 8, 1, 1], 1)], { kernel_shape: [1, 1] }, { name: 'c2', outputs: ['c2_out'] });
@@ -226,7 +268,10 @@ test('depthwise convs stay float by default (listed with the reason); quantizeDe
     assert.ok(!r.quantized.includes(name), `${name} stays float`);
     assert.match(r.record.skipped.find((s) => s.node === name)?.reason ?? '', /depthwise/);
   }
-  assert.ok(r.quantized.some((n) => m.graph.nodes.find((x) => x.name === n)?.opType === 'Conv'), 'the other convs are quantized');
+  assert.ok(
+    r.quantized.some((n) => m.graph.nodes.find((x) => x.name === n)?.opType === 'Conv'),
+    'the other convs are quantized',
+  );
   const all = await quantizeStatic(m, { quantizeDepthwise: true }, { calibration: stream(shapes, 2) });
   for (const name of dw) assert.ok(all.quantized.includes(name), `${name} quantized on request`);
 });

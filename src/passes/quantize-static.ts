@@ -81,19 +81,56 @@ export type Scope = 'all' | 'compute' | 'pointwise';
 export const SCOPES: readonly Scope[] = ['all', 'compute', 'pointwise'];
 
 const params = {
-  scope: { type: 'enum', values: SCOPES, default: 'all', description: "which nodes go int8: 'all' (compute + neighbouring chain ops), 'compute' (Conv/MatMul/Gemm only), 'pointwise' (1x1 convs, MatMul, Gemm; not depthwise or squeeze-excite)" },
-  method: { type: 'enum', values: ['minmax', 'percentile', 'entropy'], default: 'minmax', description: 'how calibration turns observed activations into ranges' },
+  scope: {
+    type: 'enum',
+    values: SCOPES,
+    default: 'all',
+    description:
+      "which nodes go int8: 'all' (compute + neighbouring chain ops), 'compute' (Conv/MatMul/Gemm only), 'pointwise' (1x1 convs, MatMul, Gemm; not depthwise or squeeze-excite)",
+  },
+  method: {
+    type: 'enum',
+    values: ['minmax', 'percentile', 'entropy'],
+    default: 'minmax',
+    description: 'how calibration turns observed activations into ranges',
+  },
   percentile: { type: 'number', default: 99.99, min: 50, max: 100, description: "share of values kept inside the range for method 'percentile'" },
   perChannel: { type: 'boolean', default: true, description: 'one weight scale per output channel (else one per tensor)' },
   activations: { type: 'enum', values: ['uint8', 'int8'], default: 'uint8', description: 'activation type; uint8 fuses best on x86' },
   exclude: { type: 'string[]', default: [], description: 'node names or op types to keep in float' },
   keepFloat: { type: 'string[]', default: [], description: 'node names kept float by the mixed-precision search (set by it; reported apart from exclude)' },
   calibrationSamples: { type: 'integer', default: 256, min: 1, description: 'calibration samples to read at most' },
-  quantizeDepthwise: { type: 'boolean', default: false, description: 'quantize depthwise convs (one input channel per group) too. Off by default: each channel reads only itself, so one per-tensor activation scale set by the widest channel leaves narrow channels a few levels (the largest loss on PP-OCRv4 det), and int8 gains little on them' },
-  minMacsPerOutput: { type: 'integer', default: 0, min: 0, description: 'keep Conv/MatMul/Gemm float when each output element costs fewer multiply-adds than this (depthwise 3x3: 9): their int8 gain does not pay for the Q/DQ around them' },
-  outputs: { type: 'enum', values: ['all', 'not-matmul', 'none'], default: 'all', description: "which Conv/MatMul/Gemm outputs get a QuantizeLinear: 'all' (every one fuses to a QLinear kernel); 'not-matmul' (MatMul outputs stay float: ORT runs MatMulIntegerToFloat, no requantization — but a 2-D MatMul + Add can be caught by MatMulAddFusion and dequantize its weights every run); 'none' (measurements only)" },
-  prepare: { type: 'boolean', default: true, description: 'first fold BatchNormalization and constant Mul/Add into Conv, fuse decomposed HardSwish, turn Div by a constant into Mul (fewer re-roundings, unbroken int8 chains)' },
-  narrowRanges: { type: 'boolean', default: true, description: 'clamp an activation read only by HardSwish / HardSigmoid / Relu / Clip to where they are not flat (exact; more codes where values matter)' },
+  quantizeDepthwise: {
+    type: 'boolean',
+    default: false,
+    description:
+      'quantize depthwise convs (one input channel per group) too. Off by default: each channel reads only itself, so one per-tensor activation scale set by the widest channel leaves narrow channels a few levels (the largest loss on PP-OCRv4 det), and int8 gains little on them',
+  },
+  minMacsPerOutput: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    description:
+      'keep Conv/MatMul/Gemm float when each output element costs fewer multiply-adds than this (depthwise 3x3: 9): their int8 gain does not pay for the Q/DQ around them',
+  },
+  outputs: {
+    type: 'enum',
+    values: ['all', 'not-matmul', 'none'],
+    default: 'all',
+    description:
+      "which Conv/MatMul/Gemm outputs get a QuantizeLinear: 'all' (every one fuses to a QLinear kernel); 'not-matmul' (MatMul outputs stay float: ORT runs MatMulIntegerToFloat, no requantization — but a 2-D MatMul + Add can be caught by MatMulAddFusion and dequantize its weights every run); 'none' (measurements only)",
+  },
+  prepare: {
+    type: 'boolean',
+    default: true,
+    description:
+      'first fold BatchNormalization and constant Mul/Add into Conv, fuse decomposed HardSwish, turn Div by a constant into Mul (fewer re-roundings, unbroken int8 chains)',
+  },
+  narrowRanges: {
+    type: 'boolean',
+    default: true,
+    description: 'clamp an activation read only by HardSwish / HardSigmoid / Relu / Clip to where they are not flat (exact; more codes where values matter)',
+  },
   foldActivations: { type: 'boolean', default: true, description: 'fold Relu / Clip(0, …) after a quantized op into its output range' },
 } as const;
 
@@ -114,22 +151,74 @@ export const quantizeStaticPass: Pass = {
 // never quantized. A value is float when declared so, or produced by a type-preserving op from a float.
 
 const KEEPS_TYPE_OF_INPUT0 = new Set([
-  'Conv', 'MatMul', 'Gemm', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'LeakyRelu',
-  'Tanh', 'Erf', 'Sqrt', 'Pow', 'Exp', 'Log', 'Neg', 'Abs', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool',
-  'Concat', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'BatchNormalization', 'Softmax', 'LogSoftmax',
-  'Identity', 'Resize', 'Upsample', 'Pad', 'Slice', 'Split', 'Gather', 'Expand', 'Tile', 'LayerNormalization', 'ReduceMean',
-  'ReduceSum', 'ReduceMax', 'InstanceNormalization', 'PRelu', 'ConvTranspose', 'Dropout', 'Elu', 'Selu', 'Softplus', 'Gelu',
+  'Conv',
+  'MatMul',
+  'Gemm',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Relu',
+  'Clip',
+  'Sigmoid',
+  'HardSigmoid',
+  'HardSwish',
+  'LeakyRelu',
+  'Tanh',
+  'Erf',
+  'Sqrt',
+  'Pow',
+  'Exp',
+  'Log',
+  'Neg',
+  'Abs',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'Concat',
+  'Reshape',
+  'Flatten',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'BatchNormalization',
+  'Softmax',
+  'LogSoftmax',
+  'Identity',
+  'Resize',
+  'Upsample',
+  'Pad',
+  'Slice',
+  'Split',
+  'Gather',
+  'Expand',
+  'Tile',
+  'LayerNormalization',
+  'ReduceMean',
+  'ReduceSum',
+  'ReduceMax',
+  'InstanceNormalization',
+  'PRelu',
+  'ConvTranspose',
+  'Dropout',
+  'Elu',
+  'Selu',
+  'Softplus',
+  'Gelu',
 ]);
 
 function floatValues(model: Model): Set<string> {
   const g = model.graph;
   const isFloat = new Set<string>();
-  for (const v of [...g.inputs, ...g.valueInfo.values(), ...g.outputs]) if (v.type?.kind === 'tensor' && v.type.elemType === DataType.FLOAT) isFloat.add(v.name);
+  for (const v of [...g.inputs, ...g.valueInfo.values(), ...g.outputs])
+    if (v.type?.kind === 'tensor' && v.type.elemType === DataType.FLOAT) isFloat.add(v.name);
   for (const [name, t] of g.initializers) if (t.dataType === DataType.FLOAT) isFloat.add(name);
   for (const n of g.nodes) {
     if (!n.isDefaultDomain) continue;
     let f = false;
-    if (n.opType === 'Constant') f = n.tensor('value')?.dataType === DataType.FLOAT || n.attr('value_float') !== undefined || n.attr('value_floats') !== undefined;
+    if (n.opType === 'Constant')
+      f = n.tensor('value')?.dataType === DataType.FLOAT || n.attr('value_float') !== undefined || n.attr('value_floats') !== undefined;
     else if (n.opType === 'Cast') f = n.int('to') === DataType.FLOAT;
     else if (n.opType === 'Where') f = isFloat.has(n.inputs[1] ?? '');
     else if (KEEPS_TYPE_OF_INPUT0.has(n.opType)) f = isFloat.has(n.inputs[0] ?? '');
@@ -159,7 +248,12 @@ function clipBounds(n: Node, g: Graph, producers: Map<string, Node>): [number, n
 // ---------------------------------------------------------------------------------------------------
 
 /** Plans and applies static quantization; the sensitivity analysis calls this with its own exclude lists. */
-export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassContext, pre?: { ranges?: Map<string, [number, number]> }): Promise<StaticQuantResult> {
+export async function quantizeStatic(
+  input: Model,
+  raw: ParamValues,
+  ctx: PassContext,
+  pre?: { ranges?: Map<string, [number, number]> },
+): Promise<StaticQuantResult> {
   const method = (raw.method ?? 'minmax') as CalibrationMethod;
   const perChannel = raw.perChannel !== false;
   const actType = raw.activations === 'int8' ? DataType.INT8 : DataType.UINT8;
@@ -224,7 +318,11 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
       continue;
     }
     if (n.opType === 'Conv' && raw.quantizeDepthwise !== true && scope !== 'pointwise' && isDepthwise(n, g, producers)) {
-      skipped.push({ node: n.name, opType: n.opType, reason: 'depthwise conv kept float (quantizeDepthwise=false): a per-tensor activation scale cannot serve channels that never mix' });
+      skipped.push({
+        node: n.name,
+        opType: n.opType,
+        reason: 'depthwise conv kept float (quantizeDepthwise=false): a per-tensor activation scale cannot serve channels that never mix',
+      });
       continue;
     }
     if (scope === 'pointwise') {
@@ -239,7 +337,11 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
     if (why) skipped.push({ node: n.name, opType: n.opType, reason: why });
     else if (macs !== undefined && macs < minMacs) {
       weightOf.delete(n);
-      skipped.push({ node: n.name, opType: n.opType, reason: `${macs} multiply-adds per output < minMacsPerOutput ${minMacs}: int8 would not pay for its Q/DQ` });
+      skipped.push({
+        node: n.name,
+        opType: n.opType,
+        reason: `${macs} multiply-adds per output < minMacsPerOutput ${minMacs}: int8 would not pay for its Q/DQ`,
+      });
     } else chosen.add(n);
   }
   const activationInputs = (n: Node): string[] => {
@@ -277,7 +379,16 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
       const bounds = clipBounds(n, g, producers);
       const single = (consumers.get(n.inputs[0]!) ?? []).length === 1 && !graphOutputs.has(n.inputs[0]!);
       // A folded Relu relies on the producer's output Q to clip.
-      if (src && chosen.has(src) && quantizesOutput(src) && QDQ_OPS[src.opType]!.role !== 'activation' && QDQ_OPS[src.opType]!.role !== 'same-scale' && bounds?.[0] === 0 && single) folded.set(n, src);
+      if (
+        src &&
+        chosen.has(src) &&
+        quantizesOutput(src) &&
+        QDQ_OPS[src.opType]!.role !== 'activation' &&
+        QDQ_OPS[src.opType]!.role !== 'same-scale' &&
+        bounds?.[0] === 0 &&
+        single
+      )
+        folded.set(n, src);
     }
   }
 
@@ -320,8 +431,16 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
   // 4. Calibrate.
   let ranges = pre?.ranges;
   if (!ranges || observed.some((t) => !ranges!.has(t))) {
-    if (!ctx.calibration) throw new QuantizeError('quantize-static needs calibration data', "give a task (--calibration <task or data dir>), or '--calibration random' to calibrate on synthetic inputs");
-    const r = await calibrate(model, observed, ctx.calibration, { method, percentile: raw.percentile as number | undefined, maxSamples: raw.calibrationSamples as number | undefined });
+    if (!ctx.calibration)
+      throw new QuantizeError(
+        'quantize-static needs calibration data',
+        "give a task (--calibration <task or data dir>), or '--calibration random' to calibrate on synthetic inputs",
+      );
+    const r = await calibrate(model, observed, ctx.calibration, {
+      method,
+      percentile: raw.percentile as number | undefined,
+      maxSamples: raw.calibrationSamples as number | undefined,
+    });
     ranges = r.ranges;
     notes.push(`calibrated ${observed.length} tensors with ${method} on ${r.samples} samples`);
   }
@@ -406,7 +525,10 @@ export async function quantizeStatic(input: Model, raw: ParamValues, ctx: PassCo
   const pairNodes = (floatName: string, outName: string, t: string): Node[] => {
     const { scale, zp } = qparams(t);
     const q = fresh(`${t}_quantized`);
-    return [new Node('QuantizeLinear', [floatName, scale, zp], [q], fresh(`${t}_QuantizeLinear`)), new Node('DequantizeLinear', [q, scale, zp], [outName], fresh(`${t}_DequantizeLinear`))];
+    return [
+      new Node('QuantizeLinear', [floatName, scale, zp], [q], fresh(`${t}_QuantizeLinear`)),
+      new Node('DequantizeLinear', [q, scale, zp], [outName], fresh(`${t}_DequantizeLinear`)),
+    ];
   };
   // Graph inputs and constant inputs: their DQ output replaces them for every reader.
   const inputNames = new Set(g.realInputs().map((i) => i.name));
@@ -529,7 +651,14 @@ function macsPerOutput(n: Node, w: Tensor | undefined): number | undefined {
 }
 
 /** Checks a Conv / MatMul / Gemm can be quantized and notes its weight; returns why not otherwise. */
-function planCompute(n: Node, g: Graph, producers: Map<string, Node>, isFloat: Set<string>, perChannel: boolean, weightOf: Map<Node, { index: number; tensor: Tensor; axis: number | undefined }>): string | undefined {
+function planCompute(
+  n: Node,
+  g: Graph,
+  producers: Map<string, Node>,
+  isFloat: Set<string>,
+  perChannel: boolean,
+  weightOf: Map<Node, { index: number; tensor: Tensor; axis: number | undefined }>,
+): string | undefined {
   const x = n.inputs[0];
   if (!x || !isFloat.has(x)) return 'input is not float32';
   const wName = n.inputs[1];
@@ -567,7 +696,14 @@ function planCompute(n: Node, g: Graph, producers: Map<string, Node>, isFloat: S
 }
 
 /** int8 symmetric weights (+ int32 bias with scale x_scale·w_scale) as initializers behind DequantizeLinear. */
-function quantizeWeights(n: Node, w: { index: number; tensor: Tensor; axis: number | undefined }, g: Graph, fresh: (b: string) => string, paramsOf: (t: string) => Affine, perChannel: boolean): Node[] {
+function quantizeWeights(
+  n: Node,
+  w: { index: number; tensor: Tensor; axis: number | undefined },
+  g: Graph,
+  fresh: (b: string) => string,
+  paramsOf: (t: string) => Affine,
+  perChannel: boolean,
+): Node[] {
   const out: Node[] = [];
   const wName = n.inputs[w.index]!;
   const cq = quantizeTensor(w.tensor.toFloat32(), w.tensor.dims, w.axis, intRange(8, true, true), true);
@@ -602,7 +738,12 @@ function quantizeWeights(n: Node, w: { index: number; tensor: Tensor; axis: numb
         const perC = bv.length > 1 && perChannel;
         const bsT = perC ? Tensor.fromNumbers(`${bb}_scale`, DataType.FLOAT, [bv.length], bs) : Tensor.scalar(`${bb}_scale`, DataType.FLOAT, bs[0]!);
         g.initializers.set(`${bb}_scale`, bsT);
-        g.initializers.set(`${bb}_zero_point`, perC ? Tensor.fromNumbers(`${bb}_zero_point`, DataType.INT32, [bv.length], new Int32Array(bv.length)) : Tensor.scalar(`${bb}_zero_point`, DataType.INT32, 0));
+        g.initializers.set(
+          `${bb}_zero_point`,
+          perC
+            ? Tensor.fromNumbers(`${bb}_zero_point`, DataType.INT32, [bv.length], new Int32Array(bv.length))
+            : Tensor.scalar(`${bb}_zero_point`, DataType.INT32, 0),
+        );
         const bdq = new Node('DequantizeLinear', [`${bb}_quantized`, `${bb}_scale`, `${bb}_zero_point`], [`${bb}_dequantized`], `${bb}_DequantizeLinear`);
         if (perC) bdq.set('axis', attr.int(0));
         out.push(bdq);
@@ -617,7 +758,11 @@ function upgradeTo13(model: Model, from: number): Model {
   try {
     upgradeOpset(model, 13);
   } catch (e) {
-    if (e instanceof EdgefitError) throw new QuantizeError(`the model is at opset ${from}; static QDQ needs opset ≥ 13, and the upgrade failed: ${e.message}`, e.hint ?? 're-export the model at opset 13 or newer');
+    if (e instanceof EdgefitError)
+      throw new QuantizeError(
+        `the model is at opset ${from}; static QDQ needs opset ≥ 13, and the upgrade failed: ${e.message}`,
+        e.hint ?? 're-export the model at opset 13 or newer',
+      );
     throw e;
   }
   return model;

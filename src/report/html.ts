@@ -38,14 +38,19 @@ function passList(r: CandidateResult): string {
     return `${p.name}${params.length ? `(${params.map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.length} names]` : String(v)}`).join(', ')})` : ''}`;
   });
   const s = r.config.session;
-  const sess = [s.graphOptimizationLevel !== 'all' ? `opt=${s.graphOptimizationLevel}` : '', s.disabledOptimizers.length ? `disable ${s.disabledOptimizers.join(',')}` : ''].filter(Boolean);
+  const sess = [
+    s.graphOptimizationLevel !== 'all' ? `opt=${s.graphOptimizationLevel}` : '',
+    s.disabledOptimizers.length ? `disable ${s.disabledOptimizers.join(',')}` : '',
+  ].filter(Boolean);
   return [...(ps.length ? ps : ['(source as is)']), ...sess.map((x) => `ORT ${x}`)].join(' → ');
 }
 
 function verdictText(r: CandidateResult, summary: Summary): { kind: string; text: string } {
-  if (r.id === summary.baseline && r.verdict?.kind !== 'chosen') return { kind: r.verdict?.kind ?? 'baseline', text: `baseline (the source model). ${r.verdict && 'why' in r.verdict ? r.verdict.why : ''}` };
+  if (r.id === summary.baseline && r.verdict?.kind !== 'chosen')
+    return { kind: r.verdict?.kind ?? 'baseline', text: `baseline (the source model). ${r.verdict && 'why' in r.verdict ? r.verdict.why : ''}` };
   if (!r.verdict) return { kind: 'dropped', text: 'not evaluated' };
-  if (r.verdict.kind === 'chosen') return { kind: 'chosen', text: 'chosen: meets every constraint with the best objective (statistical ties broken by quality, then size)' };
+  if (r.verdict.kind === 'chosen')
+    return { kind: 'chosen', text: 'chosen: meets every constraint with the best objective (statistical ties broken by quality, then size)' };
   return { kind: r.verdict.kind, text: `${r.verdict.kind}: ${r.verdict.why}` };
 }
 
@@ -63,18 +68,32 @@ export function renderReport(s: Summary): string {
   if (chosen && base) {
     const c = best(chosen)!;
     const b = best(base)!;
-    rec.push(`<div class="rec"><p><b>Recommendation: <code>${esc(chosen.config.label)}</code></b> <span class="muted">(${esc(chosen.id)})</span> — ${esc(passList(chosen))}</p>`);
+    rec.push(
+      `<div class="rec"><p><b>Recommendation: <code>${esc(chosen.config.label)}</code></b> <span class="muted">(${esc(chosen.id)})</span> — ${esc(passList(chosen))}</p>`,
+    );
     rec.push('<table><tr><th></th><th>p50 (ms)</th><th>p99 (ms)</th><th>' + esc(qName) + '</th><th>size</th><th>peak RSS</th></tr>');
-    for (const [name, r, m] of [['baseline', base, b], ['chosen', chosen, c]] as const) {
-      rec.push(`<tr><td>${name}</td><td class="num">${n2(m.latency.p50)} [${n2(m.latency.ci.p50?.[0])}, ${n2(m.latency.ci.p50?.[1])}]</td><td class="num">${n2(m.latency.p99)} [${n2(m.latency.ci.p99?.[0])}, ${n2(m.latency.ci.p99?.[1])}]</td><td class="num">${n4(m.quality.primary.value)} [${n4(m.quality.primary.ci[0])}, ${n4(m.quality.primary.ci[1])}]</td><td class="num">${mb(r.sizeBytes)}</td><td class="num">${mb(m.peakRssBytes)}</td></tr>`);
+    for (const [name, r, m] of [
+      ['baseline', base, b],
+      ['chosen', chosen, c],
+    ] as const) {
+      rec.push(
+        `<tr><td>${name}</td><td class="num">${n2(m.latency.p50)} [${n2(m.latency.ci.p50?.[0])}, ${n2(m.latency.ci.p50?.[1])}]</td><td class="num">${n2(m.latency.p99)} [${n2(m.latency.ci.p99?.[0])}, ${n2(m.latency.ci.p99?.[1])}]</td><td class="num">${n4(m.quality.primary.value)} [${n4(m.quality.primary.ci[0])}, ${n4(m.quality.primary.ci[1])}]</td><td class="num">${mb(r.sizeBytes)}</td><td class="num">${mb(m.peakRssBytes)}</td></tr>`,
+      );
     }
     rec.push('</table>');
     const cmp = s.comparison;
     if (cmp) {
       const other = byId.get(cmp.against);
-      const who = other ? `${other.id === s.baseline ? 'the baseline (no other candidate met every constraint)' : `the runner-up <code>${esc(other.config.label)}</code>`}` : esc(cmp.against);
-      rec.push(`<p id="confidence">Against ${who}: ${obj} differs by <b>${n2(cmp.latency.diffMs)} ms</b> (95% bootstrap interval ${n2(cmp.latency.ci[0])} to ${n2(cmp.latency.ci[1])} ms); the chosen model is faster in <b>${pct(cmp.latency.pFaster)}</b> of bootstrap rounds.`);
-      if (cmp.quality) rec.push(` ${esc(qName)} differs by ${n4(cmp.quality.diff)} (paired bootstrap 95% interval ${n4(cmp.quality.ci[0])} to ${n4(cmp.quality.ci[1])}; P(chosen better) ${pct(cmp.quality.pBetter)}).`);
+      const who = other
+        ? `${other.id === s.baseline ? 'the baseline (no other candidate met every constraint)' : `the runner-up <code>${esc(other.config.label)}</code>`}`
+        : esc(cmp.against);
+      rec.push(
+        `<p id="confidence">Against ${who}: ${obj} differs by <b>${n2(cmp.latency.diffMs)} ms</b> (95% bootstrap interval ${n2(cmp.latency.ci[0])} to ${n2(cmp.latency.ci[1])} ms); the chosen model is faster in <b>${pct(cmp.latency.pFaster)}</b> of bootstrap rounds.`,
+      );
+      if (cmp.quality)
+        rec.push(
+          ` ${esc(qName)} differs by ${n4(cmp.quality.diff)} (paired bootstrap 95% interval ${n4(cmp.quality.ci[0])} to ${n4(cmp.quality.ci[1])}; P(chosen better) ${pct(cmp.quality.pBetter)}).`,
+        );
       rec.push('</p>');
     }
     rec.push('</div>');
@@ -98,7 +117,15 @@ export function renderReport(s: Summary): string {
   const budgetMs = budgetC && (chosen ?? base)?.checks?.find((ch) => ch.constraint === budgetC.text)?.bound;
   const budget = budgetMs !== undefined && Number.isFinite(budgetMs) ? budgetMs : undefined;
   const floorCheck = (chosen ?? base)?.checks?.find((ch) => ch.unit === 'metric' && Number.isFinite(ch.bound));
-  const pareto = scatter(points, { id: 'pareto', xLabel: `${obj} latency (ms)`, yLabel: `${qName}${lower ? ' (lower is better)' : ''}`, front, labels: [...new Set([...front, ...(s.chosen ? [s.chosen] : []), s.baseline])], ...(budget !== undefined ? { xBudget: budget } : {}), ...(floorCheck ? { yFloor: floorCheck.bound } : {}) });
+  const pareto = scatter(points, {
+    id: 'pareto',
+    xLabel: `${obj} latency (ms)`,
+    yLabel: `${qName}${lower ? ' (lower is better)' : ''}`,
+    front,
+    labels: [...new Set([...front, ...(s.chosen ? [s.chosen] : []), s.baseline])],
+    ...(budget !== undefined ? { xBudget: budget } : {}),
+    ...(floorCheck ? { yFloor: floorCheck.bound } : {}),
+  });
 
   // Latency distributions.
   const dist = distributions(
@@ -108,7 +135,11 @@ export function renderReport(s: Summary): string {
 
   // Sensitivity.
   const sens = s.sensitivity?.rows.length
-    ? `<p class="muted">Each bar: how much ${esc(s.sensitivity.metric)} the model gets back when only this node stays float (all others quantized); grey bars are changes the other way, within measurement noise. Measured for <code>${esc(byId.get(s.sensitivity.for ?? '')?.config.label ?? s.sensitivity.for ?? '')}</code>.</p>` + bars(s.sensitivity.rows.slice(0, 40).map((r) => ({ label: `${r.node} (${r.opType})`, value: r.delta })), { id: 'sensitivity', xLabel: `${s.sensitivity.metric} bought back by keeping the node float (all others quantized)` })
+    ? `<p class="muted">Each bar: how much ${esc(s.sensitivity.metric)} the model gets back when only this node stays float (all others quantized); grey bars are changes the other way, within measurement noise. Measured for <code>${esc(byId.get(s.sensitivity.for ?? '')?.config.label ?? s.sensitivity.for ?? '')}</code>.</p>` +
+      bars(
+        s.sensitivity.rows.slice(0, 40).map((r) => ({ label: `${r.node} (${r.opType})`, value: r.delta })),
+        { id: 'sensitivity', xLabel: `${s.sensitivity.metric} bought back by keeping the node float (all others quantized)` },
+      )
     : `<p class="muted" id="sensitivity-none">No per-node sensitivity in this run: the registered passes did not provide one.</p>`;
 
   // Table.

@@ -31,17 +31,29 @@ export interface ScatterPoint {
 }
 
 /** Latency (x) against quality (y), with the Pareto front, a budget line and a floor line. */
-export function scatter(points: ScatterPoint[], o: { xLabel: string; yLabel: string; front: string[]; xBudget?: number; yFloor?: number; id: string; labels?: string[] }): string {
+export function scatter(
+  points: ScatterPoint[],
+  o: { xLabel: string; yLabel: string; front: string[]; xBudget?: number; yFloor?: number; id: string; labels?: string[] },
+): string {
   const W = 720;
   const H = 420;
   const m = { l: 64, r: 20, t: 16, b: 48 };
   // The axis covers the points and the budget; error bars past it are cut at the edge.
-  const xs = points.map((p) => p.x).concat(o.xBudget !== undefined ? [o.xBudget] : []).filter(Number.isFinite);
-  const ys = points.map((p) => p.y).concat(o.yFloor !== undefined ? [o.yFloor] : []).filter(Number.isFinite);
+  const xs = points
+    .map((p) => p.x)
+    .concat(o.xBudget !== undefined ? [o.xBudget] : [])
+    .filter(Number.isFinite);
+  const ys = points
+    .map((p) => p.y)
+    .concat(o.yFloor !== undefined ? [o.yFloor] : [])
+    .filter(Number.isFinite);
   let [x0, x1] = [Math.min(0, ...xs), Math.max(...xs, 1e-9) * 1.08];
   // A far outlier (a broken candidate at 100% error) would flatten everyone else: clip the axis to
   // the bulk of the points and pin outliers to the edge, their real value in the tooltip.
-  const sortedY = points.map((p) => p.y).filter(Number.isFinite).sort((a, b) => a - b);
+  const sortedY = points
+    .map((p) => p.y)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   const qy = (f: number) => sortedY[Math.min(sortedY.length - 1, Math.floor(f * (sortedY.length - 1)))] ?? 0;
   const spread = Math.max(qy(0.9) - qy(0.1), 1e-6);
   const lim: [number, number] = [qy(0.1) - 4 * spread, qy(0.9) + 4 * spread];
@@ -54,13 +66,25 @@ export function scatter(points: ScatterPoint[], o: { xLabel: string; yLabel: str
   const X = (v: number) => m.l + ((Math.min(Math.max(v, x0), x1) - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
   const Y = (v: number) => H - m.b - ((Math.min(Math.max(v, y0), y1) - y0) / (y1 - y0 || 1)) * (H - m.t - m.b);
   const parts: string[] = [];
-  parts.push(`<svg id="${esc(o.id)}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.yLabel)} against ${esc(o.xLabel)}" xmlns="http://www.w3.org/2000/svg">`);
-  for (const t of ticks(x0, x1)) parts.push(`<line class="grid" x1="${X(t)}" x2="${X(t)}" y1="${m.t}" y2="${H - m.b}"/><text class="tick" x="${X(t)}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`);
-  for (const t of ticks(y0, y1)) parts.push(`<line class="grid" x1="${m.l}" x2="${W - m.r}" y1="${Y(t)}" y2="${Y(t)}"/><text class="tick" x="${m.l - 6}" y="${Y(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
+  parts.push(
+    `<svg id="${esc(o.id)}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.yLabel)} against ${esc(o.xLabel)}" xmlns="http://www.w3.org/2000/svg">`,
+  );
+  for (const t of ticks(x0, x1))
+    parts.push(
+      `<line class="grid" x1="${X(t)}" x2="${X(t)}" y1="${m.t}" y2="${H - m.b}"/><text class="tick" x="${X(t)}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`,
+    );
+  for (const t of ticks(y0, y1))
+    parts.push(
+      `<line class="grid" x1="${m.l}" x2="${W - m.r}" y1="${Y(t)}" y2="${Y(t)}"/><text class="tick" x="${m.l - 6}" y="${Y(t) + 4}" text-anchor="end">${fmt(t)}</text>`,
+    );
   parts.push(`<text class="axis" x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">${esc(o.xLabel)}</text>`);
   parts.push(`<text class="axis" transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
-  if (o.xBudget !== undefined) parts.push(`<line class="budget" x1="${X(o.xBudget)}" x2="${X(o.xBudget)}" y1="${m.t}" y2="${H - m.b}"><title>latency budget ${fmt(o.xBudget)}</title></line>`);
-  if (o.yFloor !== undefined && Number.isFinite(o.yFloor) && o.yFloor >= y0 && o.yFloor <= y1) parts.push(`<line class="budget" x1="${m.l}" x2="${W - m.r}" y1="${Y(o.yFloor)}" y2="${Y(o.yFloor)}"><title>quality floor ${fmt(o.yFloor)}</title></line>`);
+  if (o.xBudget !== undefined)
+    parts.push(
+      `<line class="budget" x1="${X(o.xBudget)}" x2="${X(o.xBudget)}" y1="${m.t}" y2="${H - m.b}"><title>latency budget ${fmt(o.xBudget)}</title></line>`,
+    );
+  if (o.yFloor !== undefined && Number.isFinite(o.yFloor) && o.yFloor >= y0 && o.yFloor <= y1)
+    parts.push(`<line class="budget" x1="${m.l}" x2="${W - m.r}" y1="${Y(o.yFloor)}" y2="${Y(o.yFloor)}"><title>quality floor ${fmt(o.yFloor)}</title></line>`);
   const front = o.front.map((id) => points.find((p) => p.id === id)).filter((p): p is ScatterPoint => !!p);
   if (front.length > 1) parts.push(`<polyline class="front" points="${front.map((p) => `${X(p.x)},${Y(p.y)}`).join(' ')}"/>`);
   for (const p of points) {
@@ -69,7 +93,8 @@ export function scatter(points: ScatterPoint[], o: { xLabel: string; yLabel: str
     if (p.yErr) g.push(`<line class="err" x1="${X(p.x)}" x2="${X(p.x)}" y1="${Y(p.yErr[0])}" y2="${Y(p.yErr[1])}"/>`);
     const clipped = p.y < y0 || p.y > y1;
     g.push(`<circle class="pt ${esc(p.cls)}${clipped ? ' clipped' : ''}" cx="${X(p.x)}" cy="${Y(p.y)}" r="6"/>`);
-    if (o.labels?.includes(p.id)) g.push(`<text class="ptlabel" x="${X(p.x) + 9}" y="${Y(p.y) - 8}">${esc(p.label.length > 32 ? p.label.slice(0, 31) + '…' : p.label)}</text>`);
+    if (o.labels?.includes(p.id))
+      g.push(`<text class="ptlabel" x="${X(p.x) + 9}" y="${Y(p.y) - 8}">${esc(p.label.length > 32 ? p.label.slice(0, 31) + '…' : p.label)}</text>`);
     parts.push(`<g class="candidate" data-candidate="${esc(p.id)}"><title>${esc(p.label)}: ${fmt(p.x)} ms, ${fmt(p.y)}</title>${g.join('')}</g>`);
   }
   parts.push('</svg>');
@@ -91,19 +116,34 @@ export function distributions(rows: DistRow[], o: { id: string; budget?: number 
   const H = m.t + m.b + rowH * rows.length;
   const q = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1)))] ?? NaN;
   // The axis reaches a little past the slowest p99; rarer outliers are pinned to its edge.
-  const p99s = rows.map((r) => q([...r.samples].sort((a, b) => a - b), 0.99)).filter(Number.isFinite);
+  const p99s = rows
+    .map((r) =>
+      q(
+        [...r.samples].sort((a, b) => a - b),
+        0.99,
+      ),
+    )
+    .filter(Number.isFinite);
   const x1 = Math.max(...p99s, o.budget ?? 0, 1e-9) * 1.25;
   const X = (v: number) => m.l + (Math.min(v, x1) / x1) * (W - m.l - m.r);
-  const parts = [`<svg id="${esc(o.id)}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="latency distributions" xmlns="http://www.w3.org/2000/svg">`];
-  for (const t of ticks(0, x1)) parts.push(`<line class="grid" x1="${X(t)}" x2="${X(t)}" y1="${m.t}" y2="${H - m.b}"/><text class="tick" x="${X(t)}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`);
+  const parts = [
+    `<svg id="${esc(o.id)}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="latency distributions" xmlns="http://www.w3.org/2000/svg">`,
+  ];
+  for (const t of ticks(0, x1))
+    parts.push(
+      `<line class="grid" x1="${X(t)}" x2="${X(t)}" y1="${m.t}" y2="${H - m.b}"/><text class="tick" x="${X(t)}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`,
+    );
   parts.push(`<text class="axis" x="${(m.l + W - m.r) / 2}" y="${H - 4}" text-anchor="middle">latency (ms)</text>`);
-  if (o.budget !== undefined) parts.push(`<line class="budget" x1="${X(o.budget)}" x2="${X(o.budget)}" y1="${m.t}" y2="${H - m.b}"><title>budget ${fmt(o.budget)} ms</title></line>`);
+  if (o.budget !== undefined)
+    parts.push(`<line class="budget" x1="${X(o.budget)}" x2="${X(o.budget)}" y1="${m.t}" y2="${H - m.b}"><title>budget ${fmt(o.budget)} ms</title></line>`);
   rows.forEach((r, i) => {
     const y = m.t + i * rowH + rowH / 2;
     const s = [...r.samples].sort((a, b) => a - b);
     // At most ~300 dots per row: every k-th sorted sample keeps the shape of the distribution.
     const k = Math.max(1, Math.ceil(s.length / 300));
-    const dots = s.filter((_, j) => j % k === 0).map((v, j) => `<circle class="dot" cx="${X(v).toFixed(1)}" cy="${(y + ((j % 5) - 2) * 1.6).toFixed(1)}" r="1.3"/>`);
+    const dots = s
+      .filter((_, j) => j % k === 0)
+      .map((v, j) => `<circle class="dot" cx="${X(v).toFixed(1)}" cy="${(y + ((j % 5) - 2) * 1.6).toFixed(1)}" r="1.3"/>`);
     const [p50, p99, max] = [q(s, 0.5), q(s, 0.99), s[s.length - 1] ?? NaN];
     parts.push(
       `<g class="candidate dist ${esc(r.cls)}" data-candidate="${esc(r.id)}"><title>${esc(r.label)}: p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms, max ${fmt(max)} ms, ${s.length} runs</title>` +
@@ -124,11 +164,15 @@ export function bars(rows: { label: string; value: number }[], o: { id: string; 
   const m = { l: 260, r: 60, t: 8, b: 32 };
   const H = m.t + m.b + rowH * rows.length;
   const x1 = Math.max(...rows.map((r) => Math.abs(r.value)), 1e-9);
-  const parts = [`<svg id="${esc(o.id)}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.xLabel)}" xmlns="http://www.w3.org/2000/svg">`];
+  const parts = [
+    `<svg id="${esc(o.id)}" class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.xLabel)}" xmlns="http://www.w3.org/2000/svg">`,
+  ];
   rows.forEach((r, i) => {
     const y = m.t + i * rowH;
     const w = (Math.abs(r.value) / x1) * (W - m.l - m.r);
-    parts.push(`<g class="bar${r.value < 0 ? ' neg' : ''}"><title>${esc(r.label)}: ${r.value}</title><text class="rowlabel" x="${m.l - 6}" y="${y + 13}" text-anchor="end">${esc(r.label.length > 40 ? r.label.slice(0, 39) + '…' : r.label)}</text><rect x="${m.l}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}"/><text class="tick" x="${m.l + w + 4}" y="${y + 13}">${fmt(r.value)}</text></g>`);
+    parts.push(
+      `<g class="bar${r.value < 0 ? ' neg' : ''}"><title>${esc(r.label)}: ${r.value}</title><text class="rowlabel" x="${m.l - 6}" y="${y + 13}" text-anchor="end">${esc(r.label.length > 40 ? r.label.slice(0, 39) + '…' : r.label)}</text><rect x="${m.l}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}"/><text class="tick" x="${m.l + w + 4}" y="${y + 13}">${fmt(r.value)}</text></g>`,
+    );
   });
   parts.push(`<text class="axis" x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle">${esc(o.xLabel)}</text></svg>`);
   return parts.join('\n');

@@ -27,8 +27,20 @@ const spec = (name: string, shape: InputSpec['shape'], type: InputSpec['type'] =
 
 test('batch dims: named like batch/N, else a symbolic first dim; fixed dims stay', () => {
   const r = resolveInputs([spec('a', ['batch', 3]), spec('b', [5, 'N']), spec('c', ['p2o.Dyn.0', 7]), spec('d', [2, 3])], { batch: 4 });
-  assert.deepEqual(r.map((i) => i.shape), [[4, 3], [5, 4], [4, 7], [2, 3]]);
-  assert.deepEqual(resolveInputs([spec('a', ['batch', 3])]).map((i) => i.shape), [[1, 3]], 'batch defaults to 1');
+  assert.deepEqual(
+    r.map((i) => i.shape),
+    [
+      [4, 3],
+      [5, 4],
+      [4, 7],
+      [2, 3],
+    ],
+  );
+  assert.deepEqual(
+    resolveInputs([spec('a', ['batch', 3])]).map((i) => i.shape),
+    [[1, 3]],
+    'batch defaults to 1',
+  );
 });
 
 test('a dim nothing sets is an error that names it and says which --shape to pass', () => {
@@ -36,28 +48,65 @@ test('a dim nothing sets is an error that names it and says which --shape to pas
     () => resolveInputs([spec('x', ['p2o.DynamicDimension.0', 3, 48, 'p2o.DynamicDimension.1'])], { batch: 2 }),
     (e: unknown) => e instanceof UsageError && /input 'x'/.test(e.message) && /dim 3/.test(e.message) && e.hint === 'give the full shape: --shape x=2,3,48,<n>',
   );
-  assert.throws(() => resolveInputs([spec('x', undefined)]), (e: unknown) => e instanceof UsageError && /no declared shape/.test(e.message));
-  assert.throws(() => resolveInputs([spec('x', ['batch', undefined])]), (e: unknown) => e instanceof UsageError && /dim 1 \(unknown\)/.test(e.message));
+  assert.throws(
+    () => resolveInputs([spec('x', undefined)]),
+    (e: unknown) => e instanceof UsageError && /no declared shape/.test(e.message),
+  );
+  assert.throws(
+    () => resolveInputs([spec('x', ['batch', undefined])]),
+    (e: unknown) => e instanceof UsageError && /dim 1 \(unknown\)/.test(e.message),
+  );
 });
 
 test('explicit shapes win, must match the declared rank and fixed dims, and bind dim names for other inputs', () => {
   const inputs = [spec('ids', ['batch', 'seq'], 'int64'), spec('mask', ['batch', 'seq'], 'int64')];
   const r = resolveInputs(inputs, { shapes: { ids: [2, 128] } });
-  assert.deepEqual(r.map((i) => i.shape), [[2, 128], [2, 128]]);
-  assert.deepEqual(resolveInputs(inputs, { dims: { seq: 16 }, batch: 3 }).map((i) => i.shape), [[3, 16], [3, 16]]);
+  assert.deepEqual(
+    r.map((i) => i.shape),
+    [
+      [2, 128],
+      [2, 128],
+    ],
+  );
+  assert.deepEqual(
+    resolveInputs(inputs, { dims: { seq: 16 }, batch: 3 }).map((i) => i.shape),
+    [
+      [3, 16],
+      [3, 16],
+    ],
+  );
   assert.throws(() => resolveInputs([spec('x', [1, 3, 48, 'w'])], { shapes: { x: [1, 3, 32, 100] } }), /fixes it at 48/);
   assert.throws(() => resolveInputs([spec('x', [1, 'w'])], { shapes: { x: [1, 2, 3] } }), /has 3 dims, but the model declares 2/);
-  assert.throws(() => resolveInputs([spec('x', [1, 'w'])], { shapes: { y: [1, 2] } }), (e: unknown) => e instanceof UsageError && e.hint === 'the inputs are: x');
+  assert.throws(
+    () => resolveInputs([spec('x', [1, 'w'])], { shapes: { y: [1, 2] } }),
+    (e: unknown) => e instanceof UsageError && e.hint === 'the inputs are: x',
+  );
   // ORT reports an input of unknown rank as []: a --shape of any rank is taken for it
-  assert.deepEqual(resolveInputs([spec('x', [])], { shapes: { x: [2, 3] } }).map((i) => i.shape), [[2, 3]]);
+  assert.deepEqual(
+    resolveInputs([spec('x', [])], { shapes: { x: [2, 3] } }).map((i) => i.shape),
+    [[2, 3]],
+  );
   // an explicit --batch must agree with the batch dim of a --shape (else it would be reported, not used)
-  assert.throws(() => resolveInputs([spec('x', ['N', 3, 48, 'W'])], { batch: 4, shapes: { x: [1, 3, 48, 320] } }), /--batch 4 and --shape x=1,3,48,320 disagree: dim 0/);
-  assert.deepEqual(resolveInputs([spec('x', ['N', 3, 48, 'W'])], { batch: 4, shapes: { x: [4, 3, 48, 320] } }).map((i) => i.shape), [[4, 3, 48, 320]]);
-  assert.deepEqual(resolveInputs([spec('x', ['N', 3, 48, 'W'])], { shapes: { x: [8, 3, 48, 320] } }).map((i) => i.shape), [[8, 3, 48, 320]], 'no --batch: the shape says it');
+  assert.throws(
+    () => resolveInputs([spec('x', ['N', 3, 48, 'W'])], { batch: 4, shapes: { x: [1, 3, 48, 320] } }),
+    /--batch 4 and --shape x=1,3,48,320 disagree: dim 0/,
+  );
+  assert.deepEqual(
+    resolveInputs([spec('x', ['N', 3, 48, 'W'])], { batch: 4, shapes: { x: [4, 3, 48, 320] } }).map((i) => i.shape),
+    [[4, 3, 48, 320]],
+  );
+  assert.deepEqual(
+    resolveInputs([spec('x', ['N', 3, 48, 'W'])], { shapes: { x: [8, 3, 48, 320] } }).map((i) => i.shape),
+    [[8, 3, 48, 320]],
+    'no --batch: the shape says it',
+  );
 });
 
 test('absurd sizes are refused before anything is allocated', () => {
-  assert.throws(() => resolveInputs([spec('x', ['batch', 1000, 1000])], { batch: 1000 }), (e: unknown) => e instanceof UsageError && /over the limit/.test(e.message));
+  assert.throws(
+    () => resolveInputs([spec('x', ['batch', 1000, 1000])], { batch: 1000 }),
+    (e: unknown) => e instanceof UsageError && /over the limit/.test(e.message),
+  );
   assert.throws(() => resolveInputs([spec('x', ['batch', 10])], { batch: 11, maxElements: 100 }), /110 elements, over the limit of 100/);
   assert.equal(resolveInputs([spec('x', ['batch', 10])], { batch: 10, maxElements: 100 }).length, 1);
   assert.throws(() => resolveInputs([spec('x', ['batch'])], { batch: 0 }), /--batch must be a whole number ≥ 1/);
@@ -66,7 +115,10 @@ test('absurd sizes are refused before anything is allocated', () => {
 test('feeds from an IR model and from its session agree, are seeded, and suit each input', async () => {
   const model = bertLike();
   const session = await createSession(model);
-  assert.deepEqual(declaredInputs(session).map((i) => [i.name, i.type, i.shape]), declaredInputs(model).map((i) => [i.name, i.type, i.shape]));
+  assert.deepEqual(
+    declaredInputs(session).map((i) => [i.name, i.type, i.shape]),
+    declaredInputs(model).map((i) => [i.name, i.type, i.shape]),
+  );
   const opts = { batch: 2, dims: { sequence: 6 }, seed: 7 };
   const a = synthesizeFeeds(session, opts);
   const b = synthesizeFeeds(model, opts);
@@ -74,8 +126,14 @@ test('feeds from an IR model and from its session agree, are seeded, and suit ea
   assert.deepEqual(a.input_ids!.dims, [2, 6]);
   const ids = [...(a.input_ids!.data as BigInt64Array)].map(Number);
   assert.ok(ids.every((v) => v >= 0 && v < 100) && new Set(ids).size > 1, 'ids are varied, non-negative and small');
-  assert.ok([...(a.attention_mask!.data as BigInt64Array)].every((v) => v === 1n), 'masks are all ones');
-  assert.ok([...(a.token_type_ids!.data as BigInt64Array)].every((v) => v === 0n), 'token types are zero');
+  assert.ok(
+    [...(a.attention_mask!.data as BigInt64Array)].every((v) => v === 1n),
+    'masks are all ones',
+  );
+  assert.ok(
+    [...(a.token_type_ids!.data as BigInt64Array)].every((v) => v === 0n),
+    'token types are zero',
+  );
   const f = a.features!.data as Float32Array;
   assert.deepEqual(a.features!.dims, [2, 8]);
   assert.ok(f.every((v) => v >= -1 && v < 1) && new Set(f).size > 8);

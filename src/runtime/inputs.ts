@@ -88,8 +88,7 @@ export function isBatchDimName(name: string): boolean {
 export function checkShapes(inputs: InputSpec[], shapes: Record<string, number[]>): void {
   const names = inputs.map((i) => i.name);
   for (const [name, shape] of Object.entries(shapes)) {
-    if (!names.includes(name))
-      throw new UsageError(`--shape names '${name}', which is not an input of the model`, `the inputs are: ${names.join(', ')}`);
+    if (!names.includes(name)) throw new UsageError(`--shape names '${name}', which is not an input of the model`, `the inputs are: ${names.join(', ')}`);
     for (const d of shape) positive(d, `--shape ${name}`);
   }
   for (const inp of inputs) {
@@ -130,7 +129,10 @@ export function resolveInputs(inputs: InputSpec[], opts: FeedOptions = {}): Reso
     if (opts.batch !== undefined)
       for (const k of batchPositions(inp.shape))
         if (shape[k] !== opts.batch)
-          throw new UsageError(`--batch ${opts.batch} and --shape ${inp.name}=${shape.join(',')} disagree: dim ${k} ('${String(inp.shape[k])}') is the batch dim`, `give the batch once: drop --batch, or write it into --shape`);
+          throw new UsageError(
+            `--batch ${opts.batch} and --shape ${inp.name}=${shape.join(',')} disagree: dim ${k} ('${String(inp.shape[k])}') is the batch dim`,
+            `give the batch once: drop --batch, or write it into --shape`,
+          );
     inp.shape.forEach((d, k) => {
       if (typeof d === 'string' && !byName.has(d)) byName.set(d, shape[k]!);
     });
@@ -139,7 +141,11 @@ export function resolveInputs(inputs: InputSpec[], opts: FeedOptions = {}): Reso
   const out: ResolvedInput[] = [];
   const open: { inp: InputSpec; guess: string; dims: number[] }[] = [];
   for (const inp of inputs) {
-    if (!inp.type) throw new UsageError(`input '${inp.name}' is ${inp.typeName}, which edgefit cannot synthesise`, 'bench a model whose inputs are tensors of a type onnxruntime-node supports');
+    if (!inp.type)
+      throw new UsageError(
+        `input '${inp.name}' is ${inp.typeName}, which edgefit cannot synthesise`,
+        'bench a model whose inputs are tensors of a type onnxruntime-node supports',
+      );
     const explicit = shapes[inp.name];
     if (explicit) {
       out.push({ name: inp.name, type: inp.type, shape: [...explicit] });
@@ -159,7 +165,8 @@ export function resolveInputs(inputs: InputSpec[], opts: FeedOptions = {}): Reso
       unresolved.push(k);
       return undefined;
     });
-    if (unresolved.length) open.push({ inp, dims: unresolved, guess: shape.map((d, k) => d ?? `<${typeof decl[k] === 'string' ? short(decl[k] as string) : 'n'}>`).join(',') });
+    if (unresolved.length)
+      open.push({ inp, dims: unresolved, guess: shape.map((d, k) => d ?? `<${typeof decl[k] === 'string' ? short(decl[k] as string) : 'n'}>`).join(',') });
     else out.push({ name: inp.name, type: inp.type, shape: shape as number[] });
   }
   if (open.length) {
@@ -177,7 +184,10 @@ export function resolveInputs(inputs: InputSpec[], opts: FeedOptions = {}): Reso
   for (const r of out) {
     const n = r.shape.reduce((a, b) => a * b, 1);
     if (n > max)
-      throw new UsageError(`input '${r.name}' of shape [${r.shape.join(',')}] would hold ${n} elements, over the limit of ${max}`, 'use a smaller --batch or --shape; the limit guards against typos such as an extra zero (raise it with --max-elements if the size is meant)');
+      throw new UsageError(
+        `input '${r.name}' of shape [${r.shape.join(',')}] would hold ${n} elements, over the limit of ${max}`,
+        'use a smaller --batch or --shape; the limit guards against typos such as an extra zero (raise it with --max-elements if the size is meant)',
+      );
   }
   return out;
 }
@@ -283,7 +293,10 @@ export function parseShapeFlags(values: readonly string[]): Record<string, numbe
   const out: Record<string, number[]> = {};
   let current: string | undefined;
   for (const raw of values) {
-    for (const piece of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const piece of raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       let dimsText = piece;
       const eq = piece.indexOf('=');
       if (eq >= 0) {
@@ -303,7 +316,8 @@ export function parseShapeFlags(values: readonly string[]): Record<string, numbe
       }
     }
   }
-  for (const [k, v] of Object.entries(out)) if (v.length === 0) throw new UsageError(`--shape ${k}= gives no dims`, 'write --shape name=d1,d2,… (e.g. --shape x=1,3,48,320)');
+  for (const [k, v] of Object.entries(out))
+    if (v.length === 0) throw new UsageError(`--shape ${k}= gives no dims`, 'write --shape name=d1,d2,… (e.g. --shape x=1,3,48,320)');
   return out;
 }
 
@@ -316,7 +330,10 @@ export function parseDimFlags(values: readonly string[]): Record<string, number>
     const text = piece.slice(eq + 1).trim();
     const v = Number(text);
     if (eq <= 0 || text === '' || !Number.isSafeInteger(v) || v < 1)
-      throw new UsageError(`--dim '${piece}' is not name=value with a whole number ≥ 1`, 'write --dim sequence=128 (the name as the model declares the symbolic dim)');
+      throw new UsageError(
+        `--dim '${piece}' is not name=value with a whole number ≥ 1`,
+        'write --dim sequence=128 (the name as the model declares the symbolic dim)',
+      );
     out[name] = v;
   }
   return out;

@@ -12,7 +12,11 @@ import { createSession, openSession, SessionError, toOrtOptions } from './sessio
 function matmulAdd() {
   const b = new GraphBuilder('mm');
   const x = b.input('x', DataType.FLOAT, ['batch', 4]);
-  const w = b.floats('w', [4, 3], Array.from({ length: 12 }, (_, i) => i / 10));
+  const w = b.floats(
+    'w',
+    [4, 3],
+    Array.from({ length: 12 }, (_, i) => i / 10),
+  );
   const bias = b.floats('b', [3], [1, 2, 3]);
   b.op('Add', [b.op('MatMul', [x, w]), bias], {}, { outputs: ['y'] });
   b.output('y', DataType.FLOAT, ['batch', 3]);
@@ -23,7 +27,11 @@ function opTypesAfter(opts: Parameters<typeof createSession>[1]): Promise<string
   const dir = mkdtempSync(join(tmpdir(), 'edgefit-session-'));
   const out = join(dir, 'optimized.onnx');
   return createSession(matmulAdd(), { ...opts, optimizedModelPath: out })
-    .then(() => readModel(out).graph.nodes.map((n) => n.opType).sort())
+    .then(() =>
+      readModel(out)
+        .graph.nodes.map((n) => n.opType)
+        .sort(),
+    )
     .finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
@@ -32,7 +40,10 @@ test('a session runs an IR model and gives the right numbers', async () => {
   const x = new ort.Tensor('float32', Float32Array.from([1, 0, 0, 0, 0, 1, 0, 0]), [2, 4]);
   const y = (await s.run({ x })).y!.data as Float32Array;
   // row 0 = W[0,:] + b, row 1 = W[1,:] + b
-  assert.deepEqual([...y].map((v) => +v.toFixed(5)), [1, 2.1, 3.2, 1.3, 2.4, 3.5]);
+  assert.deepEqual(
+    [...y].map((v) => +v.toFixed(5)),
+    [1, 2.1, 3.2, 1.3, 2.4, 3.5],
+  );
 });
 
 test('the optimized graph is exported, and the optimization level and disabled optimizers take effect', async () => {
@@ -77,7 +88,10 @@ test('when every provider fails, one error lists each and why; none falls back s
 test('a later provider in the list is used, and the earlier failures are reported', async () => {
   const r = await openSession(matmulAdd(), { providers: ['nosuch', 'cpu'] });
   assert.equal(r.provider, 'cpu');
-  assert.deepEqual(r.failures.map((f) => f.provider), ['nosuch']);
+  assert.deepEqual(
+    r.failures.map((f) => f.provider),
+    ['nosuch'],
+  );
 });
 
 test('a model ORT rejects is a SessionError that names the file', async () => {
@@ -89,7 +103,10 @@ test('a model ORT rejects is a SessionError that names the file', async () => {
   try {
     const path = join(dir, 'bad.onnx');
     writeFileSync(path, serializeModel(b.model()));
-    await assert.rejects(createSession(path, { optimizedModelPath: join(dir, 'opt.onnx') }), (e: unknown) => e instanceof SessionError && e.code === 'E_ORT_REJECTED' && e.message.includes(path) && /NoSuchOp/.test(e.message));
+    await assert.rejects(
+      createSession(path, { optimizedModelPath: join(dir, 'opt.onnx') }),
+      (e: unknown) => e instanceof SessionError && e.code === 'E_ORT_REJECTED' && e.message.includes(path) && /NoSuchOp/.test(e.message),
+    );
     assert.deepEqual(readdirSync(dir), ['bad.onnx'], 'no optimized file, whole or partial, is left behind');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -105,7 +122,10 @@ test('optimizedModelPath over the model itself, or onto a folder, is refused bef
     await assert.rejects(createSession(path, { optimizedModelPath: path }), (e: unknown) => e instanceof UsageError && /over the model itself/.test(e.message));
     assert.deepEqual(readFileSync(path), before, 'the model is untouched');
     mkdirSync(join(dir, 'sub'));
-    await assert.rejects(createSession(path, { optimizedModelPath: join(dir, 'sub') }), (e: unknown) => e instanceof UsageError && /is a folder/.test(e.message));
+    await assert.rejects(
+      createSession(path, { optimizedModelPath: join(dir, 'sub') }),
+      (e: unknown) => e instanceof UsageError && /is a folder/.test(e.message),
+    );
     assert.deepEqual(readdirSync(dir).sort(), ['m.onnx', 'sub']);
   } finally {
     rmSync(dir, { recursive: true, force: true });

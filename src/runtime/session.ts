@@ -171,7 +171,11 @@ export async function openSession(model: string | Uint8Array | Model, opts: Sess
   const list = failures.map((f) => `[${f.provider}] ${f.reason}`).join('; ');
   const onlyCpu = providers.length === 1 && providers[0] === 'cpu';
   if (onlyCpu)
-    throw new SessionError(`ONNX Runtime rejected ${label}: ${failures[0]!.reason}`, 'the model uses an op, attribute or opset ORT does not accept; run `edgefit inspect` on it, or re-export it at a supported opset', 'E_ORT_REJECTED');
+    throw new SessionError(
+      `ONNX Runtime rejected ${label}: ${failures[0]!.reason}`,
+      'the model uses an op, attribute or opset ORT does not accept; run `edgefit inspect` on it, or re-export it at a supported opset',
+      'E_ORT_REJECTED',
+    );
   throw new SessionError(
     `ONNX Runtime could not open ${label} with any of the requested execution providers: ${list}`,
     `check the provider names (known: ${KNOWN_PROVIDERS.join(', ')}) and that their libraries are installed; add 'cpu' to the list to allow it explicitly`,

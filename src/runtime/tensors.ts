@@ -73,7 +73,12 @@ export function allocate(type: OrtType, count: number): ort.Tensor.DataType {
 export function toOrtTensor(t: Tensor): ort.Tensor {
   const type = ortTypeOf(t.dataType);
   if (!type) throw new Error(`tensor '${t.name}': element type ${dtypeName(t.dataType)} has no onnxruntime-node equivalent`);
-  if (type === 'string') return new ort.Tensor('string', (t.strings ?? []).map((s) => new TextDecoder().decode(s)), [...t.dims]);
+  if (type === 'string')
+    return new ort.Tensor(
+      'string',
+      (t.strings ?? []).map((s) => new TextDecoder().decode(s)),
+      [...t.dims],
+    );
   const data = allocate(type, t.size) as Exclude<ort.Tensor.DataType, string[]>;
   new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(t.data.subarray(0, data.byteLength));
   return new ort.Tensor(type, data, [...t.dims]);
@@ -84,7 +89,14 @@ export function fromOrtTensor(name: string, t: ort.Tensor): Tensor {
   const dataType = dataTypeOfOrt(t.type);
   if (dataType === undefined) throw new Error(`output '${name}': ORT type ${t.type} has no ONNX equivalent here`);
   const dims = t.dims.map(Number);
-  if (t.type === 'string') return new Tensor(name, dataType, dims, new Uint8Array(0), (t.data as string[]).map((s) => new TextEncoder().encode(s)));
+  if (t.type === 'string')
+    return new Tensor(
+      name,
+      dataType,
+      dims,
+      new Uint8Array(0),
+      (t.data as string[]).map((s) => new TextEncoder().encode(s)),
+    );
   const data = t.data as Exclude<ort.Tensor.DataType, string[]>;
   return new Tensor(name, dataType, dims, new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice());
 }

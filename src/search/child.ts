@@ -16,26 +16,35 @@ export async function runWorker<T>(name: string, request: unknown, timeoutMs: nu
   const outPath = join(dir, 'result.json');
   writeFileSync(reqPath, JSON.stringify(request));
   try {
-    const { code, signal, stderr, timedOut } = await new Promise<{ code: number | null; signal: string | null; stderr: string; timedOut: boolean }>((resolve, reject) => {
-      const child = spawn(process.execPath, [...nodeScriptArgs(import.meta.url, name), reqPath, outPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      let timedOut = false;
-      child.stderr.on('data', (d: Buffer) => {
-        err = (err + d.toString()).slice(-4000);
-      });
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, timeoutMs);
-      child.on('error', reject);
-      child.on('close', (c, s) => {
-        clearTimeout(timer);
-        resolve({ code: c, signal: s, stderr: err, timedOut });
-      });
-    });
+    const { code, signal, stderr, timedOut } = await new Promise<{ code: number | null; signal: string | null; stderr: string; timedOut: boolean }>(
+      (resolve, reject) => {
+        const child = spawn(process.execPath, [...nodeScriptArgs(import.meta.url, name), reqPath, outPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        let timedOut = false;
+        child.stderr.on('data', (d: Buffer) => {
+          err = (err + d.toString()).slice(-4000);
+        });
+        const timer = setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, timeoutMs);
+        child.on('error', reject);
+        child.on('close', (c, s) => {
+          clearTimeout(timer);
+          resolve({ code: c, signal: s, stderr: err, timedOut });
+        });
+      },
+    );
     if (!existsSync(outPath)) {
-      const why = timedOut ? `took longer than ${Math.round(timeoutMs / 1000)} s and was stopped` : signal === 'SIGKILL' ? 'was killed (out of memory?)' : `exited with ${signal ?? code}`;
-      throw new EdgefitError(`${what} ${why}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`, timedOut ? 'E_WORKER_TIMEOUT' : 'E_WORKER_CRASH');
+      const why = timedOut
+        ? `took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`
+        : signal === 'SIGKILL'
+          ? 'was killed (out of memory?)'
+          : `exited with ${signal ?? code}`;
+      throw new EdgefitError(
+        `${what} ${why}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+        timedOut ? 'E_WORKER_TIMEOUT' : 'E_WORKER_CRASH',
+      );
     }
     const r = JSON.parse(readFileSync(outPath, 'utf8')) as { ok: true; value: T } | { ok: false; error: { message: string; code?: string; hint?: string } };
     if (!r.ok) throw new EdgefitError(r.error.message, r.error.code ?? 'E_WORKER', r.error.hint);

@@ -45,7 +45,11 @@ test('malformed constraints are UsageErrors that say what was wrong', () => {
     ['', /empty constraint/],
   ];
   for (const [s, re] of cases) {
-    assert.throws(() => parseConstraints(s), (e: unknown) => e instanceof UsageError && re.test(e.message) && !!e.hint, s);
+    assert.throws(
+      () => parseConstraints(s),
+      (e: unknown) => e instanceof UsageError && re.test(e.message) && !!e.hint,
+      s,
+    );
   }
 });
 
@@ -53,9 +57,15 @@ test('checks: budgets, relative floors against the baseline, missing metrics', (
   const cs = parseConstraints('p99<=10ms,exact>=-1pt,size<=1MB');
   const base = { quality: { 'exact-match': 0.8 } };
   const ok = checkConstraints(cs, { latency: { p99: 9 }, quality: { 'exact-match': 0.795 }, sizeBytes: 5e5 }, base);
-  assert.deepEqual(ok.map((c) => c.ok), [true, true, true]);
+  assert.deepEqual(
+    ok.map((c) => c.ok),
+    [true, true, true],
+  );
   const bad = checkConstraints(cs, { latency: { p99: 12 }, quality: { 'exact-match': 0.78 }, sizeBytes: 2e6 }, base);
-  assert.deepEqual(bad.map((c) => c.ok), [false, false, false]);
+  assert.deepEqual(
+    bad.map((c) => c.ok),
+    [false, false, false],
+  );
   assert.ok(Math.abs(bad[0]!.missBy - 0.2) < 1e-9);
   assert.ok(Math.abs(bad[1]!.bound - 0.79) < 1e-9);
   const none = checkConstraints(cs, { latency: { p99: 9 }, quality: { accuracy: 0.9 } }, base);

@@ -40,16 +40,23 @@ export function parseConstraint(raw: string): Constraint {
   const rhs = m[3]!.trim();
 
   if ((LATENCY_STATS as readonly string[]).includes(name) || /^p\d+$/.test(name)) {
-    if (!(LATENCY_STATS as readonly string[]).includes(name)) throw new UsageError(`unsupported latency statistic '${m[1]}' in '${raw}'`, `use one of ${LATENCY_STATS.join(', ')}`);
-    if (op !== '<=' && op !== '<') throw new UsageError(`a latency budget is an upper bound: '${raw}' uses '${op}'`, `write it as ${name}<=<time>, e.g. "${name}<=12ms"`);
+    if (!(LATENCY_STATS as readonly string[]).includes(name))
+      throw new UsageError(`unsupported latency statistic '${m[1]}' in '${raw}'`, `use one of ${LATENCY_STATS.join(', ')}`);
+    if (op !== '<=' && op !== '<')
+      throw new UsageError(`a latency budget is an upper bound: '${raw}' uses '${op}'`, `write it as ${name}<=<time>, e.g. "${name}<=12ms"`);
     const rel = /^(\d+(?:\.\d+)?|\.\d+)\s*[x×]$/i.exec(rhs) ?? /^-(\d+(?:\.\d+)?)\s*%$/.exec(rhs);
     if (rel) {
       const factor = rhs.endsWith('%') ? 1 - Number(rel[1]) / 100 : Number(rel[1]);
-      if (!(factor > 0)) throw new UsageError(`a relative latency budget must leave a positive time: '${raw}'`, 'e.g. "p99<=0.6x" (60% of the baseline) or "p99<=-40%"');
+      if (!(factor > 0))
+        throw new UsageError(`a relative latency budget must leave a positive time: '${raw}'`, 'e.g. "p99<=0.6x" (60% of the baseline) or "p99<=-40%"');
       return { kind: 'latency', stat: name as LatencyStat, op, factor, text };
     }
     const v = /^(\d+(?:\.\d+)?|\.\d+)\s*(us|µs|ms|s)$/i.exec(rhs);
-    if (!v) throw new UsageError(`cannot read the time '${rhs}' in '${raw}'`, 'give a positive number with a unit: us, ms or s, e.g. "p99<=12ms"; or relative to the source model: "p99<=0.6x", "p99<=-40%"');
+    if (!v)
+      throw new UsageError(
+        `cannot read the time '${rhs}' in '${raw}'`,
+        'give a positive number with a unit: us, ms or s, e.g. "p99<=12ms"; or relative to the source model: "p99<=0.6x", "p99<=-40%"',
+      );
     const ms = Number(v[1]) * TIME_UNITS[v[2]!.toLowerCase()]!;
     if (!(ms > 0)) throw new UsageError(`a latency budget must be positive: '${raw}'`, 'e.g. "p99<=12ms"');
     return { kind: 'latency', stat: name as LatencyStat, op, ms, text };
@@ -57,7 +64,8 @@ export function parseConstraint(raw: string): Constraint {
 
   if (SIZE_NAMES.has(name) || MEMORY_NAMES.has(name)) {
     const kind = SIZE_NAMES.has(name) ? 'size' : 'memory';
-    if (op !== '<=' && op !== '<') throw new UsageError(`a ${kind} limit is an upper bound: '${raw}' uses '${op}'`, `write it as ${name}<=<bytes>, e.g. "${name}<=20MB"`);
+    if (op !== '<=' && op !== '<')
+      throw new UsageError(`a ${kind} limit is an upper bound: '${raw}' uses '${op}'`, `write it as ${name}<=<bytes>, e.g. "${name}<=20MB"`);
     const v = /^(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?$/i.exec(rhs);
     if (!v) throw new UsageError(`cannot read the size '${rhs}' in '${raw}'`, 'give a number with a unit: B, KB, MB, GB, KiB, MiB or GiB, e.g. "size<=20MB"');
     const bytes = Number(v[1]) * BYTE_UNITS[(v[2] ?? 'b').toLowerCase()]!;
@@ -82,15 +90,25 @@ export function parseConstraint(raw: string): Constraint {
   v = /^(\d+(?:\.\d+)?)\s*(%)?$/.exec(rhs);
   if (v) {
     const value = Number(v[1]) / (v[2] ? 100 : 1);
-    if (value > 1 && !v[2]) throw new UsageError(`the quality floor '${raw}' is above 1`, `metrics are fractions: write ${name}${op}${(value / 100).toString()} or ${name}${op}${v[1]}%; for a change from the baseline write e.g. "${name}>=-1pt"`);
+    if (value > 1 && !v[2])
+      throw new UsageError(
+        `the quality floor '${raw}' is above 1`,
+        `metrics are fractions: write ${name}${op}${(value / 100).toString()} or ${name}${op}${v[1]}%; for a change from the baseline write e.g. "${name}>=-1pt"`,
+      );
     return { kind: 'quality', metric: name, op: op as '>=', mode: 'absolute', value, text };
   }
-  throw new UsageError(`cannot read the quality value '${rhs}' in '${raw}'`, `use an absolute value ("${name}${op}0.97", "${name}${op}97%") or a change from the baseline in points ("${name}${op}-1pt")`);
+  throw new UsageError(
+    `cannot read the quality value '${rhs}' in '${raw}'`,
+    `use an absolute value ("${name}${op}0.97", "${name}${op}97%") or a change from the baseline in points ("${name}${op}-1pt")`,
+  );
 }
 
 /** Parses a comma- or semicolon-separated list of constraints. */
 export function parseConstraints(raw: string): Constraint[] {
-  const parts = raw.split(/[,;]/).map((s) => s.trim()).filter(Boolean);
+  const parts = raw
+    .split(/[,;]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new UsageError(`empty constraint '${raw}'`, `examples: ${EXAMPLES}`);
   return parts.map(parseConstraint);
 }
@@ -150,7 +168,15 @@ export function checkConstraints(constraints: readonly Constraint[], f: Figures,
       case 'quality': {
         const names = Object.keys(f.quality ?? {});
         const key = resolveMetric(c.metric, names);
-        if (key === undefined) return { constraint: c.text, ok: false, bound: NaN, unit: 'metric', missBy: Infinity, note: `metric '${c.metric}' not among ${names.join(', ') || '(none)'}` };
+        if (key === undefined)
+          return {
+            constraint: c.text,
+            ok: false,
+            bound: NaN,
+            unit: 'metric',
+            missBy: Infinity,
+            note: `metric '${c.metric}' not among ${names.join(', ') || '(none)'}`,
+          };
         const actual = f.quality![key]!;
         let bound = c.value;
         if (c.mode === 'relative') {

@@ -43,9 +43,45 @@ test('the same guard calls the fast side faster when the roles swap', async () =
 
 test('judge: any pooled loss is slower; a gain inside the margin is unchanged', () => {
   const same = Array.from({ length: 20 }, () => 1);
-  assert.equal(judge(same, same.map(() => 1.01), [0.99], 0.03, 1).verdict, 'slower');
-  assert.equal(judge(same, same.map(() => 0.99), [1.01], 0.03, 1).verdict, 'unchanged');
-  assert.equal(judge(same, same.map(() => 0.5), [2, 2, 2], 0.03, 1).verdict, 'faster');
+  assert.equal(
+    judge(
+      same,
+      same.map(() => 1.01),
+      [0.99],
+      0.03,
+      1,
+    ).verdict,
+    'slower',
+  );
+  assert.equal(
+    judge(
+      same,
+      same.map(() => 0.99),
+      [1.01],
+      0.03,
+      1,
+    ).verdict,
+    'unchanged',
+  );
+  assert.equal(
+    judge(
+      same,
+      same.map(() => 0.5),
+      [2, 2, 2],
+      0.03,
+      1,
+    ).verdict,
+    'faster',
+  );
   // Pooled gain but most rounds lost: not called faster.
-  assert.equal(judge(same, same.map(() => 0.9), [1.2, 0.95, 0.97], 0.03, 1).verdict, 'unchanged');
+  assert.equal(
+    judge(
+      same,
+      same.map(() => 0.9),
+      [1.2, 0.95, 0.97],
+      0.03,
+      1,
+    ).verdict,
+    'unchanged',
+  );
 });

@@ -58,14 +58,21 @@ export function sha256Bytes(b: Uint8Array): string {
 }
 
 /** Runs the passes on a copy of `source`, validating parameters and verifying the IR after each. */
-export async function applyPasses(source: Model, steps: CandidateConfig['passes'], passes: readonly Pass[], ctx: { calibration?: () => AsyncIterable<Feeds>; log?: (l: string) => void }, label: string): Promise<{ model: Model; records: PassRecord[] }> {
+export async function applyPasses(
+  source: Model,
+  steps: CandidateConfig['passes'],
+  passes: readonly Pass[],
+  ctx: { calibration?: () => AsyncIterable<Feeds>; log?: (l: string) => void },
+  label: string,
+): Promise<{ model: Model; records: PassRecord[] }> {
   let model = source.clone();
   const records: PassRecord[] = [];
   for (const step of steps) {
     const pass = passes.find((p) => p.name === step.name);
     if (!pass) throw new EdgefitError(`candidate '${label}' names the pass '${step.name}', which is not registered`, 'E_PASS_MISSING');
     const params = validateParams(pass.name, pass.params, step.params);
-    if (pass.needsCalibration && !ctx.calibration) throw new EdgefitError(`pass ${pass.name} needs calibration data and the run has no task`, 'E_NO_CALIBRATION', 'pass --task');
+    if (pass.needsCalibration && !ctx.calibration)
+      throw new EdgefitError(`pass ${pass.name} needs calibration data and the run has no task`, 'E_NO_CALIBRATION', 'pass --task');
     const out = await pass.run(model, params, { ...ctx, seed: 0 });
     try {
       verifyModel(out.model);
@@ -93,7 +100,14 @@ export class RealMeasurer implements Measurer {
     const { PASSES } = await import('../passes/registry.js');
     const registered = cfg.passes.every((st) => PASSES.some((p) => p.name === st.name && this.s.passes.includes(p)));
     if (registered) {
-      const req: BuildRequest = { sourcePath: this.s.sourcePath, steps: cfg.passes, label: cfg.label, outPath, ...(this.s.task ? { task: this.s.task } : {}), calibrationItems: this.s.calibrationItems ?? 32 };
+      const req: BuildRequest = {
+        sourcePath: this.s.sourcePath,
+        steps: cfg.passes,
+        label: cfg.label,
+        outPath,
+        ...(this.s.task ? { task: this.s.task } : {}),
+        calibrationItems: this.s.calibrationItems ?? 32,
+      };
       return runWorker('build-worker', req, 15 * 60_000, `building ${cfg.label}`);
     }
     const { model, records } = await this.apply(cfg, cfg.passes);
@@ -164,7 +178,12 @@ export class RealMeasurer implements Measurer {
           seed: 0,
           timeoutMs: st.durationMs + 5 * 60_000,
         });
-        if (!bench.ok) throw new EdgefitError(`latency measurement of ${cfg.label} failed (${bench.error.kind}): ${bench.error.message}`, bench.error.code, bench.error.hint);
+        if (!bench.ok)
+          throw new EdgefitError(
+            `latency measurement of ${cfg.label} failed (${bench.error.kind}): ${bench.error.message}`,
+            bench.error.code,
+            bench.error.hint,
+          );
         const a = acc[i]!;
         for (const v of bench.latency.samplesMs) a.samples.push(v); // not push(...): a fast model gives 10^5+ samples, past the argument limit
         a.peak = Math.max(a.peak, bench.peakRssBytes);
@@ -197,7 +216,11 @@ export class RealMeasurer implements Measurer {
       modelPath,
       session: { threads: this.s.threads, graphOptimizationLevel: cfg.session.graphOptimizationLevel, disabledOptimizers: cfg.session.disabledOptimizers },
       ...(this.s.task ? { task: { ...this.s.task, limit: st.evalItems, split: 'test' as const } } : {}),
-      reference: { modelPath: this.s.sourcePath, ...(this.s.shapes ? { shapes: this.s.shapes } : {}), count: Math.min(st.evalItems, this.s.agreementItems ?? st.evalItems) },
+      reference: {
+        modelPath: this.s.sourcePath,
+        ...(this.s.shapes ? { shapes: this.s.shapes } : {}),
+        count: Math.min(st.evalItems, this.s.agreementItems ?? st.evalItems),
+      },
       batchSize: this.s.evalBatchSize,
     };
   }

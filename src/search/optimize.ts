@@ -112,8 +112,12 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
   const runDir = new RunDir(resolve(o.out), spec).open();
 
   // 3. The candidate space and the search.
-  const configs = o.configs ?? buildSpace({ passes, sourceOpset: source.opset('') ?? 0, hasCalibration: !!calibration, ...(o.maxPerPass ? { maxPerPass: o.maxPerPass } : {}) });
-  o.progress?.log(`edgefit optimize: ${configs.length} candidates from ${passes.length} registered passes; budget ${constraints.map((c) => c.text).join(', ')}; time limit ${Math.round(o.timeLimitMs / 1000)} s`);
+  const configs =
+    o.configs ??
+    buildSpace({ passes, sourceOpset: source.opset('') ?? 0, hasCalibration: !!calibration, ...(o.maxPerPass ? { maxPerPass: o.maxPerPass } : {}) });
+  o.progress?.log(
+    `edgefit optimize: ${configs.length} candidates from ${passes.length} registered passes; budget ${constraints.map((c) => c.text).join(', ')}; time limit ${Math.round(o.timeLimitMs / 1000)} s`,
+  );
   const measurer =
     o.measurer ??
     new RealMeasurer({
@@ -131,7 +135,17 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
       log: (l: string) => o.progress?.log(`  ${l}`),
       agreementItems: 64,
     });
-  const out = await search({ configs, measurer, runDir, constraints, objective, timeLimitMs: Math.max(0, o.timeLimitMs - (Date.now() - t0)), progress: o.progress, maxNewMeasurements: o.maxNewMeasurements, passes });
+  const out = await search({
+    configs,
+    measurer,
+    runDir,
+    constraints,
+    objective,
+    timeLimitMs: Math.max(0, o.timeLimitMs - (Date.now() - t0)),
+    progress: o.progress,
+    maxNewMeasurements: o.maxNewMeasurements,
+    passes,
+  });
 
   // 4. The summary, the chosen model and the report.
   const machine = machineInfo(threads);
@@ -174,7 +188,14 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
       passes: chosen.config.passes,
       session: chosen.config.session,
       data: { task: summary.task.name, sha256: dataSha, n: m.quality.n },
-      figures: { p50: m.latency.p50, p90: m.latency.p90, p99: m.latency.p99, max: m.latency.max, quality: m.quality.primary, ...(m.peakRssBytes ? { peakRssBytes: m.peakRssBytes } : {}) },
+      figures: {
+        p50: m.latency.p50,
+        p90: m.latency.p90,
+        p99: m.latency.p99,
+        max: m.latency.max,
+        quality: m.quality.primary,
+        ...(m.peakRssBytes ? { peakRssBytes: m.peakRssBytes } : {}),
+      },
       constraints: constraints.map((c) => c.text),
       machine: summary.machine,
       createdAt: summary.createdAt,

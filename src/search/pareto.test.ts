@@ -12,7 +12,13 @@ export function fake(id: string, ms: number, q: number, opts: { size?: number; f
   const m = {
     stage: opts.full === false ? ('screen' as const) : ('full' as const),
     latency: latencyFigures(samples),
-    quality: { primary: { name: 'exact', value: q, ci: [q - 0.05, q + 0.05] as [number, number] }, metrics: {}, n: 100, perItem: Array.from({ length: 100 }, (_, i) => (i < k ? 1 : 0)), source: 'task' as const },
+    quality: {
+      primary: { name: 'exact', value: q, ci: [q - 0.05, q + 0.05] as [number, number] },
+      metrics: {},
+      n: 100,
+      perItem: Array.from({ length: 100 }, (_, i) => (i < k ? 1 : 0)),
+      source: 'task' as const,
+    },
     measuredAt: '2026-01-01T00:00:00Z',
     wallMs: 1,
   };
@@ -46,7 +52,10 @@ test('choice: the fastest candidate that meets every constraint, not the first o
   const c = choose(rs, parseConstraints('p99<=8ms,exact>=-1pt,size<=5MB'), base, 'p99');
   assert.equal(c.chosen?.id, 'int8');
   assert.equal(c.runnerUp, undefined); // fp16 misses the budget, int4 the floor, big-fast the size
-  assert.deepEqual(c.feasible.map((r) => r.id), ['int8']);
+  assert.deepEqual(
+    c.feasible.map((r) => r.id),
+    ['int8'],
+  );
   const loose = choose(rs, parseConstraints('p99<=20ms,exact>=-1pt'), base, 'p99');
   assert.equal(loose.chosen?.id, 'big-fast');
   assert.equal(loose.runnerUp?.id, 'int8');

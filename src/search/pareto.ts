@@ -74,7 +74,13 @@ export interface Choice {
  * objective go by higher quality, then smaller size.
  * Only fully measured candidates can be chosen when `requireFull` is set.
  */
-export function choose(results: readonly CandidateResult[], constraints: readonly Constraint[], baseline: CandidateResult | undefined, objective: LatencyStat, opts: { requireFull?: boolean; closestN?: number } = {}): Choice {
+export function choose(
+  results: readonly CandidateResult[],
+  constraints: readonly Constraint[],
+  baseline: CandidateResult | undefined,
+  objective: LatencyStat,
+  opts: { requireFull?: boolean; closestN?: number } = {},
+): Choice {
   const baseFig = baseline ? figuresOf(baseline) : undefined;
   const checks = new Map<string, Check[]>();
   const measured = results.filter((r) => r.status === 'ok' && bestMeasurement(r));

@@ -53,7 +53,8 @@ export async function measureQuality(req: QualityRequest): Promise<QualityFigure
     const ref = await createSession(req.reference.modelPath, { ...so, graphOptimizationLevel: 'all', disabledOptimizers: [] });
     try {
       const batches = (async function* () {
-        for (let i = 0; i < req.reference.count; i++) yield synthesizeFeeds(ref, { ...(req.reference.shapes ? { shapes: req.reference.shapes } : {}), seed: 1000 + i });
+        for (let i = 0; i < req.reference.count; i++)
+          yield synthesizeFeeds(ref, { ...(req.reference.shapes ? { shapes: req.reference.shapes } : {}), seed: 1000 + i });
       })();
       return await agreement(session, ref, batches);
     } finally {

@@ -25,7 +25,10 @@ test("a run directory holding another model's or task's run is left alone, not o
     new RunDir(dir, spec('aaa')).open();
     const before = readFileSync(join(dir, 'run.json'), 'utf8');
     for (const other of [spec('bbb'), spec('aaa', 'mnist')])
-      assert.throws(() => new RunDir(dir, other).open(), (e: unknown) => e instanceof EdgefitError && e.code === 'E_RUN_DIR' && /holds the run of another/.test(e.message) && /--out/.test(e.hint ?? ''));
+      assert.throws(
+        () => new RunDir(dir, other).open(),
+        (e: unknown) => e instanceof EdgefitError && e.code === 'E_RUN_DIR' && /holds the run of another/.test(e.message) && /--out/.test(e.hint ?? ''),
+      );
     assert.equal(readFileSync(join(dir, 'run.json'), 'utf8'), before, 'run.json untouched');
     // the same model and task with other settings is a rerun
     new RunDir(dir, spec('aaa', 'serials', 2)).open();

@@ -75,7 +75,8 @@ export class RunDir {
     } catch (e) {
       throw new EdgefitError(`cannot create the run directory ${this.root}: ${(e as Error).message}`, 'E_RUN_DIR', 'pass a writable --out directory');
     }
-    if (existsSync(this.root) && !statSync(this.root).isDirectory()) throw new EdgefitError(`${this.root} is not a directory`, 'E_RUN_DIR', 'pass a directory to --out');
+    if (existsSync(this.root) && !statSync(this.root).isDirectory())
+      throw new EdgefitError(`${this.root} is not a directory`, 'E_RUN_DIR', 'pass a directory to --out');
     // Another model's (or task's) run lives here: reopening would overwrite its run.json, its candidates
     // (ids do not depend on the model) and its best.onnx. Same model and task with other settings is a
     // rerun, which re-measures what no longer matches.

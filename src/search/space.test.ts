@@ -4,7 +4,16 @@ import type { Pass } from '../passes/pass.js';
 import { PASSES } from '../passes/registry.js';
 import { baselineConfig, buildSpace, configId, exclusionVariants, paramVariants } from './space.js';
 
-const pass = (name: string, params: Pass['params'], needsCalibration = false): Pass => ({ name, description: name, params, tolerance: { metric: 'cosine', value: 0.9 }, needsCalibration, run: async () => { throw new Error('not run'); } });
+const pass = (name: string, params: Pass['params'], needsCalibration = false): Pass => ({
+  name,
+  description: name,
+  params,
+  tolerance: { metric: 'cosine', value: 0.9 },
+  needsCalibration,
+  run: async () => {
+    throw new Error('not run');
+  },
+});
 
 const dyn = pass('quantize-dynamic', {
   form: { type: 'enum', values: ['fused', 'integer'], default: 'fused', description: '' },
@@ -12,12 +21,25 @@ const dyn = pass('quantize-dynamic', {
   exclude: { type: 'string[]', default: [], description: '' },
   minWeightElements: { type: 'integer', default: 0, description: '' },
 });
-const stat = pass('quantize-static', { method: { type: 'enum', values: ['minmax', 'percentile', 'entropy'], default: 'minmax', description: '' }, exclude: { type: 'string[]', default: [], description: '' } }, true);
+const stat = pass(
+  'quantize-static',
+  {
+    method: { type: 'enum', values: ['minmax', 'percentile', 'entropy'], default: 'minmax', description: '' },
+    exclude: { type: 'string[]', default: [], description: '' },
+  },
+  true,
+);
 const prep = [pass('constants-to-initializers', {}), pass('upgrade-opset', { target: { type: 'integer', default: 17, description: '' } })];
 
 test('parameter variants: defaults first, then enum and boolean values one at a time; lists and numbers left alone', () => {
-  assert.deepEqual(paramVariants(dyn, 10).map((v) => v.tag), ['', 'form=integer', 'perChannel=false']);
-  assert.deepEqual(paramVariants(stat, 2).map((v) => v.params), [{}, { method: 'percentile' }]);
+  assert.deepEqual(
+    paramVariants(dyn, 10).map((v) => v.tag),
+    ['', 'form=integer', 'perChannel=false'],
+  );
+  assert.deepEqual(
+    paramVariants(stat, 2).map((v) => v.params),
+    [{}, { method: 'percentile' }],
+  );
 });
 
 test('the space: baseline first, session settings, prep passes before quantization of an old opset, calibration-only passes need data', () => {
@@ -28,22 +50,50 @@ test('the space: baseline first, session settings, prep passes before quantizati
   assert.ok(old.some((c) => c.label === 'fp32 opset17'));
   assert.ok(!old.some((c) => c.passes.some((p) => p.name === 'quantize-static')), 'static needs calibration');
   const q = old.find((c) => c.label === 'quantize-dynamic')!;
-  assert.deepEqual(q.passes.map((p) => p.name), ['constants-to-initializers', 'upgrade-opset', 'quantize-dynamic']);
-  const modern = buildSpace({ passes: [...prep, dyn, stat], sourceOpset: 17, hasCalibration: true, sensitivity: { metric: 'cosine', rows: [{ node: 'a', opType: 'Conv', delta: 0.2 }, { node: 'b', opType: 'Conv', delta: 0.1 }, { node: 'c', opType: 'Conv', delta: 0 }] } });
+  assert.deepEqual(
+    q.passes.map((p) => p.name),
+    ['constants-to-initializers', 'upgrade-opset', 'quantize-dynamic'],
+  );
+  const modern = buildSpace({
+    passes: [...prep, dyn, stat],
+    sourceOpset: 17,
+    hasCalibration: true,
+    sensitivity: {
+      metric: 'cosine',
+      rows: [
+        { node: 'a', opType: 'Conv', delta: 0.2 },
+        { node: 'b', opType: 'Conv', delta: 0.1 },
+        { node: 'c', opType: 'Conv', delta: 0 },
+      ],
+    },
+  });
   assert.ok(!modern.some((c) => c.passes.some((p) => p.name === 'upgrade-opset')));
   assert.ok(modern.some((c) => c.session.disabledOptimizers.includes('MatMulAddFusion')));
   assert.ok(modern.some((c) => JSON.stringify(c.passes.at(-1)?.params) === JSON.stringify({ exclude: ['a'] })));
   // Ids are unique and stable.
   const ids = modern.map(configId);
   assert.equal(new Set(ids).size, ids.length);
-  assert.deepEqual(buildSpace({ passes: [...prep, dyn, stat], sourceOpset: 17, hasCalibration: true }).map(configId), buildSpace({ passes: [...prep, dyn, stat], sourceOpset: 17, hasCalibration: true }).map(configId));
+  assert.deepEqual(
+    buildSpace({ passes: [...prep, dyn, stat], sourceOpset: 17, hasCalibration: true }).map(configId),
+    buildSpace({ passes: [...prep, dyn, stat], sourceOpset: 17, hasCalibration: true }).map(configId),
+  );
   assert.notEqual(configId(baselineConfig()), configId({ ...baselineConfig(), session: { graphOptimizationLevel: 'basic', disabledOptimizers: [] } }));
 });
 
 test('exclusion variants keep the k most sensitive nodes in float', () => {
-  const base = { label: 'quantize-static', passes: [{ name: 'quantize-static', params: { method: 'entropy' } }], session: { graphOptimizationLevel: 'all' as const, disabledOptimizers: [] } };
+  const base = {
+    label: 'quantize-static',
+    passes: [{ name: 'quantize-static', params: { method: 'entropy' } }],
+    session: { graphOptimizationLevel: 'all' as const, disabledOptimizers: [] },
+  };
   const v = exclusionVariants(base, stat, ['n1', 'n2', 'n3'], [1, 3, 9]);
-  assert.deepEqual(v.map((c) => c.passes[0]!.params), [{ method: 'entropy', exclude: ['n1'] }, { method: 'entropy', exclude: ['n1', 'n2', 'n3'] }]);
+  assert.deepEqual(
+    v.map((c) => c.passes[0]!.params),
+    [
+      { method: 'entropy', exclude: ['n1'] },
+      { method: 'entropy', exclude: ['n1', 'n2', 'n3'] },
+    ],
+  );
   assert.deepEqual(exclusionVariants(base, dyn, [], [1]), []);
 });
 
@@ -51,13 +101,23 @@ test('the registered passes give a space with every transforming pass in it', ()
   const space = buildSpace({ passes: PASSES, sourceOpset: 9, hasCalibration: true });
   for (const p of PASSES) {
     if (['constants-to-initializers', 'upgrade-opset'].includes(p.name)) continue;
-    assert.ok(space.some((c) => c.passes.some((s) => s.name === p.name)), `${p.name} missing from the space`);
+    assert.ok(
+      space.some((c) => c.passes.some((s) => s.name === p.name)),
+      `${p.name} missing from the space`,
+    );
   }
 });
 
 test('nodes kept float go to a keepFloat list when the pass has one, else to exclude', () => {
-  const both = pass('quantize-static', { exclude: { type: 'string[]', default: [], description: '' }, keepFloat: { type: 'string[]', default: [], description: '' } }, true);
+  const both = pass(
+    'quantize-static',
+    { exclude: { type: 'string[]', default: [], description: '' }, keepFloat: { type: 'string[]', default: [], description: '' } },
+    true,
+  );
   const base = { label: 's', passes: [{ name: 'quantize-static', params: {} }], session: { graphOptimizationLevel: 'all' as const, disabledOptimizers: [] } };
   assert.deepEqual(exclusionVariants(base, both, ['n1'], [1])[0]!.passes[0]!.params, { keepFloat: ['n1'] });
-  assert.deepEqual(paramVariants(both, 5).map((v) => v.tag), ['']);
+  assert.deepEqual(
+    paramVariants(both, 5).map((v) => v.tag),
+    [''],
+  );
 });

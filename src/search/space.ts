@@ -28,8 +28,15 @@ export interface SpaceOptions {
 }
 
 export function configId(cfg: CandidateConfig): string {
-  const h = createHash('sha256').update(JSON.stringify({ p: cfg.passes, s: cfg.session })).digest('hex').slice(0, 8);
-  const slug = cfg.label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+  const h = createHash('sha256')
+    .update(JSON.stringify({ p: cfg.passes, s: cfg.session }))
+    .digest('hex')
+    .slice(0, 8);
+  const slug = cfg.label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
   return `${slug || 'candidate'}-${h}`;
 }
 
@@ -87,7 +94,11 @@ export function buildSpace(opts: SpaceOptions): CandidateConfig[] {
     }
     // QDQ graphs: ORT's MatMulAddFusion can turn weight DequantizeLinear into per-run work; try without it.
     if (/static|qdq/.test(pass.name)) {
-      out.push({ label: `${pass.name} no-MatMulAddFusion`, passes: [...prep, { name: pass.name, params: {} }], session: { graphOptimizationLevel: 'all', disabledOptimizers: ['MatMulAddFusion'] } });
+      out.push({
+        label: `${pass.name} no-MatMulAddFusion`,
+        passes: [...prep, { name: pass.name, params: {} }],
+        session: { graphOptimizationLevel: 'all', disabledOptimizers: ['MatMulAddFusion'] },
+      });
     }
     const ex = excludeParam(pass);
     const rows = opts.sensitivity?.rows ?? [];
@@ -95,7 +106,11 @@ export function buildSpace(opts: SpaceOptions): CandidateConfig[] {
       const ks = [...new Set([1, 3, Math.ceil(rows.length * 0.1)])].filter((k) => k <= rows.length);
       for (const k of ks) {
         const nodes = rows.slice(0, k).map((r) => r.node);
-        out.push({ label: `${pass.name} keep ${k} sensitive fp32`, passes: [...prep, { name: pass.name, params: { [ex]: nodes } }], session: { ...SESSION_ALL } });
+        out.push({
+          label: `${pass.name} keep ${k} sensitive fp32`,
+          passes: [...prep, { name: pass.name, params: { [ex]: nodes } }],
+          session: { ...SESSION_ALL },
+        });
       }
     }
   }

@@ -58,7 +58,12 @@ export function latencyFigures(samplesMs: readonly number[], seed = 1): LatencyF
  * Difference of a statistic between two independent latency samples (a minus b), with a 95%
  * bootstrap interval and the share of bootstrap rounds in which a is faster.
  */
-export function compareLatency(a: readonly number[], b: readonly number[], stat: LatencyStat, seed = 7): { diffMs: number; ci: [number, number]; pFaster: number } {
+export function compareLatency(
+  a: readonly number[],
+  b: readonly number[],
+  stat: LatencyStat,
+  seed = 7,
+): { diffMs: number; ci: [number, number]; pFaster: number } {
   const sa = Float64Array.from(a).sort();
   const sb = Float64Array.from(b).sort();
   const diffMs = statOf(sa, stat) - statOf(sb, stat);

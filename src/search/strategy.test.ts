@@ -18,12 +18,16 @@ const TRUTH: Record<string, { ms: number; q: number }> = {
   'int8 dynamic': { ms: 4, q: 0.896 },
   'int8 static': { ms: 3, q: 0.6 },
   'int8 static keep 3': { ms: 4.2, q: 0.91 },
-  'int4': { ms: 5, q: 0.893 },
+  int4: { ms: 5, q: 0.893 },
   broken: { ms: 1, q: 1 },
   'slow and worse': { ms: 9, q: 0.88 },
 };
 
-const cfg = (label: string): CandidateConfig => ({ label, passes: label === 'baseline' ? [] : [{ name: 'fake', params: { label } }], session: { graphOptimizationLevel: 'all', disabledOptimizers: [] } });
+const cfg = (label: string): CandidateConfig => ({
+  label,
+  passes: label === 'baseline' ? [] : [{ name: 'fake', params: { label } }],
+  session: { graphOptimizationLevel: 'all', disabledOptimizers: [] },
+});
 
 function fakeMeasurer(calls: string[]): Measurer {
   return {
@@ -68,7 +72,14 @@ test('search: screens all, drops sure misses, fully measures the promising, pick
   try {
     const calls: string[] = [];
     const configs = Object.keys(TRUTH).map(cfg);
-    const out = await search({ configs, measurer: fakeMeasurer(calls), runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms,exact>=-1pt'), objective: 'p99', timeLimitMs: 600_000 });
+    const out = await search({
+      configs,
+      measurer: fakeMeasurer(calls),
+      runDir: new RunDir(dir, spec()).open(),
+      constraints: parseConstraints('p99<=6ms,exact>=-1pt'),
+      objective: 'p99',
+      timeLimitMs: 600_000,
+    });
     assert.equal(out.choice.chosen?.config.label, 'int8 dynamic');
     assert.equal(out.choice.runnerUp?.config.label, 'int8 static keep 3');
     const v = (l: string) => out.results.find((r) => r.config.label === l)!.verdict!;
@@ -97,17 +108,39 @@ test('resume: a stopped run picks up where it stopped and measures nothing twice
     const configs = Object.keys(TRUTH).map(cfg);
     const constraints = parseConstraints('p99<=6ms,exact>=-1pt');
     const first: string[] = [];
-    const a = await search({ configs, measurer: fakeMeasurer(first), runDir: new RunDir(dir, spec()).open(), constraints, objective: 'p99', timeLimitMs: 600_000, maxNewMeasurements: 4 });
+    const a = await search({
+      configs,
+      measurer: fakeMeasurer(first),
+      runDir: new RunDir(dir, spec()).open(),
+      constraints,
+      objective: 'p99',
+      timeLimitMs: 600_000,
+      maxNewMeasurements: 4,
+    });
     assert.match(a.stoppedEarly ?? '', /stopped after/);
     assert.equal(first.length, 4);
     const second: string[] = [];
-    const b = await search({ configs, measurer: fakeMeasurer(second), runDir: new RunDir(dir, spec()).open(), constraints, objective: 'p99', timeLimitMs: 600_000 });
+    const b = await search({
+      configs,
+      measurer: fakeMeasurer(second),
+      runDir: new RunDir(dir, spec()).open(),
+      constraints,
+      objective: 'p99',
+      timeLimitMs: 600_000,
+    });
     for (const c of first) assert.ok(!second.includes(c), `measured again: ${c}`);
     assert.ok(b.reused >= 3, `reused ${b.reused}`);
     assert.equal(b.choice.chosen?.config.label, 'int8 dynamic');
     // A different run key (other data) does not reuse anything.
     const third: string[] = [];
-    await search({ configs, measurer: fakeMeasurer(third), runDir: new RunDir(dir, { ...spec(), task: { ref: 'fake', dataSha256: 'other', limit: 200 } }).open(), constraints, objective: 'p99', timeLimitMs: 600_000 });
+    await search({
+      configs,
+      measurer: fakeMeasurer(third),
+      runDir: new RunDir(dir, { ...spec(), task: { ref: 'fake', dataSha256: 'other', limit: 200 } }).open(),
+      constraints,
+      objective: 'p99',
+      timeLimitMs: 600_000,
+    });
     assert.ok(third.includes('screen:baseline'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -121,10 +154,29 @@ test('resume: the time plan uses what the stored measurements cost, not a defaul
     const constraints = parseConstraints('p99<=6ms,exact>=-1pt');
     const first: string[] = [];
     // stopped right after screening (baseline screen + full, then every other candidate screened)
-    await search({ configs, measurer: fakeMeasurer(first), runDir: new RunDir(dir, spec()).open(), constraints, objective: 'p99', timeLimitMs: 600_000, maxNewMeasurements: configs.length + 1 });
-    assert.ok(first.every((c) => c.startsWith('screen:') || c === 'full:baseline'), first.join(' '));
+    await search({
+      configs,
+      measurer: fakeMeasurer(first),
+      runDir: new RunDir(dir, spec()).open(),
+      constraints,
+      objective: 'p99',
+      timeLimitMs: 600_000,
+      maxNewMeasurements: configs.length + 1,
+    });
+    assert.ok(
+      first.every((c) => c.startsWith('screen:') || c === 'full:baseline'),
+      first.join(' '),
+    );
     // each stored measurement took 1 ms (wallMs); 100 s is plenty to measure the promising ones in full
-    const b = await search({ configs, measurer: fakeMeasurer([]), runDir: new RunDir(dir, spec()).open(), constraints, objective: 'p99', timeLimitMs: 100_000, now: () => 0 });
+    const b = await search({
+      configs,
+      measurer: fakeMeasurer([]),
+      runDir: new RunDir(dir, spec()).open(),
+      constraints,
+      objective: 'p99',
+      timeLimitMs: 100_000,
+      now: () => 0,
+    });
     assert.doesNotMatch(b.stoppedEarly ?? '', /not fully measured/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -137,7 +189,15 @@ test('search: time limit stops screening and says so', async () => {
     let t = 0;
     const m = fakeMeasurer([]);
     const slow: Measurer = { build: m.build, measure: async (p, c, s) => ((t += 20_000), m.measure(p, c, s)) };
-    const out = await search({ configs: Object.keys(TRUTH).map(cfg), measurer: slow, runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms'), objective: 'p99', timeLimitMs: 100_000, now: () => t });
+    const out = await search({
+      configs: Object.keys(TRUTH).map(cfg),
+      measurer: slow,
+      runDir: new RunDir(dir, spec()).open(),
+      constraints: parseConstraints('p99<=6ms'),
+      objective: 'p99',
+      timeLimitMs: 100_000,
+      now: () => t,
+    });
     assert.match(out.stoppedEarly ?? '', /time limit/);
     assert.ok(out.elapsedMs <= 120_000, `elapsed ${out.elapsedMs}`);
   } finally {
@@ -149,9 +209,19 @@ test('search: a source model that cannot be measured is a user error with a hint
   const dir = mkdtempSync(join(tmpdir(), 'ef-base-'));
   try {
     const m = fakeMeasurer([]);
-    const rejecting: Measurer = { build: m.build, measure: async () => Promise.reject(new EdgefitError('ONNX Runtime rejected m.onnx: No Op registered for NoSuchOp', 'E_ORT_REJECTED')) };
+    const rejecting: Measurer = {
+      build: m.build,
+      measure: async () => Promise.reject(new EdgefitError('ONNX Runtime rejected m.onnx: No Op registered for NoSuchOp', 'E_ORT_REJECTED')),
+    };
     await assert.rejects(
-      search({ configs: Object.keys(TRUTH).map(cfg), measurer: rejecting, runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms'), objective: 'p99', timeLimitMs: 100_000 }),
+      search({
+        configs: Object.keys(TRUTH).map(cfg),
+        measurer: rejecting,
+        runDir: new RunDir(dir, spec()).open(),
+        constraints: parseConstraints('p99<=6ms'),
+        objective: 'p99',
+        timeLimitMs: 100_000,
+      }),
       (e: unknown) => e instanceof EdgefitError && /source model could not be measured: .*NoSuchOp/.test(e.message) && !!e.hint,
     );
   } finally {
@@ -178,23 +248,65 @@ test('search: a fast candidate below the quality floor gets per-node sensitivity
         const r = await base.measure(p, { ...c, label: 'baseline' }, stage);
         const n = r.quality.n;
         const k = Math.round(t.q * n);
-        return { ...r, latency: latencyFigures(r.latency.samplesMs.map((x) => (x / 10) * t.ms)), quality: { ...r.quality, primary: { name: 'exact', value: k / n, ci: [k / n - 0.03, k / n + 0.03] }, perItem: Array.from({ length: n }, (_, i) => (i < k ? 1 : 0)) } };
+        return {
+          ...r,
+          latency: latencyFigures(r.latency.samplesMs.map((x) => (x / 10) * t.ms)),
+          quality: {
+            ...r.quality,
+            primary: { name: 'exact', value: k / n, ci: [k / n - 0.03, k / n + 0.03] },
+            perItem: Array.from({ length: n }, (_, i) => (i < k ? 1 : 0)),
+          },
+        };
       },
       async sensitivity(c, pass) {
         asked++;
         assert.equal(pass, 'fake');
         assert.equal(c.label, 'int8 static');
-        return { metric: 'cosine', rows: [{ node: 'conv_0', opType: 'Conv', delta: 0.3 }, { node: 'gemm_9', opType: 'Gemm', delta: 0.1 }, { node: 'relu', opType: 'Relu', delta: 0 }] };
+        return {
+          metric: 'cosine',
+          rows: [
+            { node: 'conv_0', opType: 'Conv', delta: 0.3 },
+            { node: 'gemm_9', opType: 'Gemm', delta: 0.1 },
+            { node: 'relu', opType: 'Relu', delta: 0 },
+          ],
+        };
       },
     };
-    const pass = { name: 'fake', description: '', params: { label: { type: 'string' as const, description: '' }, exclude: { type: 'string[]' as const, description: '', default: [] } }, tolerance: { metric: 'cosine' as const, value: 0.9 }, needsCalibration: true, run: async () => { throw new Error('unused'); } };
-    const out = await search({ configs: [cfg('baseline'), cfg('int8 static')], measurer: m, runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms,exact>=-1pt'), objective: 'p99', timeLimitMs: 600_000, passes: [pass], exclusionCounts: [1, 2, 5] });
+    const pass = {
+      name: 'fake',
+      description: '',
+      params: { label: { type: 'string' as const, description: '' }, exclude: { type: 'string[]' as const, description: '', default: [] } },
+      tolerance: { metric: 'cosine' as const, value: 0.9 },
+      needsCalibration: true,
+      run: async () => {
+        throw new Error('unused');
+      },
+    };
+    const out = await search({
+      configs: [cfg('baseline'), cfg('int8 static')],
+      measurer: m,
+      runDir: new RunDir(dir, spec()).open(),
+      constraints: parseConstraints('p99<=6ms,exact>=-1pt'),
+      objective: 'p99',
+      timeLimitMs: 600_000,
+      passes: [pass],
+      exclusionCounts: [1, 2, 5],
+    });
     assert.equal(asked, 1);
     assert.equal(out.choice.chosen?.config.label, 'int8 static keep 2 sensitive fp32');
     assert.deepEqual(out.choice.chosen?.config.passes[0]?.params.exclude, ['conv_0', 'gemm_9']);
     assert.equal(out.sensitivity?.rows.length, 3);
     // The sensitivity table is stored and reused by a resumed run.
-    const again = await search({ configs: [cfg('baseline'), cfg('int8 static')], measurer: m, runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms,exact>=-1pt'), objective: 'p99', timeLimitMs: 600_000, passes: [pass], exclusionCounts: [1, 2, 5] });
+    const again = await search({
+      configs: [cfg('baseline'), cfg('int8 static')],
+      measurer: m,
+      runDir: new RunDir(dir, spec()).open(),
+      constraints: parseConstraints('p99<=6ms,exact>=-1pt'),
+      objective: 'p99',
+      timeLimitMs: 600_000,
+      passes: [pass],
+      exclusionCounts: [1, 2, 5],
+    });
     assert.equal(asked, 1);
     assert.equal(again.choice.chosen?.id, out.choice.chosen?.id);
   } finally {
@@ -222,7 +334,14 @@ test('search: screening alongside the baseline sees through load that drifts bet
         return Promise.all(items.map(async (it) => ({ ...(await one(it.modelPath, it.cfg, stage, load)), ...(it.quality ? { quality: it.quality } : {}) })));
       },
     };
-    const out = await search({ configs: ['baseline', 'a', 'b', 'c', 'd'].map(cfg), measurer: m, runDir: new RunDir(dir, spec()).open(), constraints: parseConstraints('p99<=6ms'), objective: 'p99', timeLimitMs: 600_000 });
+    const out = await search({
+      configs: ['baseline', 'a', 'b', 'c', 'd'].map(cfg),
+      measurer: m,
+      runDir: new RunDir(dir, spec()).open(),
+      constraints: parseConstraints('p99<=6ms'),
+      objective: 'p99',
+      timeLimitMs: 600_000,
+    });
     const r = (l: string) => out.results.find((x) => x.config.label === l)!;
     // 'b' was screened under 5x load (about 22 ms), but next to the baseline it is 0.4x: kept and chosen.
     assert.ok(r('b').screen!.latency.p99 > 15);

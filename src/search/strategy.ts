@@ -105,14 +105,28 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
       if (stage === 'screen' && measurer.measureGroup && base?.screen && id !== ids[0]) {
         // Screened in interleaved rounds with the baseline: its ratio to the baseline survives the
         // machine's load drifting between one candidate and the next.
-        const [b, m] = await measurer.measureGroup([{ modelPath: runDir.modelPath(base.id), cfg: base.config, quality: base.screen.quality }, { modelPath, cfg }], 'screen');
+        const [b, m] = await measurer.measureGroup(
+          [
+            { modelPath: runDir.modelPath(base.id), cfg: base.config, quality: base.screen.quality },
+            { modelPath, cfg },
+          ],
+          'screen',
+        );
         r.screen = { ...m!, anchor: anchorOf(b!) };
       } else {
         r[stage] = await measurer.measure(modelPath, cfg, stage);
       }
     } catch (e) {
       if (e instanceof Budget) throw e;
-      r = { id, config: cfg, status: 'failed', error: (e as Error).message ?? String(e), passRecords: r?.passRecords ?? [], sizeBytes: r?.sizeBytes, modelSha256: r?.modelSha256 };
+      r = {
+        id,
+        config: cfg,
+        status: 'failed',
+        error: (e as Error).message ?? String(e),
+        passRecords: r?.passRecords ?? [],
+        sizeBytes: r?.sizeBytes,
+        modelSha256: r?.modelSha256,
+      };
       progress?.log(`  ${cfg.label}: failed: ${firstLine(r.error!)}`);
     }
     measuredNow++;
@@ -120,7 +134,10 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     results.set(id, r);
     runDir.writeResult(r);
     const m = r[stage];
-    if (m) progress?.log(`  ${stage === 'screen' ? 'screened' : 'measured'} ${cfg.label}: ${opts.objective} ${m.latency[opts.objective].toFixed(2)} ms${m.anchor ? ` (${(m.latency[opts.objective] / m.anchor[opts.objective]).toFixed(2)}× the baseline alongside)` : ''}, ${m.quality.primary.name} ${m.quality.primary.value.toFixed(4)}${r.sizeBytes ? `, ${(r.sizeBytes / 1e6).toFixed(2)} MB` : ''}`);
+    if (m)
+      progress?.log(
+        `  ${stage === 'screen' ? 'screened' : 'measured'} ${cfg.label}: ${opts.objective} ${m.latency[opts.objective].toFixed(2)} ms${m.anchor ? ` (${(m.latency[opts.objective] / m.anchor[opts.objective]).toFixed(2)}× the baseline alongside)` : ''}, ${m.quality.primary.name} ${m.quality.primary.value.toFixed(4)}${r.sizeBytes ? `, ${(r.sizeBytes / 1e6).toFixed(2)} MB` : ''}`,
+      );
     return r;
   }
 
@@ -147,7 +164,12 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     }
     s.for = target.id;
     runDir.writeSensitivity(target.id, s);
-    progress?.log(`  sensitivity of ${target.config.label}: ${s.rows.length} nodes, most sensitive ${s.rows.slice(0, 3).map((r) => r.node).join(', ')}`);
+    progress?.log(
+      `  sensitivity of ${target.config.label}: ${s.rows.length} nodes, most sensitive ${s.rows
+        .slice(0, 3)
+        .map((r) => r.node)
+        .join(', ')}`,
+    );
     return s;
   }
   async function refine(screened: CandidateResult[]): Promise<CandidateResult[]> {
@@ -203,7 +225,13 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     if (opts.maxNewMeasurements !== undefined && measuredNow >= opts.maxNewMeasurements) throw new Budget('stopped after the requested number of measurements');
     const base = results.get(baseId)!;
     const members = [...(base.full ? [baseId] : []), ...group];
-    progress?.status({ phase: 'full', done, total, msLeft: left(), current: `measuring ${members.map((id) => cfgOf.get(id)!.label).join(', ')} in interleaved rounds` });
+    progress?.status({
+      phase: 'full',
+      done,
+      total,
+      msLeft: left(),
+      current: `measuring ${members.map((id) => cfgOf.get(id)!.label).join(', ')} in interleaved rounds`,
+    });
     const started = now();
     let ms: Measurement[];
     try {
@@ -224,11 +252,14 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
       if (b && members[k] !== baseId) r.full.anchor = { p50: b.p50, p90: b.p90, p95: b.p95, p99: b.p99, max: b.max, mean: b.mean };
       runDir.writeResult(r);
       cost.full.push((now() - started) / members.length);
-      progress?.log(`  measured ${r.config.label}: ${opts.objective} ${r.full.latency[opts.objective].toFixed(2)} ms, ${r.full.quality.primary.name} ${r.full.quality.primary.value.toFixed(4)} (interleaved)`);
+      progress?.log(
+        `  measured ${r.config.label}: ${opts.objective} ${r.full.latency[opts.objective].toFixed(2)} ms, ${r.full.quality.primary.name} ${r.full.quality.primary.value.toFixed(4)} (interleaved)`,
+      );
     }
   }
 
-  const isFeasibleNow = (r: CandidateResult, base: CandidateResult) => checkConstraints(opts.constraints, figuresOf(r), baselineFor(r, figuresOf(base))).every((c) => c.ok);
+  const isFeasibleNow = (r: CandidateResult, base: CandidateResult) =>
+    checkConstraints(opts.constraints, figuresOf(r), baselineFor(r, figuresOf(base))).every((c) => c.ok);
 
   let stoppedEarly: string | undefined;
   const baseId = ids[0]!;
@@ -237,7 +268,11 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     await run(baseId, 'screen', 'baseline', 0, 2);
     const baseline0 = await run(baseId, 'full', 'baseline', 1, 2);
     if (baseline0.status !== 'ok')
-      throw new EdgefitError(`the source model could not be measured: ${baseline0.error}`, 'E_BASELINE', 'every candidate is compared with the source model, so it must load and run: try `edgefit bench <model>` with the same --shape/--batch/--threads to see why');
+      throw new EdgefitError(
+        `the source model could not be measured: ${baseline0.error}`,
+        'E_BASELINE',
+        'every candidate is compared with the source model, so it must load and run: try `edgefit bench <model>` with the same --shape/--batch/--threads to see why',
+      );
 
     // 2. Screening. Keep enough time for full measurements of a few candidates.
     const rest = ids.slice(1);
@@ -269,7 +304,8 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
         const { hi } = screenLatency(q.screen!, opts.objective, base);
         return hi * SCREEN_MARGIN < lo && qualityScore(q.screen!) >= qualityScore(m) && (q.sizeBytes ?? 0) <= (r.sizeBytes ?? 0);
       });
-      if (by) dropped.set(r.id, `dominated at screening by ${by.config.label} (more than ${SCREEN_MARGIN}× faster with intervals apart, quality and size no worse)`);
+      if (by)
+        dropped.set(r.id, `dominated at screening by ${by.config.label} (more than ${SCREEN_MARGIN}× faster with intervals apart, quality and size no worse)`);
     }
 
     // 3b. A quantized candidate fast enough but below the quality floor: measure per-node sensitivity
@@ -287,7 +323,8 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
     // until enough of them meet every constraint or time runs out.
     const target = opts.fullTarget ?? 3;
     let feasibleFull = 0;
-    const isFeasible = (r: CandidateResult) => r.status === 'ok' && checkConstraints(opts.constraints, figuresOf(r), baselineFor(r, figuresOf(results.get(baseId)!))).every((c) => c.ok);
+    const isFeasible = (r: CandidateResult) =>
+      r.status === 'ok' && checkConstraints(opts.constraints, figuresOf(r), baselineFor(r, figuresOf(results.get(baseId)!))).every((c) => c.ok);
     let i = 0;
     while (i < promising.length && feasibleFull < target) {
       const perFull = avg(cost.full, 3 * avg(cost.screen, 10_000));
@@ -298,7 +335,12 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
         stoppedEarly = (stoppedEarly ? stoppedEarly + '; ' : '') + `time limit: ${promising.length - i - fits} promising candidate(s) not fully measured`;
         progress?.log(`  ${stoppedEarly}`);
       }
-      if (fits > 0) await runGroup(want.slice(0, fits).map((r) => r.id), i, promising.length);
+      if (fits > 0)
+        await runGroup(
+          want.slice(0, fits).map((r) => r.id),
+          i,
+          promising.length,
+        );
       i += slice.length;
       feasibleFull += slice.filter((r) => results.get(r.id)!.full && isFeasible(results.get(r.id)!)).length;
       if (fits < want.length) break;
@@ -309,7 +351,9 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
       const base = results.get(baseId)!;
       const best = [...results.values()]
         .filter((r) => r.status === 'ok' && r.full && sensitivePass(r))
-        .sort((a, b) => Number(isFeasibleNow(b, base)) - Number(isFeasibleNow(a, base)) || a.full!.latency[opts.objective] - b.full!.latency[opts.objective])[0];
+        .sort(
+          (a, b) => Number(isFeasibleNow(b, base)) - Number(isFeasibleNow(a, base)) || a.full!.latency[opts.objective] - b.full!.latency[opts.objective],
+        )[0];
       if (best) sensitivity = await sensitivityOf(best, left() - 20_000);
     }
   } catch (e) {
@@ -323,7 +367,9 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
   const all = ids.map((id) => results.get(id)).filter((r): r is CandidateResult => !!r);
   const choice = choose(all, opts.constraints, baseline, opts.objective, { requireFull: true });
   for (const r of all) assignVerdict(r, choice, dropped, opts.objective);
-  const comparison = choice.chosen ? compare(choice.chosen, choice.runnerUp ?? (choice.chosen.id !== baseline.id ? baseline : undefined), opts.objective) : undefined;
+  const comparison = choice.chosen
+    ? compare(choice.chosen, choice.runnerUp ?? (choice.chosen.id !== baseline.id ? baseline : undefined), opts.objective)
+    : undefined;
   for (const r of all) runDir.writeResult(r);
   return { results: all, baseline, choice, comparison, stoppedEarly, elapsedMs: now() - t0, reused, measuredNow, ...(sensitivity ? { sensitivity } : {}) };
 }
@@ -401,13 +447,23 @@ function assignVerdict(r: CandidateResult, choice: Choice, dropped: Map<string, 
     const m = bestMeasurement(r)!;
     r.verdict =
       m.latency[objective] > c.latency[objective]
-        ? { kind: 'feasible', why: `meets every constraint but ${objective} ${m.latency[objective].toFixed(2)} ms > chosen ${c.latency[objective].toFixed(2)} ms` }
-        : { kind: 'feasible', why: `meets every constraint; ${objective} ${m.latency[objective].toFixed(2)} ms is statistically tied with the chosen ${c.latency[objective].toFixed(2)} ms, which has the better ${c.quality.primary.name} or size` };
+        ? {
+            kind: 'feasible',
+            why: `meets every constraint but ${objective} ${m.latency[objective].toFixed(2)} ms > chosen ${c.latency[objective].toFixed(2)} ms`,
+          }
+        : {
+            kind: 'feasible',
+            why: `meets every constraint; ${objective} ${m.latency[objective].toFixed(2)} ms is statistically tied with the chosen ${c.latency[objective].toFixed(2)} ms, which has the better ${c.quality.primary.name} or size`,
+          };
   } else if (!bestMeasurement(r)) r.verdict = { kind: 'dropped', why: 'not measured (time limit)' };
   else {
     const misses = (r.checks ?? []).filter((c) => !c.ok).map(describeCheck);
     if (misses.length) r.verdict = { kind: 'rejected', why: misses.join('; ') };
-    else r.verdict = { kind: 'dropped', why: `screened only: it met the constraints at screening (${objective} ${r.screen!.latency[objective].toFixed(2)} ms), but full measurements stopped once ${choice.feasible.length} feasible candidates were known${choice.feasible.length ? '' : ' (time limit)'}` };
+    else
+      r.verdict = {
+        kind: 'dropped',
+        why: `screened only: it met the constraints at screening (${objective} ${r.screen!.latency[objective].toFixed(2)} ms), but full measurements stopped once ${choice.feasible.length} feasible candidates were known${choice.feasible.length ? '' : ' (time limit)'}`,
+      };
   }
 }
 
@@ -420,7 +476,10 @@ function compare(a: CandidateResult, b: CandidateResult | undefined, objective: 
   const pb = mb.quality.perItem;
   let quality: Comparison['quality'];
   if (pa.length && pa.length === pb.length) {
-    const q = compareCandidates(pa, pb, { ...(ma.quality.weights ? { weights: ma.quality.weights } : {}), higherIsBetter: ma.quality.higherIsBetter ?? !lowerIsBetter(ma.quality.primary.name) });
+    const q = compareCandidates(pa, pb, {
+      ...(ma.quality.weights ? { weights: ma.quality.weights } : {}),
+      higherIsBetter: ma.quality.higherIsBetter ?? !lowerIsBetter(ma.quality.primary.name),
+    });
     quality = { diff: q.diff, ci: q.ci, pBetter: q.pBetter };
   }
   return { against: b.id, latency, quality };

@@ -51,24 +51,69 @@ function assemble(): Uint8Array {
   const [splat, sqrt, add, sub, mul, div] = [simd(0x13), simd(0xe3), simd(0xe4), simd(0xe5), simd(0xe6), simd(0xe7)];
   const splats = [5, 6, 7, 8, 9, 10, 11].flatMap((param, k) => [...get(param), ...splat, ...set(B1 + k)]);
   const body = [
-    ...vec([[2, I32], [10, V128]]),
-    ...get(4), ...i32(4), 0x6c, ...set(END), // end = n·4
+    ...vec([
+      [2, I32],
+      [10, V128],
+    ]),
+    ...get(4),
+    ...i32(4),
+    0x6c,
+    ...set(END), // end = n·4
     ...splats,
-    0x02, 0x40, // block
-    ...get(I), ...get(END), 0x4f, 0x0d, 0, // br_if i ≥ end
-    0x03, 0x40, // loop
-    ...load(1), ...set(G),
-    ...get(B1), ...load(2), ...mul, ...get(A1), ...get(G), ...mul, ...add, ...set(M),
-    ...get(B2), ...load(3), ...mul, ...get(A2), ...get(G), ...mul, ...get(G), ...mul, ...add, ...set(V),
+    0x02,
+    0x40, // block
+    ...get(I),
+    ...get(END),
+    0x4f,
+    0x0d,
+    0, // br_if i ≥ end
+    0x03,
+    0x40, // loop
+    ...load(1),
+    ...set(G),
+    ...get(B1),
+    ...load(2),
+    ...mul,
+    ...get(A1),
+    ...get(G),
+    ...mul,
+    ...add,
+    ...set(M),
+    ...get(B2),
+    ...load(3),
+    ...mul,
+    ...get(A2),
+    ...get(G),
+    ...mul,
+    ...get(G),
+    ...mul,
+    ...add,
+    ...set(V),
     ...store(2, get(M)),
     ...store(3, get(V)),
     ...store(0, [...load(0), ...get(DC), ...mul, ...get(ST), ...get(M), ...mul, ...get(V), ...sqrt, ...get(E), ...add, ...div, ...sub]),
-    ...get(I), ...i32(16), 0x6a, ...set(I),
-    ...get(I), ...get(END), 0x49, 0x0d, 0, // br_if i < end → loop
-    0x0b, 0x0b, 0x0b,
+    ...get(I),
+    ...i32(16),
+    0x6a,
+    ...set(I),
+    ...get(I),
+    ...get(END),
+    0x49,
+    0x0d,
+    0, // br_if i < end → loop
+    0x0b,
+    0x0b,
+    0x0b,
   ];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
     ...section(1, vec([[0x60, ...vec([I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32].map((t) => [t])), 0]])),
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x00, 0x01]])),
     ...section(3, vec([[0]])),

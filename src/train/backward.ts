@@ -12,7 +12,11 @@ import { EXPANSIONS, type BatchStats, type ExpandOptions } from '../ops/expand-n
 
 export class MissingGradientError extends EdgefitError {
   constructor(opType: string, nodeName: string) {
-    super(`no gradient rule for op '${opType}' (node '${nodeName}')`, 'E_NO_GRADIENT', 'freeze the parameters before this node (train only what comes after it), or add a rule to src/ops/gradients.ts');
+    super(
+      `no gradient rule for op '${opType}' (node '${nodeName}')`,
+      'E_NO_GRADIENT',
+      'freeze the parameters before this node (train only what comes after it), or add a rule to src/ops/gradients.ts',
+    );
     this.name = 'MissingGradientError';
   }
 }
@@ -66,7 +70,12 @@ export function expandForTraining(graph: Graph, wrt: Iterable<string>, facts: Va
  */
 export function buildBackward(graph: Graph, loss: string, wrt: string[], facts: ValueFacts, opset: number): Map<string, string> {
   const requires = dependents(graph, wrt);
-  if (!requires.has(loss)) throw new EdgefitError(`the loss '${loss}' does not depend on any trainable parameter`, 'E_NO_TRAINABLE', 'check which parameters are trainable and that they feed the output the loss reads');
+  if (!requires.has(loss))
+    throw new EdgefitError(
+      `the loss '${loss}' does not depend on any trainable parameter`,
+      'E_NO_TRAINABLE',
+      'check which parameters are trainable and that they feed the output the loss reads',
+    );
   const reaches = new Set([loss]);
   for (let k = graph.nodes.length - 1; k >= 0; k--) {
     const n = graph.nodes[k]!;

@@ -10,8 +10,19 @@ test('mnistSplits: limit keeps the first n digits in all; 0, negative and a shap
   const s = mnistSplits({ limit: 400 });
   assert.equal(s.train.labels.length + s.val.labels.length + s.test.labels.length, 400);
   assert.ok(new Set(s.train.labels).size === 10, 'the prefix has every class');
-  for (const limit of [0, -3, 1.5]) assert.throws(() => mnistSplits({ limit }), (e) => e instanceof UsageError && /limit/.test(e.message), String(limit));
-  assert.throws(() => mnistSplits({ sampleShape: [3, 32, 32] }), (e) => e instanceof UsageError && /784/.test(e.message));
-  assert.throws(() => mnistSplits({ sampleShape: [100] }), (e) => e instanceof UsageError && /784/.test(e.message));
+  for (const limit of [0, -3, 1.5])
+    assert.throws(
+      () => mnistSplits({ limit }),
+      (e) => e instanceof UsageError && /limit/.test(e.message),
+      String(limit),
+    );
+  assert.throws(
+    () => mnistSplits({ sampleShape: [3, 32, 32] }),
+    (e) => e instanceof UsageError && /784/.test(e.message),
+  );
+  assert.throws(
+    () => mnistSplits({ sampleShape: [100] }),
+    (e) => e instanceof UsageError && /784/.test(e.message),
+  );
   assert.deepEqual(mnistSplits({ sampleShape: [1, 28, 28], limit: 50 }).train.sampleShape, [1, 28, 28]);
 });

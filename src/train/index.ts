@@ -1,13 +1,33 @@
 // Training on ONNX graphs: the public surface of src/train (re-exports only).
 export { trainModel, evaluateArrays, withWeights, type TrainOptions, type TrainResult, type EpochRecord, type ArrayEval } from './loop.js';
 export { buildMlp, buildCnn, buildArch } from './models.js';
-export { buildTrainingGraph, dropoutMask, selectTrainable, type DropoutMask, type TrainableSpec, type TrainingGraph, type TrainingGraphOptions } from './training-graph.js';
+export {
+  buildTrainingGraph,
+  dropoutMask,
+  selectTrainable,
+  type DropoutMask,
+  type TrainableSpec,
+  type TrainingGraph,
+  type TrainingGraphOptions,
+} from './training-graph.js';
 export { buildBackward, MissingGradientError } from './backward.js';
 export { appendLoss, classTargets, type LossSpec } from './losses.js';
 export { lrAt, TsOptimizer, type OptimizerConfig } from './optimizers.js';
 export { mnistSplits, taskDataset, reshapeSamples, subset, type ArrayDataset, type Splits } from './dataset.js';
 export { modelNormalisation, taskSplits } from './task-data.js';
-export { finetune, findFeatureTensor, featureCandidates, cutAt, attachHead, randomizeWeights, trainLinearHead, type CutTrial, type FinetuneOptions, type FinetuneResult, type LinearHead } from './finetune.js';
+export {
+  finetune,
+  findFeatureTensor,
+  featureCandidates,
+  cutAt,
+  attachHead,
+  randomizeWeights,
+  trainLinearHead,
+  type CutTrial,
+  type FinetuneOptions,
+  type FinetuneResult,
+  type LinearHead,
+} from './finetune.js';
 
 import { buildArch } from './models.js';
 import { trainModel } from './loop.js';

@@ -14,7 +14,8 @@ import { EdgefitError, UsageError } from '../onnx/errors.js';
 const data = mnistSplits();
 const train = subset(data.train, 0, 400);
 const val = subset(data.val, 0, 200);
-const weights = (m: { graph: { initializers: Map<string, { data: Uint8Array }> } }) => [...m.graph.initializers.values()].map((t) => Buffer.from(t.data).toString('base64')).join();
+const weights = (m: { graph: { initializers: Map<string, { data: Uint8Array }> } }) =>
+  [...m.graph.initializers.values()].map((t) => Buffer.from(t.data).toString('base64')).join();
 
 test('an MLP learns MNIST digits well above chance in two epochs', async () => {
   const r = await trainModel({ model: buildMlp([784, 32, 10], 0), train, val, epochs: 2, batchSize: 32, optimizer: { kind: 'adamw', lr: 3e-3 } });
@@ -36,7 +37,8 @@ for (const kind of ['sgd', 'adamw'] as const)
     const optimizer = { kind, lr: kind === 'sgd' ? 0.05 : 2e-3, clipNorm: 1, warmupSteps: 3, cosine: true, weightDecay: 0.01 };
     const run = (update: 'ts' | 'graph') => trainModel({ model: buildMlp([784, 16, 10], 1), train, epochs: 2, batchSize: 40, optimizer, update });
     const [t, g] = [await run('ts'), await run('graph')];
-    for (let e = 0; e < 2; e++) assert.ok(Math.abs(t.history[e]!.trainLoss - g.history[e]!.trainLoss) < 1e-4, `epoch ${e}: ${t.history[e]!.trainLoss} vs ${g.history[e]!.trainLoss}`);
+    for (let e = 0; e < 2; e++)
+      assert.ok(Math.abs(t.history[e]!.trainLoss - g.history[e]!.trainLoss) < 1e-4, `epoch ${e}: ${t.history[e]!.trainLoss} vs ${g.history[e]!.trainLoss}`);
   });
 
 test('a checkpoint resumes to the same weights as an uninterrupted run', async () => {
@@ -58,7 +60,15 @@ test('a checkpoint resumes to the same weights as an uninterrupted run', async (
 });
 
 test('early stopping ends the run when validation accuracy stops improving', async () => {
-  const r = await trainModel({ model: buildMlp([784, 8, 10], 0), train, val, epochs: 6, batchSize: 50, patience: 1, optimizer: { kind: 'sgd', lr: 1e-12, momentum: 0 } });
+  const r = await trainModel({
+    model: buildMlp([784, 8, 10], 0),
+    train,
+    val,
+    epochs: 6,
+    batchSize: 50,
+    patience: 1,
+    optimizer: { kind: 'sgd', lr: 1e-12, momentum: 0 },
+  });
   assert.ok(r.stoppedEarly);
   assert.equal(r.history.length, 2);
   assert.equal(r.bestEpoch, 1);
@@ -83,22 +93,54 @@ test("BatchNormalization in 'batch' mode trains on batch statistics and updates 
   const { Tensor } = await import('../onnx/tensor.js');
   const b = new GraphBuilder('bn');
   const x = b.input('x', DataType.FLOAT, ['batch', 1, 28, 28]);
-  const w = b.constant('conv.weight', Tensor.fromFloat32('w', [4, 1, 3, 3], Float32Array.from({ length: 36 }, (_, i) => Math.sin(i + 1) * 0.5)));
+  const w = b.constant(
+    'conv.weight',
+    Tensor.fromFloat32(
+      'w',
+      [4, 1, 3, 3],
+      Float32Array.from({ length: 36 }, (_, i) => Math.sin(i + 1) * 0.5),
+    ),
+  );
   const conv = b.op('Conv', [x, w], { strides: [2, 2] });
-  const bn = b.op('BatchNormalization', [conv, b.floats('bn.scale', [4], [1, 1, 1, 1]), b.floats('bn.bias', [4], [0, 0, 0, 0]), b.floats('bn.mean', [4], [0, 0, 0, 0]), b.floats('bn.var', [4], [1, 1, 1, 1])]);
+  const bn = b.op('BatchNormalization', [
+    conv,
+    b.floats('bn.scale', [4], [1, 1, 1, 1]),
+    b.floats('bn.bias', [4], [0, 0, 0, 0]),
+    b.floats('bn.mean', [4], [0, 0, 0, 0]),
+    b.floats('bn.var', [4], [1, 1, 1, 1]),
+  ]);
   const pooled = b.op('Flatten', [b.op('GlobalAveragePool', [b.op('Relu', [bn])])], { axis: 1 });
-  const logits = b.op('Add', [b.op('MatMul', [pooled, b.floats('fc.weight', [4, 10], Array.from({ length: 40 }, (_, i) => Math.cos(i) * 0.3))]), b.floats('fc.bias', [10], new Array(10).fill(0))], {}, { outputs: ['logits'] });
+  const logits = b.op(
+    'Add',
+    [
+      b.op('MatMul', [
+        pooled,
+        b.floats(
+          'fc.weight',
+          [4, 10],
+          Array.from({ length: 40 }, (_, i) => Math.cos(i) * 0.3),
+        ),
+      ]),
+      b.floats('fc.bias', [10], new Array(10).fill(0)),
+    ],
+    {},
+    { outputs: ['logits'] },
+  );
   b.output(logits);
   const model = b.model();
   const r = await trainModel({ model, train: reshapeSamples(train, [1, 28, 28]), epochs: 1, batchSize: 50, batchNorm: 'batch' });
   assert.deepEqual(r.trained.map((t) => t.name).sort(), ['bn.bias', 'bn.scale', 'conv.weight', 'fc.bias', 'fc.weight']);
   const mean = r.model.graph.initializers.get('bn.mean')!.toFloat32();
-  assert.ok(mean.some((v) => Math.abs(v) > 1e-3), 'running mean moved toward the batch means');
+  assert.ok(
+    mean.some((v) => Math.abs(v) > 1e-3),
+    'running mean moved toward the batch means',
+  );
 });
 
 test('a CNN with Dropout trains with seeded masks: same seed, same weights; dropout off differs', async () => {
   const [tr, va] = [reshapeSamples(subset(train, 0, 120), [1, 28, 28]), reshapeSamples(subset(val, 0, 40), [1, 28, 28])];
-  const run = (seed: number, dropout?: 'off') => trainModel({ model: buildCnn('cnn:1x28x28-c4-p-f16-d0.5-10', 0), train: tr, val: va, epochs: 1, batchSize: 40, seed, dropout });
+  const run = (seed: number, dropout?: 'off') =>
+    trainModel({ model: buildCnn('cnn:1x28x28-c4-p-f16-d0.5-10', 0), train: tr, val: va, epochs: 1, batchSize: 40, seed, dropout });
   const [a, b, off] = [await run(3), await run(3), await run(3, 'off')];
   assert.equal(weights(a.model), weights(b.model));
   assert.notEqual(weights(a.model), weights(off.model));
@@ -115,8 +157,14 @@ test('a batch size larger than the training set is one batch of all of it, not a
 
 test('bad loop options are usage errors: patience 0, negative warm-up', async () => {
   const small = subset(train, 0, 30);
-  await assert.rejects(trainModel({ model: buildMlp([784, 8, 10], 0), train: small, val, epochs: 2, patience: 0 }), (e) => e instanceof UsageError && /patience/.test(e.message));
-  await assert.rejects(trainModel({ model: buildMlp([784, 8, 10], 0), train: small, epochs: 1, optimizer: { kind: 'adamw', lr: 1e-3, warmupSteps: -1 } }), (e) => e instanceof UsageError && /warm-up/.test(e.message));
+  await assert.rejects(
+    trainModel({ model: buildMlp([784, 8, 10], 0), train: small, val, epochs: 2, patience: 0 }),
+    (e) => e instanceof UsageError && /patience/.test(e.message),
+  );
+  await assert.rejects(
+    trainModel({ model: buildMlp([784, 8, 10], 0), train: small, epochs: 1, optimizer: { kind: 'adamw', lr: 1e-3, warmupSteps: -1 } }),
+    (e) => e instanceof UsageError && /warm-up/.test(e.message),
+  );
 });
 
 test('resume refuses a damaged or mismatched checkpoint with an error, not a crash', async () => {
@@ -128,18 +176,30 @@ test('resume refuses a damaged or mismatched checkpoint with an error, not a cra
     await trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 1, checkpoint: ck });
     const good = readFileSync(ck + '.optim');
     // another model than the checkpoint's
-    await assert.rejects(trainModel({ ...common, model: buildMlp([784, 12, 10], 0), epochs: 2, resume: ck }), (e) => e instanceof UsageError && /another model/.test(e.message));
+    await assert.rejects(
+      trainModel({ ...common, model: buildMlp([784, 12, 10], 0), epochs: 2, resume: ck }),
+      (e) => e instanceof UsageError && /another model/.test(e.message),
+    );
     // a truncated optimizer side file
     writeFileSync(ck + '.optim', good.subarray(0, 200));
-    await assert.rejects(trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 2, resume: ck }), (e) => e instanceof EdgefitError && /truncated/.test(e.message));
+    await assert.rejects(
+      trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 2, resume: ck }),
+      (e) => e instanceof EdgefitError && /truncated/.test(e.message),
+    );
     writeFileSync(ck + '.optim', good.subarray(0, 5));
-    await assert.rejects(trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 2, resume: ck }), (e) => e instanceof EdgefitError && /optim/.test(e.message));
+    await assert.rejects(
+      trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 2, resume: ck }),
+      (e) => e instanceof EdgefitError && /optim/.test(e.message),
+    );
     // a side file of another step (a run killed between writing the two files)
     copyFileSync(ck, join(dir, 'ep1.onnx'));
     writeFileSync(ck + '.optim', good);
     await trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 2, resume: ck, checkpoint: join(dir, 'ep2.onnx') });
     copyFileSync(join(dir, 'ep2.onnx.optim'), join(dir, 'ep1.onnx.optim'));
-    await assert.rejects(trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 3, resume: join(dir, 'ep1.onnx') }), (e) => e instanceof EdgefitError && /step/.test(e.message));
+    await assert.rejects(
+      trainModel({ ...common, model: buildMlp([784, 8, 10], 0), epochs: 3, resume: join(dir, 'ep1.onnx') }),
+      (e) => e instanceof EdgefitError && /step/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -152,5 +212,9 @@ test('architecture specs that cannot build are usage errors that say why', () =>
     ['mlp:784-99999999-10', /small models/],
     ['mlp:784-x-10', /positive layer sizes/],
   ] as const)
-    assert.throws(() => buildArch(arch), (e) => e instanceof UsageError && why.test(e.message), arch);
+    assert.throws(
+      () => buildArch(arch),
+      (e) => e instanceof UsageError && why.test(e.message),
+      arch,
+    );
 });

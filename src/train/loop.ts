@@ -110,7 +110,11 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(epochs) || epochs < 1) throw new UsageError(`epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`batch size must be a positive integer, got ${batchSize}`);
-  if (opts.patience !== undefined && !(Number.isInteger(opts.patience) && opts.patience >= 1)) throw new UsageError(`patience must be a whole number of epochs ≥ 1, got ${opts.patience}`, 'e.g. --patience 3: stop after 3 epochs without a better validation score');
+  if (opts.patience !== undefined && !(Number.isInteger(opts.patience) && opts.patience >= 1))
+    throw new UsageError(
+      `patience must be a whole number of epochs ≥ 1, got ${opts.patience}`,
+      'e.g. --patience 3: stop after 3 epochs without a better validation score',
+    );
   const optimizer: OptimizerConfig = { kind: 'adamw', lr: 1e-3, ...opts.optimizer };
   validateOptimizer(optimizer);
   const loss: LossSpec = opts.loss ?? { kind: 'cross-entropy' };
@@ -152,8 +156,13 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   // Parameter values live in Float32Arrays that the sessions read directly.
   const values = new Map<string, Float32Array>();
   for (const p of tg.params) values.set(p.name, Float32Array.from(base.graph.initializers.get(p.name)!.toFloat32()));
-  for (const st of tg.batchStats) for (const name of [st.runningMean, st.runningVar]) values.set(name, Float32Array.from(base.graph.initializers.get(name)!.toFloat32()));
-  const ts = new TsOptimizer(optimizer, tg.params.map((p) => values.get(p.name)!), { wasm: !tg.update });
+  for (const st of tg.batchStats)
+    for (const name of [st.runningMean, st.runningVar]) values.set(name, Float32Array.from(base.graph.initializers.get(name)!.toFloat32()));
+  const ts = new TsOptimizer(
+    optimizer,
+    tg.params.map((p) => values.get(p.name)!),
+    { wasm: !tg.update },
+  );
   // the optimizer's parameter arrays (WebAssembly memory for AdamW) are the ones fed and updated
   tg.params.forEach((p, k) => values.set(p.name, ts.params[k]!));
   let graphState: Float32Array[][] = tg.update ? tg.update.slots.map((sl) => sl.state.map(() => new Float32Array(values.get(sl.param)!.length))) : [];
@@ -180,7 +189,11 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const rows = Math.min(batchSize, n);
   const batchX = new Float32Array(rows * s);
   // Dropout masks: drawn per step from (seed, step), so a resumed run draws the same ones.
-  const masks = tg.dropout.map((d) => ({ ...d, per: d.sampleShape.reduce((p, q) => p * q, 1), buf: new Float32Array(rows * d.sampleShape.reduce((p, q) => p * q, 1)) }));
+  const masks = tg.dropout.map((d) => ({
+    ...d,
+    per: d.sampleShape.reduce((p, q) => p * q, 1),
+    buf: new Float32Array(rows * d.sampleShape.reduce((p, q) => p * q, 1)),
+  }));
   const batchY = new Int32Array(rows);
 
   for (let epoch = state ? state.epoch + 1 : 0; epoch < epochs && step < totalSteps; epoch++) {
@@ -208,7 +221,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       for (const p of tg.params) feeds[p.name] = new ort.Tensor('float32', values.get(p.name)!, p.dims);
       if (masks.length) {
         const rng = new Rng((seed * 1000003 + step * 7919 + 0x5bd1e995) >>> 0);
-        for (const d of masks) feeds[d.mask] = new ort.Tensor('float32', dropoutMask(k * d.per, d.ratio, rng, d.buf.subarray(0, k * d.per)), [k, ...d.sampleShape]);
+        for (const d of masks)
+          feeds[d.mask] = new ort.Tensor('float32', dropoutMask(k * d.per, d.ratio, rng, d.buf.subarray(0, k * d.per)), [k, ...d.sampleShape]);
       }
       lr = lrAt(optimizer, step, totalSteps);
       if (tg.update) {
@@ -221,18 +235,25 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       }
       const out = await session.run(feeds);
       const lossValue = Number((out[tg.loss]!.data as Float32Array)[0]);
-      if (!Number.isFinite(lossValue)) throw new EdgefitError(`the loss became ${lossValue} at step ${step}`, 'E_DIVERGED', 'lower the learning rate (--lr) or add gradient clipping');
+      if (!Number.isFinite(lossValue))
+        throw new EdgefitError(`the loss became ${lossValue} at step ${step}`, 'E_DIVERGED', 'lower the learning rate (--lr) or add gradient clipping');
       if (tg.update) {
         tg.update.slots.forEach((sl, j) => {
           values.set(sl.param, out[sl.newParam]!.data as Float32Array);
           graphState[j] = sl.newState.map((name) => out[name]!.data as Float32Array);
         });
       } else {
-        ts.update(tg.params.map((p) => out[p.grad]!.data as Float32Array), lr);
+        ts.update(
+          tg.params.map((p) => out[p.grad]!.data as Float32Array),
+          lr,
+        );
       }
       for (const st of tg.batchStats) {
         const m = st.momentum;
-        for (const [run, cur] of [[st.runningMean, st.batchMean], [st.runningVar, st.batchVar]] as const) {
+        for (const [run, cur] of [
+          [st.runningMean, st.batchMean],
+          [st.runningVar, st.batchVar],
+        ] as const) {
           const r = values.get(run)!;
           const c = out[cur]!.data as Float32Array;
           for (let i = 0; i < r.length; i++) r[i] = m * r[i]! + (1 - m) * c[i]!;
@@ -249,7 +270,15 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     trainSeconds += seconds;
     trainSamples += seen;
     if (opts.progress?.isTTY) opts.progress.write('\r\x1b[K');
-    const rec: EpochRecord = { epoch: epoch + 1, trainLoss: lossSum / seen, trainAccuracy: correct / seen, lr, seconds, samplesPerSecond: seen / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+    const rec: EpochRecord = {
+      epoch: epoch + 1,
+      trainLoss: lossSum / seen,
+      trainAccuracy: correct / seen,
+      lr,
+      seconds,
+      samplesPerSecond: seen / seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    };
     if (evalSession && opts.val) {
       const v = await evaluateArrays(evalSession, input, tg.output, opts.val, values, tg);
       rec.valLoss = v.loss;
@@ -267,7 +296,10 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     opts.onEpoch?.(rec);
     if (opts.checkpoint) {
       const ck = withWeights(base, values);
-      ck.setMeta(META_KEY, JSON.stringify({ epoch, step, seed, bestAccuracy, bestEpoch, sinceBest, history, trainable: tg.params.map((p) => p.name) } satisfies CheckpointState));
+      ck.setMeta(
+        META_KEY,
+        JSON.stringify({ epoch, step, seed, bestAccuracy, bestEpoch, sinceBest, history, trainable: tg.params.map((p) => p.name) } satisfies CheckpointState),
+      );
       // the optimizer state first, the model last: the model's metadata names the step, and resume
       // refuses a side file of another step (a run killed between the two writes)
       writeOptimizerState(opts.checkpoint + '.optim', tg.update ? graphState : ts.state, step);
@@ -324,7 +356,15 @@ export interface ArrayEval {
 }
 
 /** Cross-entropy, accuracy and per-class recall of a session over a dataset. */
-export async function evaluateArrays(session: ort.InferenceSession, input: string, output: string, data: ArrayDataset, values?: Map<string, Float32Array>, tg?: TrainingGraph, batchSize = 256): Promise<ArrayEval> {
+export async function evaluateArrays(
+  session: ort.InferenceSession,
+  input: string,
+  output: string,
+  data: ArrayDataset,
+  values?: Map<string, Float32Array>,
+  tg?: TrainingGraph,
+  batchSize = 256,
+): Promise<ArrayEval> {
   const n = datasetSize(data);
   const s = sampleSize(data);
   const C = data.classes.length;
@@ -333,7 +373,8 @@ export async function evaluateArrays(session: ort.InferenceSession, input: strin
   const extra: Record<string, ort.Tensor> = {};
   if (values && tg) {
     for (const p of tg.params) extra[p.name] = new ort.Tensor('float32', values.get(p.name)!, p.dims);
-    for (const st of tg.batchStats) for (const name of [st.runningMean, st.runningVar]) extra[name] = new ort.Tensor('float32', values.get(name)!, [values.get(name)!.length]);
+    for (const st of tg.batchStats)
+      for (const name of [st.runningMean, st.runningVar]) extra[name] = new ort.Tensor('float32', values.get(name)!, [values.get(name)!.length]);
   }
   for (let first = 0; first < n; first += batchSize) {
     const k = Math.min(batchSize, n - first);
@@ -375,7 +416,9 @@ export function macroF1(confusion: number[][]): number {
 function drawProgress(out: Writable, epoch: number, epochs: number, frac: number, loss: number, acc: number): void {
   const width = 24;
   const filled = Math.round(frac * width);
-  out.write(`\r\x1b[Kepoch ${epoch + 1}/${epochs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%  loss ${loss.toFixed(4)}  acc ${(acc * 100).toFixed(1)}%`);
+  out.write(
+    `\r\x1b[Kepoch ${epoch + 1}/${epochs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%  loss ${loss.toFixed(4)}  acc ${(acc * 100).toFixed(1)}%`,
+  );
 }
 
 // Optimizer state beside a checkpoint: a JSON header line, then the float32 arrays back to back.
@@ -400,11 +443,28 @@ function parseCheckpointState(path: string, meta: string): CheckpointState {
   try {
     v = JSON.parse(meta) as Partial<CheckpointState>;
   } catch (e) {
-    throw new EdgefitError(`${path}: the training state in its ${META_KEY} metadata is not valid JSON (${(e as Error).message})`, 'E_CHECKPOINT', 'the checkpoint is damaged; start again without --resume');
+    throw new EdgefitError(
+      `${path}: the training state in its ${META_KEY} metadata is not valid JSON (${(e as Error).message})`,
+      'E_CHECKPOINT',
+      'the checkpoint is damaged; start again without --resume',
+    );
   }
   const int = (x: unknown) => typeof x === 'number' && Number.isInteger(x) && x >= -1;
-  if (typeof v !== 'object' || v === null || !int(v.epoch) || !int(v.step) || !int(v.bestEpoch) || !int(v.sinceBest) || typeof v.bestAccuracy !== 'number' || !Array.isArray(v.history))
-    throw new EdgefitError(`${path}: the training state in its ${META_KEY} metadata is incomplete`, 'E_CHECKPOINT', 'the checkpoint is damaged or from another tool; start again without --resume');
+  if (
+    typeof v !== 'object' ||
+    v === null ||
+    !int(v.epoch) ||
+    !int(v.step) ||
+    !int(v.bestEpoch) ||
+    !int(v.sinceBest) ||
+    typeof v.bestAccuracy !== 'number' ||
+    !Array.isArray(v.history)
+  )
+    throw new EdgefitError(
+      `${path}: the training state in its ${META_KEY} metadata is incomplete`,
+      'E_CHECKPOINT',
+      'the checkpoint is damaged or from another tool; start again without --resume',
+    );
   return v as CheckpointState;
 }
 
@@ -413,12 +473,20 @@ function checkSameModel(path: string, model: Model, checkpoint: Model): void {
   for (const [name, t] of model.graph.initializers) {
     const c = checkpoint.graph.initializers.get(name);
     if (!c || c.dims.join() !== t.dims.join())
-      throw new UsageError(`${path} is a checkpoint of another model: weight '${name}' is ${c ? `[${c.dims.join(', ')}]` : 'missing'} there, [${t.dims.join(', ')}] in the model to train`, 'resume with the same --arch (or model) the checkpoint was written with, or start without --resume');
+      throw new UsageError(
+        `${path} is a checkpoint of another model: weight '${name}' is ${c ? `[${c.dims.join(', ')}]` : 'missing'} there, [${t.dims.join(', ')}] in the model to train`,
+        'resume with the same --arch (or model) the checkpoint was written with, or start without --resume',
+      );
   }
 }
 
 function readOptimizerState(path: string, expected: Float32Array[][], step: number): { step: number; state: Float32Array[][] } {
-  const damaged = (why: string) => new EdgefitError(`${path}: ${why}`, 'E_CHECKPOINT', `the optimizer state beside the checkpoint is damaged; delete ${path} to resume with fresh optimizer state, or start without --resume`);
+  const damaged = (why: string) =>
+    new EdgefitError(
+      `${path}: ${why}`,
+      'E_CHECKPOINT',
+      `the optimizer state beside the checkpoint is damaged; delete ${path} to resume with fresh optimizer state, or start without --resume`,
+    );
   const bytes = readFileSync(path);
   const nl = bytes.indexOf(10);
   if (nl < 0) throw damaged('no header line');
@@ -429,8 +497,10 @@ function readOptimizerState(path: string, expected: Float32Array[][], step: numb
     throw damaged('the header is not valid JSON');
   }
   const { step: savedStep, lengths } = header as { step: number; lengths: number[][] };
-  if (typeof savedStep !== 'number' || !Array.isArray(lengths) || !lengths.every((l) => Array.isArray(l) && l.every((x) => Number.isInteger(x) && x >= 0))) throw damaged('the header is incomplete');
-  if (savedStep !== step) throw damaged(`it holds step ${savedStep}, the checkpoint step ${step} (written by another run, or the run was stopped between the two files)`);
+  if (typeof savedStep !== 'number' || !Array.isArray(lengths) || !lengths.every((l) => Array.isArray(l) && l.every((x) => Number.isInteger(x) && x >= 0)))
+    throw damaged('the header is incomplete');
+  if (savedStep !== step)
+    throw damaged(`it holds step ${savedStep}, the checkpoint step ${step} (written by another run, or the run was stopped between the two files)`);
   if (lengths.length !== expected.length || lengths.some((l, k) => l.length !== expected[k]!.length || l.some((len, j) => len !== expected[k]![j]!.length)))
     throw damaged('its arrays do not match the parameters being trained (another optimizer or model)');
   const total = lengths.flat().reduce((a, b) => a + b, 0);

@@ -22,7 +22,10 @@ async function graphLoss(spec: LossSpec, target: Float32Array, weight?: Float32A
   const { loss } = appendLoss(b, z, spec, C);
   b.output(loss, DataType.FLOAT, []);
   const s = await createSession(b.model());
-  const feeds: Record<string, ort.Tensor> = { z: new ort.Tensor('float32', Float32Array.from(logits), [4, C]), [LOSS_INPUTS.target]: new ort.Tensor('float32', target, spec.kind === 'mse' ? [4, C] : [4, C]) };
+  const feeds: Record<string, ort.Tensor> = {
+    z: new ort.Tensor('float32', Float32Array.from(logits), [4, C]),
+    [LOSS_INPUTS.target]: new ort.Tensor('float32', target, spec.kind === 'mse' ? [4, C] : [4, C]),
+  };
   if (weight) feeds[LOSS_INPUTS.weight] = new ort.Tensor('float32', weight, [4]);
   if (spec.kind === 'distill') feeds[LOSS_INPUTS.teacher] = new ort.Tensor('float32', Float32Array.from(teacher), [4, C]);
   const out = await s.run(feeds);

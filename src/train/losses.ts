@@ -49,12 +49,19 @@ export function appendLoss(b: GraphBuilder, output: string, spec: LossSpec, clas
   const kl = b.op('ReduceSum', [b.op('Mul', [b.op('Exp', [logPt]), b.op('Sub', [logPt, logPs])]), b.int64s('loss/axis1b', [1])], { keepdims: 0 });
   const klMean = b.op('ReduceSum', [b.op('Mul', [kl, LOSS_INPUTS.weight])], { keepdims: 0 });
   const klTerm = b.op('Mul', [klMean, b.scalar('loss/alphaT2', alpha * T * T)]);
-  const loss = alpha === 1 ? b.op('Identity', [klTerm], {}, { outputs: ['loss'] }) : b.op('Add', [klTerm, b.op('Mul', [ce, b.scalar('loss/1-alpha', 1 - alpha)])], {}, { outputs: ['loss'] });
+  const loss =
+    alpha === 1
+      ? b.op('Identity', [klTerm], {}, { outputs: ['loss'] })
+      : b.op('Add', [klTerm, b.op('Mul', [ce, b.scalar('loss/1-alpha', 1 - alpha)])], {}, { outputs: ['loss'] });
   return { loss, inputs: [LOSS_INPUTS.target, LOSS_INPUTS.weight, LOSS_INPUTS.teacher] };
 }
 
 /** Smoothed one-hot targets [n, classes] and normalised per-sample weights [n] for a batch of labels. */
-export function classTargets(labels: ArrayLike<number>, classes: number, opts: { labelSmoothing?: number; classWeights?: number[] } = {}): { target: Float32Array; weight: Float32Array } {
+export function classTargets(
+  labels: ArrayLike<number>,
+  classes: number,
+  opts: { labelSmoothing?: number; classWeights?: number[] } = {},
+): { target: Float32Array; weight: Float32Array } {
   const n = labels.length;
   const eps = opts.labelSmoothing ?? 0;
   const target = new Float32Array(n * classes).fill(eps / classes);

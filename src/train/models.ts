@@ -18,7 +18,10 @@ export const MAX_LAYER_WEIGHTS = 2 ** 28;
 function heNormal(rng: Rng, name: string, dims: number[], fanIn: number): Tensor {
   const n = dims.reduce((p, q) => p * q, 1);
   if (n > MAX_LAYER_WEIGHTS)
-    throw new UsageError(`layer '${name}' [${dims.join(', ')}] would have ${n.toExponential(2)} weights (${(n * 4 / 2 ** 30).toFixed(1)} GiB); edgefit train builds small models (at most ${MAX_LAYER_WEIGHTS} weights a layer)`, 'use smaller layer sizes, e.g. mlp:784-512-512-10, or pool (p) before a dense layer (f<N>)');
+    throw new UsageError(
+      `layer '${name}' [${dims.join(', ')}] would have ${n.toExponential(2)} weights (${((n * 4) / 2 ** 30).toFixed(1)} GiB); edgefit train builds small models (at most ${MAX_LAYER_WEIGHTS} weights a layer)`,
+      'use smaller layer sizes, e.g. mlp:784-512-512-10, or pool (p) before a dense layer (f<N>)',
+    );
   const std = Math.sqrt(2 / fanIn);
   const v = new Float32Array(n);
   for (let i = 0; i < n; i++) v[i] = rng.normal() * std;
@@ -38,7 +41,8 @@ function dense(b: GraphBuilder, rng: Rng, x: string, fanIn: number, fanOut: numb
 
 /** An MLP: sizes[0] inputs, hidden layers with Relu, sizes[last] logits. */
 export function buildMlp(sizes: number[], seed = 0): Model {
-  if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) throw new UsageError(`an MLP needs at least two positive layer sizes, got [${sizes.join(', ')}]`, 'write it as mlp:784-512-512-10');
+  if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1))
+    throw new UsageError(`an MLP needs at least two positive layer sizes, got [${sizes.join(', ')}]`, 'write it as mlp:784-512-512-10');
   const rng = new Rng(seed);
   const b = new GraphBuilder('mlp');
   let h = b.input('x', DataType.FLOAT, ['batch', sizes[0]!]);
@@ -94,7 +98,11 @@ export function buildCnn(spec: string, seed = 0): Model {
       c = out;
     } else if (m[3] === 'p') {
       if (flat !== undefined) throw bad();
-      if (h < 2 || w < 2) throw new UsageError(`bad CNN spec '${spec}': pool '${t}' (token ${i + 2}) gets a ${h}×${w} map, too small to halve`, 'use fewer p (2×2 max pool) tokens for this input size, or g (global average pool)');
+      if (h < 2 || w < 2)
+        throw new UsageError(
+          `bad CNN spec '${spec}': pool '${t}' (token ${i + 2}) gets a ${h}×${w} map, too small to halve`,
+          'use fewer p (2×2 max pool) tokens for this input size, or g (global average pool)',
+        );
       x = b.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] }, { name: `pool${k}` });
       h = Math.floor(h / 2);
       w = Math.floor(w / 2);

@@ -53,5 +53,5 @@ export function mnistSampleShape(model: Model): number[] {
   const dims = t?.kind === 'tensor' && t.shape ? t.shape.slice(1) : [784];
   const fill = dims.length === 1 ? [784] : dims.length === 2 ? [28, 28] : dims.length === 3 && dims[2] === 1 ? [28, 28, 1] : [1, 28, 28];
   if (dims.length > 3) return dims.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
-  return dims.map((d, i) => (typeof d === 'number' && d > 0 ? d : fill[i] ?? 1));
+  return dims.map((d, i) => (typeof d === 'number' && d > 0 ? d : (fill[i] ?? 1)));
 }

@@ -95,7 +95,8 @@ export function selectTrainable(model: Model, spec: TrainableSpec = {}): string[
   }
   if (spec.after !== undefined) {
     const g = model.graph;
-    if (!g.nodes.some((n) => n.outputs.includes(spec.after!)) && !g.inputs.some((i) => i.name === spec.after)) throw new UsageError(`no tensor named '${spec.after}' in the model`, 'run `edgefit inspect` to list tensor names');
+    if (!g.nodes.some((n) => n.outputs.includes(spec.after!)) && !g.inputs.some((i) => i.name === spec.after))
+      throw new UsageError(`no tensor named '${spec.after}' in the model`, 'run `edgefit inspect` to list tensor names');
     const downstream = dependentsAll(model, spec.after);
     names = names.filter((p) => g.nodes.some((n) => n.inputs.includes(p) && n.outputs.some((o) => downstream.has(o))));
   }
@@ -112,7 +113,8 @@ function dependentsAll(model: Model, from: string): Set<string> {
 
 export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptions): Promise<TrainingGraph> {
   const model = source.clone();
-  if ((model.opset() ?? 0) < 13) throw new UsageError(`training needs opset ≥ 13; the model imports opset ${model.opset()}`, 'upgrade it first: edgefit convert --opset 17');
+  if ((model.opset() ?? 0) < 13)
+    throw new UsageError(`training needs opset ≥ 13; the model imports opset ${model.opset()}`, 'upgrade it first: edgefit convert --opset 17');
   if ((model.opset() ?? 0) < 17) model.setOpset('', 17);
   const opset = model.opset()!;
   const g = model.graph;
@@ -151,7 +153,8 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
   const feeds = { ...opts.sample, ...lossFeeds, ...paramFeeds };
 
   const dropout = opts.dropout === 'off' ? [] : rewriteDropout(model, await probeFacts(model, feeds), n);
-  for (const d of dropout) feeds[d.mask] = new ort.Tensor('float32', new Float32Array(n * d.sampleShape.reduce((p, q) => p * q, 1)).fill(1 / (1 - d.ratio)), [n, ...d.sampleShape]);
+  for (const d of dropout)
+    feeds[d.mask] = new ort.Tensor('float32', new Float32Array(n * d.sampleShape.reduce((p, q) => p * q, 1)).fill(1 / (1 - d.ratio)), [n, ...d.sampleShape]);
 
   prepareForward(g, trainable);
   const facts0 = await probeFacts(model, feeds);
@@ -189,12 +192,17 @@ function rewriteDropout(model: Model, facts: Awaited<ReturnType<typeof probeFact
     let ratio = 0.5;
     if (n.inputs[1]) {
       const r = constantScalar(model, n.inputs[1]);
-      if (r === undefined) throw new UsageError(`${where}: its ratio is not a constant`, 'make the ratio an initializer, or build the training graph with dropout: off');
+      if (r === undefined)
+        throw new UsageError(`${where}: its ratio is not a constant`, 'make the ratio an initializer, or build the training graph with dropout: off');
       ratio = r;
     } else if (n.attributes.has('ratio')) ratio = n.float('ratio', 0.5);
     if (!(ratio >= 0 && ratio < 1)) throw new UsageError(`${where}: ratio ${ratio} is outside [0, 1)`);
     const shape = facts.shape(x);
-    if (shape[0] !== batch) throw new UsageError(`${where}: its input's first dimension is not the batch (shape [${shape}] for a batch of ${batch})`, 'build the training graph with dropout: off');
+    if (shape[0] !== batch)
+      throw new UsageError(
+        `${where}: its input's first dimension is not the batch (shape [${shape}] for a batch of ${batch})`,
+        'build the training graph with dropout: off',
+      );
     const mask = fresh(`dropout_mask.${out.length}`);
     g.inputs.push({ name: mask, type: { kind: 'tensor', elemType: DataType.FLOAT, shape: ['batch', ...shape.slice(1)] } });
     const nodes: Node[] = [new Node('Mul', [x, mask], [n.outputs[0]!], `${n.name || 'Dropout'}/train_mask`)];

@@ -35,7 +35,12 @@ export function bertEncoder(opts: BertOptions): Model {
     return b.op('Add', [y, w.small(`${name}.bias`, [fout], 0.02)], {}, { name: `${name}.add` });
   };
   const layerNorm = (x: string, name: string): string =>
-    b.op('LayerNormalization', [x, w.around(`${name}.gamma`, [hidden], 1, 0.05), w.small(`${name}.beta`, [hidden], 0.02)], { axis: -1, epsilon: 1e-12 }, { name });
+    b.op(
+      'LayerNormalization',
+      [x, w.around(`${name}.gamma`, [hidden], 1, 0.05), w.small(`${name}.beta`, [hidden], 0.02)],
+      { axis: -1, epsilon: 1e-12 },
+      { name },
+    );
 
   const splitShape = b.int64s('split_heads_shape', [0, 0, heads, dHead]);
   const mergeShape = b.int64s('merge_heads_shape', [0, 0, hidden]);
@@ -49,27 +54,43 @@ export function bertEncoder(opts: BertOptions): Model {
   for (let l = 0; l < layers; l++) {
     const p = `layer${l}`;
     // (B, S, H) -> (B, heads, S, dHead); K transposed to (B, heads, dHead, S)
-    const heads4 = (t: string, perm: number[], n: string) => b.op('Transpose', [b.op('Reshape', [t, splitShape], {}, { name: `${n}.reshape` })], { perm }, { name: `${n}.transpose` });
+    const heads4 = (t: string, perm: number[], n: string) =>
+      b.op('Transpose', [b.op('Reshape', [t, splitShape], {}, { name: `${n}.reshape` })], { perm }, { name: `${n}.transpose` });
     const q = heads4(linear(x, `${p}.attn.q`, hidden, hidden), [0, 2, 1, 3], `${p}.attn.q`);
     const k = heads4(linear(x, `${p}.attn.k`, hidden, hidden), [0, 2, 3, 1], `${p}.attn.k`);
     const v = heads4(linear(x, `${p}.attn.v`, hidden, hidden), [0, 2, 1, 3], `${p}.attn.v`);
     const scores = b.op('Mul', [b.op('MatMul', [q, k], {}, { name: `${p}.attn.qk` }), scale], {}, { name: `${p}.attn.scale` });
     const probs = b.op('Softmax', [scores], { axis: -1 }, { name: `${p}.attn.softmax` });
     const ctx = b.op('MatMul', [probs, v], {}, { name: `${p}.attn.pv` }); // (B, heads, S, dHead)
-    const merged = b.op('Reshape', [b.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }, { name: `${p}.attn.merge.transpose` }), mergeShape], {}, { name: `${p}.attn.merge.reshape` });
+    const merged = b.op(
+      'Reshape',
+      [b.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }, { name: `${p}.attn.merge.transpose` }), mergeShape],
+      {},
+      { name: `${p}.attn.merge.reshape` },
+    );
     const attnOut = linear(merged, `${p}.attn.out`, hidden, hidden);
     x = layerNorm(b.op('Add', [attnOut, x], {}, { name: `${p}.attn.residual` }), `${p}.attn.ln`);
     // FFN: GELU(x W1 + b1) W2 + b2, GELU as 0.5 x (1 + erf(x / sqrt 2)) — the Div form PyTorch exports, which ORT fuses
     const h = linear(x, `${p}.ffn.up`, hidden, inter);
     const erf = b.op('Erf', [b.op('Div', [h, sqrt2], {}, { name: `${p}.ffn.gelu.div` })], {}, { name: `${p}.ffn.gelu.erf` });
-    const gelu = b.op('Mul', [b.op('Mul', [h, b.op('Add', [erf, one], {}, { name: `${p}.ffn.gelu.add` })], {}, { name: `${p}.ffn.gelu.mul` }), half], {}, { name: `${p}.ffn.gelu.half` });
+    const gelu = b.op(
+      'Mul',
+      [b.op('Mul', [h, b.op('Add', [erf, one], {}, { name: `${p}.ffn.gelu.add` })], {}, { name: `${p}.ffn.gelu.mul` }), half],
+      {},
+      { name: `${p}.ffn.gelu.half` },
+    );
     const down = linear(gelu, `${p}.ffn.down`, inter, hidden);
     x = layerNorm(b.op('Add', [down, x], {}, { name: `${p}.ffn.residual` }), `${p}.ffn.ln`);
   }
   // Pooler on the first token, then the classifier: (B, S, H) -> (B, H) -> (B, classes)
   const first = b.op('Gather', [x, b.int64s('first_token', [0], [])], { axis: 1 }, { name: 'pooler.first_token' });
   const pooled = b.op('Tanh', [linear(first, 'pooler.dense', hidden, hidden)], {}, { name: 'pooler.tanh' });
-  const logits = b.op('Gemm', [pooled, w.weight('classifier.weight', [hidden, classes], hidden), w.small('classifier.bias', [classes])], {}, { name: 'classifier', outputs: ['logits'] });
+  const logits = b.op(
+    'Gemm',
+    [pooled, w.weight('classifier.weight', [hidden, classes], hidden), w.small('classifier.bias', [classes])],
+    {},
+    { name: 'classifier', outputs: ['logits'] },
+  );
   b.output(logits, DataType.FLOAT, ['batch', classes]);
   return b.model({ opset: 17 });
 }

@@ -29,6 +29,14 @@ export function zooModels(): ZooEntry[] {
 export function randomFeeds(shapes: Record<string, number[]>, seed = 42): Record<string, { dims: number[]; data: Float32Array }> {
   const g = normal(rng(seed));
   const out: Record<string, { dims: number[]; data: Float32Array }> = {};
-  for (const [name, dims] of Object.entries(shapes)) out[name] = { dims, data: randn(dims.reduce((a, d) => a * d, 1), 1, g) };
+  for (const [name, dims] of Object.entries(shapes))
+    out[name] = {
+      dims,
+      data: randn(
+        dims.reduce((a, d) => a * d, 1),
+        1,
+        g,
+      ),
+    };
   return out;
 }

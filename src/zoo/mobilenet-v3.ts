@@ -46,7 +46,12 @@ export function mobilenetV3(opts: MobilenetOptions = {}): Model {
   const w = new Init(b, opts.seed ?? 13);
 
   const conv = (x: string, name: string, ci: number, co: number, k: number, stride: number, group: number, act?: string): string => {
-    const y = b.op('Conv', [x, w.weight(`${name}.weight`, [co, ci / group, k, k], (ci / group) * k * k, Math.SQRT2), w.small(`${name}.bias`, [co])], { kernel_shape: [k, k], pads: Array(4).fill((k - 1) >> 1), strides: [stride, stride], group }, { name });
+    const y = b.op(
+      'Conv',
+      [x, w.weight(`${name}.weight`, [co, ci / group, k, k], (ci / group) * k * k, Math.SQRT2), w.small(`${name}.bias`, [co])],
+      { kernel_shape: [k, k], pads: Array(4).fill((k - 1) >> 1), strides: [stride, stride], group },
+      { name },
+    );
     return act ? b.op(act, [y], {}, { name: `${name}.${act.toLowerCase()}` }) : y;
   };
 
@@ -60,7 +65,12 @@ export function mobilenetV3(opts: MobilenetOptions = {}): Model {
     if (blk.se) {
       const r = Math.max(8, blk.expand >> 2);
       const s = b.op('GlobalAveragePool', [y], {}, { name: `${p}.se.pool` });
-      const gate = b.op('HardSigmoid', [conv(conv(s, `${p}.se.reduce`, blk.expand, r, 1, 1, 1, 'Relu'), `${p}.se.expand`, r, blk.expand, 1, 1, 1)], { alpha: 1 / 6, beta: 0.5 }, { name: `${p}.se.gate` });
+      const gate = b.op(
+        'HardSigmoid',
+        [conv(conv(s, `${p}.se.reduce`, blk.expand, r, 1, 1, 1, 'Relu'), `${p}.se.expand`, r, blk.expand, 1, 1, 1)],
+        { alpha: 1 / 6, beta: 0.5 },
+        { name: `${p}.se.gate` },
+      );
       y = b.op('Mul', [y, gate], {}, { name: `${p}.se.mul` });
     }
     y = conv(y, `${p}.project`, blk.expand, blk.out, 1, 1, 1);

@@ -30,7 +30,12 @@ export function resnetCnn(opts: ResnetOptions = {}): Model {
   const w = new Init(b, opts.seed ?? 11);
 
   const conv = (x: string, name: string, ci: number, co: number, k: number, stride: number, relu: boolean): string => {
-    const y = b.op('Conv', [x, w.weight(`${name}.weight`, [co, ci, k, k], ci * k * k, Math.SQRT2), w.small(`${name}.bias`, [co])], { kernel_shape: [k, k], pads: Array(4).fill((k - 1) >> 1), strides: [stride, stride] }, { name });
+    const y = b.op(
+      'Conv',
+      [x, w.weight(`${name}.weight`, [co, ci, k, k], ci * k * k, Math.SQRT2), w.small(`${name}.bias`, [co])],
+      { kernel_shape: [k, k], pads: Array(4).fill((k - 1) >> 1), strides: [stride, stride] },
+      { name },
+    );
     return relu ? b.op('Relu', [y], {}, { name: `${name}.relu` }) : y;
   };
 

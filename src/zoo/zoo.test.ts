@@ -19,14 +19,20 @@ for (const entry of zooModels()) {
     const a = await run(1);
     const b = await run(2);
     assert.ok(a.every(Number.isFinite), 'outputs are finite');
-    assert.ok(a.some((v, i) => Math.abs(v - b[i]!) > 1e-4), 'different inputs give different outputs');
+    assert.ok(
+      a.some((v, i) => Math.abs(v - b[i]!) > 1e-4),
+      'different inputs give different outputs',
+    );
     // round trip through the serializer keeps the graph
     assert.equal(readModelFromBytes(serializeModel(model)).graph.nodes.length, model.graph.nodes.length);
   });
 }
 
 test('zoo models are deterministic for a seed and differ across seeds', () => {
-  const w = (seed: number) => mlp({ sizes: [8, 4], seed }).graph.initializers.get('fc0.weight')!.toFloat32();
+  const w = (seed: number) =>
+    mlp({ sizes: [8, 4], seed })
+      .graph.initializers.get('fc0.weight')!
+      .toFloat32();
   assert.deepEqual(w(5), w(5));
   assert.notDeepEqual(w(5), w(6));
 });

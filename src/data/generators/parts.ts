@@ -52,8 +52,8 @@ export function partSample(index: number, seed: number, opts: PartOptions = {}):
     const len = r.range(18, 32);
     const cx = r.range(-6, 6);
     const cy = r.range(-6, 6);
-    ctx.moveTo(cx - Math.cos(a) * len / 2, cy - Math.sin(a) * len / 2);
-    ctx.quadraticCurveTo(cx + r.range(-3, 3), cy + r.range(-3, 3), cx + Math.cos(a) * len / 2, cy + Math.sin(a) * len / 2);
+    ctx.moveTo(cx - (Math.cos(a) * len) / 2, cy - (Math.sin(a) * len) / 2);
+    ctx.quadraticCurveTo(cx + r.range(-3, 3), cy + r.range(-3, 3), cx + (Math.cos(a) * len) / 2, cy + (Math.sin(a) * len) / 2);
     ctx.stroke();
   } else if (label === 'dent') {
     // a dent: a dark pit with a bright rim where the light catches its far edge
@@ -125,7 +125,12 @@ function drawBracket(ctx: SKRSContext2D, r: Rng, missing: boolean): void {
   ctx.fillStyle = metal(r);
   ctx.fillRect(-24, -24, 16, 48);
   ctx.fillRect(-24, 8, 48, 16);
-  const holes: [number, number][] = [[-16, -14], [-16, 0], [2, 16], [16, 16]];
+  const holes: [number, number][] = [
+    [-16, -14],
+    [-16, 0],
+    [2, 16],
+    [16, 16],
+  ];
   const drop = missing ? r.int(0, holes.length - 1) : -1;
   const bg = 'rgb(50,55,60)';
   holes.forEach(([x, y], k) => {
@@ -149,7 +154,11 @@ function drawPcb(ctx: SKRSContext2D, r: Rng, missing: boolean): void {
     ctx.lineTo(0, -10 + k * 7);
     ctx.stroke();
   }
-  const chips: [number, number, number, number][] = [[4, -14, 16, 10], [4, 2, 10, 12], [-20, 8, 10, 8]];
+  const chips: [number, number, number, number][] = [
+    [4, -14, 16, 10],
+    [4, 2, 10, 12],
+    [-20, 8, 10, 8],
+  ];
   const drop = missing ? r.int(0, chips.length - 1) : -1;
   chips.forEach(([x, y, w, h], k) => {
     if (k === drop) {

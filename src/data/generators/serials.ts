@@ -64,7 +64,13 @@ export function serialSample(index: number, seed: number, opts: SerialOptions = 
   // background: brushed metal (grey, horizontal streaks) or a paper label (light, faint texture)
   const metal = r.chance(0.55);
   const base = metal ? r.int(120, 190) : r.int(205, 250);
-  const tint = metal ? [0, 0, r.int(0, 10)] : r.pick([[0, 0, 0], [10, 5, -30], [-10, 0, 5]]);
+  const tint = metal
+    ? [0, 0, r.int(0, 10)]
+    : r.pick([
+        [0, 0, 0],
+        [10, 5, -30],
+        [-10, 0, 5],
+      ]);
   const grad = ctx.createLinearGradient(0, 0, W, H);
   const g1 = base + r.int(-20, 20);
   grad.addColorStop(0, `rgb(${base + tint[0]!},${base + tint[1]!},${base + tint[2]!})`);

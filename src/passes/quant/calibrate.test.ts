@@ -47,5 +47,8 @@ test('maxSamples stops the stream early; an empty stream or missing input is a c
   const wrong = async function* (): AsyncIterable<Feeds> {
     yield { z: { type: 'float32', data: new Float32Array(4), dims: [1, 4] } };
   };
-  await assert.rejects(calibrate(model(), ['h'], wrong, { method: 'minmax' }), (e: unknown) => e instanceof EdgefitError && /lacks model input\(s\) x/.test(e.message));
+  await assert.rejects(
+    calibrate(model(), ['h'], wrong, { method: 'minmax' }),
+    (e: unknown) => e instanceof EdgefitError && /lacks model input\(s\) x/.test(e.message),
+  );
 });

@@ -41,11 +41,16 @@ export function toOrtFeeds(feeds: Feeds): Record<string, ort.Tensor> {
     const type = f.type === 'float' ? 'float32' : (f.type ?? typeOfData(f.data));
     let data: ort.Tensor.DataType;
     if (type === 'float32') data = f.data instanceof Float32Array ? f.data : Float32Array.from(f.data as ArrayLike<number>);
-    else if (type === 'int64') data = f.data instanceof BigInt64Array ? f.data : BigInt64Array.from(Array.from(f.data as ArrayLike<number | bigint>, (v) => BigInt(v)));
+    else if (type === 'int64')
+      data = f.data instanceof BigInt64Array ? f.data : BigInt64Array.from(Array.from(f.data as ArrayLike<number | bigint>, (v) => BigInt(v)));
     else if (type === 'int32') data = f.data instanceof Int32Array ? f.data : Int32Array.from(f.data as ArrayLike<number>);
     else if (type === 'uint8') data = f.data instanceof Uint8Array ? f.data : Uint8Array.from(f.data as ArrayLike<number>);
     else if (type === 'bool') data = f.data instanceof Uint8Array ? f.data : Uint8Array.from(f.data as ArrayLike<number>);
-    else throw new CalibrationError(`calibration feed '${name}' has type ${f.type}, which edgefit cannot pass to the model`, 'feed float32, int64, int32, uint8 or bool tensors');
+    else
+      throw new CalibrationError(
+        `calibration feed '${name}' has type ${f.type}, which edgefit cannot pass to the model`,
+        'feed float32, int64, int32, uint8 or bool tensors',
+      );
     out[name] = new ort.Tensor(type as 'float32', data as Float32Array, dims);
   }
   return out;
@@ -78,7 +83,11 @@ export async function calibrate(model: Model, tensors: string[], stream: () => A
     for await (const feeds of stream()) {
       const ortFeeds = toOrtFeeds(feeds);
       const missing = session.inputNames.filter((n) => !(n in ortFeeds));
-      if (missing.length) throw new CalibrationError(`calibration data lacks model input(s) ${missing.join(', ')}`, `the model's inputs are ${session.inputNames.join(', ')}; use a task whose inputs match`);
+      if (missing.length)
+        throw new CalibrationError(
+          `calibration data lacks model input(s) ${missing.join(', ')}`,
+          `the model's inputs are ${session.inputNames.join(', ')}; use a task whose inputs match`,
+        );
       const result = observed.length ? await session.run(ortFeeds, observed) : {};
       for (const t of tensors) {
         const v = inputNames.has(t) ? ortFeeds[t] : result[t];
@@ -92,7 +101,8 @@ export async function calibrate(model: Model, tensors: string[], stream: () => A
   } finally {
     await session.release();
   }
-  if (batches === 0) throw new CalibrationError('the calibration stream gave no data', 'pass a task or data directory with at least one sample, or --calibration random');
+  if (batches === 0)
+    throw new CalibrationError('the calibration stream gave no data', 'pass a task or data directory with at least one sample, or --calibration random');
   const ranges = new Map<string, [number, number]>();
   for (const [t, h] of hists) ranges.set(t, h.range(opts.method, { percentile: opts.percentile }));
   return { ranges, samples, batches };

@@ -18,7 +18,10 @@ test('re-binning is exact: streaming in batches equals one pass over all values'
   b.add(all.slice(500));
   assert.equal(a.width, b.width);
   assert.deepEqual([...a.counts], [...b.counts]);
-  assert.equal(a.counts.reduce((x, y) => x + y, 0), all.length);
+  assert.equal(
+    a.counts.reduce((x, y) => x + y, 0),
+    all.length,
+  );
   assert.ok(a.counts.length <= 256);
   assert.equal(a.min, Math.min(...all));
   assert.equal(a.max, Math.max(...all));
@@ -76,7 +79,10 @@ test('all-zero tensors give a zero range', () => {
   h.add(new Float32Array(100));
   assert.deepEqual(h.range('entropy'), [0, 0]);
   h.add(Float32Array.from([0, 1, 2]));
-  assert.equal(h.counts.reduce((a, b) => a + b, 0), 103);
+  assert.equal(
+    h.counts.reduce((a, b) => a + b, 0),
+    103,
+  );
 });
 
 /** KL(P‖Q) of one window, computed the slow way (TensorRT's loop), to check klWindow's prefix sums. */

@@ -128,6 +128,6 @@ export function quantizeBlocksHqq(wT: Float32Array, n: number, k: number, opts: 
       for (let i = 0; i < blockSize; i++) codes[r * kp + b * blockSize + i] = i < len ? q[i]! : pad;
     }
   const zeroPoints = Uint8Array.from(zps, (z) => Math.min(15, Math.max(0, Math.round(z))));
-  const floatZeroPoints = opts.integerZeroPoints ?? true ? undefined : zps;
+  const floatZeroPoints = (opts.integerZeroPoints ?? true) ? undefined : zps;
   return { n, k, blockSize, nBlocks: nb, codes, scales, zeroPoints, floatZeroPoints, symmetric: false };
 }

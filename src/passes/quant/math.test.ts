@@ -36,7 +36,13 @@ test('per-channel quantization gives each output channel its own scale and round
   const whole = quantizeTensor(w, [3, 2], undefined, intRange(8, true), true);
   assert.equal(whole.scales.length, 1);
   // Conv layout [M, C, kh, kw], axis 0
-  const conv = quantizeTensor(Float32Array.from({ length: 2 * 2 * 2 * 2 }, (_, i) => (i < 8 ? i : -i * 10)), [2, 2, 2, 2], 0, intRange(8, true), true);
+  const conv = quantizeTensor(
+    Float32Array.from({ length: 2 * 2 * 2 * 2 }, (_, i) => (i < 8 ? i : -i * 10)),
+    [2, 2, 2, 2],
+    0,
+    intRange(8, true),
+    true,
+  );
   assert.equal(conv.scales.length, 2);
   assert.ok(conv.scales[1]! > conv.scales[0]!);
 });

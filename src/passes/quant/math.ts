@@ -56,7 +56,13 @@ export interface ChannelQuant {
  * (axis = -1 / undefined: one for the whole tensor).
  *   MatMul weight [K, N]: axis 1 (per output column); Conv weight [M, C/g, kh, kw]: axis 0.
  */
-export function quantizeTensor(values: ArrayLike<number>, dims: readonly number[], axis: number | undefined, range: IntRange, symmetric: boolean): ChannelQuant {
+export function quantizeTensor(
+  values: ArrayLike<number>,
+  dims: readonly number[],
+  axis: number | undefined,
+  range: IntRange,
+  symmetric: boolean,
+): ChannelQuant {
   const total = values.length;
   const perTensor = axis === undefined || axis < 0;
   const channels = perTensor ? 1 : dims[axis]!;

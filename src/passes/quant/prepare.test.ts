@@ -13,7 +13,18 @@ function convBnDiv(): Model {
   const x = b.input('x', DataType.FLOAT, [1, 3, 8, 8]);
   const w = Array.from({ length: 4 * 3 * 9 }, (_, i) => Math.sin(i));
   const c = b.op('Conv', [x, b.floats('w', [4, 3, 3, 3], w)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, { name: 'conv' });
-  const bn = b.op('BatchNormalization', [c, b.floats('g', [4], [1, 2, 0.5, -1]), b.floats('be', [4], [0.1, 0, -0.3, 2]), b.floats('mu', [4], [0.5, -1, 0, 3]), b.floats('var', [4], [1, 4, 0.25, 2])], { epsilon: 1e-3 }, { name: 'bn' });
+  const bn = b.op(
+    'BatchNormalization',
+    [
+      c,
+      b.floats('g', [4], [1, 2, 0.5, -1]),
+      b.floats('be', [4], [0.1, 0, -0.3, 2]),
+      b.floats('mu', [4], [0.5, -1, 0, 3]),
+      b.floats('var', [4], [1, 4, 0.25, 2]),
+    ],
+    { epsilon: 1e-3 },
+    { name: 'bn' },
+  );
   const d = b.op('Div', [bn, b.scalar('six', 6)], {}, { name: 'div' });
   b.output(b.op('Identity', [d], {}, { outputs: ['y'] }), DataType.FLOAT, [1, 4, 8, 8]);
   return b.model({ opset: 13 });
@@ -53,7 +64,12 @@ test('a Conv whose output is also read elsewhere is not folded', () => {
 function lcnetBlock(): Model {
   const b = new GraphBuilder('lcnet');
   const x = b.input('x', DataType.FLOAT, [1, 3, 8, 8]);
-  const w = (name: string, dims: number[]) => b.floats(name, dims, Array.from({ length: dims.reduce((a, d) => a * d, 1) }, (_, i) => Math.sin(i * 1.7 + dims[0]!)));
+  const w = (name: string, dims: number[]) =>
+    b.floats(
+      name,
+      dims,
+      Array.from({ length: dims.reduce((a, d) => a * d, 1) }, (_, i) => Math.sin(i * 1.7 + dims[0]!)),
+    );
   let h = b.op('Conv', [x, w('w0', [4, 3, 3, 3]), b.floats('b0', [4], [0.1, -0.2, 0.3, 0])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, { name: 'conv0' });
   h = b.op('Mul', [b.floats('s0', [4, 1, 1], [0.5, 2, -1, 1.5]), h]);
   h = b.op('Add', [h, b.scalar('t0', 0.25)]);
@@ -84,7 +100,8 @@ test('decomposed HardSwish fuses, constant Mul/Add fold into the Conv next to th
   assert.equal(ops.filter((o) => o === 'Mul').length, 0, ops.join(' '));
   assert.equal(ops.filter((o) => o === 'Add').length, 2, 'the Add before the padded conv2 and the final Add stay');
   const after = await run(g);
-  for (let i = 0; i < before.length; i++) assert.ok(Math.abs(before[i]! - after[i]!) < 1e-4 * (1 + Math.abs(before[i]!)), `element ${i}: ${before[i]} vs ${after[i]}`);
+  for (let i = 0; i < before.length; i++)
+    assert.ok(Math.abs(before[i]! - after[i]!) < 1e-4 * (1 + Math.abs(before[i]!)), `element ${i}: ${before[i]} vs ${after[i]}`);
 });
 
 test('HardSwish is not fused below opset 14, nor when an inner value is read elsewhere', () => {

@@ -80,7 +80,15 @@ export function divToMul(g: Graph): number {
     const v = c.toNumbers();
     if (v.some((x) => x === 0 || !Number.isFinite(x))) continue;
     const name = fresh(`${n.inputs[1]}_reciprocal`);
-    g.initializers.set(name, Tensor.fromNumbers(name, DataType.FLOAT, c.dims, Array.from(v, (x) => 1 / x)));
+    g.initializers.set(
+      name,
+      Tensor.fromNumbers(
+        name,
+        DataType.FLOAT,
+        c.dims,
+        Array.from(v, (x) => 1 / x),
+      ),
+    );
     n.opType = 'Mul';
     n.inputs[1] = name;
     count++;
@@ -218,7 +226,8 @@ export function foldAffineIntoConv(g: Graph): number {
         // Broadcast against the [N, C, …] output: a scalar, or C values on axis 1 (e.g. [C, 1, 1], [1, C, 1, 1]).
         const r = w.dims.length;
         const padded = c ? [...Array<number>(Math.max(0, r - c.dims.length)).fill(1), ...c.dims] : [];
-        const perChannel = c && c.dataType === DataType.FLOAT && c.dims.length <= r && (c.size === 1 || (padded[1] === co && padded.every((d, i) => i === 1 || d === 1)));
+        const perChannel =
+          c && c.dataType === DataType.FLOAT && c.dims.length <= r && (c.size === 1 || (padded[1] === co && padded.every((d, i) => i === 1 || d === 1)));
         if (c && perChannel) {
           const cv = c.toFloat32();
           const at = (k: number) => (cv.length === 1 ? cv[0]! : cv[k]!);
@@ -242,7 +251,13 @@ export function foldAffineIntoConv(g: Graph): number {
       // Before: Mul(x, s) → Conv, Add(x, t) → Conv (t only without padding), s and t scalars.
       const xin = conv.inputs[0]!;
       const before = producers.get(xin);
-      if (before && before.isDefaultDomain && (before.opType === 'Mul' || before.opType === 'Add') && (consumers.get(xin) ?? []).length === 1 && !outputs.has(xin)) {
+      if (
+        before &&
+        before.isDefaultDomain &&
+        (before.opType === 'Mul' || before.opType === 'Add') &&
+        (consumers.get(xin) ?? []).length === 1 &&
+        !outputs.has(xin)
+      ) {
         const sc = splitConst(before, g, producers);
         const k = sc ? scalarOf(g, before.inputs[sc.c], producers) : undefined;
         const pads = conv.ints('pads') ?? [];

@@ -21,15 +21,29 @@ function model() {
     h = b.op('MatMul', [h, b.floats(`w${l}`, [fi, fo], w)], {}, { name: `fc${l}` });
     if (l < 2) h = b.op('Relu', [h], {}, { name: `relu${l}` });
     // Feature 5 of the first hidden layer is forced to 0.
-    if (l === 0) h = b.op('Mul', [h, b.floats('mask', [48], Array.from({ length: 48 }, (_, i) => (i === 5 ? 0 : 1)))], {}, { name: 'mask' });
+    if (l === 0)
+      h = b.op(
+        'Mul',
+        [
+          h,
+          b.floats(
+            'mask',
+            [48],
+            Array.from({ length: 48 }, (_, i) => (i === 5 ? 0 : 1)),
+          ),
+        ],
+        {},
+        { name: 'mask' },
+      );
   }
   b.output(b.op('Identity', [h], {}, { outputs: ['y'] }), DataType.FLOAT, ['n', 10]);
   return b.model({ opset: 13 });
 }
 
-const stream = (seed: number, n: number) => async function* (): AsyncIterable<Feeds> {
-  for (let i = 0; i < n; i++) yield randomFeeds({ x: [16, 32] }, seed + i) as unknown as Feeds;
-};
+const stream = (seed: number, n: number) =>
+  async function* (): AsyncIterable<Feeds> {
+    for (let i = 0; i < n; i++) yield randomFeeds({ x: [16, 32] }, seed + i) as unknown as Feeds;
+  };
 
 test('mixed precision finds the sensitive layer, keeps only it float, and meets the floor', async () => {
   const m = model();

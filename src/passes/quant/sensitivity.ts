@@ -154,7 +154,13 @@ export interface SensitivityResult {
  * the model with every node quantized except it. Calibration runs once; every variant reuses the
  * ranges of the full quantization. The optimize report plots this table.
  */
-export async function measureSensitivity(model: Model, params: ParamValues, ctx: PassContext, probe: QualityProbe, opts: SensitivityOptions = {}): Promise<SensitivityResult> {
+export async function measureSensitivity(
+  model: Model,
+  params: ParamValues,
+  ctx: PassContext,
+  probe: QualityProbe,
+  opts: SensitivityOptions = {},
+): Promise<SensitivityResult> {
   const metric = opts.metric ?? probe.defaultMetric;
   const quality = opts.quality ?? (async (m: Model) => pick(await probe.measure(m), metric));
   const baseKeep = (params.keepFloat ?? []) as string[];
@@ -190,7 +196,13 @@ export async function measureSensitivity(model: Model, params: ParamValues, ctx:
  * Mixed precision: if the fully quantized model misses the floor, walk the sensitivity table in
  * gain-per-ms order, keeping nodes float until the floor holds.
  */
-export async function mixedPrecision(model: Model, params: ParamValues, ctx: PassContext, probe: QualityProbe, opts: MixedPrecisionOptions): Promise<MixedPrecisionResult> {
+export async function mixedPrecision(
+  model: Model,
+  params: ParamValues,
+  ctx: PassContext,
+  probe: QualityProbe,
+  opts: MixedPrecisionOptions,
+): Promise<MixedPrecisionResult> {
   const metric = opts.metric ?? probe.defaultMetric;
   const quality = opts.quality ?? (async (m: Model) => pick(await probe.measure(m), metric));
   const log = opts.log ?? (() => {});
@@ -214,7 +226,9 @@ export async function mixedPrecision(model: Model, params: ParamValues, ctx: Pas
     log(`kept float: ${kept.join(', ')} → ${metric} ${q.toFixed(4)}`);
     if (q >= opts.floor) break;
   }
-  best.record.notes.push(`mixed precision: kept ${kept.length} node(s) float for ${metric} ≥ ${opts.floor}: ${q.toFixed(4)} (all quantized: ${s.fullyQuantizedQuality.toFixed(4)})`);
+  best.record.notes.push(
+    `mixed precision: kept ${kept.length} node(s) float for ${metric} ≥ ${opts.floor}: ${q.toFixed(4)} (all quantized: ${s.fullyQuantizedQuality.toFixed(4)})`,
+  );
   return { result: best, keptFloat: kept, table: s.table, fullyQuantizedQuality: s.fullyQuantizedQuality, quality: q, floorMet: q >= opts.floor };
 }
 
