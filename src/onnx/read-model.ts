@@ -134,7 +134,7 @@ export function readModelFromBytes(bytes: Uint8Array, opts: ReadOptions = {}, la
 function externalLocations(model: ProtoObject): [string, string][] {
   const out: [string, string][] = [];
   const tensor = (t: ProtoObject | undefined) => {
-    if (!t || t.data_location !== 1) return;
+    if (t?.data_location !== 1) return;
     const loc = ((t.external_data as ProtoObject[] | undefined) ?? []).find((e) => e.key === 'location');
     if (loc) out.push([(t.name as string | undefined) ?? '', (loc.value as string | undefined) ?? '']);
   };

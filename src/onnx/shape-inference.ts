@@ -93,7 +93,7 @@ export function broadcastShapes(...shapes: (Dim[] | undefined)[]): Dim[] | undef
 const normAxis = (a: number, rank: number) => (a < 0 ? a + rank : a);
 
 function ints(v: Dim[] | undefined): number[] | undefined {
-  if (!v || !v.every(isNum)) return undefined;
+  if (!v?.every(isNum)) return undefined;
   return v as number[];
 }
 
@@ -102,7 +102,7 @@ const withType = (info: TensorInfo | undefined, elemType: number): TensorInfo | 
   info ? { elemType, shape: info.shape && [...info.shape] } : undefined;
 
 /** An attribute if the opset still has it, else the given input's value. */
-function attrOrInput(c: Ctx, name: string, inputIndex: number): number[] | undefined {
+function _attrOrInput(c: Ctx, name: string, inputIndex: number): number[] | undefined {
   const a = c.node.ints(name);
   if (a) return a;
   return ints(c.v[inputIndex]);
@@ -378,7 +378,7 @@ function slice(c: Ctx): Out {
   const old = c.opset < 10;
   const starts = old ? c.node.ints('starts') : ints(c.v[1]);
   const ends = old ? c.node.ints('ends') : ints(c.v[2]);
-  if (!x.shape || !starts || !ends) return { types: [{ elemType: x.elemType, shape: x.shape && x.shape.map(() => undefined) }] };
+  if (!x.shape || !starts || !ends) return { types: [{ elemType: x.elemType, shape: x.shape?.map(() => undefined) }] };
   const rank = x.shape.length;
   const axes = (old ? c.node.ints('axes') : c.node.inputs[3] ? ints(c.v[3]) : undefined) ?? starts.map((_, k) => k);
   const steps = (!old && c.node.inputs[4] ? ints(c.v[4]) : undefined) ?? starts.map(() => 1);
@@ -441,7 +441,9 @@ function resize(c: Ctx): (TensorInfo | undefined)[] {
   const axes = c.node.ints('axes')?.map((a) => normAxis(a, rank)) ?? x.shape.map((_, k) => k);
   if (sizes && sizes.length === axes.length) {
     const shape = [...x.shape];
-    axes.forEach((a, k) => (shape[a] = sizes[k]));
+    axes.forEach((a, k) => {
+      shape[a] = sizes[k];
+    });
     return [{ elemType: x.elemType, shape }];
   }
   if (scales && scales.length === axes.length && scales.every(isNum)) {
@@ -460,7 +462,7 @@ function pad(c: Ctx): (TensorInfo | undefined)[] {
   const x = c.t[0];
   if (!x) return [];
   const pads = c.node.ints('pads') ?? c.node.ints('paddings') ?? ints(c.v[1]);
-  if (!x.shape || !pads) return [{ elemType: x.elemType, shape: x.shape && x.shape.map(() => undefined) }];
+  if (!x.shape || !pads) return [{ elemType: x.elemType, shape: x.shape?.map(() => undefined) }];
   const rank = x.shape.length;
   const axes = c.node.inputs[3] ? ints(c.v[3]) : x.shape.map((_, k) => k);
   if (!axes) return [{ elemType: x.elemType, shape: x.shape.map(() => undefined) }];

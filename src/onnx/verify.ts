@@ -272,7 +272,7 @@ function checkGraph(g: Graph, outerScope: Set<string>, problems: string[], domai
       const scope = new Set<string>([...outerScope, ...defined]);
       for (const [k, a] of n.attributes) {
         const gs = a.type === 'graph' ? [a.value] : a.type === 'graphs' ? a.value : [];
-        gs.forEach((sg, j) => checkGraph(sg, scope, problems, domains, `${where}/${label(n)}.${k}${gs.length > 1 ? `[${j}]` : ''}`, types));
+        gs.forEach((sg, j) => void checkGraph(sg, scope, problems, domains, `${where}/${label(n)}.${k}${gs.length > 1 ? `[${j}]` : ''}`, types));
       }
     }
     for (const o of n.outputs) define(o, label(n));
@@ -281,7 +281,7 @@ function checkGraph(g: Graph, outerScope: Set<string>, problems: string[], domai
   for (const o of g.outputs) {
     const declared = o.type?.kind === 'tensor' ? o.type.elemType : undefined;
     const producer = g.nodes.find((n) => n.outputs[0] === o.name);
-    const actual = producer && producer.isDefaultDomain ? outputTypeOf(producer, types) : g.initializers.get(o.name)?.dataType;
+    const actual = producer?.isDefaultDomain ? outputTypeOf(producer, types) : g.initializers.get(o.name)?.dataType;
     if (declared && actual !== undefined && declared !== actual)
       problems.push(
         `graph output '${o.name}'${inGraph} is declared ${dtypeName(declared)} but ${producer ? label(producer) : 'its initializer'} makes ${dtypeName(actual)}`,

@@ -2,7 +2,7 @@
 // down to that input's shape.
 //   y = a ∘ b (broadcast) ;  da = unbroadcast(∂y/∂a · dy, a)
 
-import type { GradContext, GradRule } from './grad-context.js';
+import type { GradRule } from './grad-context.js';
 
 const add: GradRule = (c) => {
   const g = c.gy[0]!;

@@ -12,7 +12,9 @@ const transpose: GradRule = (c) => {
   const r = c.rank(c.x[0]!);
   const perm = c.node.ints('perm') ?? Array.from({ length: r }, (_, k) => r - 1 - k);
   const inv = new Array<number>(r);
-  perm.forEach((p, k) => (inv[p] = k));
+  perm.forEach((p, k) => {
+    inv[p] = k;
+  });
   return [c.op('Transpose', [c.gy[0]!], { perm: inv })];
 };
 

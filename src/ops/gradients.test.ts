@@ -191,7 +191,10 @@ async function check(c: Case): Promise<void> {
   const wrt: string[] = [];
   const feeds: Record<string, ort.Tensor> = {};
   c.inputs.forEach((spec, k) => {
-    if (!spec) return names.push('');
+    if (!spec) {
+      names.push('');
+      return;
+    }
     const n = spec.shape.reduce((p, q) => p * q, 1);
     if (spec.ints) names.push(b.int64s(`c${k}`, spec.ints, spec.shape));
     else if (spec.consts) names.push(b.constant(`c${k}`, Tensor.fromNumbers(`c${k}`, dt, spec.shape, spec.consts)));

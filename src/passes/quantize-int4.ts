@@ -4,7 +4,7 @@
 // int4 fast on CPU. Methods: 'rtn' (round to nearest, per block), 'gptq' (error feedback through the
 // inverse Hessian of calibration activations) and 'hqq' (data-free lp-norm zero-point optimization).
 
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { DataType } from '../onnx/dtype.js';
 import { UsageError } from '../onnx/errors.js';
 import { Node, attr, type Graph } from '../onnx/graph.js';

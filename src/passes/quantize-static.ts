@@ -308,7 +308,7 @@ export async function quantizeStatic(
   const weightOf = new Map<Node, { index: number; tensor: Tensor; axis: number | undefined }>();
   for (const n of g.nodes) {
     const rule = n.isDefaultDomain ? QDQ_OPS[n.opType] : undefined;
-    if (!rule || rule.role !== 'compute') continue;
+    if (rule?.role !== 'compute') continue;
     if (isExcluded(n, exclude)) {
       skipped.push({ node: n.name, opType: n.opType, reason: 'excluded: kept in float' });
       continue;

@@ -69,7 +69,7 @@ export function declaredInputs(source: Source): InputSpec[] {
     .filter((v) => !g.initializers.has(v.name))
     .map((v) => {
       const t = v.type;
-      if (!t || t.kind !== 'tensor') return { name: v.name, type: undefined, typeName: t ? `a ${t.kind}` : 'an undeclared type', shape: undefined };
+      if (t?.kind !== 'tensor') return { name: v.name, type: undefined, typeName: t ? `a ${t.kind}` : 'an undeclared type', shape: undefined };
       return { name: v.name, type: ortTypeOf(t.elemType), typeName: dtypeName(t.elemType), shape: t.shape ? [...t.shape] : undefined };
     });
 }
@@ -107,7 +107,9 @@ export function checkShapes(inputs: InputSpec[], shapes: Record<string, number[]
 /** Positions that --batch sets: symbolic dims named like a batch, else a symbolic first dim. */
 function batchPositions(decl: readonly Dim[]): Set<number> {
   const at = new Set<number>();
-  decl.forEach((d, k) => typeof d === 'string' && isBatchDimName(d) && at.add(k));
+  decl.forEach((d, k) => {
+    if (typeof d === 'string' && isBatchDimName(d)) at.add(k);
+  });
   if (at.size === 0 && decl.length > 0 && typeof decl[0] !== 'number') at.add(0);
   return at;
 }

@@ -191,6 +191,8 @@ export function checkConstraints(constraints: readonly Constraint[], f: Figures,
         const missBy = ok ? 0 : Math.abs(actual - bound) / Math.max(Math.abs(bound), 0.01);
         return { constraint: c.text, ok, actual, bound, unit: 'metric', missBy };
       }
+      default:
+        throw new Error(`unknown constraint kind in ${JSON.stringify(c)}`);
     }
   });
 }

@@ -137,7 +137,7 @@ let compiled: WasmModule | null | undefined;
 export function createWasmAdamW(initial: Float32Array[]): WasmAdamW | undefined {
   if (compiled === undefined) {
     const bytes = assemble();
-    compiled = WebAssembly && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    compiled = WebAssembly?.validate(bytes) ? new WebAssembly.Module(bytes) : null;
   }
   if (!compiled || !WebAssembly) return undefined;
   const padded = initial.map((p) => Math.ceil(p.length / 4) * 4);

@@ -94,7 +94,7 @@ export async function taskDataset(task: Task, split: 'train' | 'val' | 'test' | 
   let shape: number[] | undefined;
   for await (const batch of task.batches({ batchSize: 32, split, input })) {
     const t = Object.values(batch.feeds)[0];
-    if (!t || t.type !== 'float32')
+    if (t?.type !== 'float32')
       throw new EdgefitError(`task '${task.name}' does not give float32 inputs`, 'E_DATA_TYPE', 'training needs a float32 image or tensor task');
     const per = t.dims.slice(1);
     const s = per.reduce((p, q) => p * q, 1);

@@ -160,8 +160,10 @@ export function randomizeWeights(source: Model, seed: number): Model {
   const rng = new Rng(seed);
   const bn = new Map<string, 'one' | 'zero'>();
   for (const n of g.nodes)
-    if (n.opType === 'BatchNormalization')
-      [1, 4].forEach((k) => n.inputs[k] && bn.set(n.inputs[k]!, 'one')), [2, 3].forEach((k) => n.inputs[k] && bn.set(n.inputs[k]!, 'zero'));
+    if (n.opType === 'BatchNormalization') {
+      for (const k of [1, 4]) if (n.inputs[k]) bn.set(n.inputs[k]!, 'one');
+      for (const k of [2, 3]) if (n.inputs[k]) bn.set(n.inputs[k]!, 'zero');
+    }
   const weights = new Set<string>();
   for (const n of g.nodes) if (n.opType === 'Conv' || n.opType === 'MatMul' || n.opType === 'Gemm') weights.add(n.inputs[1]!);
   for (const [name, t] of g.initializers) {
@@ -320,7 +322,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   let chosen: { tensor: string; head: LinearHead; shape: number[] } | undefined;
   const cuts: CutTrial[] = [];
   for (const tensor of tensors) {
-    const head = await trainLinearHead(trainF.get(tensor)!.data, valF?.get(tensor)!.data, { ...headRest, select });
+    const head = await trainLinearHead(trainF.get(tensor)!.data, valF?.get(tensor)?.data, { ...headRest, select });
     const b = head.best;
     const trial = {
       tensor,

@@ -164,12 +164,16 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     { wasm: !tg.update },
   );
   // the optimizer's parameter arrays (WebAssembly memory for AdamW) are the ones fed and updated
-  tg.params.forEach((p, k) => values.set(p.name, ts.params[k]!));
-  let graphState: Float32Array[][] = tg.update ? tg.update.slots.map((sl) => sl.state.map(() => new Float32Array(values.get(sl.param)!.length))) : [];
+  tg.params.forEach((p, k) => {
+    values.set(p.name, ts.params[k]!);
+  });
+  const graphState: Float32Array[][] = tg.update ? tg.update.slots.map((sl) => sl.state.map(() => new Float32Array(values.get(sl.param)!.length))) : [];
   if (opts.resume && existsSync(opts.resume + '.optim')) {
     const target = tg.update ? graphState : ts.state;
     const loaded = readOptimizerState(opts.resume + '.optim', target, state!.step);
-    loaded.state.forEach((slots, k) => slots.forEach((v, j) => target[k]?.[j]?.set(v)));
+    loaded.state.forEach((slots, k) => {
+      for (const [j, v] of slots.entries()) target[k]?.[j]?.set(v);
+    });
     ts.step = loaded.step;
   }
 
@@ -231,7 +235,11 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
           feeds[UPDATE_INPUTS.c1] = new ort.Tensor('float32', Float32Array.of(1 / (1 - Math.pow(optimizer.beta1 ?? 0.9, step + 1))), []);
           feeds[UPDATE_INPUTS.c2] = new ort.Tensor('float32', Float32Array.of(1 / (1 - Math.pow(optimizer.beta2 ?? 0.999, step + 1))), []);
         }
-        tg.update.slots.forEach((sl, j) => sl.state.forEach((name, q) => (feeds[name] = new ort.Tensor('float32', graphState[j]![q]!, tg.params[j]!.dims))));
+        tg.update.slots.forEach((sl, j) => {
+          sl.state.forEach((name, q) => {
+            feeds[name] = new ort.Tensor('float32', graphState[j]![q]!, tg.params[j]!.dims);
+          });
+        });
       }
       const out = await session.run(feeds);
       const lossValue = Number((out[tg.loss]!.data as Float32Array)[0]);

@@ -2,7 +2,7 @@
 // inputs with every intermediate exposed as an output. Gradient rules use these facts to pick
 // reduction axes and output paddings.
 
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { DataType } from '../onnx/dtype.js';
 import type { Model } from '../onnx/model.js';
 import type { ValueFacts } from '../ops/grad-context.js';

@@ -175,7 +175,7 @@ export async function buildTrainingGraph(source: Model, opts: TrainingGraphOptio
 /** The constant value of a scalar input (an initializer or a Constant node's output), else undefined. */
 function constantScalar(model: Model, name: string): number | undefined {
   const t = model.graph.initializers.get(name) ?? model.graph.nodes.find((n) => n.opType === 'Constant' && n.outputs[0] === name)?.tensor('value');
-  if (!t || t.size !== 1) return undefined;
+  if (t?.size !== 1) return undefined;
   return Number(t.toNumbers()[0]);
 }
 

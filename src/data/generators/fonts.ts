@@ -1,7 +1,7 @@
 // Fonts for generated images, all from npm packages (no network, no system fonts): registered once with
 // Skia under private family names so the output does not depend on the machine's installed fonts.
 
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { GlobalFonts } from '@napi-rs/canvas';
 import { packageDir } from '../package-dir.js';

@@ -43,7 +43,7 @@ export function blockParams(vals: ArrayLike<number>, from: number, to: number, s
 
 export function quantCode(v: number, scale: number, zp: number): number {
   const q = Math.round(v / scale) + zp;
-  return q < 0 ? 0 : q > 15 ? 15 : q;
+  return q < 0 ? 0 : Math.min(q, 15);
 }
 
 /** Round-to-nearest block quantization of wT [N, K]. */

@@ -32,7 +32,7 @@ export function affineFromRange(min: number, max: number, range: IntRange, symme
     const steps = Math.min(zeroPoint - range.qmin, range.qmax - zeroPoint);
     return { scale: absMax > 0 ? absMax / steps : 1, zeroPoint };
   }
-  if (hi === lo) return { scale: 1, zeroPoint: range.qmin < 0 ? 0 : range.qmin };
+  if (hi === lo) return { scale: 1, zeroPoint: Math.max(range.qmin, 0) };
   const scale = (hi - lo) / (range.qmax - range.qmin);
   const zeroPoint = Math.min(range.qmax, Math.max(range.qmin, Math.round(range.qmin - lo / scale)));
   return { scale, zeroPoint };
@@ -40,7 +40,7 @@ export function affineFromRange(min: number, max: number, range: IntRange, symme
 
 export function quantizeValue(x: number, a: Affine, r: IntRange): number {
   const q = Math.round(x / a.scale) + a.zeroPoint;
-  return q < r.qmin ? r.qmin : q > r.qmax ? r.qmax : q;
+  return q < r.qmin ? r.qmin : Math.min(q, r.qmax);
 }
 
 export interface ChannelQuant {

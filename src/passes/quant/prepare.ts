@@ -34,7 +34,7 @@ export function foldBatchNorm(g: Graph): number {
   for (const bn of g.nodes) {
     if (bn.opType !== 'BatchNormalization' || !bn.isDefaultDomain || bn.outputs.filter(Boolean).length !== 1) continue;
     const conv = producers.get(bn.inputs[0]!);
-    if (!conv || conv.opType !== 'Conv' || !conv.isDefaultDomain) continue;
+    if (conv?.opType !== 'Conv' || !conv.isDefaultDomain) continue;
     if ((consumers.get(conv.outputs[0]!) ?? []).length !== 1 || outputs.has(conv.outputs[0]!)) continue;
     const w = constant(g, conv.inputs[1], producers);
     const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((k) => constant(g, bn.inputs[k], producers));
@@ -125,7 +125,7 @@ export function fuseHardSwish(g: Graph, opset: number): number {
     const only = (v: string, reader: Node) => !outputs.has(v) && (consumers.get(v) ?? []).length === 1 && consumers.get(v)![0] === reader;
     const sixth = (n: Node | undefined): string | undefined => {
       // Mul(v, 1/6) or Div(v, 6): returns v
-      if (!n || !n.isDefaultDomain || (n.opType !== 'Mul' && n.opType !== 'Div')) return undefined;
+      if (!n?.isDefaultDomain || (n.opType !== 'Mul' && n.opType !== 'Div')) return undefined;
       const sc = splitConst(n, g, producers);
       if (!sc || (n.opType === 'Div' && sc.c !== 1)) return undefined;
       const k = scalarOf(g, n.inputs[sc.c], producers);
@@ -135,10 +135,10 @@ export function fuseHardSwish(g: Graph, opset: number): number {
     // clip(x + 3, 0, 6) reading x: returns x
     const relu6Plus3 = (v: string, reader: Node): string | undefined => {
       const clip = producers.get(v);
-      if (!clip || clip.opType !== 'Clip' || !clip.isDefaultDomain || !only(v, reader)) return undefined;
+      if (clip?.opType !== 'Clip' || !clip.isDefaultDomain || !only(v, reader)) return undefined;
       if (scalarOf(g, clip.inputs[1], producers) !== 0 || scalarOf(g, clip.inputs[2], producers) !== 6) return undefined;
       const add = producers.get(clip.inputs[0]!);
-      if (!add || add.opType !== 'Add' || !add.isDefaultDomain || !only(clip.inputs[0]!, clip)) return undefined;
+      if (add?.opType !== 'Add' || !add.isDefaultDomain || !only(clip.inputs[0]!, clip)) return undefined;
       const sc = splitConst(add, g, producers);
       return sc && scalarOf(g, add.inputs[sc.c], producers) === 3 ? sc.x : undefined;
     };
@@ -220,7 +220,7 @@ export function foldAffineIntoConv(g: Graph): number {
       const y = conv.outputs[0]!;
       const next = consumers.get(y) ?? [];
       const after = next.length === 1 && !outputs.has(y) ? next[0]! : undefined;
-      if (after && after.isDefaultDomain && (after.opType === 'Mul' || after.opType === 'Add')) {
+      if (after?.isDefaultDomain && (after.opType === 'Mul' || after.opType === 'Add')) {
         const sc = splitConst(after, g, producers);
         const c = sc && sc.x === y ? constant(g, after.inputs[sc.c], producers) : undefined;
         // Broadcast against the [N, C, …] output: a scalar, or C values on axis 1 (e.g. [C, 1, 1], [1, C, 1, 1]).
@@ -251,13 +251,7 @@ export function foldAffineIntoConv(g: Graph): number {
       // Before: Mul(x, s) → Conv, Add(x, t) → Conv (t only without padding), s and t scalars.
       const xin = conv.inputs[0]!;
       const before = producers.get(xin);
-      if (
-        before &&
-        before.isDefaultDomain &&
-        (before.opType === 'Mul' || before.opType === 'Add') &&
-        (consumers.get(xin) ?? []).length === 1 &&
-        !outputs.has(xin)
-      ) {
+      if (before?.isDefaultDomain && (before.opType === 'Mul' || before.opType === 'Add') && (consumers.get(xin) ?? []).length === 1 && !outputs.has(xin)) {
         const sc = splitConst(before, g, producers);
         const k = sc ? scalarOf(g, before.inputs[sc.c], producers) : undefined;
         const pads = conv.ints('pads') ?? [];
