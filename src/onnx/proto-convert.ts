@@ -15,6 +15,8 @@ export interface ExternalRef {
   location: string;
   offset: number;
   length?: number;
+  /** The tensor's byte size from its dims and type: what the file must hold from `offset`. */
+  bytes?: number;
 }
 
 export interface ConvertHooks {
@@ -170,6 +172,9 @@ export function tensorFromProto(p: ProtoObject, hooks: ConvertHooks = {}, where 
     if (!Number.isSafeInteger(ref.offset) || ref.offset < 0 || (ref.length !== undefined && (!Number.isSafeInteger(ref.length) || ref.length < 0)))
       throw new TensorDataError(name, `has an invalid external offset/length (${entries.offset}, ${entries.length})`);
     if (!hooks.external) throw new TensorDataError(name, 'has external data but the model was read from bytes with no folder');
+    if (dtypeBits(dt) === 0) throw new TensorDataError(name, `element type ${dtypeName(dt)} is not supported in external data`);
+    // known before any byte is read, so a length-less tensor reads what it needs, not the rest of the file
+    ref.bytes = rawByteLength(dt, count);
     t = new Tensor(name, dt, dims, hooks.external(name, ref));
   } else if (p.raw_data !== undefined) {
     t = new Tensor(name, dt, dims, p.raw_data as Uint8Array);

@@ -276,3 +276,54 @@ test('a model or external data file without read permission is a user error nami
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('external data: folders, FIFOs, offsets past the end, wrong lengths and huge files are typed errors naming the file', () => {
+  const dir = tmp();
+  try {
+    const ext = (location: string, entries: Record<string, string> = {}, dims = [16]) => ({
+      name: 'w',
+      data_type: DataType.FLOAT,
+      dims,
+      data_location: 1,
+      external_data: [{ key: 'location', value: location }, ...Object.entries(entries).map(([key, value]) => ({ key, value }))],
+    });
+    const p = join(dir, 'm.onnx');
+    const read = (t: ProtoObject, opts = {}) => {
+      writeFileSync(p, modelProto([t]));
+      return readModel(p, opts);
+    };
+    const rejects = (t: ProtoObject, code: string, re: RegExp) => {
+      for (const externalData of ['read', 'check'] as const)
+        assert.throws(
+          () => read(t, { externalData }),
+          (e: unknown) => e instanceof ModelFileError && e.code === code && re.test(e.message) && e.message.startsWith(p),
+          `${JSON.stringify(t.external_data)} (${externalData})`,
+        );
+    };
+    mkdirSync(join(dir, 'folder.bin'));
+    rejects(ext('folder.bin'), 'E_NOT_REGULAR', /'folder\.bin' .* is a folder, not a regular file/);
+    spawnSync('mkfifo', [join(dir, 'pipe.bin')]);
+    rejects(ext('pipe.bin'), 'E_NOT_REGULAR', /'pipe\.bin' .* is a FIFO/);
+    writeFileSync(join(dir, 'w.bin'), new Uint8Array(64));
+    rejects(ext('w.bin', { offset: '1000' }), 'E_TRUNCATED', /starts at offset 1000, past the end of the file \(64 bytes\)/);
+    rejects(ext('w.bin', { offset: '8' }), 'E_TRUNCATED', /wants bytes 8\.\.72 of 'w\.bin', which has only 64/);
+    rejects(ext('w.bin', { length: '32' }), 'E_TENSOR', /has length 32, but its dims and type need 64 bytes/);
+    // a length-less 16-float tensor in a 3 GB (sparse) file reads its 64 bytes, not the file
+    const big = join(dir, '..ok.bin');
+    writeFileSync(
+      big,
+      Uint8Array.from({ length: 64 }, (_, k) => k),
+    );
+    spawnSync('truncate', ['-s', '3G', big]);
+    const before = process.memoryUsage().rss;
+    const m = read(ext('..ok.bin', { offset: '0' }));
+    const w = m.graph.initializers.get('w')!;
+    assert.equal(w.data.length, 64);
+    assert.deepEqual([...w.data.subarray(0, 4)], [0, 1, 2, 3]);
+    assert.ok(process.memoryUsage().rss - before < 256 * 2 ** 20, 'the whole file was not read');
+    // only a real climb out is refused, not a name that starts with two dots
+    rejects(ext('../..ok.bin'), 'E_UNSAFE_PATH', /escapes the model's folder/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,18 +1,20 @@
 // Reads a .onnx file into the IR, with external data resolved safely and every limit checked.
-// External-data locations are checked before any byte of them is read: relative, inside the model's
-// folder (after resolving symlinks), and within the file's length.
+// External-data locations are checked before any byte of them is read (see external-data.ts).
 
-import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { closeSync, readSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ModelFileError } from './errors.js';
+import { ExternalReader, openForRead } from './external-data.js';
 import { rawByteLength, dtypeName } from './dtype.js';
 import type { ValueInfo, ValueType } from './graph.js';
 import { withLimits, type ReadLimits } from './limits.js';
 import type { Model } from './model.js';
 import * as S from './onnx-schema.js';
 import { ProtoDecodeError, decodeMessage, type ProtoObject } from './protobuf.js';
-import { TensorDataError, modelFromProto, type ConvertHooks, type ExternalRef } from './proto-convert.js';
+import { TensorDataError, modelFromProto, type ConvertHooks } from './proto-convert.js';
 import { tensorSizeProblem, type Tensor } from './tensor.js';
+
+export { resolveExternalLocation, safeRealpath } from './external-data.js';
 
 export interface ReadOptions {
   limits?: Partial<ReadLimits>;
@@ -39,6 +41,7 @@ export function readModel(path: string, opts: ReadOptions = {}): Model {
     throw new ModelFileError(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'E_NO_FILE', 'check the path');
   }
   if (st.isDirectory()) throw new ModelFileError(path, 'is a folder, not an .onnx file', 'E_NO_FILE', 'pass the path of the .onnx file');
+  if (!st.isFile()) throw new ModelFileError(path, 'is not a regular file (a FIFO, socket or device)', 'E_NOT_REGULAR', 'pass the path of the .onnx file');
   if (st.size > limits.maxFileBytes)
     throw new ModelFileError(
       path,
@@ -48,18 +51,6 @@ export function readModel(path: string, opts: ReadOptions = {}): Model {
     );
   const bytes = readWhole(path, st.size);
   return readModelFromBytes(bytes, { ...opts, baseDir: opts.baseDir ?? dirname(resolve(path)) }, path);
-}
-
-/** Opens a file for reading; a file that exists but cannot be opened (no permission, …) is a user error. */
-function openForRead(path: string, label: string, what: string): number {
-  try {
-    return openSync(path, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    const hint =
-      code === 'EACCES' || code === 'EPERM' ? `check the permissions of ${path} (the user running edgefit must be able to read it)` : 'check the path';
-    throw new ModelFileError(label, `${what} cannot be read (${code})`, 'E_NO_FILE', hint);
-  }
 }
 
 function readWhole(path: string, size: number): Uint8Array {
@@ -190,115 +181,4 @@ function checkValueInfo(v: ValueInfo, where: string, file: string, limits: ReadL
     else visit(t.elem);
   };
   visit(v.type);
-}
-
-/** Reads external tensors; keeps one descriptor per data file. */
-class ExternalReader {
-  private readonly root: string;
-  constructor(
-    baseDir: string,
-    private readonly file: string,
-    private readonly limits: ReadLimits,
-  ) {
-    this.root = safeRealpath(baseDir);
-  }
-
-  /** The location, checked: relative, no escape from the model folder, symlinks resolved. */
-  resolveLocation(tensor: string, location: string): string {
-    return resolveExternalLocation(this.file, this.root, tensor, location);
-  }
-
-  /** Validates an external tensor's location and extent without reading it; returns its length. */
-  check(tensor: string, ref: ExternalRef): number {
-    const path = this.resolveLocation(tensor, ref.location);
-    // opened, not only stat'ed: a file ORT cannot read would otherwise fail there with a bare errno
-    const fd = openForRead(path, this.file, `the external data file '${ref.location}' of tensor '${tensor}'`);
-    try {
-      return this.extent(tensor, ref, fstatSync(fd).size);
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  private extent(tensor: string, ref: ExternalRef, size: number): number {
-    const length = ref.length ?? size - ref.offset;
-    if (length > this.limits.maxTensorBytes)
-      throw new ModelFileError(
-        this.file,
-        `external tensor '${tensor}' is ${length} bytes, over the ${this.limits.maxTensorBytes}-byte limit`,
-        'E_LIMIT',
-        'raise --max-tensor-bytes if the model is genuine',
-      );
-    if (ref.offset + length > size)
-      throw new ModelFileError(
-        this.file,
-        `external tensor '${tensor}' wants bytes ${ref.offset}..${ref.offset + length} of '${ref.location}', which has only ${size}`,
-        'E_TRUNCATED',
-        'the data file is truncated; copy it again',
-      );
-    return length;
-  }
-
-  read(tensor: string, ref: ExternalRef): Uint8Array {
-    const path = this.resolveLocation(tensor, ref.location);
-    const fd = openForRead(path, this.file, `the external data file '${ref.location}' of tensor '${tensor}'`);
-    try {
-      const length = this.extent(tensor, ref, fstatSync(fd).size);
-      const buf = new Uint8Array(length);
-      let off = 0;
-      while (off < length) {
-        const n = readSync(fd, buf, off, Math.min(length - off, 1 << 30), ref.offset + off);
-        if (n === 0) break;
-        off += n;
-      }
-      return buf;
-    } finally {
-      closeSync(fd);
-    }
-  }
-}
-
-/** The real path of `p` (links resolved), or `p` made absolute when it does not exist. */
-export function safeRealpath(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return resolve(p);
-  }
-}
-
-/**
- * An external-data location of `file`, checked: relative, inside `root` (the model's real folder, see
- * safeRealpath), present, and not leaving `root` through a link. Returns the real path of the data file;
- * anything else is a ModelFileError naming `tensor`. Also used by src/bench/model-size.ts before ORT
- * is given a model.
- */
-export function resolveExternalLocation(file: string, root: string, tensor: string, location: string): string {
-  const bad = (why: string): never => {
-    throw new ModelFileError(
-      file,
-      `tensor '${tensor}' has external data location '${location}' that ${why}`,
-      'E_UNSAFE_PATH',
-      "external data must sit in the model's folder (or below it) and be named by a relative path",
-    );
-  };
-  if (location.includes('\0')) bad('contains a NUL byte');
-  if (isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location) || location.startsWith('\\')) bad('is absolute');
-  const joined = resolve(root, location);
-  const rel = relative(root, joined);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) bad("escapes the model's folder");
-  let real: string;
-  try {
-    real = realpathSync(joined);
-  } catch {
-    throw new ModelFileError(
-      file,
-      `tensor '${tensor}' needs external data file '${location}', which does not exist in ${root}`,
-      'E_NO_EXTERNAL',
-      'copy the data file next to the model',
-    );
-  }
-  const relReal = relative(root, real);
-  if (relReal.startsWith('..') || isAbsolute(relReal)) bad(`escapes the model's folder through a link (to ${real})`);
-  return real;
 }
