@@ -49,6 +49,7 @@ export const evalCommand: Command = {
       default: 'error',
       description: 'stop at an unreadable/mislabelled item, or skip it and list it',
     },
+    { name: 'max-pixels', type: 'integer', placeholder: 'n', description: 'largest image decoded, in pixels, read from its header (default 40000000)' },
     { name: 'option', type: 'string[]', placeholder: 'key=value', description: 'generator option of a built-in task, e.g. defectRate=0.05, difficulty=2' },
     { name: 'json', type: 'boolean', description: 'print the full result as JSON on stdout' },
   ],
@@ -76,6 +77,7 @@ export const evalCommand: Command = {
       seed: ctx.flags.seed as number,
       split: ctx.flags.split as Split,
       onBadItem: ctx.flags['on-bad-item'] as OnBadItem,
+      ...(ctx.flags['max-pixels'] !== undefined ? { maxPixels: ctx.flags['max-pixels'] as number } : {}),
       options: parseOptions(ctx.flags.option as string[] | undefined),
     });
     if (ctx.flags.reference !== undefined && !existsSync(ctx.flags.reference as string))

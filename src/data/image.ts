@@ -1,9 +1,17 @@
 // Image decoding (PNG, JPEG, BMP, WebP, GIF through Skia in @napi-rs/canvas) and the image half of a task
 // spec's preprocessing: resize (stretch / keep aspect / cover), channel order, normalisation, layout.
 
-import { readFile } from 'node:fs/promises';
 import { createCanvas, loadImage, ImageData, type Canvas, type Image } from '@napi-rs/canvas';
+import { DEFAULT_MAX_PIXELS, imageSize } from './image-header.js';
+import { readRegularFile } from './safe-read.js';
 import type { ImagePreprocess } from './spec.js';
+
+export { DEFAULT_MAX_PIXELS } from './image-header.js';
+
+export interface DecodeOptions {
+  /** Largest image decoded, in pixels (width × height from the header); default 40 MP. */
+  maxPixels?: number;
+}
 
 /** RGBA pixels, 8 bits a channel, row-major. */
 export interface Pixels {
@@ -46,13 +54,26 @@ export function truncation(b: Uint8Array): string | undefined {
   return undefined;
 }
 
-/** Decodes an image file; throws a plain Error with the decoder's reason when it cannot. */
-export async function decodeImageFile(path: string): Promise<Image> {
-  const bytes = await readFile(path);
+/** Why an image is refused before decoding (too large), or undefined; from the header alone. */
+export function oversize(bytes: Uint8Array, maxPixels = DEFAULT_MAX_PIXELS): string | undefined {
+  const size = imageSize(bytes);
+  if (!size || size.width * size.height <= maxPixels) return undefined;
+  const mp = (n: number) => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MP`;
+  return `image too large: the ${size.format} header says ${size.width}×${size.height} (${mp(size.width * size.height)}), over the ${mp(maxPixels)} limit (--max-pixels)`;
+}
+
+/**
+ * Decodes an image file; throws a plain Error with the reason when it cannot. Only a regular file is
+ * opened, and its header's width × height is checked against maxPixels before the decoder sees it.
+ */
+export async function decodeImageFile(path: string, opts: DecodeOptions = {}): Promise<Image> {
+  const bytes = readRegularFile(path);
   if (bytes.length === 0) throw new Error('the file is empty');
+  const big = oversize(bytes, opts.maxPixels);
+  if (big) throw new Error(big);
   const cut = truncation(bytes);
   if (cut) throw new Error(cut);
-  const img = await loadImage(bytes);
+  const img = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   if (!img.width || !img.height) throw new Error('not a decodable PNG, JPEG or BMP image');
   return img;
 }

@@ -1,14 +1,14 @@
 // Dataset readers. Each lists its items as small descriptors (an id, a label, a way to load the input);
 // inputs are decoded only when a batch needs them, so a folder of 100k images is never in memory at once.
 
-import { existsSync, readdirSync, statSync, readFileSync, createReadStream } from 'node:fs';
-import { join, extname, resolve, basename, relative, isAbsolute } from 'node:path';
-import { createInterface } from 'node:readline';
+import { existsSync, readdirSync, statSync, readFileSync } from 'node:fs';
+import { join, extname, resolve, basename, relative, isAbsolute, sep } from 'node:path';
 import type { Canvas, Image } from '@napi-rs/canvas';
 import { DataError } from './errors.js';
 import { packageDir } from './package-dir.js';
 import { decodeImageFile, grayToPixels, pixelsToCanvas } from './image.js';
 import { NpyReader } from './npy.js';
+import { notRegular, resolveInside, utf8Lines } from './safe-read.js';
 
 /** A loaded input. Generated items carry their label or text here, known only once drawn. */
 export type ItemInput = ({ kind: 'image'; image: Image | Canvas } | { kind: 'text'; text: string } | { kind: 'tensor'; data: number[]; dims: number[] }) & {
@@ -36,27 +36,34 @@ export interface Source {
 
 export const IMAGE_EXTS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.webp', '.gif']);
 
-function imageItem(id: string, file: string, extra: { label?: string; text?: string }): Item {
+export interface ImageFolderOptions {
+  /** Largest image decoded, in pixels (default 40 MP); larger ones are refused from their header. */
+  maxPixels?: number;
+}
+
+/** An image in folder `root`: resolved with its links, refused outside the folder, decoded on load. */
+function imageItem(id: string, root: string, file: string, extra: { label?: string; text?: string }, opts: ImageFolderOptions): Item {
   return {
     id,
     ...extra,
     async load() {
-      if (!existsSync(file)) throw new Error(`file not found: ${file}`);
+      const real = resolveInside(root, file);
+      const why = notRegular(real);
+      if (why) throw new Error(`${file} ${why}`);
       try {
-        return { kind: 'image', image: await decodeImageFile(file) };
+        return { kind: 'image', image: await decodeImageFile(real, opts) };
       } catch (e) {
-        throw new Error(`cannot decode ${file}: ${(e as Error).message}`);
+        const msg = (e as Error).message;
+        throw new Error(msg.startsWith('image too large') ? `${file}: ${msg}` : `cannot decode ${file}: ${msg}`);
       }
     },
   };
 }
 
-async function* jsonLines(file: string): AsyncGenerator<{ line: number; value: unknown }> {
-  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  let n = 0;
-  for await (const raw of rl) {
-    n++;
-    const line = raw.trim();
+/** The JSON value of each non-blank line, with its number; invalid UTF-8 or JSON is a DataError naming the line. */
+function* jsonLines(file: string): Generator<{ line: number; value: unknown }> {
+  for (const { line: n, text } of utf8Lines(file)) {
+    const line = text.trim();
     if (!line) continue;
     let value: unknown;
     try {
@@ -69,14 +76,14 @@ async function* jsonLines(file: string): AsyncGenerator<{ line: number; value: u
 }
 
 /** An image folder: labels.jsonl ({"file","label"} or {"file","text"}) if present, else one subfolder per class. */
-export async function imageFolder(dir: string): Promise<Source> {
+export async function imageFolder(dir: string, opts: ImageFolderOptions = {}): Promise<Source> {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new DataError(`data folder not found: ${dir}`, 'pass --data <folder> with one subfolder per class or a labels.jsonl');
   const labelsFile = join(dir, 'labels.jsonl');
   const items: Item[] = [];
   const classes = new Set<string>();
   if (existsSync(labelsFile)) {
-    for await (const { line, value } of jsonLines(labelsFile)) {
+    for (const { line, value } of jsonLines(labelsFile)) {
       const v = value as { file?: unknown; label?: unknown; text?: unknown };
       if (typeof v !== 'object' || v === null || typeof v.file !== 'string')
         throw new DataError(
@@ -93,8 +100,9 @@ export async function imageFolder(dir: string): Promise<Source> {
       const file = resolve(dir, v.file);
       const rel = relative(resolve(dir), file);
       // a prefix test would let '../images2/x.png' through for a folder named 'images'
-      if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new DataError(`${labelsFile}:${line}: "${v.file}" points outside the data folder`);
-      items.push(imageItem(v.file, file, extra));
+      if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+        throw new DataError(`${labelsFile}:${line}: "${v.file}" points outside the data folder`);
+      items.push(imageItem(v.file, dir, file, extra, opts));
     }
     if (items.length === 0) throw new DataError(`${labelsFile} lists no items`, 'add one JSON line per image');
     return { items, classes: [...classes].sort(), describe: `image folder ${dir} (labels.jsonl)` };
@@ -115,7 +123,7 @@ export async function imageFolder(dir: string): Promise<Source> {
     if (files.length === 0)
       throw new DataError(`class folder ${join(dir, cls)} has no images (.png, .jpg, .bmp)`, 'remove the empty folder or add images to it');
     classes.add(cls);
-    for (const f of files) items.push(imageItem(`${cls}/${f}`, join(dir, cls, f), { label: cls }));
+    for (const f of files) items.push(imageItem(`${cls}/${f}`, dir, join(dir, cls, f), { label: cls }, opts));
   }
   return { items, classes: [...classes].sort(), describe: `image folder ${dir} (${subdirs.length} class folders)` };
 }
@@ -125,10 +133,8 @@ export async function textFile(file: string): Promise<Source> {
   if (!existsSync(file)) throw new DataError(`data file not found: ${file}`);
   const rows: { text: string; label?: string }[] = [];
   if (extname(file).toLowerCase() === '.csv') {
-    const lines = readFileSync(file, 'utf8')
-      .split(/\r?\n/)
-      .filter((l) => l.trim());
-    const header = parseCsvLine(lines[0] ?? '');
+    const lines = utf8Lines(file).filter((l) => l.text.trim());
+    const header = parseCsvLine(lines[0]?.text ?? '');
     const ti = header.indexOf('text');
     const li = header.indexOf('label');
     if (ti < 0)
@@ -136,14 +142,14 @@ export async function textFile(file: string): Promise<Source> {
         `${file}: the CSV header has no 'text' column (found: ${header.join(', ')})`,
         'the first line must name the columns, e.g. text,label',
       );
-    for (let i = 1; i < lines.length; i++) {
-      const cells = parseCsvLine(lines[i]!);
+    for (const { line, text } of lines.slice(1)) {
+      const cells = parseCsvLine(text);
       if (cells.length !== header.length)
-        throw new DataError(`${file}:${i + 1}: ${cells.length} cells, the header has ${header.length}`, 'quote cells that contain commas');
+        throw new DataError(`${file}:${line}: ${cells.length} cells, the header has ${header.length}`, 'quote cells that contain commas');
       rows.push({ text: cells[ti]!, ...(li >= 0 ? { label: cells[li]! } : {}) });
     }
   } else {
-    for await (const { line, value } of jsonLines(file)) {
+    for (const { line, value } of jsonLines(file)) {
       const v = value as { text?: unknown; label?: unknown };
       if (typeof v?.text !== 'string') throw new DataError(`${file}:${line}: each line needs a "text" string`);
       rows.push({ text: v.text, ...(v.label !== undefined ? { label: String(v.label) } : {}) });

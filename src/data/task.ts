@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { BadItems, DataError, TaskSpecError, type OnBadItem, type SkippedItem } from './errors.js';
 import { BUILTINS, checkBuiltinOptions } from './builtin.js';
 import { UsageError } from '../onnx/errors.js';
-import { imageFolder, textFile, npySource, mnistSource, type Item, type Source } from './sources.js';
+import { imageFolder, textFile, npySource, mnistSource, type ImageFolderOptions, type Item, type Source } from './sources.js';
 import { prepareImage, stackImages, type PreparedImage } from './image.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
 import { validateSpec, type TaskSpec, type ImagePreprocess } from './spec.js';
@@ -37,6 +37,8 @@ export interface LoadTaskOptions {
   split?: Split;
   /** What to do with an unreadable or mislabelled item (default 'error'). */
   onBadItem?: OnBadItem;
+  /** Largest image decoded, in pixels (default 40 MP); a larger one is a bad item, refused from its header. */
+  maxPixels?: number;
   /** Generator options for built-in tasks, e.g. { defectRate: 0.05 }. */
   options?: Record<string, number | string | boolean>;
 }
@@ -106,7 +108,11 @@ export class Task {
     try {
       loaded = await item.load();
     } catch (e) {
-      this.bad.report(item.id, (e as Error).message, 'check the file exists and is a PNG, JPEG or BMP image, or pass --on-bad-item skip');
+      const msg = (e as Error).message;
+      const hint = msg.includes('image too large')
+        ? 'pass --max-pixels with a larger limit if the image is genuine, or --on-bad-item skip'
+        : 'check the file exists and is a PNG, JPEG or BMP image, or pass --on-bad-item skip';
+      this.bad.report(item.id, msg, hint);
       return null;
     }
     let label: Label = null;
@@ -312,7 +318,7 @@ async function openSource(spec: TaskSpec, opts: LoadTaskOptions, baseDir: string
       `generator options (${Object.keys(opts.options).join(', ')}) apply only to a built-in generated task; task '${spec.name}' reads ${opts.data !== undefined ? opts.data : 'its data files'}`,
       'leave out --option, or use a built-in task (serials, serials-rotated, parts)',
     );
-  if (opts.data !== undefined) return { source: await openPath(resolve(opts.data), spec), generated: false };
+  if (opts.data !== undefined) return { source: await openPath(resolve(opts.data), spec, opts), generated: false };
   if (!d) throw new DataError(`task '${spec.name}' names no data`, 'pass --data <folder|file>, or add "data" to the task spec');
   if (d.format === 'builtin' || d.format === 'mnist') {
     const name = d.format === 'mnist' ? 'mnist' : d.builtin;
@@ -337,18 +343,24 @@ async function openSource(spec: TaskSpec, opts: LoadTaskOptions, baseDir: string
   }
   if (!d.path) throw new TaskSpecError(`data.format '${d.format}' needs data.path`, 'or pass --data');
   const path = resolve(baseDir, d.path);
-  if (d.format === 'image-folder') return { source: await imageFolder(path), generated: false };
+  if (d.format === 'image-folder') return { source: await imageFolder(path, imageOptions(opts)), generated: false };
   if (d.format === 'npy') return { source: npySource(path, spec.output.decode === 'classes' ? spec.output.classes : []), generated: false };
   return { source: await textFile(path), generated: false };
 }
 
 /** Infers the reader from what the path is: a .npy, a .jsonl/.csv, or an image folder. */
-async function openPath(path: string, spec: TaskSpec): Promise<Source> {
+async function openPath(path: string, spec: TaskSpec, opts: LoadTaskOptions): Promise<Source> {
   const ext = extname(path).toLowerCase();
   if (!existsSync(path)) throw new DataError(`data not found: ${path}`, 'pass an existing folder or file to --data');
   if (ext === '.npy' || existsSync(resolve(path, 'inputs.npy'))) return npySource(path, spec.output.decode === 'classes' ? spec.output.classes : []);
   if (ext === '.jsonl' || ext === '.csv') return textFile(path);
-  return imageFolder(path);
+  return imageFolder(path, imageOptions(opts));
+}
+
+function imageOptions(opts: LoadTaskOptions): ImageFolderOptions {
+  if (opts.maxPixels !== undefined && !(Number.isInteger(opts.maxPixels) && opts.maxPixels >= 1))
+    throw new UsageError(`max pixels must be a whole number ≥ 1, got ${opts.maxPixels}`, 'pass --max-pixels 40000000 (40 MP, the default)');
+  return opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {};
 }
 
 /**
