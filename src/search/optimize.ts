@@ -110,6 +110,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     measurement: { screen, full, shapes: o.shapes ?? null, batch: o.batch ?? null, seed },
   };
   const runDir = new RunDir(resolve(o.out), spec).open();
+  if (runDir.lockNote) o.progress?.log(runDir.lockNote);
 
   // 3. The candidate space and the search.
   const configs =

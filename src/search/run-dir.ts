@@ -1,13 +1,20 @@
 // The run directory (shared/DESIGN.md "Artifacts"): run.json, candidates/<id>/{model.onnx,result.json},
 // summary.json, best.onnx + best.manifest.json, report.html. Every write is atomic (temp + rename), and a
-// candidate whose result.json carries the same run key is reused instead of measured again.
+// candidate whose result.json carries the same run key is reused instead of measured again. A failed
+// candidate is retried once by a resumed run, then stays failed. A run holds a lock on its directory
+// (.lock: pid and start time), so that two runs never write into one directory.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EdgefitError } from '../onnx/errors.js';
 import { writeFileAtomic } from '../onnx/write-model.js';
+import { pidAlive } from './child.js';
 import type { CandidateResult, Sensitivity, Summary } from './types.js';
+
+/** How many times a candidate is tried (the first run, and one retry on resume) before it stays failed. */
+export const MAX_ATTEMPTS = 2;
 
 /** What was asked: enough to tell whether an existing directory belongs to the same run. */
 export interface RunSpec {
@@ -39,6 +46,37 @@ export function sha256File(path: string): string {
 
 export interface StoredResult extends CandidateResult {
   runKey: string;
+  /** How many runs have tried this candidate (built and measured, or failed). */
+  attempts?: number;
+}
+
+/** What .lock in a run directory holds. */
+export interface RunLock {
+  pid: number;
+  host: string;
+  startedAt: string;
+  /** The process's start time in clock ticks since boot (Linux), so a reused pid is not taken for the run. */
+  procStart?: string;
+  command: string[];
+}
+
+/** This process's start time from /proc (Linux), or undefined elsewhere. */
+function procStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // field 22, counted after the ')' that closes the command name (which may hold spaces)
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the process that wrote `lock` is still running (same host, same pid, same start time). */
+function lockHolderAlive(lock: RunLock): boolean {
+  if (lock.host !== hostname()) return true; // cannot tell: assume it is
+  if (!pidAlive(lock.pid)) return false;
+  const now = procStart(lock.pid);
+  return !(lock.procStart && now && now !== lock.procStart);
 }
 
 export interface Manifest {
@@ -60,6 +98,11 @@ export class RunDir {
   readonly key: string;
   /** Candidates reused from an earlier, interrupted run with the same key. */
   reused = 0;
+  /** Set when open() took over the lock of a run that had died: say so to the user. */
+  lockNote?: string;
+  private locked = false;
+  /** The attempt count of each candidate as this run knows it: reused as stored, or tried once more. */
+  private readonly attemptOf = new Map<string, number>();
 
   constructor(
     readonly root: string,
@@ -77,6 +120,7 @@ export class RunDir {
     }
     if (existsSync(this.root) && !statSync(this.root).isDirectory())
       throw new EdgefitError(`${this.root} is not a directory`, 'E_RUN_DIR', 'pass a directory to --out');
+    this.lock();
     // Another model's (or task's) run lives here: reopening would overwrite its run.json, its candidates
     // (ids do not depend on the model) and its best.onnx. Same model and task with other settings is a
     // rerun, which re-measures what no longer matches.
@@ -89,6 +133,71 @@ export class RunDir {
       );
     writeFileAtomic(join(this.root, 'run.json'), JSON.stringify({ ...this.spec, key: this.key }, null, 2) + '\n');
     return this;
+  }
+
+  private get lockPath(): string {
+    return join(this.root, '.lock');
+  }
+
+  /**
+   * Takes the directory's lock: creates .lock exclusively with this process's pid and start time. A lock
+   * held by a live process is an error; one left by a dead process is taken over (lockNote says so).
+   * Released by close(), and when this process exits.
+   */
+  private lock(): void {
+    const mine: RunLock = {
+      pid: process.pid,
+      host: hostname(),
+      startedAt: new Date().toISOString(),
+      procStart: procStart(process.pid),
+      command: this.spec.command,
+    };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let fd: number;
+      try {
+        fd = openSync(this.lockPath, 'wx');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new EdgefitError(`cannot lock ${this.root}: ${(e as Error).message}`, 'E_RUN_DIR');
+        const held = this.readLock();
+        if (held && held.pid === process.pid && held.host === mine.host) return; // this process already holds it
+        if (held && lockHolderAlive(held))
+          throw new EdgefitError(
+            `${this.root} is in use by another optimize run (pid ${held.pid} on ${held.host}, started ${held.startedAt})`,
+            'E_RUN_LOCKED',
+            `wait for that run to finish, or pass another --out directory; if no such run exists, remove ${this.lockPath}`,
+          );
+        this.lockNote = held
+          ? `note: took over the lock of ${this.root} from a run that is gone (pid ${held.pid}, started ${held.startedAt}); its results are reused`
+          : `note: replaced an unreadable lock file in ${this.root}`;
+        rmSync(this.lockPath, { force: true });
+        continue;
+      }
+      try {
+        writeSync(fd, JSON.stringify(mine, null, 1) + '\n');
+      } finally {
+        closeSync(fd);
+      }
+      this.locked = true;
+      process.once('exit', () => this.close());
+      return;
+    }
+    throw new EdgefitError(`cannot lock ${this.root}: another run keeps taking it`, 'E_RUN_LOCKED', 'pass another --out directory');
+  }
+
+  private readLock(): RunLock | undefined {
+    try {
+      return JSON.parse(readFileSync(this.lockPath, 'utf8')) as RunLock;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Releases the lock, if this run holds it. */
+  close(): void {
+    if (!this.locked) return;
+    this.locked = false;
+    const held = this.readLock();
+    if (held?.pid === process.pid) rmSync(this.lockPath, { force: true });
   }
 
   /** What run.json of an earlier run in this directory says, if there is one that can be read. */
@@ -110,28 +219,53 @@ export class RunDir {
     return join(this.candidateDir(id), 'model.onnx');
   }
 
-  /** A stored result of the same run (same key) whose model file is still there and unchanged. */
-  readResult(id: string): CandidateResult | undefined {
+  private readStored(id: string): StoredResult | undefined {
     const p = join(this.root, 'candidates', id, 'result.json');
     if (!existsSync(p)) return undefined;
-    let r: StoredResult;
     try {
-      r = JSON.parse(readFileSync(p, 'utf8')) as StoredResult;
+      const r = JSON.parse(readFileSync(p, 'utf8')) as StoredResult;
+      return r.runKey === this.key && r.id === id ? r : undefined;
     } catch {
       return undefined; // unreadable: measure again
     }
-    if (r.runKey !== this.key || r.id !== id) return undefined;
+  }
+
+  /**
+   * A stored result of the same run (same key) whose model file is still there and unchanged. A failure
+   * tried fewer than MAX_ATTEMPTS times is not returned, so a resumed run tries the candidate again.
+   */
+  readResult(id: string): CandidateResult | undefined {
+    const r = this.readStored(id);
+    if (!r) return undefined;
+    if (r.status === 'failed' && (r.attempts ?? 1) < MAX_ATTEMPTS) return undefined;
     if (r.status === 'ok') {
       const m = join(this.root, 'candidates', id, 'model.onnx');
       if (!existsSync(m) || (r.modelSha256 && sha256File(m) !== r.modelSha256)) return undefined;
     }
-    const { runKey: _k, ...rest } = r;
+    this.attemptOf.set(id, r.attempts ?? 1);
+    const { runKey: _k, attempts: _a, ...rest } = r;
     return rest;
   }
 
+  /** How many runs have tried this candidate so far (0: never). */
+  attempts(id: string): number {
+    const r = this.readStored(id);
+    return r ? (r.attempts ?? 1) : 0;
+  }
+
+  /** Stores a result; a failure counts one more attempt on top of the earlier runs' (see readResult). */
   writeResult(r: CandidateResult): void {
     this.candidateDir(r.id);
-    const stored: StoredResult = { ...r, runKey: this.key };
+    // one run writes a candidate several times (screened, measured, verdict): that is one attempt
+    let attempts = this.attemptOf.get(r.id);
+    if (attempts === undefined) {
+      const before = this.readStored(r.id);
+      attempts = before?.status === 'failed' ? (before.attempts ?? 1) + 1 : 1;
+      this.attemptOf.set(r.id, attempts);
+    }
+    if (r.status === 'failed' && attempts >= MAX_ATTEMPTS && !/not retried/.test(r.error ?? ''))
+      r = { ...r, error: `${r.error ?? 'failed'} (failed ${attempts} times; not retried)` };
+    const stored: StoredResult = { ...r, runKey: this.key, attempts };
     writeFileAtomic(join(this.root, 'candidates', r.id, 'result.json'), JSON.stringify(stored, null, 1) + '\n');
   }
 
