@@ -1,73 +1,23 @@
 // Fuzzes the reader with mutated real models: flipped bits, truncations, inserted and overwritten bytes,
 // with a fixed seed. The reader must return a model or throw ModelFileError: never another exception
-// type, never hang, never try to allocate what a corrupt length claims.
+// type, never hang, never try to allocate what a corrupt length claims. Then the external-data and
+// shape-rule mutants of test/fuzz/mutants.ts (`npm run fuzz` runs many more of them).
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
-import { GraphBuilder } from '../src/onnx/builder.js';
-import { DataType } from '../src/onnx/dtype.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ModelFileError } from '../src/onnx/errors.js';
-import { Graph, Node, attr } from '../src/onnx/graph.js';
 import { readModelFromBytes } from '../src/onnx/read-model.js';
 import { encodeMessage } from '../src/onnx/protobuf.js';
 import * as S from '../src/onnx/onnx-schema.js';
-import { serializeModel } from '../src/onnx/write-model.js';
 import { inferShapes } from '../src/onnx/shape-inference.js';
 import { modelProblems } from '../src/onnx/verify.js';
 import { inspectModel } from '../src/onnx/inspect-model.js';
 import { PADDLE } from '../src/onnx/test-models.js';
 import { mulberry32 } from '../src/util/rng.js';
-
-function mutate(src: Uint8Array, r: () => number): Uint8Array {
-  const int = (n: number) => Math.floor(r() * n);
-  let b = Uint8Array.from(src);
-  const edits = 1 + int(4);
-  for (let e = 0; e < edits; e++) {
-    switch (int(5)) {
-      case 0: // flip bits
-        for (let k = 0, n = 1 + int(8); k < n; k++) b[int(b.length)]! ^= 1 << int(8);
-        break;
-      case 1: // truncate
-        b = b.subarray(0, int(b.length));
-        break;
-      case 2: {
-        // insert random bytes
-        const at = int(b.length + 1);
-        const ins = Uint8Array.from({ length: 1 + int(16) }, () => int(256));
-        const out = new Uint8Array(b.length + ins.length);
-        out.set(b.subarray(0, at));
-        out.set(ins, at);
-        out.set(b.subarray(at), at + ins.length);
-        b = out;
-        break;
-      }
-      case 3: // overwrite with a large varint (a length or dim that claims gigabytes)
-        if (b.length >= 5) b.set([0xff, 0xff, 0xff, 0xff, 0x0f], int(b.length - 4));
-        break;
-      default: // overwrite a run with one byte
-        b.fill(int(256), int(b.length), int(b.length));
-    }
-  }
-  return b;
-}
-
-/** A small model that exercises every corner of the schema: subgraph, typed data, strings, attributes. */
-function corners(): Uint8Array {
-  const b = new GraphBuilder('corners');
-  const x = b.input('x', DataType.FLOAT, ['N', 4]);
-  const c = b.input('c', DataType.BOOL, []);
-  const then = new Graph('then');
-  then.nodes.push(new Node('Constant', [], ['k'], 'k', '', { value_floats: attr.floats([1, 2, 3, 4]) }), new Node('Add', [x, 'k'], ['t']));
-  then.outputs.push({ name: 't', type: { kind: 'tensor', elemType: DataType.FLOAT, shape: ['N', 4] } });
-  const els = new Graph('else');
-  els.nodes.push(new Node('Neg', [x], ['e']));
-  els.outputs.push({ name: 'e' });
-  b.graph.nodes.push(new Node('If', [c], ['y'], 'if', '', { then_branch: attr.graph(then), else_branch: attr.graph(els) }));
-  b.int64s('shape', [2, 2]);
-  b.output(b.op('Mul', ['y', b.floats('w', [4], [1, 2, 3, 4])], { note: 'text', list: ['a', 'b'] }));
-  return serializeModel(b.model());
-}
+import { type MutantClass, classOf, corners, mutateBytes, runCase } from './fuzz/mutants.js';
 
 test('mutated models: a model or a ModelFileError, nothing else; analyses of what parses do not throw', () => {
   const seeds: [string, Uint8Array][] = [
@@ -78,7 +28,7 @@ test('mutated models: a model or a ModelFileError, nothing else; analyses of wha
   const outcomes = { model: 0, modelFileError: 0 };
   for (let k = 0; k < cases; k++) {
     const [name, src] = seeds[k % seeds.length]!;
-    const bytes = mutate(src, mulberry32(1000 + k));
+    const bytes = mutateBytes(src, mulberry32(1000 + k));
     const t0 = performance.now();
     try {
       const m = readModelFromBytes(bytes, { limits: { maxTensorBytes: 1 << 26 } }, `${name}#${k}`);
@@ -123,4 +73,42 @@ test('crafted corner cases: huge claimed sizes, empty attributes, unknown types'
     ),
   );
   assert.equal(m.graph.nodes[0]!.subgraphs()[0]!.nodes.length, 0);
+});
+
+test('external-data and shape-rule mutants: a typed error or a model, fast; every refusal class occurs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-fuzz-'));
+  try {
+    const n = Number(process.env.FUZZ_MUTANTS ?? 300);
+    const messages: Record<MutantClass, string[]> = { bytes: [], external: [], shape: [] };
+    const accepted: Record<MutantClass, number> = { bytes: 0, external: 0, shape: 0 };
+    for (let k = 0, done = 0; done < n; k++) {
+      if (classOf(k) === 'bytes') continue; // the test above covers them
+      done++;
+      const t0 = performance.now();
+      const r = runCase(k, dir, 50_000);
+      const ms = performance.now() - t0;
+      assert.ok(ms < 3000, `case ${k} (${r.cls}) took ${ms.toFixed(0)} ms`);
+      assert.notEqual(r.outcome, 'untyped', `case ${k} (${r.cls}, seed ${50_000 + k}): ${r.detail}`);
+      if (r.outcome === 'accepted') accepted[r.cls]++;
+      else messages[r.cls].push(r.detail!);
+    }
+    // the mutants must reach each refusal, or they test less than they claim
+    for (const want of [
+      'is a folder',
+      'is a FIFO',
+      'past the end of the file',
+      "escapes the model's folder",
+      'does not exist',
+      'over the',
+      'dims and type need',
+    ])
+      assert.ok(
+        messages.external.some((m) => m.includes(want)),
+        `no external mutant was refused with '${want}'`,
+      );
+    assert.ok(messages.shape.some((m) => m.startsWith('ShapeRuleError: ') && /out of range for rank/.test(m)));
+    assert.ok(accepted.shape > 5 && accepted.external > 0, JSON.stringify(accepted));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
