@@ -94,6 +94,10 @@ export interface Manifest {
   createdAt: string;
 }
 
+/** Run directories whose lock this process holds: released on exit (one hook for all). */
+const heldLocks = new Set<RunDir>();
+let exitHookInstalled = false;
+
 export class RunDir {
   readonly key: string;
   /** Candidates reused from an earlier, interrupted run with the same key. */
@@ -178,7 +182,13 @@ export class RunDir {
         closeSync(fd);
       }
       this.locked = true;
-      process.once('exit', () => this.close());
+      heldLocks.add(this);
+      if (heldLocks.size === 1 && !exitHookInstalled) {
+        exitHookInstalled = true;
+        process.on('exit', () => {
+          for (const d of heldLocks) d.close();
+        });
+      }
       return;
     }
     throw new EdgefitError(`cannot lock ${this.root}: another run keeps taking it`, 'E_RUN_LOCKED', 'pass another --out directory');
@@ -196,6 +206,7 @@ export class RunDir {
   close(): void {
     if (!this.locked) return;
     this.locked = false;
+    heldLocks.delete(this);
     const held = this.readLock();
     if (held?.pid === process.pid) rmSync(this.lockPath, { force: true });
   }
