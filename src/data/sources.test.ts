@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
 import { DataError } from './errors.js';
-import { imageFolder, textFile } from './sources.js';
+import { imageFolder, npySource, textFile } from './sources.js';
 import { loadTask } from './task.js';
 
 const png = (w: number, h: number) => createCanvas(w, h).toBuffer('image/png');
@@ -119,5 +119,18 @@ test(
     rmSync(join(dir, 'labels.jsonl'));
     spawnSync('mkfifo', [join(dir, 'labels.jsonl')]);
     await assert.rejects(imageFolder(dir), (e: unknown) => e instanceof DataError && /labels\.jsonl.*FIFO/.test(e.message));
+  }),
+);
+
+test(
+  'a FIFO given as a .npy or a task spec is an error, not a hang',
+  withDir(async (dir) => {
+    spawnSync('mkfifo', [join(dir, 'x.npy')]);
+    spawnSync('mkfifo', [join(dir, 'spec.json')]);
+    assert.throws(
+      () => npySource(join(dir, 'x.npy'), []),
+      (e: unknown) => e instanceof DataError && /x\.npy is a FIFO/.test(e.message),
+    );
+    await assert.rejects(loadTask(join(dir, 'spec.json')), /spec\.json: cannot be read as UTF-8 text: .*FIFO/);
   }),
 );

@@ -189,8 +189,13 @@ export function parseCsvLine(line: string): string[] {
 export function npySource(path: string, classNames: string[]): Source {
   if (!existsSync(path)) throw new DataError(`data not found: ${path}`, 'pass a .npy file or a folder with inputs.npy and labels.npy');
   const isDir = statSync(path).isDirectory();
-  const inputs = new NpyReader(isDir ? join(path, 'inputs.npy') : path);
   const labelsPath = isDir ? join(path, 'labels.npy') : null;
+  // a FIFO would block the reader's open for ever
+  for (const f of [isDir ? join(path, 'inputs.npy') : path, ...(labelsPath && existsSync(labelsPath) ? [labelsPath] : [])]) {
+    const why = notRegular(f);
+    if (why) throw new DataError(`${f} ${why}`, 'pass a .npy file or a folder with inputs.npy and labels.npy');
+  }
+  const inputs = new NpyReader(isDir ? join(path, 'inputs.npy') : path);
   const labels = labelsPath && existsSync(labelsPath) ? new NpyReader(labelsPath) : null;
   if (labels && labels.rowShape.reduce((p, q) => p * q, 1) !== 1)
     throw new DataError(

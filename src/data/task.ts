@@ -1,7 +1,8 @@
 // A task: a spec plus the data it reads, streamed in batches of ready-made model feeds with their labels.
 // loadTask takes a built-in name or a task spec JSON path; the data can be swapped with `data`.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFile } from './safe-read.js';
 import { dirname, resolve, extname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BadItems, DataError, TaskSpecError, type OnBadItem, type SkippedItem } from './errors.js';
@@ -270,8 +271,14 @@ export async function loadTask(ref: string | TaskSpec, opts: LoadTaskOptions = {
     spec = structuredClone(BUILTINS[ref]!.spec);
   } else if (existsSync(ref) && extname(ref).toLowerCase() === '.json') {
     let json: unknown;
+    let text: string;
     try {
-      json = JSON.parse(readFileSync(ref, 'utf8'));
+      text = new TextDecoder('utf-8', { fatal: true }).decode(readRegularFile(ref));
+    } catch (e) {
+      throw new TaskSpecError(`${ref}: cannot be read as UTF-8 text: ${(e as Error).message}`, 'pass a task spec .json file');
+    }
+    try {
+      json = JSON.parse(text);
     } catch (e) {
       throw new TaskSpecError(`${ref}: not valid JSON: ${(e as Error).message}`);
     }
