@@ -8,10 +8,12 @@ import { quantizeDynamicPass } from './quantize-dynamic.js';
 import { quantizeInt4Pass } from './quantize-int4.js';
 import { fp16Pass } from './fp16.js';
 import { quantizeStaticPass } from './quantize-static.js';
+import { foldExporterHabitsPass } from './fold-exporter-habits.js';
 
 export const PASSES: Pass[] = [
   constantsToInitializers,
   upgradeOpset,
+  foldExporterHabitsPass,
   quantizeDynamicPass as Pass,
   quantizeInt4Pass as Pass,
   fp16Pass as Pass,
