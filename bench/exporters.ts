@@ -61,7 +61,10 @@ function features(seed: number, n: number): Float32Array {
   const g = normal(r);
   let v = r();
   const level = 2 * r() - 1;
-  return Float32Array.from({ length: n }, () => (v = 0.8 * v + 0.3 * g()) + level);
+  return Float32Array.from({ length: n }, () => {
+    v = 0.8 * v + 0.3 * g();
+    return v + level;
+  });
 }
 
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
@@ -144,7 +147,7 @@ function agreement(metric: Case['metric'], ref: Float32Array[], got: Float32Arra
   let cos = 0;
   ref.forEach((r, i) => {
     cos += cosine(r, got[i]!) / ref.length;
-    r.forEach((v, k) => (maxAbs = Math.max(maxAbs, Math.abs(v - got[i]![k]!))));
+    for (let k = 0; k < r.length; k++) maxAbs = Math.max(maxAbs, Math.abs(r[k]! - got[i]![k]!));
   });
   return {
     [metric]: per.reduce((a, v) => a + v, 0) / per.length,
