@@ -3,9 +3,12 @@
 // where the model has MatMul/Gemm — timed interleaved in one process (1 thread, batch 1, p50/p99),
 // with agreement with the source on held-out items that calibration never saw. Also: how many nodes
 // static and dynamic int8 quantized inside the VAD's If branches.
-//   node --import tsx bench/exporters.ts [--quick]
+//   node --import tsx bench/exporters.ts [--quick] [--only torch-resnet,…] [--rounds N]
+// --only reruns those models and keeps the other models' rows of the last results file.
 // Writes bench/results/exporters.json and prints a table.
 
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { machineInfo, machineLine } from '../src/bench/machine.js';
 import { table, writeBenchFile } from '../src/bench/results.js';
@@ -18,7 +21,10 @@ import { quantizeStatic } from '../src/passes/quantize-static.js';
 import { createSession } from '../src/runtime/session.js';
 import { normal, rng, segmentationNet, sigmoidClassifier, tfNhwcCnn, torchResnet, vadRecurrent } from '../src/zoo/index.js';
 
-const quick = process.argv.includes('--quick');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : undefined;
+const ROUNDS = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : quick ? 4 : 10;
 const THREADS = 1;
 type Item = Record<string, ort.Tensor>;
 
@@ -206,7 +212,7 @@ interface Row {
 
 const rows: Row[] = [];
 const heldOut = quick ? 16 : 48;
-for (const c of CASES) {
+for (const c of CASES.filter((x) => !only || only.includes(x.name))) {
   const source = c.build();
   // Calibration items (seeds 1000+) never overlap the held-out items (seeds 1..heldOut).
   const calibration = async function* (): AsyncIterable<Feeds> {
@@ -224,7 +230,7 @@ for (const c of CASES) {
   const times = await timeInterleaved(
     variants.map((v) => v.model),
     items[0]!,
-    quick ? 4 : 10,
+    ROUNDS,
     quick ? 10 : 30,
   );
   for (const [i, v] of variants.entries()) {
@@ -249,6 +255,13 @@ for (const c of CASES) {
   console.error(`${c.name}: done`);
 }
 
+if (only) {
+  const prev = join(process.cwd(), 'bench', 'results', 'exporters.json');
+  if (existsSync(prev)) {
+    const kept = (JSON.parse(readFileSync(prev, 'utf8')) as { results: { rows: Row[] } }).results.rows.filter((r) => !only.includes(r.model));
+    rows.unshift(...kept);
+  }
+}
 const m = machineInfo(THREADS);
 console.log(machineLine(m));
 console.log(
