@@ -37,6 +37,7 @@ export interface Fp16Params {
   [k: string]: number | boolean | string | string[] | undefined;
   blockList?: string[];
   exclude?: string[];
+  /** Fold exporter habits first (default true). Not a declared parameter: the CLI and the search always fold; tests turn it off. */
   foldExporterHabits?: boolean;
 }
 
@@ -258,11 +259,6 @@ export const fp16Pass: Pass<Fp16Params> = {
   params: {
     blockList: { type: 'string[]', default: DEFAULT_FP16_BLOCK_LIST, description: 'op types or node names kept in float32 (numerically sensitive)' },
     exclude: { type: 'string[]', default: [], description: 'more node names or op types to keep in float32, on top of the block list' },
-    foldExporterHabits: {
-      type: 'boolean',
-      default: true,
-      description: 'first fold Identity-shared weights, Constant/Cast chains and shape chains (fold-exporter-habits)',
-    },
   },
   tolerance: { metric: 'cosine', value: 0.995 },
   run: (model, params) => convertFp16(model, params),

@@ -22,6 +22,7 @@ export interface QuantizeDynamicParams {
   exclude?: string[];
   minWeightElements?: number;
   mergeSiblings?: boolean;
+  /** Fold exporter habits first (default true). Not a declared parameter: the CLI and the search always fold; tests turn it off. */
   foldExporterHabits?: boolean;
 }
 
@@ -299,11 +300,6 @@ export const quantizeDynamicPass: Pass<QuantizeDynamicParams> = {
         'quantize MatMuls that read the same input (Q, K, V projections) as one wider kernel followed by a Split (per-channel only; measured no faster on x86 with ORT 1.30, bench/quantize.ts)',
     },
     minWeightElements: { type: 'integer', default: 0, min: 0, description: 'leave weights with fewer elements than this in float' },
-    foldExporterHabits: {
-      type: 'boolean',
-      default: true,
-      description: 'first fold Identity-shared weights, Constant/Cast chains and shape chains (fold-exporter-habits), so weights are found as initializers',
-    },
   },
   tolerance: { metric: 'cosine', value: 0.99 },
   run: (model, params) => quantizeDynamic(model, params),

@@ -30,6 +30,7 @@ export interface QuantizeInt4Params {
   damp?: number;
   exclude?: string[];
   minWeightElements?: number;
+  /** Fold exporter habits first (default true). Not a declared parameter: the CLI and the search always fold; tests turn it off. */
   foldExporterHabits?: boolean;
 }
 
@@ -297,11 +298,6 @@ export const quantizeInt4Pass: Pass<QuantizeInt4Params> = {
     damp: { type: 'number', default: 0.01, min: 0, description: 'GPTQ: dampening added to the Hessian diagonal, as a fraction of its mean' },
     exclude: { type: 'string[]', default: [], description: 'node names or op types to leave in float' },
     minWeightElements: { type: 'integer', default: 0, min: 0, description: 'leave weights with fewer elements than this in float' },
-    foldExporterHabits: {
-      type: 'boolean',
-      default: true,
-      description: 'first fold Identity-shared weights, Constant/Cast chains and shape chains (fold-exporter-habits)',
-    },
   },
   tolerance: { metric: 'cosine', value: 0.98 },
   run: (model, params, ctx) => quantizeInt4(model, params, ctx),

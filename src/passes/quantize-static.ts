@@ -135,11 +135,6 @@ const params = {
     description: 'clamp an activation read only by HardSwish / HardSigmoid / Relu / Clip to where they are not flat (exact; more codes where values matter)',
   },
   foldActivations: { type: 'boolean', default: true, description: 'fold Relu / Clip(0, …) after a quantized op into its output range' },
-  foldExporterHabits: {
-    type: 'boolean',
-    default: true,
-    description: 'first fold Identity-shared weights and biases, Constant/Cast chains, shape chains and NHWC Transposes (fold-exporter-habits)',
-  },
 } as const;
 
 export const quantizeStaticPass: Pass = {
@@ -288,6 +283,7 @@ export async function quantizeStatic(
   const notes: string[] = [];
   const opset = input.opset('') ?? 0;
   let model = input.clone();
+  // Fold exporter habits first (raw.foldExporterHabits === false skips it: not a declared parameter, for tests).
   if (raw.foldExporterHabits !== false) {
     const f = foldExporterHabits(model);
     const done = Object.entries(f.counts).filter(([, v]) => v > 0);
