@@ -300,10 +300,12 @@ export function inspectModel(
     macs.set(n.opType, e);
   }
   const body = bodyMacs(model, inf.types, macs);
+  const recurrent = graphs.flatMap((x) => x.nodes.filter((n) => ['LSTM', 'GRU', 'RNN'].includes(n.opType)).map((n) => n.opType));
   const byOpType = [...macs.values()].sort((a, b) => b.macs - a.macs);
   const unknown = byOpType.reduce((a, e) => a + e.unknownNodes, 0);
   const partial = [
-    unknown ? `${unknown} node(s) with unknown shapes not counted (pass --shape)` : '',
+    unknown ? `${unknown} node(s) whose shapes could not be inferred are not counted (for symbolic inputs, pass --shape)` : '',
+    recurrent.length ? `${[...new Set(recurrent)].join('/')} MACs are not counted (no rule)` : '',
     body.kinds.has('If') ? 'both branches of each If are counted, though one runs' : '',
     body.kinds.has('Loop') || body.kinds.has('Scan') ? 'Loop/Scan bodies are counted for one iteration' : '',
   ].filter(Boolean);
