@@ -15,5 +15,6 @@ export * from './train/index.js';
 export * as zoo from './zoo/index.js';
 export { PASSES, findPass } from './passes/registry.js';
 export { validateParams } from './passes/params.js';
+export { PassOutputError } from './passes/pass-check.js';
 export type { Pass, PassContext, PassRecord, ParamSpec, ParamValues, Tolerance, Feeds } from './passes/pass.js';
 export { main } from './cli/main.js';

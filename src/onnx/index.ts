@@ -13,3 +13,5 @@ export { topoSort, removeDeadNodes, nodeReads, extractSubgraph, type DeadCodeRes
 export { constantsToInitializers, initializersToConstants, constantValue, type ConstantsResult, type ConstantsOptions } from './constants.js';
 export { inferShapes, broadcastShapes, shapeRuleOps, type TensorInfo, type InferOptions, type ShapeInference } from './shape-inference.js';
 export { upgradeOpset, UPGRADE_RANGE, type UpgradeResult } from './opset-upgrade.js';
+export { foldExporterHabits, type FoldResult } from './fold-exporter-habits.js';
+export { FOLD_RULES, type FoldRule } from './fold-rules.js';

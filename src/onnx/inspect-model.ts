@@ -9,7 +9,7 @@ import { dtypeName } from './dtype.js';
 import { UsageError } from './errors.js';
 import type { Dim, Graph, Node, ValueType } from './graph.js';
 import type { ReadLimits } from './limits.js';
-import type { Model } from './model.js';
+import { Model } from './model.js';
 import { readModel } from './read-model.js';
 import { inferShapes, type TensorInfo } from './shape-inference.js';
 import type { Tensor } from './tensor.js';
@@ -67,6 +67,10 @@ export interface InspectReport {
     /** The input shapes the estimate used (symbolic batch dims set to 1 unless given). */
     inputShapes: Record<string, (number | string | null)[]>;
     byOpType: MacsByOp[];
+    /** MAC-bearing nodes inside If/Loop/Scan bodies (counted in `total` where their shapes are known). */
+    inSubgraphs: number;
+    /** Why `total` is not the MACs of one run, when it is not (unknown shapes, branches, loops). */
+    partial?: string;
   };
 }
 
@@ -104,6 +108,44 @@ function allGraphs(g: Graph): Graph[] {
   const out: Graph[] = [];
   g.walk((x) => out.push(x));
   return out;
+}
+
+/**
+ * Adds the MACs of the nodes inside If/Loop/Scan bodies to `macs`. Each body is inferred as a model of
+ * its own: the outer values it reads typed from the graphs around it, outer weights copied in.
+ */
+function bodyMacs(model: Model, mainTypes: Map<string, TensorInfo>, macs: Map<string, MacsByOp>): { nodes: number; kinds: Set<string> } {
+  const known = new Map(mainTypes);
+  const weights = new Map<string, Tensor>();
+  model.graph.walk((g) => {
+    for (const [k, t] of g.initializers) if (!weights.has(k)) weights.set(k, t);
+  });
+  const res = { nodes: 0, kinds: new Set<string>() };
+  model.graph.walk((body, parent) => {
+    if (!parent) return;
+    res.kinds.add(parent.opType);
+    const sm = new Model(body.clone());
+    sm.opsetImports = model.opsetImports.map((o) => ({ ...o }));
+    for (const r of body.outerScopeReads()) {
+      const w = weights.get(r);
+      const t = known.get(r);
+      if (w) sm.graph.initializers.set(r, w);
+      else if (t) sm.graph.inputs.push({ name: r, type: { kind: 'tensor', elemType: t.elemType, shape: t.shape && [...t.shape] } });
+    }
+    const inf = inferShapes(sm);
+    for (const [k, v] of inf.types) if (!known.has(k)) known.set(k, v);
+    for (const n of body.nodes) {
+      if (!MAC_OPS.has(n.opType)) continue;
+      const e = macs.get(n.opType) ?? { opType: n.opType, nodes: 0, macs: 0, unknownNodes: 0 };
+      e.nodes++;
+      res.nodes++;
+      const m = nodeMacs(n, (name) => inf.types.get(name));
+      if (m === undefined || !Number.isFinite(m)) e.unknownNodes++;
+      else e.macs += m;
+      macs.set(n.opType, e);
+    }
+  });
+  return res;
 }
 
 /** MACs of one node from inferred shapes, or undefined when they are not known. */
@@ -257,7 +299,16 @@ export function inspectModel(
     else e.macs += m;
     macs.set(n.opType, e);
   }
+  const body = bodyMacs(model, inf.types, macs);
+  const recurrent = graphs.flatMap((x) => x.nodes.filter((n) => ['LSTM', 'GRU', 'RNN'].includes(n.opType)).map((n) => n.opType));
   const byOpType = [...macs.values()].sort((a, b) => b.macs - a.macs);
+  const unknown = byOpType.reduce((a, e) => a + e.unknownNodes, 0);
+  const partial = [
+    unknown ? `${unknown} node(s) whose shapes could not be inferred are not counted (for symbolic inputs, pass --shape)` : '',
+    recurrent.length ? `${[...new Set(recurrent)].join('/')} MACs are not counted (no rule)` : '',
+    body.kinds.has('If') ? 'both branches of each If are counted, though one runs' : '',
+    body.kinds.has('Loop') || body.kinds.has('Scan') ? 'Loop/Scan bodies are counted for one iteration' : '',
+  ].filter(Boolean);
   const ext = opts.file?.externalData ?? [];
   return {
     schema: INSPECT_SCHEMA,
@@ -276,6 +327,8 @@ export function inspectModel(
       complete: byOpType.every((e) => e.unknownNodes === 0),
       inputShapes: Object.fromEntries(Object.entries(inputShapes).map(([k, v]) => [k, v.map(jsonDim)])),
       byOpType,
+      inSubgraphs: body.nodes,
+      ...(partial.length ? { partial: partial.join('; ') } : {}),
     },
   };
 }
@@ -317,7 +370,8 @@ export function formatInspect(r: InspectReport): string {
   const shapes = Object.entries(r.macs.inputShapes)
     .map(([k, v]) => `${k}=[${v.map((d) => (d === null ? '?' : d)).join(',')}]`)
     .join(' ');
-  lines.push(`MACs         ${human(r.macs.total)}${r.macs.complete ? '' : ' (partial: some shapes unknown; pass --shape)'} at ${shapes || 'declared shapes'}`);
+  lines.push(`MACs         ${human(r.macs.total)}${r.macs.partial ? ` (partial: ${r.macs.partial})` : ''} at ${shapes || 'declared shapes'}`);
+  if (r.macs.inSubgraphs) lines.push(`  ${r.macs.inSubgraphs} MAC-bearing nodes inside If/Loop/Scan bodies are included`);
   for (const m of r.macs.byOpType)
     lines.push(`  ${m.opType.padEnd(14)} ${human(m.macs).padStart(9)}  ${m.nodes} nodes${m.unknownNodes ? `, ${m.unknownNodes} unknown` : ''}`);
   lines.push(`nodes        ${r.graph.nodes}${r.graph.subgraphs ? ` in ${r.graph.subgraphs + 1} graphs` : ''}`);

@@ -7,6 +7,7 @@ import type { Pass } from './pass.js';
 export const constantsToInitializers: Pass = {
   name: 'constants-to-initializers',
   description: 'turn Constant nodes into initializers (values unchanged)',
+  prep: true,
   params: {
     subgraphs: { type: 'boolean', default: false, description: 'also convert Constants inside If/Loop/Scan bodies' },
   },

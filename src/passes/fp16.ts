@@ -10,7 +10,8 @@ import type { Model } from '../onnx/model.js';
 import { Tensor } from '../onnx/tensor.js';
 import type { Pass, PassRecord, Skipped } from './pass.js';
 import { elementTypes } from './quant/elem-types.js';
-import { dropUnusedInitializers } from './quant/graph.js';
+import { dropUnusedInitializers, modelNamer } from './quant/graph.js';
+import { foldExporterHabits } from '../onnx/fold-exporter-habits.js';
 
 export const DEFAULT_FP16_BLOCK_LIST = [
   'Softmax',
@@ -36,6 +37,8 @@ export interface Fp16Params {
   [k: string]: number | boolean | string | string[] | undefined;
   blockList?: string[];
   exclude?: string[];
+  /** Fold exporter habits first (default true). Not a declared parameter: the CLI and the search always fold; tests turn it off. */
+  foldExporterHabits?: boolean;
 }
 
 const FP16_MAX = 65504;
@@ -58,21 +61,59 @@ function toFp16(t: Tensor, name: string): { tensor: Tensor; clamped: number } {
   return { tensor: Tensor.fromNumbers(name, DataType.FLOAT16, t.dims, out), clamped };
 }
 
+interface Fp16Tally {
+  converted: number;
+  clamped: number;
+  fp16Nodes: number;
+  float32Nodes: number;
+  casts: number;
+  subgraphs: number;
+  skipped: Skipped[];
+}
+
 export async function convertFp16(model: Model, params: Fp16Params): Promise<{ model: Model; record: PassRecord }> {
   const blockList = [...(params.blockList ?? DEFAULT_FP16_BLOCK_LIST), ...(params.exclude ?? [])];
   const out = model.clone();
-  const g: Graph = out.graph;
-  const types = elementTypes(g);
-  const isFloat = (v: string) => !!v && types.get(v) === DataType.FLOAT;
-  const fresh = g.namer();
-  const skipped: Skipped[] = [];
+  if (params.foldExporterHabits !== false) foldExporterHabits(out);
+  const t: Fp16Tally = { converted: 0, clamped: 0, fp16Nodes: 0, float32Nodes: 0, casts: 0, subgraphs: 0, skipped: [] };
+  convertGraph(out.graph, new Map(), { blockList, exclude: params.exclude ?? [], fresh: modelNamer(out.graph) }, t);
   const notes: string[] = [];
+  if (t.clamped) notes.push(`${t.clamped} weight values beyond ±65504 were clamped to the float16 range`);
+  if (t.subgraphs) notes.push(`${t.subgraphs} If/Loop/Scan bodies converted; values crossing a body boundary stay float32, so branch output types agree`);
+  return {
+    model: out,
+    record: {
+      pass: 'fp16',
+      params: { blockList: params.blockList ?? DEFAULT_FP16_BLOCK_LIST, exclude: params.exclude ?? [] },
+      stats: { initializersConverted: t.converted, fp16Nodes: t.fp16Nodes, float32Nodes: t.float32Nodes, casts: t.casts, subgraphs: t.subgraphs },
+      skipped: t.skipped,
+      notes,
+    },
+  };
+}
 
+interface Fp16Options {
+  blockList: string[];
+  exclude: string[];
+  fresh: (base: string) => string;
+}
+
+/**
+ * Converts one graph. Its inputs, outputs and the outer-scope values it reads are float32 at its
+ * boundary; a node with bodies (If, Loop, Scan) is such a boundary too: it gets float32 values and its
+ * bodies, converted the same way, give float32 back. `outer` holds the element types of outer values.
+ */
+function convertGraph(g: Graph, outer: Map<string, number | undefined>, o: Fp16Options, t: Fp16Tally): void {
+  const { blockList, fresh } = o;
+  const types = elementTypes(g, outer);
+  const isFloat = (v: string) => !!v && types.get(v) === DataType.FLOAT;
+  const skipped = t.skipped;
   const blocked = new Set<Node>();
   for (const n of g.nodes) {
-    if (blockList.includes(n.opType) || blockList.includes(n.name)) {
+    if (n.subgraphs().length) blocked.add(n);
+    else if (blockList.includes(n.opType) || blockList.includes(n.name)) {
       blocked.add(n);
-      const excluded = params.exclude?.includes(n.opType) || params.exclude?.includes(n.name);
+      const excluded = o.exclude.includes(n.opType) || o.exclude.includes(n.name);
       if (n.inputs.some(isFloat))
         skipped.push({
           node: n.name,
@@ -83,43 +124,43 @@ export async function convertFp16(model: Model, params: Fp16Params): Promise<{ m
       // e.g. a BatchNormalization variance of 1e8: the values, and usually the activations, overflow fp16.
       blocked.add(n);
       skipped.push({ node: n.name, opType: n.opType, reason: 'a weight exceeds the float16 range (±65504): kept in float32' });
-    } else if (n.subgraphs().length) {
-      blocked.add(n);
-      skipped.push({ node: n.name, opType: n.opType, reason: 'has subgraphs; control flow is kept in float32' });
     }
   }
 
   // Where each float value lives: 'fp16' for values computed by converted nodes, 'fp32' otherwise.
   const home = new Map<string, 'fp16' | 'fp32'>();
   for (const i of g.inputs) if (isFloat(i.name) && !g.initializers.has(i.name)) home.set(i.name, 'fp32');
+  for (const r of g.outerScopeReads()) if (isFloat(r)) home.set(r, 'fp32');
   const initUsers = new Map<string, { fp16: boolean; fp32: boolean }>();
-  for (const n of g.nodes)
+  const use = (v: string, fp32: boolean) => {
+    if (!g.initializers.has(v) || !isFloat(v)) return;
+    const u = initUsers.get(v) ?? { fp16: false, fp32: false };
+    if (fp32) u.fp32 = true;
+    else u.fp16 = true;
+    initUsers.set(v, u);
+  };
+  for (const n of g.nodes) {
     n.inputs.forEach((v, k) => {
-      if (!g.initializers.has(v) || !isFloat(v)) return;
-      const u = initUsers.get(v) ?? { fp16: false, fp32: false };
-      if (blocked.has(n) || FLOAT32_ONLY_INPUTS[n.opType]?.includes(k)) u.fp32 = true;
-      else u.fp16 = true;
-      initUsers.set(v, u);
+      use(v, blocked.has(n) || FLOAT32_ONLY_INPUTS[n.opType]?.includes(k) === true);
     });
-  let converted = 0;
-  let clampedTotal = 0;
+    for (const sg of n.subgraphs()) for (const r of sg.outerScopeReads()) use(r, true);
+  }
   const fp32Copy = new Map<string, string>();
   for (const [name, u] of initUsers) {
-    const t = g.initializers.get(name)!;
+    const w = g.initializers.get(name)!;
     if (u.fp16) {
-      const { tensor, clamped } = toFp16(t, name);
-      clampedTotal += clamped;
+      const { tensor, clamped } = toFp16(w, name);
+      t.clamped += clamped;
       g.initializers.set(name, tensor);
       home.set(name, 'fp16');
-      converted++;
+      t.converted++;
       if (u.fp32) {
         const copy = fresh(`${name}.fp32`);
-        g.initializers.set(copy, t.withName(copy));
+        g.initializers.set(copy, w.withName(copy));
         fp32Copy.set(name, copy);
       }
     } else home.set(name, 'fp32');
   }
-  if (clampedTotal) notes.push(`${clampedTotal} weight values beyond ±65504 were clamped to the float16 range`);
 
   const casts = new Map<string, string>();
   const newNodes: Node[] = [];
@@ -130,12 +171,12 @@ export async function convertFp16(model: Model, params: Fp16Params): Promise<{ m
     if (!c) {
       c = fresh(`${v}.${want}`);
       casts.set(key, c);
+      types.set(c, want === 'fp16' ? DataType.FLOAT16 : DataType.FLOAT);
       newNodes.push(new Node('Cast', [v], [c], fresh(`${v}.cast_${want}`), '', { to: attr.int(want === 'fp16' ? DataType.FLOAT16 : DataType.FLOAT) }));
     }
     return c;
   };
 
-  let fp16Nodes = 0;
   for (const n of g.nodes) {
     const want: 'fp16' | 'fp32' = blocked.has(n) ? 'fp32' : 'fp16';
     n.inputs = n.inputs.map((v, k) => {
@@ -144,6 +185,14 @@ export async function convertFp16(model: Model, params: Fp16Params): Promise<{ m
       const at = home.get(v);
       return at && at !== need ? castTo(v, need) : v;
     });
+    for (const sg of n.subgraphs()) {
+      // The body reads outer values as float32: hand it a float32 copy of any that went fp16.
+      for (const r of sg.outerScopeReads()) if (isFloat(r) && home.get(r) === 'fp16') sg.replaceUses(r, castTo(r, 'fp32'));
+      const seen = new Map(types);
+      for (const [k, v] of outer) if (!seen.has(k)) seen.set(k, v);
+      convertGraph(sg, seen, o, t);
+      t.subgraphs++;
+    }
     if (want === 'fp16') {
       // Attributes that fix an output type to float32 follow the conversion.
       if (n.opType === 'Cast' && n.int('to') === DataType.FLOAT) n.set('to', attr.int(DataType.FLOAT16));
@@ -161,35 +210,26 @@ export async function convertFp16(model: Model, params: Fp16Params): Promise<{ m
         const v = n.tensor('value');
         n.set('value', attr.tensor(Tensor.fromNumbers('value', DataType.FLOAT16, [1], [v ? v.toFloat32()[0]! : 0])));
       }
-      if (n.outputs.some(isFloat)) fp16Nodes++;
-    }
-    for (const o of n.outputs) if (isFloat(o)) home.set(o, want);
+      if (n.outputs.some(isFloat)) t.fp16Nodes++;
+    } else if (!n.subgraphs().length && n.inputs.some(isFloat)) t.float32Nodes++;
+    for (const v of n.outputs) if (isFloat(v)) home.set(v, want);
     newNodes.push(n);
   }
   // Graph outputs computed in fp16: the producer writes `<name>.fp16`, a Cast restores float32 `<name>`.
-  for (const o of g.outputs) {
-    if (home.get(o.name) !== 'fp16' || g.initializers.has(o.name)) continue;
-    const inner = fresh(`${o.name}.fp16`);
+  for (const out of g.outputs) {
+    if (home.get(out.name) !== 'fp16' || g.initializers.has(out.name)) continue;
+    const inner = fresh(`${out.name}.fp16`);
     for (const n of newNodes) {
-      n.outputs = n.outputs.map((v) => (v === o.name ? inner : v));
-      n.inputs = n.inputs.map((v) => (v === o.name ? inner : v));
+      n.outputs = n.outputs.map((v) => (v === out.name ? inner : v));
+      n.inputs = n.inputs.map((v) => (v === out.name ? inner : v));
     }
-    newNodes.push(new Node('Cast', [inner], [o.name], fresh(`${o.name}.cast_fp32`), '', { to: attr.int(DataType.FLOAT) }));
+    newNodes.push(new Node('Cast', [inner], [out.name], fresh(`${out.name}.cast_fp32`), '', { to: attr.int(DataType.FLOAT) }));
   }
+  t.casts += casts.size;
   g.nodes = topoOrder(newNodes, g);
   for (const [name, vi] of g.valueInfo)
     if (vi.type?.kind === 'tensor' && home.get(name) === 'fp16' && vi.type.elemType === DataType.FLOAT) vi.type = { ...vi.type, elemType: DataType.FLOAT16 };
   dropUnusedInitializers(g);
-  return {
-    model: out,
-    record: {
-      pass: 'fp16',
-      params: { blockList: params.blockList ?? DEFAULT_FP16_BLOCK_LIST, exclude: params.exclude ?? [] },
-      stats: { initializersConverted: converted, fp16Nodes, float32Nodes: blocked.size, casts: casts.size },
-      skipped,
-      notes,
-    },
-  };
 }
 
 /** Orders nodes so each runs after the producers of its inputs (casts were appended out of order). */

@@ -59,5 +59,11 @@ export interface Pass<P extends ParamValues = ParamValues> {
   tolerance: Tolerance;
   /** Whether the pass needs ctx.calibration. */
   needsCalibration?: boolean;
+  /**
+   * A preparation pass (format changes that keep every value: opset upgrade, Constant nodes to
+   * initializers, exporter folding). Every other pass transforms, and the conformance suite demands
+   * that it visibly changes the models it applies to.
+   */
+  prep?: boolean;
   run(model: Model, params: P, ctx: PassContext): Promise<{ model: Model; record: PassRecord }>;
 }

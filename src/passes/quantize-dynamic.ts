@@ -11,7 +11,8 @@ import { Node, attr, type Graph } from '../onnx/graph.js';
 import type { Model } from '../onnx/model.js';
 import { Tensor } from '../onnx/tensor.js';
 import type { Pass, PassRecord, Skipped } from './pass.js';
-import { dropUnusedInitializers, ensureMsDomain, floatWeight, isExcluded, singleUse } from './quant/graph.js';
+import { foldExporterHabits } from '../onnx/fold-exporter-habits.js';
+import { allGraphs, dropUnusedInitializers, ensureMsDomain, floatWeight, isExcluded, linkScopes, modelNamer, singleUse } from './quant/graph.js';
 import { intRange, quantizeTensor, transpose2d } from './quant/math.js';
 
 export interface QuantizeDynamicParams {
@@ -21,6 +22,8 @@ export interface QuantizeDynamicParams {
   exclude?: string[];
   minWeightElements?: number;
   mergeSiblings?: boolean;
+  /** Fold exporter habits first (default true). Not a declared parameter: the CLI and the search always fold; tests turn it off. */
+  foldExporterHabits?: boolean;
 }
 
 const INT8 = intRange(8, true);
@@ -92,20 +95,22 @@ function planGemm(graph: Graph, node: Node): Plan | string {
   return plan;
 }
 
-export async function quantizeDynamic(model: Model, params: QuantizeDynamicParams): Promise<{ model: Model; record: PassRecord }> {
+interface GraphTally {
+  quantized: number;
+  merged: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  skipped: Skipped[];
+}
+
+/** Quantizes the MatMul/Gemm nodes of one graph (the main graph or a body); weights may live in outer scope. */
+function quantizeGraph(g: Graph, params: QuantizeDynamicParams, opset: number, fresh: (b: string) => string, t: GraphTally): void {
   const form = params.form ?? 'fused';
   const perChannel = params.perChannel ?? true;
   const minElems = params.minWeightElements ?? 0;
   const merge = params.mergeSiblings ?? false;
-  let merged = 0;
-  const out = model.clone();
-  const g = out.graph;
   const consumers = g.consumers();
-  const fresh = g.namer();
-  const skipped: Skipped[] = [];
-  let quantized = 0;
-  let bytesBefore = 0;
-  let bytesAfter = 0;
+  const skipped = t.skipped;
   const replaced = new Map<Node, Node[]>();
   const dead = new Set<Node>();
 
@@ -206,7 +211,7 @@ export async function quantizeDynamic(model: Model, params: QuantizeDynamicParam
     if (!single) {
       const sizes = group.map((p) => p.n);
       const outs = group.map((p) => p.out);
-      if ((out.opset('') ?? 17) >= 13) {
+      if (opset >= 13) {
         const splitName = fresh(`${base}.split_sizes`);
         g.initializers.set(splitName, Tensor.fromInt64(splitName, [sizes.length], sizes));
         emitted.push(new Node('Split', [y, splitName], outs, `${base}.split`, '', { axis: attr.int(-1) }));
@@ -225,21 +230,50 @@ export async function quantizeDynamic(model: Model, params: QuantizeDynamicParam
     replaced.set(first.node, emitted);
     for (const p of group.slice(1)) replaced.set(p.node, []);
     for (const p of group) if (p.biasAdd) dead.add(p.biasAdd);
-    quantized += group.length;
-    if (!single) merged += group.length;
-    bytesBefore += k * n * 4;
-    bytesAfter += k * n;
+    t.quantized += group.length;
+    if (!single) t.merged += group.length;
+    t.bytesBefore += k * n * 4;
+    t.bytesAfter += k * n;
   }
-
   g.nodes = g.nodes.flatMap((n) => (dead.has(n) ? [] : (replaced.get(n) ?? [n])));
+}
+
+export async function quantizeDynamic(model: Model, params: QuantizeDynamicParams): Promise<{ model: Model; record: PassRecord }> {
+  const form = params.form ?? 'fused';
+  const perChannel = params.perChannel ?? true;
+  const minElems = params.minWeightElements ?? 0;
+  const merge = params.mergeSiblings ?? false;
+  const out = model.clone();
+  const fold = params.foldExporterHabits !== false ? foldExporterHabits(out) : undefined;
+  const g = out.graph;
+  linkScopes(g);
+  const fresh = modelNamer(g);
+  const t: GraphTally = { quantized: 0, merged: 0, bytesBefore: 0, bytesAfter: 0, skipped: [] };
+  // Main graph first, then every If/Loop/Scan body (a body's weights may be main-graph initializers).
+  const graphs = allGraphs(g);
+  let inBodies = 0;
+  for (const sub of graphs) {
+    const before = t.quantized;
+    quantizeGraph(sub, params, out.opset('') ?? 17, fresh, t);
+    if (sub !== g) inBodies += t.quantized - before;
+  }
+  for (const sub of graphs.reverse()) dropUnusedInitializers(sub);
+  const { quantized, merged, bytesBefore, bytesAfter, skipped } = t;
   if (quantized > 0 && form === 'fused') ensureMsDomain(out);
-  dropUnusedInitializers(g);
   return {
     model: out,
     record: {
       pass: 'quantize-dynamic',
       params: { form, perChannel, mergeSiblings: merge, exclude: params.exclude, minWeightElements: minElems },
-      stats: { quantized, mergedIntoShared: merged, weightBytesBefore: bytesBefore, weightBytesAfter: bytesAfter, skipped: skipped.length },
+      stats: {
+        quantized,
+        quantizedInSubgraphs: inBodies,
+        mergedIntoShared: merged,
+        weightBytesBefore: bytesBefore,
+        weightBytesAfter: bytesAfter,
+        skipped: skipped.length,
+        ...(fold ? { exporterRewrites: Object.values(fold.counts).reduce((a, v) => a + v, 0) } : {}),
+      },
       skipped,
       notes: quantized === 0 ? ['no MatMul or Gemm with a 2-D float weight was found; the model is unchanged'] : [],
     },

@@ -16,7 +16,8 @@ import { type BlockQuant, dequantizeBlocks, packMatMulNBits, quantizeBlocksRtn }
 import { toOrtFeeds } from './quant/calibrate.js';
 import { type GptqFactor, HessianAccumulator, gptqFactor, quantizeBlocksGptq } from './quant/gptq.js';
 import { type HqqQuant, quantizeBlocksHqq } from './quant/hqq.js';
-import { dropUnusedInitializers, ensureMsDomain, floatWeight, isExcluded, singleUse } from './quant/graph.js';
+import { allGraphs, dropUnusedInitializers, ensureMsDomain, floatWeight, isExcluded, linkScopes, modelNamer, singleUse } from './quant/graph.js';
+import { foldExporterHabits } from '../onnx/fold-exporter-habits.js';
 import { transpose2d } from './quant/math.js';
 
 export interface QuantizeInt4Params {
@@ -29,6 +30,8 @@ export interface QuantizeInt4Params {
   damp?: number;
   exclude?: string[];
   minWeightElements?: number;
+  /** Fold exporter habits first (default true). Not a declared parameter: the CLI and the search always fold; tests turn it off. */
+  foldExporterHabits?: boolean;
 }
 
 interface Target {
@@ -175,21 +178,30 @@ export async function quantizeInt4(model: Model, params: QuantizeInt4Params, ctx
   if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0)
     throw new UsageError(`quantize-int4: blockSize ${blockSize} is not a power of two ≥ 16`, 'use 16, 32, 64, 128 or 256');
   const out = model.clone();
-  const g = out.graph;
+  if (params.foldExporterHabits !== false) foldExporterHabits(out);
+  const main = out.graph;
+  linkScopes(main);
   const skipped: Skipped[] = [];
-  const targets = findTargets(g, params, blockSize, skipped);
-  const hessians = method === 'gptq' && targets.length ? await collectHessians(model, targets, ctx) : undefined;
+  // The main graph's targets, then those of every If/Loop/Scan body (their weights may be outer).
+  const graphs = allGraphs(main).map((sub) => ({ sub, targets: findTargets(sub, params, blockSize, skipped) }));
+  const mainTargets = graphs[0]!.targets;
+  const targets = graphs.flatMap((x) => x.targets);
+  const inBodies = targets.length - mainTargets.length;
+  // GPTQ needs activations; a body's are not reachable from outside, so bodies get RTN.
+  const hessians = method === 'gptq' && mainTargets.length ? await collectHessians(out, mainTargets, ctx) : undefined;
   const factors = new Map<string, GptqFactor>();
-  const fresh = g.namer();
+  const fresh = modelNamer(main);
   const replaced = new Map<Node, Node>();
   const dead = new Set<Node>();
+  const home = new Map<Target, Graph>(graphs.flatMap(({ sub, targets: ts }) => ts.map((t) => [t, sub] as [Target, Graph])));
   let bytesBefore = 0;
   let bytesAfter = 0;
   let errRtn = 0;
   let errNorm = 0;
   for (const t of targets) {
+    const g = home.get(t)!;
     let q: BlockQuant;
-    if (hessians) {
+    if (hessians && g === main) {
       // Layers that read the same input (Q, K, V) share its Hessian and its factorization.
       let f = factors.get(t.a);
       if (!f) factors.set(t.a, (f = gptqFactor(hessians.get(t.a)!.hessian(), t.k, params.damp)));
@@ -232,9 +244,9 @@ export async function quantizeInt4(model: Model, params: QuantizeInt4Params, ctx
       errNorm += t.wT[i]! ** 2;
     }
   }
-  g.nodes = g.nodes.flatMap((n) => (dead.has(n) ? [] : [replaced.get(n) ?? n]));
+  for (const { sub } of graphs) sub.nodes = sub.nodes.flatMap((n) => (dead.has(n) ? [] : [replaced.get(n) ?? n]));
   if (targets.length) ensureMsDomain(out);
-  dropUnusedInitializers(g);
+  for (const { sub } of graphs.reverse()) dropUnusedInitializers(sub);
   return {
     model: out,
     record: {
@@ -242,6 +254,7 @@ export async function quantizeInt4(model: Model, params: QuantizeInt4Params, ctx
       params: { blockSize, symmetric, accuracyLevel, method, floatZeroPoints: params.floatZeroPoints ?? false, exclude: params.exclude },
       stats: {
         quantized: targets.length,
+        quantizedInSubgraphs: inBodies,
         weightBytesBefore: bytesBefore,
         weightBytesAfter: bytesAfter,
         weightRelError: errNorm ? Math.sqrt(errRtn / errNorm) : 0,
@@ -250,6 +263,7 @@ export async function quantizeInt4(model: Model, params: QuantizeInt4Params, ctx
       skipped,
       notes: [
         ...(targets.length === 0 ? ['no MatMul or Gemm with a 2-D float weight was found; the model is unchanged'] : []),
+        ...(method === 'gptq' && inBodies ? [`${inBodies} MatMul(s) inside If/Loop/Scan bodies used RTN: GPTQ needs their activations`] : []),
         ...(method === 'hqq' && symmetric ? ["method 'hqq' optimizes the zero point, so blocks are asymmetric whatever 'symmetric' says"] : []),
       ],
     },

@@ -158,7 +158,8 @@ test('int64 shape arithmetic is never quantized', async () => {
   ]);
   b.output(b.op('Identity', [y], {}, { outputs: ['y'] }), DataType.FLOAT, ['n', 3]);
   const m = b.model({ opset: 13 });
-  const r = await quantizeStatic(m, {}, { calibration: stream({ x: [64, 4, 4] }) });
+  // folding off: it would resolve the shape chain to a constant before quantization sees it
+  const r = await quantizeStatic(m, { foldExporterHabits: false }, { calibration: stream({ x: [64, 4, 4] }) });
   const concat = r.model.graph.nodes.find((n) => n.opType === 'Concat')!;
   assert.ok(
     concat.inputs.every((i) => !i.includes('dequantized')),

@@ -15,6 +15,9 @@ import { upgradeOpset } from '../onnx/opset-upgrade.js';
 import { Tensor } from '../onnx/tensor.js';
 import type { Pass, PassContext, PassRecord, ParamValues, Skipped } from './pass.js';
 import { calibrate } from './quant/calibrate.js';
+import { elementTypes } from './quant/elem-types.js';
+import { quantizeIfBodies } from './quant/if-bodies.js';
+import { foldExporterHabits } from '../onnx/fold-exporter-habits.js';
 import { isExcluded } from './quant/graph.js';
 import { divToMul, foldAffineIntoConv, foldBatchNorm, fuseHardSwish } from './quant/prepare.js';
 import type { CalibrationMethod } from './quant/histogram.js';
@@ -210,7 +213,8 @@ const KEEPS_TYPE_OF_INPUT0 = new Set([
 
 function floatValues(model: Model): Set<string> {
   const g = model.graph;
-  const isFloat = new Set<string>();
+  // element types through every op (Transposes, If outputs…), then the declared ones below
+  const isFloat = new Set<string>([...elementTypes(g)].filter(([, t]) => t === DataType.FLOAT).map(([k]) => k));
   for (const v of [...g.inputs, ...g.valueInfo.values(), ...g.outputs])
     if (v.type?.kind === 'tensor' && v.type.elemType === DataType.FLOAT) isFloat.add(v.name);
   for (const [name, t] of g.initializers) if (t.dataType === DataType.FLOAT) isFloat.add(name);
@@ -252,7 +256,7 @@ export async function quantizeStatic(
   input: Model,
   raw: ParamValues,
   ctx: PassContext,
-  pre?: { ranges?: Map<string, [number, number]> },
+  pre?: { ranges?: Map<string, [number, number]>; reserved?: Set<string> },
 ): Promise<StaticQuantResult> {
   const method = (raw.method ?? 'minmax') as CalibrationMethod;
   const perChannel = raw.perChannel !== false;
@@ -279,6 +283,12 @@ export async function quantizeStatic(
   const notes: string[] = [];
   const opset = input.opset('') ?? 0;
   let model = input.clone();
+  // Fold exporter habits first (raw.foldExporterHabits === false skips it: not a declared parameter, for tests).
+  if (raw.foldExporterHabits !== false) {
+    const f = foldExporterHabits(model);
+    const done = Object.entries(f.counts).filter(([, v]) => v > 0);
+    if (done.length) notes.push(`folded exporter habits first: ${done.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
   if (opset < 13) {
     model = upgradeTo13(model, opset);
     notes.push(`upgraded opset ${opset} → ${model.opset('')} (per-channel QDQ needs opset 13)`);
@@ -297,6 +307,7 @@ export async function quantizeStatic(
     ].filter(Boolean);
     if (done.length) notes.push(`prepared the float graph: ${done.join(', ')}`);
   }
+  const floatModel = g.nodes.some((n) => n.subgraphs().length) ? model.clone() : undefined;
   const producers = g.producers();
   const consumers = g.consumers();
   const isFloat = floatValues(model);
@@ -412,7 +423,7 @@ export async function quantizeStatic(
 
   // What stays float, and why (before the rewrite, while nodes still have their original inputs).
   for (const n of g.nodes) {
-    if (chosen.has(n) || !n.isDefaultDomain || skipped.some((s) => s.node === n.name && s.opType === n.opType)) continue;
+    if (chosen.has(n) || !n.isDefaultDomain || n.subgraphs().length || skipped.some((s) => s.node === n.name && s.opType === n.opType)) continue;
     if (!n.outputs[0] || !isFloat.has(n.outputs[0]) || ['Constant', 'Identity', 'Shape', 'Cast', 'Dropout'].includes(n.opType)) continue;
     const rule = QDQ_OPS[n.opType];
     const reason = isExcluded(n, exclude)
@@ -501,7 +512,13 @@ export async function quantizeStatic(
     }
     return a;
   };
-  const fresh = g.namer();
+  const own = g.namer();
+  // names must also be fresh in the graphs around a branch being quantized on its own
+  const fresh = (b: string): string => {
+    let name = own(b);
+    while (pre?.reserved?.has(name)) name = own(b);
+    return name;
+  };
   const prefix: Node[] = [];
   const qdqNames = new Map<string, { scale: string; zp: string }>();
   const qparams = (t: string): { scale: string; zp: string } => {
@@ -576,6 +593,12 @@ export async function quantizeStatic(
   }
   g.nodes = [...prefix, ...body];
   removeDeadNodes(g, { initializers: true });
+  const inBodies = floatModel ? await quantizeIfBodies(model, floatModel, { ...raw, foldExporterHabits: false }, ctx, quantizeStatic) : undefined;
+  if (inBodies) {
+    skipped.push(...inBodies.skipped);
+    removeDeadNodes(g, { initializers: true });
+    if (inBodies.bodies) notes.push(`${inBodies.quantized} nodes quantized inside ${inBodies.bodies} If branches (each calibrated on every batch)`);
+  }
 
   const quantizedNames = [...chosen].map((n) => n.name);
   const byOp: Record<string, number> = {};
@@ -584,7 +607,8 @@ export async function quantizeStatic(
     pass: 'quantize-static',
     params: { ...raw },
     stats: {
-      quantizedNodes: chosen.size,
+      quantizedNodes: chosen.size + (inBodies?.quantized ?? 0),
+      quantizedInSubgraphs: inBodies?.quantized ?? 0,
       foldedActivations: folded.size,
       quantizedTensors: tensors.size,
       floatNodes: skipped.length,

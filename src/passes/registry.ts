@@ -2,21 +2,27 @@
 // each entry so the list and the code cannot drift apart.
 
 import type { Pass } from './pass.js';
+import { checked } from './pass-check.js';
 import { constantsToInitializers } from './constants-to-initializers.js';
 import { upgradeOpset } from './upgrade-opset.js';
 import { quantizeDynamicPass } from './quantize-dynamic.js';
 import { quantizeInt4Pass } from './quantize-int4.js';
 import { fp16Pass } from './fp16.js';
 import { quantizeStaticPass } from './quantize-static.js';
+import { foldExporterHabitsPass } from './fold-exporter-habits.js';
 
-export const PASSES: Pass[] = [
-  constantsToInitializers,
-  upgradeOpset,
-  quantizeDynamicPass as Pass,
-  quantizeInt4Pass as Pass,
-  fp16Pass as Pass,
-  quantizeStaticPass,
-];
+// Each pass's output is verified (checked): a broken result is reported as edgefit's bug, typed.
+export const PASSES: Pass[] = (
+  [
+    constantsToInitializers,
+    upgradeOpset,
+    foldExporterHabitsPass,
+    quantizeDynamicPass as Pass,
+    quantizeInt4Pass as Pass,
+    fp16Pass as Pass,
+    quantizeStaticPass,
+  ] as Pass[]
+).map(checked);
 
 export function findPass(name: string): Pass | undefined {
   return PASSES.find((p) => p.name === name);

@@ -7,6 +7,7 @@ import type { Pass } from './pass.js';
 export const upgradeOpset: Pass = {
   name: 'upgrade-opset',
   description: 'upgrade the ai.onnx opset (attribute→input moves, Softmax semantics, Upsample→Resize)',
+  prep: true,
   params: {
     target: { type: 'integer', default: 17, min: 13, max: 21, description: 'opset to upgrade to (13–21); a model already at or above it is left alone' },
   },

@@ -59,13 +59,27 @@ function outputTypes(node: Node, input: (k: number) => number | undefined): (num
   return all(first);
 }
 
-/** Element type of every value name reachable in the top-level graph (declared types win). */
-export function elementTypes(graph: Graph): Map<string, number | undefined> {
-  const types = new Map<string, number | undefined>();
+/** Output types of a node with bodies: from the body's declared outputs, else from the body itself. */
+function bodyOutputTypes(node: Node, types: Map<string, number | undefined>): (number | undefined)[] | undefined {
+  const a = node.attr(node.opType === 'If' ? 'then_branch' : 'body');
+  if (a?.type !== 'graph' || !node.isDefaultDomain) return undefined;
+  const body = a.value;
+  const inner = body.outputs.some((o) => o.type?.kind !== 'tensor') ? elementTypes(body, types) : undefined;
+  const outs = body.outputs.map((o) => (o.type?.kind === 'tensor' ? o.type.elemType : inner?.get(o.name)));
+  // Loop's body outputs start with the condition; Scan's and If's do not.
+  return node.opType === 'Loop' ? outs.slice(1) : outs;
+}
+
+/**
+ * Element type of every value name reachable in a graph (declared types win). `outer` gives the types
+ * of values of the graphs around it, for a body that reads them.
+ */
+export function elementTypes(graph: Graph, outer?: Map<string, number | undefined>): Map<string, number | undefined> {
+  const types = new Map<string, number | undefined>(outer ?? []);
   for (const i of graph.inputs) if (i.type?.kind === 'tensor') types.set(i.name, i.type.elemType);
   for (const [name, t] of graph.initializers) types.set(name, t.dataType);
   for (const node of graph.nodes) {
-    const outs = outputTypes(node, (k) => types.get(node.inputs[k] ?? ''));
+    const outs = bodyOutputTypes(node, types) ?? outputTypes(node, (k) => types.get(node.inputs[k] ?? ''));
     node.outputs.forEach((o, k) => {
       if (!o) return;
       const declared = graph.valueInfo.get(o)?.type;

@@ -13,7 +13,7 @@ export function isExcluded(node: Node, exclude: readonly string[] | undefined): 
 /** The float32 initializer behind a value name, or undefined when it is an activation. */
 export function floatWeight(graph: Graph, name: string | undefined): Tensor | undefined {
   if (!name) return undefined;
-  const t = graph.initializers.get(name);
+  const t = scopedInitializer(graph, name);
   return t && t.dataType === DataType.FLOAT ? t : undefined;
 }
 
@@ -45,4 +45,53 @@ export function dropUnusedInitializers(graph: Graph): number {
     }
   }
   return dropped;
+}
+
+// Subgraphs: a body (If branch, Loop/Scan body) reads weights of the graphs around it by name.
+const parents = new WeakMap<Graph, Graph>();
+
+/** Records, for every subgraph under `root`, the graph around it, so lookups can reach outer scope. */
+export function linkScopes(root: Graph): void {
+  root.walk((g, parent) => {
+    if (!parent) return;
+    const outer = findGraphHolding(root, parent);
+    if (outer) parents.set(g, outer);
+  });
+}
+
+function findGraphHolding(root: Graph, node: Node): Graph | undefined {
+  let hit: Graph | undefined;
+  root.walk((g) => {
+    if (!hit && g.nodes.includes(node)) hit = g;
+  });
+  return hit;
+}
+
+/** The initializer a name resolves to in `graph` or, where the graph does not define it, in the graphs around it. */
+export function scopedInitializer(graph: Graph, name: string): Tensor | undefined {
+  for (let g: Graph | undefined = graph; g; g = parents.get(g)) {
+    const t = g.initializers.get(name);
+    if (t) return t;
+    if (g.definesName(name)) return undefined;
+  }
+  return undefined;
+}
+
+/** Every graph of the model, main graph first, with whether it is a subgraph. */
+export function allGraphs(root: Graph): Graph[] {
+  const out: Graph[] = [];
+  root.walk((g) => out.push(g));
+  return out;
+}
+
+/** A namer whose names are fresh across the main graph and every subgraph (ONNX forbids shadowing). */
+export function modelNamer(root: Graph): (base: string) => string {
+  const used = new Set<string>();
+  for (const g of allGraphs(root)) for (const n of g.valueNames()) used.add(n);
+  return (base: string) => {
+    let name = base;
+    for (let k = 1; used.has(name); k++) name = `${base}_${k}`;
+    used.add(name);
+    return name;
+  };
 }

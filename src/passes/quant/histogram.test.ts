@@ -204,3 +204,15 @@ test('resolution: after growth the larger side keeps at least maxBins/4 bins', (
   const bins = Math.max(h.max, -h.min) / h.width;
   assert.ok(bins >= 256 && h.counts.length <= 1024, `bins across the larger side ${bins}`);
 });
+
+test('entropy on fewer values than minPerBin, on both sides of zero, ends and keeps the full range (it looped for ever)', () => {
+  const h = new StreamingHistogram(8192);
+  const r = mulberry32(3);
+  const v = Float32Array.from({ length: 30 }, () => 2.2 * r() - 1.2);
+  v[0] = -1.2136;
+  v[1] = 1.0454;
+  h.add(v);
+  const [lo, hi] = h.range('entropy');
+  assert.ok(lo <= -1.2136 + 1e-6 && lo >= -1.2136 - 0.5, `lo ${lo}`);
+  assert.ok(hi >= 1.0454 - 1e-6 && hi <= 1.0454 + 0.5, `hi ${hi}`);
+});

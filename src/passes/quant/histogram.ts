@@ -124,6 +124,9 @@ export class StreamingHistogram {
       const last = Math.floor((offset + counts.length - 1) / 2);
       const next = new Float64Array(last - first + 1);
       for (let k = 0; k < counts.length; k++) next[Math.floor((offset + k) / 2) - first]! += counts[k]!;
+      // Bins −1 and 0 never merge (they straddle zero): with fewer values than minPerBin on both sides
+      // of zero, merging would go on for ever.
+      if (next.length >= counts.length) break;
       counts = next;
       offset = first;
       width *= 2;

@@ -29,13 +29,16 @@ export async function optimizedOpCounts(model: Model, opts: SessionOptions = {})
 }
 
 export type FloatFeeds = Record<string, { dims: number[]; data: Float32Array }>;
+/** Float feeds plus int64 ones (a sample rate that selects a branch, token ids). */
+export type MixedFeeds = Record<string, { dims: number[]; data: Float32Array | BigInt64Array }>;
 
-/** Runs a model on float feeds and returns every output as float32. */
-export async function runModel(model: Model | string, feeds: FloatFeeds, opts: SessionOptions = {}): Promise<Record<string, Float32Array>> {
+/** Runs a model on float (or int64) feeds and returns every output as float32. */
+export async function runModel(model: Model | string, feeds: MixedFeeds, opts: SessionOptions = {}): Promise<Record<string, Float32Array>> {
   const s = await createSession(model, opts);
   try {
     const f: Record<string, ort.Tensor> = {};
-    for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
+    for (const [k, v] of Object.entries(feeds))
+      f[k] = v.data instanceof BigInt64Array ? new ort.Tensor('int64', v.data, v.dims) : new ort.Tensor('float32', v.data, v.dims);
     const out = await s.run(f);
     const res: Record<string, Float32Array> = {};
     for (const name of s.outputNames) {
