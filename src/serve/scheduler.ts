@@ -1,0 +1,167 @@
+// The request queue in front of the workers: admission at arrival (which ladder model, or refuse),
+// a bounded FIFO, dispatch to the first free worker, and the drop of a request whose deadline passes
+// while it waits. With admission off it is a plain bounded FIFO on the first model, for comparison.
+
+import { admit, predictStart, type Decision } from './admission.js';
+import type { Executor, RunResult } from './worker-pool.js';
+import type { ServiceTime } from './service-time.js';
+import type { WireTensors } from './wire.js';
+
+export interface Rung {
+  id: string;
+  time: ServiceTime;
+}
+
+export interface SchedulerOptions {
+  /** The ladder, most accurate first. */
+  rungs: Rung[];
+  /** Quantile of the service time a request is admitted on (default 0.99). */
+  quantile?: number;
+  /** Most requests waiting (default 64). */
+  maxQueue?: number;
+  /** false: plain FIFO on the first model, no prediction, no drops (default true). */
+  admission?: boolean;
+  now?: () => number;
+}
+
+export interface Submit {
+  feeds: WireTensors;
+  /** Absolute time (on the scheduler's clock) by which the answer is due. */
+  deadline: number;
+  /** Arrival time; queue wait is measured from it (default now). */
+  arrival?: number;
+  /** First and last rung the request may use (default the whole ladder). */
+  from?: number;
+  to?: number;
+}
+
+export type Outcome =
+  | ({ kind: 'served'; rung: number; model: string; degraded: boolean; queueMs: number } & RunResult)
+  | { kind: 'shed'; reason: 'deadline' | 'queue-full'; retryAfterMs: number }
+  | { kind: 'deadline-missed'; queueMs: number };
+
+interface Job {
+  req: Submit;
+  rung: number;
+  degraded: boolean;
+  arrival: number;
+  resolve: (o: Outcome) => void;
+  reject: (e: Error) => void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+export class Scheduler {
+  private readonly queue: Job[] = [];
+  private readonly busy: ({ startedAt: number; expectedMs: number } | null)[];
+  private readonly now: () => number;
+  private idleWaiters: (() => void)[] = [];
+  readonly quantile: number;
+  readonly maxQueue: number;
+  readonly admission: boolean;
+
+  constructor(
+    private readonly exec: Executor,
+    readonly opts: SchedulerOptions,
+  ) {
+    this.busy = new Array(exec.slots).fill(null);
+    this.now = opts.now ?? (() => performance.now());
+    this.quantile = opts.quantile ?? 0.99;
+    this.maxQueue = opts.maxQueue ?? 64;
+    this.admission = opts.admission ?? true;
+  }
+
+  get depth(): number {
+    return this.queue.length;
+  }
+  get inFlight(): number {
+    return this.busy.filter(Boolean).length;
+  }
+  get rungs(): readonly Rung[] {
+    return this.opts.rungs;
+  }
+
+  /** What admission would decide for a request arriving now (no side effects). */
+  decide(deadline: number, from = 0, to = this.opts.rungs.length - 1): Decision {
+    const now = this.now();
+    const state = {
+      now,
+      slotsFreeAt: this.busy.map((b) => (b ? b.startedAt + b.expectedMs : now)),
+      queuedMs: this.queue.map((j) => this.opts.rungs[j.rung]!.time.mean()),
+      maxQueue: this.maxQueue,
+    };
+    if (!this.admission) {
+      const start = predictStart(state);
+      if (this.queue.length >= this.maxQueue) return { kind: 'shed', reason: 'queue-full', predictedStart: start, retryAfterMs: Math.max(0, start - now) };
+      return { kind: 'admit', rung: from, degraded: false, predictedStart: start, predictedDone: start };
+    }
+    const rungs = this.opts.rungs.slice(0, to + 1).map((r) => ({ id: r.id, budgetMs: r.time.quantile(this.quantile) }));
+    return admit(state, rungs, deadline, from);
+  }
+
+  submit(req: Submit): Promise<Outcome> {
+    const arrival = req.arrival ?? this.now();
+    const d = this.decide(req.deadline, req.from ?? 0, req.to ?? this.opts.rungs.length - 1);
+    if (d.kind === 'shed') return Promise.resolve({ kind: 'shed', reason: d.reason, retryAfterMs: d.retryAfterMs });
+    return new Promise((resolve, reject) => {
+      const job: Job = { req, rung: d.rung, degraded: d.degraded, arrival, resolve, reject };
+      if (this.admission) {
+        // answered the moment its deadline passes, not when a worker gets round to it
+        job.timer = setTimeout(() => this.expire(job), Math.max(0, req.deadline - this.now()));
+      }
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  private expire(job: Job): void {
+    const at = this.queue.indexOf(job);
+    if (at < 0) return;
+    this.queue.splice(at, 1);
+    job.resolve({ kind: 'deadline-missed', queueMs: this.now() - job.arrival });
+  }
+
+  private pump(): void {
+    for (let slot = 0; slot < this.busy.length && this.queue.length; slot++) {
+      if (this.busy[slot]) continue;
+      const job = this.queue.shift()!;
+      if (job.timer) clearTimeout(job.timer);
+      const now = this.now();
+      if (this.admission && now >= job.req.deadline) {
+        job.resolve({ kind: 'deadline-missed', queueMs: now - job.arrival });
+        slot--; // the slot is still free
+        continue;
+      }
+      this.start(slot, job, now);
+    }
+    if (this.queue.length === 0 && this.inFlight === 0) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  private start(slot: number, job: Job, now: number): void {
+    const rung = this.opts.rungs[job.rung]!;
+    this.busy[slot] = { startedAt: now, expectedMs: rung.time.mean() };
+    const queueMs = now - job.arrival;
+    this.exec.run(slot, rung.id, job.req.feeds).then(
+      (r) => {
+        rung.time.add(r.computeMs);
+        this.busy[slot] = null;
+        job.resolve({ kind: 'served', rung: job.rung, model: rung.id, degraded: job.degraded, queueMs, ...r });
+        this.pump();
+      },
+      (e: Error) => {
+        this.busy[slot] = null;
+        job.reject(e);
+        this.pump();
+      },
+    );
+  }
+
+  /** Resolves once nothing is queued or running (new requests may still arrive unless the caller stops them). */
+  drain(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+}
