@@ -12,5 +12,6 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   quantize: { summary: 'quantize a model (int8 dynamic or static, int4, fp16) and measure it against the input', load: async () => (await import('./quantize.js')).quantizeCommand },
   optimize: { summary: 'search for the fastest model that meets a latency budget and a quality floor, measured here', load: async () => (await import('./optimize.js')).optimizeCommand },
   train: { summary: 'build a small model (MLP or CNN) and train it from scratch on a task', load: async () => (await import('./train.js')).trainCommand },
+  serve: { summary: 'serve a model or a degrade ladder over HTTP, keeping deadlines (admission, shedding, cascade, metrics)', load: async () => (await import('./serve.js')).serveCommand },
   finetune: { summary: 'fine-tune a pretrained model on a task: cut at a feature tensor, new head, optionally unfreeze blocks', load: async () => (await import('./finetune.js')).finetuneCommand },
 };

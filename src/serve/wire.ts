@@ -28,11 +28,13 @@ export interface WorkerModel {
 }
 
 export type ToWorker =
-  | { type: 'load'; models: WorkerModel[]; session: SessionOptions; warmup: number; feeds: Record<string, FeedOptions> }
+  | { type: 'load'; models: WorkerModel[]; session: SessionOptions }
+  | { type: 'warmup'; runs: number; feeds: Record<string, FeedOptions> }
   | { type: 'run'; job: number; model: string; feeds: WireTensors };
 
 export type FromWorker =
-  | { type: 'ready'; io: Record<string, ModelIo>; warmupMs: Record<string, number[]> }
+  | { type: 'ready'; io: Record<string, ModelIo> }
+  | { type: 'warm'; warmupMs: Record<string, number[]> }
   | { type: 'fatal'; message: string; code?: string; hint?: string }
   | { type: 'done'; job: number; outputs: WireTensors; computeMs: number }
   | { type: 'failed'; job: number; message: string };

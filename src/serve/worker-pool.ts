@@ -12,10 +12,6 @@ export interface PoolOptions {
   workers: number;
   models: WorkerModel[];
   session: SessionOptions;
-  /** Warm-up runs per model per worker; their times seed the service-time distributions. */
-  warmup: number;
-  /** Input shapes for the warm-up runs, per model id (symbolic dims need them). */
-  feeds: Record<string, FeedOptions>;
 }
 
 export interface RunResult {
@@ -53,7 +49,8 @@ export class WorkerPool implements Executor {
   private nextJob = 1;
   private closing = false;
   io: Record<string, ModelIo> = {};
-  warmupMs: Record<string, number[]> = {};
+  private warmWaiters: ((m: Extract<FromWorker, { type: 'warm' }>) => void)[] = [];
+  private loadErrors: ((e: Error) => void)[] = [];
 
   private constructor(private readonly opts: PoolOptions) {}
 
@@ -66,7 +63,6 @@ export class WorkerPool implements Executor {
     try {
       const ready = await Promise.all(Array.from({ length: opts.workers }, (_, k) => pool.startWorker(k)));
       pool.io = ready[0]!.io;
-      for (const r of ready) for (const [id, t] of Object.entries(r.warmupMs)) (pool.warmupMs[id] ??= []).push(...t);
     } catch (e) {
       await pool.close();
       throw e;
@@ -81,7 +77,11 @@ export class WorkerPool implements Executor {
       let ready = false;
       w.on('message', (m: FromWorker) => {
         if (m.type === 'ready') (ready = true), resolve(m);
-        else if (m.type === 'fatal') reject(new EdgefitError(m.message, m.code ?? 'E_SERVE_LOAD', m.hint));
+        else if (m.type === 'fatal') {
+          const e = new EdgefitError(m.message, m.code ?? 'E_SERVE_LOAD', m.hint);
+          if (ready) for (const f of this.loadErrors.splice(0)) f(e);
+          else reject(e);
+        } else if (m.type === 'warm') this.warmWaiters.shift()?.(m);
         else this.settle(m);
       });
       w.on('error', (e) => (ready ? this.failSlot(slot, e) : reject(e)));
@@ -89,7 +89,7 @@ export class WorkerPool implements Executor {
         if (!ready) reject(new Error(`inference worker exited with code ${code} while loading`));
         else if (!this.closing) this.failSlot(slot, new Error(`inference worker exited with code ${code}`));
       });
-      const load: ToWorker = { type: 'load', models: this.opts.models, session: this.opts.session, warmup: this.opts.warmup, feeds: this.opts.feeds };
+      const load: ToWorker = { type: 'load', models: this.opts.models, session: this.opts.session };
       w.postMessage(load);
     });
   }
@@ -116,6 +116,25 @@ export class WorkerPool implements Executor {
     if (!p) return;
     if (m.type === 'done') p.resolve({ outputs: m.outputs, computeMs: m.computeMs });
     else p.reject(new RunFailed(m.message));
+  }
+
+  /**
+   * Warm-up runs on every worker, one worker after the other (so that they do not compete for the
+   * cores while timed); returns the times per model id. `feeds` sets input shapes per model id.
+   */
+  async warmUp(runs: number, feeds: Record<string, FeedOptions>): Promise<Record<string, number[]>> {
+    const out: Record<string, number[]> = {};
+    for (const w of this.workers) {
+      const got = await new Promise<Extract<FromWorker, { type: 'warm' }>>((resolve, reject) => {
+        this.warmWaiters.push(resolve);
+        this.loadErrors.push(reject);
+        const msg: ToWorker = { type: 'warmup', runs, feeds };
+        w.postMessage(msg);
+      });
+      this.loadErrors = [];
+      for (const [id, t] of Object.entries(got.warmupMs)) (out[id] ??= []).push(...t);
+    }
+    return out;
   }
 
   run(slot: number, model: string, feeds: WireTensors): Promise<RunResult> {

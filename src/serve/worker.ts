@@ -30,15 +30,22 @@ function ioOf(s: ort.InferenceSession): ModelIo {
 
 async function load(m: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   const io: Record<string, ModelIo> = {};
-  const warmupMs: Record<string, number[]> = {};
   for (const model of m.models) {
     const { session } = await openSession(model.path, m.session);
     sessions.set(model.id, session);
     io[model.id] = ioOf(session);
-    const feeds = synthesizeFeeds(session, m.feeds[model.id] ?? {});
-    warmupMs[model.id] = m.warmup > 0 ? (await warmUp(session, feeds, m.warmup + 1)).slice(1) : [];
   }
-  send({ type: 'ready', io, warmupMs });
+  send({ type: 'ready', io });
+}
+
+/** Untimed first run, then `runs` timed ones per model: the times seed the service-time distributions. */
+async function warm(m: Extract<ToWorker, { type: 'warmup' }>): Promise<void> {
+  const warmupMs: Record<string, number[]> = {};
+  for (const [id, session] of sessions) {
+    const feeds = synthesizeFeeds(session, m.feeds[id] ?? {});
+    warmupMs[id] = (await warmUp(session, feeds, m.runs + 1)).slice(1);
+  }
+  send({ type: 'warm', warmupMs });
 }
 
 async function run(m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
@@ -59,10 +66,11 @@ async function run(m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
 }
 
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'load')
-    load(m).catch((e: unknown) => {
-      const err = e as Error;
-      send({ type: 'fatal', message: err.message, ...(e instanceof EdgefitError ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}) } : {}) });
-    });
+  const fatal = (e: unknown) => {
+    const err = e as Error;
+    send({ type: 'fatal', message: err.message, ...(e instanceof EdgefitError ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}) } : {}) });
+  };
+  if (m.type === 'load') load(m).catch(fatal);
+  else if (m.type === 'warmup') warm(m).catch(fatal);
   else void run(m);
 });
