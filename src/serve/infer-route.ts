@@ -61,13 +61,13 @@ export async function handleInfer(req: FastifyRequest, reply: FastifyReply, engi
   const cascade = s.cascadeThreshold !== undefined && input.image && engine.decoder && last > 0;
   // the worker takes the buffers it is sent; a cascade may need the input a second time
   const kept = cascade ? cloneFeeds(input.feeds) : undefined;
-  let out: Outcome = await sched.submit({ feeds: input.feeds, deadline, arrival, ...(cascade ? { from: last } : {}) });
+  let out: Outcome = await sched.submit({ feeds: input.feeds, deadline, ...(cascade ? { from: last } : {}) });
   let decoded: Decoded | undefined;
   let escalated: { from: string; confidence: number } | undefined;
   if (out.kind === 'served' && input.image && engine.decoder) {
     decoded = engine.decoder(out.outputs);
     if (cascade && decoded.confidence < s.cascadeThreshold!) {
-      const second = await sched.submit({ feeds: kept!, deadline, arrival, from: 0, to: 0 });
+      const second = await sched.submit({ feeds: kept!, deadline, from: 0, to: 0 });
       if (second.kind === 'served') {
         escalated = { from: out.model, confidence: decoded.confidence };
         second.queueMs += out.queueMs + out.computeMs;

@@ -28,8 +28,6 @@ export interface Submit {
   feeds: WireTensors;
   /** Absolute time (on the scheduler's clock) by which the answer is due. */
   deadline: number;
-  /** Arrival time; queue wait is measured from it (default now). */
-  arrival?: number;
   /** First and last rung the request may use (default the whole ladder). */
   from?: number;
   to?: number;
@@ -44,6 +42,7 @@ interface Job {
   req: Submit;
   rung: number;
   degraded: boolean;
+  /** When it was queued (queue wait is measured from here; the deadline counts from the request's arrival). */
   arrival: number;
   resolve: (o: Outcome) => void;
   reject: (e: Error) => void;
@@ -99,7 +98,7 @@ export class Scheduler {
   }
 
   submit(req: Submit): Promise<Outcome> {
-    const arrival = req.arrival ?? this.now();
+    const arrival = this.now();
     const d = this.decide(req.deadline, req.from ?? 0, req.to ?? this.opts.rungs.length - 1);
     if (d.kind === 'shed') return Promise.resolve({ kind: 'shed', reason: d.reason, retryAfterMs: d.retryAfterMs });
     return new Promise((resolve, reject) => {

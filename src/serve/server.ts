@@ -93,6 +93,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     // node checks the header and request timeouts on this interval (default 30 s, too coarse here)
     serverFactory: (handler) => createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, headersTimeout / 4)) }, handler),
   });
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addHook('onRequest', async (req, reply) => {
     (req as { arrival?: number }).arrival = performance.now();
