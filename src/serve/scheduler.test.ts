@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test as base } from 'node:test';
 import assert from 'node:assert/strict';
 import { Scheduler } from './scheduler.js';
 import { ServiceTime } from './service-time.js';
@@ -15,6 +15,8 @@ function manual(slots = 1) {
   return { exec, calls };
 }
 
+// a broken scheduler tends to hang rather than throw: fail fast instead
+const test = (name: string, fn: () => Promise<void>) => base(name, { timeout: 5000 }, fn);
 const tick = () => new Promise((r) => setImmediate(r));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
