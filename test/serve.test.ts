@@ -231,3 +231,25 @@ test('auth: loopback by default; another host needs a key; without it 401, probe
     await s.close();
   }
 });
+
+test('cascade: the fast model answers when sure; below the threshold the accurate one is asked, and the answer says so', async () => {
+  try {
+    server.settings.cascadeThreshold = 0; // every confidence passes: the fast model answers alone
+    const a = await json(await post(png(16, 16), { 'content-type': 'image/png' }));
+    assert.equal(a.model, 'small');
+    assert.deepEqual(a.cascade, { escalated: false });
+    server.settings.cascadeThreshold = 1.01; // no confidence passes: always escalated
+    const b = await json(await post(png(16, 16), { 'content-type': 'image/png' }));
+    assert.equal(b.model, 'big');
+    assert.equal(b.cascade.escalated, true);
+    assert.equal(b.cascade.first, 'small');
+    assert.ok(b.cascade.first_confidence > 0 && b.cascade.first_confidence <= 1);
+    assert.ok(b.timing.compute_ms > 0);
+    // JSON tensors carry no decodable answer: the cascade does not apply
+    const c = await json(await post(tensorBody()));
+    assert.equal(c.model, 'big');
+    assert.equal(c.cascade, undefined);
+  } finally {
+    delete server.settings.cascadeThreshold;
+  }
+});
