@@ -8,10 +8,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { tinyLadder } from '../../test/serve-fixtures.js';
-import { runCli } from './test-cli.js';
+import { tinyLadder } from './serve-fixtures.js';
+import { runCli } from '../src/cli/test-cli.js';
 
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
+const root = join(fileURLToPath(import.meta.url), '..', '..');
 
 test('SIGTERM drains: every request sent before it is answered, then exit 0', { timeout: 60_000 }, async () => {
   // a model slow enough (a few ms a run) that requests are still queued when the signal comes
