@@ -160,6 +160,10 @@ test('a deadline no model can make is refused at once with 503 and Retry-After',
   assert.equal(r.headers['retry-after'], '1');
   assert.equal((await json(r)).error.code, 'shed');
   assert.ok(performance.now() - t0 < 1000);
+  // refused on its headers: a body over the size limit is never read (else this would be a 413)
+  const big = await post(JSON.stringify({ pad: 'x'.repeat(100_000) }), { 'x-deadline-ms': '0.0001' });
+  assert.equal(big.statusCode, 503);
+  await big.body.dump();
 });
 
 test('when the accurate model would miss the deadline, the faster one answers (degraded)', async () => {

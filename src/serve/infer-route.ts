@@ -52,6 +52,28 @@ async function prepare(req: FastifyRequest, engine: Engine, s: InferSettings): P
   return { feeds: parseJsonFeeds(req.body, engine.io[engine.ladder[0]!.id]!, s.maxElements) };
 }
 
+/** 503 with Retry-After, counted as shed. */
+export function sendShed(reply: FastifyReply, metrics: ServeMetrics, out: { reason: 'deadline' | 'queue-full'; retryAfterMs: number }, deadlineMs: number, totalMs: number): FastifyReply {
+  metrics.count('shed', totalMs / 1000);
+  reply.header('retry-after', String(retryAfterSeconds(out.retryAfterMs)));
+  const full = out.reason === 'queue-full';
+  return reply.code(503).send(errorBody(full ? 'queue_full' : 'shed', full ? 'the queue is full' : `no model can answer within the deadline of ${deadlineMs} ms with the work queued now`, 'retry later, lower the load, or give a longer X-Deadline-Ms'));
+}
+
+/**
+ * Admission before the body is read: a request that no model could finish in time is refused on its
+ * headers alone, without paying for the upload, the JSON parse or the image decode. (Admitted here, it
+ * is decided again once its input is ready.)
+ */
+export function earlyShed(req: FastifyRequest, reply: FastifyReply, engine: Engine, metrics: ServeMetrics, s: InferSettings, arrival: number): FastifyReply | undefined {
+  const deadlineMs = deadlineOf(req, s.deadlineMs);
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const cascade = s.cascadeThreshold !== undefined && type.startsWith('image/') && engine.decoder && engine.ladder.length > 1;
+  const d = engine.scheduler.decide(arrival + deadlineMs, cascade ? engine.ladder.length - 1 : 0);
+  if (d.kind !== 'shed') return undefined;
+  return sendShed(reply, metrics, d, deadlineMs, (performance.now() - arrival) / 1000);
+}
+
 export async function handleInfer(req: FastifyRequest, reply: FastifyReply, engine: Engine, metrics: ServeMetrics, s: InferSettings, arrival: number): Promise<unknown> {
   const deadlineMs = deadlineOf(req, s.deadlineMs);
   const deadline = arrival + deadlineMs;
@@ -78,11 +100,7 @@ export async function handleInfer(req: FastifyRequest, reply: FastifyReply, engi
     }
   }
   const totalMs = performance.now() - arrival;
-  if (out.kind === 'shed') {
-    metrics.count('shed', totalMs / 1000);
-    reply.header('retry-after', String(retryAfterSeconds(out.retryAfterMs)));
-    return reply.code(503).send(errorBody(out.reason === 'queue-full' ? 'queue_full' : 'shed', out.reason === 'queue-full' ? 'the queue is full' : `no model can answer within the deadline of ${deadlineMs} ms with the work queued now`, 'retry later, lower the load, or give a longer X-Deadline-Ms'));
-  }
+  if (out.kind === 'shed') return sendShed(reply, metrics, out, deadlineMs, totalMs);
   if (out.kind === 'deadline-missed') {
     metrics.count('deadline_missed', totalMs / 1000);
     return reply.code(504).send(errorBody('deadline_missed', `the deadline of ${deadlineMs} ms passed while the request waited (${out.queueMs.toFixed(1)} ms); it was not computed`, 'retry, or give a longer X-Deadline-Ms'));

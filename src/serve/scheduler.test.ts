@@ -132,3 +132,23 @@ test('a failed run rejects its request and frees the slot', async () => {
   calls[1]!.finish(1);
   assert.equal((await b).kind, 'served');
 });
+
+test('at dispatch the wait is known: a request moves to the model that still makes its deadline, or is not run', async () => {
+  let now = 0;
+  const { exec, calls } = manual(1);
+  const s = new Scheduler(exec, { rungs: [{ id: 'big', time: new ServiceTime([10]) }, { id: 'small', time: new ServiceTime([4]) }], now: () => now });
+  void s.submit({ feeds: {}, deadline: 1e6 });
+  const b = s.submit({ feeds: {}, deadline: 30 }); // predicted start 10, big done 20: admitted on big
+  const c = s.submit({ feeds: {}, deadline: 33 }); // predicted start 20, big done 30: admitted on big
+  now = 21; // the first run took 21 ms, not 10
+  calls[0]!.finish(21);
+  await tick();
+  assert.equal(calls[1]!.model, 'small', 'b: big would end at 31 > 30, small at 25');
+  now = 30; // b took 9 ms on small, which now looks that slow: c would end at ~39 on small, past 33
+  calls[1]!.finish(9);
+  const rb = await b;
+  assert.equal(rb.kind === 'served' && rb.degraded, true);
+  assert.equal((await c).kind, 'deadline-missed');
+  await tick();
+  assert.equal(calls.length, 2, 'c was not computed');
+});

@@ -40,6 +40,9 @@ export type Outcome =
 
 interface Job {
   req: Submit;
+  /** The rungs it may use, and the one it is set to run on. */
+  from: number;
+  to: number;
   rung: number;
   degraded: boolean;
   /** When it was queued (queue wait is measured from here; the deadline counts from the request's arrival). */
@@ -99,10 +102,12 @@ export class Scheduler {
 
   submit(req: Submit): Promise<Outcome> {
     const arrival = this.now();
-    const d = this.decide(req.deadline, req.from ?? 0, req.to ?? this.opts.rungs.length - 1);
+    const from = req.from ?? 0;
+    const to = req.to ?? this.opts.rungs.length - 1;
+    const d = this.decide(req.deadline, from, to);
     if (d.kind === 'shed') return Promise.resolve({ kind: 'shed', reason: d.reason, retryAfterMs: d.retryAfterMs });
     return new Promise((resolve, reject) => {
-      const job: Job = { req, rung: d.rung, degraded: d.degraded, arrival, resolve, reject };
+      const job: Job = { req, from, to, rung: d.rung, degraded: d.degraded, arrival, resolve, reject };
       if (this.admission) {
         // answered the moment its deadline passes, not when a worker gets round to it
         job.timer = setTimeout(() => this.expire(job), Math.max(0, req.deadline - this.now()));
@@ -125,7 +130,7 @@ export class Scheduler {
       const job = this.queue.shift()!;
       if (job.timer) clearTimeout(job.timer);
       const now = this.now();
-      if (this.admission && now >= job.req.deadline) {
+      if (this.admission && !this.recheck(job, now)) {
         job.resolve({ kind: 'deadline-missed', queueMs: now - job.arrival });
         slot--; // the slot is still free
         continue;
@@ -137,6 +142,22 @@ export class Scheduler {
       this.idleWaiters = [];
       for (const f of w) f();
     }
+  }
+
+  /**
+   * At dispatch the wait is known: the request runs on the most accurate of its rungs that still
+   * finishes by the deadline (fewer or more than predicted at arrival); false when none does, or the
+   * deadline has passed: an answer after it is worth nothing, so the run is not spent on it.
+   */
+  private recheck(job: Job, now: number): boolean {
+    if (now >= job.req.deadline) return false;
+    for (let r = job.from; r <= job.to; r++)
+      if (now + this.opts.rungs[r]!.time.quantile(this.quantile) <= job.req.deadline) {
+        job.rung = r;
+        job.degraded = r !== job.from;
+        return true;
+      }
+    return false;
   }
 
   private start(slot: number, job: Job, now: number): void {

@@ -13,7 +13,7 @@ import type { EventSink } from '../monitor/event.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { HttpError, errorBody } from './http-error.js';
 import { DEFAULT_MAX_PIXELS } from './image-input.js';
-import { handleInfer, runFailure, type InferSettings } from './infer-route.js';
+import { earlyShed, handleInfer, runFailure, type InferSettings } from './infer-route.js';
 import type { Ladder } from './ladder.js';
 import { ServeMetrics } from './metrics.js';
 import { modelsJson } from './models-json.js';
@@ -102,6 +102,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       const given = auth?.startsWith('Bearer ') ? auth.slice(7) : (req.headers['x-api-key'] as string | undefined);
       if (!keyMatches(given, o.apiKey)) return reply.code(401).send(errorBody('unauthorized', 'this server needs an API key', 'send "Authorization: Bearer <key>" or "X-Api-Key: <key>"'));
     }
+    if (req.method === 'POST' && req.url.split('?')[0] === '/v1/infer') return earlyShed(req, reply, engine, metrics, settings, (req as { arrival?: number }).arrival!);
   });
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
     const e = err instanceof HttpError ? err : runFailure(err);
