@@ -3,6 +3,7 @@
 // final answers' agreement with the accurate model at the target.
 
 import { loadTask } from '../data/task.js';
+import type { TaskSpec } from '../data/spec.js';
 import { DataError } from '../data/errors.js';
 import { UsageError } from '../onnx/errors.js';
 import type { Decoded } from './decode-result.js';
@@ -12,7 +13,7 @@ import { calibrateThreshold, type Calibration, type CascadeSample } from './casc
 
 const answer = (d: Decoded) => (d.kind === 'text' ? d.text : d.kind === 'label' ? d.label : JSON.stringify(d.embedding));
 
-export async function calibrateCascade(engine: Engine, taskRef: string, target: number, n = 200, seed = 0): Promise<Calibration> {
+export async function calibrateCascade(engine: Engine, taskRef: string | TaskSpec, target: number, n = 200, seed = 0): Promise<Calibration> {
   const spec = engine.spec;
   if (!spec || spec.preprocess.kind !== 'image' || !engine.decoder) throw new UsageError('the cascade needs an image task (text or label answers with a confidence)', 'pass --task');
   if (engine.ladder.length < 2) throw new UsageError('the cascade needs two models: the accurate one first, the fast one last', 'give two models, or a run directory with a ladder.json');
