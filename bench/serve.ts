@@ -153,18 +153,27 @@ async function fp32P50(s: Server): Promise<number> {
   return m.models[0]!.service_ms.p50;
 }
 
-async function loadLevels(cap: number, deadlineMs: number) {
+/**
+ * Both servers stay up (an idle one costs nothing: spinning is off) and each load level runs on one
+ * then the other, order alternating, right after the capacity is measured again: on a shared machine
+ * whose speed drifts, the two modes then see the same conditions and the load is relative to now.
+ */
+async function loadLevels(deadlineMs: number) {
+  const servers = {
+    on: await serve([FP32, INT8], ['--admission', 'on', '--deadline-ms', String(deadlineMs), '--max-queue', '256']),
+    off: await serve([FP32, INT8], ['--admission', 'off', '--deadline-ms', String(deadlineMs), '--max-queue', '256']),
+  };
   const rows = [];
-  for (const mode of ['on', 'off'] as const) {
-    const s = await serve([FP32, INT8], ['--admission', mode, '--deadline-ms', String(deadlineMs), '--max-queue', '256']);
-    for (const load of LOADS) {
-      process.stderr.write(`admission ${mode}, ${load * 100}% of capacity (${(cap * load).toFixed(1)}/s) for ${SECONDS} s…\n`);
-      const r = await openLoop(s, cap * load, SECONDS, deadlineMs);
+  for (const [k, load] of LOADS.entries()) {
+    const cap = await capacity(servers.off, Math.min(5, SECONDS));
+    for (const mode of k % 2 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+      process.stderr.write(`admission ${mode}, ${load * 100}% of capacity (${(cap * load).toFixed(1)}/s of ${cap.toFixed(1)}/s) for ${SECONDS} s…\n`);
+      const r = await openLoop(servers[mode], cap * load, SECONDS, deadlineMs);
       const rss = r.rss.filter(Number.isFinite);
-      rows.push({ admission: mode, load, ratePerS: Math.round(cap * load * 10) / 10, ...report(r.samples, deadlineMs, r.elapsedS), rssMiB: { start: rss[0], max: Math.max(...rss), end: rss.at(-1) } });
+      rows.push({ admission: mode, load, capacityPerS: Math.round(cap * 10) / 10, ratePerS: Math.round(cap * load * 10) / 10, ...report(r.samples, deadlineMs, r.elapsedS), rssMiB: { start: rss[0], max: Math.max(...rss), end: rss.at(-1) } });
     }
-    await s.stop();
   }
+  await Promise.all([servers.on.stop(), servers.off.stop()]);
   return rows;
 }
 
@@ -216,21 +225,21 @@ process.stderr.write(`capacity ${cap.toFixed(1)} req/s (fp32, closed loop, 2 in 
 if (SOAK_ONLY) {
   const r = await soak(cap, deadlineMs);
   console.log(`machine: ${machineLine(machineInfo(1))} (load at start ${load0.join(' ')})`);
-  console.log(`capacity ${cap.toFixed(1)} req/s, deadline ${deadlineMs} ms; soak ${SOAK} s at 80%, 1% malformed: ${JSON.stringify(r)}`);
+  console.log(`capacity ${cap.toFixed(1)} req/s at the start (measured again before each level), deadline ${deadlineMs} ms; soak ${SOAK} s at 80%, 1% malformed: ${JSON.stringify(r)}`);
   console.log(`wrote ${writeBenchFile('serve-soak', 1, { capacityPerS: cap, fp32P50Ms: p50, deadlineMs, loadAtStart: load0, soak: r })}`);
   await dispatcher.close();
   process.exit(0);
 }
-const levels = await loadLevels(cap, deadlineMs);
+const levels = await loadLevels(deadlineMs);
 const cascadeResult = await cascade();
 const soakResult = SOAK > 0 ? await soak(cap, deadlineMs) : undefined;
 
 console.log(`machine: ${machineLine(machineInfo(1))} (load at start ${load0.join(' ')})`);
-console.log(`capacity ${cap.toFixed(1)} req/s, deadline ${deadlineMs} ms (10× fp32 p50 ${p50} ms), ${SECONDS} s per level`);
+console.log(`capacity ${cap.toFixed(1)} req/s at the start (measured again before each level), deadline ${deadlineMs} ms (10× fp32 p50 ${p50} ms), ${SECONDS} s per level`);
 console.log(
   table(
-    ['admission', 'load', 'req/s', 'on time', 'late', 'shed', 'dl missed', 'degraded', 'on-time/s', 'e2e p50', 'e2e p99', 'shed p99', 'RSS max MiB'],
-    levels.map((l) => [l.admission, `${l.load * 100}%`, l.ratePerS, pct(l.onTime), pct(l.late), pct(l.shed), pct(l.deadlineMissed), pct(l.degraded), l.onTimePerS, ms(l.e2eMs.p50), ms(l.e2eMs.p99), ms(l.shedMs.p99), l.rssMiB.max.toFixed(0)]),
+    ['admission', 'load', 'cap/s', 'req/s', 'on time', 'late', 'shed', 'dl missed', 'degraded', 'on-time/s', 'e2e p50', 'e2e p99', 'shed p99', 'RSS max MiB'],
+    levels.map((l) => [l.admission, `${l.load * 100}%`, l.capacityPerS, l.ratePerS, pct(l.onTime), pct(l.late), pct(l.shed), pct(l.deadlineMissed), pct(l.degraded), l.onTimePerS, ms(l.e2eMs.p50), ms(l.e2eMs.p99), ms(l.shedMs.p99), l.rssMiB.max.toFixed(0)]),
   ),
 );
 console.log(cascadeResult.calibration);

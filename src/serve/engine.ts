@@ -62,7 +62,7 @@ export class Engine {
         id: m.id,
         time: times[m.id]?.length ? new ServiceTime(times[m.id]) : m.latency ? ServiceTime.fromQuantiles(m.latency) : new ServiceTime(),
       }));
-      const scheduler = new Scheduler(pool, { rungs, quantile: o.quantile, maxQueue: o.maxQueue, admission: o.admission });
+      const scheduler = new Scheduler(pool, { rungs, quantile: o.quantile, maxQueue: o.maxQueue, admission: o.admission, afterRun: new ServiceTime() });
       return new Engine(pool, scheduler, o.ladder, pool.io, spec, input, spec ? makeDecoder(spec.output, o.baseDir) : undefined);
     } catch (e) {
       await pool.close();

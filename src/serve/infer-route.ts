@@ -84,12 +84,14 @@ export async function handleInfer(req: FastifyRequest, reply: FastifyReply, engi
   // the worker takes the buffers it is sent; a cascade may need the input a second time
   const kept = cascade ? cloneFeeds(input.feeds) : undefined;
   let out: Outcome = await sched.submit({ feeds: input.feeds, deadline, ...(cascade ? { from: last } : {}) });
+  let ran = performance.now();
   let decoded: Decoded | undefined;
   let escalated: { from: string; confidence: number } | undefined;
   if (out.kind === 'served' && input.image && engine.decoder) {
     decoded = engine.decoder(out.outputs);
     if (cascade && decoded.confidence < s.cascadeThreshold!) {
       const second = await sched.submit({ feeds: kept!, deadline, from: 0, to: 0 });
+      ran = performance.now();
       if (second.kind === 'served') {
         escalated = { from: out.model, confidence: decoded.confidence };
         second.queueMs += out.queueMs + out.computeMs;
@@ -114,8 +116,10 @@ export async function handleInfer(req: FastifyRequest, reply: FastifyReply, engi
   reply.header('x-model', out.model);
   const timing = { queue_ms: round(out.queueMs), compute_ms: round(out.computeMs), total_ms: round(totalMs) };
   const base = { model: out.model, degraded: out.degraded, ...(escalated ? { cascade: { escalated: true, first: escalated.from, first_confidence: escalated.confidence } } : cascade ? { cascade: { escalated: false } } : {}), timing };
-  if (decoded) return { result: decoded.kind === 'label' ? { ...decoded, defect } : decoded, ...base };
-  return { outputs: outputsJson(out.outputs), ...base };
+  const body = decoded ? { result: decoded.kind === 'label' ? { ...decoded, defect } : decoded, ...base } : { outputs: outputsJson(out.outputs), ...base };
+  // what an answer costs after its run (decoding, the event, the reply) counts in the next predictions
+  sched.opts.afterRun?.add(performance.now() - ran);
+  return body;
 }
 
 function cloneFeeds(f: WireTensors): WireTensors {

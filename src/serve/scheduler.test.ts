@@ -152,3 +152,11 @@ test('at dispatch the wait is known: a request moves to the model that still mak
   await tick();
   assert.equal(calls.length, 2, 'c was not computed');
 });
+
+test('the time an answer needs after its run counts against the deadline', async () => {
+  const { exec } = manual(1);
+  const afterRun = new ServiceTime([3]);
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time: new ServiceTime([10]) }], now: () => 0, afterRun });
+  assert.equal(s.decide(13).kind, 'admit');
+  assert.equal(s.decide(12.9).kind, 'shed');
+});

@@ -22,6 +22,11 @@ export interface SchedulerOptions {
   /** false: plain FIFO on the first model, no prediction, no drops (default true). */
   admission?: boolean;
   now?: () => number;
+  /**
+   * Time an answer still needs on the main thread after its run (decoding the output, writing the
+   * reply), as a distribution; its quantile is added to every model's budget. Default none.
+   */
+  afterRun?: ServiceTime;
 }
 
 export interface Submit {
@@ -96,7 +101,7 @@ export class Scheduler {
       if (this.queue.length >= this.maxQueue) return { kind: 'shed', reason: 'queue-full', predictedStart: start, retryAfterMs: Math.max(0, start - now) };
       return { kind: 'admit', rung: from, degraded: false, predictedStart: start, predictedDone: start };
     }
-    const rungs = this.opts.rungs.slice(0, to + 1).map((r) => ({ id: r.id, budgetMs: r.time.quantile(this.quantile) }));
+    const rungs = this.opts.rungs.slice(0, to + 1).map((r) => ({ id: r.id, budgetMs: this.budget(r) }));
     return admit(state, rungs, deadline, from);
   }
 
@@ -144,6 +149,12 @@ export class Scheduler {
     }
   }
 
+  /** A run's high quantile plus what the answer needs after it. */
+  private budget(r: Rung): number {
+    const after = this.opts.afterRun?.count ? this.opts.afterRun.quantile(this.quantile) : 0;
+    return r.time.quantile(this.quantile) + after;
+  }
+
   /**
    * At dispatch the wait is known: the request runs on the most accurate of its rungs that still
    * finishes by the deadline (fewer or more than predicted at arrival); false when none does, or the
@@ -152,7 +163,7 @@ export class Scheduler {
   private recheck(job: Job, now: number): boolean {
     if (now >= job.req.deadline) return false;
     for (let r = job.from; r <= job.to; r++)
-      if (now + this.opts.rungs[r]!.time.quantile(this.quantile) <= job.req.deadline) {
+      if (now + this.budget(this.opts.rungs[r]!) <= job.req.deadline) {
         job.rung = r;
         job.degraded = r !== job.from;
         return true;
