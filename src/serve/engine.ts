@@ -56,7 +56,8 @@ export class Engine {
       const shapes = o.shapes ?? warmupShapes(spec, input);
       const feeds: Record<string, FeedOptions> = {};
       for (const m of o.ladder) feeds[m.id] = { shapes, batch: 1 };
-      const warm = o.warmup ?? 20;
+      // a model with no measured time could never be admitted: it gets a few runs even with warm-up off
+      const warm = Math.max(o.warmup ?? 20, o.ladder.some((m) => !m.latency) ? 3 : 0);
       const times = warm > 0 ? await pool.warmUp(warm, feeds) : {};
       const rungs: Rung[] = o.ladder.map((m) => ({
         id: m.id,
