@@ -54,11 +54,12 @@ test('a request whose deadline passes while waiting is answered at once and neve
   const s = new Scheduler(exec, { rungs: [{ id: 'm', time: new ServiceTime([2]) }] });
   const t0 = performance.now();
   const a = s.submit({ feeds: {}, deadline: t0 + 1000 });
-  const b = s.submit({ feeds: {}, deadline: t0 + 15 }); // predicted start 2, done 4: admitted
+  const b = s.submit({ feeds: {}, deadline: t0 + 100 }); // predicted start 2, done 4: admitted
   assert.equal(s.depth, 1);
-  const rb = await b; // the first run overruns; b's deadline passes while it waits
+  // the run ahead never ends until the test says so: b is answered by its deadline timer alone
+  const rb = await b;
   assert.equal(rb.kind, 'deadline-missed');
-  assert.ok(performance.now() - t0 < 200, 'answered at its deadline, not after the run ahead');
+  assert.ok(performance.now() - t0 >= 99, 'not before its deadline');
   assert.equal(s.depth, 0);
   calls[0]!.finish(40);
   await a;
