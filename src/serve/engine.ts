@@ -71,6 +71,26 @@ export class Engine {
     }
   }
 
+  private users = 0;
+  private idle: (() => void)[] = [];
+
+  /** Runs `f` as a user of this engine: a retiring engine waits for its users before it closes. */
+  async use<T>(f: (e: Engine) => Promise<T>): Promise<T> {
+    this.users++;
+    try {
+      return await f(this);
+    } finally {
+      if (--this.users === 0) for (const w of this.idle.splice(0)) w();
+    }
+  }
+
+  /** After a swap: waits for the requests that hold this engine (parsing, queued, running), then closes. */
+  async retire(): Promise<void> {
+    if (this.users > 0) await new Promise<void>((r) => this.idle.push(r));
+    await this.scheduler.drain();
+    await this.close();
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }

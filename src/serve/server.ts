@@ -7,7 +7,7 @@
 
 import { createServer } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { UsageError } from '../onnx/errors.js';
 import type { EventSink } from '../monitor/event.js';
 import { Engine, type EngineOptions } from './engine.js';
@@ -93,29 +93,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     // node checks the header and request timeouts on this interval (default 30 s, too coarse here)
     serverFactory: (handler) => createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, headersTimeout / 4)) }, handler),
   });
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.addHook('onRequest', async (req, reply) => {
-    (req as { arrival?: number }).arrival = performance.now();
-    if (o.apiKey && !OPEN_PATHS.has(req.url.split('?')[0]!)) {
-      const auth = req.headers.authorization;
-      const given = auth?.startsWith('Bearer ') ? auth.slice(7) : (req.headers['x-api-key'] as string | undefined);
-      if (!keyMatches(given, o.apiKey)) return reply.code(401).send(errorBody('unauthorized', 'this server needs an API key', 'send "Authorization: Bearer <key>" or "X-Api-Key: <key>"'));
-    }
-    if (req.method === 'POST' && req.url.split('?')[0] === '/v1/infer') return earlyShed(req, reply, engine, metrics, settings, (req as { arrival?: number }).arrival!);
-  });
-  app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
-    const e = err instanceof HttpError ? err : runFailure(err);
-    const status = e?.status ?? (err as FastifyError).statusCode ?? 500;
-    if (req.url.startsWith('/v1/infer')) metrics.count(status < 500 ? 'bad_request' : 'error');
-    if (e) return reply.code(e.status).send(errorBody(e.code, e.message, e.hint));
-    if (status >= 500) {
-      req.log.error(err);
-      return reply.code(500).send(errorBody('internal', `internal error: ${err.message}`, 'this is a bug; the server goes on'));
-    }
-    return reply.code(status).send(errorBody(fastifyCode(err as FastifyError), err.message, fastifyHint(err as FastifyError, o.bodyLimit ?? 8 * 2 ** 20)));
-  });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url}`, 'routes: POST /v1/infer, GET /v1/models, /healthz, /readyz, /metrics, POST /admin/reload')));
+  guard(app, o, metrics, (req, reply) => earlyShed(req, reply, engine, metrics, settings, (req as { arrival?: number }).arrival!));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => (ready ? { ready: true, generation } : reply.code(503).send({ ready: false, generation })));
@@ -126,12 +104,13 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  app.post('/v1/infer', async (req, reply) => {
-    const current = engine;
-    const r = await handleInfer(req, reply, current, metrics, settings, (req as { arrival?: number }).arrival ?? performance.now());
-    metrics.queueDepth.set(current.scheduler.depth);
-    return r;
-  });
+  app.post('/v1/infer', async (req, reply) =>
+    engine.use(async (current) => {
+      const r = await handleInfer(req, reply, current, metrics, settings, (req as { arrival?: number }).arrival ?? performance.now());
+      metrics.queueDepth.set(current.scheduler.depth);
+      return r;
+    }),
+  );
 
   const reload = (): Promise<{ generation: number; models: string[] }> => {
     reloading ??= (async () => {
@@ -141,8 +120,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         engine = next;
         generation++;
         o.onReload?.(generation);
-        // requests already queued on the old engine finish there
-        void old.scheduler.drain().then(() => old.close());
+        // requests that already hold the old engine finish there
+        void old.retire();
         return { generation, models: next.ladder.map((m) => m.id) };
       } finally {
         reloading = null;
@@ -169,11 +148,37 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         ready = false;
         if (reloading) await reloading.catch(() => undefined);
         await app.close();
-        await engine.scheduler.drain();
-        await engine.close();
+        await engine.retire();
         await o.eventSink?.close();
       })()),
   };
+}
+
+/** Body parsers, the API-key check, the refusal before the body, and JSON for every error. */
+function guard(app: FastifyInstance, o: ServerOptions, metrics: ServeMetrics, beforeBody: (req: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined): void {
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addHook('onRequest', async (req, reply) => {
+    (req as { arrival?: number }).arrival = performance.now();
+    if (o.apiKey && !OPEN_PATHS.has(req.url.split('?')[0]!)) {
+      const auth = req.headers.authorization;
+      const given = auth?.startsWith('Bearer ') ? auth.slice(7) : (req.headers['x-api-key'] as string | undefined);
+      if (!keyMatches(given, o.apiKey)) return reply.code(401).send(errorBody('unauthorized', 'this server needs an API key', 'send "Authorization: Bearer <key>" or "X-Api-Key: <key>"'));
+    }
+    if (req.method === 'POST' && req.url.split('?')[0] === '/v1/infer') return beforeBody(req, reply);
+  });
+  app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
+    const e = err instanceof HttpError ? err : runFailure(err);
+    const status = e?.status ?? (err as FastifyError).statusCode ?? 500;
+    if (req.url.startsWith('/v1/infer')) metrics.count(status < 500 ? 'bad_request' : 'error');
+    if (e) return reply.code(e.status).send(errorBody(e.code, e.message, e.hint));
+    if (status >= 500) {
+      req.log.error(err);
+      return reply.code(500).send(errorBody('internal', `internal error: ${err.message}`, 'this is a bug; the server goes on'));
+    }
+    return reply.code(status).send(errorBody(fastifyCode(err as FastifyError), err.message, fastifyHint(err as FastifyError, o.bodyLimit ?? 8 * 2 ** 20)));
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url}`, 'routes: POST /v1/infer, GET /v1/models, /healthz, /readyz, /metrics, POST /admin/reload')));
 }
 
 function fastifyCode(e: FastifyError): string {
