@@ -183,7 +183,10 @@ test('when the accurate model would miss the deadline, the faster one answers (d
 
 test('reload under load loses no request', async () => {
   const before = (await json(await request(`${server.url}/v1/models`))).generation;
-  const sends = Array.from({ length: 40 }, (_, i) => new Promise((r) => setTimeout(r, i)).then(() => post(tensorBody(), { 'x-deadline-ms': '20000' })));
+  // JSON and image bodies: an image is still being decoded, holding the old engine, when the swap comes
+  const sends = Array.from({ length: 40 }, (_, i) =>
+    new Promise((r) => setTimeout(r, i)).then(() => (i % 2 ? post(png(64, 64), { 'content-type': 'image/png', 'x-deadline-ms': '20000' }) : post(tensorBody(), { 'x-deadline-ms': '20000' }))),
+  );
   const reload = await request(`${server.url}/admin/reload`, { method: 'POST' });
   assert.equal(reload.statusCode, 200);
   assert.equal((await json(reload)).generation, before + 1);
