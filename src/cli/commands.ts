@@ -28,4 +28,8 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'fine-tune a pretrained model on a task: cut at a feature tensor, new head, optionally unfreeze blocks',
     load: async () => (await import('./finetune.js')).finetuneCommand,
   },
+  serve: {
+    summary: 'serve a model or a degrade ladder over HTTP, keeping deadlines (admission, shedding, cascade, metrics)',
+    load: async () => (await import('./serve.js')).serveCommand,
+  },
 };

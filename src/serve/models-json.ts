@@ -1,0 +1,31 @@
+// GET /v1/models: the ladder as served now: each model's inputs and outputs, its measured service
+// time, what its run reported, and the admission settings.
+
+import type { Engine } from './engine.js';
+import type { InferSettings } from './infer-route.js';
+
+const r3 = (v: number) => (Number.isFinite(v) ? Math.round(v * 1000) / 1000 : null);
+
+export function modelsJson(engine: Engine, generation: number, s: InferSettings) {
+  const sched = engine.scheduler;
+  return {
+    generation,
+    task: engine.spec ? { name: engine.spec.name, input: engine.input, decode: engine.spec.output.decode } : null,
+    admission: { enabled: sched.admission, quantile: sched.quantile, max_queue: sched.maxQueue, default_deadline_ms: s.deadlineMs, workers: engine.pool.slots },
+    cascade: s.cascadeThreshold !== undefined ? { threshold: s.cascadeThreshold } : null,
+    models: engine.ladder.map((m, rung) => {
+      const t = sched.rungs[rung]!.time;
+      const io = engine.io[m.id]!;
+      return {
+        id: m.id,
+        rung,
+        path: m.path,
+        inputs: io.inputs,
+        outputs: io.outputs,
+        service_ms: { count: t.count, p50: r3(t.quantile(0.5)), p90: r3(t.quantile(0.9)), p99: r3(t.quantile(0.99)), mean: r3(t.mean()) },
+        ...(m.latency ? { reported_latency_ms: m.latency } : {}),
+        ...(m.quality !== undefined ? { quality: m.quality } : {}),
+      };
+    }),
+  };
+}

@@ -1,0 +1,185 @@
+import { test as base } from 'node:test';
+import assert from 'node:assert/strict';
+import { Scheduler } from './scheduler.js';
+import { ServiceTime } from './service-time.js';
+import type { Executor, RunResult } from './worker-pool.js';
+
+/** An executor whose runs finish when the test says so. */
+function manual(slots = 1) {
+  const calls: { slot: number; model: string; finish: (ms: number) => void; fail: (e: Error) => void }[] = [];
+  const exec: Executor = {
+    slots,
+    run: (slot, model) =>
+      new Promise<RunResult>((resolve, reject) => calls.push({ slot, model, finish: (ms) => resolve({ outputs: {}, computeMs: ms }), fail: reject })),
+  };
+  return { exec, calls };
+}
+
+// a broken scheduler tends to hang rather than throw: fail fast instead
+const test = (name: string, fn: () => Promise<void>) => base(name, { timeout: 5000 }, fn);
+const tick = () => new Promise((r) => setImmediate(r));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('admits on the accurate model while it can, degrades next, then sheds at once', async () => {
+  let now = 0;
+  const { exec, calls } = manual(1);
+  const s = new Scheduler(exec, {
+    rungs: [
+      { id: 'big', time: new ServiceTime([10]) },
+      { id: 'small', time: new ServiceTime([4]) },
+    ],
+    now: () => now,
+  });
+  const a = s.submit({ feeds: {}, deadline: 25 }); // start 0, done 10 on big
+  const b = s.submit({ feeds: {}, deadline: 25 }); // start 10, big done 20
+  const c = s.submit({ feeds: {}, deadline: 25 }); // start 20: big 30 late, small 24 on time → degraded
+  const d = await s.submit({ feeds: {}, deadline: 25 }); // start 24 (20 + small's mean 4): small 28 late → shed
+  assert.equal(d.kind, 'shed');
+  assert.equal(d.kind === 'shed' && d.reason, 'deadline');
+  assert.equal(d.kind === 'shed' && d.retryAfterMs, 24);
+  assert.equal(calls.length, 1);
+  now = 10;
+  calls[0]!.finish(10);
+  const ra = await a;
+  assert.equal(ra.kind === 'served' && ra.model, 'big');
+  await tick();
+  now = 20;
+  calls[1]!.finish(10);
+  assert.equal(((await b) as { model: string }).model, 'big');
+  await tick();
+  now = 24;
+  calls[2]!.finish(4);
+  const rc = await c;
+  assert.equal(rc.kind === 'served' && rc.model, 'small');
+  assert.equal(rc.kind === 'served' && rc.degraded, true);
+  assert.equal(rc.kind === 'served' && rc.queueMs, 20);
+});
+
+test('a request whose deadline passes while waiting is answered at once and never computed', async () => {
+  const { exec, calls } = manual(1);
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time: new ServiceTime([2]) }] });
+  const t0 = performance.now();
+  const a = s.submit({ feeds: {}, deadline: t0 + 1000 });
+  const b = s.submit({ feeds: {}, deadline: t0 + 100 }); // predicted start 2, done 4: admitted
+  assert.equal(s.depth, 1);
+  // the run ahead never ends until the test says so: b is answered by its deadline timer alone
+  const rb = await b;
+  assert.equal(rb.kind, 'deadline-missed');
+  assert.ok(performance.now() - t0 >= 99, 'not before its deadline');
+  assert.equal(s.depth, 0);
+  calls[0]!.finish(40);
+  await a;
+  await tick();
+  assert.equal(calls.length, 1, 'the expired request was not computed');
+});
+
+test('a request found expired at dispatch is dropped and the slot goes to the next one', async () => {
+  let now = 0;
+  const { exec, calls } = manual(1);
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time: new ServiceTime([5]) }], now: () => now });
+  void s.submit({ feeds: {}, deadline: 1e6 });
+  const b = s.submit({ feeds: {}, deadline: 10 });
+  const c = s.submit({ feeds: {}, deadline: 1e6 });
+  now = 50; // past b's deadline, before its timer had a chance
+  calls[0]!.finish(50);
+  assert.equal((await b).kind, 'deadline-missed');
+  await tick();
+  assert.equal(calls.length, 2);
+  calls[1]!.finish(5);
+  assert.equal((await c).kind, 'served');
+});
+
+test('admission off: FIFO on the first model, no degrade, no deadline drops; the queue stays bounded', async () => {
+  const { exec, calls } = manual(1);
+  const s = new Scheduler(exec, {
+    rungs: [
+      { id: 'big', time: new ServiceTime([10]) },
+      { id: 'small', time: new ServiceTime([1]) },
+    ],
+    admission: false,
+    maxQueue: 2,
+  });
+  const now = performance.now();
+  const jobs = [0, 1, 2].map(() => s.submit({ feeds: {}, deadline: now - 1 }));
+  const full = await s.submit({ feeds: {}, deadline: now + 1e6 });
+  assert.equal(full.kind === 'shed' && full.reason, 'queue-full');
+  for (let i = 0; i < 3; i++) {
+    await tick();
+    calls[i]!.finish(1);
+  }
+  for (const j of jobs) {
+    const r = await j;
+    assert.equal(r.kind === 'served' && r.model, 'big');
+  }
+});
+
+test('two workers run two requests at once; drain waits for both; compute times feed the distribution', async () => {
+  const { exec, calls } = manual(2);
+  const time = new ServiceTime([5]);
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time }] });
+  const far = performance.now() + 1e6;
+  const a = s.submit({ feeds: {}, deadline: far });
+  const b = s.submit({ feeds: {}, deadline: far });
+  assert.deepEqual(
+    calls.map((c) => c.slot),
+    [0, 1],
+  );
+  let drained = false;
+  const d = s.drain().then(() => (drained = true));
+  calls[0]!.finish(7);
+  await a;
+  await tick();
+  assert.equal(drained, false);
+  calls[1]!.finish(9);
+  await b;
+  await d;
+  assert.equal(time.count, 3);
+  assert.equal(time.quantile(1), 9);
+});
+
+test('a failed run rejects its request and frees the slot', async () => {
+  const { exec, calls } = manual(1);
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time: new ServiceTime([1]) }] });
+  const far = performance.now() + 1e6;
+  const a = s.submit({ feeds: {}, deadline: far });
+  const b = s.submit({ feeds: {}, deadline: far });
+  calls[0]!.fail(new Error('bad dims'));
+  await assert.rejects(a, /bad dims/);
+  await sleep(1);
+  calls[1]!.finish(1);
+  assert.equal((await b).kind, 'served');
+});
+
+test('at dispatch the wait is known: a request moves to the model that still makes its deadline, or is not run', async () => {
+  let now = 0;
+  const { exec, calls } = manual(1);
+  const s = new Scheduler(exec, {
+    rungs: [
+      { id: 'big', time: new ServiceTime([10]) },
+      { id: 'small', time: new ServiceTime([4]) },
+    ],
+    now: () => now,
+  });
+  void s.submit({ feeds: {}, deadline: 1e6 });
+  const b = s.submit({ feeds: {}, deadline: 30 }); // predicted start 10, big done 20: admitted on big
+  const c = s.submit({ feeds: {}, deadline: 33 }); // predicted start 20, big done 30: admitted on big
+  now = 21; // the first run took 21 ms, not 10
+  calls[0]!.finish(21);
+  await tick();
+  assert.equal(calls[1]!.model, 'small', 'b: big would end at 31 > 30, small at 25');
+  now = 30; // b took 9 ms on small, which now looks that slow: c would end at ~39 on small, past 33
+  calls[1]!.finish(9);
+  const rb = await b;
+  assert.equal(rb.kind === 'served' && rb.degraded, true);
+  assert.equal((await c).kind, 'deadline-missed');
+  await tick();
+  assert.equal(calls.length, 2, 'c was not computed');
+});
+
+test('the time an answer needs after its run counts against the deadline', async () => {
+  const { exec } = manual(1);
+  const afterRun = new ServiceTime([3]);
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time: new ServiceTime([10]) }], now: () => 0, afterRun });
+  assert.equal(s.decide(13).kind, 'admit');
+  assert.equal(s.decide(12.9).kind, 'shed');
+});

@@ -1,0 +1,198 @@
+// The request queue in front of the workers: admission at arrival (which ladder model, or refuse),
+// a bounded FIFO, dispatch to the first free worker, and the drop of a request whose deadline passes
+// while it waits. With admission off it is a plain bounded FIFO on the first model, for comparison.
+
+import { admit, predictStart, type Decision } from './admission.js';
+import type { Executor, RunResult } from './worker-pool.js';
+import type { ServiceTime } from './service-time.js';
+import type { WireTensors } from './wire.js';
+
+export interface Rung {
+  id: string;
+  time: ServiceTime;
+}
+
+export interface SchedulerOptions {
+  /** The ladder, most accurate first. */
+  rungs: Rung[];
+  /** Quantile of the service time a request is admitted on (default 0.99). */
+  quantile?: number;
+  /** Most requests waiting (default 64). */
+  maxQueue?: number;
+  /** false: plain FIFO on the first model, no prediction, no drops (default true). */
+  admission?: boolean;
+  now?: () => number;
+  /**
+   * Time an answer still needs on the main thread after its run (decoding the output, writing the
+   * reply), as a distribution; its quantile is added to every model's budget. Default none.
+   */
+  afterRun?: ServiceTime;
+}
+
+export interface Submit {
+  feeds: WireTensors;
+  /** Absolute time (on the scheduler's clock) by which the answer is due. */
+  deadline: number;
+  /** First and last rung the request may use (default the whole ladder). */
+  from?: number;
+  to?: number;
+}
+
+export type Outcome =
+  | ({ kind: 'served'; rung: number; model: string; degraded: boolean; queueMs: number } & RunResult)
+  | { kind: 'shed'; reason: 'deadline' | 'queue-full'; retryAfterMs: number }
+  | { kind: 'deadline-missed'; queueMs: number };
+
+interface Job {
+  req: Submit;
+  /** The rungs it may use, and the one it is set to run on. */
+  from: number;
+  to: number;
+  rung: number;
+  degraded: boolean;
+  /** When it was queued (queue wait is measured from here; the deadline counts from the request's arrival). */
+  arrival: number;
+  resolve: (o: Outcome) => void;
+  reject: (e: Error) => void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+export class Scheduler {
+  private readonly queue: Job[] = [];
+  private readonly busy: ({ startedAt: number; expectedMs: number } | null)[];
+  private readonly now: () => number;
+  private idleWaiters: (() => void)[] = [];
+  readonly quantile: number;
+  readonly maxQueue: number;
+  readonly admission: boolean;
+
+  constructor(
+    private readonly exec: Executor,
+    readonly opts: SchedulerOptions,
+  ) {
+    this.busy = new Array(exec.slots).fill(null);
+    this.now = opts.now ?? (() => performance.now());
+    this.quantile = opts.quantile ?? 0.99;
+    this.maxQueue = opts.maxQueue ?? 64;
+    this.admission = opts.admission ?? true;
+  }
+
+  get depth(): number {
+    return this.queue.length;
+  }
+  get inFlight(): number {
+    return this.busy.filter(Boolean).length;
+  }
+  get rungs(): readonly Rung[] {
+    return this.opts.rungs;
+  }
+
+  /** What admission would decide for a request arriving now (no side effects). */
+  decide(deadline: number, from = 0, to = this.opts.rungs.length - 1): Decision {
+    const now = this.now();
+    const state = {
+      now,
+      slotsFreeAt: this.busy.map((b) => (b ? b.startedAt + b.expectedMs : now)),
+      queuedMs: this.queue.map((j) => this.opts.rungs[j.rung]!.time.mean()),
+      maxQueue: this.maxQueue,
+    };
+    if (!this.admission) {
+      const start = predictStart(state);
+      if (this.queue.length >= this.maxQueue) return { kind: 'shed', reason: 'queue-full', predictedStart: start, retryAfterMs: Math.max(0, start - now) };
+      return { kind: 'admit', rung: from, degraded: false, predictedStart: start, predictedDone: start };
+    }
+    const rungs = this.opts.rungs.slice(0, to + 1).map((r) => ({ id: r.id, budgetMs: this.budget(r) }));
+    return admit(state, rungs, deadline, from);
+  }
+
+  submit(req: Submit): Promise<Outcome> {
+    const arrival = this.now();
+    const from = req.from ?? 0;
+    const to = req.to ?? this.opts.rungs.length - 1;
+    const d = this.decide(req.deadline, from, to);
+    if (d.kind === 'shed') return Promise.resolve({ kind: 'shed', reason: d.reason, retryAfterMs: d.retryAfterMs });
+    return new Promise((resolve, reject) => {
+      const job: Job = { req, from, to, rung: d.rung, degraded: d.degraded, arrival, resolve, reject };
+      if (this.admission) {
+        // answered the moment its deadline passes, not when a worker gets round to it
+        job.timer = setTimeout(() => this.expire(job), Math.max(0, req.deadline - this.now()));
+      }
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  private expire(job: Job): void {
+    const at = this.queue.indexOf(job);
+    if (at < 0) return;
+    this.queue.splice(at, 1);
+    job.resolve({ kind: 'deadline-missed', queueMs: this.now() - job.arrival });
+  }
+
+  private pump(): void {
+    for (let slot = 0; slot < this.busy.length && this.queue.length; slot++) {
+      if (this.busy[slot]) continue;
+      const job = this.queue.shift()!;
+      if (job.timer) clearTimeout(job.timer);
+      const now = this.now();
+      if (this.admission && !this.recheck(job, now)) {
+        job.resolve({ kind: 'deadline-missed', queueMs: now - job.arrival });
+        slot--; // the slot is still free
+        continue;
+      }
+      this.start(slot, job, now);
+    }
+    if (this.queue.length === 0 && this.inFlight === 0) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  /** A run's high quantile plus what the answer needs after it. */
+  private budget(r: Rung): number {
+    const after = this.opts.afterRun?.count ? this.opts.afterRun.quantile(this.quantile) : 0;
+    return r.time.quantile(this.quantile) + after;
+  }
+
+  /**
+   * At dispatch the wait is known: the request runs on the most accurate of its rungs that still
+   * finishes by the deadline (fewer or more than predicted at arrival); false when none does, or the
+   * deadline has passed: an answer after it is worth nothing, so the run is not spent on it.
+   */
+  private recheck(job: Job, now: number): boolean {
+    if (now >= job.req.deadline) return false;
+    for (let r = job.from; r <= job.to; r++)
+      if (now + this.budget(this.opts.rungs[r]!) <= job.req.deadline) {
+        job.rung = r;
+        job.degraded = r !== job.from;
+        return true;
+      }
+    return false;
+  }
+
+  private start(slot: number, job: Job, now: number): void {
+    const rung = this.opts.rungs[job.rung]!;
+    this.busy[slot] = { startedAt: now, expectedMs: rung.time.mean() };
+    const queueMs = now - job.arrival;
+    this.exec.run(slot, rung.id, job.req.feeds).then(
+      (r) => {
+        rung.time.add(r.computeMs);
+        this.busy[slot] = null;
+        job.resolve({ kind: 'served', rung: job.rung, model: rung.id, degraded: job.degraded, queueMs, ...r });
+        this.pump();
+      },
+      (e: Error) => {
+        this.busy[slot] = null;
+        job.reject(e);
+        this.pump();
+      },
+    );
+  }
+
+  /** Resolves once nothing is queued or running (new requests may still arrive unless the caller stops them). */
+  drain(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+}

@@ -1,0 +1,89 @@
+// `edgefit serve` as a process: it prints where it listens, answers, and on SIGTERM stops accepting,
+// finishes every request in flight and exits 0.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { tinyLadder } from './serve-fixtures.js';
+import { runCli } from '../src/cli/test-cli.js';
+
+const root = join(fileURLToPath(import.meta.url), '..', '..');
+
+test('SIGTERM drains: every request sent before it is answered, then exit 0', { timeout: 60_000 }, async () => {
+  // a model slow enough (a few ms a run) that requests are still queued when the signal comes
+  const m = tinyLadder({ big: [1024, 1024, 1024, 1024, 10] });
+  try {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'scripts', 'edgefit-dev.mjs'),
+        'serve',
+        m.big,
+        '--port',
+        '0',
+        '--warmup',
+        '2',
+        '--deadline-ms',
+        '60000',
+        '--max-queue',
+        '100',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d) => {
+        log += d.toString();
+        const u = /listening on (http:\/\/\S+)/.exec(log)?.[1];
+        if (u) resolve(u);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited with ${code} before listening:\n${log}`)));
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const body = JSON.stringify({ inputs: { x: { type: 'float32', dims: [1, 1024], data: new Array(1024).fill(0.1) } } });
+    const sends = Array.from({ length: 30 }, () =>
+      request(`${url}/v1/infer`, { method: 'POST', body, headers: { 'content-type': 'application/json' } }).then(async (r) => ({
+        status: r.statusCode,
+        body: await r.body.text(),
+      })),
+    );
+    // the first answer proves the requests are in; the rest are queued or computing when SIGTERM lands
+    await Promise.race(sends);
+    child.kill('SIGTERM');
+    const got = await Promise.all(sends);
+    assert.deepEqual(
+      got.map((g) => g.status),
+      new Array(30).fill(200),
+      got.find((g) => g.status !== 200)?.body,
+    );
+    assert.equal(await exited, 0, log);
+    assert.match(log, /SIGTERM: draining/);
+    assert.match(log, /drained/);
+    // after the drain nothing listens
+    await assert.rejects(request(`${url}/healthz`));
+  } finally {
+    rmSync(m.dir, { recursive: true, force: true });
+  }
+});
+
+test('usage errors: no model, a bad quantile, a non-loopback host without a key', async () => {
+  const m = tinyLadder();
+  try {
+    const none = await runCli(['serve']);
+    assert.equal(none.code, 2);
+    const q = await runCli(['serve', m.small, '--quantile', '1.5']);
+    assert.equal(q.code, 2);
+    assert.match(q.stderr, /--quantile must be between 0 and 1/);
+    const host = await runCli(['serve', m.small, '--host', '0.0.0.0', '--port', '0', '--warmup', '0']);
+    assert.equal(host.code, 2);
+    assert.match(host.stderr, /needs an API key/);
+  } finally {
+    rmSync(m.dir, { recursive: true, force: true });
+  }
+});
