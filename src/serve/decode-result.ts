@@ -36,7 +36,9 @@ export function makeDecoder(out: OutputSpec, baseDir?: string): Decoder {
       let k = 0;
       for (let i = 1; i < row!.length; i++) if (row![i]! > row![k]!) k = i;
       const probabilities: Record<string, number> = {};
-      row!.forEach((p, i) => (probabilities[out.classes[i] ?? String(i)] = p));
+      row!.forEach((p, i) => {
+        probabilities[out.classes[i] ?? String(i)] = p;
+      });
       const score = row![k]!;
       return { kind: 'label', label: out.classes[k] ?? String(k), score, confidence: score, probabilities };
     };
