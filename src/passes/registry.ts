@@ -8,6 +8,7 @@ import { quantizeDynamicPass } from './quantize-dynamic.js';
 import { quantizeInt4Pass } from './quantize-int4.js';
 import { fp16Pass } from './fp16.js';
 import { quantizeStaticPass } from './quantize-static.js';
+import { pruneStructuredPass } from './prune-structured.js';
 
 export const PASSES: Pass[] = [
   constantsToInitializers,
@@ -16,6 +17,7 @@ export const PASSES: Pass[] = [
   quantizeInt4Pass as Pass,
   fp16Pass as Pass,
   quantizeStaticPass,
+  pruneStructuredPass as Pass,
 ];
 
 export function findPass(name: string): Pass | undefined {
