@@ -9,6 +9,7 @@ import { quantizeInt4Pass } from './quantize-int4.js';
 import { fp16Pass } from './fp16.js';
 import { quantizeStaticPass } from './quantize-static.js';
 import { pruneStructuredPass } from './prune-structured.js';
+import { pruneMagnitudePass } from './prune-magnitude.js';
 
 export const PASSES: Pass[] = [
   constantsToInitializers,
@@ -18,6 +19,7 @@ export const PASSES: Pass[] = [
   fp16Pass as Pass,
   quantizeStaticPass,
   pruneStructuredPass as Pass,
+  pruneMagnitudePass as Pass,
 ];
 
 export function findPass(name: string): Pass | undefined {
