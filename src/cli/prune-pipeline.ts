@@ -3,7 +3,7 @@
 // then measure both: parameters, MACs, p50/p99 timed interleaved in this process, and the task metric
 // with its confidence interval. Nothing is written here; the caller writes the model once all is done.
 
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { measureLatency } from '../bench/latency.js';
 import { machineInfo, type MachineInfo } from '../bench/machine.js';
 import { summarize } from '../bench/stats.js';
