@@ -97,10 +97,21 @@ async function unstructured(): Promise<void> {
     const { model, record } = await pruneMagnitude(cnn, v);
     const q = (await scoreOn(model, held, quick ? 500 : 2000, 1)).primary;
     const t = await timeInterleaved(cnn, model, feeds, { rounds: 10, iterations: 50 });
-    rows.push({ variant: JSON.stringify(v), sparsity: record.stats.sparsity, size: size(model), accuracy: q.value, ci: q.ci, latencyMs: { dense: t.a, sparse: t.b } });
+    rows.push({
+      variant: JSON.stringify(v),
+      sparsity: record.stats.sparsity,
+      size: size(model),
+      accuracy: q.value,
+      ci: q.ci,
+      latencyMs: { dense: t.a, sparse: t.b },
+    });
     console.log(`unstructured ${JSON.stringify(v)}: acc ${q.value.toFixed(4)}, p50 ${t.a.p50.toFixed(3)} → ${t.b.p50.toFixed(3)} ms`);
   }
-  results.unstructured = { model: `${MNIST_ARCH} (MNIST, no recovery)`, rows, note: 'ORT CPU kernels are dense: zeros shrink the compressed file, not the latency' };
+  results.unstructured = {
+    model: `${MNIST_ARCH} (MNIST, no recovery)`,
+    rows,
+    note: 'ORT CPU kernels are dense: zeros shrink the compressed file, not the latency',
+  };
   save();
 }
 
@@ -174,7 +185,12 @@ async function bert(): Promise<void> {
   };
   const ref = await run(teacher);
   const agree = async (m: Model) => top1Agreement(ref, await run(m), opts.classes);
-  const t = await timeInterleaved(teacher, r.model, { x: new ort.Tensor('float32', test.x!.data.subarray(0, opts.seq * opts.hidden), [1, opts.seq, opts.hidden]) }, { rounds: 10, iterations: 50 });
+  const t = await timeInterleaved(
+    teacher,
+    r.model,
+    { x: new ort.Tensor('float32', test.x!.data.subarray(0, opts.seq * opts.hidden), [1, opts.seq, opts.hidden]) },
+    { rounds: 10, iterations: 50 },
+  );
   const [i0, i1] = [inspectModel(teacher), inspectModel(r.model)];
   results.bert = {
     model: `zoo bertEncoder ${JSON.stringify(opts)} (random weights: no text task fine-tuned here)`,

@@ -64,3 +64,24 @@ test('iterative schedule: kept fractions multiply to 1 − ratio, one teacher ca
   assert.ok(Math.abs((1 - ratios[0]!) * (1 - ratios[1]!) - 0.25) < 1e-9);
   assert.equal(r.teacher.runs, 1);
 });
+
+test('with class labels the task loss is added (alpha 0: labels only, the teacher ignored)', async () => {
+  const g = normal(rng(7));
+  const b = new GraphBuilder();
+  b.output(b.op('MatMul', [b.input('x', DataType.FLOAT, ['b', 6]), b.floats('w', [6, 3], randn(18, 0.1, g))], {}, { outputs: ['logits'] }));
+  const student = b.model();
+  const n = 96;
+  const x = randn(n * 6, 1, g);
+  const labels = Int32Array.from({ length: n }, (_, i) => (x[i * 6]! > 0.5 ? 0 : x[i * 6 + 1]! > 0 ? 1 : 2));
+  const acc = async (m: Model) => {
+    const out = (await runModel(m, { x: { dims: [n, 6], data: x } })).logits!;
+    let ok = 0;
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(out.subarray(i * 3, i * 3 + 3));
+      if (row.indexOf(Math.max(...row)) === labels[i]) ok++;
+    }
+    return ok / n;
+  };
+  const r = await recover({ student, teacher: student, data: { x, sampleShape: [6], labels }, alpha: 0, epochs: 40, batchSize: 32, lr: 5e-2 });
+  assert.ok((await acc(r.model)) > Math.max(0.8, await acc(student)), `accuracy ${await acc(student)} → ${await acc(r.model)}`);
+});
