@@ -33,8 +33,12 @@ const SECTIONS = ['mnist', 'unstructured', 'cls', 'rec', 'bert'];
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : SECTIONS;
 const OCR = join(process.cwd(), 'node_modules', '@gutenye', 'ocr-models', 'assets');
 const RESULT = join(process.cwd(), 'bench', 'results', 'prune.json');
-const results: Record<string, unknown> = existsSync(RESULT) ? (JSON.parse(readFileSync(RESULT, 'utf8')).results ?? {}) : {};
-const save = () => writeBenchFile('prune', 1, results);
+const results: Record<string, unknown> = {};
+// sections run in separate processes may finish in any order: merge with what is on disk at each save
+const save = () => {
+  const before = existsSync(RESULT) ? (JSON.parse(readFileSync(RESULT, 'utf8')).results ?? {}) : {};
+  writeBenchFile('prune', 1, { ...before, ...results });
+};
 const MNIST_ARCH = 'cnn:1x28x28-c32-p-c64-p-f128-10';
 
 const brief = (r: PruneReport) => ({

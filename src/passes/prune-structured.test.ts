@@ -202,3 +202,16 @@ test('50% on every zoo model: valid, runs, boundary shapes unchanged, widths rou
     );
   }
 });
+
+test('per-layer ratios: only the named layer group is pruned, by its own ratio', async () => {
+  const m = zooModels()
+    .find((e) => e.name === 'resnet-tiny')!
+    .build();
+  const { groups } = await pruneStructured(m, { ratio: 0, multiple: 1, layerRatios: ['stage2.block0.conv1=0.25'] });
+  const changed = groups.filter((g) => g.kept < g.channels);
+  assert.deepEqual(
+    changed.map((g) => [g.sources, g.kept]),
+    [[['stage2.block0.conv1'], 24]],
+  );
+  await assert.rejects(() => pruneStructured(m, { layerRatios: ['nope=0.5'] }), /no layer named 'nope'/);
+});

@@ -5,6 +5,7 @@
 
 import { constantsToInitializers } from '../onnx/constants.js';
 import type { Model } from '../onnx/model.js';
+import { UsageError } from '../onnx/errors.js';
 import { verifyModel } from '../onnx/verify.js';
 import type { Pass, PassRecord } from './pass.js';
 import { applyEdits } from './prune/apply-edits.js';
@@ -19,6 +20,23 @@ export interface PruneStructuredParams {
   scope?: 'layer' | 'global';
   multiple?: number;
   exclude?: string[];
+  /** 'layer=ratio' entries: a ratio for the group of that layer, overriding `ratio`. */
+  layerRatios?: string[];
+}
+
+function parseLayerRatios(entries: string[] | undefined, model: Model): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of entries ?? []) {
+    const eq = e.lastIndexOf('=');
+    const name = e.slice(0, eq);
+    const r = Number(e.slice(eq + 1));
+    if (eq <= 0 || !(r >= 0 && r < 1))
+      throw new UsageError(`prune-structured: layerRatios entry '${e}' is not layer=ratio with 0 ≤ ratio < 1`, 'e.g. conv3=0.25');
+    if (!model.graph.nodes.some((n) => n.name === name))
+      throw new UsageError(`prune-structured: no layer named '${name}'`, '`edgefit inspect` lists node names');
+    out.set(name, r);
+  }
+  return out;
 }
 
 export interface PruneStructuredResult {
@@ -32,10 +50,11 @@ export async function pruneStructured(source: Model, params: PruneStructuredPara
   const method = params.method ?? 'l1';
   const scope = params.scope ?? 'layer';
   const multiple = params.multiple ?? 8;
-  if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`prune-structured: ratio ${ratio} is outside [0, 1)`);
+  if (!(ratio >= 0 && ratio < 1))
+    throw new UsageError(`prune-structured: ratio ${ratio} is outside [0, 1)`, 'e.g. 0.5 removes half the channels of each group');
   const record: PassRecord = {
     pass: 'prune-structured',
-    params: { ratio, method, scope, multiple, exclude: params.exclude },
+    params: { ratio, method, scope, multiple, exclude: params.exclude, layerRatios: params.layerRatios },
     stats: {},
     skipped: [],
     notes: [],
@@ -46,7 +65,8 @@ export async function pruneStructured(source: Model, params: PruneStructuredPara
   const { scores, hasBn } = elementScores(model.graph, dg, method);
   if (method === 'bn' && hasBn.every((b) => !b))
     record.notes.push('no BatchNormalization follows a pruned layer (folded by the exporter?); ranked by L2 norm instead');
-  const { removed, plans, skipped } = selectChannels(dg, scores, { ratio, multiple, scope, exclude: params.exclude });
+  const layerRatios = parseLayerRatios(params.layerRatios, model);
+  const { removed, plans, skipped } = selectChannels(dg, scores, { ratio, multiple, scope, exclude: params.exclude, layerRatios });
   record.skipped = skipped;
   const channels = plans.reduce((a, p) => a + p.channels, 0);
   const kept = plans.reduce((a, p) => a + p.kept, 0);
@@ -73,6 +93,7 @@ export const pruneStructuredPass: Pass<PruneStructuredParams> = {
     scope: { type: 'enum', values: ['layer', 'global'], default: 'layer', description: 'the same ratio in every group, or one ranking over all groups' },
     multiple: { type: 'integer', default: 8, min: 1, description: 'kept channel counts are rounded up to a multiple of this (heads: 1)' },
     exclude: { type: 'string[]', default: [], description: 'layer (node) names whose groups are left alone' },
+    layerRatios: { type: 'string[]', default: [], description: "per-layer ratios as 'layer=ratio' (the layer's whole group), overriding ratio" },
   },
   // The default ratio 0 changes nothing; any ratio > 0 changes the outputs by design until recovery.
   tolerance: { metric: 'maxAbs', value: 0 },

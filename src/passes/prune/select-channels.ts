@@ -14,6 +14,8 @@ export interface GroupPlan {
 
 export interface SelectOptions {
   ratio: number;
+  /** Ratios for the groups of named layers (layer scope), overriding `ratio`. */
+  layerRatios?: ReadonlyMap<string, number>;
   multiple: number;
   scope: 'layer' | 'global';
   /** Source nodes whose groups are left alone. */
@@ -108,7 +110,11 @@ export function selectChannels(
     }
     if (free.length === 0) continue;
     const mean = [...grp.score.values()].reduce((a, b) => a + b, 0) / grp.classes.length || 1;
-    const want = opts.scope === 'global' ? free.filter((c) => grp.score.get(c)! / mean <= threshold).length : Math.floor(grp.classes.length * opts.ratio);
+    const own = grp.sources.map((s) => opts.layerRatios?.get(s.node.name)).find((r) => r !== undefined);
+    const want =
+      opts.scope === 'global' && own === undefined
+        ? free.filter((c) => grp.score.get(c)! / mean <= threshold).length
+        : Math.floor(grp.classes.length * (own ?? opts.ratio));
     const m = grp.unit > 1 ? 1 : opts.multiple;
     const n = Math.min(free.length, grp.classes.length - roundedKeep(grp.classes.length, want, m));
     if (n <= 0) continue;
