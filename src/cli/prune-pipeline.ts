@@ -20,6 +20,7 @@ import type { GroupPlan } from '../passes/prune/select-channels.js';
 import { findPass } from '../passes/registry.js';
 import { createSession } from '../runtime/session.js';
 import { pruneAndRecover, type RecoverData } from '../train/recover.js';
+import { weightGradients } from '../train/taylor-gradients.js';
 
 export const PRUNE_SCHEMA = 'edgefit.prune/1';
 
@@ -28,7 +29,7 @@ export interface PruneJob {
   task: string;
   data?: string;
   ratio: number;
-  method: 'l1' | 'l2' | 'bn';
+  method: 'l1' | 'l2' | 'bn' | 'taylor';
   scope?: 'layer' | 'global';
   multiple?: number;
   recoverEpochs: number;
@@ -183,9 +184,16 @@ export async function runPruneJob(job: PruneJob): Promise<{ model: Model; report
   const held = await loadTask(job.task, { data: job.data, split: 'test', limit: job.data ? undefined : evalN, seed: job.seed ?? 0 });
   log(`scoring the input on '${held.name}'…`);
   const q0 = await scoreOn(input, held, evalN, threads);
+  const needTrain = (job.recoverEpochs > 0 || job.method === 'taylor') && job.ratio > 0;
+  const train = needTrain
+    ? await loadTask(job.task, { data: job.data, split: 'train', limit: job.data ? undefined : (job.trainSamples ?? 1000), seed: job.seed ?? 0 })
+    : undefined;
+  const data = train ? await taskSamples(train, input, job.trainSamples ?? 1000) : undefined;
+  const gradientsOf = async (m: Model) => (job.method === 'taylor' && data ? { gradients: await weightGradients(m, data, { threads }) } : {});
+  if (job.method === 'taylor' && data) log('taylor importance: gradients of the task loss on the training samples…');
   const pruneOnce = async (m: Model, ratio: number) =>
-    (await pruneStructured(m, { ratio, method: job.method, scope: job.scope, multiple: job.multiple })).model;
-  const first = await pruneStructured(input, { ratio: job.ratio, method: job.method, scope: job.scope, multiple: job.multiple });
+    (await pruneStructured(m, { ratio, method: job.method, scope: job.scope, multiple: job.multiple }, await gradientsOf(m))).model;
+  const first = await pruneStructured(input, { ratio: job.ratio, method: job.method, scope: job.scope, multiple: job.multiple }, await gradientsOf(input));
   if (job.ratio > 0 && Number(first.record.stats.removed) === 0) {
     const why = first.record.skipped.map((s) => `${s.opType} '${s.node}': ${s.reason}`).slice(0, 5);
     throw new EdgefitError(
@@ -196,9 +204,7 @@ export async function runPruneJob(job: PruneJob): Promise<{ model: Model; report
   }
   let model = first.model;
   let recovery: PruneReport['recovery'] = null;
-  if (job.recoverEpochs > 0 && job.ratio > 0) {
-    const train = await loadTask(job.task, { data: job.data, split: 'train', limit: job.data ? undefined : (job.trainSamples ?? 1000), seed: job.seed ?? 0 });
-    const data = await taskSamples(train, input, job.trainSamples ?? 1000);
+  if (job.recoverEpochs > 0 && job.ratio > 0 && data) {
     const steps = job.steps ?? 1;
     log(
       `recovering: ${job.recoverEpochs} epoch(s) × ${steps} step(s) of distillation from the input on ${data.x.length / data.sampleShape.reduce((p, q) => p * q, 1)} samples…`,

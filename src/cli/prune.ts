@@ -25,7 +25,7 @@ export const pruneCommand: Command = {
       type: 'string',
       values: ['l1', 'l2', 'bn', 'taylor'],
       default: 'l1',
-      description: 'channel importance: L1/L2 weight norm or |BatchNorm scale|',
+      description: 'channel importance: L1/L2 weight norm, |BatchNorm scale|, or first-order Taylor |Σ w·∂L/∂w| on the task data',
     },
     { name: 'scope', type: 'string', values: ['layer', 'global'], default: 'layer', description: 'the same ratio in every group, or one global ranking' },
     { name: 'multiple', type: 'integer', default: 8, description: 'round kept channel counts up to a multiple of this', placeholder: 'n' },
@@ -54,11 +54,6 @@ function checkFlags(f: CommandContext['flags'], inPath: string): { out: string; 
   if (ratio === undefined) throw new UsageError("'edgefit prune' needs --ratio <0..1>", 'e.g. --ratio 0.5 removes half the channels of each prunable group');
   if (!(ratio >= 0 && ratio < 1))
     throw new UsageError(`--ratio must be from 0 to below 1, got ${ratio}`, 'it is the fraction of channels removed: 0.5 removes half');
-  if (f.method === 'taylor')
-    throw new UsageError(
-      '--method taylor is not available in this build',
-      'use l1, l2 or bn; first-order Taylor importance (weight × gradient) is not done yet',
-    );
   const counts: [string, number, number][] = [
     ['multiple', 1, 4096],
     ['recover-epochs', 0, 10_000],
@@ -89,7 +84,7 @@ async function run(ctx: CommandContext): Promise<number> {
     task: f.task as string,
     data: f.data as string | undefined,
     ratio,
-    method: f.method as 'l1' | 'l2' | 'bn',
+    method: f.method as 'l1' | 'l2' | 'bn' | 'taylor',
     scope: f.scope as 'layer' | 'global',
     multiple: f.multiple as number,
     recoverEpochs: f['recover-epochs'] as number,

@@ -215,3 +215,14 @@ test('per-layer ratios: only the named layer group is pruned, by its own ratio',
   );
   await assert.rejects(() => pruneStructured(m, { layerRatios: ['nope=0.5'] }), /no layer named 'nope'/);
 });
+
+test('taylor importance: |Σ w·g| per channel slice; required only when something is removed', async () => {
+  const { taylorNorms } = await import('./prune/importance.js');
+  // w, g [2, 3] along axis 0: |1·1 + 2·(−1) + 3·0| = 1, |4·1 + 5·1 + 6·1| = 15
+  assert.deepEqual([...taylorNorms(Float32Array.of(1, 2, 3, 4, 5, 6), Float32Array.of(1, -1, 0, 1, 1, 1), [2, 3], 0)], [1, 15]);
+  const m = zooModels()[0]!.build();
+  await assert.rejects(() => pruneStructured(m, { ratio: 0.5, method: 'taylor' }), /needs the loss gradients/);
+  const zero = new Map([...m.graph.initializers].map(([k, t]) => [k, new Float32Array(t.size)]));
+  const { record } = await pruneStructured(m, { ratio: 0.5, method: 'taylor' }, { gradients: zero });
+  assert.ok(Number(record.stats.removed) > 0);
+});

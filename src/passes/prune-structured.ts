@@ -45,7 +45,11 @@ export interface PruneStructuredResult {
   groups: GroupPlan[];
 }
 
-export async function pruneStructured(source: Model, params: PruneStructuredParams): Promise<PruneStructuredResult> {
+export async function pruneStructured(
+  source: Model,
+  params: PruneStructuredParams,
+  data: { gradients?: ReadonlyMap<string, Float32Array> } = {},
+): Promise<PruneStructuredResult> {
   const ratio = params.ratio ?? 0;
   const method = params.method ?? 'l1';
   const scope = params.scope ?? 'layer';
@@ -62,7 +66,12 @@ export async function pruneStructured(source: Model, params: PruneStructuredPara
   const model = source.clone();
   constantsToInitializers(model);
   const dg = buildDependencyGraph(model);
-  const { scores, hasBn } = elementScores(model.graph, dg, method);
+  if (method === 'taylor' && !data.gradients && ratio > 0)
+    throw new UsageError(
+      'taylor importance needs the loss gradients of the weights on task data',
+      'edgefit prune --method taylor computes them; or use l1, l2 or bn',
+    );
+  const { scores, hasBn } = elementScores(model.graph, dg, method, data.gradients);
   if (method === 'bn' && hasBn.every((b) => !b))
     record.notes.push('no BatchNormalization follows a pruned layer (folded by the exporter?); ranked by L2 norm instead');
   const layerRatios = parseLayerRatios(params.layerRatios, model);

@@ -96,7 +96,7 @@ export async function teacherLogits(teacher: Model, data: RecoverData, threads =
 }
 
 /** The student with its logits as rows of classes ([B·T, C] for sequences): the tensor the loss reads. */
-function framesOf(student: Model, cache: TeacherCache): { model: Model; rows: string } {
+export function framesOf(student: Model, cache: TeacherCache): { model: Model; rows: string } {
   const m = student.clone();
   if (cache.frames === 1) return { model: m, rows: cache.tensor };
   const shape = `recover.frames_shape`;
