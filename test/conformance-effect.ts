@@ -8,21 +8,34 @@ import type { Graph } from '../src/onnx/graph.js';
 import type { Model } from '../src/onnx/model.js';
 import type { PassRecord } from '../src/passes/pass.js';
 
-/** Node count, op-type histogram and initializer dtype histogram over the main graph and every body. */
+/** Node count, op-type histogram, initializer dtype histogram and zero float weights, over the main graph and every body. */
 export function graphSignature(m: Model): string {
   const ops = new Map<string, number>();
   const dtypes = new Map<number, number>();
   let nodes = 0;
+  let zeros = 0; // unstructured pruning shows only here
   m.graph.walk((g) => {
     for (const n of g.nodes) {
       nodes++;
       const k = `${n.domain}.${n.opType}`;
       ops.set(k, (ops.get(k) ?? 0) + 1);
     }
-    for (const t of g.initializers.values()) dtypes.set(t.dataType, (dtypes.get(t.dataType) ?? 0) + t.size);
+    for (const t of g.initializers.values()) {
+      dtypes.set(t.dataType, (dtypes.get(t.dataType) ?? 0) + t.size);
+      if (t.dataType === DataType.FLOAT) zeros += countZeroFloats(t.data);
+    }
   });
   const sorted = <K>(x: Map<K, number>) => JSON.stringify([...x].sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
-  return `${nodes}|${sorted(ops)}|${sorted(dtypes)}`;
+  return `${nodes}|${sorted(ops)}|${sorted(dtypes)}|${zeros}`;
+}
+
+/** Float32 elements equal to ±0 in a little-endian raw buffer. */
+function countZeroFloats(raw: Uint8Array): number {
+  const data = raw.byteOffset % 4 === 0 ? raw : raw.slice();
+  const u = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >> 2);
+  let n = 0;
+  for (let i = 0; i < u.length; i++) if ((u[i]! & 0x7fffffff) === 0) n++;
+  return n;
 }
 
 /** True for a node reading a 2-D float32 weight held by its own graph or the main graph. */

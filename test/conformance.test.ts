@@ -200,11 +200,23 @@ function paramVariants(pass: Pass): Record<string, unknown>[] {
 /** Per transforming pass, the models its default run changed: each must change at least one. */
 const changedBy = new Map<string, string[]>();
 
-async function check(pass: Pass, m: ConformanceModel, raw: Record<string, unknown> = {}): Promise<void> {
+/**
+ * 'default': the pass's own parameters (or a variant), outputs within its tolerance. 'effect': the
+ * parameters its `effect` declares, where it must change the graph and outputs only keep their sizes.
+ */
+type Mode = 'default' | 'effect';
+
+/** Whether this run is the one that must show the pass's effect. */
+function effectRun(pass: Pass, raw: Record<string, unknown>, mode: Mode): boolean {
+  if (pass.prep) return false;
+  return pass.effect ? mode === 'effect' : Object.keys(raw).length === 0;
+}
+
+async function check(pass: Pass, m: ConformanceModel, raw: Record<string, unknown> = {}, mode: Mode = 'default'): Promise<void> {
   const { model, ref } = await base(m);
   const params = validateParams(pass.name, pass.params, raw);
   const { model: out, record } = await pass.run(model.clone(), params, { calibration: m.calibration, seed: 1 });
-  if (!pass.prep && Object.keys(raw).length === 0) {
+  if (effectRun(pass, raw, mode)) {
     const changed = graphSignature(out) !== graphSignature(model);
     if (changed) changedBy.set(pass.name, [...(changedBy.get(pass.name) ?? []), m.name]);
     const why = passApplies(pass.name, model, record);
@@ -219,6 +231,7 @@ async function check(pass: Pass, m: ConformanceModel, raw: Record<string, unknow
     assert.ok(g, `output ${name} is still there`);
     assert.equal(g.length, r.length, `output ${name} keeps its size`);
     assert.ok(g.every(Number.isFinite), `output ${name} is finite`);
+    if (mode === 'effect') continue; // values move by design (see Pass.effect); sizes and finiteness checked above
     const w = within(pass.tolerance, r, g);
     assert.ok(
       w.ok,
@@ -231,6 +244,8 @@ for (const m of MODELS) {
   for (const pass of PASSES) {
     const skip = m.skip ?? (pass.needsCalibration && !m.calibration ? `pass needs calibration data and ${m.name} has none` : undefined);
     test(`conformance: ${pass.name} on ${m.name}`, { skip }, () => check(pass, m));
+    const effect = pass.effect;
+    if (effect) test(`conformance: ${pass.name} ${JSON.stringify(effect.params)} on ${m.name}`, { skip }, () => check(pass, m, effect.params, 'effect'));
     if (m.name.startsWith('ocr/')) continue; // the big models: defaults only, to keep the suite short
     for (const v of paramVariants(pass)) test(`conformance: ${pass.name} ${JSON.stringify(v)} on ${m.name}`, { skip }, () => check(pass, m, v));
   }
@@ -239,6 +254,7 @@ for (const m of MODELS) {
 for (const pass of PASSES.filter((p) => !p.prep))
   test(`conformance: ${pass.name} changes at least one model`, async () => {
     // declared after the per-model tests, so (node:test runs top-level tests in order) it sees their results
-    for (const m of MODELS.filter((x) => !x.skip)) if (!changedBy.has(pass.name)) await check(pass, m).catch(() => undefined);
+    const raw = pass.effect?.params ?? {};
+    for (const m of MODELS.filter((x) => !x.skip)) if (!changedBy.has(pass.name)) await check(pass, m, raw, 'effect').catch(() => undefined);
     assert.ok(changedBy.get(pass.name)?.length, `${pass.name} left every conformance model unchanged: a transforming pass must do something`);
   });

@@ -23,6 +23,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'search for the fastest model that meets a latency budget and a quality floor, measured here',
     load: async () => (await import('./optimize.js')).optimizeCommand,
   },
+  prune: {
+    summary: 'remove channels, heads and FFN neurons, recover by distillation, and measure against the input',
+    load: async () => (await import('./prune.js')).pruneCommand,
+  },
   train: { summary: 'build a small model (MLP or CNN) and train it from scratch on a task', load: async () => (await import('./train.js')).trainCommand },
   finetune: {
     summary: 'fine-tune a pretrained model on a task: cut at a feature tensor, new head, optionally unfreeze blocks',

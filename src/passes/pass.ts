@@ -57,6 +57,12 @@ export interface Pass<P extends ParamValues = ParamValues> {
   description: string;
   params: Record<string, ParamSpec>;
   tolerance: Tolerance;
+  /**
+   * For a pass whose defaults change nothing by design (pruning at ratio 0): parameters under which it
+   * must show an effect. The conformance suite runs them, requires a changed graph, and checks only the
+   * outputs' sizes and finiteness, because such a pass moves values until a later recovery stage.
+   */
+  effect?: { params: ParamValues; why: string };
   /** Whether the pass needs ctx.calibration. */
   needsCalibration?: boolean;
   /**

@@ -10,6 +10,8 @@ import { quantizeInt4Pass } from './quantize-int4.js';
 import { fp16Pass } from './fp16.js';
 import { quantizeStaticPass } from './quantize-static.js';
 import { foldExporterHabitsPass } from './fold-exporter-habits.js';
+import { pruneStructuredPass } from './prune-structured.js';
+import { pruneMagnitudePass } from './prune-magnitude.js';
 
 // Each pass's output is verified (checked): a broken result is reported as edgefit's bug, typed.
 export const PASSES: Pass[] = (
@@ -21,6 +23,8 @@ export const PASSES: Pass[] = (
     quantizeInt4Pass as Pass,
     fp16Pass as Pass,
     quantizeStaticPass,
+    pruneStructuredPass as Pass,
+    pruneMagnitudePass as Pass,
   ] as Pass[]
 ).map(checked);
 

@@ -1,0 +1,74 @@
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { readModel } from '../onnx/read-model.js';
+import { writeModel } from '../onnx/write-model.js';
+import { maxAbsDiff, runModel } from '../passes/quant/ort-check.js';
+import { buildCnn, buildMlp } from '../train/models.js';
+import { randomFeeds } from '../zoo/index.js';
+import { runCli } from './test-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'edgefit-prune-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const cnn = join(dir, 'cnn.onnx');
+writeModel(buildCnn('cnn:1x28x28-c16-p-c16-p-10', 1), cnn);
+const small = ['--train-samples', '64', '--eval-samples', '32', '--rounds', '2', '--task', 'mnist'];
+const params = (path: string) => [...readModel(path).graph.initializers.values()].reduce((a, t) => a + t.size, 0);
+
+test('prunes, recovers and prints params, MACs, p50/p99 and quality with an interval', async () => {
+  const out = join(dir, 'half.onnx');
+  const r = await runCli(['prune', cnn, '-o', out, '--ratio', '0.5', '--recover-epochs', '1', ...small]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(params(out) < params(cnn));
+  assert.match(r.stdout, /params: +\d+ → \d+ \(-\d+%\)/);
+  assert.match(r.stdout, /MACs: +\d+ → \d+/);
+  assert.match(r.stdout, /latency: p50 [\d.]+ → [\d.]+ ms, p99 [\d.]+ → [\d.]+ ms/);
+  assert.match(r.stdout, /quality: accuracy [\d.]+ \[[\d.]+, [\d.]+\] → [\d.]+ \[/);
+  assert.match(r.stderr, /epoch 1: loss/);
+});
+
+test('--method taylor ranks channels by |Σ w·∂L/∂w| from the training engine', async () => {
+  const out = join(dir, 'taylor.onnx');
+  const r = await runCli(['prune', cnn, '-o', out, '--ratio', '0.5', '--method', 'taylor', '--recover-epochs', '0', ...small]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /taylor importance: gradients/);
+  assert.ok(params(out) < params(cnn));
+});
+
+test('--json follows the documented schema; ratio 0 writes a model with bit-identical outputs', async () => {
+  const out = join(dir, 'same.onnx');
+  const r = await runCli(['prune', cnn, '-o', out, '--ratio', '0', '--json', ...small]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.schema, 'edgefit.prune/1');
+  for (const k of ['params', 'macs', 'latencyMs', 'speedup', 'quality', 'groups', 'skipped', 'machine']) assert.ok(k in j, k);
+  assert.equal(j.params.input, j.params.output);
+  assert.equal(j.recovery, null);
+  const feeds = randomFeeds({ x: [2, 1, 28, 28] });
+  const [a, b] = [await runModel(readModel(cnn), feeds), await runModel(readModel(out), feeds)];
+  for (const k of Object.keys(a)) assert.equal(maxAbsDiff(a[k]!, b[k]!), 0);
+});
+
+test('bad input: a clear message and no output written', async () => {
+  const cases: [string[], RegExp][] = [
+    [[cnn, '--ratio', '1.5', ...small], /--ratio must be from 0 to below 1/],
+    [[cnn, '--ratio', '0.5', '--eval-samples', '4'], /needs --task/],
+  ];
+  const mlpPath = join(dir, 'linear.onnx');
+  writeModel(buildMlp([784, 10]), mlpPath);
+  cases.push([[mlpPath, '--ratio', '0.5', ...small], /nothing in the model can be pruned.*\n.*reaches the model output/]);
+  cases.push([
+    [cnn, '--ratio', '0.5', '--task', 'serials-rotated', '--eval-samples', '4'],
+    /does not fit the model|E_TASK_MODEL|has \d+ scores per item|input/,
+  ]);
+  for (const [k, [argv, re]] of cases.entries()) {
+    const out = join(dir, `bad${k}.onnx`);
+    const r = await runCli(['prune', argv[0]!, '-o', out, ...argv.slice(1)]);
+    assert.notEqual(r.code, 0, `case ${k} fails`);
+    assert.match(r.stderr, re, `case ${k}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.ok(!existsSync(out), `case ${k} wrote nothing`);
+  }
+});

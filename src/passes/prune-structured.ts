@@ -1,0 +1,115 @@
+// Structured pruning on the ONNX graph: whole output channels of Conv/MatMul/Gemm layers (and attention
+// heads, FFN neurons) are removed together with everything coupled to them, so the tensors really
+// shrink. Dependency groups come from prune/dependency-graph.ts; a group that cannot be pruned safely is
+// left alone and recorded, naming the node. Quality drops until recovery (src/train/recover.ts).
+
+import { foldExporterHabits } from '../onnx/fold-exporter-habits.js';
+import type { Model } from '../onnx/model.js';
+import { UsageError } from '../onnx/errors.js';
+import { verifyModel } from '../onnx/verify.js';
+import type { Pass, PassRecord } from './pass.js';
+import { applyEdits } from './prune/apply-edits.js';
+import { buildDependencyGraph } from './prune/dependency-graph.js';
+import { elementScores, type ImportanceMethod } from './prune/importance.js';
+import { selectChannels, type GroupPlan } from './prune/select-channels.js';
+
+export interface PruneStructuredParams {
+  [k: string]: number | boolean | string | string[] | undefined;
+  ratio?: number;
+  method?: ImportanceMethod;
+  scope?: 'layer' | 'global';
+  multiple?: number;
+  exclude?: string[];
+  /** 'layer=ratio' entries: a ratio for the group of that layer, overriding `ratio`. */
+  layerRatios?: string[];
+}
+
+function parseLayerRatios(entries: string[] | undefined, model: Model): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of entries ?? []) {
+    const eq = e.lastIndexOf('=');
+    const name = e.slice(0, eq);
+    const r = Number(e.slice(eq + 1));
+    if (eq <= 0 || !(r >= 0 && r < 1))
+      throw new UsageError(`prune-structured: layerRatios entry '${e}' is not layer=ratio with 0 ≤ ratio < 1`, 'e.g. conv3=0.25');
+    if (!model.graph.nodes.some((n) => n.name === name))
+      throw new UsageError(`prune-structured: no layer named '${name}'`, '`edgefit inspect` lists node names');
+    out.set(name, r);
+  }
+  return out;
+}
+
+export interface PruneStructuredResult {
+  model: Model;
+  record: PassRecord;
+  groups: GroupPlan[];
+}
+
+export async function pruneStructured(
+  source: Model,
+  params: PruneStructuredParams,
+  data: { gradients?: ReadonlyMap<string, Float32Array> } = {},
+): Promise<PruneStructuredResult> {
+  const ratio = params.ratio ?? 0;
+  const method = params.method ?? 'l1';
+  const scope = params.scope ?? 'layer';
+  const multiple = params.multiple ?? 8;
+  if (!(ratio >= 0 && ratio < 1))
+    throw new UsageError(`prune-structured: ratio ${ratio} is outside [0, 1)`, 'e.g. 0.5 removes half the channels of each group');
+  const record: PassRecord = {
+    pass: 'prune-structured',
+    params: { ratio, method, scope, multiple, exclude: params.exclude, layerRatios: params.layerRatios },
+    stats: {},
+    skipped: [],
+    notes: [],
+  };
+  const model = source.clone();
+  // exporters reach weights through Identity/Constant chains; pruning edits the weights themselves
+  foldExporterHabits(model);
+  const dg = buildDependencyGraph(model);
+  if (method === 'taylor' && !data.gradients && ratio > 0)
+    throw new UsageError(
+      'taylor importance needs the loss gradients of the weights on task data',
+      'edgefit prune --method taylor computes them; or use l1, l2 or bn',
+    );
+  const { scores, hasBn } = elementScores(model.graph, dg, method, data.gradients);
+  if (method === 'bn' && hasBn.every((b) => !b))
+    record.notes.push('no BatchNormalization follows a pruned layer (folded by the exporter?); ranked by L2 norm instead');
+  const layerRatios = parseLayerRatios(params.layerRatios, model);
+  const { removed, plans, skipped } = selectChannels(dg, scores, { ratio, multiple, scope, exclude: params.exclude, layerRatios });
+  record.skipped = skipped;
+  const channels = plans.reduce((a, p) => a + p.channels, 0);
+  const kept = plans.reduce((a, p) => a + p.kept, 0);
+  record.stats = { groups: plans.length, channels, kept, removed: channels - kept, fixedGroups: plans.filter((p) => p.fixed > 0).length };
+  // ratio 0, or nothing removable: the input itself, so outputs are bit-identical
+  if (removed.size === 0) return { model: source.clone(), record, groups: plans };
+  record.stats.editedConstants = applyEdits(model, dg, removed);
+  verifyModel(model, { context: 'after pass prune-structured' });
+  return { model, record, groups: plans };
+}
+
+export const pruneStructuredPass: Pass<PruneStructuredParams> = {
+  name: 'prune-structured',
+  description: 'removes whole channels, attention heads and FFN neurons with everything coupled to them (dependency groups); recover quality afterwards',
+  params: {
+    ratio: {
+      type: 'number',
+      default: 0,
+      min: 0,
+      max: 0.95,
+      description: 'fraction of channels removed per group (layer scope) or overall (global); 0 leaves the model unchanged',
+    },
+    method: { type: 'enum', values: ['l1', 'l2', 'bn'], default: 'l1', description: 'importance: L1 or L2 weight norm, or |BatchNorm scale|' },
+    scope: { type: 'enum', values: ['layer', 'global'], default: 'layer', description: 'the same ratio in every group, or one ranking over all groups' },
+    multiple: { type: 'integer', default: 8, min: 1, description: 'kept channel counts are rounded up to a multiple of this (heads: 1)' },
+    exclude: { type: 'string[]', default: [], description: 'layer (node) names whose groups are left alone' },
+    layerRatios: { type: 'string[]', default: [], description: "per-layer ratios as 'layer=ratio' (the layer's whole group), overriding ratio" },
+  },
+  // The default ratio 0 changes nothing; any ratio > 0 changes the outputs by design until recovery.
+  tolerance: { metric: 'maxAbs', value: 0 },
+  effect: { params: { ratio: 0.5 }, why: 'half the channels of each prunable group removed; recovery (edgefit prune --recover-epochs) restores quality' },
+  async run(model, params) {
+    const { model: out, record } = await pruneStructured(model, params);
+    return { model: out, record };
+  },
+};
