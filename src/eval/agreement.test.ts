@@ -11,6 +11,7 @@ test('the kind of an output decides its metric', () => {
   assert.equal(outputKind([item([0.1, 0.9, 0.3, 0.2], [1, 1, 2, 2])]), 'map');
   assert.equal(outputKind([item([0.1, 0.9, 0.3, 0.2], [1, 2, 2])]), 'map', 'a 3-D map whose rows are not distributions');
   assert.equal(outputKind([item([3, -2, 0.3, 5], [1, 1, 2, 2])]), 'dense', 'values outside [0, 1] are not a probability map');
+  assert.equal(outputKind([item([1, 1, 1, 1, 0, 0, 0, 0], [2, 1, 4])]), 'dense', 'recurrent state in [0, 1] has no spatial axes: not a map');
 });
 
 test('one-element outputs: decision agreement and |diff|, never the cosine of two scalars', () => {

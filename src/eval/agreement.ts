@@ -46,7 +46,9 @@ export function outputKind(ref: readonly ItemOutput[]): OutputKind {
   const last = dims[dims.length - 1] ?? 1;
   if (dims.length === 2 && last > 1) return 'class-scores';
   if (dims.length === 3 && last > 1 && ref.every(rowsSumToOne)) return 'class-scores';
-  if (dims.length >= 3 && inUnit(ref)) return 'map';
+  // a map has spatial dims: its last two axes both longer than 1 (a state [2, 1, 4] in [0, 1] is not one)
+  const spatial = dims.length >= 3 && (dims[dims.length - 1] ?? 1) > 1 && (dims[dims.length - 2] ?? 1) > 1;
+  if (spatial && inUnit(ref)) return 'map';
   return 'dense';
 }
 
