@@ -8,7 +8,7 @@ import { writeModel } from '../onnx/write-model.js';
 import { DataType, GraphBuilder } from '../onnx/index.js';
 import { mlp, resnetCnn } from '../zoo/index.js';
 import { mkdirSync } from 'node:fs';
-import { featureSamples, sigmoidClassifier, vadLike, writeNpy } from '../search/test-fixtures.js';
+import { featureSamples, segmentationModel, sigmoidClassifier, vadLike, writeNpy } from '../search/test-fixtures.js';
 import { runCli } from './test-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgefit-quantize-cli-'));
@@ -280,4 +280,16 @@ test('a pass that throws on a model it cannot handle becomes a typed error namin
       /quantize-dynamic could not quantize this model/.test(e.message) &&
       /--exclude/.test(e.hint ?? ''),
   );
+});
+
+test('a mode that finds nothing to do says "no change" instead of timing noise', async () => {
+  const seg = join(dir, 'seg.onnx');
+  writeModel(segmentationModel({ size: 8 }), seg);
+  const out = join(dir, 'seg.int4.onnx');
+  const r = await run([seg, '-o', out, '--mode', 'int4', '--eval-samples', '2', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  // a Conv-only model has no MatMul for int4 (MatMulNBits) to take: the output is the input, byte for byte
+  assert.equal(j.stats.quantized, 0);
+  assert.equal(j.verdict, 'no-change');
 });

@@ -11,7 +11,7 @@ import { createSession, MAX_THREADS } from '../runtime/session.js';
 import { EdgefitError, UsageError } from '../onnx/errors.js';
 import type { Model } from '../onnx/model.js';
 import { readModel } from '../onnx/read-model.js';
-import { checkOutputPath, writeModel } from '../onnx/write-model.js';
+import { checkOutputPath, serializeModel, writeModel } from '../onnx/write-model.js';
 import { validateParams } from '../passes/params.js';
 import type { Feeds, PassContext, PassRecord, ParamValues } from '../passes/pass.js';
 import { mixedPrecision, pick, QualityProbe, type SensitivityRow } from '../passes/quant/sensitivity.js';
@@ -293,9 +293,12 @@ async function run(ctx: CommandContext): Promise<number> {
   const agreement = data.holdout
     ? await onData('held-out', () => agreementOn(result.model, (f.reference as string | undefined) ?? model, data.holdout!, evalSamples, f.threads as number))
     : undefined;
+  // A pass that changed nothing gives the input back byte for byte: timing it would only measure noise.
+  const unchanged = Buffer.compare(Buffer.from(serializeModel(result.model)), Buffer.from(serializeModel(model))) === 0;
+  if (unchanged) log(`no change: ${pass.name} left the model as it was${noChangeReasons(result.record)}`);
   if (!guard) {
     log('timing against the input (interleaved, same settings)…');
-    guard = await guardSpeed(model, result.model, timing);
+    guard = await guardSpeed(model, result.model, unchanged ? { ...timing, rounds: 1, iterations: 3, warmup: 1 } : timing);
   }
   // The task's own metric (accuracy, CER, …) on the held-out split, for the input and the output.
   let taskMetric: { metric: string; input: number; output: number; higherIsBetter: boolean; n: number } | undefined;
@@ -342,7 +345,7 @@ async function run(ctx: CommandContext): Promise<number> {
           mode,
           pass: pass.name,
           params: result.record.params,
-          verdict: guard.verdict,
+          verdict: unchanged ? 'no-change' : guard.verdict,
           speedup: guard.speedup,
           latencyMs: { input: guard.baseline, output: guard.candidate },
           taskMetric: taskMetric ?? null,
@@ -375,7 +378,8 @@ async function run(ctx: CommandContext): Promise<number> {
   }
   const w = (s: string) => ctx.stdout.write(s + '\n');
   w(`wrote ${out}`);
-  w(`speed:   ${guard.summary} [${guard.machine.threads} thread, ${guard.machine.cpu}, ORT ${guard.machine.ort}]`);
+  if (unchanged) w(`no change: ${pass.name} left the model byte-identical to the input${noChangeReasons(result.record)}; nothing to gain from it`);
+  else w(`speed:   ${guard.summary} [${guard.machine.threads} thread, ${guard.machine.cpu}, ORT ${guard.machine.ort}]`);
   if (agreement) {
     const figs = Object.entries(agreement.metrics)
       .filter(([k]) => !k.includes(':'))
@@ -535,6 +539,14 @@ export async function runPass(pass: ReturnType<typeof findPass> & {}, model: Mod
       `try another --mode, or keep the node it names float with --exclude <node or op type>; a model that still fails is a bug to report with the model's 'edgefit inspect' output`,
     );
   }
+}
+
+/** " (Conv: not a MatMul ×3)": the reasons a pass recorded for what it left alone. */
+function noChangeReasons(rec: PassRecord): string {
+  const groups = new Map<string, number>();
+  for (const sk of rec.skipped) groups.set(`${sk.opType}: ${sk.reason}`, (groups.get(`${sk.opType}: ${sk.reason}`) ?? 0) + 1);
+  const r = [...groups].slice(0, 3).map(([k, n]) => `${k}${n > 1 ? ` ×${n}` : ''}`);
+  return r.length ? ` (${r.join('; ')})` : '';
 }
 
 /** ONNX Runtime refusing the feeds (a shape, a missing input): the data does not fit the model. */
