@@ -122,7 +122,7 @@ export function choose(
           id: r.id,
           misses: miss.length
             ? miss.map(describeCheck)
-            : [`nothing at screening (${r.config.label} met every constraint there), but it was not fully measured before the time limit`],
+            : ['a full measurement: it met every constraint at screening, but was not fully measured before the time limit'],
         }));
   return { chosen: feasible[0], runnerUp: feasible[1], feasible, checks, closest };
 }
