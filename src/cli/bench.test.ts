@@ -68,3 +68,27 @@ test('bench --help lists the flags', async () => {
   for (const f of ['--threads', '--batch', '--shape', '--warmup', '--iterations', '--duration', '--opt-level', '--providers', '--json'])
     assert.ok(r.stdout.includes(f), f);
 });
+
+test('bench --value: an integer input is refused without one, measured with it', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { writeModel } = await import('../onnx/write-model.js');
+  const { vadLike } = await import('../search/test-fixtures.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ef-bench-value-'));
+  try {
+    const m = join(dir, 'vad.onnx');
+    writeModel(vadLike(), m);
+    const refused = await cli('bench', m, '--shape', 'audio=1,16', '-n', '3', '--warmup', '0');
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /integer input 'sr' needs a value[\s\S]*hint: give --value sr=<number>/);
+    const ok = await cli('bench', m, '--shape', 'audio=1,16', '--value', 'sr=16000', '-n', '3', '--warmup', '0', '--json');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(
+      JSON.parse(ok.stdout).inputs.map((i: { name: string }) => i.name),
+      ['audio', 'sr', 'state'],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -7,7 +7,7 @@ import { BenchError, benchIsolated, type BenchResult, type IsolatedOptions } fro
 import { DEFAULT_DURATION_MS, DEFAULT_WARMUP } from '../bench/latency.js';
 import { machineLine } from '../bench/machine.js';
 import { progressBar } from '../bench/progress.js';
-import { DEFAULT_MAX_ELEMENTS, parseDimFlags, parseShapeFlags } from '../runtime/inputs.js';
+import { DEFAULT_MAX_ELEMENTS, parseDimFlags, parseShapeFlags, parseValueFlags } from '../runtime/inputs.js';
 import { OPT_LEVELS, type OptLevel } from '../runtime/session.js';
 import { readModel } from '../onnx/read-model.js';
 import type { Command, CommandContext } from './command.js';
@@ -27,6 +27,12 @@ export const benchCommand: Command = {
       description: 'value of batch dims: symbolic dims named like batch/N, else a symbolic first dim (default 1)',
     },
     { name: 'shape', type: 'string[]', placeholder: 'name=d1,d2,…', description: 'full shape of one input; repeat the flag for more inputs' },
+    {
+      name: 'value',
+      type: 'string[]',
+      placeholder: 'name=v',
+      description: 'a fixed value for an input, broadcast to its shape (e.g. --value sr=16000 --value state=0); integer inputs other than ids/masks need one',
+    },
     { name: 'dim', type: 'string[]', placeholder: 'name=n,…', description: 'value of a symbolic dim by the name the model gives it, e.g. --dim sequence=128' },
     { name: 'warmup', type: 'integer', placeholder: 'n', default: DEFAULT_WARMUP, description: 'untimed runs before measuring' },
     { name: 'iterations', short: 'n', type: 'integer', placeholder: 'n', description: 'timed runs (instead of --duration)' },
@@ -102,6 +108,7 @@ export function optionsFromFlags(ctx: CommandContext): IsolatedOptions {
     batch: flagInt(ctx, 'batch', 1),
     shapes: parseShapeFlags((ctx.flags.shape as string[] | undefined) ?? []),
     dims: parseDimFlags((ctx.flags.dim as string[] | undefined) ?? []),
+    values: parseValueFlags(ctx.flags.value as string[] | undefined),
     maxElements: flagInt(ctx, 'max-elements', 1),
     warmup: flagInt(ctx, 'warmup', 0),
     iterations,

@@ -1,7 +1,11 @@
 // `edgefit eval <model> --task <spec.json | builtin>`: scores a model on a task, with confidence
 // intervals. Thin: parse, load the task, open a session, evaluate, print.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { openUserData } from '../data/user-data.js';
+import { declaredInputs, parseValueFlags } from '../runtime/inputs.js';
+import { agreementWith } from '../search/quality.js';
 import { UsageError } from '../onnx/errors.js';
 import { loadTask, builtinTasks } from '../data/task.js';
 import { inferSpec, sessionIO } from '../data/infer-spec.js';
@@ -41,7 +45,14 @@ export const evalCommand: Command = {
     { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of generated data and of the split' },
     { name: 'batch-size', short: 'b', type: 'integer', placeholder: 'n', default: 8, description: 'items per model run' },
     { name: 'threads', short: 't', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads' },
-    { name: 'reference', type: 'string', placeholder: 'model.onnx', description: 'a reference model: adds top-1 agreement (or cosine for embeddings)' },
+    {
+      name: 'reference',
+      type: 'string',
+      placeholder: 'model.onnx',
+      description:
+        'a reference model: adds top-1 agreement (or cosine for embeddings); with .npy --data and no --task, the model is scored by agreement with it, per output',
+    },
+    { name: 'value', type: 'string[]', placeholder: 'name=v', description: 'a fixed value for an input the data does not hold (e.g. --value sr=16000)' },
     {
       name: 'on-bad-item',
       type: 'string',
@@ -59,6 +70,9 @@ export const evalCommand: Command = {
     const model = ctx.args[0]!;
     if (!existsSync(model)) throw new UsageError(`model file not found: ${model}`);
     const threads = ctx.flags.threads as number;
+    const values = parseValueFlags(ctx.flags.value as string[] | undefined);
+    if (ctx.flags.task === undefined && typeof ctx.flags.data === 'string' && isNpyData(ctx.flags.data))
+      return evalAgreement(ctx, model, ctx.flags.data, values);
     const session = await createSession(model, { threads });
     let taskRef: string | TaskSpec | undefined = ctx.flags.task as string | undefined;
     if (!taskRef) {
@@ -118,3 +132,56 @@ export const evalCommand: Command = {
     return 0;
   },
 };
+
+/** A .npy file, or a folder holding .npy files: the user's own samples for any model. */
+function isNpyData(path: string): boolean {
+  if (!existsSync(path)) return false;
+  if (statSync(path).isFile()) return extname(path).toLowerCase() === '.npy';
+  return readdirSync(path).some((f) => f.endsWith('.npy')) && !existsSync(join(path, 'labels.jsonl'));
+}
+
+/** `eval model --data x.npy --reference source.onnx`: agreement with the reference on every sample, per output. */
+async function evalAgreement(ctx: CommandContext, model: string, data: string, values: Record<string, number>): Promise<number> {
+  const refPath = ctx.flags.reference as string | undefined;
+  if (!refPath)
+    throw new UsageError(
+      `${data} holds unlabelled samples: without --task there is nothing to score ${model} against`,
+      'give --reference <source.onnx> (the model it must agree with), or a --task with labels',
+    );
+  if (!existsSync(refPath)) throw new UsageError(`reference model not found: ${refPath}`, 'pass the .onnx file to compare with to --reference');
+  const threads = ctx.flags.threads as number;
+  const s = await createSession(model, { threads });
+  const ref = await createSession(refPath, { threads });
+  try {
+    const d = openUserData(data, declaredInputs(ref), { values, seed: ctx.flags.seed as number });
+    const json = ctx.flags.json === true;
+    for (const n of d.notes) if (!json) ctx.log(`inputs: ${n}`);
+    // --split test is the held-out part that quantize/optimize score on (same seed), train the calibration part
+    const split = ctx.flags.split as string;
+    const all = split === 'test' ? d.holdout : split === 'train' ? d.calibration : Array.from({ length: d.n }, (_, i) => i);
+    const ids = all.slice(0, (ctx.flags.limit as number | undefined) ?? all.length);
+    const q = await agreementWith(
+      s,
+      ref,
+      (async function* () {
+        for (const i of ids) yield d.feeds(i);
+      })(),
+    );
+    d.close();
+    if (json) {
+      ctx.stdout.write(
+        `${JSON.stringify({ model, reference: refPath, data: d.describe, n: q.n, primary: q.primary, metrics: q.metrics, outputs: q.outputs, perItem: q.perItem, machine: machineInfo(threads) }, null, 2)}\n`,
+      );
+    } else {
+      ctx.stdout.write(`agreement of ${model} with ${refPath} on ${q.n} samples of ${data}\n`);
+      for (const o of q.outputs ?? [])
+        ctx.stdout.write(`  output ${o.output}: ${o.kind} → ${o.metric}${o.threshold !== undefined ? ` (threshold ${o.threshold})` : ''}\n`);
+      for (const [k, v] of Object.entries(q.metrics))
+        ctx.stdout.write(`  ${k.padEnd(24)} ${v.value.toFixed(4)}  95% CI [${v.ci[0].toFixed(4)}, ${v.ci[1].toFixed(4)}]\n`);
+    }
+    return 0;
+  } finally {
+    await s.release();
+    await ref.release();
+  }
+}

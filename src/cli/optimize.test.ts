@@ -7,13 +7,21 @@ import { writeModel } from '../onnx/write-model.js';
 import { DataType, GraphBuilder } from '../onnx/index.js';
 import { mlp } from '../zoo/index.js';
 import { parseDuration } from './optimize.js';
+import { UsageError } from '../onnx/errors.js';
+import { featureSamples, sigmoidClassifier, vadLike, writeNpy } from '../search/test-fixtures.js';
 import { runCli } from './test-cli.js';
 
 test('parseDuration: units, and a zero or negative time limit is refused', () => {
   assert.equal(parseDuration('90s'), 90_000);
   assert.equal(parseDuration('1h30m'), 5_400_000);
-  assert.equal(parseDuration('600'), 600_000);
-  for (const bad of ['0', '0.0', '0s', '-5m', 'abc', '1h30']) assert.throws(() => parseDuration(bad), /duration/, bad);
+  assert.equal(parseDuration('8m'), 480_000);
+  for (const bad of ['0s', '-5m', 'abc', '1h30']) assert.throws(() => parseDuration(bad), /duration/, bad);
+  // a bare number: seconds or minutes? Neither is guessed.
+  for (const bare of ['5', '600', '0'])
+    assert.throws(
+      () => parseDuration(bare),
+      (e: unknown) => e instanceof UsageError && /has no unit/.test(e.message) && e.hint === `say ${bare}s, ${bare}m or ${bare}h (e.g. --time-limit 20m)`,
+    );
 });
 
 test('optimize: flags out of range are usage errors before any run directory is made', async () => {
@@ -22,8 +30,34 @@ test('optimize: flags out of range are usage errors before any run directory is 
     const model = join(dir, 'mlp.onnx');
     writeModel(mlp({ sizes: [8, 8, 4] }), model);
     const out = join(dir, 'run');
+    const sig = join(dir, 'sig.onnx');
+    writeModel(sigmoidClassifier({ features: 4, hidden: 4 }), sig);
+    const npy = writeNpy(join(dir, 'x.npy'), featureSamples(10, 4), [10, 4]);
+    const vad = join(dir, 'vad.onnx');
+    writeModel(vadLike(), vad);
+    // each wrong flag: exit 2, one message with a hint, no run directory, before any measurement
+    const cases: [string, string[], RegExp][] = [
+      [sig, ['--time-limit', '5'], /--time-limit 5 has no unit[\s\S]*hint: say 5s, 5m or 5h/],
+      [sig, ['--budget', 'p99<=fast'], /cannot read the time 'fast'[\s\S]*hint: /],
+      [sig, ['--budget', 'p99<=12'], /cannot read the time '12'/],
+      [sig, ['--passes', 'quantize-dynamc'], /unknown pass 'quantize-dynamc'[\s\S]*hint: did you mean 'quantize-dynamic'/],
+      [
+        sig,
+        ['--data', npy, '--quality', 'cer<=+1pt'],
+        /--quality cer<=\+1pt: agreement with the source model \(outputs: prob decision\) gives no 'cer'[\s\S]*needs a text task/,
+      ],
+      [sig, ['--data', npy, '--value', 'rate=3'], /--value names 'rate', which is not an input/],
+      [vad, ['--shape', 'audio=1,16'], /integer input 'sr' needs a value[\s\S]*hint: give --value sr=<number>/],
+    ];
+    for (const [m, extra, want] of cases) {
+      const r = await runCli(['optimize', m, '-o', out, ...extra]);
+      assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, want, extra.join(' '));
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+      assert.ok(!existsSync(out), `${extra.join(' ')}: no run directory`);
+    }
     for (const extra of [
-      ['--time-limit', '0'],
+      ['--time-limit', '0s'],
       ['--threads', '1000'],
       ['--screen-seconds', '1e9'],
       ['--full-seconds', '0'],

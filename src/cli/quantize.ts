@@ -3,20 +3,25 @@
 // result is written and reported as SLOWER, never as an improvement.
 
 import { existsSync, statSync } from 'node:fs';
+import type * as ort from 'onnxruntime-node';
 import { resolve } from 'node:path';
 import { calibrationFeeds, loadTask, type Task } from '../data/task.js';
 import { evaluate } from '../eval/evaluate.js';
 import { createSession, MAX_THREADS } from '../runtime/session.js';
-import { UsageError } from '../onnx/errors.js';
+import { EdgefitError, UsageError } from '../onnx/errors.js';
 import type { Model } from '../onnx/model.js';
 import { readModel } from '../onnx/read-model.js';
-import { checkOutputPath, writeModel } from '../onnx/write-model.js';
+import { checkOutputPath, serializeModel, writeModel } from '../onnx/write-model.js';
 import { validateParams } from '../passes/params.js';
 import type { Feeds, PassContext, PassRecord, ParamValues } from '../passes/pass.js';
 import { mixedPrecision, pick, QualityProbe, type SensitivityRow } from '../passes/quant/sensitivity.js';
 import { findPass } from '../passes/registry.js';
 import { quantizeStatic, SCOPES, type Scope, type StaticQuantResult } from '../passes/quantize-static.js';
-import { checkShapes, declaredInputs, parseShapeFlags, resolveInputs, synthesizeFeeds } from '../runtime/inputs.js';
+import { checkShapes, declaredInputs, filledTensor, parseShapeFlags, parseValueFlags, planFills, resolveInputs, synthesizeFeeds } from '../runtime/inputs.js';
+import { openUserData } from '../data/user-data.js';
+import { fitTaskToModel, modelIO } from '../data/fit-task.js';
+import { toOrtFeeds } from '../passes/quant/calibrate.js';
+import { agreementWith } from '../search/quality.js';
 import { guardSpeed, type GuardOptions, type GuardResult } from '../search/guard.js';
 import type { Command, CommandContext } from './command.js';
 
@@ -42,7 +47,26 @@ export const quantizeCommand: Command = {
       description: "calibration data: a built-in task (serials, mnist, …), a task spec .json, or 'random' for synthetic inputs",
       placeholder: 'task|spec.json|random',
     },
-    { name: 'data', type: 'string', description: "a data folder or file for the calibration task (replaces the task's own data)", placeholder: 'dir' },
+    {
+      name: 'data',
+      type: 'string',
+      description:
+        "without --calibration: your own samples, one .npy (leading axis = samples) or a folder with <input name>.npy per input, split seeded into calibration and held-out evaluation; with --calibration <task>: files that replace the task's own",
+      placeholder: 'file.npy|dir',
+    },
+    {
+      name: 'value',
+      type: 'string[]',
+      description: 'a fixed value for an input, broadcast to its shape (e.g. --value sr=16000 --value state=0); integer inputs other than ids/masks need one',
+      placeholder: 'name=v',
+    },
+    {
+      name: 'reference',
+      type: 'string',
+      description: 'the model the quality is measured against (default: the input model), e.g. the fp32 original of an already modified model',
+      placeholder: 'model.onnx',
+    },
+    { name: 'seed', type: 'integer', default: 0, description: 'seed of the calibration / held-out split of --data', placeholder: 'n' },
     {
       name: 'method',
       type: 'string',
@@ -156,11 +180,13 @@ async function run(ctx: CommandContext): Promise<number> {
     const v = f[name] as number | undefined;
     if (v !== undefined && (v < min || v > max)) throw new UsageError(`--${name} must be from ${min} to ${max}, got ${v}`, `see 'edgefit quantize --help'`);
   }
-  if (f.data !== undefined && (f.calibration === undefined || f.calibration === 'random'))
-    throw new UsageError(
-      '--data gives the files of a calibration task, but no task was named',
-      'add --calibration <task or spec.json> (the task that reads those files)',
-    );
+  if (f.data !== undefined && f.calibration === 'random')
+    throw new UsageError('--data and --calibration random contradict each other', 'drop --calibration random: --data calibrates on your samples');
+  if (f.data !== undefined && !existsSync(f.data as string))
+    throw new UsageError(`--data ${String(f.data)} not found`, 'pass a .npy file or a folder of <input name>.npy');
+  if (f.reference !== undefined && !existsSync(f.reference as string))
+    throw new UsageError(`--reference ${String(f.reference)} not found`, 'pass the .onnx model to compare with');
+  const values = parseValueFlags(f.value as string[] | undefined);
   if (!existsSync(inPath)) throw new UsageError(`no such model file: ${inPath}`, 'check the path');
   if (resolve(out) === resolve(inPath))
     throw new UsageError(
@@ -181,7 +207,8 @@ async function run(ctx: CommandContext): Promise<number> {
     }
   // Without task data the timing (and random calibration) synthesises inputs: every dim must be
   // settled by --shape/--batch, which is known now, not after the quantization.
-  const taskData = f.calibration !== undefined && f.calibration !== 'random';
+  const taskData = (f.calibration !== undefined && f.calibration !== 'random') || f.data !== undefined;
+  if (!taskData) planFills(declaredInputs(model), values); // an integer input needs a value before any work
   if (!taskData || f.shape || (f.batch !== undefined && f.batch !== 1))
     resolveInputs(declaredInputs(model), { batch: f.batch as number | undefined, shapes: f.shape ? parseShapeFlags(f.shape as string[]) : undefined });
 
@@ -224,8 +251,14 @@ async function run(ctx: CommandContext): Promise<number> {
     batch,
     shapes,
     pass.needsCalibration === true || (mode === 'int4' && params.method === 'gptq'),
+    values,
+    f.seed as number,
   );
-  if (data.random) log('calibrating on SYNTHETIC random inputs (--calibration random): ranges may not match real data');
+  for (const n of data.notes ?? []) log(`inputs: ${n}`);
+  if (data.random)
+    log(
+      'WARNING: calibrating and scoring on SYNTHETIC random inputs (--calibration random): ranges may not match real data, and agreement on random inputs is not evidence of quality. Give --data <file.npy | folder> with real samples.',
+    );
   const ctxPass: PassContext = { calibration: data.calibration, log };
 
   log(`quantizing ${inPath} (${mode})…`);
@@ -234,7 +267,7 @@ async function run(ctx: CommandContext): Promise<number> {
   let keptFloat: string[] = [];
   let guard: GuardResult | undefined;
   let searched: SearchRow[] | undefined;
-  const probe = data.holdout ? await QualityProbe.create(model, data.holdout, { maxSamples: evalSamples }) : undefined;
+  const probe = data.holdout ? await onData('held-out', () => QualityProbe.create(model, data.holdout!, { maxSamples: evalSamples })) : undefined;
   // Timing feeds: the given shapes, else a held-out sample (real shapes for models with dynamic dims).
   const timingFeeds = !shapes && (batch ?? 1) === 1 && probe?.feeds[0] ? probe.feeds[0] : undefined;
   const timing = { threads: f.threads as number, batch, shapes, feeds: timingFeeds, rounds: f.rounds as number };
@@ -253,14 +286,19 @@ async function run(ctx: CommandContext): Promise<number> {
     keptFloat = mp.keptFloat;
     if (!mp.floorMet) log(`warning: quality floor ${floor} not reached even with ${keptFloat.length} node(s) kept float (best ${mp.quality.toFixed(4)})`);
   } else {
-    result = await pass.run(model, params, ctxPass);
+    result = await runPass(pass, model, params, ctxPass);
   }
 
-  // Quality change and speed, both against the input.
-  const agreement = probe ? await probe.measure(result.model) : undefined;
+  // Quality change and speed, both against the input (or --reference): a metric fitted to each output.
+  const agreement = data.holdout
+    ? await onData('held-out', () => agreementOn(result.model, (f.reference as string | undefined) ?? model, data.holdout!, evalSamples, f.threads as number))
+    : undefined;
+  // A pass that changed nothing gives the input back byte for byte: timing it would only measure noise.
+  const unchanged = Buffer.compare(Buffer.from(serializeModel(result.model)), Buffer.from(serializeModel(model))) === 0;
+  if (unchanged) log(`no change: ${pass.name} left the model as it was${noChangeReasons(result.record)}`);
   if (!guard) {
     log('timing against the input (interleaved, same settings)…');
-    guard = await guardSpeed(model, result.model, timing);
+    guard = await guardSpeed(model, result.model, unchanged ? { ...timing, rounds: 1, iterations: 3, warmup: 1 } : timing);
   }
   // The task's own metric (accuracy, CER, …) on the held-out split, for the input and the output.
   let taskMetric: { metric: string; input: number; output: number; higherIsBetter: boolean; n: number } | undefined;
@@ -268,13 +306,30 @@ async function run(ctx: CommandContext): Promise<number> {
     const score = async (m: Model) => {
       const s = await createSession(m, { threads: f.threads as number });
       try {
-        return await evaluate(s, data.heldTask!, { limit: evalSamples, batchSize: 1 });
+        // an embedding task is scored against a reference: the input model, or --reference
+        return await evaluate(s, data.heldTask!, {
+          limit: evalSamples,
+          batchSize: 1,
+          ...(refSession ? { reference: refSession } : {}),
+          ...(data.extraFeeds ? { extraFeeds: data.extraFeeds } : {}),
+        });
       } finally {
         await s.release();
       }
     };
     log(`scoring both on task '${data.heldTask.name}'…`);
-    const [a, b] = [await score(model), await score(result.model)];
+    const refSession =
+      data.heldTask.spec.output.decode === 'embedding'
+        ? await createSession((f.reference as string | undefined) ?? model, { threads: f.threads as number })
+        : undefined;
+    let a: Awaited<ReturnType<typeof score>>;
+    let b: Awaited<ReturnType<typeof score>>;
+    try {
+      a = await score(model);
+      b = await score(result.model);
+    } finally {
+      await refSession?.release();
+    }
     taskMetric = { metric: a.primary.name, input: a.primary.value, output: b.primary.value, higherIsBetter: a.primary.higherIsBetter, n: b.n };
   }
   const floatOps = result.record.skipped;
@@ -290,18 +345,20 @@ async function run(ctx: CommandContext): Promise<number> {
           mode,
           pass: pass.name,
           params: result.record.params,
-          verdict: guard.verdict,
+          verdict: unchanged ? 'no-change' : guard.verdict,
           speedup: guard.speedup,
           latencyMs: { input: guard.baseline, output: guard.candidate },
           taskMetric: taskMetric ?? null,
           quality: agreement
             ? {
-                metric: probe!.defaultMetric,
-                value: pick(agreement, probe!.defaultMetric),
-                cosine: agreement.cosine,
-                top1: Number.isNaN(agreement.top1) ? null : agreement.top1,
+                metric: agreement.primary.name,
+                value: agreement.primary.value,
+                ci: agreement.primary.ci,
+                metrics: agreement.metrics,
+                outputs: agreement.outputs ?? [],
                 n: agreement.n,
-                against: 'the input model',
+                against: f.reference ? String(f.reference) : 'the input model',
+                basis: data.random ? 'random' : 'data',
               }
             : null,
           calibration: data.describe,
@@ -321,11 +378,16 @@ async function run(ctx: CommandContext): Promise<number> {
   }
   const w = (s: string) => ctx.stdout.write(s + '\n');
   w(`wrote ${out}`);
-  w(`speed:   ${guard.summary} [${guard.machine.threads} thread, ${guard.machine.cpu}, ORT ${guard.machine.ort}]`);
+  if (unchanged) w(`no change: ${pass.name} left the model byte-identical to the input${noChangeReasons(result.record)}; nothing to gain from it`);
+  else w(`speed:   ${guard.summary} [${guard.machine.threads} thread, ${guard.machine.cpu}, ORT ${guard.machine.ort}]`);
   if (agreement) {
-    const top = Number.isNaN(agreement.top1) ? '' : `, top-1 agreement ${(agreement.top1 * 100).toFixed(1)}%`;
-    w(`quality: vs the input on ${agreement.n} held-out samples (${data.describe}): cosine ${agreement.cosine.toFixed(4)}${top}`);
-  } else w('quality: not measured (no data; give --calibration <task> or random)');
+    const figs = Object.entries(agreement.metrics)
+      .filter(([k]) => !k.includes(':'))
+      .map(([k, v]) => `${k} ${v.value.toFixed(4)} [${v.ci[0].toFixed(4)}, ${v.ci[1].toFixed(4)}]`)
+      .join(', ');
+    w(`quality: vs ${f.reference ? String(f.reference) : 'the input'} on ${agreement.n} held-out samples (${data.describe}): ${figs}`);
+    if (data.random) w('         RANDOM inputs: this agreement is not evidence of quality on real data');
+  } else w('quality: not measured (no data; give --data <file.npy | folder>, --calibration <task>, or random)');
   if (taskMetric) {
     const d = taskMetric.output - taskMetric.input;
     const better = d === 0 ? 'unchanged' : d > 0 === taskMetric.higherIsBetter ? 'better' : 'WORSE';
@@ -360,6 +422,9 @@ interface DataStreams {
   heldTask?: Task;
   describe: string;
   random: boolean;
+  notes?: string[];
+  /** Inputs a task does not feed, for the task's own evaluation. */
+  extraFeeds?: Record<string, ort.Tensor>;
 }
 
 async function dataStreams(
@@ -371,12 +436,26 @@ async function dataStreams(
   batch: number | undefined,
   shapes: Record<string, number[]> | undefined,
   needed: boolean,
+  values: Record<string, number>,
+  seed: number,
 ): Promise<DataStreams> {
+  const declared = declaredInputs(model);
+  if (ref === undefined && dataPath !== undefined) {
+    // The user's own samples: calibration reads its calibration part only, quality its held-out part.
+    const d = openUserData(dataPath, declared, { values, seed, ...(shapes ? { shapes } : {}) });
+    return {
+      calibration: d.stream('calibration', n) as () => AsyncIterable<Feeds>,
+      holdout: d.stream('holdout', nEval) as () => AsyncIterable<Feeds>,
+      describe: `${d.describe}`,
+      random: false,
+      notes: d.notes,
+    };
+  }
   if (ref === undefined) {
     if (needed)
       throw new UsageError(
         'this mode needs calibration data',
-        "give --calibration <task> (a built-in task such as 'serials', or a task spec .json), or '--calibration random' for synthetic inputs",
+        "give --data <file.npy | folder> with your samples, --calibration <task> (a built-in task such as 'serials', or a task spec .json), or '--calibration random' for synthetic inputs",
       );
     return { describe: 'none', random: false };
   }
@@ -384,30 +463,134 @@ async function dataStreams(
     const stream = (seed0: number, count: number) =>
       async function* (): AsyncIterable<Feeds> {
         for (let i = 0; i * (batch ?? 1) < count; i++) {
-          const feeds = synthesizeFeeds(model, { batch, shapes, seed: seed0 + i });
+          const feeds = synthesizeFeeds(model, { batch, shapes, values, seed: seed0 + i });
           const out: Feeds = {};
           for (const [k, t] of Object.entries(feeds)) out[k] = { type: t.type, data: t.data as ArrayLike<number>, dims: t.dims };
           yield out;
         }
       };
-    return { calibration: stream(1, n), holdout: stream(100_000, nEval), describe: 'synthetic random inputs', random: true };
+    const notes = planFills(declared, values)
+      .filter((p) => p.note)
+      .map((p) => p.note!);
+    return { calibration: stream(1, n), holdout: stream(100_000, nEval), describe: 'synthetic random inputs', random: true, notes };
   }
   if (existsSync(ref) && statSync(ref).isDirectory()) {
     throw new UsageError(
       `--calibration ${ref} is a folder, but a folder alone does not say how to feed the model`,
-      `give the task it belongs to with --calibration <task or spec.json> --data ${ref}`,
+      `give your samples with --data ${ref} (a folder of <input name>.npy), or the task they belong to with --calibration <task or spec.json> --data ${ref}`,
     );
   }
   const cal = await loadTask(ref, { data: dataPath, split: 'train', limit: n });
   const held = await loadTask(ref, { data: dataPath, split: 'test', limit: nEval });
+  // A task feeds one input (or a text model's ids/mask): the model's other inputs take --value, or
+  // zeros when they are recurrent state; any other is refused now, not by ORT mid-calibration.
+  const fill = completeFeeds(model, cal, values, shapes);
   return {
     // Passing the model lets the task fit its preprocessing to the model's input (rank, layout, size).
-    calibration: calibrationFeeds(cal, n, { model }),
-    holdout: calibrationFeeds(held, nEval, { model, batchSize: 1 }),
+    calibration: fill.wrap(calibrationFeeds(cal, n, { model })),
+    holdout: fill.wrap(calibrationFeeds(held, nEval, { model, batchSize: 1 })),
     heldTask: held,
     describe: `task '${cal.name}' (${n} calibration / ${nEval} held-out)`,
     random: false,
+    notes: fill.notes,
+    extraFeeds: toOrtFeeds(fill.fixed),
   };
+}
+
+/** Adds the inputs a task does not feed (from --value, or zeros for recurrent state) to every batch of a stream. */
+function completeFeeds(model: Model, task: Task, values: Record<string, number>, shapes: Record<string, number[]> | undefined) {
+  const declared = declaredInputs(model);
+  const fitted = fitTaskToModel(task, modelIO(model));
+  const p = task.spec.preprocess;
+  const fed = p.kind === 'text' ? [p.inputs.ids, p.inputs.mask, p.inputs.typeIds].filter((x): x is string => !!x) : [fitted.input];
+  const rest = declared.filter((i) => !fed.includes(i.name));
+  const plan = planFills(rest, values);
+  const open = plan.filter((x) => x.fill === 'random').map((x) => x.name);
+  if (open.length)
+    throw new UsageError(
+      `task '${task.name}' feeds ${fed.join(', ')}, but the model also takes ${open.map((x) => `'${x}'`).join(', ')}`,
+      `give ${open.map((x) => `--value ${x}=<v>`).join(' ')}, or use --data <folder> with one <input name>.npy per input`,
+    );
+  const fixed: Feeds = {};
+  for (const r of resolveInputs(rest, { batch: 1, ...(shapes ? { shapes } : {}) })) {
+    const t = filledTensor(r, values[r.name] ?? 0);
+    fixed[r.name] = { type: t.type, data: t.data as ArrayLike<number>, dims: t.dims };
+  }
+  return {
+    notes: plan.filter((x) => x.note).map((x) => x.note!),
+    fixed,
+    wrap: (stream: () => AsyncIterable<Feeds>) => () =>
+      (async function* () {
+        for await (const f of stream()) yield { ...fixed, ...f };
+      })(),
+  };
+}
+
+/** A pass that throws on a model it cannot handle is the user's dead end, not a crash: say which pass and what to try. */
+export async function runPass(pass: ReturnType<typeof findPass> & {}, model: Model, params: ParamValues, ctx: PassContext) {
+  try {
+    return await pass.run(model, params, ctx);
+  } catch (e) {
+    if (e instanceof EdgefitError) throw e;
+    if (isRunRejection(e)) throw dataMismatch(e, 'calibration');
+    throw new EdgefitError(
+      `${pass.name} could not quantize this model: ${((e as Error).message ?? String(e)).split('\n')[0]}`,
+      'E_PASS_FAILED',
+      `try another --mode, or keep the node it names float with --exclude <node or op type>; a model that still fails is a bug to report with the model's 'edgefit inspect' output`,
+    );
+  }
+}
+
+/** " (Conv: not a MatMul ×3)": the reasons a pass recorded for what it left alone. */
+function noChangeReasons(rec: PassRecord): string {
+  const groups = new Map<string, number>();
+  for (const sk of rec.skipped) groups.set(`${sk.opType}: ${sk.reason}`, (groups.get(`${sk.opType}: ${sk.reason}`) ?? 0) + 1);
+  const r = [...groups].slice(0, 3).map(([k, n]) => `${k}${n > 1 ? ` ×${n}` : ''}`);
+  return r.length ? ` (${r.join('; ')})` : '';
+}
+
+/** ONNX Runtime refusing the feeds (a shape, a missing input): the data does not fit the model. */
+function isRunRejection(e: unknown): boolean {
+  return /Non-zero status code|missing in 'feeds'|invalid dimensions|Invalid rank|Attempting to broadcast|input .* not found/i.test(
+    (e as Error)?.message ?? '',
+  );
+}
+
+function dataMismatch(e: unknown, when: string): EdgefitError {
+  return new EdgefitError(
+    `the model could not run on the ${when} data: ${((e as Error).message ?? String(e)).split('\n')[0]!.slice(0, 300)}`,
+    'E_DATA_MODEL',
+    "the data does not fit this model's inputs (a task made for another model, e.g. 48-pixel text lines for a detector that needs sides in multiples of 32): give your own samples with --data <file.npy | folder> in the shape the model takes (edgefit inspect shows it), or a task spec whose preprocess fits",
+  );
+}
+
+/** Runs `fn`, turning ONNX Runtime's refusal of the data into a typed error. */
+async function onData<T>(when: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!(e instanceof EdgefitError) && isRunRejection(e)) throw dataMismatch(e, when);
+    throw e;
+  }
+}
+
+/** Agreement of `candidate` with `reference` on the held-out feeds, output by output. */
+async function agreementOn(candidate: Model, reference: Model | string, holdout: () => AsyncIterable<Feeds>, limit: number, threads: number) {
+  const a = await createSession(candidate, { threads });
+  const b = await createSession(reference, { threads });
+  try {
+    const feeds = (async function* () {
+      let k = 0;
+      for await (const f of holdout()) {
+        if (k++ >= limit) return;
+        yield toOrtFeeds(f);
+      }
+    })();
+    return await agreementWith(a, b, feeds);
+  } finally {
+    await a.release();
+    await b.release();
+  }
 }
 
 interface SearchRow {

@@ -118,8 +118,17 @@ function halfToFloat(h: number): number {
 }
 
 /** Writes a .npy (format 1.0) file's bytes; for tests and `data make`. */
-export function encodeNpy(data: Float32Array | Int32Array | Uint8Array, shape: number[]): Uint8Array {
-  const descr = data instanceof Float32Array ? '<f4' : data instanceof Int32Array ? '<i4' : '|u1';
+export function encodeNpy(data: Float32Array | Int32Array | Uint8Array | BigInt64Array | Float64Array, shape: number[]): Uint8Array {
+  const descr =
+    data instanceof Float32Array
+      ? '<f4'
+      : data instanceof Int32Array
+        ? '<i4'
+        : data instanceof BigInt64Array
+          ? '<i8'
+          : data instanceof Float64Array
+            ? '<f8'
+            : '|u1';
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   const total = 10 + header.length + 1;
   header += ' '.repeat((64 - (total % 64)) % 64) + '\n';

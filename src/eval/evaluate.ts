@@ -42,6 +42,8 @@ export interface EvalOptions {
   seed?: number;
   /** Keep up to this many wrong predictions as examples (default 10). */
   examples?: number;
+  /** Inputs the task does not feed (a fixed --value, zero recurrent state), added to every batch. */
+  extraFeeds?: Record<string, ort.Tensor>;
 }
 
 export interface EvalResult {
@@ -130,6 +132,7 @@ export async function evaluate(session: ort.InferenceSession, task0: Task, opts:
       for (const [k, t] of Object.entries(b.feeds)) b.feeds[k] = sliceBatch(t, keep);
     }
     const n = b.ids.length;
+    if (opts.extraFeeds) b = { ...b, feeds: { ...opts.extraFeeds, ...b.feeds } };
     const res = await runModel(session, b.feeds, b.ids);
     const t = res[out]!;
     const data = t.data as Float32Array;

@@ -4,6 +4,7 @@
 
 import type { CandidateResult, Measurement, Summary } from '../search/types.js';
 import { bars, distributions, esc, scatter, type ScatterPoint } from './svg.js';
+import { nextSteps } from './next-steps.js';
 
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;color:#1b1f24;padding:0 16px}
@@ -12,7 +13,8 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .rec.none{background:#fff5f5;border-color:#ffaeae}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{border-bottom:1px solid #e5e8eb;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tr.chosen td{background:#e9f7ec}.k-chosen{color:#1a7f37;font-weight:600}.k-failed{color:#cf222e}.k-rejected,.k-dropped{color:#9a6700}
+tr.chosen td{background:#e9f7ec}.k-chosen{color:#1a7f37;font-weight:600}.k-failed{color:#cf222e}.k-rejected,.k-dropped{color:#9a6700}.k-no-change{color:#57606a}
+pre{background:#f6f8fa;padding:8px 12px;border-radius:4px;overflow-x:auto}
 .chart{max-width:100%;height:auto;background:#fff;border:1px solid #e5e8eb;border-radius:4px}
 .chart .grid{stroke:#eef0f2}.chart .tick{font-size:11px;fill:#57606a}.chart .axis{font-size:12px;fill:#1b1f24}
 .chart .budget{stroke:#cf222e;stroke-dasharray:5 4;stroke-width:1.5}.chart .front{fill:none;stroke:#0969da;stroke-width:1.5;stroke-dasharray:3 3}
@@ -59,7 +61,7 @@ export function renderReport(s: Summary): string {
   const chosen = s.chosen ? byId.get(s.chosen) : undefined;
   const base = byId.get(s.baseline);
   const obj = s.objective;
-  const measured = s.candidates.filter((c) => c.status === 'ok' && best(c));
+  const measured = s.candidates.filter((c) => c.status === 'ok' && !c.identicalTo && best(c));
   const cls = (c: CandidateResult) => (c.id === s.chosen ? 'chosen' : c.id === s.baseline ? 'baseline' : (c.verdict?.kind ?? 'dropped'));
   const qName = base && best(base) ? best(base)!.quality.primary.name : 'quality';
 
@@ -81,6 +83,11 @@ export function renderReport(s: Summary): string {
       );
     }
     rec.push('</table>');
+    const v = s.vsBaseline;
+    if (v)
+      rec.push(
+        `<p id="vs-baseline">Against the source measured in the same interleaved rounds${v.rounds ? ` (${v.rounds})` : ''}: ${esc(v.stat)} ${n2(v.baselineMs)} → ${n2(v.chosenMs)} ms (<b>${v.speedup.toFixed(2)}×</b>), difference ${n2(v.diffMs)} ms (95% interval ${n2(v.ci[0])} to ${n2(v.ci[1])} ms).</p>`,
+      );
     const cmp = s.comparison;
     if (cmp) {
       const other = byId.get(cmp.against);
@@ -97,11 +104,34 @@ export function renderReport(s: Summary): string {
       rec.push('</p>');
     }
     rec.push('</div>');
+  } else if (s.notRecommended) {
+    rec.push(`<div class="rec none" id="not-recommended"><p><b>No model is recommended:</b> ${esc(s.notRecommended)}.</p></div>`);
   } else {
     rec.push(`<div class="rec none"><p><b>No candidate meets every constraint.</b> The closest:</p><ul>`);
     for (const c of s.closest ?? []) rec.push(`<li><code>${esc(byId.get(c.id)?.config.label ?? c.id)}</code>: misses ${c.misses.map(esc).join('; ')}</li>`);
     rec.push('</ul></div>');
   }
+
+  // How quality was judged, and what to do next.
+  const qinfo: string[] = [];
+  if (s.quality?.basis === 'random')
+    qinfo.push(
+      `<p class="rec none" id="random-warning"><b>Quality was measured on random inputs</b> (no --data): agreement on noise is not evidence that a model works on real data.</p>`,
+    );
+  if (s.quality?.defaultFloor)
+    qinfo.push(
+      `<p class="muted" id="quality-floor">Quality floor: <code>${esc(s.quality.defaultFloor)}</code> (the default for this output: agreement with the source model).</p>`,
+    );
+  const next = nextSteps(s, s.chosen ? 'best.onnx' : undefined);
+  const nextHtml: string[] = [];
+  if (next.node && next.web)
+    nextHtml.push(
+      `<p>The chosen model is <code>best.onnx</code> in this directory (its manifest: <code>best.manifest.json</code>; every measured model on the Pareto front: <code>ladder.json</code>). Load it in Node:</p><pre><code>${esc(next.node)}</code></pre><p>or in the browser (serve the file at /models/):</p><pre><code>${esc(next.web)}</code></pre>`,
+    );
+  if (next.noChange.length)
+    nextHtml.push(
+      `<p id="no-change">Passes that changed nothing (not measured):</p><ul>${next.noChange.map((n) => `<li><code>${esc(n.label)}</code>: ${esc(n.why)}</li>`).join('')}</ul>`,
+    );
 
   // Pareto plot.
   const points: ScatterPoint[] = measured.map((c) => {
@@ -160,8 +190,10 @@ Constraints: ${s.constraints.map((c) => `<code>${esc(c.text)}</code>`).join(', '
 Machine: ${esc(mach.cpu)}, ${mach.cores} cores, ${esc(mach.os)}, node ${esc(mach.node)}, ORT ${esc(mach.ort)}, ${mach.threads} thread(s)${s.load ? `; load average ${s.load.start[0]} at the start, ${s.load.end[0]} at the end${Math.max(s.load.start[0]!, s.load.end[0]!) > mach.cores ? ' — <b>other work was running: latency figures are inflated and noisy</b>' : ''}` : ''}.
 ${s.candidates.length} candidates in ${s.elapsedSec} s of a ${s.timeLimitSec} s limit${s.stoppedEarly ? `; stopped early: ${esc(s.stoppedEarly)}` : ''}.</p>
 ${s.notes.map((n) => `<p class="muted">${esc(n)}</p>`).join('\n')}
+${qinfo.join('\n')}
 <h2>Recommendation</h2>
 ${rec.join('\n')}
+${nextHtml.length ? `<h2>Next steps</h2>\n${nextHtml.join('\n')}` : ''}
 <h2>Pareto plot: ${esc(obj)} latency against ${esc(qName)}</h2>
 <p class="muted">Each dot is a candidate with 95% intervals; the dashed blue line joins the Pareto front, the red lines are the budget and the floor. Dots with a dashed red ring lie off the chart and are pinned to its edge (hover for the value).</p>
 ${pareto}

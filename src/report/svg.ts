@@ -87,18 +87,70 @@ export function scatter(
     parts.push(`<line class="budget" x1="${m.l}" x2="${W - m.r}" y1="${Y(o.yFloor)}" y2="${Y(o.yFloor)}"><title>quality floor ${fmt(o.yFloor)}</title></line>`);
   const front = o.front.map((id) => points.find((p) => p.id === id)).filter((p): p is ScatterPoint => !!p);
   if (front.length > 1) parts.push(`<polyline class="front" points="${front.map((p) => `${X(p.x)},${Y(p.y)}`).join(' ')}"/>`);
+  const labelled = points.filter((p) => o.labels?.includes(p.id));
+  const texts = labelled.map((p) => (p.label.length > 32 ? p.label.slice(0, 31) + '…' : p.label));
+  const placed = placeLabels(
+    labelled.map((p, i) => ({ x: X(p.x), y: Y(p.y), w: texts[i]!.length * CHAR_W })),
+    { left: m.l, right: W - m.r, top: m.t + 10, bottom: H - m.b },
+  );
   for (const p of points) {
     const g: string[] = [];
     if (p.xErr) g.push(`<line class="err" x1="${X(p.xErr[0])}" x2="${X(p.xErr[1])}" y1="${Y(p.y)}" y2="${Y(p.y)}"/>`);
     if (p.yErr) g.push(`<line class="err" x1="${X(p.x)}" x2="${X(p.x)}" y1="${Y(p.yErr[0])}" y2="${Y(p.yErr[1])}"/>`);
     const clipped = p.y < y0 || p.y > y1;
     g.push(`<circle class="pt ${esc(p.cls)}${clipped ? ' clipped' : ''}" cx="${X(p.x)}" cy="${Y(p.y)}" r="6"/>`);
-    if (o.labels?.includes(p.id))
-      g.push(`<text class="ptlabel" x="${X(p.x) + 9}" y="${Y(p.y) - 8}">${esc(p.label.length > 32 ? p.label.slice(0, 31) + '…' : p.label)}</text>`);
+    const li = labelled.indexOf(p);
+    if (li >= 0) {
+      const at = placed[li]!;
+      // a label moved away from its dot gets a leader line back to it
+      if (Math.abs(at.y - (Y(p.y) - 8)) > 4)
+        g.push(`<line class="err" x1="${X(p.x)}" y1="${Y(p.y)}" x2="${at.anchor === 'start' ? at.x - 2 : at.x + 2}" y2="${at.y - 4}"/>`);
+      g.push(`<text class="ptlabel" x="${at.x}" y="${at.y}"${at.anchor === 'end' ? ' text-anchor="end"' : ''}>${esc(texts[li]!)}</text>`);
+    }
     parts.push(`<g class="candidate" data-candidate="${esc(p.id)}"><title>${esc(p.label)}: ${fmt(p.x)} ms, ${fmt(p.y)}</title>${g.join('')}</g>`);
   }
   parts.push('</svg>');
   return parts.join('\n');
+}
+
+/** Width of one label character at the report's 11 px font, for collision checks (a generous average). */
+const CHAR_W = 6.2;
+const LINE_H = 13;
+
+export interface PlacedLabel {
+  x: number;
+  y: number;
+  anchor: 'start' | 'end';
+}
+
+/**
+ * Places point labels so that none overlaps another: each starts above-right of its dot (left of it
+ * when it would run past the right edge) and moves down, then up, a line at a time until it is clear.
+ */
+export function placeLabels(items: { x: number; y: number; w: number }[], b: { left: number; right: number; top: number; bottom: number }): PlacedLabel[] {
+  const boxes: { x0: number; x1: number; y0: number; y1: number }[] = [];
+  const out: PlacedLabel[] = new Array(items.length);
+  const order = items.map((_, i) => i).sort((i, j) => items[i]!.y - items[j]!.y || items[i]!.x - items[j]!.x);
+  for (const i of order) {
+    const it = items[i]!;
+    const anchor: 'start' | 'end' = it.x + 9 + it.w > b.right ? 'end' : 'start';
+    const x = anchor === 'start' ? it.x + 9 : it.x - 9;
+    const [x0, x1] = anchor === 'start' ? [x, x + it.w] : [x - it.w, x];
+    const free = (y: number) =>
+      y - LINE_H + 3 >= b.top - 10 && y <= b.bottom && !boxes.some((q) => q.x0 < x1 && x0 < q.x1 && q.y0 < y && y - LINE_H + 3 < q.y1);
+    let y = it.y - 8;
+    for (let k = 1; !free(y) && k < 40; k++) {
+      const down = it.y - 8 + Math.ceil(k / 2) * LINE_H * (k % 2 ? 1 : -1);
+      if (free(down)) {
+        y = down;
+        break;
+      }
+      if (k === 39) y = it.y - 8;
+    }
+    boxes.push({ x0, x1, y0: y - LINE_H + 3, y1: y });
+    out[i] = { x, y, anchor };
+  }
+  return out;
 }
 
 export interface DistRow {

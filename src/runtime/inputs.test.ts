@@ -3,7 +3,17 @@ import { strict as assert } from 'node:assert';
 import { DataType, GraphBuilder } from '../onnx/index.js';
 import { UsageError } from '../onnx/errors.js';
 import { createSession } from './session.js';
-import { declaredInputs, parseDimFlags, parseShapeFlags, resolveInputs, synthesizeFeeds, type InputSpec } from './inputs.js';
+import {
+  declaredInputs,
+  inputRole,
+  parseDimFlags,
+  parseShapeFlags,
+  parseValueFlags,
+  planFills,
+  resolveInputs,
+  synthesizeFeeds,
+  type InputSpec,
+} from './inputs.js';
 
 /** A BERT-like signature: ids, mask and token types share [batch, sequence]; a float input with an unnamed dim. */
 function bertLike() {
@@ -160,4 +170,54 @@ test('--dim values parse as name=value', () => {
   assert.throws(() => parseDimFlags(['sequence']), UsageError);
   assert.throws(() => parseDimFlags(['=3']), UsageError);
   assert.throws(() => parseDimFlags(['s=0']), UsageError);
+});
+
+/** A VAD-like signature: audio, an int64 sample rate that picks a branch, and recurrent state. */
+function vadLike() {
+  const b = new GraphBuilder('vad');
+  const x = b.input('input', DataType.FLOAT, [1, 'samples']);
+  const sr = b.input('sr', DataType.INT64, []);
+  const st = b.input('state', DataType.FLOAT, [2, 1, 4]);
+  b.op('ReduceSum', [x], { keepdims: 0 }, { outputs: ['sx'] });
+  b.op('Cast', [sr], { to: DataType.FLOAT }, { outputs: ['srf'] });
+  b.op('ReduceSum', [st], { keepdims: 0 }, { outputs: ['ss'] });
+  b.op('Add', [b.op('Add', ['sx', 'srf']), 'ss'], {}, { outputs: ['out'] });
+  b.output('out');
+  return b.model({ opset: 17 });
+}
+
+test('--value fills an input with one number broadcast to its shape; state is zero; an int input without a value is refused', () => {
+  const m = vadLike();
+  const shapes = { input: [1, 8] };
+  assert.throws(
+    () => synthesizeFeeds(m, { shapes }),
+    (e: unknown) => e instanceof UsageError && /'sr' needs a value/.test(e.message) && /--value sr=<number>/.test(e.hint ?? ''),
+  );
+  const f = synthesizeFeeds(m, { shapes, values: { sr: 16000 } });
+  assert.deepEqual([...(f.sr!.data as BigInt64Array)], [16000n]);
+  assert.deepEqual(f.state!.dims, [2, 1, 4]);
+  assert.ok(
+    (f.state!.data as Float32Array).every((v) => v === 0),
+    'state defaults to zeros',
+  );
+  const g = synthesizeFeeds(m, { shapes, values: { sr: 8000, state: 0.5 } });
+  assert.ok(
+    (g.state!.data as Float32Array).every((v) => v === 0.5),
+    'a value broadcasts over the whole shape',
+  );
+  const plan = planFills(declaredInputs(m), { sr: 8000 });
+  assert.match(plan.find((p) => p.name === 'state')!.note!, /recurrent state: filled with zeros/);
+  assert.throws(() => planFills(declaredInputs(m), { rate: 1 }), /--value names 'rate', which is not an input/);
+});
+
+test('input roles from names; --value parsing', () => {
+  assert.deepEqual(
+    ['input_ids', 'attention_mask', 'token_type_ids', 'position_ids', 'h0', 'c0', 'state', 'past_key_values.0.key', 'hidden', 'sr', 'x', 'statement'].map(
+      inputRole,
+    ),
+    ['ids', 'mask', 'type', 'position', 'state', 'state', 'state', 'state', 'state', 'data', 'data', 'data'],
+  );
+  assert.deepEqual(parseValueFlags(['sr=16000', 'state=0', 'x=-0.5']), { sr: 16000, state: 0, x: -0.5 });
+  for (const bad of ['sr', '=3', 'sr=', 'sr=abc']) assert.throws(() => parseValueFlags([bad]), UsageError, bad);
+  assert.throws(() => parseValueFlags(['sr=1', 'sr=2']), /twice/);
 });

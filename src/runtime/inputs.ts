@@ -43,6 +43,8 @@ export interface FeedOptions {
   maxElements?: number;
   /** Range [lo, hi) of integer ids for integer inputs that are not masks or token types (default [0, 100)). */
   intRange?: [number, number];
+  /** Fixed values by input name (--value sr=16000): the input is filled with it, broadcast to its shape. */
+  values?: Record<string, number>;
 }
 
 export const DEFAULT_MAX_ELEMENTS = 2 ** 27;
@@ -207,23 +209,117 @@ function short(name: string): string {
   return /^[a-z_][a-z0-9_]{0,15}$/i.test(name) ? name : 'n';
 }
 
+/** What an input's name says about its values: the synthetic data and the defaults follow it. */
+export type InputRole = 'mask' | 'type' | 'position' | 'ids' | 'state' | 'data';
+
+/** Recurrent state (zeros at the start of a stream): state, h0, c0, hidden, past_key_values.… */
+const STATE_NAME = /(^|[^a-z])(state|states|h0|c0|hn|cn|hidden|hidden_state|past)([^a-z]|$)|^past_|^h$|^c$/i;
+
+export function inputRole(name: string): InputRole {
+  if (/mask/i.test(name)) return 'mask';
+  if (/token_?type|segment/i.test(name)) return 'type';
+  if (/position/i.test(name)) return 'position';
+  if (/(^|_)ids?$|input_?ids|token|^ids/i.test(name)) return 'ids';
+  if (STATE_NAME.test(name)) return 'state';
+  return 'data';
+}
+
+const INT_TYPES = new Set(['int64', 'int32', 'int16', 'uint16', 'uint32', 'uint64']);
+
 /**
- * Seeded random feeds for every declared input of a session or model. Floats are uniform in [-1, 1);
- * integer inputs named like masks are 1, token types 0, positions 0..n-1, other ids uniform in
- * `intRange`; uint8/int8 cover their range; bools are random (masks true).
+ * How each input will be filled when no data gives it: 'value' (--value), 'zeros' (recurrent state),
+ * 'random'. An integer input that is not ids, a mask, a token type or a position (a sample rate, a
+ * mode switch, a count) is refused: noise in it selects a branch or a size no one meant to measure.
+ */
+export function planFills(
+  inputs: readonly InputSpec[],
+  values: Record<string, number> = {},
+  given: readonly string[] = [],
+): { name: string; fill: 'value' | 'zeros' | 'random' | 'data'; note?: string }[] {
+  const names = inputs.map((i) => i.name);
+  for (const k of Object.keys(values))
+    if (!names.includes(k)) throw new UsageError(`--value names '${k}', which is not an input of the model`, `the inputs are: ${names.join(', ')}`);
+  const refused: string[] = [];
+  const out = inputs.map((inp) => {
+    if (values[inp.name] !== undefined) return { name: inp.name, fill: 'value' as const, note: `input '${inp.name}' set to ${values[inp.name]} (--value)` };
+    if (given.includes(inp.name)) return { name: inp.name, fill: 'data' as const };
+    const role = inputRole(inp.name);
+    if (role === 'state')
+      return {
+        name: inp.name,
+        fill: 'zeros' as const,
+        note: `input '${inp.name}' looks like recurrent state: filled with zeros (set it with --value ${inp.name}=<v>)`,
+      };
+    if (inp.type && INT_TYPES.has(inp.type) && role === 'data') refused.push(inp.name);
+    return { name: inp.name, fill: 'random' as const };
+  });
+  if (refused.length)
+    throw new UsageError(
+      `integer input${refused.length > 1 ? 's' : ''} ${refused.map((n) => `'${n}'`).join(', ')} need${refused.length > 1 ? '' : 's'} a value: random integers would pick a branch, a rate or a size at random`,
+      `give ${refused.map((n) => `--value ${n}=<number>`).join(' ')} (e.g. --value sr=16000), the value your application feeds`,
+    );
+  return out;
+}
+
+/**
+ * Seeded feeds for every declared input of a session or model. Inputs in `values` hold that value;
+ * recurrent state is zero; floats are uniform in [-1, 1); integer inputs named like masks are 1, token
+ * types 0, positions 0..n-1, ids uniform in `intRange`; other integer inputs are refused (planFills);
+ * uint8/int8 cover their range; bools are random (masks true).
  */
 export function synthesizeFeeds(source: Source, opts: FeedOptions = {}): Record<string, ort.Tensor> {
-  const resolved = resolveInputs(declaredInputs(source), opts);
+  const declared = declaredInputs(source);
+  const plan = planFills(declared, opts.values);
+  const resolved = resolveInputs(declared, opts);
   const feeds: Record<string, ort.Tensor> = {};
-  for (const r of resolved) feeds[r.name] = randomTensor(r, opts.seed ?? 0, opts.intRange ?? [0, 100]);
+  for (const r of resolved) {
+    const fill = plan.find((p) => p.name === r.name)!.fill;
+    feeds[r.name] =
+      fill === 'value'
+        ? filledTensor(r, opts.values![r.name]!)
+        : fill === 'zeros'
+          ? filledTensor(r, 0)
+          : randomTensor(r, opts.seed ?? 0, opts.intRange ?? [0, 100]);
+  }
   return feeds;
+}
+
+/** A tensor of one value broadcast to the input's shape. */
+export function filledTensor(r: ResolvedInput, v: number): ort.Tensor {
+  const count = r.shape.reduce((a, b) => a * b, 1);
+  const data = allocate(r.type, count);
+  if (r.type === 'int64' || r.type === 'uint64') (data as BigInt64Array).fill(BigInt(Math.round(v)));
+  else if (r.type === 'float16') (data as Uint16Array).fill(float32ToFloat16Bits(v));
+  else if (r.type === 'string') (data as string[]).fill(String(v));
+  else if (r.type === 'bool') (data as Uint8Array).fill(v ? 1 : 0);
+  else (data as Float32Array).fill(v);
+  return new OrtTensor(r.type, data as never, r.shape);
+}
+
+/** Parses --value flags: ['sr=16000', 'state=0'] → { sr: 16000, state: 0 }. */
+export function parseValueFlags(values: readonly string[] | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const piece of values ?? []) {
+    const eq = piece.lastIndexOf('=');
+    const name = piece.slice(0, eq).trim();
+    const text = piece.slice(eq + 1).trim();
+    const v = Number(text);
+    if (eq <= 0 || text === '' || !Number.isFinite(v))
+      throw new UsageError(
+        `--value '${piece}' is not name=number`,
+        'write --value sr=16000 (the input name as the model declares it, one number broadcast to its shape)',
+      );
+    if (name in out && out[name] !== v) throw new UsageError(`--value gives input '${name}' twice`);
+    out[name] = v;
+  }
+  return out;
 }
 
 /** A seeded random tensor for one resolved input; the same (name, seed) always gives the same data. */
 export function randomTensor(r: ResolvedInput, seed: number, intRange: [number, number] = [0, 100]): ort.Tensor {
   const count = r.shape.reduce((a, b) => a * b, 1);
   const rand = mulberry32(hashName(r.name) ^ Math.imul(seed | 0, 0x9e3779b1));
-  const role = /mask/i.test(r.name) ? 'mask' : /token_?type|segment/i.test(r.name) ? 'type' : /position/i.test(r.name) ? 'position' : 'data';
+  const role = inputRole(r.name);
   const data = allocate(r.type, count);
   const last = r.shape[r.shape.length - 1] ?? 1;
   const intAt = (i: number, lo: number, hi: number): number => {

@@ -7,6 +7,8 @@ import { readModel } from '../onnx/read-model.js';
 import { writeModel } from '../onnx/write-model.js';
 import type { Feeds, ParamValues, PassRecord } from '../passes/pass.js';
 import { applyPasses } from './measure.js';
+import { openUserDataRef, type UserDataRef } from '../data/user-data.js';
+import { declaredInputs, type InputSpec } from '../runtime/inputs.js';
 
 export interface TaskRef {
   ref: string;
@@ -20,6 +22,8 @@ export interface BuildRequest {
   label: string;
   outPath: string;
   task?: TaskRef;
+  /** The user's data (no task): calibration reads its calibration part, never the held-out one. */
+  userData?: UserDataRef;
   calibrationItems: number;
 }
 
@@ -36,10 +40,30 @@ export async function calibrationFor(task: TaskRef, n: number): Promise<() => As
   return calibrationFeeds(t, n);
 }
 
+/** Calibration feeds from the calibration part of the user's data (the held-out part is never read). */
+export function userDataCalibration(ref: UserDataRef, inputs: InputSpec[], n: number): () => AsyncIterable<Feeds> {
+  return () => {
+    const data = openUserDataRef(ref, inputs);
+    const it = data.stream('calibration', n)();
+    return (async function* () {
+      try {
+        for await (const f of it) yield f as Feeds;
+      } finally {
+        data.close();
+      }
+    })();
+  };
+}
+
 export async function buildCandidate(req: BuildRequest): Promise<{ records: PassRecord[]; sizeBytes: number; sha256: string }> {
   const { PASSES } = await import('../passes/registry.js');
-  const calibration = req.task ? await calibrationFor(req.task, req.calibrationItems) : undefined;
-  const { model, records } = await applyPasses(readModel(req.sourcePath), req.steps, PASSES, calibration ? { calibration } : {}, req.label);
+  const source = readModel(req.sourcePath);
+  const calibration = req.task
+    ? await calibrationFor(req.task, req.calibrationItems)
+    : req.userData
+      ? userDataCalibration(req.userData, declaredInputs(source), req.calibrationItems)
+      : undefined;
+  const { model, records } = await applyPasses(source, req.steps, PASSES, calibration ? { calibration } : {}, req.label);
   const w = writeModel(model, req.outPath);
   return { records, sizeBytes: w.bytes + (w.externalBytes ?? 0), sha256: createHash('sha256').update(readFileSync(req.outPath)).digest('hex') };
 }

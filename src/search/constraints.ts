@@ -25,7 +25,7 @@ const MEMORY_NAMES = new Set(['memory', 'mem', 'rss', 'peak-rss', 'peakrss', 'pe
 
 /** Metrics where lower is better; a floor on them reads `cer<=0.05` or `cer<=+1pt`. */
 export function lowerIsBetter(metric: string): boolean {
-  return /^(cer|wer|error|err|loss|ece|mae|mse|rmse)([-_a-z]*)$/i.test(metric);
+  return /^(cer|wer|error|err|loss|ece|mae|mse|rmse)([-_a-z]*)$/i.test(metric) || /(^|:)(rel-l2|max-abs-diff|mean-abs-diff)$/i.test(metric);
 }
 
 const EXAMPLES = '"p99<=12ms", "p50<5ms", "p99<=0.6x" (of the source model), "exact>=-1pt", "accuracy>=0.97", "cer<=0.05", "size<=20MB", "memory<=300MB"';

@@ -9,7 +9,7 @@ import { EdgefitError } from '../onnx/errors.js';
 import type { Model } from '../onnx/model.js';
 import { readModel } from '../onnx/read-model.js';
 import { verifyModel } from '../onnx/verify.js';
-import { writeModel } from '../onnx/write-model.js';
+import { serializeModel, writeModel } from '../onnx/write-model.js';
 import type { Feeds, Pass, PassRecord } from '../passes/pass.js';
 import { validateParams } from '../passes/params.js';
 import { runWorker } from './child.js';
@@ -17,6 +17,7 @@ import { qualityIsolated, type QualityRequest } from './quality.js';
 import type { SensitivityRequest } from './sensitivity.js';
 import type { BuildRequest } from './build.js';
 import { latencyFigures } from './stats.js';
+import type { UserDataRef } from '../data/user-data.js';
 
 /** Most latency samples kept per candidate and stage. */
 export const MAX_SAMPLES = 20_000;
@@ -39,6 +40,10 @@ export interface MeasureSettings {
   shapes?: Record<string, number[]>;
   batch?: number;
   task?: { ref: string; data?: string; seed: number };
+  /** The user's data when there is no task: calibration on its calibration part, agreement on its held-out part. */
+  userData?: UserDataRef;
+  /** Fixed input values (--value), for latency and random-input agreement. */
+  values?: Record<string, number>;
   /** Calibration feeds for passes that need them. */
   calibration?: () => AsyncIterable<Feeds>;
   screen: StageSettings;
@@ -106,6 +111,7 @@ export class RealMeasurer implements Measurer {
         label: cfg.label,
         outPath,
         ...(this.s.task ? { task: this.s.task } : {}),
+        ...(this.s.userData && !this.s.task ? { userData: this.s.userData } : {}),
         calibrationItems: this.s.calibrationItems ?? 32,
       };
       return runWorker('build-worker', req, 15 * 60_000, `building ${cfg.label}`);
@@ -114,6 +120,11 @@ export class RealMeasurer implements Measurer {
     const w = writeModel(model, outPath);
     const bytes = readFileSync(outPath);
     return { records, sizeBytes: w.bytes + (w.externalBytes ?? 0), sha256: sha256Bytes(bytes) };
+  }
+
+  async canonicalSha(): Promise<string | undefined> {
+    this.source ??= readModel(this.s.sourcePath);
+    return sha256Bytes(serializeModel(this.source));
   }
 
   private async apply(cfg: CandidateConfig, steps: CandidateConfig['passes']): Promise<{ model: Model; records: PassRecord[] }> {
@@ -170,6 +181,7 @@ export class RealMeasurer implements Measurer {
           disabledOptimizers: cfg.session.disabledOptimizers,
           ...(this.s.shapes ? { shapes: this.s.shapes } : {}),
           ...(this.s.batch ? { batch: this.s.batch } : {}),
+          ...(this.s.values && Object.keys(this.s.values).length ? { values: this.s.values } : {}),
           warmup: st.warmup,
           durationMs: st.durationMs / rounds,
           // enough for stable tail quantiles; a 10 µs model would otherwise give ~10^5 samples a second,
@@ -219,6 +231,8 @@ export class RealMeasurer implements Measurer {
       reference: {
         modelPath: this.s.sourcePath,
         ...(this.s.shapes ? { shapes: this.s.shapes } : {}),
+        ...(this.s.values && Object.keys(this.s.values).length ? { values: this.s.values } : {}),
+        ...(this.s.userData ? { userData: this.s.userData } : {}),
         count: Math.min(st.evalItems, this.s.agreementItems ?? st.evalItems),
       },
       batchSize: this.s.evalBatchSize,

@@ -5,10 +5,15 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../onnx/write-model.js';
+import { confirmAgainstBaseline, vsBaseline } from './confirm.js';
+import { buildLadder } from './ladder.js';
 import { machineInfo } from '../bench/machine.js';
 import { UsageError } from '../onnx/errors.js';
 import { readModel } from '../onnx/read-model.js';
+import type { Model } from '../onnx/model.js';
+import { declaredInputs, resolveInputs } from '../runtime/inputs.js';
 import type { Pass } from '../passes/pass.js';
 import { renderReport } from '../report/html.js';
 import { parseConstraints, type Constraint, type LatencyStat } from './constraints.js';
@@ -18,6 +23,7 @@ import type { Progress } from './progress.js';
 import { RunDir, sha256File, type Manifest, type RunSpec } from './run-dir.js';
 import { buildSpace, PREP_PASSES } from './space.js';
 import { search, type Measurer } from './strategy.js';
+import { checkQualityMetrics, planQuality } from './quality-plan.js';
 import type { CandidateConfig, Summary } from './types.js';
 
 export interface OptimizeOptions {
@@ -49,11 +55,17 @@ export interface OptimizeOptions {
   measurer?: Measurer;
   maxNewMeasurements?: number;
   command?: string[];
+  /** Fixed input values (--value name=v). */
+  values?: Record<string, number>;
+  /** Recommend a model even when quality was only measured on random inputs. */
+  allowRandom?: boolean;
+  /** Fraction of the user's data held out for evaluation (default 0.3). */
+  holdout?: number;
 }
 
 export interface OptimizeResult {
   summary: Summary;
-  paths: { dir: string; summary: string; report: string; best?: string; manifest?: string };
+  paths: { dir: string; summary: string; report: string; ladder?: string; best?: string; manifest?: string };
 }
 
 export const DEFAULT_SCREEN: StageSettings = { warmup: 5, durationMs: 3000, evalItems: 60 };
@@ -65,15 +77,21 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
   const threads = o.threads ?? 1;
   const objective = o.objective ?? 'p99';
   const constraints: Constraint[] = [...o.budget.flatMap(parseConstraints), ...o.quality.flatMap(parseConstraints)];
-  if (!constraints.some((c) => c.kind === 'latency')) throw new UsageError('no latency budget given', 'pass --budget, e.g. --budget "p99<=12ms"');
   const screen = { ...DEFAULT_SCREEN, ...o.screen };
   const full = { ...DEFAULT_FULL, ...o.full };
+  const log = (l: string) => o.progress?.log(l);
 
-  // 1. The source and the data.
+  // 1. The source and the data: a task, the user's own data, or (last resort) random inputs.
   const sourcePath = resolve(o.model);
   const source = readModel(sourcePath);
   const sourceSha = sha256File(sourcePath);
   const seed = o.seed ?? 0;
+  let passes = o.passes ?? (await import('../passes/registry.js')).PASSES;
+  if (o.passNames?.length) {
+    const known = passes.map((p) => p.name);
+    for (const n of o.passNames) if (!known.includes(n)) throw new UsageError(`unknown pass '${n}' in --passes`, `registered passes: ${known.join(', ')}`);
+    passes = passes.filter((p) => o.passNames!.includes(p.name) || (PREP_PASSES as readonly string[]).includes(p.name));
+  }
   let task: Awaited<ReturnType<typeof import('../data/task.js').loadTask>> | undefined;
   let calibration;
   if (o.task) {
@@ -88,13 +106,35 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     }
     calibration = calibrationFeeds(calTask, calN);
   }
-  const dataSha = dataFingerprint(o.task, o.data, seed);
-  let passes = o.passes ?? (await import('../passes/registry.js')).PASSES;
-  if (o.passNames?.length) {
-    const known = passes.map((p) => p.name);
-    for (const n of o.passNames) if (!known.includes(n)) throw new UsageError(`unknown pass '${n}' in --passes`, `registered passes: ${known.join(', ')}`);
-    passes = passes.filter((p) => o.passNames!.includes(p.name) || (PREP_PASSES as readonly string[]).includes(p.name));
+  const qp = await planQuality({
+    model: sourcePath,
+    ...(task ? { task: task.spec, taskClasses: task.classes } : {}),
+    ...(o.data && !o.task ? { data: resolve(o.data) } : {}),
+    values: o.values ?? {},
+    ...(o.shapes ? { shapes: o.shapes } : {}),
+    seed,
+    ...(o.holdout ? { holdout: o.holdout } : {}),
+  });
+  checkQualityMetrics(
+    constraints,
+    qp.available,
+    qp.mode === 'task' ? `task '${task!.name}'` : `agreement with the source model (outputs: ${qp.kinds!.map((k) => `${k.output} ${k.kind}`).join(', ')})`,
+  );
+  if (!constraints.some((c) => c.kind === 'quality') && qp.defaultFloor) {
+    constraints.push(qp.defaultFloor);
+    log(
+      `quality: no --quality given: the default floor ${qp.defaultFloor.text} applies (agreement with the source model on ${qp.mode === 'data' ? 'held-out data' : 'random inputs'})`,
+    );
   }
+  if (!constraints.some((c) => c.kind === 'latency')) log(`no --budget: minimising ${objective} under the quality floor`);
+  for (const n of qp.notes) log(`inputs: ${n}`);
+  if (qp.mode === 'data') log(`data: ${qp.describe}`);
+  if (qp.mode === 'random')
+    log(
+      `WARNING: no --data: quality is agreement on RANDOM inputs, which is not evidence that a model still works on real data${o.allowRandom ? ' (--allow-random: a model will be recommended anyway)' : '; no model will be recommended without --allow-random. Give --data <file.npy | folder> with real samples'}`,
+    );
+  const dataSha = dataFingerprint(o.task, o.data, seed);
+  const shapes = qp.shapes ?? o.shapes;
 
   // 2. The run directory.
   const spec: RunSpec = {
@@ -107,7 +147,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     objective,
     threads,
     timeLimitSec: Math.round(o.timeLimitMs / 1000),
-    measurement: { screen, full, shapes: o.shapes ?? null, batch: o.batch ?? null, seed },
+    measurement: { screen, full, shapes: shapes ?? null, batch: o.batch ?? null, seed, values: qp.values, holdout: o.holdout ?? null },
   };
   const runDir = new RunDir(resolve(o.out), spec).open();
   if (runDir.lockNote) o.progress?.log(runDir.lockNote);
@@ -115,9 +155,14 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
   // 3. The candidate space and the search.
   const configs =
     o.configs ??
-    buildSpace({ passes, sourceOpset: source.opset('') ?? 0, hasCalibration: !!calibration, ...(o.maxPerPass ? { maxPerPass: o.maxPerPass } : {}) });
+    buildSpace({
+      passes,
+      sourceOpset: source.opset('') ?? 0,
+      hasCalibration: !!calibration || qp.mode === 'data',
+      ...(o.maxPerPass ? { maxPerPass: o.maxPerPass } : {}),
+    });
   o.progress?.log(
-    `edgefit optimize: ${configs.length} candidates from ${passes.length} registered passes; budget ${constraints.map((c) => c.text).join(', ')}; time limit ${Math.round(o.timeLimitMs / 1000)} s`,
+    `edgefit optimize: ${configs.length} candidates from ${passes.length} registered passes; constraints ${constraints.map((c) => c.text).join(', ')}; objective lowest ${objective}; time limit ${Math.round(o.timeLimitMs / 1000)} s`,
   );
   const measurer =
     o.measurer ??
@@ -125,16 +170,18 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
       sourcePath,
       passes,
       threads,
-      ...(o.shapes ? { shapes: o.shapes } : {}),
+      ...(shapes ? { shapes } : {}),
       ...(o.batch ? { batch: o.batch } : {}),
       ...(o.task ? { task: { ref: o.task, ...(o.data ? { data: o.data } : {}), seed } } : {}),
+      ...(qp.userData ? { userData: qp.userData } : {}),
+      values: qp.values,
       ...(calibration ? { calibration } : {}),
       screen,
       full,
       evalBatchSize: 8,
       calibrationItems: o.calibrationItems ?? 32,
       log: (l: string) => o.progress?.log(`  ${l}`),
-      agreementItems: 64,
+      ...(qp.mode === 'random' ? { agreementItems: 64 } : {}),
     });
   const out = await search({
     configs,
@@ -148,7 +195,32 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     passes,
   });
 
-  // 4. The summary, the chosen model and the report.
+  // 4. The claim: the chosen model against the source in the same interleaved rounds; a choice that is
+  //    not faster beyond the noise, or whose quality was judged on random inputs only, is not recommended.
+  let chosen = out.choice.chosen;
+  let vs: Summary['vsBaseline'];
+  let notRecommended: string | undefined;
+  if (chosen) {
+    try {
+      vs = await confirmAgainstBaseline(measurer, runDir, out.baseline, chosen, objective, log);
+    } catch (e) {
+      log(`  the confirming measurement failed (${(e as Error).message.split('\n')[0]}); the figures of the search are used`);
+      vs = vsBaseline(bestMeasurement(chosen)!.latency.samplesMs, bestMeasurement(out.baseline)!.latency.samplesMs, objective, chosen.id === out.baseline.id);
+    }
+    if (!vs.beyondNoise)
+      notRecommended =
+        chosen.id === out.baseline.id
+          ? 'nothing beats the source model: it is itself the fastest candidate that meets the constraints; keep it'
+          : `${chosen.config.label} is not faster than the source beyond the noise: ${objective} ${vs.chosenMs.toFixed(3)} vs ${vs.baselineMs.toFixed(3)} ms in the same interleaved rounds, 95% interval of the difference ${vs.ci[0].toFixed(3)} to ${vs.ci[1].toFixed(3)} ms; keep the source model`;
+    else if (qp.mode === 'random' && !o.allowRandom)
+      notRecommended = `quality was measured on random inputs only, which is not evidence that ${chosen.config.label} still works on real data: give --data <file.npy | folder> with real samples (or --allow-random to accept it anyway)`;
+    if (notRecommended) {
+      chosen.verdict = { kind: 'feasible', why: `the search's pick, not recommended: ${notRecommended}` };
+      chosen = undefined;
+    }
+  }
+
+  // 5. The summary, the chosen model, the ladder and the report.
   const machine = machineInfo(threads);
   const bm = bestMeasurement(out.baseline);
   const summary: Summary = {
@@ -162,22 +234,45 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     machine: { cpu: machine.cpu, cores: machine.cores, os: machine.os, node: machine.node, ort: machine.ort, threads },
     load: { start: loadStart.map((x) => Math.round(x * 100) / 100), end: loadavg().map((x) => Math.round(x * 100) / 100) },
     baseline: out.baseline.id,
-    ...(out.choice.chosen ? { chosen: out.choice.chosen.id } : {}),
-    ...(out.comparison ? { comparison: out.comparison } : {}),
-    feasible: !!out.choice.chosen,
+    ...(chosen ? { chosen: chosen.id } : {}),
+    ...(out.comparison && chosen ? { comparison: out.comparison } : {}),
+    ...(vs ? { vsBaseline: vs } : {}),
+    ...(notRecommended ? { notRecommended } : {}),
+    feasible: !!chosen,
     ...(out.choice.chosen ? {} : { closest: out.choice.closest }),
+    quality: {
+      source: qp.mode === 'task' ? 'task' : 'agreement',
+      ...(qp.mode !== 'task' ? { basis: qp.mode === 'data' ? ('data' as const) : ('random' as const) } : {}),
+      ...(qp.defaultFloor && constraints.includes(qp.defaultFloor) ? { defaultFloor: qp.defaultFloor.text } : {}),
+      ...(qp.holdout ? { holdout: qp.holdout.slice(0, full.evalItems), data: qp.describe } : {}),
+      ...(o.allowRandom ? { allowRandom: true } : {}),
+    },
     candidates: out.results,
+    ...(inputsOf(source, shapes, o.batch) ? { inputs: inputsOf(source, shapes, o.batch) } : {}),
     ...(out.sensitivity ? { sensitivity: out.sensitivity } : {}),
     timeLimitSec: Math.round(o.timeLimitMs / 1000),
     elapsedSec: Math.round((Date.now() - t0) / 1000),
     ...(out.stoppedEarly ? { stoppedEarly: out.stoppedEarly } : {}),
     notes: [
       ...(out.reused ? [`${out.reused} candidate(s) reused from an earlier run in this directory`] : []),
-      ...(bm?.quality.source === 'agreement' ? ['quality is per-item top-1 agreement with the source model (no task metric available)'] : []),
+      ...(bm?.quality.source === 'agreement'
+        ? [
+            `quality is agreement with the source model on ${qp.mode === 'data' ? `the held-out part of the user's data (${qp.describe})` : 'RANDOM inputs, which is not evidence of quality on real data'}; per output: ${(bm.quality.outputs ?? []).map((x) => `${x.output} ${x.kind} → ${x.metric}`).join(', ')}`,
+          ]
+        : []),
+      ...(!o.budget.length ? [`no latency budget: the lowest ${objective} under the quality floor was sought`] : []),
     ],
   };
   const paths: OptimizeResult['paths'] = { dir: runDir.root, summary: runDir.writeSummary(summary), report: '' };
-  const chosen = out.choice.chosen;
+  paths.ladder = join(runDir.root, 'ladder.json');
+  writeFileAtomic(
+    paths.ladder,
+    JSON.stringify(
+      buildLadder(summary, runDir.root, (id) => runDir.modelPath(id)),
+      null,
+      2,
+    ) + '\n',
+  );
   if (chosen) {
     const m = bestMeasurement(chosen)!;
     const manifest: Manifest = {
@@ -207,6 +302,19 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
   }
   paths.report = runDir.writeReport(renderReport(summary));
   return { summary, paths };
+}
+
+/** The inputs as measured, or undefined when their shapes are not all settled. */
+function inputsOf(source: Model, shapes: Record<string, number[]> | undefined, batch: number | undefined): Summary['inputs'] {
+  try {
+    return resolveInputs(declaredInputs(source), { ...(shapes ? { shapes } : {}), ...(batch ? { batch } : {}) }).map((r) => ({
+      name: r.name,
+      type: r.type,
+      shape: r.shape,
+    }));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A stable fingerprint of the data: generated tasks by name and seed, files by content. */

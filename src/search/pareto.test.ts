@@ -89,3 +89,14 @@ test('choice: a statistical tie on latency goes to the better quality; a real sp
   const real = choose([base, fake('fast-worse', 3, 0.88), fake('slow-better', 4, 0.9)], parseConstraints('p99<=8ms,exact>=-5pt'), base, 'p99');
   assert.equal(real.chosen?.id, 'fast-worse');
 });
+
+test('closest: a candidate that met everything at screening but was never fully measured says so, never a blank miss', () => {
+  const c = choose([fake('base', 10, 0.9), fake('screened', 2, 0.9, { full: false })], parseConstraints('p99<=5ms'), fake('base', 10, 0.9), 'p99', {
+    requireFull: true,
+  });
+  assert.equal(c.chosen, undefined);
+  const s = c.closest.find((x) => x.id === 'screened')!;
+  assert.equal(s.misses.length, 1);
+  assert.match(s.misses[0]!, /not fully measured before the time limit/);
+  assert.ok(c.closest.every((x) => x.misses.every((m) => m.trim().length > 0)));
+});

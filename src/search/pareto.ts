@@ -116,6 +116,13 @@ export function choose(
         })
         .sort((a, b) => a.miss.length - b.miss.length || a.score - b.score)
         .slice(0, opts.closestN ?? 3)
-        .map(({ r, miss }) => ({ id: r.id, misses: miss.map(describeCheck) }));
+        // a candidate that met every constraint at screening but was never fully measured misses none:
+        // say that, rather than "misses" with a blank reason
+        .map(({ r, miss }) => ({
+          id: r.id,
+          misses: miss.length
+            ? miss.map(describeCheck)
+            : ['a full measurement: it met every constraint at screening, but was not fully measured before the time limit'],
+        }));
   return { chosen: feasible[0], runnerUp: feasible[1], feasible, checks, closest };
 }

@@ -1,13 +1,16 @@
 // One candidate's quality: the task's metric from the eval module (src/eval) when there is a task, else
-// per-item top-1 agreement with the source model on the same feeds. qualityIsolated runs it in a child process
+// agreement with the source model on the same feeds (held-out user data, or random inputs as a last
+// resort), by a metric chosen per output (src/eval/agreement.ts). qualityIsolated runs it in a child process
 // (quality-worker) so that a crash or a memory blow-up stays there.
 
 import type * as ort from 'onnxruntime-node';
 import { createSession, type OptLevel } from '../runtime/session.js';
-import { synthesizeFeeds } from '../runtime/inputs.js';
+import { declaredInputs, synthesizeFeeds } from '../runtime/inputs.js';
 import { evaluate } from '../eval/evaluate.js';
 import { runWorker } from './child.js';
-import { wilson } from './stats.js';
+import { EdgefitError } from '../onnx/errors.js';
+import { agreement, splitItems, type ItemOutput } from '../eval/agreement.js';
+import { openUserDataRef, type UserDataRef } from '../data/user-data.js';
 import type { QualityFigures } from './types.js';
 
 export interface QualityRequest {
@@ -15,8 +18,8 @@ export interface QualityRequest {
   session: { threads: number; graphOptimizationLevel: OptLevel; disabledOptimizers: string[] };
   /** Score with the task (built-in name or spec path); else agreement with `reference`. */
   task?: { ref: string; data?: string; seed: number; limit: number; split?: 'train' | 'val' | 'test' | 'all' };
-  /** The source model: the reference for agreement when there is no task. */
-  reference: { modelPath: string; shapes?: Record<string, number[]>; count: number };
+  /** The source model: the reference for agreement when there is no task, on held-out user data or (last resort) random inputs. */
+  reference: { modelPath: string; shapes?: Record<string, number[]>; values?: Record<string, number>; userData?: UserDataRef; count: number };
   batchSize: number;
 }
 
@@ -52,11 +55,25 @@ export async function measureQuality(req: QualityRequest): Promise<QualityFigure
     }
     const ref = await createSession(req.reference.modelPath, { ...so, graphOptimizationLevel: 'all', disabledOptimizers: [] });
     try {
-      const batches = (async function* () {
-        for (let i = 0; i < req.reference.count; i++)
-          yield synthesizeFeeds(ref, { ...(req.reference.shapes ? { shapes: req.reference.shapes } : {}), seed: 1000 + i });
-      })();
-      return await agreement(session, ref, batches);
+      let stream: AsyncIterable<Record<string, ort.Tensor>>;
+      let close = () => {};
+      if (req.reference.userData) {
+        const data = openUserDataRef(req.reference.userData, declaredInputs(ref));
+        stream = data.stream('holdout', req.reference.count)();
+        close = () => data.close();
+      } else {
+        const r = req.reference;
+        stream = (async function* () {
+          for (let i = 0; i < r.count; i++)
+            yield synthesizeFeeds(ref, { ...(r.shapes ? { shapes: r.shapes } : {}), ...(r.values ? { values: r.values } : {}), seed: 1000 + i });
+        })();
+      }
+      try {
+        const q = await agreementWith(session, ref, stream);
+        return { ...q, basis: req.reference.userData ? 'data' : 'random' };
+      } finally {
+        close();
+      }
     } finally {
       await ref.release();
     }
@@ -65,58 +82,46 @@ export async function measureQuality(req: QualityRequest): Promise<QualityFigure
   }
 }
 
-/**
- * Per item: 1 when the arg-max over the last axis of the first output agrees with the reference at
- * every position (the class for a classifier, the greedy path for a CTC head), else 0; plus cosine.
- */
-async function agreement(s: ort.InferenceSession, ref: ort.InferenceSession, batches: AsyncIterable<Record<string, ort.Tensor>>): Promise<QualityFigures> {
-  const perItem: number[] = [];
-  const cos: number[] = [];
-  const out = ref.outputNames[0]!;
+/** An output as float32 items (int and float16 outputs converted), whatever its type. */
+function itemsOf(t: ort.Tensor): ItemOutput[] {
+  const d = t.data as ArrayLike<number | bigint>;
+  const f = d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>, (v) => Number(v));
+  return splitItems(f, t.dims);
+}
+
+/** Runs the candidate and the source on the same feeds and scores their agreement output by output. */
+export async function agreementWith(
+  s: ort.InferenceSession,
+  ref: ort.InferenceSession,
+  batches: AsyncIterable<Record<string, ort.Tensor>>,
+): Promise<QualityFigures> {
+  const names = ref.outputNames;
+  const missing = names.filter((n) => !s.outputNames.includes(n));
+  if (missing.length)
+    throw new EdgefitError(
+      `the candidate has no output ${missing.map((m) => `'${m}'`).join(', ')} (the source model has ${names.join(', ')})`,
+      'E_AGREEMENT',
+      'a pass renamed or dropped an output; report it with the pass name',
+    );
+  const got: ItemOutput[][] = names.map(() => []);
+  const want: ItemOutput[][] = names.map(() => []);
   for await (const feeds of batches) {
     const [a, b] = [await s.run(feeds), await ref.run(feeds)];
-    const ta = a[s.outputNames[0]!]!;
-    const tb = b[out]!;
-    const da = ta.data as Float32Array;
-    const db = tb.data as Float32Array;
-    const n = Number(tb.dims[0] ?? 1) || 1;
-    const last = Number(tb.dims[tb.dims.length - 1] ?? 1);
-    const per = db.length / n;
-    for (let i = 0; i < n; i++) {
-      let same = 1;
-      let dot = 0;
-      let na = 0;
-      let nb = 0;
-      for (let p = i * per; p < (i + 1) * per; p += last) {
-        let ia = 0;
-        let ib = 0;
-        for (let k = 0; k < last; k++) {
-          const x = Number(da[p + k]);
-          const y = Number(db[p + k]);
-          if (x > Number(da[p + ia])) ia = k;
-          if (y > Number(db[p + ib])) ib = k;
-          dot += x * y;
-          na += x * x;
-          nb += y * y;
-        }
-        if (ia !== ib) same = 0;
-      }
-      perItem.push(same);
-      cos.push(na && nb ? dot / Math.sqrt(na * nb) : 1);
-    }
+    names.forEach((n, k) => {
+      got[k]!.push(...itemsOf(a[n]!));
+      want[k]!.push(...itemsOf(b[n]!));
+    });
   }
-  const k = perItem.reduce((x, y) => x + y, 0);
-  const n = perItem.length;
-  const meanCos = cos.reduce((x, y) => x + y, 0) / Math.max(1, n);
-  const sorted = [...cos].sort((x, y) => x - y);
-  const value = n ? k / n : 0;
+  if (want[0]!.length === 0) throw new EdgefitError('no held-out item to measure agreement on', 'E_AGREEMENT', 'give more samples in --data');
+  const ag = agreement(names, got, want);
   return {
-    primary: { name: 'agreement', value, ci: wilson(k, n) },
+    primary: ag.primary,
     higherIsBetter: true,
-    metrics: { cosine: { value: meanCos, ci: [sorted[Math.floor(0.025 * (n - 1))] ?? meanCos, 1] } },
-    n,
-    perItem,
+    metrics: Object.fromEntries(Object.entries(ag.metrics).map(([k, v]) => [k, { value: v.value, ci: v.ci }])),
+    n: ag.n,
+    perItem: ag.perItem,
     source: 'agreement',
+    outputs: ag.outputs.map((o) => ({ output: o.output, kind: o.kind, metric: o.primary, ...(o.threshold !== undefined ? { threshold: o.threshold } : {}) })),
   };
 }
 

@@ -24,6 +24,8 @@ export interface Measurer {
    * drift on a shared machine hits them alike. `quality` reuses a known quality figure.
    */
   measureGroup?(items: { modelPath: string; cfg: CandidateConfig; quality?: Measurement['quality'] }[], stage: 'screen' | 'full'): Promise<Measurement[]>;
+  /** The sha256 the source model has when written by this toolkit unchanged: a pass that changed nothing gives it. */
+  canonicalSha?(): Promise<string | undefined>;
   /** Per-node sensitivity of one pass of a candidate (most sensitive first), when the pass supports it. */
   sensitivity?(cfg: CandidateConfig, passName: string, timeoutMs: number): Promise<Sensitivity | undefined>;
 }
@@ -77,12 +79,14 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
 
   const ids = opts.configs.map(configId);
   const cfgOf = new Map(opts.configs.map((c, i) => [ids[i]!, c]));
+  /** Built models by (sha256, session settings) → the first candidate that gave it. */
+  const twins = new Map<string, string>();
 
   /** Builds (once) and measures one stage of a candidate, reusing what the run directory already holds. */
   async function run(id: string, stage: 'screen' | 'full', phase: string, done: number, total: number): Promise<CandidateResult> {
     const cfg = cfgOf.get(id)!;
     let r = results.get(id) ?? runDir.readResult(id);
-    if (r && (r.status === 'failed' || r[stage])) {
+    if (r && (r.status === 'failed' || r[stage] || r.identicalTo)) {
       if (!results.has(id)) {
         reused++;
         // what this stage cost when it was measured: a resumed run plans its time with it, not a guess
@@ -100,6 +104,21 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
       if (!r) {
         const b = await measurer.build(cfg, modelPath);
         r = { id, config: cfg, status: 'ok', modelSha256: b.sha256, sizeBytes: b.sizeBytes, passRecords: b.records };
+        // Byte-identical to a model already built, with the same session settings: the same candidate.
+        // Measuring it again would only let noise pick between two copies of one model.
+        const twin = twins.get(twinKey(b.sha256, cfg));
+        if (twin !== undefined && twin !== id) {
+          r.identicalTo = twin;
+          results.set(id, r);
+          runDir.writeResult(r);
+          progress?.log(`  ${cfg.label}: no change (${noChangeWhy(r, twin, twin === ids[0])}); not measured`);
+          return r;
+        }
+        twins.set(twinKey(b.sha256, cfg), id);
+        if (id === ids[0] && measurer.canonicalSha) {
+          const c = await measurer.canonicalSha();
+          if (c) twins.set(twinKey(c, cfg), id);
+        }
       }
       const base = results.get(ids[0]!);
       if (stage === 'screen' && measurer.measureGroup && base?.screen && id !== ids[0]) {
@@ -366,7 +385,7 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
   if (!baseline) throw new Error(`stopped before the baseline was measured: ${stoppedEarly ?? 'unknown reason'}`);
   const all = ids.map((id) => results.get(id)).filter((r): r is CandidateResult => !!r);
   const choice = choose(all, opts.constraints, baseline, opts.objective, { requireFull: true });
-  for (const r of all) assignVerdict(r, choice, dropped, opts.objective);
+  for (const r of all) assignVerdict(r, choice, dropped, opts.objective, baseId);
   const comparison = choice.chosen
     ? compare(choice.chosen, choice.runnerUp ?? (choice.chosen.id !== baseline.id ? baseline : undefined), opts.objective)
     : undefined;
@@ -437,9 +456,10 @@ function sureMiss(r: CandidateResult, m: Measurement, constraints: readonly Cons
   return undefined;
 }
 
-function assignVerdict(r: CandidateResult, choice: Choice, dropped: Map<string, string>, objective: LatencyStat): void {
+function assignVerdict(r: CandidateResult, choice: Choice, dropped: Map<string, string>, objective: LatencyStat, baselineId: string): void {
   r.checks = choice.checks.get(r.id);
-  if (r.status === 'failed') r.verdict = { kind: 'failed', why: firstLine(r.error ?? 'failed') };
+  if (r.identicalTo) r.verdict = { kind: 'no-change', why: noChangeWhy(r, r.identicalTo, r.identicalTo === baselineId) };
+  else if (r.status === 'failed') r.verdict = { kind: 'failed', why: firstLine(r.error ?? 'failed') };
   else if (choice.chosen?.id === r.id) r.verdict = { kind: 'chosen' };
   else if (dropped.has(r.id) && !r.full) r.verdict = { kind: 'dropped', why: dropped.get(r.id)! };
   else if (choice.feasible.some((f) => f.id === r.id)) {
@@ -483,6 +503,26 @@ function compare(a: CandidateResult, b: CandidateResult | undefined, objective: 
     quality = { diff: q.diff, ci: q.ci, pBetter: q.pBetter };
   }
   return { against: b.id, latency, quality };
+}
+
+function twinKey(sha: string, cfg: CandidateConfig): string {
+  return `${sha}|${cfg.session.graphOptimizationLevel}|${[...cfg.session.disabledOptimizers].sort().join(',')}`;
+}
+
+/** "no change: byte-identical to X; quantize-dynamic left 3 nodes alone (Conv: not a MatMul ×3)". */
+export function noChangeWhy(r: CandidateResult, twin: string, twinIsSource: boolean): string {
+  const rec = r.passRecords[r.passRecords.length - 1];
+  const groups = new Map<string, number>();
+  for (const sk of rec?.skipped ?? []) groups.set(`${sk.opType}: ${sk.reason}`, (groups.get(`${sk.opType}: ${sk.reason}`) ?? 0) + 1);
+  const reasons = [...groups]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([k, n]) => `${k}${n > 1 ? ` ×${n}` : ''}`);
+  const notes = (rec?.notes ?? []).slice(0, 1);
+  const why = [...reasons, ...notes].join('; ');
+  return twinIsSource
+    ? `the built model is byte-identical to the source${rec ? `: ${rec.pass} changed nothing` : ''}${why ? ` (${why})` : ''}`
+    : `the built model is byte-identical to candidate ${twin}: these parameters change nothing${why ? ` (${why})` : ''}`;
 }
 
 function firstLine(s: string): string {

@@ -41,6 +41,10 @@ export interface QualityFigures {
   higherIsBetter?: boolean;
   /** What the quality figure is: the task's metric, or agreement with the source model. */
   source: 'task' | 'agreement';
+  /** For agreement: on held-out user data, or on random inputs (not evidence of quality). */
+  basis?: 'data' | 'random';
+  /** For agreement: the metric chosen for each output of the source model. */
+  outputs?: { output: string; kind: string; metric: string; threshold?: number }[];
 }
 
 export interface Measurement {
@@ -69,6 +73,8 @@ export interface CandidateResult {
   passRecords: PassRecord[];
   screen?: Measurement;
   full?: Measurement;
+  /** The built model is byte-identical (same session settings) to this candidate's: it is not measured. */
+  identicalTo?: string;
   /** Filled in by the search after measuring. */
   checks?: Check[];
   verdict?: Verdict;
@@ -79,6 +85,7 @@ export type Verdict =
   | { kind: 'feasible'; why: string }
   | { kind: 'rejected'; why: string }
   | { kind: 'dropped'; why: string }
+  | { kind: 'no-change'; why: string }
   | { kind: 'failed'; why: string };
 
 /** The machine fields of src/bench's MachineInfo that a summary keeps. */
@@ -116,6 +123,36 @@ export interface Summary {
   chosen?: string;
   /** How sure the choice beats the runner-up. */
   comparison?: Comparison;
+  /**
+   * The chosen model against the source measured in the same interleaved rounds (latency), and on the
+   * same items (quality): the speed-up the run claims. `beyondNoise` false: no claim is made.
+   */
+  vsBaseline?: {
+    stat: LatencyStat;
+    baselineMs: number;
+    chosenMs: number;
+    speedup: number;
+    diffMs: number;
+    ci: [number, number];
+    pFaster: number;
+    beyondNoise: boolean;
+    rounds?: number;
+  };
+  /** How quality was judged: the task, or agreement on held-out user data / random inputs, and the floor applied. */
+  quality?: {
+    source: 'task' | 'agreement';
+    basis?: 'data' | 'random';
+    /** The default floor applied when no --quality was given (e.g. "decision-agreement>=0.99"). */
+    defaultFloor?: string;
+    /** Held-out sample indices of the user data (for checking the figures independently). */
+    holdout?: number[];
+    data?: string;
+    allowRandom?: boolean;
+  };
+  /** The model's inputs as they were measured (for the snippet that loads the chosen model). */
+  inputs?: { name: string; type: string; shape: number[] }[];
+  /** Why no model is recommended, when the search itself found one (random inputs, no gain beyond noise). */
+  notRecommended?: string;
   feasible: boolean;
   /** When nothing is feasible: the nearest candidates and the constraints each misses. */
   closest?: { id: string; misses: string[] }[];

@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { agreement, iou, outputAgreement, outputKind, splitItems, type ItemOutput } from './agreement.js';
+
+const item = (values: number[], dims: number[] = [1, values.length]): ItemOutput => ({ data: Float32Array.from(values), dims });
+
+test('the kind of an output decides its metric', () => {
+  assert.equal(outputKind([item([0.3], [1, 1])]), 'decision');
+  assert.equal(outputKind([item([2, -1, 0.5])]), 'class-scores');
+  assert.equal(outputKind([item([0.2, 0.8, 0.5, 0.5], [1, 2, 2])]), 'class-scores', 'rows of probabilities over time steps');
+  assert.equal(outputKind([item([0.1, 0.9, 0.3, 0.2], [1, 1, 2, 2])]), 'map');
+  assert.equal(outputKind([item([0.1, 0.9, 0.3, 0.2], [1, 2, 2])]), 'map', 'a 3-D map whose rows are not distributions');
+  assert.equal(outputKind([item([3, -2, 0.3, 5], [1, 1, 2, 2])]), 'dense', 'values outside [0, 1] are not a probability map');
+  assert.equal(outputKind([item([1, 1, 1, 1, 0, 0, 0, 0], [2, 1, 4])]), 'dense', 'recurrent state in [0, 1] has no spatial axes: not a map');
+});
+
+test('one-element outputs: decision agreement and |diff|, never the cosine of two scalars', () => {
+  // A good model: tiny differences, and one side exactly 0 where the cosine of two scalars would be 0.
+  const ref = [0.0, 0.2, 0.7, 0.9].map((v) => item([v], [1, 1]));
+  const good = [0.0013, 0.2, 0.7005, 0.9].map((v) => item([v], [1, 1]));
+  const a = outputAgreement('p', good, ref);
+  assert.equal(a.kind, 'decision');
+  assert.equal(a.primary, 'decision-agreement');
+  assert.equal(a.metrics['decision-agreement']!.value, 1);
+  assert.ok(Math.abs(a.metrics['max-abs-diff']!.value - 0.0013) < 1e-6);
+  assert.equal(a.metrics.cosine, undefined);
+  // A broken one: flips the decision of two items out of four.
+  const broken = [0.6, 0.2, 0.4, 0.9].map((v) => item([v], [1, 1]));
+  const b = outputAgreement('p', broken, ref);
+  assert.equal(b.metrics['decision-agreement']!.value, 0.5);
+  assert.deepEqual(b.perItem, [0, 1, 0, 1]);
+  assert.ok(b.metrics['decision-agreement']!.ci[0] < 0.5 && b.metrics['decision-agreement']!.ci[1] > 0.5, 'a Wilson interval around it');
+  // logits are decided at 0, not 0.5
+  const logits = outputAgreement('z', [item([0.3], [1, 1])], [item([-2], [1, 1])]);
+  assert.equal(logits.threshold, 0);
+  assert.equal(logits.metrics['decision-agreement']!.value, 0);
+});
+
+test('class scores: top-1 agreement at every position; maps: IoU of the thresholded map', () => {
+  const ref = [item([1, 2, 0]), item([3, 0, 1]), item([0, 0, 5])];
+  const got = [item([1, 2.1, 0]), item([0, 3, 1]), item([0, 0, 4])];
+  const a = outputAgreement('logits', got, ref);
+  assert.equal(a.metrics['top1-agreement']!.value, 2 / 3);
+  assert.deepEqual(a.perItem, [1, 0, 1]);
+  assert.equal(iou(Float32Array.from([0.9, 0.9, 0.1, 0.1]), Float32Array.from([0.9, 0.1, 0.9, 0.1])), 1 / 3);
+  assert.equal(iou(Float32Array.from([0.1, 0.2]), Float32Array.from([0.3, 0.4])), 1, 'two empty masks agree');
+  const m = outputAgreement('mask', [item([0.9, 0.9, 0.1, 0.1], [1, 1, 2, 2])], [item([0.9, 0.1, 0.9, 0.1], [1, 1, 2, 2])]);
+  assert.equal(m.primary, 'iou');
+  assert.equal(m.metrics.iou!.value, 1 / 3);
+  // an fp32-identical map scores 1, not 0 as top-1 over the last axis of a map would suggest
+  const same = outputAgreement('mask', [item([0.2, 0.7, 0.6, 0.1], [1, 1, 2, 2])], [item([0.2, 0.7, 0.6, 0.1], [1, 1, 2, 2])]);
+  assert.equal(same.metrics.iou!.value, 1);
+});
+
+test('dense outputs: cosine and relative L2 per item with bootstrap intervals; several outputs keep their own metrics', () => {
+  const ref = [item([1, 0, 0, 0], [1, 4]).data, item([0, 2, 0, 0], [1, 4]).data].map((d) => ({ data: d, dims: [1, 2, 2] }));
+  const got = [
+    { data: Float32Array.from([1, 0, 0, 0]), dims: [1, 2, 2] },
+    { data: Float32Array.from([0, 2, 2, 0]), dims: [1, 2, 2] },
+  ];
+  const a = outputAgreement('emb', got, ref);
+  assert.equal(a.kind, 'dense');
+  assert.ok(Math.abs(a.perItem[1]! - Math.SQRT1_2) < 1e-6);
+  assert.ok(Math.abs(a.metrics['rel-l2']!.value - 0.5) < 1e-6, 'mean of 0 and 1');
+  const all = agreement(['emb', 'p'], [got, [item([0.7], [1, 1]), item([0.2], [1, 1])]], [ref, [item([0.6], [1, 1]), item([0.2], [1, 1])]]);
+  assert.equal(all.primary.name, 'cosine');
+  assert.equal(all.metrics['p:decision-agreement']!.value, 1);
+  assert.equal(all.n, 2);
+});
+
+test('a batched output splits into items', () => {
+  const items = splitItems(Float32Array.from([1, 2, 3, 4, 5, 6]), [3, 2]);
+  assert.equal(items.length, 3);
+  assert.deepEqual([...items[2]!.data], [5, 6]);
+  assert.deepEqual(items[0]!.dims, [1, 2]);
+});
