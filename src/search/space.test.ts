@@ -97,15 +97,15 @@ test('exclusion variants keep the k most sensitive nodes in float', () => {
   assert.deepEqual(exclusionVariants(base, dyn, [], [1]), []);
 });
 
-test('the registered passes give a space with every transforming pass in it', () => {
+test('the registered passes give a space with every transforming pass in it, and no prep or recovery-needing pass alone', () => {
   const space = buildSpace({ passes: PASSES, sourceOpset: 9, hasCalibration: true });
   for (const p of PASSES) {
+    const alone = space.some((c) => c.passes.some((s) => s.name === p.name));
     if (['constants-to-initializers', 'upgrade-opset'].includes(p.name)) continue;
-    assert.ok(
-      space.some((c) => c.passes.some((s) => s.name === p.name)),
-      `${p.name} missing from the space`,
-    );
+    if (p.prep || p.effect) assert.ok(!alone, `${p.name} is a candidate of its own, but it ${p.prep ? 'only prepares' : 'needs a recovery stage'}`);
+    else assert.ok(alone, `${p.name} missing from the space`);
   }
+  assert.ok(PASSES.some((p) => p.effect) && PASSES.some((p) => p.prep), 'the table has both kinds, so the rule above is exercised');
 });
 
 test('nodes kept float go to a keepFloat list when the pass has one, else to exclude', () => {

@@ -85,7 +85,10 @@ export function buildSpace(opts: SpaceOptions): CandidateConfig[] {
   if (prep.some((p) => p.name === 'upgrade-opset')) out.push({ label: `fp32 opset${UPGRADE_TARGET}`, passes: prep, session: { ...SESSION_ALL } });
 
   for (const pass of opts.passes) {
-    if ((PREP_PASSES as readonly string[]).includes(pass.name) || opts.skip?.includes(pass.name)) continue;
+    if (pass.prep || (PREP_PASSES as readonly string[]).includes(pass.name) || opts.skip?.includes(pass.name)) continue;
+    // A pass whose defaults change nothing by design (pruning at ratio 0) needs a recovery stage after it
+    // to be a candidate; single-pass candidates would only be no-ops or broken models.
+    if (pass.effect) continue;
     if (pass.needsCalibration && !opts.hasCalibration) continue;
     for (const v of paramVariants(pass, max)) {
       const label = v.tag ? `${pass.name} ${v.tag}` : pass.name;
