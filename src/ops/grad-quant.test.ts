@@ -47,7 +47,7 @@ for (const c of CASES)
     const per = c.scale.length > 1;
     const s = b.constant('s', Tensor.fromNumbers('s', DataType.FLOAT, per ? [c.scale.length] : [], c.scale));
     const z = b.constant('z', Tensor.fromNumbers('z', c.dt, per ? [c.zp.length] : [], c.zp));
-    const attrs = c.axis !== undefined ? { axis: c.axis } : {};
+    const attrs: Record<string, number> = c.axis !== undefined ? { axis: c.axis } : {};
     const q = b.op('QuantizeLinear', [xi, s, z], attrs);
     const y = b.op('DequantizeLinear', [q, s, z], attrs, { outputs: ['y'] });
     const loss = b.op('ReduceSum', [b.op('Mul', [y, b.constant('w', Tensor.fromFloat32('w', c.shape, w))])], { keepdims: 0 });
