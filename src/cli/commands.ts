@@ -24,6 +24,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     load: async () => (await import('./optimize.js')).optimizeCommand,
   },
   train: { summary: 'build a small model (MLP or CNN) and train it from scratch on a task', load: async () => (await import('./train.js')).trainCommand },
+  distill: {
+    summary: 'distil a teacher into a smaller student (KL on soft outputs), reported beside the student trained alone',
+    load: async () => (await import('./distill.js')).distillCommand,
+  },
   finetune: {
     summary: 'fine-tune a pretrained model on a task: cut at a feature tensor, new head, optionally unfreeze blocks',
     load: async () => (await import('./finetune.js')).finetuneCommand,

@@ -110,7 +110,7 @@ class TeacherOutputs {
     const idx = Int32Array.from({ length: n }, (_, i) => i);
     for (let first = 0; first < n; first += 64) {
       const got = await this.run(idx.subarray(first, Math.min(n, first + 64)));
-      got.forEach((v, k) => all[k]!.set(v, first * this.per[k]!));
+      for (const [k, v] of got.entries()) all[k]!.set(v, first * this.per[k]!);
     }
     this.cache = all;
   }
