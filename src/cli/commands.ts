@@ -19,6 +19,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'quantize a model (int8 dynamic or static, int4, fp16) and measure it against the input',
     load: async () => (await import('./quantize.js')).quantizeCommand,
   },
+  qat: {
+    summary: 'quantization-aware training: static int8, then training with the fp32 model as teacher; the QDQ export ORT fuses',
+    load: async () => (await import('./qat.js')).qatCommand,
+  },
   optimize: {
     summary: 'search for the fastest model that meets a latency budget and a quality floor, measured here',
     load: async () => (await import('./optimize.js')).optimizeCommand,

@@ -44,6 +44,8 @@ export interface DistillOptions {
   /** Run the teacher once and keep its outputs (default), or on every step. */
   cacheTeacher?: boolean;
   threads?: number;
+  /** Stop stepping at this time (performance.now() milliseconds): a run with a time limit. */
+  deadline?: number;
   onEpoch?: (r: DistillEpoch) => void;
 }
 
@@ -247,12 +249,12 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   let step = 0;
   let stepSeconds = 0;
   let best: { acc: number; epoch: number; values: Map<string, Float32Array> } | undefined;
-  for (let epoch = 0; epoch < epochs && step < totalSteps; epoch++) {
+  for (let epoch = 0; epoch < epochs && step < totalSteps && !(performance.now() > (opts.deadline ?? Infinity)); epoch++) {
     const order = new Rng((opts.seed ?? 0) * 1000003 + epoch).permutation(n);
     const e0 = performance.now();
     let lossSum = 0;
     let batches = 0;
-    for (let first = 0; first < n && step < totalSteps; first += batchSize) {
+    for (let first = 0; first < n && step < totalSteps && !(performance.now() > (opts.deadline ?? Infinity)); first += batchSize) {
       const idx = order.subarray(first, Math.min(n, first + batchSize));
       const k = idx.length;
       const feeds: Record<string, ort.Tensor> = {

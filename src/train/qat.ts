@@ -152,6 +152,7 @@ export interface QatOptions {
   trainBias?: boolean;
   cacheTeacher?: boolean;
   threads?: number;
+  deadline?: number;
   onEpoch?: (r: DistillEpoch) => void;
 }
 
@@ -183,6 +184,7 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
     trainable: qat.weights.map((w) => w.float),
     cacheTeacher: opts.cacheTeacher,
     threads: opts.threads,
+    deadline: opts.deadline,
     onEpoch: opts.onEpoch,
   });
   return {
