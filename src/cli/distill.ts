@@ -8,6 +8,7 @@ import { writeModel } from '../onnx/write-model.js';
 import { findPass } from '../passes/registry.js';
 import { accuracyOf, distill, type HiddenMatch } from '../train/distill.js';
 import { exposeLogits } from '../train/logits.js';
+import { addLora, loraCounts, mergeLora, parseLora } from '../train/lora.js';
 import { trainModel } from '../train/loop.js';
 import { buildStudent } from '../train/student.js';
 import { mnistSampleShape, modelNormalisation, taskSplits } from '../train/task-data.js';
@@ -47,6 +48,18 @@ export const distillCommand: Command = {
     { name: 'batch', short: 'b', type: 'integer', placeholder: 'n', default: 64, description: 'batch size' },
     { name: 'lr', type: 'number', placeholder: 'x', default: 0.001, description: 'AdamW learning rate' },
     { name: 'limit', type: 'integer', placeholder: 'n', description: 'use at most this many items of the task' },
+    {
+      name: 'lora',
+      type: 'string',
+      placeholder: 'rank[:alpha]',
+      description: 'train only low-rank adapters on the student (e.g. a dropped-block teacher copy); merged on export',
+    },
+    {
+      name: 'lora-pattern',
+      type: 'string',
+      placeholder: 'regex',
+      description: 'with --lora: the weights that get adapters (default: every MatMul, Gemm and 1×1 Conv weight)',
+    },
     { name: 'no-cache', type: 'boolean', description: 'run the teacher on every step instead of once (to measure what the cache saves)' },
     { name: 'no-baseline', type: 'boolean', description: 'skip training the student alone' },
     { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of initialisation and shuffling' },
@@ -71,7 +84,9 @@ export const distillCommand: Command = {
         'use drop:every-other, an architecture (mlp:…, cnn:…) or a student .onnx model',
       );
     const seed = f.seed as number;
-    const student = buildStudent(spec, teacher, seed);
+    const base = buildStudent(spec, teacher, seed);
+    const lora = f.lora !== undefined ? addLora(base, { ...parseLora(f.lora as string, f['lora-pattern'] as string | undefined), seed }) : undefined;
+    const student = lora?.model ?? base;
     const task = f.task as string;
     const norm = modelNormalisation(teacher);
     const data = await taskSplits(task, {
@@ -91,11 +106,13 @@ export const distillCommand: Command = {
       hidden: parseHidden((f.hidden as string[] | undefined) ?? []),
       optimizer: { kind: 'adamw', lr: f.lr as number },
       cacheTeacher: !f['no-cache'],
+      trainable: lora ? lora.trainable : undefined,
       onEpoch: (e) => {
         if (!f.json)
           ctx.log(`epoch ${String(e.epoch).padStart(3)}  loss ${e.loss.toFixed(4)}  val acc ${pct(e.valAccuracy ?? NaN)}  ${e.seconds.toFixed(1)} s`);
       },
     });
+    if (lora) r.model = mergeLora(base, r.model, lora.adapters);
     const s = exposeLogits(r.model);
     const t = exposeLogits(teacher);
     const result: Record<string, unknown> = {
@@ -107,6 +124,7 @@ export const distillCommand: Command = {
       stepsPerSecond: r.stepsPerSecond,
       teacherSeconds: r.teacherSeconds,
       trainableParameters: r.trainableParams,
+      ...(lora ? { lora: loraCounts(lora.adapters) } : {}),
       test: {
         n: data.test.labels.length,
         teacher: await accuracyOf(t.model, t.input, t.logits, data.test),
