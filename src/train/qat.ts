@@ -5,8 +5,11 @@
 // model is the teacher (KL on its soft outputs, per frame for sequence outputs; plus the task loss on
 // labels). Export writes the trained weights back as int8 codes with the same scales: the result is
 // the same QDQ graph ORT fuses into QLinear kernels, and it computes what the training graph computed.
-//   weight:  w (float, trains) → QuantizeLinear(s_w, 0, axis) → DequantizeLinear → Conv/MatMul/Gemm
-//   bias:    b (float, trains) → Div(s_b) → Round → Mul(s_b)   ≡ DequantizeLinear(round(b/s_b) as int32)
+// The master copy is held in units of its quantization step (u = w/s, so it starts at the int8 codes):
+// Adam moves every parameter by about lr per step, and in these units lr is a number of codes for every
+// channel alike — in plain units a channel with a tiny scale would jump across its whole range.
+//   weight:  u (trains) · s_w → QuantizeLinear(s_w, 0, axis) → DequantizeLinear → Conv/MatMul/Gemm
+//   bias:    u (trains) → Round → Mul(s_b)   ≡ DequantizeLinear(round(u) as int32, s_b)
 
 import { DataType } from '../onnx/dtype.js';
 import { UsageError } from '../onnx/errors.js';
@@ -55,13 +58,15 @@ function perIndex(dims: readonly number[], axis: number): (i: number) => number 
   return (i) => Math.floor(i / inner) % len;
 }
 
-/** Float values of a DequantizeLinear of constant codes: (q − zp)·s per channel, in float32 as ORT computes them. */
-function dequantize(q: Tensor, s: Tensor, zp: Tensor | undefined, axis: number): Float32Array {
-  const qv = q.toNumbers();
-  const sv = s.toFloat32();
-  const zv = zp?.toNumbers();
-  const ch = sv.length > 1 ? perIndex(q.dims, axis < 0 ? axis + q.dims.length : axis) : () => 0;
-  return Float32Array.from(qv, (v, i) => Math.fround((Number(v) - Number(zv?.[ch(i)] ?? 0)) * sv[ch(i)]!));
+/** The scale of a Q/DQ node shaped to broadcast against its [rank]-d data along `axis`. */
+function broadcastScale(s: Tensor, rank: number, axis: number, name: string): Tensor {
+  if (s.dims.length === 0) return s.withName(name);
+  const a = axis < 0 ? axis + rank : axis;
+  return Tensor.fromFloat32(
+    name,
+    Array.from({ length: rank }, (_, k) => (k === a ? s.dims[0]! : 1)),
+    s.toFloat32(),
+  );
 }
 
 /** The QDQ model made trainable: see the file comment. Biases train too unless `trainBias` is false. */
@@ -81,24 +86,32 @@ export function makeQatModel(qdq: Model, opts: { trainBias?: boolean } = {}): Qa
     }
     const axis = n.int('axis', 1);
     const z = zp ? g.initializers.get(zp) : undefined;
+    const zv = z?.toNumbers();
+    const ch = s.size > 1 ? perIndex(q.dims, axis < 0 ? axis + q.dims.length : axis) : () => 0;
+    // the master copy in code units: (q − zp), so that u·s is what DequantizeLinear computed
     const float = fresh(`${codes}.float`);
-    g.initializers.set(float, Tensor.fromFloat32(float, q.dims, dequantize(q, s, z, axis)));
+    g.initializers.set(
+      float,
+      Tensor.fromFloat32(
+        float,
+        q.dims,
+        Float32Array.from(q.toNumbers(), (v, i) => Number(v) - Number(zv?.[ch(i)] ?? 0)),
+      ),
+    );
     if (q.dataType === DataType.INT8) {
+      const bs = fresh(`${scale}.broadcast`);
+      g.initializers.set(bs, broadcastScale(s, q.dims.length, axis, bs));
+      const w = fresh(`${codes}.weight`);
       const fq = fresh(`${codes}.fake`);
-      const qn = new Node('QuantizeLinear', [float, scale!, ...(zp ? [zp] : [])], [fq], fresh(`${n.name}/qat_QuantizeLinear`));
+      const qn = new Node('QuantizeLinear', [w, scale!, ...(zp ? [zp] : [])], [fq], fresh(`${n.name}/qat_QuantizeLinear`));
       if (n.attributes.has('axis')) qn.set('axis', attr.int(axis));
       n.inputs[0] = fq;
-      nodes.push(qn, n);
-      weights.push({ codes: codes!, float, scale: scale!, zeroPoint: zp, axis, kind: 'weight' });
+      nodes.push(new Node('Mul', [float, bs], [w], fresh(`${n.name}/qat_Mul`)), qn, n);
+      weights.push({ codes: codes!, float, scale: bs, zeroPoint: zp, axis, kind: 'weight' });
     } else if (opts.trainBias !== false && q.dims.length === 1 && (!z || z.toNumbers().every((v) => Number(v) === 0))) {
-      // int32 biases: QuantizeLinear has no int32 output before opset 21, so round(b/s)·s is spelled out
-      const div = fresh(`${codes}.div`);
+      // int32 biases: QuantizeLinear has no int32 output before opset 21, so round(u)·s is spelled out
       const rnd = fresh(`${codes}.round`);
-      nodes.push(
-        new Node('Div', [float, scale!], [div], fresh(`${n.name}/qat_Div`)),
-        new Node('Round', [div], [rnd], fresh(`${n.name}/qat_Round`)),
-        new Node('Mul', [rnd, scale!], [n.outputs[0]!], fresh(`${n.name}/qat_Mul`)),
-      );
+      nodes.push(new Node('Round', [float], [rnd], fresh(`${n.name}/qat_Round`)), new Node('Mul', [rnd, scale!], [n.outputs[0]!], fresh(`${n.name}/qat_Mul`)));
       weights.push({ codes: codes!, float, scale: scale!, zeroPoint: zp, axis, kind: 'bias' });
     } else nodes.push(n);
   }
@@ -114,16 +127,17 @@ export function exportQat(qdq: Model, qat: QatModel, trained: Model): Model {
   const out = qdq.clone();
   const g = out.graph;
   for (const w of qat.weights) {
-    const f = trained.graph.initializers.get(w.float)!.toFloat32();
+    const u = trained.graph.initializers.get(w.float)!.toFloat32();
     const codes = g.initializers.get(w.codes)!;
-    const s = g.initializers.get(w.scale)!.toFloat32();
+    const s = (trained.graph.initializers.get(w.scale) ?? g.initializers.get(w.scale)!).toFloat32();
     const zv = w.zeroPoint ? g.initializers.get(w.zeroPoint)!.toNumbers() : undefined;
     const [qmin, qmax] = QMIN_QMAX[codes.dataType]!;
     const ch = s.length > 1 ? perIndex(codes.dims, w.axis < 0 ? w.axis + codes.dims.length : w.axis) : () => 0;
-    const q = Float64Array.from(f, (v, i) => {
+    const q = Float64Array.from(u, (v, i) => {
       const c = ch(i);
-      // float32 division, as the graph's QuantizeLinear / Div computed it
-      const r = roundHalfEven(Math.fround(v / s[c]!)) + Number(zv?.[c] ?? 0);
+      const z = Number(zv?.[c] ?? 0);
+      // float32 arithmetic, as the graph computed it: weights Q(u·s) = round(fl(u·s)/s) + zp; biases round(u)
+      const r = w.kind === 'weight' ? roundHalfEven(Math.fround(Math.fround(v * s[c]!) / s[c]!)) + z : roundHalfEven(v) + z;
       return Math.min(qmax, Math.max(qmin, r));
     });
     g.initializers.set(w.codes, Tensor.fromNumbers(w.codes, codes.dataType, codes.dims, q));
@@ -179,7 +193,7 @@ export async function quantizationAwareTraining(opts: QatOptions): Promise<QatRe
     epochs: opts.epochs,
     batchSize: opts.batchSize,
     maxSteps: opts.maxSteps,
-    optimizer: { kind: 'adamw', lr: 1e-4, weightDecay: 0, ...opts.optimizer },
+    optimizer: { kind: 'adamw', lr: 0.05, weightDecay: 0, ...opts.optimizer },
     seed: opts.seed,
     trainable: qat.weights.map((w) => w.float),
     cacheTeacher: opts.cacheTeacher,
