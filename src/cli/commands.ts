@@ -19,6 +19,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'quantize a model (int8 dynamic or static, int4, fp16) and measure it against the input',
     load: async () => (await import('./quantize.js')).quantizeCommand,
   },
+  qat: {
+    summary: 'quantization-aware training: static int8, then training with the fp32 model as teacher; the QDQ export ORT fuses',
+    load: async () => (await import('./qat.js')).qatCommand,
+  },
   optimize: {
     summary: 'search for the fastest model that meets a latency budget and a quality floor, measured here',
     load: async () => (await import('./optimize.js')).optimizeCommand,
@@ -28,6 +32,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     load: async () => (await import('./prune.js')).pruneCommand,
   },
   train: { summary: 'build a small model (MLP or CNN) and train it from scratch on a task', load: async () => (await import('./train.js')).trainCommand },
+  distill: {
+    summary: 'distil a teacher into a smaller student (KL on soft outputs), reported beside the student trained alone',
+    load: async () => (await import('./distill.js')).distillCommand,
+  },
   finetune: {
     summary: 'fine-tune a pretrained model on a task: cut at a feature tensor, new head, optionally unfreeze blocks',
     load: async () => (await import('./finetune.js')).finetuneCommand,

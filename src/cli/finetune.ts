@@ -5,6 +5,7 @@
 import { UsageError } from '../onnx/errors.js';
 import { readModel } from '../onnx/read-model.js';
 import { finetune } from '../train/finetune.js';
+import { parseLora } from '../train/lora.js';
 import { mnistSampleShape, modelNormalisation, taskSplits } from '../train/task-data.js';
 import type { Command } from './command.js';
 import { finishTraining, pct, TRAIN_FLAGS, trainOptionsFromFlags, withBalance } from './train.js';
@@ -25,6 +26,19 @@ export const finetuneCommand: Command = {
       type: 'string',
       placeholder: 'n|pattern',
       description: "after the head, also train the last n weight layers (with their BatchNorm scale/bias), 'all' weights, or parameters matching a pattern",
+    },
+    {
+      name: 'lora',
+      type: 'string',
+      placeholder: 'rank[:alpha]',
+      description:
+        'after the head, train low-rank adapters on the backbone weights (MatMul, Gemm, 1×1 Conv) with it instead of unfreezing them; merged on export',
+    },
+    {
+      name: 'lora-pattern',
+      type: 'string',
+      placeholder: 'regex',
+      description: 'with --lora: the weights that get adapters (default: every eligible backbone weight)',
     },
     { name: 'unfreeze-epochs', type: 'integer', placeholder: 'n', description: 'epochs of the unfreeze phase (default: 10)' },
     { name: 'unfreeze-lr', type: 'number', placeholder: 'x', description: 'peak learning rate of the unfreeze phase (default 0.001, cosine decay)' },
@@ -105,10 +119,12 @@ the parts task, --unfreeze all is what lifts a PaddleOCR cls backbone from ~60% 
             );
         ctx.log(`head on '${h.feature}':`);
         for (const e of h.head.history) opts.onEpoch?.(e);
-        if (unfreeze !== undefined && unfreeze !== 0) ctx.log(`unfreeze phase (${u}), the head and those layers through the whole graph:`);
+        if (ctx.flags.lora !== undefined) ctx.log(`LoRA phase (rank ${ctx.flags.lora}), adapters and the head through the whole graph:`);
+        else if (unfreeze !== undefined && unfreeze !== 0) ctx.log(`unfreeze phase (${u}), the head and those layers through the whole graph:`);
       },
       candidates: ctx.flags.candidates as number,
       unfreeze,
+      lora: ctx.flags.lora !== undefined ? parseLora(ctx.flags.lora as string, ctx.flags['lora-pattern'] as string | undefined) : undefined,
       unfreezeEpochs: (ctx.flags['unfreeze-epochs'] as number | undefined) ?? 10,
       unfreezeLr: (ctx.flags['unfreeze-lr'] as number | undefined) ?? 1e-3,
     });
@@ -116,6 +132,10 @@ the parts task, --unfreeze all is what lifts a PaddleOCR cls backbone from ~60% 
       ctx.log(
         `cut at '${r.feature}' (shape [${r.featureShape.join(', ')}] for this batch); head ${r.head.trained.map((t) => `${t.size}`).join(' + ')} parameters`,
       );
+      if (r.lora)
+        ctx.log(
+          `LoRA: ${r.lora.adapters} adapters, ${r.lora.trainable} trainable parameters for ${r.lora.adapted} adapted weights (${((100 * r.lora.trainable) / r.lora.adapted).toFixed(2)}%), merged into the exported weights`,
+        );
       if (r.unfrozen)
         ctx.log(
           `unfroze ${r.unfrozen.trained.length} tensors: ${r.unfrozen.trained.map((t) => t.name).join(', ')}${r.unfrozenKept ? '' : ' — not kept: the head alone scored better on validation'}`,
@@ -138,6 +158,7 @@ the parts task, --unfreeze all is what lifts a PaddleOCR cls backbone from ~60% 
         cuts: r.cuts,
         normalisation: norm ? 'model' : 'task',
         head: r.head.history,
+        lora: r.lora,
         unfrozen: r.unfrozen?.trained.map((t) => t.name),
         unfrozenKept: r.unfrozenKept,
       },

@@ -269,7 +269,9 @@ for (const c of CASES)
 
 test('every op in the table has at least one finite-difference case', () => {
   const tested = new Set(CASES.map((c) => c.op));
-  const untested = Object.keys(GRADIENTS).filter((op) => !tested.has(op) && op !== 'Sum');
+  // The straight-through estimators are not derivatives of their (step) forward: grad-quant.test.ts checks them against their definition.
+  const steChecked = ['QuantizeLinear', 'DequantizeLinear', 'Round'];
+  const untested = Object.keys(GRADIENTS).filter((op) => !tested.has(op) && op !== 'Sum' && !steChecked.includes(op));
   assert.deepEqual(untested, []);
 });
 

@@ -11,6 +11,7 @@ import { elementwiseRules } from './grad-elementwise.js';
 import { linearRules } from './grad-linear.js';
 import { miscRules } from './grad-misc.js';
 import { poolRules, prepareMaxPool } from './grad-pool.js';
+import { quantRules } from './grad-quant.js';
 import { reduceRules } from './grad-reduce.js';
 import { shapeRules } from './grad-shape.js';
 import { softmaxRules } from './grad-softmax.js';
@@ -18,6 +19,8 @@ import { softmaxRules } from './grad-softmax.js';
 export interface GradRow {
   grad?: GradRule;
   nondiff?: number[];
+  /** Input slots whose integer values still carry a (float) gradient: the STE through Q → DQ. */
+  throughInt?: number[];
   /** Changes the forward node before the graph is probed (MaxPool: add the Indices output). */
   prepare?: (node: Node, fresh: (base: string) => string) => void;
 }
@@ -36,6 +39,8 @@ const NONDIFF: Record<string, number[]> = {
   Where: [0],
   Dropout: [1, 2],
   BatchNormalization: [3, 4],
+  QuantizeLinear: [1, 2],
+  DequantizeLinear: [1, 2],
 };
 
 function build(): Record<string, GradRow> {
@@ -49,10 +54,12 @@ function build(): Record<string, GradRow> {
     ...shapeRules,
     ...reduceRules,
     ...miscRules,
+    ...quantRules,
   };
   const table: Record<string, GradRow> = {};
   for (const [op, grad] of Object.entries(rules)) table[op] = { grad, nondiff: NONDIFF[op] };
   table.MaxPool = { ...table.MaxPool, prepare: prepareMaxPool };
+  table.DequantizeLinear = { ...table.DequantizeLinear, throughInt: [0] };
   table.BatchNormalization = { nondiff: NONDIFF.BatchNormalization };
   table.LayerNormalization = {};
   return table;

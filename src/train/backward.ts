@@ -105,7 +105,9 @@ export function buildBackward(graph: Graph, loss: string, wrt: string[], facts: 
     if (gy.every((g) => g === undefined)) continue;
     const row = n.isDefaultDomain ? GRADIENTS[n.opType] : undefined;
     const nondiff = row?.nondiff ?? [];
-    const needs = n.inputs.map((i, j) => !!i && requires.has(i) && reaches.has(i) && !nondiff.includes(j) && isFloat(facts.dtype(i)));
+    const needs = n.inputs.map(
+      (i, j) => !!i && requires.has(i) && reaches.has(i) && !nondiff.includes(j) && (isFloat(facts.dtype(i)) || !!row?.throughInt?.includes(j)),
+    );
     if (!needs.some(Boolean)) continue;
     if (!row?.grad) throw new MissingGradientError(n.domain ? `${n.domain}.${n.opType}` : n.opType, n.name || `#${k}`);
     const grads = row.grad(new GradContext(n, b, gy, needs, facts, opset, scalars));

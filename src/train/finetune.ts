@@ -17,6 +17,7 @@ import { createSession } from '../runtime/session.js';
 import { datasetSize, sampleSize, type ArrayDataset } from './dataset.js';
 import { trainModel, type EpochRecord, type TrainOptions, type TrainResult } from './loop.js';
 import { Rng } from './rng.js';
+import { addLora, loraCounts, mergeLora, type LoraSpec } from './lora.js';
 
 /** The feature tensor to cut at when none is named. */
 export function findFeatureTensor(model: Model): string {
@@ -194,6 +195,8 @@ export interface FinetuneOptions extends Omit<TrainOptions, 'model' | 'train' | 
   unfreezeEpochs?: number;
   /** Learning rate of the unfreeze phase (default: lr / 10). */
   unfreezeLr?: number;
+  /** Instead of unfreezing weights, train low-rank adapters on them (with the head) and merge them on export. */
+  lora?: LoraSpec;
   /** Called once the head is trained and the cut chosen, before any unfreeze phase (onEpoch reports that phase only). */
   onHead?: (r: { feature: string; cuts: CutTrial[]; head: TrainResult }) => void;
 }
@@ -215,6 +218,8 @@ export interface FinetuneResult {
   cuts: CutTrial[];
   head: TrainResult;
   unfrozen?: TrainResult;
+  /** The adapters trained with --lora (merged into the returned model), and their parameter count. */
+  lora?: { adapters: number; trainable: number; adapted: number };
   /** Whether the model is the unfrozen one (false: the unfreeze phase did not beat the head on validation, so the head-only model is returned). */
   unfrozenKept?: boolean;
 }
@@ -310,7 +315,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   const multi = cutAt(opts.model, tensors);
   const trainF = await computeFeaturesMany(multi, opts.train, threads);
   const valF = opts.val ? await computeFeaturesMany(multi, opts.val, threads) : undefined;
-  const { model: _m, train: _t, cut: _c, candidates: _n, unfreeze, unfreezeEpochs, unfreezeLr, onHead, ...rest } = opts;
+  const { model: _m, train: _t, cut: _c, candidates: _n, unfreeze, unfreezeEpochs, unfreezeLr, onHead, lora: loraSpec, ...rest } = opts;
   void _m;
   void _t;
   void _c;
@@ -340,9 +345,21 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   let model = attachHead(backbone, chosen!.shape, classes, opts.seed ?? 0, { weight: chosen!.head.weight, bias: chosen!.head.bias });
   let unfrozen: TrainResult | undefined;
   let unfrozenKept: boolean | undefined;
-  if (unfreeze !== undefined && unfreeze !== 0) {
+  let loraInfo: FinetuneResult['lora'];
+  if (loraSpec || (unfreeze !== undefined && unfreeze !== 0)) {
     if ((model.opset() ?? 0) < 13) upgradeOpset(model, 17);
-    const names = typeof unfreeze === 'number' ? [...lastBlocks(model, unfreeze), 'head.weight', 'head.bias'] : undefined;
+    // --lora: adapters on the backbone's weights (the pattern chooses which) train with the head
+    const headModel = model;
+    const lora = loraSpec ? addLora(model, { ...loraSpec, pattern: loraSpec.pattern ?? '^(?!head\\.)' }) : undefined;
+    if (lora) {
+      model = lora.model;
+      loraInfo = { adapters: lora.adapters.length, ...loraCounts(lora.adapters) };
+    }
+    const names = lora
+      ? [...lora.trainable, 'head.weight', 'head.bias']
+      : typeof unfreeze === 'number'
+        ? [...lastBlocks(model, unfreeze), 'head.weight', 'head.bias']
+        : undefined;
     const lr = unfreezeLr ?? (opts.optimizer?.lr ?? 1e-3) / 10;
     unfrozen = await trainModel({
       ...rest,
@@ -362,9 +379,10 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     const before = score(chosen!.head.best);
     const after = score(unfrozen.bestEpoch > 0 ? unfrozen.history[unfrozen.bestEpoch - 1] : undefined);
     unfrozenKept = !(after < before);
-    if (unfrozenKept) model = unfrozen.model;
+    if (unfrozenKept) model = lora ? mergeLora(withHead(headModel, unfrozen.model), unfrozen.model, lora.adapters) : unfrozen.model;
+    else model = headModel;
   }
-  return { model, feature, featureShape: chosen!.shape, cuts, head: chosen!.head.result, unfrozen, unfrozenKept };
+  return { model, feature, featureShape: chosen!.shape, cuts, head: chosen!.head.result, unfrozen, unfrozenKept, lora: loraInfo };
 }
 
 function featureStats(d: ArrayDataset): { mean: Float64Array; std: Float64Array } {
@@ -383,6 +401,13 @@ export function balancedClassWeights(d: ArrayDataset): number[] {
   const counts = new Array<number>(d.classes.length).fill(0);
   for (const y of d.labels) counts[y]!++;
   return counts.map((c) => (c ? d.labels.length / (d.classes.length * c) : 0));
+}
+
+/** `base` with the trained head's weights. */
+function withHead(base: Model, trained: Model): Model {
+  const m = base.clone();
+  for (const name of ['head.weight', 'head.bias']) m.graph.initializers.set(name, trained.graph.initializers.get(name)!);
+  return m;
 }
 
 function constantsToInitializersCopy(m: Model): Model {

@@ -77,3 +77,34 @@ export function classTargets(
   for (let i = 0; i < n; i++) weight[i] = weight[i]! / total;
   return { target, weight };
 }
+
+/**
+ * Knowledge distillation per row, for outputs of any rank (a sequence model's frames are rows):
+ *   L = T² · mean_rows KL(softmax(t/T) ‖ softmax(s/T))
+ * `student` is [..., C] (reshaped to [rows, C]); `teacher` names a [rows, C] input of teacher logits.
+ * The T² keeps the gradient's size independent of T (∂L/∂s = T·(p_s − p_t)/rows).
+ */
+export function appendKlDivergence(b: GraphBuilder, student: string, teacher: string, classes: number, T: number): string {
+  if (!(T > 0) || !Number.isFinite(T)) throw new UsageError(`distillation temperature must be > 0, got ${T}`, 'e.g. --temperature 4');
+  const rows = b.op('Reshape', [student, b.int64s('kd/rows_shape', [-1, classes])]);
+  const invT = b.scalar('kd/invT', 1 / T);
+  const logPt = b.op('LogSoftmax', [b.op('Mul', [teacher, invT])], { axis: -1 });
+  const logPs = b.op('LogSoftmax', [b.op('Mul', [rows, invT])], { axis: -1 });
+  const kl = b.op('ReduceSum', [b.op('Mul', [b.op('Exp', [logPt]), b.op('Sub', [logPt, logPs])]), b.int64s('kd/axis1', [1])], { keepdims: 0 });
+  return b.op('Mul', [b.op('ReduceMean', [kl], { keepdims: 0 }), b.scalar('kd/T2', T * T)]);
+}
+
+/** Cross-entropy per row with per-row weights (0 for unlabelled rows): −Σ_r w_r Σ_c t_rc · log softmax(s)_rc. */
+export function appendWeightedCrossEntropy(b: GraphBuilder, student: string, target: string, weight: string, classes: number): string {
+  const rows = b.op('Reshape', [student, b.int64s('ce/rows_shape', [-1, classes])]);
+  const logp = b.op('LogSoftmax', [rows], { axis: -1 });
+  const perRow = b.op('ReduceSum', [b.op('Mul', [logp, target]), b.int64s('ce/axis1', [1])], { keepdims: 0 });
+  return b.op('Neg', [b.op('ReduceSum', [b.op('Mul', [perRow, weight])], { keepdims: 0 })]);
+}
+
+/** Mean squared error between a [.., D] value (reshaped to [rows, D]) and a [rows, D] input. */
+export function appendRowMse(b: GraphBuilder, value: string, target: string, width: number): string {
+  const rows = b.op('Reshape', [value, b.int64s('mse/rows_shape', [-1, width])]);
+  const d = b.op('Sub', [rows, target]);
+  return b.op('ReduceMean', [b.op('Mul', [d, d])], { keepdims: 0 });
+}

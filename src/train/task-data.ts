@@ -7,7 +7,8 @@ import type { ImagePreprocess } from '../data/spec.js';
 import { inferSpec } from '../data/infer-spec.js';
 import { modelIO } from '../data/fit-task.js';
 import type { Model } from '../onnx/model.js';
-import { mnistSplits, reshapeSamples, taskDataset, type Splits } from './dataset.js';
+import { EdgefitError } from '../onnx/errors.js';
+import { mnistSplits, reshapeSamples, taskDataset, type ArrayDataset, type Splits } from './dataset.js';
 
 export interface TaskSplitOptions {
   sampleShape?: number[];
@@ -54,4 +55,35 @@ export function mnistSampleShape(model: Model): number[] {
   const fill = dims.length === 1 ? [784] : dims.length === 2 ? [28, 28] : dims.length === 3 && dims[2] === 1 ? [28, 28, 1] : [1, 28, 28];
   if (dims.length > 3) return dims.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
   return dims.map((d, i) => (typeof d === 'number' && d > 0 ? d : (fill[i] ?? 1)));
+}
+
+/**
+ * The inputs of one split of any task (OCR included), for training that needs no class labels
+ * (distillation, QAT): labels are −1. Images are padded to the fixed size of the preprocessing so a
+ * batch is one tensor.
+ */
+export async function taskInputs(task: string, split: 'train' | 'val' | 'test' | 'all', opts: TaskSplitOptions = {}): Promise<ArrayDataset> {
+  let t = await loadTask(task, { seed: opts.seed ?? 0, limit: opts.limit });
+  if (t.spec.preprocess.kind === 'image') {
+    const spec = structuredClone(t.spec);
+    spec.preprocess = { ...(spec.preprocess as ImagePreprocess), pad: 'fixed', ...opts.preprocess };
+    t = t.withSpec(spec);
+  }
+  const parts: Float32Array[] = [];
+  let shape: number[] | undefined;
+  for await (const batch of t.batches({ batchSize: 32, split, input: opts.input })) {
+    const x = Object.values(batch.feeds)[0];
+    if (x?.type !== 'float32')
+      throw new EdgefitError(`task '${t.name}' does not give float32 inputs`, 'E_DATA_TYPE', 'training needs a float32 image or tensor task');
+    shape = x.dims.slice(1);
+    parts.push(Float32Array.from(x.data as Float32Array));
+  }
+  if (!shape || parts.length === 0)
+    throw new EdgefitError(`task '${t.name}' has no items in the '${split}' split`, 'E_DATA_EMPTY', 'use more items (--limit) or another split');
+  const x = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) x.set(p, (at += p.length) - p.length);
+  const per = shape.reduce((p, q) => p * q, 1);
+  const d: ArrayDataset = { x, labels: new Int32Array(x.length / per).fill(-1), sampleShape: shape, classes: [...t.classes] };
+  return opts.sampleShape ? reshapeSamples(d, opts.sampleShape) : d;
 }

@@ -1,0 +1,34 @@
+// `edgefit qat` end to end on a small trained MNIST MLP: the QDQ model is written, and fp32, PTQ and QAT
+// are scored side by side on held-out digits.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readModel } from '../onnx/read-model.js';
+import { writeModel } from '../onnx/write-model.js';
+import { mnistSplits } from '../train/dataset.js';
+import { trainModel } from '../train/loop.js';
+import { buildMlp } from '../train/models.js';
+import { runCli } from './test-cli.js';
+
+test('edgefit qat writes a QDQ model and scores fp32, PTQ and QAT on held-out items', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-cli-qat-'));
+  try {
+    const fp32 = join(dir, 'm.onnx');
+    writeModel((await trainModel({ model: buildMlp([784, 32, 10], 1), train: mnistSplits({ limit: 1000 }).train, epochs: 2, batchSize: 64 })).model, fp32);
+    const out = join(dir, 'q.onnx');
+    const r = await runCli(['qat', fp32, '--task', 'mnist', '--limit', '300', '--epochs', '1', '--eval-limit', '150', '-o', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { heldOut: Record<'fp32' | 'ptq' | 'qat', { metric: string; value: number; n: number }>; steps: number };
+    assert.equal(j.heldOut.qat.metric, 'accuracy');
+    assert.ok(j.steps > 0);
+    assert.ok(j.heldOut.qat.value > j.heldOut.fp32.value - 0.05, JSON.stringify(j.heldOut));
+    const m = readModel(out);
+    assert.ok(m.graph.nodes.some((n) => n.opType === 'QuantizeLinear') && m.graph.nodes.some((n) => n.opType === 'DequantizeLinear'));
+    assert.ok(existsSync(out));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

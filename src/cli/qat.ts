@@ -1,0 +1,120 @@
+// `edgefit qat <model> --task … -o out.onnx`: static int8 (QDQ) as the starting point, then
+// quantization-aware training with the fp32 model as teacher, then the fp32, PTQ and QAT models scored
+// side by side on held-out items (the task's test split). `edgefit quantize --mode qat` is the same.
+
+import { loadTask } from '../data/task.js';
+import { evaluate } from '../eval/evaluate.js';
+import { UsageError } from '../onnx/errors.js';
+import type { Model } from '../onnx/model.js';
+import { readModel } from '../onnx/read-model.js';
+import { writeModel } from '../onnx/write-model.js';
+import type { Feeds } from '../passes/pass.js';
+import { quantizeStatic, SCOPES } from '../passes/quantize-static.js';
+import { createSession } from '../runtime/session.js';
+import { sampleSize } from '../train/dataset.js';
+import { quantizationAwareTraining } from '../train/qat.js';
+import { mnistSampleShape, taskInputs } from '../train/task-data.js';
+import type { Command } from './command.js';
+
+async function score(model: Model, task: Awaited<ReturnType<typeof loadTask>>, limit: number) {
+  const s = await createSession(model);
+  try {
+    const r = await evaluate(s, task, { limit });
+    return { metric: r.primary.name, value: r.primary.value, ci: r.primary.ci, n: r.n };
+  } finally {
+    await s.release();
+  }
+}
+
+export const qatCommand: Command = {
+  name: 'qat',
+  summary: 'quantization-aware training: static int8 QDQ, then training with the fp32 model as teacher; exports the QDQ model ORT fuses',
+  args: [{ name: 'model', description: 'the fp32 .onnx model' }],
+  flags: [
+    {
+      name: 'task',
+      type: 'string',
+      placeholder: 'name|spec.json',
+      description: 'the task whose inputs train (labels are not needed) and whose test split scores',
+    },
+    { name: 'output', short: 'o', type: 'string', placeholder: 'out.onnx', description: 'where to write the QAT model (required)' },
+    { name: 'scope', type: 'string', values: SCOPES, default: 'all', description: 'which nodes go int8 (as quantize --mode static)' },
+    { name: 'depthwise', type: 'boolean', description: 'quantize depthwise convs too' },
+    { name: 'epochs', short: 'e', type: 'integer', placeholder: 'n', default: 2, description: 'passes over the training inputs' },
+    { name: 'batch', short: 'b', type: 'integer', placeholder: 'n', default: 8, description: 'batch size' },
+    {
+      name: 'lr',
+      type: 'number',
+      placeholder: 'x',
+      default: 0.05,
+      description: 'AdamW learning rate in quantization steps (weights train in units of their scale; cosine decay)',
+    },
+    { name: 'temperature', short: 'T', type: 'number', placeholder: 'T', default: 1, description: 'temperature of the KL to the fp32 model' },
+    { name: 'limit', type: 'integer', placeholder: 'n', default: 256, description: 'training items at most' },
+    { name: 'eval-limit', type: 'integer', placeholder: 'n', default: 200, description: 'held-out items scored at most' },
+    { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed' },
+    { name: 'threads', short: 't', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads' },
+    { name: 'json', type: 'boolean', description: 'print the result as JSON on stdout' },
+  ],
+  details: `Example:
+  edgefit qat ch_PP-OCRv4_rec_infer.onnx --task serials --scope all -o rec-qat.onnx`,
+  run: async (ctx) => {
+    const f = ctx.flags;
+    const [path] = ctx.args;
+    const task = f.task as string | undefined;
+    const out = f.output as string | undefined;
+    if (!path) throw new UsageError('give the fp32 model', 'edgefit qat model.onnx --task serials -o out.onnx');
+    if (!task) throw new UsageError('--task is required', 'the inputs QAT trains on, e.g. --task serials');
+    if (!out) throw new UsageError('-o/--output is required', 'e.g. -o model.qat.onnx');
+    const fp32 = readModel(path);
+    const seed = f.seed as number;
+    const train = await taskInputs(task, 'train', { seed, limit: f.limit as number, ...(task === 'mnist' ? { sampleShape: mnistSampleShape(fp32) } : {}) });
+    const s = sampleSize(train);
+    const n = train.labels.length;
+    const calibration = () =>
+      (async function* () {
+        for (let first = 0; first < Math.min(n, 64); first += 8) {
+          const k = Math.min(8, n - first);
+          const input = fp32.graph.realInputs()[0]!.name;
+          yield { [input]: { type: 'float32', data: train.x.subarray(first * s, (first + k) * s), dims: [k, ...train.sampleShape] } } as Feeds;
+        }
+      })();
+    const ptq = await quantizeStatic(fp32, { scope: f.scope as string, quantizeDepthwise: !!f.depthwise }, { calibration });
+    if (!f.json) ctx.log(`static int8 (scope ${f.scope}${f.depthwise ? ', depthwise too' : ''}): ${ptq.quantized.length} nodes; QAT on ${n} items …`);
+    const r = await quantizationAwareTraining({
+      teacher: fp32,
+      qdq: ptq.model,
+      train,
+      epochs: f.epochs as number,
+      batchSize: f.batch as number,
+      temperature: f.temperature as number,
+      optimizer: { lr: f.lr as number, cosine: true },
+      seed,
+      threads: f.threads as number,
+      onEpoch: (e) => {
+        if (!f.json) ctx.log(`epoch ${e.epoch}  KL to fp32 ${e.loss.toExponential(3)}  ${e.seconds.toFixed(1)} s`);
+      },
+    });
+    writeModel(r.model, out);
+    const held = await loadTask(task, { seed, split: 'test' });
+    const limit = f['eval-limit'] as number;
+    const result = {
+      model: path,
+      task,
+      output: out,
+      scope: f.scope,
+      steps: r.steps,
+      stepsPerSecond: r.stepsPerSecond,
+      trainableParameters: r.trainableParams,
+      heldOut: { fp32: await score(fp32, held, limit), ptq: await score(ptq.model, held, limit), qat: await score(r.model, held, limit) },
+    };
+    if (f.json) {
+      ctx.stdout.write(JSON.stringify({ ...result, history: r.history }, null, 2) + '\n');
+      return 0;
+    }
+    const h = result.heldOut;
+    ctx.log(`held-out ${h.fp32.metric} (${h.fp32.n} items): fp32 ${h.fp32.value.toFixed(4)}, PTQ ${h.ptq.value.toFixed(4)}, QAT ${h.qat.value.toFixed(4)}`);
+    ctx.log(`wrote ${out}`);
+    return 0;
+  },
+};
