@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeModel } from '../onnx/write-model.js';
+import { readModel } from '../onnx/read-model.js';
 import { buildMlp } from '../train/models.js';
 import { resnetCnn } from '../zoo/index.js';
 import { runCli } from './test-cli.js';
@@ -74,10 +75,10 @@ const BAD: { name: string; teacher: () => ReturnType<typeof buildMlp>; args: str
     message: /matches no MatMul/,
   },
   {
-    name: 'width reduction before the pruning pass exists',
+    name: 'a width reduction that removes everything',
     teacher: () => buildMlp([784, 8, 10]),
-    args: ['--student', 'width:0.5'],
-    message: /not available yet/,
+    args: ['--student', 'width:1'],
+    message: /must be above 0 and below 1/,
   },
 ];
 
@@ -95,3 +96,19 @@ for (const c of BAD)
       assert.ok(!existsSync(out));
     }),
   );
+
+test(
+  'edgefit distill --student width:0.5: the teacher narrowed by structured pruning, half its hidden units',
+  withDir(async (dir) => {
+    const teacher = join(dir, 't.onnx');
+    writeModel(buildMlp([784, 32, 10], 1), teacher);
+    const out = join(dir, 's.onnx');
+    const r = await runCli(['distill', teacher, '--student', 'width:0.5', '--task', 'mnist', '--limit', '300', '--epochs', '1', '--no-baseline', '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const hidden = [...readModel(out).graph.initializers.values()].filter((t) => t.dims.length === 2).map((t) => t.dims);
+    assert.deepEqual(hidden, [
+      [784, 16],
+      [16, 10],
+    ]);
+  }),
+);

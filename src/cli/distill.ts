@@ -5,7 +5,8 @@
 import { UsageError } from '../onnx/errors.js';
 import { readModel } from '../onnx/read-model.js';
 import { writeModel } from '../onnx/write-model.js';
-import { findPass } from '../passes/registry.js';
+import { pruneStructured } from '../passes/prune-structured.js';
+import type { Model } from '../onnx/model.js';
 import { accuracyOf, distill, type HiddenMatch } from '../train/distill.js';
 import { exposeLogits } from '../train/logits.js';
 import { addLora, loraCounts, mergeLora, parseLora } from '../train/lora.js';
@@ -78,13 +79,8 @@ export const distillCommand: Command = {
     if (!spec) throw new UsageError('--student is required', 'e.g. --student mlp:784-64-10 or --student drop:every-other');
     if (!out) throw new UsageError('-o/--output is required', 'e.g. -o student.onnx');
     const teacher = readModel(path);
-    if (spec.startsWith('width:') && !findPass('prune-structured'))
-      throw new UsageError(
-        'width reduction is not available yet: it needs the structured-pruning pass (prune-structured), which this build does not have',
-        'use drop:every-other, an architecture (mlp:…, cnn:…) or a student .onnx model',
-      );
     const seed = f.seed as number;
-    const base = buildStudent(spec, teacher, seed);
+    const base = spec.startsWith('width:') ? await narrowStudent(spec, teacher) : buildStudent(spec, teacher, seed);
     const lora = f.lora !== undefined ? addLora(base, { ...parseLora(f.lora as string, f['lora-pattern'] as string | undefined), seed }) : undefined;
     const student = lora?.model ?? base;
     const task = f.task as string;
@@ -160,3 +156,20 @@ export const distillCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * `width:r`: the teacher with a fraction r of the channels / neurons of every prunable group removed
+ * (L1 magnitude), the kept ones initialised from the teacher.
+ */
+async function narrowStudent(spec: string, teacher: Model): Promise<Model> {
+  const ratio = Number(spec.slice('width:'.length));
+  if (!(ratio > 0 && ratio < 1))
+    throw new UsageError(`--student ${spec}: the fraction of width to remove must be above 0 and below 1`, 'e.g. width:0.5 removes half of each layer');
+  const { model, record } = await pruneStructured(teacher, { ratio });
+  if (!Number(record.stats.removed))
+    throw new UsageError(
+      `--student ${spec} removes nothing from this teacher: ${record.skipped.map((s) => `${s.node}: ${s.reason}`).join('; ') || 'no prunable layer'}`,
+      'use drop:every-other, an architecture (mlp:…, cnn:…) or a student .onnx model',
+    );
+  return model;
+}
