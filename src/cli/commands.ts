@@ -13,4 +13,5 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   optimize: { summary: 'search for the fastest model that meets a latency budget and a quality floor, measured here', load: async () => (await import('./optimize.js')).optimizeCommand },
   train: { summary: 'build a small model (MLP or CNN) and train it from scratch on a task', load: async () => (await import('./train.js')).trainCommand },
   finetune: { summary: 'fine-tune a pretrained model on a task: cut at a feature tensor, new head, optionally unfreeze blocks', load: async () => (await import('./finetune.js')).finetuneCommand },
+  monitor: { summary: 'record inspections; SPC and drift alerts per machine, batch and line; a dashboard', load: async () => (await import('./monitor.js')).monitorCommand },
 };
