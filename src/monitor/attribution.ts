@@ -1,0 +1,91 @@
+// Which slice a rise in defects belongs to. Batches run across machines, so one bad batch lifts every
+// machine it ran on, and one degrading machine lifts every batch it touched. So: test every slice
+// (machine, batch, line, material) against the rest over the same stretch of time, keep those that
+// pass Benjamini–Hochberg, blame the strongest, take its events out, and test again on what remains.
+// A bad batch then explains its machines' rise, and they are not blamed; and the other way round.
+
+import { DIMS, groupCells, type Dim } from './charts.js';
+import type { Cell } from './query.js';
+import { cusum } from './stats/ewma-cusum.js';
+import { binomialZ } from './stats/p-chart.js';
+import { benjaminiHochberg, twoProportionZ } from './stats/tests.js';
+
+export interface Attribution {
+  dim: Dim;
+  value: string;
+  /** First bucket of the change (from the slice's CUSUM). */
+  startBucket: number;
+  lastBucket: number;
+  z: number;
+  p: number;
+  /** Defect rate of the slice and of the rest over the same buckets. */
+  rate: number;
+  restRate: number;
+  n: number;
+  round: number;
+}
+
+export interface AttributionOptions {
+  firstMonitorBucket: number;
+  /** False-discovery rate for Benjamini–Hochberg across slices, per round (default 0.01). */
+  q?: number;
+  maxRounds?: number;
+}
+
+interface Candidate {
+  dim: Dim;
+  value: string;
+  start: number;
+  last: number;
+  z: number;
+  p: number;
+  rate: number;
+  restRate: number;
+  n: number;
+}
+
+function candidates(cells: readonly Cell[], center: number): Candidate[] {
+  const out: Candidate[] = [];
+  for (const dim of DIMS) {
+    for (const [value, byBucket] of groupCells(cells, dim)) {
+      const buckets = [...byBucket.keys()].sort((a, b) => a - b);
+      const zs = buckets.map((b) => binomialZ(byBucket.get(b)!.k, byBucket.get(b)!.n, center));
+      const c = cusum(zs);
+      const upward = c.alarm >= 0 && c.stat[c.alarm]! > 0;
+      const start = upward ? buckets[c.start]! : buckets[0]!;
+      const last = buckets[buckets.length - 1]!;
+      let k1 = 0, n1 = 0, k2 = 0, n2 = 0; // prettier-ignore
+      for (const x of cells) {
+        if (x.bucket < start || x.bucket > last) continue;
+        if (x[dim] === value) (k1 += x.k), (n1 += x.n);
+        else (k2 += x.k), (n2 += x.n);
+      }
+      const t = twoProportionZ(k1, n1, k2, n2);
+      // A slice whose chart never rose is still counted in the family (p = 1), so BH sees every test.
+      out.push({ dim, value, start, last, z: upward ? t.z : 0, p: upward ? t.p : 1, rate: n1 ? k1 / n1 : 0, restRate: n2 ? k2 / n2 : 0, n: n1 });
+    }
+  }
+  return out;
+}
+
+/** The slices to blame, strongest first, each tested on the events the earlier ones do not explain. */
+export function attribute(allCells: readonly Cell[], o: AttributionOptions): Attribution[] {
+  const ref = allCells.filter((c) => c.bucket < o.firstMonitorBucket);
+  const refN = ref.reduce((s, c) => s + c.n, 0);
+  const center = refN ? ref.reduce((s, c) => s + c.k, 0) / refN : 0;
+  let cells = allCells.filter((c) => c.bucket >= o.firstMonitorBucket);
+  const out: Attribution[] = [];
+  for (let round = 1; round <= (o.maxRounds ?? 6) && cells.length; round++) {
+    const cands = candidates(cells, center);
+    if (!cands.length) break;
+    const pass = benjaminiHochberg(
+      cands.map((c) => c.p),
+      o.q ?? 0.01,
+    );
+    const best = cands.filter((_, i) => pass[i]).sort((a, b) => b.z - a.z)[0];
+    if (!best) break;
+    out.push({ dim: best.dim, value: best.value, startBucket: best.start, lastBucket: best.last, z: best.z, p: best.p, rate: best.rate, restRate: best.restRate, n: best.n, round });
+    cells = cells.filter((c) => !(c[best.dim] === best.value && c.bucket >= best.start));
+  }
+  return out;
+}
