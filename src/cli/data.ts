@@ -12,10 +12,11 @@ async function makeLine(ctx: CommandContext, out: string): Promise<number> {
   const { writeLineStream } = await import('../data/generators/line.js');
   const o = parseOptions(ctx.flags.option as string[] | undefined);
   const faults = o.faults ?? 'all';
-  if (faults !== 'all' && faults !== 'none') throw new UsageError(`--option faults must be all or none, got '${faults}'`);
+  const kinds = ['all', 'none', 'creep', 'bad-batch', 'lighting'] as const;
+  if (!kinds.includes(faults as (typeof kinds)[number])) throw new UsageError(`--option faults must be one of ${kinds.join(', ')}; got '${faults}'`);
   const hours = Number(o.hours ?? 24);
   if (!(hours > 0)) throw new UsageError(`--option hours must be a positive number, got '${o.hours}'`);
-  const r = writeLineStream(out, { seed: ctx.flags.seed as number, hours, faults });
+  const r = writeLineStream(out, { seed: ctx.flags.seed as number, hours, faults: faults as (typeof kinds)[number] });
   if (ctx.flags.json) ctx.stdout.write(JSON.stringify({ out, events: r.events, faults: r.faultsFile, truth: r.truth }, null, 2) + '\n');
   else ctx.stdout.write(`wrote ${r.events} events to ${out} and the injected faults to ${r.faultsFile}:\n${r.truth.faults.map((f) => `  ${f.kind} ${JSON.stringify(f.slice)} from ${new Date(f.start_ts).toISOString()}: ${f.description}`).join('\n') || '  none (fault-free stream)'}\n`);
   return 0;
@@ -35,7 +36,7 @@ export const dataCommand: Command = {
     { name: 'option', type: 'string[]', placeholder: 'key=value', description: 'generator option, e.g. defectRate=0.05 (parts), difficulty=2 (serials)' },
     { name: 'json', type: 'boolean', description: 'print what was written as JSON' },
   ],
-  details: 'Examples:\n  edgefit data make serials --out serials-200 --n 200 --seed 1\n  edgefit data make parts --out parts --n 1000 --option defectRate=0.05\n  edgefit data make line --out events.jsonl --seed 3 [--option hours=24] [--option faults=none]   (--n is not used)\nThen: edgefit eval model.onnx --task serials-200/task.json',
+  details: 'Examples:\n  edgefit data make serials --out serials-200 --n 200 --seed 1\n  edgefit data make parts --out parts --n 1000 --option defectRate=0.05\n  edgefit data make line --out events.jsonl --seed 3 [--option hours=24] [--option faults=none|creep|bad-batch|lighting]   (--n is not used)\nThen: edgefit eval model.onnx --task serials-200/task.json',
   async run(ctx: CommandContext): Promise<number> {
     const [action, builtin] = ctx.args as [string, string];
     if (action !== 'make') throw new UsageError(`unknown action '${action}' for 'edgefit data'`, "use 'edgefit data make <builtin> --out <dir>'");

@@ -1,11 +1,12 @@
 // Which slice a rise in defects belongs to. Batches run across machines, so one bad batch lifts every
 // machine it ran on, and one degrading machine lifts every batch it touched. So: test every slice
 // (machine, batch, line, material) against the rest over the same stretch of time, keep those that
-// pass Benjamini–Hochberg, blame the strongest, take its events out, and test again on what remains.
+// pass Benjamini–Hochberg, blame the strongest, take all its events out, and test again on what remains.
 // A bad batch then explains its machines' rise, and they are not blamed; and the other way round.
 
 import { DIMS, groupCells, type Dim } from './charts.js';
 import type { Cell } from './query.js';
+import { changePoint } from './stats/change-point.js';
 import { cusum } from './stats/ewma-cusum.js';
 import { binomialZ } from './stats/p-chart.js';
 import { benjaminiHochberg, twoProportionZ } from './stats/tests.js';
@@ -13,7 +14,7 @@ import { benjaminiHochberg, twoProportionZ } from './stats/tests.js';
 export interface Attribution {
   dim: Dim;
   value: string;
-  /** First bucket of the change (from the slice's CUSUM). */
+  /** First bucket of the change (likelihood-ratio change point up to the CUSUM alarm). */
   startBucket: number;
   lastBucket: number;
   z: number;
@@ -52,7 +53,11 @@ function candidates(cells: readonly Cell[], center: number): Candidate[] {
       const zs = buckets.map((b) => binomialZ(byBucket.get(b)!.k, byBucket.get(b)!.n, center));
       const c = cusum(zs);
       const upward = c.alarm >= 0 && c.stat[c.alarm]! > 0;
-      const start = upward ? buckets[c.start]! : buckets[0]!;
+      // CUSUM decides whether it rose; the likelihood-ratio change point (on the data up to the alarm, as
+      // an operator would have had it) says from when.
+      const upto = buckets.slice(0, c.alarm + 1);
+      const cp = upward ? changePoint(upto.map((b) => byBucket.get(b)!.k), upto.map((b) => byBucket.get(b)!.n), center) : -1;
+      const start = upward ? buckets[cp >= 0 ? cp : c.start]! : buckets[0]!;
       const last = buckets[buckets.length - 1]!;
       let k1 = 0, n1 = 0, k2 = 0, n2 = 0; // prettier-ignore
       for (const x of cells) {
@@ -85,7 +90,8 @@ export function attribute(allCells: readonly Cell[], o: AttributionOptions): Att
     const best = cands.filter((_, i) => pass[i]).sort((a, b) => b.z - a.z)[0];
     if (!best) break;
     out.push({ dim: best.dim, value: best.value, startBucket: best.start, lastBucket: best.last, z: best.z, p: best.p, rate: best.rate, restRate: best.restRate, n: best.n, round });
-    cells = cells.filter((c) => !(c[best.dim] === best.value && c.bucket >= best.start));
+    // The blamed slice leaves the data altogether: what remains is tested without it.
+    cells = cells.filter((c) => c[best.dim] !== best.value);
   }
   return out;
 }

@@ -13,8 +13,8 @@ export interface LineOptions {
   hours?: number;
   /** Seconds between parts on one machine (default 20). */
   intervalS?: number;
-  /** 'all' injects the three faults; 'none' gives a fault-free stream. */
-  faults?: 'all' | 'none';
+  /** 'all' injects the three faults; 'none' gives a fault-free stream; a fault's kind injects only it. */
+  faults?: 'all' | 'none' | InjectedFault['kind'];
   /** Epoch ms of the first part (default 2026-03-02 06:00 UTC). */
   startTs?: number;
 }
@@ -106,8 +106,14 @@ function planFaults(u: () => number, batches: Batch[], start: number, end: numbe
 }
 
 function quietStretches(faults: InjectedFault[], start: number, end: number): { start_ts: number; end_ts: number }[] {
-  const first = Math.min(end, ...faults.map((f) => f.start_ts));
-  return first > start ? [{ start_ts: start, end_ts: first }] : [];
+  const out: { start_ts: number; end_ts: number }[] = [];
+  let t = start;
+  for (const f of [...faults].sort((a, b) => a.start_ts - b.start_ts)) {
+    if (f.start_ts > t) out.push({ start_ts: t, end_ts: f.start_ts });
+    t = Math.max(t, f.end_ts);
+  }
+  if (t < end) out.push({ start_ts: t, end_ts: end });
+  return out;
 }
 
 /** The events of one simulated day (or `hours`), in time order, and the faults injected into them. */
@@ -118,7 +124,8 @@ export function simulateLine(o: LineOptions): { events: LineEvent[]; truth: Line
   const end = start + (o.hours ?? 24) * HOUR;
   const interval = (o.intervalS ?? 20) * 1000;
   const batches = planBatches(u, start, end);
-  const faults = o.faults === 'none' ? [] : planFaults(u, batches, start, end);
+  const planned = planFaults(u, batches, start, end);
+  const faults = o.faults === 'none' ? [] : planned.filter((f) => (o.faults ?? 'all') === 'all' || f.kind === o.faults);
   const creep = faults.find((f) => f.kind === 'creep');
   const badBatch = faults.find((f) => f.kind === 'bad-batch');
   const light = faults.find((f) => f.kind === 'lighting');
@@ -171,7 +178,7 @@ export function simulateLine(o: LineOptions): { events: LineEvent[]; truth: Line
     machines: Object.values(LINES).flat(),
     batches: batches.map((b) => b.name),
     faults,
-    quiet: o.faults === 'none' ? [{ start_ts: start, end_ts: end }] : quietStretches(faults, start, end),
+    quiet: quietStretches(faults, start, end),
   };
   return { events, truth };
 }

@@ -110,3 +110,11 @@ test('chi-square, Wilson, two proportions and Benjamini–Hochberg', () => {
   assert.deepEqual(benjaminiHochberg([0.01, 0.04, 0.03, 0.2], 0.05), [true, false, false, false]);
   assert.deepEqual(benjaminiHochberg([0.01, 0.04, 0.03, 0.2], 0.1), [true, true, true, false]);
 });
+
+test('change point: a step from 3% to 12% at index 10 is dated to index 10', async () => {
+  const { changePoint } = await import('./change-point.js');
+  const n = new Array(20).fill(100);
+  const k = [3, 2, 4, 3, 3, 2, 3, 4, 3, 3, 12, 11, 13, 12, 12, 11, 12, 13, 12, 12];
+  assert.equal(changePoint(k, n, 0.03), 10);
+  assert.equal(changePoint(new Array(20).fill(2), n, 0.03), -1);
+});
