@@ -60,30 +60,64 @@ async function ensureSchema(conn: DuckDBConnection): Promise<void> {
   await conn.run(`INSERT OR IGNORE INTO meta VALUES ('schema', '${SCHEMA_VERSION}')`);
 }
 
-/** Runs `fn` with the store open, then closes it (so the other process can have its turn). */
-export async function withDb<T>(path: string, fn: (db: Db) => Promise<T>, o: OpenOptions = {}): Promise<T> {
+/** The store held open by this process until `release` (which lets the next holder in). */
+export interface Handle extends Db {
+  release(): void;
+}
+
+/** Opens the store, waiting for this process's other holders and retrying while another process holds it. */
+export async function acquire(path: string, o: OpenOptions = {}): Promise<Handle> {
   const abs = resolve(path);
   if (o.readOnly && !existsSync(abs)) throw new EdgefitError(`no event store at ${abs}`, 'E_MONITOR_DB', "ingest events first: 'edgefit monitor ingest events.jsonl --db <path>'");
   if (existsSync(abs) && statSync(abs).isDirectory()) throw new EdgefitError(`${abs} is a folder, not an event store file`, 'E_MONITOR_DB', 'pass --db <file.duckdb>');
   const prev = queues.get(abs) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((r) => (release = r));
+  let done!: () => void;
+  const mine = new Promise<void>((r) => (done = r));
   const tail = prev.then(() => mine);
   queues.set(abs, tail);
   await prev;
+  const letGo = () => {
+    done();
+    if (queues.get(abs) === tail) queues.delete(abs);
+  };
   try {
     if (!o.readOnly) mkdirSync(dirname(abs), { recursive: true });
     const { instance, conn } = await openWithRetry(abs, o);
     try {
       if (!o.readOnly) await ensureSchema(conn);
-      return await fn({ path: abs, conn });
-    } finally {
+    } catch (e) {
       conn.closeSync();
       instance.closeSync();
+      throw e;
     }
+    let released = false;
+    return {
+      path: abs,
+      conn,
+      release: () => {
+        if (released) return;
+        released = true;
+        try {
+          conn.closeSync();
+          instance.closeSync();
+        } finally {
+          letGo();
+        }
+      },
+    };
+  } catch (e) {
+    letGo();
+    throw e;
+  }
+}
+
+/** Runs `fn` with the store open, then closes it (so the other process can have its turn). */
+export async function withDb<T>(path: string, fn: (db: Db) => Promise<T>, o: OpenOptions = {}): Promise<T> {
+  const h = await acquire(path, o);
+  try {
+    return await fn(h);
   } finally {
-    release();
-    if (queues.get(abs) === tail) queues.delete(abs);
+    h.release();
   }
 }
 

@@ -1,17 +1,29 @@
-// The event store as serve sees it: an EventSink over a DuckDB file. Each append opens the file (or
-// reuses it if the last append was moments ago), commits, and lets go of it soon after, so that an
-// ingest in another process can take its turn. `append` resolves after DuckDB's commit, which is
-// written to its write-ahead log: an acknowledged event survives kill -9.
+// The event store as serve sees it: an EventSink over a DuckDB file. `append` resolves after DuckDB's
+// commit, which is in its write-ahead log: an acknowledged event survives kill -9.
+// DuckDB lets one process at a time write a file. Opening and closing it costs tens of milliseconds
+// to seconds (closing checkpoints), so the store keeps the file open while appends keep coming, and
+// lets go of it after `idleMs` without appends or at the latest `maxHoldMs` after it opened it; then
+// it waits `yieldMs` before opening again, so that an ingest in another process (which retries every
+// ≤ 200 ms) gets its turn. Appends made meanwhile wait and are written when the file is back.
 
 import type { EventSink, InspectionEvent } from './event.js';
 import { appendEvents, type AppendResult } from './append-events.js';
-import { withDb, type OpenOptions } from './db.js';
+import { acquire, type Handle, type OpenOptions } from './db.js';
 
-export interface EventStoreOptions extends OpenOptions {}
+export interface EventStoreOptions extends OpenOptions {
+  /** Let go of the file after this long without an append (default 500 ms). */
+  idleMs?: number;
+  /** Let go of the file at the latest this long after opening it (default 2000 ms). */
+  maxHoldMs?: number;
+  /** After letting go at maxHoldMs, wait this long before opening again (default 300 ms). */
+  yieldMs?: number;
+}
 
 export class EventStore implements EventSink {
   private closed = false;
   private chain: Promise<unknown> = Promise.resolve();
+  private held: { h: Handle; since: number } | undefined;
+  private idle: NodeJS.Timeout | undefined;
   constructor(
     readonly path: string,
     private readonly opts: EventStoreOptions = {},
@@ -25,13 +37,48 @@ export class EventStore implements EventSink {
   /** Like append, and says how many were new, repeated or too old. */
   appendCounted(events: readonly InspectionEvent[]): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('EventStore.append after close'));
-    const run = this.chain.then(() => withDb(this.path, (db) => appendEvents(db.conn, events), this.opts));
+    const run = this.chain.then(async () => {
+      const h = await this.handle();
+      try {
+        return await appendEvents(h.conn, events);
+      } finally {
+        this.armIdle();
+      }
+    });
     this.chain = run.catch(() => undefined);
     return run;
+  }
+
+  private async handle(): Promise<Handle> {
+    if (this.held && Date.now() - this.held.since > (this.opts.maxHoldMs ?? 2000)) {
+      this.letGo();
+      await new Promise((r) => setTimeout(r, this.opts.yieldMs ?? 300));
+    }
+    if (!this.held) this.held = { h: await acquire(this.path, this.opts), since: Date.now() };
+    return this.held.h;
+  }
+
+  private armIdle(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      // Only when no append is running: the chain is idle once it settles with nothing queued after.
+      const at = this.chain;
+      void at.then(() => {
+        if (this.chain === at) this.letGo();
+      });
+    }, this.opts.idleMs ?? 500);
+    this.idle.unref();
+  }
+
+  private letGo(): void {
+    clearTimeout(this.idle);
+    this.held?.h.release();
+    this.held = undefined;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await this.chain;
+    this.letGo();
   }
 }
