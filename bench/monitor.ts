@@ -123,7 +123,7 @@ async function queryBench() {
   await analyze(db); // warm-up (file cache)
   const times: number[] = [];
   let alerts = 0;
-  for (let k = 0; k < 5; k++) {
+  for (let k = 0; k < 3; k++) {
     const t = performance.now();
     const a = await analyze(db);
     times.push((performance.now() - t) / 1000);

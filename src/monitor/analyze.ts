@@ -67,7 +67,8 @@ async function analyzeConn(conn: DuckDBConnection, path: string, o: AnalyzeOptio
   const cells = await readCells(conn, since, bucketMs);
   const charts = buildCharts(cells, { firstMonitorBucket, rules: rs.rules });
   const drift: DriftSeries[] = [];
-  for (const f of FEATURES) drift.push(...featureDrift(f.name, await readBinned(conn, f.col, since, referenceUntil, bucketMs), firstMonitorBucket));
+  const binned = await readBinned(conn, FEATURES, since, referenceUntil, bucketMs);
+  for (const f of FEATURES) drift.push(...featureDrift(f.name, binned.filter((r) => r.feature === f.name), firstMonitorBucket));
   drift.push(...classMixDrift(await readClassMix(conn, since, bucketMs), firstMonitorBucket));
   const performance = performanceRows(cells, await readTruth(conn, since, bucketMs), firstMonitorBucket);
   const attributions = attribute(cells, { firstMonitorBucket, q: o.q ?? 0.01 });

@@ -39,11 +39,11 @@ function byMachineBucket<T extends { machine: string; bucket: number }>(rows: re
   return out;
 }
 
-/** PSI and binned KS per monitoring bucket, for one feature's decile-binned counts. */
+/** PSI and binned KS per monitoring bucket, for one feature's decile-binned counts (bins 0–9). */
 export function featureDrift(feature: string, rows: readonly BinCount[], firstMonitorBucket: number): DriftSeries[] {
   const out: DriftSeries[] = [];
   for (const [machine, buckets] of byMachineBucket(rows)) {
-    const bins = 1 + Math.max(0, ...rows.filter((r) => r.machine === machine).map((r) => r.bin));
+    const bins = 10;
     const ref = new Array<number>(bins).fill(0);
     for (const [b, l] of buckets) if (b < firstMonitorBucket) for (const r of l) ref[r.bin]! += r.n;
     const refN = ref.reduce((a, b) => a + b, 0);

@@ -2,7 +2,7 @@
 // machine × batch × bucket, or per bin), so the work in JavaScript does not grow with the event count.
 
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { queryRows } from './db.js';
+import { queryRows, sqlString } from './db.js';
 
 export interface Cell {
   machine: string;
@@ -41,24 +41,49 @@ export async function readCells(conn: DuckDBConnection, since: number, bucketMs:
 }
 
 export interface BinCount {
+  feature: string;
   machine: string;
   bucket: number;
   bin: number;
   n: number;
 }
 
-/** Counts per machine, bucket and decile bin of the machine's reference distribution of `expr`. */
-export async function readBinned(conn: DuckDBConnection, col: (table: string) => string, since: number, refUntil: number, bucketMs: number): Promise<BinCount[]> {
-  const q = Array.from({ length: 9 }, (_, i) => (i + 1) / 10).join(', ');
-  const r = col('r');
-  const v = col('ev');
-  return (await queryRows(
+const DECILES = Array.from({ length: 9 }, (_, i) => (i + 1) / 10).join(', ');
+
+/** The bin (0–9) of x among a machine's 9 reference deciles, as comparisons with constants (fast in DuckDB). */
+function binExpr(x: string, edges: readonly number[]): string {
+  return edges.map((e) => `(${x} >= ${Number.isFinite(e) ? e : 0})::INTEGER`).join(' + ');
+}
+
+/**
+ * Counts per feature, machine, bucket and decile bin of the machine's reference distribution. The
+ * deciles come first (a small query); then every feature is binned in one scan of the events, with the
+ * edges written into the SQL as constants, and an UNPIVOT drops the NULLs of features an event lacks.
+ */
+export async function readBinned(conn: DuckDBConnection, features: readonly { name: string; col: (t: string) => string }[], since: number, refUntil: number, bucketMs: number): Promise<BinCount[]> {
+  const alias = (k: number) => `f${k}`;
+  const edgeRows = await queryRows(
     conn,
-    `WITH ed AS (SELECT r.machine, list_distinct(quantile_cont(${r}, [${q}])) AS e FROM events r
-                 WHERE r.ts >= ${since} AND r.ts < ${refUntil} AND ${r} IS NOT NULL AND r.machine IS NOT NULL GROUP BY r.machine)
-     SELECT ev.machine AS machine, ev.ts // ${bucketMs} AS bucket, len(list_filter(ed.e, lambda x: x <= ${v})) AS bin, count(*) AS n
-     FROM events ev JOIN ed ON ed.machine = ev.machine WHERE ev.ts >= ${since} AND ${v} IS NOT NULL GROUP BY ALL`,
+    `SELECT machine, ${features.map((f, k) => `quantile_cont(${f.col('events')}, [${DECILES}]) AS ${alias(k)}`).join(', ')}
+     FROM events WHERE ts >= ${since} AND ts < ${refUntil} AND machine IS NOT NULL GROUP BY machine`,
+  );
+  const machines = edgeRows.filter((r) => features.some((_, k) => Array.isArray(r[alias(k)])));
+  if (!machines.length) return [];
+  const bins = features.map((f, k) => {
+    const cases = machines
+      .filter((r) => Array.isArray(r[alias(k)]))
+      .map((r) => `WHEN ${sqlString(String(r.machine))} THEN ${binExpr(f.col('events'), r[alias(k)] as number[])}`)
+      .join(' ');
+    return `${cases ? `CASE machine ${cases} END` : 'NULL::INTEGER'} AS ${alias(k)}`;
+  });
+  const rows = (await queryRows(
+    conn,
+    `WITH b AS (SELECT machine, ts // ${bucketMs} AS bucket, ${bins.join(', ')} FROM events
+                WHERE ts >= ${since} AND machine IN (${machines.map((r) => sqlString(String(r.machine))).join(', ')}))
+     SELECT feature, machine, bucket, bin, count(*) AS n FROM (UNPIVOT b ON ${features.map((_, k) => alias(k)).join(', ')} INTO NAME feature VALUE bin) GROUP BY ALL`,
   )) as unknown as BinCount[];
+  for (const r of rows) r.feature = features[Number(r.feature.slice(1))]!.name;
+  return rows;
 }
 
 export interface ClassCount {
