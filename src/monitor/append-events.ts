@@ -110,3 +110,43 @@ export async function appendEvents(conn: DuckDBConnection, events: readonly Insp
   }
   return s.commit();
 }
+
+/**
+ * serve's fast path while the store holds the file: one staging table and the compaction watermark
+ * kept for as long as the handle is held (compaction needs the write lock, so the watermark cannot
+ * change meanwhile); an append is then an appender flush, one INSERT and one DELETE.
+ */
+export class HeldWriter {
+  private constructor(
+    private readonly conn: DuckDBConnection,
+    private readonly table: string,
+    private readonly watermark: number,
+  ) {}
+
+  static async open(conn: DuckDBConnection): Promise<HeldWriter> {
+    const table = `held_${process.pid}_${stagingSeq++}`;
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT * FROM events LIMIT 0`);
+    const wm = await conn.runAndReadAll("SELECT value FROM meta WHERE key = 'compacted_before'");
+    return new HeldWriter(conn, table, Number(wm.getRows()[0]?.[0] ?? Number.MIN_SAFE_INTEGER));
+  }
+
+  async write(events: readonly InspectionEvent[]): Promise<AppendResult> {
+    const fresh = events.filter((e) => e.ts >= this.watermark);
+    const a = await this.conn.createAppender(this.table, 'main', 'temp');
+    try {
+      for (const e of fresh) appendRow(a, e);
+      a.closeSync();
+    } catch (e) {
+      // A half-appended batch must not ride along with the next one.
+      a.closeSync();
+      await this.conn.run(`DELETE FROM ${this.table}`);
+      throw e;
+    }
+    try {
+      const r = await this.conn.run(`INSERT OR IGNORE INTO events SELECT * FROM ${this.table} QUALIFY row_number() OVER (PARTITION BY id ORDER BY ts) = 1`);
+      return { inserted: r.rowsChanged, duplicates: fresh.length - r.rowsChanged, tooOld: events.length - fresh.length };
+    } finally {
+      await this.conn.run(`DELETE FROM ${this.table}`);
+    }
+  }
+}

@@ -7,7 +7,7 @@
 // ≤ 200 ms) gets its turn. Appends made meanwhile wait and are written when the file is back.
 
 import type { EventSink, InspectionEvent } from './event.js';
-import { appendEvents, type AppendResult } from './append-events.js';
+import { HeldWriter, type AppendResult } from './append-events.js';
 import { acquire, type Handle, type OpenOptions } from './db.js';
 
 export interface EventStoreOptions extends OpenOptions {
@@ -22,7 +22,7 @@ export interface EventStoreOptions extends OpenOptions {
 export class EventStore implements EventSink {
   private closed = false;
   private chain: Promise<unknown> = Promise.resolve();
-  private held: { h: Handle; since: number } | undefined;
+  private held: { h: Handle; w: HeldWriter; since: number } | undefined;
   private idle: NodeJS.Timeout | undefined;
   constructor(
     readonly path: string,
@@ -38,9 +38,9 @@ export class EventStore implements EventSink {
   appendCounted(events: readonly InspectionEvent[]): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('EventStore.append after close'));
     const run = this.chain.then(async () => {
-      const h = await this.handle();
+      const w = await this.writer();
       try {
-        return await appendEvents(h.conn, events);
+        return await w.write(events);
       } finally {
         this.armIdle();
       }
@@ -49,13 +49,21 @@ export class EventStore implements EventSink {
     return run;
   }
 
-  private async handle(): Promise<Handle> {
+  private async writer(): Promise<HeldWriter> {
     if (this.held && Date.now() - this.held.since > (this.opts.maxHoldMs ?? 2000)) {
       this.letGo();
       await new Promise((r) => setTimeout(r, this.opts.yieldMs ?? 300));
     }
-    if (!this.held) this.held = { h: await acquire(this.path, this.opts), since: Date.now() };
-    return this.held.h;
+    if (!this.held) {
+      const h = await acquire(this.path, this.opts);
+      try {
+        this.held = { h, w: await HeldWriter.open(h.conn), since: Date.now() };
+      } catch (e) {
+        h.release();
+        throw e;
+      }
+    }
+    return this.held.w;
   }
 
   private armIdle(): void {

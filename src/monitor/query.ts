@@ -2,7 +2,7 @@
 // machine × batch × bucket, or per bin), so the work in JavaScript does not grow with the event count.
 
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { queryRows, sqlString } from './db.js';
+import { queryRows } from './db.js';
 
 export interface Cell {
   machine: string;
@@ -50,40 +50,35 @@ export interface BinCount {
 
 const DECILES = Array.from({ length: 9 }, (_, i) => (i + 1) / 10).join(', ');
 
-/** The bin (0–9) of x among a machine's 9 reference deciles, as comparisons with constants (fast in DuckDB). */
+/** The bin (0–9) of x among 9 edges, as comparisons with constants (vectorised by DuckDB). */
 function binExpr(x: string, edges: readonly number[]): string {
   return edges.map((e) => `(${x} >= ${Number.isFinite(e) ? e : 0})::INTEGER`).join(' + ');
 }
 
 /**
- * Counts per feature, machine, bucket and decile bin of the machine's reference distribution. The
- * deciles come first (a small query); then every feature is binned in one scan of the events, with the
- * edges written into the SQL as constants, and an UNPIVOT drops the NULLs of features an event lacks.
+ * Counts per feature, machine, bucket and bin. The bins are the deciles of the whole reference window
+ * (one small query), so the edges go into the SQL as constants and every feature is binned and counted
+ * in one scan with DuckDB's `histogram` aggregate. Each machine is still compared with its own
+ * reference histogram over these bins; only the bins are shared.
  */
 export async function readBinned(conn: DuckDBConnection, features: readonly { name: string; col: (t: string) => string }[], since: number, refUntil: number, bucketMs: number): Promise<BinCount[]> {
   const alias = (k: number) => `f${k}`;
-  const edgeRows = await queryRows(
+  const edges = (await queryRows(conn, `SELECT ${features.map((f, k) => `quantile_cont(${f.col('events')}, [${DECILES}]) AS ${alias(k)}`).join(', ')} FROM events WHERE ts >= ${since} AND ts < ${refUntil}`))[0]!;
+  const used = features.map((f, k) => ({ f, k, e: edges[alias(k)] })).filter((x) => Array.isArray(x.e));
+  if (!used.length) return [];
+  const rows = await queryRows(
     conn,
-    `SELECT machine, ${features.map((f, k) => `quantile_cont(${f.col('events')}, [${DECILES}]) AS ${alias(k)}`).join(', ')}
-     FROM events WHERE ts >= ${since} AND ts < ${refUntil} AND machine IS NOT NULL GROUP BY machine`,
+    `SELECT machine, ts // ${bucketMs} AS bucket, ${used.map(({ f, k, e }) => `histogram(${binExpr(f.col('events'), e as number[])}) AS ${alias(k)}`).join(', ')}
+     FROM events WHERE ts >= ${since} AND machine IS NOT NULL GROUP BY ALL`,
   );
-  const machines = edgeRows.filter((r) => features.some((_, k) => Array.isArray(r[alias(k)])));
-  if (!machines.length) return [];
-  const bins = features.map((f, k) => {
-    const cases = machines
-      .filter((r) => Array.isArray(r[alias(k)]))
-      .map((r) => `WHEN ${sqlString(String(r.machine))} THEN ${binExpr(f.col('events'), r[alias(k)] as number[])}`)
-      .join(' ');
-    return `${cases ? `CASE machine ${cases} END` : 'NULL::INTEGER'} AS ${alias(k)}`;
-  });
-  const rows = (await queryRows(
-    conn,
-    `WITH b AS (SELECT machine, ts // ${bucketMs} AS bucket, ${bins.join(', ')} FROM events
-                WHERE ts >= ${since} AND machine IN (${machines.map((r) => sqlString(String(r.machine))).join(', ')}))
-     SELECT feature, machine, bucket, bin, count(*) AS n FROM (UNPIVOT b ON ${features.map((_, k) => alias(k)).join(', ')} INTO NAME feature VALUE bin) GROUP BY ALL`,
-  )) as unknown as BinCount[];
-  for (const r of rows) r.feature = features[Number(r.feature.slice(1))]!.name;
-  return rows;
+  const out: BinCount[] = [];
+  for (const r of rows) {
+    for (const { f, k } of used) {
+      const h = r[alias(k)] as { key: number; value: bigint | number }[] | null;
+      for (const { key, value } of h ?? []) if (key !== null) out.push({ feature: f.name, machine: String(r.machine), bucket: Number(r.bucket), bin: Number(key), n: Number(value) });
+    }
+  }
+  return out;
 }
 
 export interface ClassCount {

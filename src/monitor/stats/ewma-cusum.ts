@@ -56,3 +56,15 @@ export function cusum(z: readonly number[], k = 0.5, h = 5): DriftChart {
   }
   return { stat, limit: z.map(() => h), alarm, start };
 }
+
+/** One-sided upper CUSUM: the first point where C⁺ exceeds h, and where that run of C⁺ began (or -1, -1). */
+export function cusumUpper(z: readonly number[], k = 0.5, h = 5): { alarm: number; start: number } {
+  let hi = 0;
+  let start = 0;
+  for (let i = 0; i < z.length; i++) {
+    if (hi === 0) start = i;
+    hi = Math.max(0, hi + z[i]! - k);
+    if (hi > h) return { alarm: i, start };
+  }
+  return { alarm: -1, start: -1 };
+}

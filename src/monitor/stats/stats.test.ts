@@ -64,13 +64,17 @@ test('EWMA responds to a 2σ shift at the 4th shifted point', () => {
   assert.equal(ewma(new Array(30).fill(0.9)).alarm, -1);
 });
 
-test('CUSUM responds to a 1.5σ shift at the 6th shifted point and dates it to the shift', () => {
+test('CUSUM responds to a 1.5σ shift at the 6th shifted point and dates it to the shift', async () => {
   // C⁺ grows by 1.5 − 0.5 = 1 a point: 5 after five points (not > h = 5), 6 after six
   const z = [...new Array(20).fill(0), ...new Array(10).fill(1.5)];
   const c = cusum(z);
   assert.equal(c.alarm, 25);
   assert.equal(c.start, 20);
   assert.equal(cusum(new Array(100).fill(0.5)).alarm, -1);
+  const { cusumUpper } = await import('./ewma-cusum.js');
+  // a low stretch first (two-sided CUSUM alarms low at index 8), then the rise: the upper CUSUM sees the rise
+  const lowThenHigh = [...new Array(5).fill(0), ...new Array(4).fill(-2), ...new Array(10).fill(1.5)];
+  assert.deepEqual(cusumUpper(lowThenHigh), { alarm: 14, start: 9 });
   const down = cusum([...new Array(5).fill(0), ...new Array(10).fill(-2)]);
   assert.equal(down.alarm, 8); // C⁻ grows by 1.5: 4.5 after 3, 6 after 4
   assert.ok(down.stat[8]! < 0);
