@@ -44,4 +44,8 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'serve a model or a degrade ladder over HTTP, keeping deadlines (admission, shedding, cascade, metrics)',
     load: async () => (await import('./serve.js')).serveCommand,
   },
+  monitor: {
+    summary: 'record inspections; SPC and drift alerts per machine, batch and line; a dashboard',
+    load: async () => (await import('./monitor.js')).monitorCommand,
+  },
 };
