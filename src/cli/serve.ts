@@ -11,6 +11,7 @@ import { parseShapeFlags } from '../runtime/inputs.js';
 import { resolveLadder } from '../serve/ladder.js';
 import { startServer } from '../serve/server.js';
 import { JsonlSink } from '../serve/jsonl-sink.js';
+import { EventStore } from '../monitor/event-store.js';
 import { calibrateCascade } from '../serve/cascade-calibrate.js';
 import { DEFAULT_MAX_PIXELS } from '../serve/image-input.js';
 import type { Command, CommandContext } from './command.js';
@@ -69,6 +70,12 @@ export const serveCommand: Command = {
       type: 'string',
       placeholder: 'file.jsonl',
       description: 'append an inspection event per request that sends X-Line/X-Machine/X-Batch/X-Part-Id',
+    },
+    {
+      name: 'db',
+      type: 'string',
+      placeholder: 'line.duckdb',
+      description: 'record those events in the monitoring store (DuckDB; read it with edgefit monitor alerts/report)',
     },
     {
       name: 'defect-labels',
@@ -139,6 +146,8 @@ async function run(ctx: CommandContext): Promise<number> {
   if (agreement !== undefined && !taskRef) throw new UsageError('--cascade-agreement needs --task (its validation data calibrates the threshold)');
   const task = taskRef ? loadSpec(taskRef) : undefined;
   const eventsPath = ctx.flags.events as string | undefined;
+  const dbPath = ctx.flags.db as string | undefined;
+  if (eventsPath && dbPath) throw new UsageError('give --events or --db, not both', '--db records into the monitoring store; --events appends JSONL lines');
   const server = await startServer({
     ladder: () => resolveLadder(ctx.args),
     host: ctx.flags.host as string,
@@ -161,6 +170,7 @@ async function run(ctx: CommandContext): Promise<number> {
     ...(ctx.flags['defect-labels'] ? { defectLabels: (ctx.flags['defect-labels'] as string[]).flatMap((s) => s.split(',')).filter(Boolean) } : {}),
     ...(ctx.flags['cascade-threshold'] !== undefined ? { cascadeThreshold: ctx.flags['cascade-threshold'] as number } : {}),
     ...(eventsPath ? { eventSink: await JsonlSink.open(eventsPath) } : {}),
+    ...(dbPath ? { eventSink: new EventStore(dbPath) } : {}),
     onReload: (g) => ctx.log(`reloaded: generation ${g}`),
   });
   const engine = server.engine();
