@@ -165,12 +165,18 @@ test('latency constraints: every statistic, unit, relative form and spelling', (
   assert.equal(ms('p50<=.5ms'), 0.5);
   assert.equal(ms('p50<=2s'), 2000);
   assert.equal(ms('p50 <= 2.5 ms'), 2.5);
+  assert.equal(ms('p50<=12.25ms'), 12.25);
+  assert.equal(ms('p50<=.25ms'), 0.25);
   assert.deepEqual(parseConstraint('  P99≤1ms '), { kind: 'latency', stat: 'p99', op: '<=', ms: 1, text: 'P99≤1ms' });
   assert.deepEqual(parseConstraint('p99<1ms'), { kind: 'latency', stat: 'p99', op: '<', ms: 1, text: 'p99<1ms' });
   const factor = (s: string) => (parseConstraint(s) as { factor?: number }).factor;
   assert.equal(factor('p99<=0.6x'), 0.6);
   assert.equal(factor('p99<=.5X'), 0.5);
   assert.equal(factor('p99<=2 ×'), 2);
+  assert.equal(factor('p99<=12x'), 12);
+  assert.equal(factor('p99<=0.25x'), 0.25);
+  assert.equal(factor('p99<=.25x'), 0.25);
+  assert.equal(factor('p99<=-12.25%'), 0.8775);
   assert.equal(factor('p99<=-40%'), 0.6);
   assert.equal(factor('p99<=-12.5 %'), 0.875);
   assert.deepEqual(parseConstraint('p90<-25%'), { kind: 'latency', stat: 'p90', op: '<', factor: 0.75, text: 'p90<-25%' });
@@ -196,6 +202,7 @@ test('size and memory limits: every name and unit', () => {
   assert.equal(bytes('size<=2kb'), 2000);
   assert.equal(bytes('size<=2 MB'), 2e6);
   assert.equal(bytes('size<=1.5gb'), 1.5e9);
+  assert.equal(bytes('size<=1.25gb'), 1.25e9);
   assert.equal(bytes('size<=2KiB'), 2048);
   assert.equal(bytes('size<=3mib'), 3 * 1024 * 1024);
   assert.equal(bytes('size<=1GiB'), 1024 ** 3);
@@ -221,6 +228,10 @@ test('quality floors: relative in points or from the baseline, absolute as a fra
     ['exact>=2pts', 0.02],
     ['exact>=- 1 pt', -0.01],
     ['exact>=-1PT', -0.01],
+    ['exact>=-12pt', -0.12],
+    ['exact>=+0.25pt', 0.0025],
+    ['exact>=12pts', 0.12],
+    ['exact>=1.25pt', 0.0125],
     ['exact>=baseline-0.01', -0.01],
     ['exact>=baseline+0.02', 0.02],
     ['exact>=baseline - 2pts', -0.02],
@@ -286,6 +297,10 @@ test('a constraint string that is not <what><op><value>, and lists of them', () 
   usage('p99', /^cannot read the constraint 'p99': expected <what><op><value>$/, EX);
   usage('9x<=1ms', /expected <what><op><value>/, EX);
   usage('<=1ms', /expected <what><op><value>/, EX);
+  usage('p99<=1ms\nsize<=1MB', /expected <what><op><value>/, EX);
+  // a name that only ends or only starts like a percentile is a metric, not a latency statistic
+  usage('xp42<=1ms', /points the wrong way/, /xp42>=<value>/);
+  usage('p42x<=1ms', /points the wrong way/, /p42x>=<value>/);
   usage(' ,; ', /^empty constraint ' ,; '$/, EX);
   assert.deepEqual(
     parseConstraints(' p99<=1ms ;; size<=1MB, ').map((c) => c.text),
@@ -301,6 +316,7 @@ test('which metric a constraint names: exact name, then the same letters, then a
   assert.equal(resolveMetric('exact', ['exact-match', 'exact']), 'exact');
   assert.equal(resolveMetric('cer', ['cer-ws', 'CER']), 'CER');
   assert.equal(resolveMetric('Exact_Match', ['exactmatch']), 'exactmatch');
+  assert.equal(resolveMetric('exact_match-rate', ['rate', 'Exact.Match.Rate']), 'Exact.Match.Rate');
   assert.equal(resolveMetric('acc', ['top1-accuracy', 'accuracy']), 'accuracy');
   assert.equal(resolveMetric('match', ['cer', 'exact-match']), 'exact-match');
   assert.equal(resolveMetric('f1', ['accuracy', 'cer']), undefined);
