@@ -217,3 +217,37 @@ test('nothing feasible: the closest by number of misses, then by how far, the un
   assert.deepEqual(all.closest[4]!.misses, ['p99<=5ms: 5.50 ms misses 5.00 ms', "f1>=0.5: metric 'f1' not among exact"]);
   assert.equal(choose([base, ...rs], cs, base, 'p99', { closestN: 1 }).closest.length, 1);
 });
+
+test('the whole feasible list is ordered: objective, then quality, then size, not only its head', () => {
+  const base = cand('base', meas(10, 0.9));
+  const cs = parseConstraints('p99<=8ms');
+  const bySize = [cand('s1', meas(4, 0.9), { size: 1000 }), cand('s2', meas(4, 0.9), { size: 2000 }), cand('s3', meas(4, 0.9), { size: 3000 })];
+  const byQuality = [cand('q7', meas(4, 0.7)), cand('q8', meas(4, 0.8)), cand('q9', meas(4, 0.9))];
+  for (const order of perms(bySize))
+    assert.deepEqual(
+      choose([base, ...order], cs, base, 'p99').feasible.map((r) => r.id),
+      ['s1', 's2', 's3'],
+    );
+  for (const order of perms(byQuality))
+    assert.deepEqual(
+      choose([base, ...order], cs, base, 'p99').feasible.map((r) => r.id),
+      ['q9', 'q8', 'q7'],
+    );
+  // the objective first: a slower but better candidate comes after a faster one when they are not tied
+  const spread = [cand('fast', meas(2, 0.7)), cand('slow', meas(6, 0.9))];
+  for (const order of perms(spread))
+    assert.deepEqual(
+      choose([base, ...order], cs, base, 'p99').feasible.map((r) => r.id),
+      ['fast', 'slow'],
+    );
+});
+
+test('an interval of the difference that touches 0 at either end is a tie', () => {
+  const base = cand('base', meas(10, 0.9));
+  const cs = parseConstraints('p99<=8ms');
+  // Same samples, so every bootstrap difference is 0 (interval [0, 0]), though the reported p99 differs.
+  const four = Array.from({ length: 40 }, () => 4);
+  const a = cand('a-faster', meas(4, 0.8, { samples: four }));
+  const b = cand('b-better', meas(4.01, 0.9, { samples: four }));
+  for (const order of perms([a, b])) assert.equal(choose([base, ...order], cs, base, 'p99').chosen?.id, 'b-better');
+});
