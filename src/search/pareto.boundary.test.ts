@@ -106,6 +106,7 @@ test('the figures a candidate is checked with, and the baseline it is held to', 
   assert.deepEqual(baselineFor(anchored, baseFig), { latency: { p50: 20, p90: 20, p95: 20, p99: 20, max: 20, mean: 20 }, quality: { exact: 0.9 } });
   assert.equal(baselineFor(cand('plain', meas(4, 0.9)), baseFig), baseFig);
   assert.equal(baselineFor(anchored, undefined), undefined);
+  assert.equal(baselineFor(cand('unmeasured', undefined), baseFig), baseFig);
 });
 
 test('a relative budget is held to the baseline measured alongside (the anchor), not the one measured alone', () => {
@@ -250,4 +251,10 @@ test('an interval of the difference that touches 0 at either end is a tie', () =
   const a = cand('a-faster', meas(4, 0.8, { samples: four }));
   const b = cand('b-better', meas(4.01, 0.9, { samples: four }));
   for (const order of perms([a, b])) assert.equal(choose([base, ...order], cs, base, 'p99').chosen?.id, 'b-better');
+  // An interval wholly below 0 (the later one's samples are faster) is not a tie either: the first stays first.
+  const five = Array.from({ length: 40 }, () => 5);
+  const three = Array.from({ length: 40 }, () => 3);
+  const first = cand('first', meas(4, 0.8, { samples: five }));
+  const later = cand('later-better', meas(4.01, 0.9, { samples: three }));
+  for (const order of perms([first, later])) assert.equal(choose([base, ...order], cs, base, 'p99').chosen?.id, 'first');
 });
