@@ -16,7 +16,15 @@ const args = process.argv.slice(2);
 const force = args.includes('--force');
 const reportOnly = args.includes('--report-only');
 const filters = args.filter((a) => !a.startsWith('--'));
-const chosen = TARGETS.filter((t) => filters.length === 0 || filters.some((f) => t.mutate.includes(f)));
+// In the order given; `file.ts:120-200` mutates only those lines of a target (the other lines keep their
+// stored results: Stryker's incremental mode keeps what lies outside the mutated range).
+const chosen =
+  filters.length === 0
+    ? TARGETS.map((t) => ({ ...t, range: t.mutate }))
+    : filters.flatMap((f) => {
+        const [path, lines] = f.split(':');
+        return TARGETS.filter((t) => t.mutate.includes(path)).map((t) => ({ ...t, range: lines ? `${t.mutate}:${lines}` : t.mutate }));
+      });
 if (chosen.length === 0) {
   console.error(`no target matched ${filters.join(' ')}; targets: ${TARGETS.map((t) => t.mutate).join(', ')}`);
   process.exit(1);
@@ -27,9 +35,12 @@ const incFile = (t) => join(dir, `${slugOf(t.mutate)}.incremental.json`);
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 
-function keepOnlyDetected(path) {
+/** Drops the stored mutants that were not killed (within `lines` "from-to" when given), so they run again. */
+function keepOnlyDetected(path, lines) {
+  const [from, to] = lines ? lines.split('-').map(Number) : [-Infinity, Infinity];
   const report = JSON.parse(readFileSync(path, 'utf8'));
-  for (const f of Object.values(report.files ?? {})) f.mutants = f.mutants.filter((m) => DETECTED.has(m.status));
+  for (const f of Object.values(report.files ?? {}))
+    f.mutants = f.mutants.filter((m) => DETECTED.has(m.status) || m.location.start.line < from || m.location.start.line > to);
   writeFileSync(path, JSON.stringify(report));
 }
 
@@ -42,13 +53,13 @@ if (!reportOnly) {
   for (const t of chosen) {
     const inc = incFile(t);
     if (force) rmSync(inc, { force: true });
-    else if (existsSync(inc)) keepOnlyDetected(inc);
-    console.log(`\n=== mutating ${t.mutate} (tests: ${t.tests.join(', ')})`);
+    else if (existsSync(inc)) keepOnlyDetected(inc, t.range.split(':')[1]);
+    console.log(`\n=== mutating ${t.range} (tests: ${t.tests.join(', ')})`);
     const stryker = join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js');
     const r = spawnSync('nice', ['-n', '15', process.execPath, stryker, 'run', 'stryker.config.mjs'], {
       cwd: root,
       stdio: 'inherit',
-      env: { ...process.env, EDGEFIT_MUTATE: t.mutate, EDGEFIT_TEST: '1' },
+      env: { ...process.env, EDGEFIT_MUTATE: t.range, EDGEFIT_TEST: '1' },
     });
     if (r.status !== 0) {
       console.error(`stryker failed on ${t.mutate} (exit ${r.status})`);

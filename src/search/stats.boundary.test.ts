@@ -108,6 +108,14 @@ test('comparing with fewer than 2 samples on either side: the point difference, 
   assert.deepEqual(compareLatency([1], [2, 3], 'p50'), { diffMs: -1.5, ci: [-1.5, -1.5], pFaster: 1 });
   assert.deepEqual(compareLatency([2, 3], [1], 'mean'), { diffMs: 1.5, ci: [1.5, 1.5], pFaster: 0 });
   assert.deepEqual(compareLatency([4], [4], 'max'), { diffMs: 0, ci: [0, 0], pFaster: 0 });
+  // unsorted input: the percentiles are of the sorted samples (2 − 5, not 1 − 6)
+  assert.equal(compareLatency([3, 1, 2], [4, 6, 5], 'p50').diffMs, -3);
+  assert.equal(compareLatency([3], [4, 6, 5], 'p50').diffMs, -2);
+  // two samples on each side are enough for an interval
+  const two = compareLatency([1, 2], [3, 4.5, 5], 'mean');
+  assert.ok(two.ci[0] < two.ci[1], `interval ${two.ci}`);
+  const twoB = compareLatency([3, 4.5, 5], [1, 2], 'mean');
+  assert.ok(twoB.ci[0] < twoB.ci[1], `interval ${twoB.ci}`);
 });
 
 test('the search’s Wilson interval uses z = 1.96 exactly', () => {
