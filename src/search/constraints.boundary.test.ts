@@ -84,6 +84,9 @@ test('quality comparisons allow 1e-9 of float noise, and no more', () => {
   const ge = [parseConstraint('accuracy>=0.9')];
   assert.equal(checkConstraints(ge, { quality: { accuracy: 0.9 - 5e-10 } })[0]!.ok, true);
   assert.equal(checkConstraints(ge, { quality: { accuracy: 0.9 - 2e-9 } })[0]!.ok, false);
+  // exactly at the slack's edge: still met
+  assert.equal(checkConstraints(ge, { quality: { accuracy: 0.9 - 1e-9 } })[0]!.ok, true);
+  assert.equal(checkConstraints([parseConstraint('cer<=0.1')], { quality: { cer: 0.1 + 1e-9 } })[0]!.ok, true);
   const le = [parseConstraint('cer<=0.1')];
   assert.equal(checkConstraints(le, { quality: { cer: 0.1 + 5e-10 } })[0]!.ok, true);
   assert.equal(checkConstraints(le, { quality: { cer: 0.1 + 2e-9 } })[0]!.ok, false);
@@ -141,6 +144,12 @@ test('missing figures are misses with a note, never passes', () => {
     assert.equal(c.note, 'not measured');
     assert.equal(c.missBy, Infinity);
   }
+  // a baseline without the figure a relative constraint needs, or figures without latency at all
+  assert.equal(checkConstraints([cs[5]!], { latency: { p50: 1 } }, { quality: { exact: 0.9 } })[0]!.note, 'no baseline to compare with');
+  const noLatency = checkConstraints([cs[5]!], {}, { latency: { p50: 10 } })[0]!;
+  assert.deepEqual(noLatency, { constraint: 'p50<=0.5x', ok: false, bound: 5, unit: 'ms', missBy: Infinity, note: 'not measured' });
+  assert.equal(checkConstraints([cs[4]!], { quality: { exact: 0.9 } }, { latency: { p50: 1 } })[0]!.note, 'no baseline to compare with');
+  assert.equal(checkConstraints([cs[4]!], { quality: { exact: 0.9 } })[0]!.note, 'no baseline to compare with');
   const named = checkConstraints([cs[3]!], { quality: { cer: 0.1, f1: 0.5 } })[0]!;
   assert.equal(named.note, "metric 'accuracy' not among cer, f1");
   const rel = checkConstraints([cs[4]!], { quality: { exact: 0.9 } }, { quality: {} })[0]!;
@@ -237,6 +246,7 @@ test('quality floors: relative in points or from the baseline, absolute as a fra
     ['exact>=baseline - 2pts', -0.02],
     ['exact>=BASELINE+1pt', 0.01],
     ['exact>=baseline', 0],
+    ['exact>=baseline-12pt', -0.12],
     ['exact>=Baseline', 0],
   ] as const) {
     const c = q(s);
@@ -283,7 +293,7 @@ test('quality floors that cannot be read say why and what to write', () => {
     /^metrics are fractions: write accuracy>=0\.97 or accuracy>=97%; for a change from the baseline write e\.g\. "accuracy>=-1pt"$/,
   );
   usage('accuracy>=1.01', /is above 1/, /accuracy>=0\.0101 or accuracy>=1\.01%/);
-  for (const bad of ['lots', '-0.5', '1pt2', 'x1pt', 'baseline*2', 'baselinex', 'xbaseline', '0.5%%', '+-1pt'])
+  for (const bad of ['lots', '-0.5', '1pt2', 'x1pt', 'baseline*2', 'baselinex', 'xbaseline', '0.5%%', '+-1pt', 'xbaseline-0.01', 'baseline-0.01x'])
     usage(
       `accuracy>=${bad}`,
       new RegExp(`^cannot read the quality value '${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' in`),
@@ -314,6 +324,7 @@ test('a constraint string that is not <what><op><value>, and lists of them', () 
 
 test('which metric a constraint names: exact name, then the same letters, then a prefix, then a part', () => {
   assert.equal(resolveMetric('exact', ['exact-match', 'exact']), 'exact');
+  assert.equal(resolveMetric('exact', ['Exact', 'exact']), 'exact');
   assert.equal(resolveMetric('cer', ['cer-ws', 'CER']), 'CER');
   assert.equal(resolveMetric('Exact_Match', ['exactmatch']), 'exactmatch');
   assert.equal(resolveMetric('exact_match-rate', ['rate', 'Exact.Match.Rate']), 'Exact.Match.Rate');
