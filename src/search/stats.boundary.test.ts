@@ -139,3 +139,19 @@ function erf(x: number): number {
   const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return s * y;
 }
+
+test('bootstrap rounds: 1000 up to 1000 samples (the larger side), 400 up to 4000, 200 above', () => {
+  // P(faster) is a count over the rounds: its denominator shows how many rounds ran. Seeded data whose
+  // counts are odd, so that 1000 cannot pass for 400, nor 400 for 200.
+  const r = mulberry32(1);
+  const s = (n: number) => Array.from({ length: n }, () => 5 + r());
+  const count = (p: number, rounds: number) => {
+    const k = p * rounds;
+    return Math.abs(k - Math.round(k)) < 1e-9 ? Math.round(k) : NaN;
+  };
+  assert.equal(count(compareLatency(s(1000), s(1000), 'p50').pFaster, 1000), 564);
+  assert.equal(count(compareLatency(s(1001), s(10), 'p50').pFaster, 400), 393);
+  assert.equal(count(compareLatency(s(10), s(1001), 'p50').pFaster, 400), 351);
+  assert.equal(count(compareLatency(s(4000), s(4000), 'p50').pFaster, 400), 167);
+  assert.equal(count(compareLatency(s(4001), s(20), 'p50').pFaster, 200), 157);
+});
