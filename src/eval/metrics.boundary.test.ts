@@ -21,6 +21,7 @@ import {
   wilson,
 } from './metrics.js';
 import { mulberry32 } from '../util/rng.js';
+import { Rng } from '../data/rng.js';
 
 const close = (a: number, b: number, what: string, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 const sd = (xs: number[]) => {
@@ -131,6 +132,10 @@ test('bootstrap resamples: n indices drawn uniformly from 0..n−1, the same for
     { seed: 5, iterations: 3 },
   );
   assert.notDeepEqual(other, first);
+  // each round draws exactly n indices, floor(u·n) from the seeded stream, one after another
+  const u = new Rng(4);
+  const expected = Array.from({ length: 3 }, () => Array.from({ length: 5 }, () => Math.floor(u.next() * 5)));
+  assert.deepEqual(first, expected);
   // default seed: the same as 12345
   const d1: number[][] = [];
   const d2: number[][] = [];
