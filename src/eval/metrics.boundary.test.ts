@@ -270,6 +270,23 @@ test('paired comparison: ties are not wins, a uniform gain is certain, CER compa
 test('paired comparison: the difference weighted, the interval 3.92 paired standard errors wide, P(better) ≈ Φ(diff/se)', () => {
   const w = compareCandidates([1, 0, 0], [0, 0, 1], { weights: [3, 1, 1] });
   close(w.diff, (3 - 1) / 5, 'weighted diff');
+  close(compareCandidates([0, 0, 1], [1, 0, 0], { weights: [3, 1, 1] }).diff, (1 - 3) / 5, 'weighted diff, the other way');
+  // three rounds worked out from the seeded draws: each round n indices floor(u·n); the interval interpolates
+  // the sorted differences at positions 0.05 and 1.95
+  const xa = [1, 2, 3, 4, 5];
+  const xb = [0, 0, 0, 0, 0];
+  const u = new Rng(9);
+  const diffs = Array.from({ length: 3 }, () => Array.from({ length: 5 }, () => xa[Math.floor(u.next() * 5)]!).reduce((p, q) => p + q, 0) / 5).sort(
+    (p, q) => p - q,
+  );
+  const three = compareCandidates(xa, xb, { seed: 9, iterations: 3 });
+  close(three.ci[0], diffs[0]! + (diffs[1]! - diffs[0]!) * 0.05, 'lo of three rounds', 1e-12);
+  close(three.ci[1], diffs[1]! + (diffs[2]! - diffs[1]!) * 0.95, 'hi of three rounds', 1e-12);
+  // the seed is used, and 12345 is the default
+  const noisyA = [1, 0, 1, 1, 0, 1, 0, 1, 1, 1];
+  const noisyB = [0, 0, 1, 0, 0, 1, 1, 0, 1, 0];
+  assert.deepEqual(compareCandidates(noisyA, noisyB), compareCandidates(noisyA, noisyB, { seed: 12345 }));
+  assert.notEqual(compareCandidates(noisyA, noisyB, { seed: 6 }).pBetter, compareCandidates(noisyA, noisyB).pBetter);
   const r = mulberry32(5);
   const n = 300;
   const a = Array.from({ length: n }, () => (r() < 0.8 ? 1 : 0));
