@@ -1,0 +1,27 @@
+// The files `npm run mutation` mutates, each with the only test files run against its mutants (the
+// module's own tests and its boundary tests): one core is shared, so no mutant runs the whole suite.
+export const TARGETS = [
+  { mutate: 'src/search/constraints.ts', tests: ['src/search/constraints.test.ts', 'src/search/constraints.boundary.test.ts'] },
+  { mutate: 'src/search/pareto.ts', tests: ['src/search/pareto.test.ts', 'src/search/pareto.boundary.test.ts'] },
+  { mutate: 'src/search/stats.ts', tests: ['src/search/stats.test.ts', 'src/search/stats.boundary.test.ts'] },
+  { mutate: 'src/search/guard.ts', tests: ['src/search/guard.test.ts', 'src/search/guard.boundary.test.ts'] },
+  { mutate: 'src/search/space.ts', tests: ['src/search/space.test.ts', 'src/search/space.boundary.test.ts'] },
+  { mutate: 'src/search/strategy.ts', tests: ['src/search/strategy.test.ts', 'src/search/strategy.boundary.test.ts'] },
+  { mutate: 'src/bench/stats.ts', tests: ['src/bench/stats.test.ts', 'src/bench/stats.boundary.test.ts'] },
+  { mutate: 'src/passes/quant/histogram.ts', tests: ['src/passes/quant/histogram.test.ts', 'src/passes/quant/histogram.boundary.test.ts'] },
+  { mutate: 'src/eval/metrics.ts', tests: ['src/eval/metrics.test.ts', 'src/eval/metrics.boundary.test.ts'] },
+  { mutate: 'src/passes/registry.ts', tests: ['src/passes/registry.test.ts', 'src/passes/registry.boundary.test.ts'] },
+];
+
+/** reports/mutation/<slug>.incremental.json holds one target's results (Stryker's incremental file). */
+export function slugOf(file) {
+  return file
+    .replace(/^src\//, '')
+    .replace(/\.ts$/, '')
+    .replace(/[/.]/g, '-');
+}
+
+export function targetOf(file) {
+  const f = file.replace(/\\/g, '/').replace(/^\.\//, '').replace(/:.*$/, '');
+  return TARGETS.find((t) => t.mutate === f);
+}
