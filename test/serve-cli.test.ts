@@ -53,8 +53,10 @@ test('SIGTERM drains: every request sent before it is answered, then exit 0', { 
         body: await r.body.text(),
       })),
     );
-    // the first answer proves the requests are in; the rest are queued or computing when SIGTERM lands
+    // SIGTERM only once the server holds all 30 (answered, queued or computing): a request still in the
+    // client's connect when the listener closes was never sent, and is not what drain promises
     await Promise.race(sends);
+    await untilReceived(url, 30);
     child.kill('SIGTERM');
     const got = await Promise.all(sends);
     assert.deepEqual(
@@ -87,3 +89,16 @@ test('usage errors: no model, a bad quantile, a non-loopback host without a key'
     rmSync(m.dir, { recursive: true, force: true });
   }
 });
+
+/** Polls /metrics until answered + queued + computing requests reach n (at most 20 s). */
+async function untilReceived(url: string, n: number): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (Date.now() < end) {
+    const text = await (await request(`${url}/metrics`)).body.text();
+    let got = 0;
+    for (const m of text.matchAll(/^edgefit_serve_(?:requests_total\{[^}]*\}|queue_depth|in_flight) (\d+)/gm)) got += Number(m[1]);
+    if (got >= n) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`the server did not receive ${n} requests within 20 s`);
+}
