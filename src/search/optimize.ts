@@ -211,7 +211,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
       notRecommended =
         chosen.id === out.baseline.id
           ? 'nothing beats the source model: it is itself the fastest candidate that meets the constraints; keep it'
-          : `${chosen.config.label} is not faster than the source beyond the noise: ${objective} ${vs.chosenMs.toFixed(3)} vs ${vs.baselineMs.toFixed(3)} ms in the same interleaved rounds, 95% interval of the difference ${vs.ci[0].toFixed(3)} to ${vs.ci[1].toFixed(3)} ms; keep the source model`;
+          : `${chosen.config.label} is not faster than the source beyond the noise: ${objective} ${vs.chosenMs.toFixed(3)} vs ${vs.baselineMs.toFixed(3)} ms in the same interleaved rounds, 95% interval of the difference ${vs.ci[0].toFixed(3)} to ${vs.ci[1].toFixed(3)} ms (median: ${vs.medianCi?.[0].toFixed(3)} to ${vs.medianCi?.[1].toFixed(3)} ms); keep the source model`;
     else if (qp.mode === 'random' && !o.allowRandom)
       notRecommended = `quality was measured on random inputs only, which is not evidence that ${chosen.config.label} still works on real data: give --data <file.npy | folder> with real samples (or --allow-random to accept it anyway)`;
     if (notRecommended) {

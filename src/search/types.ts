@@ -135,6 +135,9 @@ export interface Summary {
     diffMs: number;
     ci: [number, number];
     pFaster: number;
+    /** The same comparison at the median. */
+    medianDiffMs?: number;
+    medianCi?: [number, number];
     beyondNoise: boolean;
     rounds?: number;
   };
