@@ -14,7 +14,15 @@ export interface ParamSpec {
   values?: readonly string[];
   min?: number;
   max?: number;
+  /**
+   * Values of this parameter worth searching (pipeline search): each becomes a variant of the stage.
+   * Absent: enum values and the flipped boolean are tried, numbers keep their default.
+   */
+  search?: { values: readonly (number | boolean | string)[] };
 }
+
+/** What a stage is to the search: a preparation, a graph transform, or a training stage (minutes, checkpointed). */
+export type StageRole = 'prep' | 'transform' | 'train';
 
 export type ParamValues = Record<string, number | boolean | string | string[] | undefined>;
 
@@ -71,5 +79,9 @@ export interface Pass<P extends ParamValues = ParamValues> {
    * that it visibly changes the models it applies to.
    */
   prep?: boolean;
+  /** Its role in a chain (default: 'prep' when `prep`, else 'transform'). Training stages declare 'train'. */
+  role?: StageRole;
+  /** The parameter (a string[]) that names nodes kept in float, for sensitivity-driven exclusions. */
+  keepFloatParam?: string;
   run(model: Model, params: P, ctx: PassContext): Promise<{ model: Model; record: PassRecord }>;
 }

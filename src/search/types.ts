@@ -75,6 +75,13 @@ export interface CandidateResult {
   full?: Measurement;
   /** The built model is byte-identical (same session settings) to this candidate's: it is not measured. */
   identicalTo?: string;
+  /**
+   * Lineage: the candidate whose chain is this one's minus its last stage, when it is itself a
+   * candidate (e.g. "prune 0.3 → recover" is the parent of "prune 0.3 → recover → quantize-static").
+   */
+  parentId?: string;
+  /** How long each stage of the chain took to build, and whether it came from the stage cache. */
+  stageTimes?: { stage: string; wallMs: number; cached: boolean; resumedFromStep?: number }[];
   /** Filled in by the search after measuring. */
   checks?: Check[];
   verdict?: Verdict;
