@@ -33,7 +33,7 @@ const EXAMPLES = '"p99<=12ms", "p50<5ms", "p99<=0.6x" (of the source model), "ex
 /** Parses one constraint. Throws a UsageError that names the problem and shows the accepted forms. */
 export function parseConstraint(raw: string): Constraint {
   const text = raw.trim();
-  const m = /^([A-Za-z][\w.-]*)\s*(<=|>=|<|>|≤|≥)\s*(.+)$/.exec(text);
+  const m = /^([A-Za-z][\w.:/-]*)\s*(<=|>=|<|>|≤|≥)\s*(.+)$/.exec(text);
   if (!m) throw new UsageError(`cannot read the constraint '${raw}': expected <what><op><value>`, `examples: ${EXAMPLES}`);
   const name = m[1]!.toLowerCase();
   const op = (m[2] === '≤' ? '<=' : m[2] === '≥' ? '>=' : m[2]) as '<=' | '>=' | '<' | '>';

@@ -120,10 +120,11 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     qp.available,
     qp.mode === 'task' ? `task '${task!.name}'` : `agreement with the source model (outputs: ${qp.kinds!.map((k) => `${k.output} ${k.kind}`).join(', ')})`,
   );
-  if (!constraints.some((c) => c.kind === 'quality') && qp.defaultFloor) {
-    constraints.push(qp.defaultFloor);
+  const floors = qp.defaultFloors ?? (qp.defaultFloor ? [qp.defaultFloor] : []);
+  if (!constraints.some((c) => c.kind === 'quality') && floors.length) {
+    constraints.push(...floors);
     log(
-      `quality: no --quality given: the default floor ${qp.defaultFloor.text} applies (agreement with the source model on ${qp.mode === 'data' ? 'held-out data' : 'random inputs'})`,
+      `quality: no --quality given: the default floor${floors.length > 1 ? 's' : ''} ${floors.map((f) => f.text).join(', ')} appl${floors.length > 1 ? 'y, one per output' : 'ies'} (agreement with the source model on ${qp.mode === 'data' ? 'held-out data' : 'random inputs'})`,
     );
   }
   if (!constraints.some((c) => c.kind === 'latency')) log(`no --budget: minimising ${objective} under the quality floor`);
@@ -243,7 +244,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     quality: {
       source: qp.mode === 'task' ? 'task' : 'agreement',
       ...(qp.mode !== 'task' ? { basis: qp.mode === 'data' ? ('data' as const) : ('random' as const) } : {}),
-      ...(qp.defaultFloor && constraints.includes(qp.defaultFloor) ? { defaultFloor: qp.defaultFloor.text } : {}),
+      ...(floors.length && constraints.includes(floors[0]!) ? { defaultFloor: floors.map((f) => f.text).join(', ') } : {}),
       ...(qp.holdout ? { holdout: qp.holdout.slice(0, full.evalItems), data: qp.describe } : {}),
       ...(o.allowRandom ? { allowRandom: true } : {}),
     },

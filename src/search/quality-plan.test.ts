@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeModel } from '../onnx/write-model.js';
 import { UsageError } from '../onnx/errors.js';
-import { parseConstraints } from './constraints.js';
+import { checkConstraints, parseConstraint, parseConstraints } from './constraints.js';
 import { checkQualityMetrics, planQuality } from './quality-plan.js';
 import { segmentationModel, vadLike, writeNpy, blobImages } from './test-fixtures.js';
 
@@ -33,6 +33,11 @@ test('a folder of <input>.npy on a recurrent model: kinds per output, the defaul
     ],
   );
   assert.equal(p.defaultFloor!.text, 'decision-agreement>=0.99');
+  assert.deepEqual(
+    p.defaultFloors!.map((f) => f.text),
+    ['decision-agreement>=0.99', 'stateN:cosine>=0.99'],
+    'every output is held to a floor, not only the first',
+  );
   assert.ok(p.available.includes('stateN:cosine'));
   assert.equal(p.values.sr, 16000, 'the integer input the data holds keeps its value in latency runs');
   assert.deepEqual(p.shapes!.audio, [1, 16]);
@@ -52,4 +57,18 @@ test('a map output gets IoU; a metric the outputs cannot give is refused', async
   const r = await planQuality({ model: m, values: {}, seed: 0, shapes: { image: [1, 3, 8, 8] } });
   assert.equal(r.mode, 'random');
   assert.match(r.describe, /RANDOM inputs/);
+});
+
+test('a floor on a later output is checked on that output: a broken state fails it while the first output passes', () => {
+  const floors = [parseConstraint('decision-agreement>=0.99'), parseConstraint('stateN:cosine>=0.99')];
+  const ok = checkConstraints(floors, { quality: { 'decision-agreement': 1, 'stateN:cosine': 0.999 } });
+  assert.deepEqual(
+    ok.map((c) => c.ok),
+    [true, true],
+  );
+  const broken = checkConstraints(floors, { quality: { 'decision-agreement': 1, 'stateN:cosine': 0.7 } });
+  assert.deepEqual(
+    broken.map((c) => c.ok),
+    [true, false],
+  );
 });

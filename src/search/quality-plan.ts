@@ -26,8 +26,10 @@ export interface QualityPlan {
   /** Metrics the run can report (quality constraints must name one of them). */
   available: string[];
   kinds?: { output: string; kind: OutputKind }[];
-  /** The floor applied when --quality names none. */
+  /** The floor applied to the first output when --quality names none. */
   defaultFloor?: Constraint;
+  /** The floors applied when --quality names none: one per output, each on its output's primary metric. */
+  defaultFloors?: Constraint[];
   describe: string;
 }
 
@@ -49,6 +51,19 @@ export function checkQualityMetrics(constraints: readonly Constraint[], availabl
         `it gives ${available.join(', ')}${/^(cer|exact|wer)/.test(c.metric) ? `; '${c.metric}' needs a text task (--task with a CTC output)` : ''}`,
       );
   }
+}
+
+/**
+ * The default floor of one output: its primary agreement metric at the default level. Outputs after the
+ * first are named `<output>:<metric>`, as the agreement figures name them; built directly, because an
+ * output name may hold characters a --quality flag cannot.
+ */
+export function floorOf(output: string, kind: OutputKind, first: boolean): Constraint {
+  const primary = PRIMARY[kind];
+  if (first) return parseConstraint(`${primary}>=${DEFAULT_FLOORS[primary]}`);
+  const metric = `${output}:${primary}`;
+  const value = DEFAULT_FLOORS[primary]!;
+  return { kind: 'quality', metric, op: '>=', mode: 'absolute', value, text: `${metric}>=${value}` };
 }
 
 export interface PlanOptions {
@@ -76,7 +91,7 @@ export async function planQuality(o: PlanOptions): Promise<QualityPlan> {
   try {
     const inputs = declaredInputs(session);
     let feeds: Record<string, ort.Tensor>[];
-    let plan: Omit<QualityPlan, 'available' | 'kinds' | 'defaultFloor'>;
+    let plan: Omit<QualityPlan, 'available' | 'kinds' | 'defaultFloor' | 'defaultFloors'>;
     if (o.data) {
       const ref: UserDataRef = {
         path: o.data,
@@ -122,8 +137,8 @@ export async function planQuality(o: PlanOptions): Promise<QualityPlan> {
       kind: outputKind(outs.flatMap((r) => splitItems(Float32Array.from(r[name]!.data as ArrayLike<number>, Number), r[name]!.dims))),
     }));
     const available = kinds.flatMap((k, i) => METRICS_OF[k.kind].map((m) => (i === 0 ? m : `${k.output}:${m}`)));
-    const primary = PRIMARY[kinds[0]!.kind];
-    return { ...plan, kinds, available, defaultFloor: parseConstraint(`${primary}>=${DEFAULT_FLOORS[primary]}`) };
+    const defaultFloors = kinds.map((k, i) => floorOf(k.output, k.kind, i === 0));
+    return { ...plan, kinds, available, defaultFloor: defaultFloors[0]!, defaultFloors };
   } finally {
     await session.release();
   }
