@@ -32,3 +32,25 @@ test('edgefit qat writes a QDQ model and scores fp32, PTQ and QAT on held-out it
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('quantize --mode qat is edgefit qat on the --calibration task; without a task it is a usage error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-cli-qat-'));
+  try {
+    const fp32 = join(dir, 'm.onnx');
+    writeModel((await trainModel({ model: buildMlp([784, 16, 10], 2), train: mnistSplits({ limit: 600 }).train, epochs: 1, batchSize: 64 })).model, fp32);
+    const out = join(dir, 'q.onnx');
+    const r = await runCli(['quantize', fp32, '--mode', 'qat', '--calibration', 'mnist', '-o', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { heldOut: { qat: { metric: string } }; steps: number };
+    assert.equal(j.heldOut.qat.metric, 'accuracy');
+    assert.ok(j.steps > 0, 'it trained');
+    assert.ok(readModel(out).graph.nodes.some((n) => n.opType === 'QuantizeLinear'));
+    const bad = await runCli(['quantize', fp32, '--mode', 'qat', '-o', join(dir, 'x.onnx')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--mode qat trains on a task/);
+    assert.doesNotMatch(bad.stderr, /\n\s+at /);
+    assert.ok(!existsSync(join(dir, 'x.onnx')), 'nothing half-written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

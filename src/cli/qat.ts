@@ -1,6 +1,6 @@
 // `edgefit qat <model> --task … -o out.onnx`: static int8 (QDQ) as the starting point, then
 // quantization-aware training with the fp32 model as teacher, then the fp32, PTQ and QAT models scored
-// side by side on held-out items (the task's test split). `edgefit quantize --mode qat` is the same.
+// side by side on held-out items (the task's test split). `edgefit quantize --mode qat --calibration <task>` runs this with its defaults.
 
 import { loadTask } from '../data/task.js';
 import { evaluate } from '../eval/evaluate.js';

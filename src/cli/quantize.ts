@@ -37,9 +37,10 @@ export const quantizeCommand: Command = {
     {
       name: 'mode',
       type: 'string',
-      values: Object.keys(MODES),
+      values: [...Object.keys(MODES), 'qat'],
       default: 'dynamic',
-      description: 'dynamic: int8 weights, activations at run time; static: calibrated int8 QDQ; int4: weight-only MatMulNBits; fp16',
+      description:
+        'dynamic: int8 weights, activations at run time; static: calibrated int8 QDQ; int4: weight-only MatMulNBits; fp16; qat: static int8, then quantization-aware training on the --calibration task (as `edgefit qat`)',
     },
     {
       name: 'calibration',
@@ -129,11 +130,41 @@ Examples:
   run,
 };
 
+/** --mode qat: the training needs a task, so it is `edgefit qat` with the flags that mean the same here. */
+async function runQat(ctx: CommandContext): Promise<number> {
+  const f = ctx.flags;
+  const task = f.calibration as string | undefined;
+  if (!task || task === 'random')
+    throw new UsageError(
+      '--mode qat trains on a task: give --calibration <task|spec.json>',
+      'e.g. edgefit quantize model.onnx --mode qat --calibration serials -o out.onnx',
+    );
+  for (const flag of ['method', 'quality-floor', 'search', 'int4-method', 'data', 'reference'] as const)
+    if (f[flag] !== undefined) throw new UsageError(`--${flag} does not apply to --mode qat`, 'drop it; `edgefit qat --help` lists what QAT takes');
+  const { qatCommand } = await import('./qat.js');
+  const flags = {
+    task,
+    output: f.output,
+    scope: f.scope ?? 'all',
+    epochs: 2,
+    batch: 8,
+    lr: 0.05,
+    temperature: 1,
+    limit: 256,
+    'eval-limit': 200,
+    seed: f.seed ?? 0,
+    threads: f.threads ?? 1,
+    ...(f.json ? { json: true } : {}),
+  };
+  return qatCommand.run({ ...ctx, flags });
+}
+
 async function run(ctx: CommandContext): Promise<number> {
   const f = ctx.flags;
   const inPath = ctx.args[0]!;
   const out = f.output as string | undefined;
   if (!out) throw new UsageError("'edgefit quantize' needs -o <out.onnx>", 'name the file to write the quantized model to');
+  if (f.mode === 'qat') return runQat(ctx);
   const mode = f.mode as Mode;
   const json = f.json === true;
   const log = (line: string) => (json ? undefined : ctx.log(line));
