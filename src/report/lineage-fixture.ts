@@ -76,7 +76,7 @@ function candidates(): CandidateResult[] {
     }),
     cand('prr', 'prune 0.25 → recover 60 → recover 240', [prune, recover(60), recover(240)], {
       ...both(13.9, 0.041, 7),
-      parentId: 'pr',
+      // no parentId: it hangs from its prefix
       stageTimes: [cached('prune-structured'), cached('recover'), built('recover', 170_000)],
     }),
     cand('p50', 'prune 0.5 → recover 60', [{ name: 'prune-structured', params: { ratio: 0.5 } }, recover(60)], {
@@ -84,7 +84,10 @@ function candidates(): CandidateResult[] {
       error: 'recover diverged: loss NaN at step 12',
       stageTimes: [built('prune-structured', 1100), built('recover', 9000)],
     }),
-    cand('dyn', 'int8 dynamic', [{ name: 'quantize-dynamic', params: {} }], { screen: measured(16, 0.05, 'screen', 8), stageTimes: [built('quantize-dynamic', 800)] }),
+    cand('dyn', 'int8 dynamic', [{ name: 'quantize-dynamic', params: {} }], {
+      screen: measured(16, 0.05, 'screen', 8),
+      stageTimes: [built('quantize-dynamic', 800)],
+    }),
     cand('int4', 'int4 weights', [{ name: 'quantize-int4', params: { blockSize: 32 } }], { identicalTo: 'base', stageTimes: [built('quantize-int4', 400)] }),
   ];
 }

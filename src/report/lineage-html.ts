@@ -63,7 +63,9 @@ function nodeHtml(n: LineageNode): string {
 /** A node's own figures (the root's: the line the rest of the tree is read against). */
 function ownFigures(n: LineageNode): string {
   const f = n.figures;
-  return f ? `<span class="lat">${esc(f.stat)} ${n2(f.ms)} ms${ci(f.msCi, n2)}${screened(f)}, ${esc(f.metric)} ${n4(f.quality)}${ci(f.qualityCi, n4)}</span>` : '';
+  return f
+    ? `<span class="lat">${esc(f.stat)} ${n2(f.ms)} ms${ci(f.msCi, n2)}${screened(f)}, ${esc(f.metric)} ${n4(f.quality)}${ci(f.qualityCi, n4)}</span>`
+    : '';
 }
 
 export function lineageHtml(root: LineageNode): string {

@@ -64,7 +64,7 @@ export interface LineageNode {
   children: LineageNode[];
 }
 
-const best = (r: CandidateResult | undefined): Measurement | undefined => r && r.status === 'ok' ? (r.full ?? r.screen) : undefined;
+const best = (r: CandidateResult | undefined): Measurement | undefined => (r && r.status === 'ok' ? (r.full ?? r.screen) : undefined);
 
 /** The parent of every candidate but the baseline, and how it was found. */
 export function parentsOf(s: Summary): Map<string, { parent: string; via: LineageNode['via'] }> {

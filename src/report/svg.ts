@@ -115,7 +115,9 @@ export function scatter(
         g.push(`<line class="err" x1="${X(p.x)}" y1="${Y(p.y)}" x2="${at.anchor === 'start' ? at.x - 2 : at.x + 2}" y2="${at.y - 4}"/>`);
       g.push(`<text class="ptlabel" x="${at.x}" y="${at.y}"${at.anchor === 'end' ? ' text-anchor="end"' : ''}>${esc(texts[li]!)}</text>`);
     }
-    parts.push(`<g class="candidate${o.front.includes(p.id) ? ' on-front' : ''}" data-candidate="${esc(p.id)}"><title>${esc(p.label)}: ${fmt(p.x)} ms, ${fmt(p.y)}</title>${g.join('')}</g>`);
+    parts.push(
+      `<g class="candidate${o.front.includes(p.id) ? ' on-front' : ''}" data-candidate="${esc(p.id)}"><title>${esc(p.label)}: ${fmt(p.x)} ms, ${fmt(p.y)}</title>${g.join('')}</g>`,
+    );
   }
   parts.push('</svg>');
   return parts.join('\n');
