@@ -204,7 +204,7 @@ ${qinfo.join('\n')}
 ${rec.join('\n')}
 ${nextHtml.length ? `<h2>Next steps</h2>\n${nextHtml.join('\n')}` : ''}
 <h2>Pareto plot: ${esc(obj)} latency against ${esc(qName)}</h2>
-<p class="muted">Each dot is a candidate with 95% intervals; the dashed blue line joins the Pareto front, the red lines are the budget and the floor. Dots with a dashed red ring lie off the chart and are pinned to its edge (hover for the value).</p>
+<p class="muted">Each dot is a candidate with 95% intervals; the dashed blue line joins the Pareto front${chains ? ' over every chain (the dots on it, the chosen one and the source are labelled by their chain; hover any dot for its chain)' : ''}, the red lines are the budget and the floor. Dots with a dashed red ring lie off the chart and are pinned to its edge (hover for the value).</p>
 ${pareto}
 ${chains ? `<h2>Lineage: how each chain got where it is</h2>\n${lineageHtml(lineageTree(s))}` : ''}
 <h2>Degrade ladder</h2>

@@ -70,7 +70,7 @@ function ownFigures(n: LineageNode): string {
 
 export function lineageHtml(root: LineageNode): string {
   return (
-    `<p class="muted">Each chain hangs under the chain it grew from. Each node: the stage(s) it added (+), the latency that bought and the quality it cost against its parent, with both ends' 95% intervals, and the stage's build time. Greyed nodes were not measured in full: failed, dropped, or identical to another model.</p>` +
+    `<p class="muted">Each chain hangs under the chain it grew from. Each node: the stage(s) it added (+), the latency that bought and the quality it cost against its parent, with both ends' 95% intervals, and the stage's build time. Greyed nodes were not measured in full: failed, dropped, or identical to another model. Each end is that candidate's own measurement, not taken in the same rounds as its parent's: a difference inside both intervals is not evidence of a change.</p>` +
     `<ul class="lineage" id="lineage">${nodeHtml(root)}</ul>`
   );
 }

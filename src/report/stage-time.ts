@@ -44,7 +44,7 @@ export function timeByStage(s: Summary): TimeRow[] {
   }
   const rows = [...builds.values(), screen, full];
   const rest = s.elapsedSec * 1000 - rows.reduce((t, r) => t + r.ms, 0);
-  if (rest > 0) rows.push({ what: 'the rest (source checks, baseline, sensitivity, writing)', kind: 'other', runs: 0, ms: rest, cacheHits: 0, resumed: 0 });
+  if (rest > 0) rows.push({ what: 'the rest (setup, sensitivity, writing)', kind: 'other', runs: 0, ms: rest, cacheHits: 0, resumed: 0 });
   return rows;
 }
 
