@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeModel } from '../src/onnx/write-model.js';
 import { renderReport } from '../src/report/html.js';
+import { lineageSummary } from '../src/report/lineage-fixture.js';
 import { optimize } from '../src/search/optimize.js';
 import { latencyFigures } from '../src/search/stats.js';
 import { mulberry32 } from '../src/util/rng.js';
@@ -147,6 +148,123 @@ test('report.html renders in headless Chromium with every candidate in its chart
     assert.match(await page.$eval('#confidence', (p) => p.textContent ?? ''), /faster in \d+(\.\d)?% of bootstrap rounds/);
     assert.equal(await page.$$eval('#sensitivity g.bar', (g) => g.length), 2);
     await page.screenshot({ path: join(dir, 'report.png'), fullPage: true });
+  } finally {
+    await browser.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+type Rect = { x: number; y: number; width: number; height: number };
+const overlap = (a: Rect, b: Rect) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+function overlaps(rects: Rect[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rects.length; i++) for (let j = i + 1; j < rects.length; j++) if (overlap(rects[i]!, rects[j]!)) out.push(`${i} and ${j}`);
+  return out;
+}
+
+test('report.html of a run with chains: the lineage tree, the ladder and the time per stage, visible and clear of each other', {
+  skip,
+  timeout: 120_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-lineage-'));
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  try {
+    const summary = lineageSummary();
+    const file = join(dir, 'report.html');
+    writeFileSync(file, renderReport(summary));
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    assert.deepEqual(problems, []);
+
+    // Every candidate is a node of the tree, each under the chain it grew from.
+    const nodes = await page.$$eval('#lineage li[data-node]', (lis) =>
+      lis.map((li) => {
+        const nd = li.querySelector(':scope > .nd')!;
+        const r = nd.getBoundingClientRect();
+        const parent = li.parentElement?.closest('li[data-node]')?.getAttribute('data-node') ?? null;
+        return {
+          id: li.getAttribute('data-node')!,
+          parent,
+          text: nd.textContent ?? '',
+          opacity: Number(getComputedStyle(nd).opacity),
+          rect: { x: r.x, y: r.y, width: r.width, height: r.height },
+        };
+      }),
+    );
+    assert.deepEqual(nodes.map((n) => n.id).sort(), summary.candidates.map((c) => c.id).sort());
+    const parentOf = Object.fromEntries(nodes.map((n) => [n.id, n.parent]));
+    assert.equal(parentOf.pr, 'base', 'prune 0.25 → recover 60 grew from the source');
+    assert.equal(parentOf.prq, 'pr', '… → quantize-static grew from prune 0.25 → recover 60');
+    assert.equal(parentOf.prr, 'pr', 'the longer recovery grew from the short one');
+    assert.equal(parentOf.qq, 'qs', 'quantize-static → qat 100 grew from quantize-static');
+    const byId = Object.fromEntries(nodes.map((n) => [n.id, n]));
+    assert.match(byId.pr!.text, /\+ prune-structured 0\.25 → recover 60/);
+    assert.match(byId.pr!.text, /p99 \d+\.\d\d \[[\d.]+, [\d.]+\] → \d+\.\d\d \[[\d.]+, [\d.]+\] ms: −\d+\.\d\d ms, [\d.]+× faster/);
+    assert.match(byId.pr!.text, /cer 0\.0400 \[0\.0340, 0\.0460\] → 0\.0440 \[0\.0380, 0\.0500\]: \+0\.0040, worse/);
+    assert.match(byId.pr!.text, /recover built in 48\.0 s/);
+    assert.match(byId.qq!.text, /\+ qat 100[\s\S]*qat built in 1\.6 min \(resumed from step 40\)[\s\S]*chosen/);
+    assert.match(byId.prq!.text, /\+ quantize-static /);
+    // Failed, dropped and no-change nodes are greyed, with their verdict.
+    for (const [id, why] of [
+      ['p50', /failed: recover diverged/],
+      ['dyn', /dropped: /],
+      ['int4', /no-change: /],
+    ] as const) {
+      assert.ok(byId[id]!.opacity < 1, `${id} is greyed`);
+      assert.match(byId[id]!.text, why);
+    }
+    assert.ok(
+      nodes.every((n) => n.rect.width > 0 && n.rect.height > 0),
+      'every node is drawn',
+    );
+    assert.deepEqual(overlaps(nodes.map((n) => n.rect)), [], 'no node box sits on another');
+
+    // The ladder: the Pareto-optimal models, most accurate first, fastest last, each row visible.
+    const rungs = await page.$$eval('#ladder tr[data-rung]', (trs) =>
+      trs.map((tr) => ({ id: tr.getAttribute('data-rung'), text: tr.textContent ?? '', h: tr.getBoundingClientRect().height })),
+    );
+    assert.deepEqual(
+      rungs.map((r) => r.id),
+      ['fp32-ext', 'prr', 'qq', 'prq'],
+    );
+    assert.ok(rungs.every((r) => r.h > 0));
+    assert.match(rungs[2]!.text, /int8 static → qat 100/);
+
+    // The Pareto front over every chain: the chains with training stages are on it, labelled by chain,
+    // and no label covers another label or a dot.
+    const front = (await page.$$eval('#pareto g.candidate.on-front', (gs) => gs.map((g) => g.getAttribute('data-candidate')))).sort();
+    assert.deepEqual(front, ['fp32-ext', 'prq', 'prr', 'qq']);
+    const labels = await page.$$eval('#pareto text.ptlabel', (ts) =>
+      ts.map((t) => {
+        const r = t.getBoundingClientRect();
+        return { text: t.textContent ?? '', rect: { x: r.x, y: r.y, width: r.width, height: r.height } };
+      }),
+    );
+    assert.ok(labels.some((l) => l.text === 'quantize-static → qat 100'));
+    assert.ok(labels.some((l) => /recover 240$/.test(l.text)));
+    assert.deepEqual(overlaps(labels.map((l) => l.rect)), [], 'point labels do not overlap');
+    const dots = await page.$$eval('#pareto circle.pt', (cs) =>
+      cs.map((c) => {
+        const r = c.getBoundingClientRect();
+        return { x: r.x, y: r.y, width: r.width, height: r.height };
+      }),
+    );
+    assert.ok(
+      labels.every((l) => dots.every((d) => !overlap(l.rect, d))),
+      'no label covers a dot',
+    );
+
+    // Where the time went.
+    const stages = await page.$$eval('#stage-times tr[data-stage]', (trs) => trs.map((tr) => tr.getAttribute('data-stage')));
+    assert.deepEqual(stages.slice(0, 2), ['quantize-static', 'prune-structured']);
+    assert.ok(stages.includes('recover') && stages.includes('qat') && stages.includes('screening') && stages.includes('full measurement'));
+    if (process.env.EF_REPORT_SHOTS) await page.screenshot({ path: join(process.env.EF_REPORT_SHOTS, 'lineage-report.png'), fullPage: true });
   } finally {
     await browser.close();
     rmSync(dir, { recursive: true, force: true });

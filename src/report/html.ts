@@ -2,9 +2,16 @@
 // evidence of an optimize run: the recommendation and how sure it is, the Pareto plot, latency
 // distributions, per-node sensitivity, and every candidate with why it was or was not chosen.
 
+import { lowerIsBetter } from '../search/constraints.js';
+import { paretoFront, toPoint } from '../search/pareto.js';
 import type { CandidateResult, Measurement, Summary } from '../search/types.js';
+import { chainLabel, configText } from './chain-text.js';
+import { ladderHtml } from './ladder-html.js';
+import { hasChains, lineageTree } from './lineage.js';
+import { LINEAGE_CSS, lineageHtml } from './lineage-html.js';
 import { bars, distributions, esc, scatter, type ScatterPoint } from './svg.js';
 import { nextSteps } from './next-steps.js';
+import { stageTimeHtml } from './stage-time.js';
 
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;color:#1b1f24;padding:0 16px}
@@ -133,16 +140,17 @@ export function renderReport(s: Summary): string {
       `<p id="no-change">Passes that changed nothing (not measured):</p><ul>${next.noChange.map((n) => `<li><code>${esc(n.label)}</code>: ${esc(n.why)}</li>`).join('')}</ul>`,
     );
 
-  // Pareto plot.
+  // Pareto plot: the front over every chain, by the search's own rule (the one ladder.json follows);
+  // with chains, each dot is labelled by its chain.
+  const chains = hasChains(s);
   const points: ScatterPoint[] = measured.map((c) => {
     const m = best(c)!;
-    return { id: c.id, label: c.config.label, x: m.latency[obj], y: m.quality.primary.value, xErr: m.latency.ci[obj], yErr: m.quality.primary.ci, cls: cls(c) };
+    const label = chains ? `${c.config.label}: ${configText(c.config)}` : c.config.label;
+    const short = chains ? { short: c.config.passes.length ? chainLabel(c.config.passes) : c.config.label } : {};
+    return { id: c.id, label, ...short, x: m.latency[obj], y: m.quality.primary.value, xErr: m.latency.ci[obj], yErr: m.quality.primary.ci, cls: cls(c) };
   });
-  const lower = /^(cer|wer|error|loss|ece)/i.test(qName);
-  const front = points
-    .filter((p) => !points.some((q) => q.id !== p.id && q.x <= p.x && (lower ? q.y <= p.y : q.y >= p.y) && (q.x < p.x || q.y !== p.y)))
-    .sort((a, b) => a.x - b.x)
-    .map((p) => p.id);
+  const lower = lowerIsBetter(qName);
+  const front = paretoFront(measured.map((c) => toPoint(c, obj)).filter((p) => p !== undefined));
   const budgetC = s.constraints.find((c) => c.kind === 'latency' && c.stat === obj);
   const budgetMs = budgetC && (chosen ?? base)?.checks?.find((ch) => ch.constraint === budgetC.text)?.bound;
   const budget = budgetMs !== undefined && Number.isFinite(budgetMs) ? budgetMs : undefined;
@@ -152,6 +160,7 @@ export function renderReport(s: Summary): string {
     xLabel: `${obj} latency (ms)`,
     yLabel: `${qName}${lower ? ' (lower is better)' : ''}`,
     front,
+    ...(chains ? { labelMax: 48 } : {}),
     labels: [...new Set([...front, ...(s.chosen ? [s.chosen] : []), s.baseline])],
     ...(budget !== undefined ? { xBudget: budget } : {}),
     ...(floorCheck ? { yFloor: floorCheck.bound } : {}),
@@ -182,7 +191,7 @@ export function renderReport(s: Summary): string {
   const mach = s.machine;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>edgefit optimize report</title><style>${CSS}</style></head>
+<title>edgefit optimize report</title><style>${CSS}${LINEAGE_CSS}</style></head>
 <body>
 <h1>edgefit optimize</h1>
 <p class="muted">Source <code>${esc(s.source.path)}</code> (${mb(s.source.sizeBytes)}, sha256 ${esc(s.source.sha256.slice(0, 12))}…), task <code>${esc(s.task.name)}</code> (${s.task.n} items, data ${esc(s.task.dataSha256.slice(0, 12))}…).
@@ -195,8 +204,12 @@ ${qinfo.join('\n')}
 ${rec.join('\n')}
 ${nextHtml.length ? `<h2>Next steps</h2>\n${nextHtml.join('\n')}` : ''}
 <h2>Pareto plot: ${esc(obj)} latency against ${esc(qName)}</h2>
-<p class="muted">Each dot is a candidate with 95% intervals; the dashed blue line joins the Pareto front, the red lines are the budget and the floor. Dots with a dashed red ring lie off the chart and are pinned to its edge (hover for the value).</p>
+<p class="muted">Each dot is a candidate with 95% intervals; the dashed blue line joins the Pareto front${chains ? ' over every chain (the dots on it, the chosen one and the source are labelled by their chain; hover any dot for its chain)' : ''}, the red lines are the budget and the floor. Dots with a dashed red ring lie off the chart and are pinned to its edge (hover for the value).</p>
 ${pareto}
+${chains ? `<h2>Lineage: how each chain got where it is</h2>\n${lineageHtml(lineageTree(s))}` : ''}
+<h2>Degrade ladder</h2>
+${ladderHtml(s)}
+${s.candidates.some((c) => c.stageTimes?.length) ? `<h2>Where the time went</h2>\n${stageTimeHtml(s)}` : ''}
 <h2>Latency distributions</h2>
 <p class="muted">Every timed run as a dot; the box spans p50 to p99. Screened candidates show their short run, fully measured ones the long run.</p>
 ${dist}

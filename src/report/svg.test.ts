@@ -31,3 +31,13 @@ test('the scatter draws each label once, clear of the others', () => {
   assert.equal(ys.length, 3);
   assert.equal(new Set(ys).size, 3, 'three different lines');
 });
+
+test('a label moves off the dots it would cover', () => {
+  // a dot right where the label of the first would go (above-right of it)
+  const dot = { x0: 320, x1: 332, y0: 185, y1: 197 };
+  const [at] = placeLabels([{ x: 300, y: 200, w: 100 }], bounds, [dot]);
+  const box = { x0: at!.x, x1: at!.x + 100, y0: at!.y - 10, y1: at!.y };
+  assert.ok(!(box.x0 < dot.x1 && dot.x0 < box.x1 && box.y0 < dot.y1 && dot.y0 < box.y1), 'the label clears the dot');
+  const [free] = placeLabels([{ x: 300, y: 200, w: 100 }], bounds);
+  assert.equal(free!.y, 192, 'with no dot in the way it sits just above-right of its own');
+});

@@ -28,12 +28,14 @@ export interface ScatterPoint {
   xErr?: [number, number];
   yErr?: [number, number];
   cls: string;
+  /** The text beside the dot, when shorter than `label` (which the tooltip shows in full). */
+  short?: string;
 }
 
 /** Latency (x) against quality (y), with the Pareto front, a budget line and a floor line. */
 export function scatter(
   points: ScatterPoint[],
-  o: { xLabel: string; yLabel: string; front: string[]; xBudget?: number; yFloor?: number; id: string; labels?: string[] },
+  o: { xLabel: string; yLabel: string; front: string[]; xBudget?: number; yFloor?: number; id: string; labels?: string[]; labelMax?: number },
 ): string {
   const W = 720;
   const H = 420;
@@ -88,10 +90,16 @@ export function scatter(
   const front = o.front.map((id) => points.find((p) => p.id === id)).filter((p): p is ScatterPoint => !!p);
   if (front.length > 1) parts.push(`<polyline class="front" points="${front.map((p) => `${X(p.x)},${Y(p.y)}`).join(' ')}"/>`);
   const labelled = points.filter((p) => o.labels?.includes(p.id));
-  const texts = labelled.map((p) => (p.label.length > 32 ? p.label.slice(0, 31) + '…' : p.label));
+  const max = o.labelMax ?? 32;
+  const texts = labelled.map((p) => {
+    const t = p.short ?? p.label;
+    return t.length > max ? t.slice(0, max - 1) + '…' : t;
+  });
   const placed = placeLabels(
     labelled.map((p, i) => ({ x: X(p.x), y: Y(p.y), w: texts[i]!.length * CHAR_W })),
     { left: m.l, right: W - m.r, top: m.t + 10, bottom: H - m.b },
+    // a label may not cover another candidate's dot
+    points.map((p) => ({ x0: X(p.x) - 6, x1: X(p.x) + 6, y0: Y(p.y) - 6, y1: Y(p.y) + 6 })),
   );
   for (const p of points) {
     const g: string[] = [];
@@ -107,7 +115,9 @@ export function scatter(
         g.push(`<line class="err" x1="${X(p.x)}" y1="${Y(p.y)}" x2="${at.anchor === 'start' ? at.x - 2 : at.x + 2}" y2="${at.y - 4}"/>`);
       g.push(`<text class="ptlabel" x="${at.x}" y="${at.y}"${at.anchor === 'end' ? ' text-anchor="end"' : ''}>${esc(texts[li]!)}</text>`);
     }
-    parts.push(`<g class="candidate" data-candidate="${esc(p.id)}"><title>${esc(p.label)}: ${fmt(p.x)} ms, ${fmt(p.y)}</title>${g.join('')}</g>`);
+    parts.push(
+      `<g class="candidate${o.front.includes(p.id) ? ' on-front' : ''}" data-candidate="${esc(p.id)}"><title>${esc(p.label)}: ${fmt(p.x)} ms, ${fmt(p.y)}</title>${g.join('')}</g>`,
+    );
   }
   parts.push('</svg>');
   return parts.join('\n');
@@ -117,6 +127,13 @@ export function scatter(
 const CHAR_W = 6.2;
 const LINE_H = 13;
 
+interface Box {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+}
+
 export interface PlacedLabel {
   x: number;
   y: number;
@@ -124,11 +141,15 @@ export interface PlacedLabel {
 }
 
 /**
- * Places point labels so that none overlaps another: each starts above-right of its dot (left of it
+ * Places point labels so that none overlaps another, nor any of the `obstacles` (the dots): each starts above-right of its dot (left of it
  * when it would run past the right edge) and moves down, then up, a line at a time until it is clear.
  */
-export function placeLabels(items: { x: number; y: number; w: number }[], b: { left: number; right: number; top: number; bottom: number }): PlacedLabel[] {
-  const boxes: { x0: number; x1: number; y0: number; y1: number }[] = [];
+export function placeLabels(
+  items: { x: number; y: number; w: number }[],
+  b: { left: number; right: number; top: number; bottom: number },
+  obstacles: readonly Box[] = [],
+): PlacedLabel[] {
+  const boxes: Box[] = [];
   const out: PlacedLabel[] = new Array(items.length);
   const order = items.map((_, i) => i).sort((i, j) => items[i]!.y - items[j]!.y || items[i]!.x - items[j]!.x);
   for (const i of order) {
@@ -136,8 +157,8 @@ export function placeLabels(items: { x: number; y: number; w: number }[], b: { l
     const anchor: 'start' | 'end' = it.x + 9 + it.w > b.right ? 'end' : 'start';
     const x = anchor === 'start' ? it.x + 9 : it.x - 9;
     const [x0, x1] = anchor === 'start' ? [x, x + it.w] : [x - it.w, x];
-    const free = (y: number) =>
-      y - LINE_H + 3 >= b.top - 10 && y <= b.bottom && !boxes.some((q) => q.x0 < x1 && x0 < q.x1 && q.y0 < y && y - LINE_H + 3 < q.y1);
+    const hits = (q: Box, y: number) => q.x0 < x1 && x0 < q.x1 && q.y0 < y && y - LINE_H + 3 < q.y1;
+    const free = (y: number) => y - LINE_H + 3 >= b.top - 10 && y <= b.bottom && !boxes.some((q) => hits(q, y)) && !obstacles.some((q) => hits(q, y));
     let y = it.y - 8;
     for (let k = 1; !free(y) && k < 40; k++) {
       const down = it.y - 8 + Math.ceil(k / 2) * LINE_H * (k % 2 ? 1 : -1);
