@@ -9,8 +9,7 @@ import type { CandidateResult } from '../types.js';
 import { runCandidate } from './measure-one.js';
 import { predictTrainMs } from './predict.js';
 import { screenLatency, screenMisses, sureMiss } from './screen-figures.js';
-import { fullReserve } from './screen.js';
-import { addCandidate, baseIdOf, kindOf, left, noteStop, perScreen, type SearchContext } from './context.js';
+import { addCandidate, baseIdOf, kindOf, left, noteStop, perFull, perScreen, type SearchContext } from './context.js';
 
 /** Each of `from` with whether it is near the front of `pool` and what it misses, at screening. */
 export function chainStates(ctx: SearchContext, pool: readonly CandidateResult[], from: readonly CandidateResult[], margin: number): ChainState[] {
@@ -33,6 +32,13 @@ async function nextRound(ctx: SearchContext, plan: ChainPlan, pool: readonly Can
   return fresh.sort((a, b) => a.trainMs - b.trainMs);
 }
 
+/**
+ * Time kept for full measurements while extending: one whole group (fullTarget + 1 candidates) and the
+ * one kept in hand. Extensions are optional: unlike the first screening, they must not leave the run
+ * without a full measurement of the candidates already known to be good.
+ */
+export const extensionReserve = (ctx: SearchContext): number => perFull(ctx) * ((ctx.opts.fullTarget ?? 3) + 2);
+
 export async function extendChains(ctx: SearchContext, screened: readonly CandidateResult[]): Promise<CandidateResult[]> {
   const plan = ctx.opts.chains;
   if (!plan) return [];
@@ -46,7 +52,7 @@ export async function extendChains(ctx: SearchContext, screened: readonly Candid
     for (let i = 0; i < fresh.length; i++) {
       const { id, trainMs } = fresh[i]!;
       const known = ctx.results.get(id) ?? ctx.opts.runDir.readResult(id);
-      if (!known?.screen && left(ctx) < perScreen(ctx) + fullReserve(ctx) + (known ? 0 : trainMs)) {
+      if (!known?.screen && left(ctx) < perScreen(ctx) + extensionReserve(ctx) + (known ? 0 : trainMs)) {
         notStarted++;
         ctx.opts.progress?.log(`  ${ctx.cfgOf.get(id)!.label}: not started: predicted to need more time than is left`);
         continue;
