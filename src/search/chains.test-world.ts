@@ -36,7 +36,7 @@ export const COSTS: WorldCosts = { transformMs: 2000, trainStepMs: 1000, screenM
 /** Latency (ms) and quality of a chain. */
 export function truth(passes: CandidateConfig['passes']): { ms: number; q: number } {
   let ms = 10;
-  let q = 0.9;
+  const q = 0.9;
   let pruneDeficit = 0;
   let quantLoss = 0;
   for (const p of passes) {
