@@ -147,15 +147,16 @@ export const optimizeCommand: Command = {
 Each candidate is built from the registered passes, then measured in child processes: a short screening
 run first, a full run only for promising candidates. The run directory holds run.json, candidates/<id>/
 (model.onnx, result.json), summary.json, best.onnx + best.manifest.json and report.html; rerunning the
-same command reuses every candidate already measured. Ctrl-C stops at the next boundary (the build or
-measurement under way is not recorded), writes the summary of what was measured, and exits 130; a
-second Ctrl-C quits at once.
+same command reuses every candidate already measured. Ctrl-C stops at the next boundary (a build or
+measurement it cuts short is not recorded; the rerun does it), writes the summary of what was measured,
+and exits 130; a second Ctrl-C quits at once.
 
 A candidate is a chain of stages (passes and, when registered, training stages such as recover and
-qat). After screening, chains on or near the Pareto front are extended by one stage at a time; a chain
+qat). After screening, chains on or near the Pareto front are extended one stage per round; a chain
 that misses a constraint the next stage cannot fix is not extended (quantizing never raises quality,
-training never lowers latency or size). Stage outputs are cached in the run directory, so chains that
-share a prefix build it once.
+training never lowers latency or size). Each build is charged its predicted cost: training stages
+per step, from what they cost so far in the run, counting only the stages not already built.
+
 ${DEPTH_HELP}
 
 Exit status: 0 a model was chosen; ${EXIT_INFEASIBLE} no candidate meets every constraint (the closest are shown);
