@@ -80,3 +80,14 @@ test('an interrupted optimize writes the summary of what was measured and resume
   assert.deepEqual(again.slice(0, 6), ['group:screen', 'screen:baseline', 'screen:b', 'group:screen', 'screen:baseline', 'screen:c'], again.join(' '));
   assert.equal(r2.summary.stoppedEarly, undefined);
 });
+
+test('interrupted during the full measurements: the choice stands on the search figures, no confirming measurement', async () => {
+  const stop = new AbortController();
+  const calls: string[] = [];
+  const opts = { model, data, budget: [], quality: [], timeLimitMs: 600_000, out: join(dir, 'late'), configs: [baselineConfig(), cfg('a'), cfg('b')] };
+  const r = await optimize({ ...opts, measurer: fake(calls, () => calls.at(-1) === 'full:a' && stop.abort('SIGINT')), signal: stop.signal });
+  assert.equal(calls.filter((c) => c === 'group:full').length, 1, calls.join(' '));
+  assert.equal(r.summary.candidates.find((c) => c.id === r.summary.chosen)?.config.label, 'a');
+  assert.ok(r.summary.vsBaseline && r.summary.vsBaseline.rounds === undefined, 'figures of the search, not a confirming run');
+  assert.ok(r.summary.notes.some((n) => /^interrupted/.test(n)));
+});
