@@ -126,3 +126,21 @@ test('chains: an interrupt stops at the next boundary, keeps what was measured, 
   assert.ok(again.results.some((r) => r.config.label === P25 && r.screen));
   assert.equal(again.reused, out.results.length);
 });
+
+test('chains: a run stopped after any number of measurements resumes to the same choice, measuring and building nothing twice', async () => {
+  const whole = await run(world(), 1500_000, DEEP);
+  const total = whole.measuredNow;
+  for (let k = 1; k < total; k += 2) {
+    const w = world();
+    const measured: string[] = [];
+    const measure = w.measurer.measure;
+    w.measurer.measure = (p, c, s) => (measured.push(`${s}:${c.label}`), measure(p, c, s));
+    const dir = memDir();
+    const first = await run(w, 1500_000, DEEP, { runDir: dir, maxNewMeasurements: k });
+    assert.match(first.stoppedEarly ?? '', /stopped after/);
+    const out = await run(w, 1500_000, DEEP, { runDir: dir });
+    assert.equal(out.choice.chosen?.config.label, whole.choice.chosen?.config.label, `stopped after ${k}`);
+    assert.equal(new Set(measured).size, measured.length, `stopped after ${k}: measured twice: ${measured.join(', ')}`);
+    for (const [key, n] of w.executions) assert.equal(n, 1, `stopped after ${k}: ${key} built ${n} times`);
+  }
+});
