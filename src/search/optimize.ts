@@ -21,7 +21,7 @@ import { RealMeasurer, type StageSettings } from './measure.js';
 import { bestMeasurement } from './pareto.js';
 import type { Progress } from './progress.js';
 import { RunDir, sha256File, type Manifest, type RunSpec } from './run-dir.js';
-import { buildSpace, PREP_PASSES } from './space.js';
+import { buildSpace, PREP_PASSES, roleOf } from './space.js';
 import { search, type Measurer } from './strategy.js';
 import { chainPlan } from './schedule/plan.js';
 import type { ChainPlan } from './schedule/chains.js';
@@ -46,7 +46,7 @@ export interface OptimizeOptions {
   full?: Partial<StageSettings>;
   calibrationItems?: number;
   passes?: readonly Pass[];
-  /** Only these registered passes join the space (preparation passes stay available). */
+  /** Only these registered passes join the space (preparation passes and training stages stay available). */
   passNames?: string[];
   /** Most parameter variants per pass in the space (default 4). */
   maxPerPass?: number;
@@ -96,7 +96,8 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
   if (o.passNames?.length) {
     const known = passes.map((p) => p.name);
     for (const n of o.passNames) if (!known.includes(n)) throw new UsageError(`unknown pass '${n}' in --passes`, `registered passes: ${known.join(', ')}`);
-    passes = passes.filter((p) => o.passNames!.includes(p.name) || (PREP_PASSES as readonly string[]).includes(p.name));
+    // training stages only ever follow the named passes in a chain (prune → recover, quantize → qat): they stay
+    passes = passes.filter((p) => o.passNames!.includes(p.name) || (PREP_PASSES as readonly string[]).includes(p.name) || roleOf(p) === 'train');
   }
   let task: Awaited<ReturnType<typeof import('../data/task.js').loadTask>> | undefined;
   let calibration;
