@@ -172,6 +172,10 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
   o.progress?.log(
     `edgefit optimize: ${configs.length} candidates from ${passes.length} registered passes; constraints ${constraints.map((c) => c.text).join(', ')}; objective lowest ${objective}; time limit ${Math.round(o.timeLimitMs / 1000)} s`,
   );
+  if (chains)
+    o.progress?.log(
+      `chains: ${chains.depth.name} depth for this time limit: up to ${chains.depth.rounds} round(s) of extension (quantize${chains.depth.halving && chains.recover ? ', longer recovery' : ''}${chains.depth.qat && chains.qat ? ', QAT' : ''})`,
+    );
   const measurer =
     o.measurer ??
     new RealMeasurer({
