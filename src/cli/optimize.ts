@@ -13,6 +13,7 @@ import { MAX_THREADS } from '../runtime/session.js';
 import { MAX_DURATION_MS } from '../bench/latency.js';
 import { LATENCY_STATS, formatBytes, parseConstraints, type LatencyStat } from '../search/constraints.js';
 import { optimize } from '../search/optimize.js';
+import { DEPTH_HELP } from '../search/schedule/depth.js';
 import { bestMeasurement } from '../search/pareto.js';
 import { Progress } from '../search/progress.js';
 import type { Summary } from '../search/types.js';
@@ -119,7 +120,8 @@ export const optimizeCommand: Command = {
       type: 'string',
       placeholder: 'duration',
       default: '20m',
-      description: 'stop measuring new candidates after this long (e.g. 20m, 90s)',
+      description:
+        'stop measuring new candidates after this long (e.g. 20m, 90s); it also sets how deep chains are explored (see below); builds predicted not to finish in time are not started',
     },
     {
       name: 'out',
@@ -134,7 +136,7 @@ export const optimizeCommand: Command = {
     { name: 'screen-items', type: 'integer', placeholder: 'n', default: 50, description: 'items scored in a screening measurement' },
     { name: 'screen-seconds', type: 'number', placeholder: 's', default: 3, description: 'latency measuring time of a screening run' },
     { name: 'full-seconds', type: 'number', placeholder: 's', default: 12, description: 'latency measuring time of a full run' },
-    { name: 'passes', type: 'string[]', placeholder: 'name,…', description: 'only these registered passes join the search (default: all)' },
+    { name: 'passes', type: 'string[]', placeholder: 'name,…', description: 'only these registered passes join the search (default: all); preparation passes and training stages (recover, qat) stay available to chains' },
     { name: 'max-variants', type: 'integer', placeholder: 'n', default: 4, description: 'most parameter variants tried per pass' },
     { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of generated data and inputs' },
     { name: 'json', type: 'boolean', description: 'print the outcome as JSON on stdout (schema in docs/summary-json.md)' },
@@ -145,7 +147,17 @@ export const optimizeCommand: Command = {
 Each candidate is built from the registered passes, then measured in child processes: a short screening
 run first, a full run only for promising candidates. The run directory holds run.json, candidates/<id>/
 (model.onnx, result.json), summary.json, best.onnx + best.manifest.json and report.html; rerunning the
-same command reuses every candidate already measured.
+same command reuses every candidate already measured. Ctrl-C stops at the next boundary (a build or
+measurement it cuts short is not recorded; the rerun does it), writes the summary of what was measured,
+and exits 130; a second Ctrl-C quits at once.
+
+A candidate is a chain of stages (passes and, when registered, training stages such as recover and
+qat). After screening, chains on or near the Pareto front are extended one stage per round; a chain
+that misses a constraint the next stage cannot fix is not extended (quantizing never raises quality,
+training never lowers latency or size). Each build is charged its predicted cost: training stages
+per step, from what they cost so far in the run, counting only the stages not already built.
+
+${DEPTH_HELP}
 
 Exit status: 0 a model was chosen; ${EXIT_INFEASIBLE} no candidate meets every constraint (the closest are shown);
 2 bad flags; 1 other errors.
@@ -219,15 +231,23 @@ async function run(ctx: CommandContext): Promise<number> {
     (ctx.flags.out as string | undefined) ??
     join('runs', `optimize-${basename(model, extname(model))}-${task ? basename(task, extname(task)) : userData ? 'data' : 'agreement'}`);
   const progress = new Progress(ctx.stderr);
-  // Stopping is safe at any moment (writes are atomic; measured candidates are kept): say how to go on.
+  // The first Ctrl-C (or SIGTERM) stops the search at the next boundary and still writes the summary;
+  // a second one quits at once. Stopping is safe at any moment (writes are atomic; measured candidates are kept).
+  const stop = new AbortController();
+  let caught: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    ctx.stderr.write(
-      `\nedgefit: interrupted (${signal}); the candidates measured so far are kept in ${out}\nhint: rerun the same command to resume where it stopped\n`,
-    );
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    if (caught) {
+      ctx.stderr.write(
+        `\nedgefit: interrupted again (${signal}); quitting now. The candidates measured so far are kept in ${out}\nhint: rerun the same command to resume where it stopped\n`,
+      );
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    caught = signal;
+    ctx.stderr.write(`\nedgefit: ${signal}: stopping at the next boundary and writing the summary (press Ctrl-C again to quit at once)\n`);
+    stop.abort(signal);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const result = await optimize({
     model,
     ...(task ? { task } : {}),
@@ -248,6 +268,7 @@ async function run(ctx: CommandContext): Promise<number> {
     values,
     ...(ctx.flags['allow-random'] ? { allowRandom: true } : {}),
     progress,
+    signal: stop.signal,
     command: ['optimize', ...ctx.args],
   }).finally(() => {
     process.off('SIGINT', onSignal);
@@ -256,6 +277,13 @@ async function run(ctx: CommandContext): Promise<number> {
   const { summary, paths } = result;
   if (ctx.flags.json) ctx.stdout.write(JSON.stringify(outcomeJson(summary, paths), null, 2) + '\n');
   else printOutcome(ctx, summary, paths);
+  if (caught) {
+    const measured = summary.candidates.filter((c) => c.screen || c.full).length;
+    ctx.stderr.write(
+      `edgefit: interrupted (${caught}); wrote the summary of the ${measured} candidate(s) measured so far to ${paths.summary}\nhint: rerun the same command to resume where it stopped\n`,
+    );
+    return caught === 'SIGINT' ? 130 : 143;
+  }
   return summary.feasible ? 0 : EXIT_INFEASIBLE;
 }
 

@@ -21,8 +21,10 @@ import { RealMeasurer, type StageSettings } from './measure.js';
 import { bestMeasurement } from './pareto.js';
 import type { Progress } from './progress.js';
 import { RunDir, sha256File, type Manifest, type RunSpec } from './run-dir.js';
-import { buildSpace, PREP_PASSES } from './space.js';
+import { buildSpace, PREP_PASSES, roleOf } from './space.js';
 import { search, type Measurer } from './strategy.js';
+import { chainPlan } from './schedule/plan.js';
+import type { ChainPlan } from './schedule/chains.js';
 import { checkQualityMetrics, planQuality } from './quality-plan.js';
 import type { CandidateConfig, Summary } from './types.js';
 
@@ -44,7 +46,7 @@ export interface OptimizeOptions {
   full?: Partial<StageSettings>;
   calibrationItems?: number;
   passes?: readonly Pass[];
-  /** Only these registered passes join the space (preparation passes stay available). */
+  /** Only these registered passes join the space (preparation passes and training stages stay available). */
   passNames?: string[];
   /** Most parameter variants per pass in the space (default 4). */
   maxPerPass?: number;
@@ -61,6 +63,10 @@ export interface OptimizeOptions {
   allowRandom?: boolean;
   /** Fraction of the user's data held out for evaluation (default 0.3). */
   holdout?: number;
+  /** Stops the search at the next boundary (Ctrl-C): the summary of what was measured is still written. */
+  signal?: AbortSignal;
+  /** How promising chains are extended (default: from the passes and the time limit; false: never). */
+  chains?: ChainPlan | false;
 }
 
 export interface OptimizeResult {
@@ -90,7 +96,8 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
   if (o.passNames?.length) {
     const known = passes.map((p) => p.name);
     for (const n of o.passNames) if (!known.includes(n)) throw new UsageError(`unknown pass '${n}' in --passes`, `registered passes: ${known.join(', ')}`);
-    passes = passes.filter((p) => o.passNames!.includes(p.name) || (PREP_PASSES as readonly string[]).includes(p.name));
+    // training stages only ever follow the named passes in a chain (prune → recover, quantize → qat): they stay
+    passes = passes.filter((p) => o.passNames!.includes(p.name) || (PREP_PASSES as readonly string[]).includes(p.name) || roleOf(p) === 'train');
   }
   let task: Awaited<ReturnType<typeof import('../data/task.js').loadTask>> | undefined;
   let calibration;
@@ -154,17 +161,22 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
   if (runDir.lockNote) o.progress?.log(runDir.lockNote);
 
   // 3. The candidate space and the search.
-  const configs =
-    o.configs ??
-    buildSpace({
-      passes,
-      sourceOpset: source.opset('') ?? 0,
-      hasCalibration: !!calibration || qp.mode === 'data',
-      ...(o.maxPerPass ? { maxPerPass: o.maxPerPass } : {}),
-    });
+  const spaceOpts = {
+    passes,
+    sourceOpset: source.opset('') ?? 0,
+    hasCalibration: !!calibration || qp.mode === 'data',
+    ...(o.maxPerPass ? { maxPerPass: o.maxPerPass } : {}),
+  };
+  const configs = o.configs ?? buildSpace(spaceOpts);
+  // Tests that hand in their own candidates get no extensions unless they ask for them.
+  const chains = o.chains === false ? undefined : (o.chains ?? (o.configs ? undefined : chainPlan({ ...spaceOpts, timeLimitMs: o.timeLimitMs })));
   o.progress?.log(
     `edgefit optimize: ${configs.length} candidates from ${passes.length} registered passes; constraints ${constraints.map((c) => c.text).join(', ')}; objective lowest ${objective}; time limit ${Math.round(o.timeLimitMs / 1000)} s`,
   );
+  if (chains)
+    o.progress?.log(
+      `chains: ${chains.depth.name} depth for this time limit: up to ${chains.depth.rounds} round(s) of extension (quantize${chains.depth.halving && chains.recover ? ', longer recovery' : ''}${chains.depth.qat && chains.qat ? ', QAT' : ''})`,
+    );
   const measurer =
     o.measurer ??
     new RealMeasurer({
@@ -194,7 +206,10 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     progress: o.progress,
     maxNewMeasurements: o.maxNewMeasurements,
     passes,
+    ...(chains ? { chains } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
   });
+  const interrupted = o.signal?.aborted === true;
 
   // 4. The claim: the chosen model against the source in the same interleaved rounds; a choice that is
   //    not faster beyond the noise, or whose quality was judged on random inputs only, is not recommended.
@@ -202,12 +217,17 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
   let vs: Summary['vsBaseline'];
   let notRecommended: string | undefined;
   if (chosen) {
-    try {
-      vs = await confirmAgainstBaseline(measurer, runDir, out.baseline, chosen, objective, log);
-    } catch (e) {
-      log(`  the confirming measurement failed (${(e as Error).message.split('\n')[0]}); the figures of the search are used`);
-      vs = vsBaseline(bestMeasurement(chosen)!.latency.samplesMs, bestMeasurement(out.baseline)!.latency.samplesMs, objective, chosen.id === out.baseline.id);
-    }
+    const searchFigures = () =>
+      vsBaseline(bestMeasurement(chosen!)!.latency.samplesMs, bestMeasurement(out.baseline)!.latency.samplesMs, objective, chosen!.id === out.baseline.id);
+    // interrupted: no new measurement, the search's own figures are used
+    if (interrupted) vs = searchFigures();
+    else
+      try {
+        vs = await confirmAgainstBaseline(measurer, runDir, out.baseline, chosen, objective, log);
+      } catch (e) {
+        log(`  the confirming measurement failed (${(e as Error).message.split('\n')[0]}); the figures of the search are used`);
+        vs = searchFigures();
+      }
     if (!vs.beyondNoise)
       notRecommended =
         chosen.id === out.baseline.id
@@ -256,6 +276,12 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     ...(out.stoppedEarly ? { stoppedEarly: out.stoppedEarly } : {}),
     notes: [
       ...(out.reused ? [`${out.reused} candidate(s) reused from an earlier run in this directory`] : []),
+      ...(interrupted ? ['interrupted: the choice is among the candidates measured before the interrupt; rerun the same command to resume'] : []),
+      ...(chains
+        ? [
+            `chains explored at ${chains.depth.name} depth (${chains.depth.rounds} round(s) of extension${chains.depth.halving ? ', successive halving' : ''}${chains.depth.qat ? ', QAT' : ''})`,
+          ]
+        : []),
       ...(bm?.quality.source === 'agreement'
         ? [
             `quality is agreement with the source model on ${qp.mode === 'data' ? `the held-out part of the user's data (${qp.describe})` : 'RANDOM inputs, which is not evidence of quality on real data'}; per output: ${(bm.quality.outputs ?? []).map((x) => `${x.output} ${x.kind} → ${x.metric}`).join(', ')}`,

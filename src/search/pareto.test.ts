@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { parseConstraints } from './constraints.js';
-import { choose, dominates, paretoFront } from './pareto.js';
+import { choose, dominates, nearFront, paretoFront } from './pareto.js';
 import { latencyFigures } from './stats.js';
 import type { CandidateResult } from './types.js';
 
@@ -99,4 +99,16 @@ test('closest: a candidate that met everything at screening but was never fully 
   assert.equal(s.misses.length, 1);
   assert.match(s.misses[0]!, /not fully measured before the time limit/);
   assert.ok(c.closest.every((x) => x.misses.every((m) => m.trim().length > 0)));
+});
+
+test('near the front: a point whose latency less the margin no other point dominates', () => {
+  const pts = [
+    { id: 'fast', latency: 5, quality: 0.8 },
+    { id: 'slow', latency: 10, quality: 0.9 },
+    { id: 'close', latency: 5.5, quality: 0.79 },
+    { id: 'far', latency: 9, quality: 0.79 },
+  ];
+  assert.deepEqual(nearFront(pts, 0), ['fast', 'slow']);
+  assert.deepEqual(nearFront(pts, 0.15), ['fast', 'close', 'slow']);
+  assert.deepEqual(nearFront(pts, 1), ['fast', 'close', 'far', 'slow']);
 });

@@ -24,6 +24,20 @@ export function paretoFront(points: readonly Point[]): string[] {
     .map((p) => p.id);
 }
 
+/**
+ * Ids of the points on or near the front: a point whose latency divided by (1 + margin) no other point
+ * dominates. Margin 0 is the front itself.
+ */
+export function nearFront(points: readonly Point[], margin: number): string[] {
+  return points
+    .filter((p) => {
+      const moved = { ...p, latency: p.latency / (1 + margin) };
+      return !points.some((q) => q.id !== p.id && dominates(q, moved));
+    })
+    .sort((a, b) => a.latency - b.latency)
+    .map((p) => p.id);
+}
+
 /** The best measurement a candidate has: the full one when it exists. */
 export function bestMeasurement(r: CandidateResult): Measurement | undefined {
   return r.full ?? r.screen;

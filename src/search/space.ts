@@ -4,7 +4,7 @@
 // settings (optimization level, disabled optimizers).
 
 import { createHash } from 'node:crypto';
-import type { Pass, ParamValues } from '../passes/pass.js';
+import type { ParamSpec, Pass, ParamValues, StageRole } from '../passes/pass.js';
 import type { CandidateConfig, OptLevel, Sensitivity } from './types.js';
 
 /** Passes that prepare a model for the others rather than being candidates of their own. */
@@ -12,6 +12,9 @@ export const PREP_PASSES = ['constants-to-initializers', 'upgrade-opset'] as con
 /** Quantizing passes need opset ≥ 13 (per-axis Q/DQ); older models are upgraded first. */
 export const MIN_QUANT_OPSET = 13;
 export const UPGRADE_TARGET = 17;
+/** The training stages chains use, by their registered names (rows of PASSES with role 'train'). */
+export const RECOVER_STAGE = 'recover';
+export const QAT_STAGE = 'qat';
 
 export interface SpaceOptions {
   passes: readonly Pass[];
@@ -47,7 +50,7 @@ export function baselineConfig(): CandidateConfig {
   return { label: 'baseline', passes: [], session: { ...SESSION_ALL } };
 }
 
-function prepPasses(opts: SpaceOptions): { name: string; params: ParamValues }[] {
+export function prepPasses(opts: SpaceOptions): { name: string; params: ParamValues }[] {
   const has = (n: string) => opts.passes.some((p) => p.name === n);
   const out: { name: string; params: ParamValues }[] = [];
   if (has('constants-to-initializers')) out.push({ name: 'constants-to-initializers', params: {} });
@@ -55,21 +58,57 @@ function prepPasses(opts: SpaceOptions): { name: string; params: ParamValues }[]
   return out;
 }
 
-/** One-factor-at-a-time variants of a pass's enum and boolean parameters, the defaults first. */
+/** A pass's role in a chain: declared, else 'prep' for preparation passes, else 'transform'. */
+export function roleOf(pass: Pass): StageRole {
+  return pass.role ?? (pass.prep ? 'prep' : 'transform');
+}
+
+/** Whether a pass declares its search space (searched values or a keep-float parameter): then no name heuristics apply. */
+function declares(pass: Pass): boolean {
+  return pass.keepFloatParam !== undefined || Object.values(pass.params).some((s) => s.search);
+}
+
+/** The values a parameter is searched over besides its default: declared, else the other enum values or the flipped boolean. */
+function searchedValues(key: string, spec: ParamSpec, pass: Pass): (string | number | boolean)[] {
+  if (spec.search) return spec.search.values.filter((v) => v !== spec.default);
+  if (spec.type === 'string[]' || key === excludeParam(pass)) return [];
+  // Undeclared passes: names that suggest node lists or sizes are left alone.
+  if (!declares(pass) && /exclude|keep|block/i.test(key)) return [];
+  if (spec.type === 'enum' && spec.values) return spec.values.filter((v) => v !== spec.default);
+  if (spec.type === 'boolean') return [!(spec.default ?? false)];
+  return [];
+}
+
+/** One-factor-at-a-time variants of a pass's parameters (declared search values, enum values, the flipped boolean), the defaults first. */
 export function paramVariants(pass: Pass, max: number): { params: ParamValues; tag: string }[] {
   const out: { params: ParamValues; tag: string }[] = [{ params: {}, tag: '' }];
-  for (const [key, spec] of Object.entries(pass.params)) {
-    if (/exclude|keep|block/i.test(key)) continue;
-    let values: (string | boolean)[] = [];
-    if (spec.type === 'enum' && spec.values) values = spec.values.filter((v) => v !== spec.default);
-    else if (spec.type === 'boolean') values = [!(spec.default ?? false)];
-    for (const v of values) out.push({ params: { [key]: v }, tag: `${key}=${String(v)}` });
-  }
+  for (const [key, spec] of Object.entries(pass.params))
+    for (const v of searchedValues(key, spec, pass)) out.push({ params: { [key]: v }, tag: `${key}=${String(v)}` });
   return out.slice(0, Math.max(1, max));
 }
 
-/** The parameter through which a pass keeps named nodes in float: 'keepFloat' when it has one, else an 'exclude' list. */
+/**
+ * Variants of a pass whose defaults change nothing by design (pruning at ratio 0): the declared search
+ * values of the parameters its `effect` sets, else the `effect` parameters themselves.
+ */
+export function effectVariants(pass: Pass, max: number): { params: ParamValues; tag: string }[] {
+  if (!pass.effect) return [];
+  const out: { params: ParamValues; tag: string }[] = [];
+  for (const key of Object.keys(pass.effect.params))
+    for (const v of pass.params[key]?.search?.values ?? []) if (v !== pass.params[key]!.default) out.push({ params: { [key]: v }, tag: `${key}=${String(v)}` });
+  if (!out.length)
+    out.push({
+      params: { ...pass.effect.params },
+      tag: Object.entries(pass.effect.params)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' '),
+    });
+  return out.slice(0, Math.max(1, max));
+}
+
+/** The parameter through which a pass keeps named nodes in float: declared (keepFloatParam), else 'keepFloat' when it has one, else an 'exclude' list. */
 export function excludeParam(pass: Pass): string | undefined {
+  if (pass.keepFloatParam !== undefined) return pass.params[pass.keepFloatParam]?.type === 'string[]' ? pass.keepFloatParam : undefined;
   const lists = Object.entries(pass.params).filter(([, s]) => s.type === 'string[]');
   return lists.find(([k]) => /^keep.?float$/i.test(k))?.[0] ?? lists.find(([k]) => /exclude/i.test(k))?.[0];
 }
@@ -85,9 +124,9 @@ export function buildSpace(opts: SpaceOptions): CandidateConfig[] {
   if (prep.some((p) => p.name === 'upgrade-opset')) out.push({ label: `fp32 opset${UPGRADE_TARGET}`, passes: prep, session: { ...SESSION_ALL } });
 
   for (const pass of opts.passes) {
-    if (pass.prep || (PREP_PASSES as readonly string[]).includes(pass.name) || opts.skip?.includes(pass.name)) continue;
+    if (roleOf(pass) !== 'transform' || (PREP_PASSES as readonly string[]).includes(pass.name) || opts.skip?.includes(pass.name)) continue;
     // A pass whose defaults change nothing by design (pruning at ratio 0) needs a recovery stage after it
-    // to be a candidate; single-pass candidates would only be no-ops or broken models.
+    // to be a candidate (pruneChains); single-pass candidates would only be no-ops or broken models.
     if (pass.effect) continue;
     if (pass.needsCalibration && !opts.hasCalibration) continue;
     for (const v of paramVariants(pass, max)) {
@@ -117,6 +156,7 @@ export function buildSpace(opts: SpaceOptions): CandidateConfig[] {
       }
     }
   }
+  out.push(...pruneChains(opts, prep));
   // Same config twice (e.g. two passes that collapse to one list) is measured once.
   const seen = new Set<string>();
   return out.filter((c) => {
@@ -125,6 +165,39 @@ export function buildSpace(opts: SpaceOptions): CandidateConfig[] {
     seen.add(id);
     return true;
   });
+}
+
+/** A registered training stage by name, unless skipped or lacking the data it needs. */
+export function trainStage(opts: SpaceOptions, name: string): Pass | undefined {
+  const p = opts.passes.find((q) => q.name === name && roleOf(q) === 'train');
+  return p && !opts.skip?.includes(name) && (!p.needsCalibration || opts.hasCalibration) ? p : undefined;
+}
+
+/** The step totals of a training stage, shortest first: its declared search values of `steps`, else its default and 4× it. */
+export function stepRungs(stage: Pass): number[] {
+  const spec = stage.params.steps;
+  const declared = (spec?.search?.values ?? []).filter((v): v is number => typeof v === 'number' && v > 0);
+  if (declared.length) return [...new Set(declared)].sort((a, b) => a - b);
+  const d = typeof spec?.default === 'number' && spec.default > 0 ? spec.default : 200;
+  return [d, 4 * d];
+}
+
+/** prune{searched ratio} → recover{short}: one chain per variant of each pass that needs recovery, when a recover stage is registered. */
+export function pruneChains(opts: SpaceOptions, prep: { name: string; params: ParamValues }[]): CandidateConfig[] {
+  const recover = trainStage(opts, RECOVER_STAGE);
+  if (!recover) return [];
+  const steps = stepRungs(recover)[0]!;
+  const out: CandidateConfig[] = [];
+  for (const pass of opts.passes) {
+    if (roleOf(pass) !== 'transform' || !pass.effect || opts.skip?.includes(pass.name) || (pass.needsCalibration && !opts.hasCalibration)) continue;
+    for (const v of effectVariants(pass, opts.maxPerPass ?? 4))
+      out.push({
+        label: `${pass.name} ${v.tag} → ${RECOVER_STAGE} ${steps}`,
+        passes: [...prep, { name: pass.name, params: v.params }, { name: RECOVER_STAGE, params: { steps } }],
+        session: { ...SESSION_ALL },
+      });
+  }
+  return out;
 }
 
 /** Extra candidates after screening: a quantized candidate that missed the quality floor, with its most sensitive nodes kept in float. */

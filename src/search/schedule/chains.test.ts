@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { extensionsOf, fixable, type ChainPlan, type ChainState } from './chains.js';
+import type { StepKind } from './cost-model.js';
+import { depthFor } from './depth.js';
+import type { CandidateConfig } from '../types.js';
+
+const kind = (n: string): StepKind => (n === 'recover' || n === 'qat' ? 'train' : n === 'upgrade-opset' ? 'prep' : 'transform');
+const plan = (ms: number): ChainPlan => ({
+  quantizers: [
+    { name: 'quantize-dynamic', params: {} },
+    { name: 'quantize-static', params: {} },
+  ],
+  qdq: ['quantize-static'],
+  recover: { name: 'recover', rungs: [100, 400] },
+  qat: { name: 'qat', steps: 300 },
+  depth: depthFor(ms),
+  margin: 0.1,
+});
+const cfg = (label: string, ...passes: [string, Record<string, number>][]): CandidateConfig => ({
+  label,
+  passes: passes.map(([name, params]) => ({ name, params })),
+  session: { graphOptimizationLevel: 'all', disabledOptimizers: [] },
+});
+const pr = cfg('p', ['prune-structured', { ratio: 0.5 }], ['recover', { steps: 100 }]);
+const st = (c: CandidateConfig, nearFront: boolean, misses: ChainState['misses'] = []): ChainState => ({ cfg: c, nearFront, misses });
+const labels = (s: ChainState, ms = 3_600_000) => extensionsOf(s, plan(ms), kind).map((e) => e.cfg.label);
+
+test('a training chain near the front: each quantizer, and (deep limits) a longer recovery', () => {
+  assert.deepEqual(labels(st(pr, true), 15 * 60_000), ['p → quantize-dynamic', 'p → quantize-static']);
+  assert.deepEqual(labels(st(pr, true)), ['p → quantize-dynamic', 'p → quantize-static', 'p → recover +300 (400 in all)']);
+  const longer = extensionsOf(st(pr, true), plan(3_600_000), kind).at(-1)!;
+  assert.deepEqual(longer.cfg.passes.at(-1), { name: 'recover', params: { steps: 300 } });
+  // the last rung reached: no further recovery
+  const at400 = cfg('q', ['prune-structured', { ratio: 0.5 }], ['recover', { steps: 100 }], ['recover', { steps: 300 }]);
+  assert.ok(!labels(st(at400, true)).some((l) => l.includes('recover +')));
+});
+
+test('prefix pruning: a chain off the front, or missing what the next stage cannot fix, is not extended', () => {
+  assert.deepEqual(labels(st(pr, false)), []);
+  // quantizing never raises quality; recovery never lowers latency
+  assert.deepEqual(labels(st(pr, true, ['quality'])), ['p → recover +300 (400 in all)']);
+  assert.deepEqual(labels(st(pr, true, ['latency'])), ['p → quantize-dynamic', 'p → quantize-static']);
+  assert.deepEqual(labels(st(pr, true, ['latency', 'quality'])), []);
+  assert.ok(fixable('quantize', ['size', 'memory']) && !fixable('train', ['size']));
+});
+
+test('QAT after a static-int8 chain that misses the quality floor, on deep limits only; nothing quantized twice', () => {
+  const s8 = cfg('s8', ['upgrade-opset', { target: 17 }], ['quantize-static', {}]);
+  assert.deepEqual(labels(st(s8, true, ['quality'])), ['s8 → qat 300']);
+  assert.deepEqual(labels(st(s8, true, ['quality']), 15 * 60_000), []);
+  assert.deepEqual(labels(st(s8, true, ['quality', 'latency'])), [], 'QAT cannot fix latency');
+  assert.deepEqual(labels(st(s8, true)), [], 'meets the floor: no QAT; already quantized: no second quantizer');
+  // a prep-only chain is no chain to extend: its quantizations are single-pass candidates already
+  assert.deepEqual(labels(st(cfg('fp32', ['upgrade-opset', { target: 17 }]), true)), []);
+});

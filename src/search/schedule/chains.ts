@@ -1,0 +1,83 @@
+// Chains and their extensions, as pure functions. A candidate's chain is its `config.passes`; after
+// screening, a promising chain is extended by one stage: a quantizing transform, QAT after a static-int8
+// chain that misses the quality floor, or a longer recovery (successive halving). A chain that already
+// misses a constraint the new stage cannot fix is not extended (prefix pruning).
+
+import type { Constraint } from '../constraints.js';
+import type { CandidateConfig } from '../types.js';
+import type { ParamValues } from '../../passes/pass.js';
+import type { StepKind } from './cost-model.js';
+import type { Depth } from './depth.js';
+
+export interface ChainPlan {
+  /** Quantizing transforms appended to promising chains (default parameters). */
+  quantizers: { name: string; params: ParamValues }[];
+  /** Of those, the ones whose output is a static int8 QDQ model (QAT applies after them). */
+  qdq: string[];
+  /** The recovery stage and its step totals, shortest first (the initial chains use the first). */
+  recover?: { name: string; rungs: number[] };
+  qat?: { name: string; steps: number };
+  depth: Depth;
+  /** How near the front a chain must be to be extended: its latency divided by (1 + margin) is not dominated. */
+  margin: number;
+}
+
+/** Which constraint kinds a later stage can repair: quantizing lowers latency, size and memory but never raises quality; training raises quality and changes nothing else. */
+export const FIXES: Record<'quantize' | 'train', readonly Constraint['kind'][]> = {
+  quantize: ['latency', 'size', 'memory'],
+  train: ['quality'],
+};
+
+export function fixable(by: 'quantize' | 'train', misses: readonly Constraint['kind'][]): boolean {
+  return misses.every((m) => FIXES[by].includes(m));
+}
+
+/** A chain's identity regardless of its label: its steps and session settings. */
+export function chainKey(cfg: CandidateConfig): string {
+  return JSON.stringify({ p: cfg.passes, s: cfg.session });
+}
+
+export function stepTag(step: { name: string; params: ParamValues }): string {
+  const tags = Object.entries(step.params)
+    .filter(([, v]) => v !== undefined && !Array.isArray(v))
+    .map(([k, v]) => (k === 'steps' ? String(v) : `${k}=${String(v)}`));
+  return [step.name, ...tags].join(' ');
+}
+
+export interface ChainState {
+  cfg: CandidateConfig;
+  /** On or near the Pareto front at screening. */
+  nearFront: boolean;
+  /** The kinds of constraint it misses at screening (point figures). */
+  misses: Constraint['kind'][];
+}
+
+export interface Extension {
+  cfg: CandidateConfig;
+  kind: 'quantize' | 'qat' | 'recover';
+}
+
+/** The chains one stage longer than `s` that are worth screening, by the plan's rules. */
+export function extensionsOf(s: ChainState, plan: ChainPlan, kindOf: (name: string) => StepKind): Extension[] {
+  const steps = s.cfg.passes;
+  const quantized = steps.some((p) => plan.quantizers.some((q) => q.name === p.name) || p.name === plan.qat?.name);
+  const substantive = steps.some((p) => kindOf(p.name) !== 'prep');
+  const last = steps[steps.length - 1];
+  const out: Extension[] = [];
+  const append = (step: { name: string; params: ParamValues }, kind: Extension['kind'], tag = stepTag(step)) =>
+    out.push({ kind, cfg: { label: `${s.cfg.label} → ${tag}`, passes: [...steps, step], session: s.cfg.session } });
+  // (a) quantize a promising chain that is not quantized yet (single passes already are candidates)
+  if (s.nearFront && substantive && !quantized && fixable('quantize', s.misses)) for (const q of plan.quantizers) append(q, 'quantize');
+  // (b) QAT after a static-int8 chain that misses the quality floor (and nothing QAT cannot fix)
+  if (plan.depth.qat && plan.qat && last && plan.qdq.includes(last.name) && s.misses.includes('quality') && fixable('train', s.misses))
+    append({ name: plan.qat.name, params: { steps: plan.qat.steps } }, 'qat');
+  // (c) successive halving: a longer recovery for a training chain still on or near the front
+  if (plan.depth.halving && plan.recover && s.nearFront && last?.name === plan.recover.name && fixable('train', s.misses)) {
+    let total = 0;
+    for (let i = steps.length - 1; i >= 0 && steps[i]!.name === plan.recover.name; i--) total += Number(steps[i]!.params.steps) || 0;
+    const next = plan.recover.rungs.find((r) => r > total);
+    if (next !== undefined)
+      append({ name: plan.recover.name, params: { steps: next - total } }, 'recover', `${plan.recover.name} +${next - total} (${next} in all)`);
+  }
+  return out;
+}

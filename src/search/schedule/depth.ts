@@ -1,0 +1,28 @@
+// What a time limit explores. The cost-aware scheduler still refuses any build it predicts will not
+// finish in time; the depth only says which kinds of extension are considered at all. The CLI help
+// prints DEPTH_HELP, so what it says is what the code does.
+
+export interface Depth {
+  name: 'quick' | 'deep';
+  /** Rounds of chain extension after screening (each round extends the chains the previous one screened). */
+  rounds: number;
+  /** Successive halving: a longer recovery for training chains still on or near the front. */
+  halving: boolean;
+  /** QAT after a static-int8 chain that misses the quality floor. */
+  qat: boolean;
+}
+
+/** Limits from this long on explore deep chains. */
+export const DEEP_FROM_MS = 30 * 60_000;
+
+export function depthFor(timeLimitMs: number): Depth {
+  return timeLimitMs >= DEEP_FROM_MS ? { name: 'deep', rounds: 3, halving: true, qat: true } : { name: 'quick', rounds: 1, halving: false, qat: false };
+}
+
+export const DEPTH_HELP = `What a time limit explores (the scheduler also skips any build it predicts will not finish in time):
+  under ${DEEP_FROM_MS / 60_000}m (e.g. 15m): single passes with their searched parameters, short prune → recover chains
+    (one per searched pruning ratio, when a recover stage is registered), then one round of extensions:
+    each quantizing pass appended to the chains on or near the Pareto front after screening.
+  ${DEEP_FROM_MS / 60_000}m and over (e.g. 1h): the same, then up to 3 rounds of extensions: longer recoveries
+    (successive halving) for training chains still on or near the front, QAT after static-int8 chains that
+    miss the quality floor, and quantization of the chains those rounds produced (deeper chains).`;
