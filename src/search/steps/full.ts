@@ -5,18 +5,24 @@ import { checkConstraints, type LatencyStat } from '../constraints.js';
 import { baselineFor, figuresOf } from '../pareto.js';
 import type { CandidateResult } from '../types.js';
 import { runGroup } from './measure-group.js';
-import { screenLatency } from './screen-figures.js';
+import { screenLatency, screenMisses } from './screen-figures.js';
 import { baseIdOf, left, noteStop, perFull, type SearchContext } from './context.js';
 
-/** Screened candidates not dropped, in the order they are measured in full. */
+/**
+ * Screened candidates not dropped, in the order they are measured in full: those that met every
+ * constraint at screening first, then the rest, each fastest first. A fast candidate that missed the
+ * quality floor at screening may still pass in full, but it must not take the few full slots of a tight
+ * time limit from candidates that already look feasible.
+ */
 export function promisingOf(ctx: SearchContext, screened: readonly CandidateResult[]): CandidateResult[] {
   const { objective } = ctx.opts;
   const base = ctx.results.get(baseIdOf(ctx))!;
   // A short run's p99 is nearly its max: order by a steadier statistic when the objective is a far tail.
   const orderStat: LatencyStat = objective === 'p99' || objective === 'max' ? 'p90' : objective;
+  const misses = (r: CandidateResult) => (screenMisses(r, ctx.opts.constraints, base).length > 0 ? 1 : 0);
   return screened
     .filter((r) => !ctx.dropped.has(r.id))
-    .sort((a, b) => screenLatency(a.screen!, orderStat, base).v - screenLatency(b.screen!, orderStat, base).v);
+    .sort((a, b) => misses(a) - misses(b) || screenLatency(a.screen!, orderStat, base).v - screenLatency(b.screen!, orderStat, base).v);
 }
 
 export async function measureInFull(ctx: SearchContext, promising: readonly CandidateResult[]): Promise<void> {

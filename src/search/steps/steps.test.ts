@@ -11,6 +11,7 @@ import type { CandidateConfig } from '../types.js';
 import { createContext } from './context.js';
 import { chainStates } from './extend.js';
 import { measureBaseline, screenAll } from './screen.js';
+import { promisingOf } from './full.js';
 
 const session = { graphOptimizationLevel: 'all' as const, disabledOptimizers: [] };
 const chain: CandidateConfig = {
@@ -72,5 +73,17 @@ test('chainStates: near the front or not, and the kinds of constraint each chain
       ['pruned', true, ['quality']],
       ['dyn', true, []],
     ],
+  );
+});
+
+test('promisingOf: candidates that met every constraint at screening go to full measurement before faster ones that missed', async () => {
+  const { ctx } = ctxFor(600_000);
+  await measureBaseline(ctx);
+  await screenAll(ctx, ctx.ids.slice(1));
+  const [, pruned, dyn] = ctx.ids.map((id) => ctx.results.get(id)!);
+  // pruned is the faster (5.2 ms) but misses the quality floor at screening; dyn (8.3 ms) meets it
+  assert.deepEqual(
+    promisingOf(ctx, [pruned!, dyn!]).map((r) => r.config.label),
+    ['dyn', 'pruned'],
   );
 });
