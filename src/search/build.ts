@@ -69,8 +69,6 @@ export function userDataCalibration(ref: UserDataRef, inputs: InputSpec[], n: nu
 
 /** The context of the chain's steps, built on first use; the training part (teacher, samples) only when a training stage runs. */
 function contextLoader(req: BuildRequest, source: () => Model): (train: boolean) => Promise<PassContext> {
-  let base: Promise<PassContext> | undefined;
-  let trained: Promise<PassContext> | undefined;
   const calibration = async () =>
     req.task
       ? await calibrationFor(req.task, req.calibrationItems)
@@ -86,8 +84,9 @@ function contextLoader(req: BuildRequest, source: () => Model): (train: boolean)
       ...(req.deadline !== undefined ? { deadline: req.deadline } : {}),
     };
   };
+  const base = once(baseCtx);
   const trainCtx = async (): Promise<PassContext> => {
-    const ctx = await (base ??= baseCtx());
+    const ctx = await base();
     const { stageDataFromTask, stageDataFromFeeds } = await import('../train/stage-data.js');
     const items = req.trainItems ?? 256;
     const data = req.task
@@ -97,7 +96,17 @@ function contextLoader(req: BuildRequest, source: () => Model): (train: boolean)
         : {};
     return { ...ctx, teacher: source(), ...data };
   };
-  return (train) => (train ? (trained ??= trainCtx()) : (base ??= baseCtx()));
+  const trained = once(trainCtx);
+  return (train) => (train ? trained() : base());
+}
+
+/** f, called at most once: later calls get the first call's promise. */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => {
+    p ??= f();
+    return p;
+  };
 }
 
 /** Builds the chain step by step (each step cached under <stageDir> when given) and writes the result to outPath. */

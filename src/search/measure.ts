@@ -138,9 +138,15 @@ export class RealMeasurer implements Measurer {
     return cfg.passes.map((st, k) => ({ stage: st.name, key: keys[k]!, cached: cachedPrefix(cache, keys.slice(0, k + 1)) === k + 1 }));
   }
 
+  async canonicalSha(): Promise<string | undefined> {
+    this.source ??= readModel(this.s.sourcePath);
+    return sha256Bytes(serializeModel(this.source));
+  }
+
   private sourceSha?: string;
   private sourceKey(): string {
-    return (this.sourceSha ??= sha256File(this.s.sourcePath));
+    this.sourceSha ??= sha256File(this.s.sourcePath);
+    return this.sourceSha;
   }
 
   private seed(): number {

@@ -29,7 +29,10 @@ function fakePass(name: string, runs: Map<string, number>, opts: { fail?: () => 
       runs.set(`${name}${params.v}`, (runs.get(`${name}${params.v}`) ?? 0) + 1);
       const m = model.clone();
       m.setMeta('chain', `${model.meta('chain') ?? ''}/${name}${params.v}`);
-      return { model: m, record: { pass: name, params, stats: opts.complete === false ? { complete: false } : {}, skipped: [], notes: [] } };
+      return {
+        model: m,
+        record: { pass: name, params, stats: (opts.complete === false ? { complete: false } : {}) as Record<string, boolean>, skipped: [], notes: [] },
+      };
     },
   };
 }

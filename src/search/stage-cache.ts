@@ -49,14 +49,19 @@ export function canonicalParams(p: ParamValues): string {
 }
 
 export function stageKey(parent: string, name: string, params: ParamValues): string {
-  return createHash('sha256').update(`${parent}\n${name}\n${canonicalParams(params)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${parent}\n${name}\n${canonicalParams(params)}`)
+    .digest('hex');
 }
 
 /** The key of each step of a chain, in order. */
 export function chainKeys(sourceKey: string, steps: readonly Step[]): string[] {
   const keys: string[] = [];
   let parent = sourceKey;
-  for (const s of steps) keys.push((parent = stageKey(parent, s.name, s.params)));
+  for (const s of steps) {
+    parent = stageKey(parent, s.name, s.params);
+    keys.push(parent);
+  }
   return keys;
 }
 

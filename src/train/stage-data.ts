@@ -31,9 +31,11 @@ export async function stageDataFromFeeds(stream: () => AsyncIterable<Feeds>, mod
   let n = 0;
   for await (const f of stream()) {
     const t = f[input];
-    if (!t || t.type !== 'float32') throw new UsageError(`training stages need float32 samples of input '${input}'`, 'give a task (--task) whose inputs fit the model');
+    if (t?.type !== 'float32')
+      throw new UsageError(`training stages need float32 samples of input '${input}'`, 'give a task (--task) whose inputs fit the model');
     const per = t.dims.slice(1);
-    if (shape && per.join() !== shape.join()) throw new UsageError(`the samples of input '${input}' differ in shape`, 'give fixed-size inputs for training stages');
+    if (shape && per.join() !== shape.join())
+      throw new UsageError(`the samples of input '${input}' differ in shape`, 'give fixed-size inputs for training stages');
     shape = [...per];
     parts.push(Float32Array.from(t.data as ArrayLike<number>));
     n += t.dims[0] ?? 1;

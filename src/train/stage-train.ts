@@ -85,7 +85,12 @@ async function setUp(opts: StageTrainOptions, threads: number): Promise<Loop> {
 }
 
 /** Runs the training graph on the samples `idx`; returns the loss and the outputs (gradients). */
-async function runBatch(L: Loop, data: RecoverData, idx: ArrayLike<number>, params: Float32Array[]): Promise<{ loss: number; out: ort.InferenceSession.ReturnType }> {
+async function runBatch(
+  L: Loop,
+  data: RecoverData,
+  idx: ArrayLike<number>,
+  params: Float32Array[],
+): Promise<{ loss: number; out: ort.InferenceSession.ReturnType }> {
   const { frames: F, classes: C } = L.cache;
   const s = L.sampleSize;
   const k = idx.length;
@@ -146,15 +151,18 @@ export async function trainStage(opts: StageTrainOptions): Promise<StageTrainRes
   const batchSize = Math.min(opts.batchSize ?? 16, n);
   const start = L.tg.params.map((p) => Float32Array.from(opts.student.graph.initializers.get(p.name)!.toFloat32()));
   const optimizer: OptimizerConfig = { kind: 'adamw', lr: opts.lr, weightDecay: 0 };
-  const ts = new TsOptimizer(optimizer, start.map((v) => v.slice()));
+  const ts = new TsOptimizer(
+    optimizer,
+    start.map((v) => v.slice()),
+  );
   const fp = fingerprint(opts, L, start, batchSize, seed);
   const probe = Int32Array.from({ length: batchSize }, (_, i) => i);
   const ck = opts.checkpointDir ? readStageCheckpoint(opts.checkpointDir, fp) : undefined;
   let lossBefore: number;
   let elapsed = 0;
   if (ck) {
-    ck.weights.forEach((w, k) => ts.params[k]!.set(w));
-    ck.state.forEach((slots, k) => slots.forEach((v, j) => ts.state[k]![j]!.set(v)));
+    for (const [k, w] of ck.weights.entries()) ts.params[k]!.set(w);
+    for (const [k, slots] of ck.state.entries()) for (const [j, v] of slots.entries()) ts.state[k]![j]!.set(v);
     ts.step = ck.step;
     lossBefore = ck.lossBefore;
     elapsed = ck.elapsedMs;

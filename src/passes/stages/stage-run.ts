@@ -9,9 +9,17 @@ import type { ParamValues, PassContext, PassRecord, StageData } from '../pass.js
 /** The teacher and training samples a stage needs, or a typed error that says how to give them. */
 export function stageInputs(name: string, ctx: PassContext): { teacher: Model; data: StageData } {
   if (!ctx.teacher)
-    throw new EdgefitError(`training stage ${name} needs the source model as its teacher and none was given`, 'E_STAGE_NO_TEACHER', 'run it inside a chain (optimize), which passes the source model');
+    throw new EdgefitError(
+      `training stage ${name} needs the source model as its teacher and none was given`,
+      'E_STAGE_NO_TEACHER',
+      'run it inside a chain (optimize), which passes the source model',
+    );
   if (!ctx.trainData)
-    throw new EdgefitError(`training stage ${name} needs training samples and the run has none`, 'E_STAGE_NO_DATA', 'pass --task (or --data with your own inputs)');
+    throw new EdgefitError(
+      `training stage ${name} needs training samples and the run has none`,
+      'E_STAGE_NO_DATA',
+      'pass --task (or --data with your own inputs)',
+    );
   return { teacher: ctx.teacher, data: ctx.trainData };
 }
 
@@ -29,7 +37,10 @@ export function loopContext(ctx: PassContext): Pick<StageTrainOptions, 'seed' | 
 export function trainRecord(name: string, params: ParamValues, asked: number, r: StageTrainResult, samples: number): PassRecord {
   const notes: string[] = [];
   if (r.resumedFromStep > 0) notes.push(`resumed from the checkpoint at step ${r.resumedFromStep}`);
-  if (r.stopped) notes.push(`stopped at step ${r.steps} of ${asked} (${r.stopped === 'signal' ? 'cancelled' : 'deadline reached'}): the weights are those of step ${r.steps}`);
+  if (r.stopped)
+    notes.push(
+      `stopped at step ${r.steps} of ${asked} (${r.stopped === 'signal' ? 'cancelled' : 'deadline reached'}): the weights are those of step ${r.steps}`,
+    );
   return {
     pass: name,
     params,

@@ -72,7 +72,15 @@ test('qat trains a static-int8 QDQ model and returns the QDQ graph with new code
 
 test('a stage stops at a step boundary when its signal aborts or its deadline passes, and says so', async () => {
   const ac = new AbortController();
-  const r = await trainStage({ student: student(), teacher: teacher(), data: data(32), steps: 50, lr: 1e-2, signal: ac.signal, onStep: (k) => k === 3 && ac.abort() });
+  const r = await trainStage({
+    student: student(),
+    teacher: teacher(),
+    data: data(32),
+    steps: 50,
+    lr: 1e-2,
+    signal: ac.signal,
+    onStep: (k) => k === 3 && ac.abort(),
+  });
   assert.equal(r.steps, 3);
   assert.equal(r.stopped, 'signal');
   const late = await runStage('recover', student(), { steps: 50 }, { teacher: teacher(), trainData: data(32), deadline: Date.now() - 1 });
