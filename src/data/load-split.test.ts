@@ -17,7 +17,14 @@ function oneRowTask(): string {
   writeFileSync(join(dir, 'inputs.npy'), encodeNpy(new Float32Array([1, 2]), [1, 2]));
   writeFileSync(join(dir, 'labels.npy'), encodeNpy(new Int32Array([0]), [1]));
   const path = join(dir, 'task.json');
-  const spec = { name: 'one', input: 'v', data: { format: 'npy', path: '.' }, preprocess: { kind: 'tensor' }, output: { decode: 'classes', classes: ['a'] }, metric: 'accuracy' };
+  const spec = {
+    name: 'one',
+    input: 'v',
+    data: { format: 'npy', path: '.' },
+    preprocess: { kind: 'tensor' },
+    output: { decode: 'classes', classes: ['a'] },
+    metric: 'accuracy',
+  };
   writeFileSync(path, JSON.stringify(spec));
   return path;
 }

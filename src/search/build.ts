@@ -1,5 +1,6 @@
-// Builds one candidate model from the registered passes (run inside build-worker), and the calibration
-// stream that passes needing data read, rebuilt from the task reference in each child.
+// Builds one candidate model from the registered passes and training stages (run inside build-worker),
+// step by step through the stage cache when the run has one, and the calibration stream and training
+// samples the steps read, rebuilt from the task reference in each child.
 
 import type { Model } from '../onnx/model.js';
 import { readModel } from '../onnx/read-model.js';
