@@ -14,6 +14,7 @@ import { pruneStructuredPass } from './prune-structured.js';
 import { pruneMagnitudePass } from './prune-magnitude.js';
 import { recoverStage } from './stages/recover.js';
 import { qatStage } from './stages/qat.js';
+import { finetuneStage } from './stages/finetune.js';
 
 // Each pass's output is verified (checked): a broken result is reported as edgefit's bug, typed.
 export const PASSES: Pass[] = (
@@ -30,6 +31,7 @@ export const PASSES: Pass[] = (
     // training stages (role 'train'): minutes, not seconds; they checkpoint into ctx.checkpointDir
     recoverStage as Pass,
     qatStage as Pass,
+    finetuneStage as Pass,
   ] as Pass[]
 ).map(checked);
 

@@ -104,3 +104,11 @@ test('resumed from its checkpoint, a stage ends with the weights of an uninterru
   const other = await trainStage({ ...opts, lr: 2e-2, student: student(), checkpointDir: ck });
   assert.equal(other.resumedFromStep, 0);
 });
+
+test('finetune learns the labels (cross-entropy only) and refuses unlabelled samples', async () => {
+  const d = data(64);
+  const labels = Int32Array.from({ length: 64 }, (_, i) => (d.x[i * 12]! > 0 ? 1 : 0));
+  const r = await runStage('finetune', student(), { steps: 60, lr: 1e-2 }, { trainData: { ...d, labels } });
+  assert.ok(Number(r.record.stats.lossAfter) < Number(r.record.stats.lossBefore), `loss ${r.record.stats.lossBefore} → ${r.record.stats.lossAfter}`);
+  await assert.rejects(runStage('finetune', student(), {}, { trainData: d }), (e) => e instanceof EdgefitError && e.code === 'E_STAGE_NO_LABELS');
+});
