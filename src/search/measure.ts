@@ -3,7 +3,9 @@
 // own child process. Screening uses a short latency run and a slice of the eval set; full uses more.
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { benchIsolated } from '../bench/isolated.js';
 import { EdgefitError } from '../onnx/errors.js';
 import type { Model } from '../onnx/model.js';
@@ -160,9 +162,16 @@ export class RealMeasurer implements Measurer {
   async sensitivity(cfg: CandidateConfig, passName: string, timeoutMs = 5 * 60_000): Promise<Sensitivity | undefined> {
     if (passName !== 'quantize-static' || !this.s.task) return undefined;
     const idx = cfg.passes.findIndex((p) => p.name === passName);
+    let base: { sourcePath: string; prefix: CandidateConfig['passes']; done?: () => void };
+    try {
+      base = await this.sensitivityBase(cfg, cfg.passes.slice(0, idx));
+    } catch (e) {
+      this.s.log?.(`sensitivity of ${cfg.label} not measured: its prefix did not build: ${(e as Error).message}`);
+      return undefined;
+    }
     const req: SensitivityRequest = {
-      sourcePath: this.s.sourcePath,
-      prefix: cfg.passes.slice(0, idx),
+      sourcePath: base.sourcePath,
+      prefix: base.prefix,
       pass: cfg.passes[idx]!,
       threads: this.s.threads,
       task: this.s.task,
@@ -174,7 +183,29 @@ export class RealMeasurer implements Measurer {
     } catch (e) {
       this.s.log?.(`sensitivity of ${cfg.label} not measured: ${(e as Error).message}`);
       return undefined;
+    } finally {
+      base.done?.();
     }
+  }
+
+  /**
+   * What the sensitivity worker starts from: the source and the prefix as they are, or, when the prefix
+   * has a training stage (which needs a teacher and samples the worker does not load), the prefix built
+   * here first (through the stage cache when there is one) and read as the source.
+   */
+  private async sensitivityBase(
+    cfg: CandidateConfig,
+    prefix: CandidateConfig['passes'],
+  ): Promise<{ sourcePath: string; prefix: CandidateConfig['passes']; done?: () => void }> {
+    const { findPass } = await import('../passes/registry.js');
+    if (!prefix.some((st) => findPass(st.name)?.role === 'train')) return { sourcePath: this.s.sourcePath, prefix };
+    const key = chainKeys(this.sourceKey(), prefix).at(-1)!;
+    const cache = this.s.stageDir ? new StageCache(this.s.stageDir) : undefined;
+    if (cache?.get(key)) return { sourcePath: cache.onnxPath(key), prefix: [] };
+    const dir = mkdtempSync(join(tmpdir(), 'edgefit-prefix-'));
+    const path = join(dir, 'prefix.onnx');
+    await this.build({ ...cfg, label: `${cfg.label} (prefix)`, passes: prefix }, path);
+    return { sourcePath: path, prefix: [], done: () => rmSync(dir, { recursive: true, force: true }) };
   }
 
   async measure(modelPath: string, cfg: CandidateConfig, stage: 'screen' | 'full'): Promise<Measurement> {
