@@ -129,12 +129,20 @@ test('a build that dies between steps resumes at the next step; a step without i
   assert.ok(!readdirSync(stageDir).some((f) => f.includes('.tmp')), 'no temp file left in the cache');
 });
 
-test('a training stage stopped before its last step is not cached under its key', async () => {
+test('a training stage stopped before its last step is not cached under its key, nor is any step after it', async () => {
   const runs = new Map<string, number>();
   const stageDir = join(dir, 'incomplete');
-  const m = new RealMeasurer(settings([fakePass('t', runs, { role: 'train', complete: false })], stageDir));
-  const r = await m.build(cfg('t', ['t', 1]), join(dir, 't.onnx'));
-  assert.equal(r.stageTimes[0]!.cached, false);
-  assert.equal(m.stagePlan(cfg('t', ['t', 1]))[0]!.cached, false);
+  const m = new RealMeasurer(settings([fakePass('a', runs), fakePass('t', runs, { role: 'train', complete: false }), fakePass('q', runs)], stageDir));
+  const chain = cfg('t', ['a', 1], ['t', 1], ['q', 1]);
+  const r = await m.build(chain, join(dir, 't.onnx'));
+  assert.deepEqual(
+    r.stageTimes.map((t) => t.cached),
+    [false, false, false],
+  );
+  assert.deepEqual(
+    m.stagePlan(chain).map((s) => s.cached),
+    [true, false, false],
+  );
+  assert.ok(!readdirSync(stageDir).some((f) => f.endsWith('.json') && f.startsWith(m.stagePlan(chain)[2]!.key)), 'the step after it is not cached');
   assert.ok(existsSync(join(dir, 't.onnx')), 'the build still returns what it has');
 });

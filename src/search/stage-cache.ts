@@ -147,10 +147,12 @@ export async function buildChain(b: ChainBuild): Promise<ChainResult> {
   }
   if (done === b.steps.length && done > 0) return { records, stageTimes, path: b.cache!.onnxPath(keys[done - 1]!) };
   let model = done > 0 ? readModel(b.cache!.onnxPath(keys[done - 1]!)) : b.source().clone();
+  // after an incomplete training stage, no later step is what its key says either
+  let cache = b.cache;
   for (let k = done; k < b.steps.length; k++) {
     const step = b.steps[k]!;
     const train = passFor(step, b.passes, b.label).role === 'train';
-    const ctx = { ...(await b.context(train)), ...(train && b.cache ? { checkpointDir: b.cache.checkpointDir(keys[k]!) } : {}) };
+    const ctx = { ...(await b.context(train)), ...(train && cache ? { checkpointDir: cache.checkpointDir(keys[k]!) } : {}) };
     const t0 = Date.now();
     const out = await applyStep(model, step, b.passes, ctx, b.label);
     const wallMs = Date.now() - t0;
@@ -159,7 +161,8 @@ export async function buildChain(b: ChainBuild): Promise<ChainResult> {
     records.push(out.record);
     model = out.model;
     // a training stage stopped early keeps its checkpoint and is not cached under the key of a whole run
-    if (b.cache && out.record.stats.complete !== false) b.cache.put(keys[k]!, k ? keys[k - 1]! : b.sourceKey, step, model, out.record, wallMs);
+    if (out.record.stats.complete === false) cache = undefined;
+    cache?.put(keys[k]!, k ? keys[k - 1]! : b.sourceKey, step, model, out.record, wallMs);
     b.log?.(`${b.label}: ${step.name} built in ${(wallMs / 1000).toFixed(1)} s${resumed ? ` (resumed at step ${resumed})` : ''}`);
   }
   return { records, stageTimes, model };
