@@ -52,6 +52,9 @@ export interface BatchOptions {
   input?: string;
 }
 
+/** The code of the error for a task with items, none of them in the split asked for (too small to split). */
+export const SPLIT_EMPTY = 'E_SPLIT_EMPTY';
+
 export class Task {
   constructor(
     readonly name: string,
@@ -313,6 +316,7 @@ export async function loadTask(ref: string | TaskSpec, opts: LoadTaskOptions = {
     throw new DataError(
       `task '${spec.name}' has no items${split !== 'all' ? ` in the '${split}' split` : ''} (${source.describe})`,
       'add data, or choose another split',
+      split !== 'all' && source.items.length > 0 ? SPLIT_EMPTY : 'E_DATA',
     );
   return new Task(spec.name, spec, items, classes, seed, source.describe, bad, baseDir);
 }

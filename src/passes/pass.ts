@@ -53,11 +53,36 @@ export interface Tolerance {
 /** Named feeds for calibration: the caller streams them; a pass must not hold them all at once. */
 export type Feeds = Record<string, { type: string; data: ArrayLike<number> | ArrayLike<bigint>; dims: readonly number[] }>;
 
+/**
+ * Samples for a training stage, back to back (n × prod(sampleShape)), fitted to the model's first input:
+ * the task's labelled items, or unlabelled user data / generated items (then no labels).
+ */
+export interface StageData {
+  x: Float32Array;
+  sampleShape: number[];
+  /** Class labels, one per sample, where the task has them and the output is one row of classes. */
+  labels?: Int32Array;
+}
+
 export interface PassContext {
   /** Calibration / sensitivity data: a fresh stream on each call. */
   calibration?: () => AsyncIterable<Feeds>;
   log?: (line: string) => void;
+  /** Seed of anything random a pass or stage does (data order); the same seed gives the same model. */
   seed?: number;
+  /** Training stages stop at the next step boundary once this aborts, and return what they have. */
+  signal?: AbortSignal;
+  /** The same as `signal`, as a wall-clock time (epoch milliseconds). */
+  deadline?: number;
+  /** The source model of the run: the teacher a training stage distils from. */
+  teacher?: Model;
+  /** Training and validation samples for training stages (loaded only when a chain has one). */
+  trainData?: StageData;
+  valData?: StageData;
+  /** Where a training stage keeps its checkpoint (resumed from when it matches). */
+  checkpointDir?: string;
+  /** Threads for training sessions (default 1). */
+  threads?: number;
 }
 
 export interface Pass<P extends ParamValues = ParamValues> {

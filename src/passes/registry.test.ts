@@ -1,5 +1,5 @@
 // The manifest test: every registered pass imports, is named once, declares its parameters fully and
-// rejects unknown ones, and lives in a file named after it.
+// rejects unknown ones, and lives in a file named after it (training stages under stages/).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -21,7 +21,9 @@ test('the registry is not empty and pass names are unique kebab-case', () => {
 for (const pass of PASSES) {
   test(`manifest: ${pass.name}`, () => {
     assert.equal(findPass(pass.name), pass);
-    assert.ok(existsSync(join(here, `${pass.name}.ts`)), `src/passes/${pass.name}.ts exists`);
+    // training stages live in src/passes/stages/
+    const file = pass.role === 'train' ? `stages/${pass.name}.ts` : `${pass.name}.ts`;
+    assert.ok(existsSync(join(here, file)), `src/passes/${file} exists`);
     assert.ok(pass.description.length > 10, 'has a description');
     assert.equal(typeof pass.run, 'function');
     assert.ok(['cosine', 'maxAbs', 'relL2'].includes(pass.tolerance.metric) && Number.isFinite(pass.tolerance.value), 'declares a tolerance');

@@ -12,6 +12,9 @@ import { quantizeStaticPass } from './quantize-static.js';
 import { foldExporterHabitsPass } from './fold-exporter-habits.js';
 import { pruneStructuredPass } from './prune-structured.js';
 import { pruneMagnitudePass } from './prune-magnitude.js';
+import { recoverStage } from './stages/recover.js';
+import { qatStage } from './stages/qat.js';
+import { finetuneStage } from './stages/finetune.js';
 
 // Each pass's output is verified (checked): a broken result is reported as edgefit's bug, typed.
 export const PASSES: Pass[] = (
@@ -25,6 +28,10 @@ export const PASSES: Pass[] = (
     quantizeStaticPass,
     pruneStructuredPass as Pass,
     pruneMagnitudePass as Pass,
+    // training stages (role 'train'): minutes, not seconds; they checkpoint into ctx.checkpointDir
+    recoverStage as Pass,
+    qatStage as Pass,
+    finetuneStage as Pass,
   ] as Pass[]
 ).map(checked);
 

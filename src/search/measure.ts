@@ -3,19 +3,20 @@
 // own child process. Screening uses a short latency run and a slice of the eval set; full uses more.
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { benchIsolated } from '../bench/isolated.js';
 import { EdgefitError } from '../onnx/errors.js';
 import type { Model } from '../onnx/model.js';
 import { readModel } from '../onnx/read-model.js';
-import { verifyModel } from '../onnx/verify.js';
-import { serializeModel, writeModel } from '../onnx/write-model.js';
-import type { Feeds, Pass, PassRecord } from '../passes/pass.js';
-import { validateParams } from '../passes/params.js';
+import { serializeModel } from '../onnx/write-model.js';
+import type { Feeds, Pass, PassContext } from '../passes/pass.js';
 import { runWorker } from './child.js';
 import { qualityIsolated, type QualityRequest } from './quality.js';
 import type { SensitivityRequest } from './sensitivity.js';
-import type { BuildRequest } from './build.js';
+import type { BuildRequest, BuildResult } from './build.js';
+import { buildChain, cachedPrefix, chainKeys, sha256File, StageCache, writeChainResult } from './stage-cache.js';
 import { latencyFigures } from './stats.js';
 import type { UserDataRef } from '../data/user-data.js';
 
@@ -56,38 +57,26 @@ export interface MeasureSettings {
   /** Items for agreement scoring when there is no task. */
   agreementItems?: number;
   log?: (line: string) => void;
+  /**
+   * The stage cache (<runDir>/stages): each step of a chain is built once and stored under its content
+   * key, so chains sharing a prefix reuse it and a killed build resumes at the first unbuilt step.
+   */
+  stageDir?: string;
+  /** Seed of passes and training stages (default: the task's seed, else 0). */
+  seed?: number;
+  /** Samples a training stage trains on (default 256). */
+  trainItems?: number;
+}
+
+/** One step of a chain as the scheduler sees it: its cache key and whether it is already built. */
+export interface PlannedStage {
+  stage: string;
+  key: string;
+  cached: boolean;
 }
 
 export function sha256Bytes(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
-}
-
-/** Runs the passes on a copy of `source`, validating parameters and verifying the IR after each. */
-export async function applyPasses(
-  source: Model,
-  steps: CandidateConfig['passes'],
-  passes: readonly Pass[],
-  ctx: { calibration?: () => AsyncIterable<Feeds>; log?: (l: string) => void },
-  label: string,
-): Promise<{ model: Model; records: PassRecord[] }> {
-  let model = source.clone();
-  const records: PassRecord[] = [];
-  for (const step of steps) {
-    const pass = passes.find((p) => p.name === step.name);
-    if (!pass) throw new EdgefitError(`candidate '${label}' names the pass '${step.name}', which is not registered`, 'E_PASS_MISSING');
-    const params = validateParams(pass.name, pass.params, step.params);
-    if (pass.needsCalibration && !ctx.calibration)
-      throw new EdgefitError(`pass ${pass.name} needs calibration data and the run has no task`, 'E_NO_CALIBRATION', 'pass --task');
-    const out = await pass.run(model, params, { ...ctx, seed: 0 });
-    try {
-      verifyModel(out.model);
-    } catch (e) {
-      throw new EdgefitError(`pass ${pass.name} broke the graph: ${(e as Error).message}`, 'E_PASS_BROKE_GRAPH');
-    }
-    model = out.model;
-    records.push(out.record);
-  }
-  return { model, records };
 }
 
 export class RealMeasurer implements Measurer {
@@ -95,13 +84,16 @@ export class RealMeasurer implements Measurer {
 
   constructor(private readonly s: MeasureSettings) {}
 
-  async build(cfg: CandidateConfig, outPath: string): Promise<{ records: PassRecord[]; sizeBytes: number; sha256: string }> {
+  /**
+   * Builds the candidate's chain step by step. Registered passes and stages run in a child process
+   * (build-worker); passes handed in by a caller that are not in the registry can only run here.
+   * `deadline` (epoch ms) stops a training stage at a step boundary: its output is then not cached.
+   */
+  async build(cfg: CandidateConfig, outPath: string, opts: { deadline?: number } = {}): Promise<BuildResult> {
     if (cfg.passes.length === 0) {
       copyFileSync(this.s.sourcePath, outPath);
-      return { records: [], sizeBytes: statSync(outPath).size, sha256: sha256Bytes(readFileSync(outPath)) };
+      return { records: [], sizeBytes: statSync(outPath).size, sha256: sha256Bytes(readFileSync(outPath)), stageTimes: [] };
     }
-    // Registered passes run in a child process (build-worker); passes handed in by a caller that are
-    // not in the registry can only run here.
     const { PASSES } = await import('../passes/registry.js');
     const registered = cfg.passes.every((st) => PASSES.some((p) => p.name === st.name && this.s.passes.includes(p)));
     if (registered) {
@@ -113,13 +105,39 @@ export class RealMeasurer implements Measurer {
         ...(this.s.task ? { task: this.s.task } : {}),
         ...(this.s.userData && !this.s.task ? { userData: this.s.userData } : {}),
         calibrationItems: this.s.calibrationItems ?? 32,
+        ...(this.s.stageDir ? { stageDir: this.s.stageDir, sourceKey: this.sourceKey() } : {}),
+        seed: this.seed(),
+        threads: this.s.threads,
+        ...(this.s.trainItems ? { trainItems: this.s.trainItems } : {}),
+        ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
       };
-      return runWorker('build-worker', req, 15 * 60_000, `building ${cfg.label}`);
+      return runWorker('build-worker', req, 60 * 60_000, `building ${cfg.label}`);
     }
-    const { model, records } = await this.apply(cfg, cfg.passes);
-    const w = writeModel(model, outPath);
-    const bytes = readFileSync(outPath);
-    return { records, sizeBytes: w.bytes + (w.externalBytes ?? 0), sha256: sha256Bytes(bytes) };
+    this.source ??= readModel(this.s.sourcePath);
+    const src = this.source;
+    const ctx: PassContext = {
+      seed: this.seed(),
+      threads: this.s.threads,
+      ...(this.s.calibration ? { calibration: this.s.calibration } : {}),
+      ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
+    };
+    const r = await buildChain({
+      source: () => src,
+      sourceKey: this.sourceKey(),
+      steps: cfg.passes,
+      passes: this.s.passes,
+      ...(this.s.stageDir ? { cache: new StageCache(this.s.stageDir) } : {}),
+      context: async () => ctx,
+      label: cfg.label,
+    });
+    return { records: r.records, stageTimes: r.stageTimes, ...writeChainResult(r, outPath) };
+  }
+
+  /** The chain's steps with their cache keys and whether each is built: what is left to pay for. */
+  stagePlan(cfg: CandidateConfig): PlannedStage[] {
+    const keys = chainKeys(this.sourceKey(), cfg.passes);
+    const cache = this.s.stageDir ? new StageCache(this.s.stageDir) : undefined;
+    return cfg.passes.map((st, k) => ({ stage: st.name, key: keys[k]!, cached: cachedPrefix(cache, keys.slice(0, k + 1)) === k + 1 }));
   }
 
   async canonicalSha(): Promise<string | undefined> {
@@ -127,9 +145,14 @@ export class RealMeasurer implements Measurer {
     return sha256Bytes(serializeModel(this.source));
   }
 
-  private async apply(cfg: CandidateConfig, steps: CandidateConfig['passes']): Promise<{ model: Model; records: PassRecord[] }> {
-    this.source ??= readModel(this.s.sourcePath);
-    return applyPasses(this.source, steps, this.s.passes, this.s.calibration ? { calibration: this.s.calibration } : {}, cfg.label);
+  private sourceSha?: string;
+  private sourceKey(): string {
+    this.sourceSha ??= sha256File(this.s.sourcePath);
+    return this.sourceSha;
+  }
+
+  private seed(): number {
+    return this.s.seed ?? this.s.task?.seed ?? 0;
   }
 
   /**
@@ -139,9 +162,16 @@ export class RealMeasurer implements Measurer {
   async sensitivity(cfg: CandidateConfig, passName: string, timeoutMs = 5 * 60_000): Promise<Sensitivity | undefined> {
     if (passName !== 'quantize-static' || !this.s.task) return undefined;
     const idx = cfg.passes.findIndex((p) => p.name === passName);
+    let base: { sourcePath: string; prefix: CandidateConfig['passes']; done?: () => void };
+    try {
+      base = await this.sensitivityBase(cfg, cfg.passes.slice(0, idx));
+    } catch (e) {
+      this.s.log?.(`sensitivity of ${cfg.label} not measured: its prefix did not build: ${(e as Error).message}`);
+      return undefined;
+    }
     const req: SensitivityRequest = {
-      sourcePath: this.s.sourcePath,
-      prefix: cfg.passes.slice(0, idx),
+      sourcePath: base.sourcePath,
+      prefix: base.prefix,
       pass: cfg.passes[idx]!,
       threads: this.s.threads,
       task: this.s.task,
@@ -153,7 +183,29 @@ export class RealMeasurer implements Measurer {
     } catch (e) {
       this.s.log?.(`sensitivity of ${cfg.label} not measured: ${(e as Error).message}`);
       return undefined;
+    } finally {
+      base.done?.();
     }
+  }
+
+  /**
+   * What the sensitivity worker starts from: the source and the prefix as they are, or, when the prefix
+   * has a training stage (which needs a teacher and samples the worker does not load), the prefix built
+   * here first (through the stage cache when there is one) and read as the source.
+   */
+  private async sensitivityBase(
+    cfg: CandidateConfig,
+    prefix: CandidateConfig['passes'],
+  ): Promise<{ sourcePath: string; prefix: CandidateConfig['passes']; done?: () => void }> {
+    const { findPass } = await import('../passes/registry.js');
+    if (!prefix.some((st) => findPass(st.name)?.role === 'train')) return { sourcePath: this.s.sourcePath, prefix };
+    const key = chainKeys(this.sourceKey(), prefix).at(-1)!;
+    const cache = this.s.stageDir ? new StageCache(this.s.stageDir) : undefined;
+    if (cache?.get(key)) return { sourcePath: cache.onnxPath(key), prefix: [] };
+    const dir = mkdtempSync(join(tmpdir(), 'edgefit-prefix-'));
+    const path = join(dir, 'prefix.onnx');
+    await this.build({ ...cfg, label: `${cfg.label} (prefix)`, passes: prefix }, path);
+    return { sourcePath: path, prefix: [], done: () => rmSync(dir, { recursive: true, force: true }) };
   }
 
   async measure(modelPath: string, cfg: CandidateConfig, stage: 'screen' | 'full'): Promise<Measurement> {

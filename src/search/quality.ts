@@ -25,13 +25,10 @@ export interface QualityRequest {
 
 async function loadTaskFor(req: NonNullable<QualityRequest['task']>) {
   const { loadTask } = await import('../data/task.js');
+  const { loadSplit } = await import('../data/load-split.js');
   const base = { ...(req.data ? { data: req.data } : {}), seed: req.seed, limit: req.limit };
   if (!req.split || req.split === 'all') return loadTask(req.ref, base);
-  try {
-    return await loadTask(req.ref, { ...base, split: req.split });
-  } catch {
-    return loadTask(req.ref, base); // too little data to split: use it all
-  }
+  return (await loadSplit(req.ref, req.split, base)).task; // too little data to split: all of it
 }
 
 export async function measureQuality(req: QualityRequest): Promise<QualityFigures> {

@@ -5,7 +5,8 @@
 import { readModel } from '../onnx/read-model.js';
 import type { ParamValues } from '../passes/pass.js';
 import { validateParams } from '../passes/params.js';
-import { applyPasses } from './measure.js';
+import { applyPasses } from '../passes/pipeline.js';
+import { loadSplit } from '../data/load-split.js';
 import { calibrationFor } from './build.js';
 import type { Sensitivity } from './types.js';
 
@@ -23,15 +24,10 @@ export interface SensitivityRequest {
 
 export async function computeSensitivity(req: SensitivityRequest): Promise<Sensitivity> {
   const { PASSES } = await import('../passes/registry.js');
-  const { loadTask, calibrationFeeds } = await import('../data/task.js');
+  const { calibrationFeeds } = await import('../data/task.js');
   const { QualityProbe, measureSensitivity } = await import('../passes/quant/sensitivity.js');
   const calibration = await calibrationFor(req.task, req.calibrationItems);
-  let held;
-  try {
-    held = await loadTask(req.task.ref, { ...(req.task.data ? { data: req.task.data } : {}), seed: req.task.seed, split: 'val', limit: req.probeSamples });
-  } catch {
-    held = await loadTask(req.task.ref, { ...(req.task.data ? { data: req.task.data } : {}), seed: req.task.seed, limit: req.probeSamples });
-  }
+  const held = (await loadSplit(req.task.ref, 'val', { ...(req.task.data ? { data: req.task.data } : {}), seed: req.task.seed, limit: req.probeSamples })).task;
   const { model } = await applyPasses(readModel(req.sourcePath), req.prefix, PASSES, { calibration }, req.pass.name);
   const pass = PASSES.find((p) => p.name === req.pass.name)!;
   const params = validateParams(pass.name, pass.params, req.pass.params);

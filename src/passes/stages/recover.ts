@@ -1,0 +1,32 @@
+// Training stage `recover`: distil the current model (a pruned one, say) from the source model, per
+// frame for sequence outputs, plus the task loss where class labels exist (src/train/stage-train.ts).
+
+import type { Pass } from '../pass.js';
+import { trainStage } from '../../train/stage-train.js';
+import { loopContext, sampleCount, stageInputs, trainRecord } from './stage-run.js';
+
+interface RecoverParams {
+  steps: number;
+  lr: number;
+  batch: number;
+  [k: string]: number;
+}
+
+export const recoverStage: Pass<RecoverParams> = {
+  name: 'recover',
+  description: 'Training stage: distil the model from the source model (teacher) for a number of steps, plus the task loss where labels exist.',
+  role: 'train',
+  params: {
+    steps: { type: 'integer', description: 'Training steps (batches).', default: 60, min: 0, search: { values: [60, 200] } },
+    lr: { type: 'number', description: 'AdamW learning rate.', default: 1e-3, min: 1e-7, max: 1 },
+    batch: { type: 'integer', description: 'Samples per step.', default: 16, min: 1 },
+  },
+  // training moves outputs towards the teacher's by design; the conformance suite does not run stages
+  tolerance: { metric: 'cosine', value: 0 },
+  async run(model, params, ctx) {
+    const { teacher, data } = stageInputs('recover', ctx);
+    ctx.log?.(`recover: ${params.steps} steps at lr ${params.lr} on ${sampleCount(data)} samples`);
+    const r = await trainStage({ student: model, teacher, data, steps: params.steps, lr: params.lr, batchSize: params.batch, ...loopContext(ctx) });
+    return { model: r.model, record: trainRecord('recover', params, params.steps, r, sampleCount(data)) };
+  },
+};

@@ -1,0 +1,114 @@
+import { test, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EdgefitError } from '../../onnx/errors.js';
+import type { Model } from '../../onnx/model.js';
+import { buildMlp } from '../../train/models.js';
+import { trainStage } from '../../train/stage-train.js';
+import { randn, normal, rng } from '../../zoo/rng.js';
+import type { Feeds, PassContext, StageData } from '../pass.js';
+import { validateParams } from '../params.js';
+import { findPass } from '../registry.js';
+import { quantizeStatic } from '../quantize-static.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'edgefit-stages-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const data = (n: number, seed = 5): StageData => ({ x: randn(n * 12, 1, normal(rng(seed))), sampleShape: [12] });
+const teacher = () => buildMlp([12, 16, 4], 1);
+const student = () => buildMlp([12, 16, 4], 2);
+const weights = (m: Model) => [...m.graph.initializers.values()].map((t) => Array.from(t.toFloat32()));
+
+async function runStage(name: string, model: Model, params: Record<string, unknown>, ctx: PassContext) {
+  const p = findPass(name)!;
+  return p.run(model, validateParams(name, p.params, params as never), ctx);
+}
+
+test('recover is a registered training stage whose steps are searched', () => {
+  const p = findPass('recover')!;
+  assert.equal(p.role, 'train');
+  assert.deepEqual(p.params.steps!.search?.values, [60, 200]);
+  assert.equal(findPass('qat')?.role, 'train');
+});
+
+test('recover distils the model towards the teacher and records steps, losses and wall time', async () => {
+  const r = await runStage('recover', student(), { steps: 40, lr: 1e-2 }, { teacher: teacher(), trainData: data(64) });
+  const s = r.record.stats;
+  assert.equal(s.steps, 40);
+  assert.equal(s.resumedFromStep, 0);
+  assert.equal(s.complete, true);
+  assert.ok(Number(s.lossAfter) < Number(s.lossBefore) / 2, `loss ${s.lossBefore} → ${s.lossAfter}`);
+  assert.ok(Number(s.wallMs) >= 0);
+});
+
+test('a training stage without a teacher or without data is a typed error that says what to give', async () => {
+  await assert.rejects(runStage('recover', student(), {}, { trainData: data(8) }), (e) => e instanceof EdgefitError && e.code === 'E_STAGE_NO_TEACHER');
+  await assert.rejects(runStage('recover', student(), {}, { teacher: teacher() }), (e) => e instanceof EdgefitError && e.code === 'E_STAGE_NO_DATA');
+});
+
+test('qat refuses a model that is not static-int8 QDQ, with a typed error', async () => {
+  await assert.rejects(
+    runStage('qat', student(), {}, { teacher: teacher(), trainData: data(8) }),
+    (e) => e instanceof EdgefitError && e.code === 'E_QAT_NEEDS_QDQ' && /quantize-static/.test(e.hint ?? ''),
+  );
+});
+
+test('qat trains a static-int8 QDQ model and returns the QDQ graph with new codes', async () => {
+  const fp32 = teacher();
+  const d = data(64);
+  const calibration = (): AsyncIterable<Feeds> =>
+    (async function* () {
+      yield { x: { type: 'float32', dims: [64, 12], data: d.x } };
+    })();
+  const qdq = (await quantizeStatic(fp32, { scope: 'all' }, { calibration })).model;
+  const r = await runStage('qat', qdq, { steps: 30, lr: 0.05 }, { teacher: fp32, trainData: d });
+  assert.equal(r.record.stats.steps, 30);
+  assert.ok(Number(r.record.stats.lossAfter) <= Number(r.record.stats.lossBefore), `loss ${r.record.stats.lossBefore} → ${r.record.stats.lossAfter}`);
+  assert.equal(r.model.graph.nodes.length, qdq.graph.nodes.length, 'the same QDQ graph');
+  assert.notDeepEqual(weights(r.model), weights(qdq), 'some int8 codes moved');
+});
+
+test('a stage stops at a step boundary when its signal aborts or its deadline passes, and says so', async () => {
+  const ac = new AbortController();
+  const r = await trainStage({
+    student: student(),
+    teacher: teacher(),
+    data: data(32),
+    steps: 50,
+    lr: 1e-2,
+    signal: ac.signal,
+    onStep: (k) => k === 3 && ac.abort(),
+  });
+  assert.equal(r.steps, 3);
+  assert.equal(r.stopped, 'signal');
+  const late = await runStage('recover', student(), { steps: 50 }, { teacher: teacher(), trainData: data(32), deadline: Date.now() - 1 });
+  assert.equal(late.record.stats.steps, 0);
+  assert.equal(late.record.stats.stopped, 'deadline');
+  assert.match(late.record.notes.join(' '), /stopped at step 0 of 50/);
+});
+
+test('resumed from its checkpoint, a stage ends with the weights of an uninterrupted run', async () => {
+  const opts = { teacher: teacher(), data: data(40), steps: 12, lr: 1e-2, batchSize: 8, seed: 3, checkpointSteps: 2 };
+  const whole = await trainStage({ ...opts, student: student() });
+  const ck = join(dir, 'resume.ckpt');
+  const ac = new AbortController();
+  const first = await trainStage({ ...opts, student: student(), checkpointDir: ck, signal: ac.signal, onStep: (k) => k === 5 && ac.abort() });
+  assert.equal(first.steps, 5);
+  const second = await trainStage({ ...opts, student: student(), checkpointDir: ck });
+  assert.equal(second.resumedFromStep, 5);
+  assert.equal(second.steps, 12);
+  assert.deepEqual(weights(second.model), weights(whole.model));
+  // another run's checkpoint (other lr) is not resumed
+  const other = await trainStage({ ...opts, lr: 2e-2, student: student(), checkpointDir: ck });
+  assert.equal(other.resumedFromStep, 0);
+});
+
+test('finetune learns the labels (cross-entropy only) and refuses unlabelled samples', async () => {
+  const d = data(64);
+  const labels = Int32Array.from({ length: 64 }, (_, i) => (d.x[i * 12]! > 0 ? 1 : 0));
+  const r = await runStage('finetune', student(), { steps: 60, lr: 1e-2 }, { trainData: { ...d, labels } });
+  assert.ok(Number(r.record.stats.lossAfter) < Number(r.record.stats.lossBefore), `loss ${r.record.stats.lossBefore} → ${r.record.stats.lossAfter}`);
+  await assert.rejects(runStage('finetune', student(), {}, { trainData: d }), (e) => e instanceof EdgefitError && e.code === 'E_STAGE_NO_LABELS');
+});

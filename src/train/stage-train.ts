@@ -1,0 +1,220 @@
+// The step loop behind the training stages (recover, qat): distil a student from a teacher for a fixed
+// number of steps, per frame for sequence outputs, plus the task loss where labels exist. The data order
+// of step k is a function of (seed, k), so a run resumed from a checkpoint (weights, optimizer state,
+// step) computes exactly what an uninterrupted one does. It stops at a step boundary when its signal
+// aborts or its deadline passes, checkpoints, and says so; the caller gets the weights it has.
+
+import { createHash } from 'node:crypto';
+import * as ort from 'onnxruntime-node';
+import { UsageError } from '../onnx/errors.js';
+import type { Model } from '../onnx/model.js';
+import { createSession } from '../runtime/session.js';
+import { classTargets, LOSS_INPUTS } from './losses.js';
+import { withWeights } from './loop.js';
+import { lrAt, TsOptimizer, type OptimizerConfig } from './optimizers.js';
+import { framesOf, logitsTensor, teacherLogits, type RecoverData, type TeacherCache } from './recover.js';
+import { Rng } from './rng.js';
+import { readStageCheckpoint, writeStageCheckpoint } from './stage-checkpoint.js';
+import { buildTrainingGraph, type TrainingGraph } from './training-graph.js';
+
+export interface StageTrainOptions {
+  student: Model;
+  teacher: Model | TeacherCache;
+  data: RecoverData;
+  steps: number;
+  lr: number;
+  batchSize?: number;
+  temperature?: number;
+  /** Weight of the distillation term (default 0.7 with class labels, else 1). */
+  alpha?: number;
+  /** Parameters that train (default: every float weight). */
+  trainable?: string[];
+  seed?: number;
+  threads?: number;
+  signal?: AbortSignal;
+  /** Epoch milliseconds. */
+  deadline?: number;
+  checkpointDir?: string;
+  /** Checkpoint every this many steps (default 25) or this many ms (default 20 000), whichever first. */
+  checkpointSteps?: number;
+  checkpointMs?: number;
+  onStep?: (step: number, loss: number) => void;
+}
+
+export interface StageTrainResult {
+  model: Model;
+  /** Steps done in all (those of an earlier, killed run included). */
+  steps: number;
+  resumedFromStep: number;
+  stopped?: 'signal' | 'deadline';
+  /** The loss on a fixed probe batch (the first samples) before training and after. */
+  lossBefore: number;
+  lossAfter: number;
+  /** Training wall time, the killed runs' included. */
+  wallMs: number;
+  teacherRuns: number;
+}
+
+interface Loop {
+  tg: TrainingGraph;
+  session: ort.InferenceSession;
+  input: string;
+  cache: TeacherCache;
+  useLabels: boolean;
+  sampleSize: number;
+}
+
+async function setUp(opts: StageTrainOptions, threads: number): Promise<Loop> {
+  const { data } = opts;
+  const sampleSize = data.sampleShape.reduce((p, q) => p * q, 1);
+  const n = data.x.length / sampleSize;
+  if (!Number.isInteger(n) || n < 2) throw new UsageError(`a training stage needs at least 2 samples, got ${n}`, 'give the task more items');
+  const cache = 'logits' in opts.teacher ? opts.teacher : await teacherLogits(opts.teacher, data, threads);
+  const useLabels = !!data.labels && cache.frames === 1;
+  const { model, rows } = framesOf(opts.student, { ...cache, tensor: logitsTensor(opts.student) });
+  const input = model.graph.realInputs()[0]!.name;
+  const tg = await buildTrainingGraph(model, {
+    loss: { kind: 'distill', temperature: opts.temperature ?? 2, alpha: opts.alpha ?? (useLabels ? 0.7 : 1) },
+    output: rows,
+    sample: { [input]: new ort.Tensor('float32', data.x.slice(0, 2 * sampleSize), [2, ...data.sampleShape]) },
+    batchNorm: 'frozen',
+    dropout: 'off',
+    ...(opts.trainable ? { trainable: { names: opts.trainable } } : {}),
+  });
+  return { tg, session: await createSession(tg.model, { threads }), input, cache, useLabels, sampleSize };
+}
+
+/** Runs the training graph on the samples `idx`; returns the loss and the outputs (gradients). */
+async function runBatch(
+  L: Loop,
+  data: RecoverData,
+  idx: ArrayLike<number>,
+  params: Float32Array[],
+): Promise<{ loss: number; out: ort.InferenceSession.ReturnType }> {
+  const { frames: F, classes: C } = L.cache;
+  const s = L.sampleSize;
+  const k = idx.length;
+  const x = new Float32Array(k * s);
+  const teacher = new Float32Array(k * F * C);
+  const labels = new Int32Array(k);
+  for (let i = 0; i < k; i++) {
+    const j = idx[i]!;
+    x.set(data.x.subarray(j * s, (j + 1) * s), i * s);
+    teacher.set(L.cache.logits.subarray(j * F * C, (j + 1) * F * C), i * F * C);
+    labels[i] = data.labels?.[j] ?? 0;
+  }
+  const r = k * F;
+  const ce = L.useLabels ? classTargets(labels, C) : { target: new Float32Array(r * C), weight: new Float32Array(r).fill(1 / r) };
+  const feeds: Record<string, ort.Tensor> = {
+    [L.input]: new ort.Tensor('float32', x, [k, ...data.sampleShape]),
+    [LOSS_INPUTS.teacher]: new ort.Tensor('float32', teacher, [r, C]),
+    [LOSS_INPUTS.target]: new ort.Tensor('float32', ce.target, [r, C]),
+    [LOSS_INPUTS.weight]: new ort.Tensor('float32', ce.weight, [r]),
+  };
+  L.tg.params.forEach((p, j) => {
+    feeds[p.name] = new ort.Tensor('float32', params[j]!, p.dims);
+  });
+  const out = await L.session.run(feeds);
+  return { loss: Number((out[L.tg.loss]!.data as Float32Array)[0]), out };
+}
+
+/** What must match for a checkpoint to be resumed: the settings, the data and the starting weights. */
+function fingerprint(opts: StageTrainOptions, L: Loop, start: Float32Array[], batchSize: number, seed: number): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ steps: opts.steps, lr: opts.lr, batchSize, seed, T: opts.temperature, a: opts.alpha, shape: opts.data.sampleShape }));
+  h.update(JSON.stringify(L.tg.params.map((p) => [p.name, p.dims])));
+  for (const v of [opts.data.x, ...(opts.data.labels ? [opts.data.labels] : []), ...start]) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  return h.digest('hex');
+}
+
+/** The sample indices of step k: batch (k mod steps-per-epoch) of epoch ⌊k / steps-per-epoch⌋'s seeded order. */
+function batchOf(step: number, n: number, batchSize: number, seed: number, orders: Map<number, Int32Array>): Int32Array {
+  const perEpoch = Math.ceil(n / batchSize);
+  const epoch = Math.floor(step / perEpoch);
+  let order = orders.get(epoch);
+  if (!order) {
+    orders.clear();
+    order = new Rng(seed * 7919 + epoch).permutation(n);
+    orders.set(epoch, order);
+  }
+  const first = (step % perEpoch) * batchSize;
+  return order.subarray(first, Math.min(n, first + batchSize));
+}
+
+export async function trainStage(opts: StageTrainOptions): Promise<StageTrainResult> {
+  if (!Number.isInteger(opts.steps) || opts.steps < 0) throw new UsageError(`steps must be a whole number ≥ 0, got ${opts.steps}`);
+  const threads = opts.threads ?? 1;
+  const seed = opts.seed ?? 0;
+  const started = Date.now();
+  const L = await setUp(opts, threads);
+  const n = opts.data.x.length / L.sampleSize;
+  const batchSize = Math.min(opts.batchSize ?? 16, n);
+  const start = L.tg.params.map((p) => Float32Array.from(opts.student.graph.initializers.get(p.name)!.toFloat32()));
+  const optimizer: OptimizerConfig = { kind: 'adamw', lr: opts.lr, weightDecay: 0 };
+  const ts = new TsOptimizer(
+    optimizer,
+    start.map((v) => v.slice()),
+  );
+  const fp = fingerprint(opts, L, start, batchSize, seed);
+  const probe = Int32Array.from({ length: batchSize }, (_, i) => i);
+  const ck = opts.checkpointDir ? readStageCheckpoint(opts.checkpointDir, fp) : undefined;
+  let lossBefore: number;
+  let elapsed = 0;
+  if (ck) {
+    for (const [k, w] of ck.weights.entries()) ts.params[k]!.set(w);
+    for (const [k, slots] of ck.state.entries()) for (const [j, v] of slots.entries()) ts.state[k]![j]!.set(v);
+    ts.step = ck.step;
+    lossBefore = ck.lossBefore;
+    elapsed = ck.elapsedMs;
+  } else lossBefore = (await runBatch(L, opts.data, probe, ts.params)).loss;
+  const resumedFromStep = ck?.step ?? 0;
+  const save = (step: number) => {
+    if (opts.checkpointDir)
+      writeStageCheckpoint(opts.checkpointDir, {
+        fingerprint: fp,
+        step,
+        seed,
+        lossBefore,
+        elapsedMs: elapsed + (Date.now() - started),
+        weights: ts.params,
+        state: ts.state,
+      });
+  };
+  const orders = new Map<number, Int32Array>();
+  let step = resumedFromStep;
+  let lastSave = Date.now();
+  let stopped: StageTrainResult['stopped'];
+  for (; step < opts.steps; ) {
+    if (opts.signal?.aborted) stopped = 'signal';
+    else if (opts.deadline !== undefined && Date.now() >= opts.deadline) stopped = 'deadline';
+    if (stopped) {
+      save(step);
+      break;
+    }
+    const { loss, out } = await runBatch(L, opts.data, batchOf(step, n, batchSize, seed, orders), ts.params);
+    if (!Number.isFinite(loss)) throw new UsageError(`the loss became ${loss} at step ${step}`, 'lower the stage lr');
+    ts.update(
+      L.tg.params.map((p) => out[p.grad]!.data as Float32Array),
+      lrAt(optimizer, step, opts.steps),
+    );
+    step++;
+    opts.onStep?.(step, loss);
+    if (step < opts.steps && (step % (opts.checkpointSteps ?? 25) === 0 || Date.now() - lastSave >= (opts.checkpointMs ?? 20_000))) {
+      save(step);
+      lastSave = Date.now();
+    }
+  }
+  const lossAfter = (await runBatch(L, opts.data, probe, ts.params)).loss;
+  await L.session.release();
+  const values = new Map(L.tg.params.map((p, j) => [p.name, ts.params[j]!.slice()]));
+  return {
+    model: withWeights(opts.student, values),
+    steps: step,
+    resumedFromStep,
+    ...(stopped ? { stopped } : {}),
+    lossBefore,
+    lossAfter,
+    wallMs: elapsed + (Date.now() - started),
+    teacherRuns: L.cache.runs,
+  };
+}
