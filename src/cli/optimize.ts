@@ -136,7 +136,13 @@ export const optimizeCommand: Command = {
     { name: 'screen-items', type: 'integer', placeholder: 'n', default: 50, description: 'items scored in a screening measurement' },
     { name: 'screen-seconds', type: 'number', placeholder: 's', default: 3, description: 'latency measuring time of a screening run' },
     { name: 'full-seconds', type: 'number', placeholder: 's', default: 12, description: 'latency measuring time of a full run' },
-    { name: 'passes', type: 'string[]', placeholder: 'name,…', description: 'only these registered passes join the search (default: all); preparation passes and training stages (recover, qat) stay available to chains' },
+    {
+      name: 'passes',
+      type: 'string[]',
+      placeholder: 'name,…',
+      description:
+        'only these registered passes join the search (default: all); preparation passes and training stages (recover, qat) stay available to chains',
+    },
     { name: 'max-variants', type: 'integer', placeholder: 'n', default: 4, description: 'most parameter variants tried per pass' },
     { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of generated data and inputs' },
     { name: 'json', type: 'boolean', description: 'print the outcome as JSON on stdout (schema in docs/summary-json.md)' },

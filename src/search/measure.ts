@@ -89,7 +89,8 @@ export class RealMeasurer implements Measurer {
    * (build-worker); passes handed in by a caller that are not in the registry can only run here.
    * `deadline` (epoch ms) stops a training stage at a step boundary: its output is then not cached.
    */
-  async build(cfg: CandidateConfig, outPath: string, opts: { deadline?: number } = {}): Promise<BuildResult> {
+  async build(cfg: CandidateConfig, outPath: string, opts: { deadline?: number; signal?: AbortSignal } = {}): Promise<BuildResult> {
+    if (opts.signal?.aborted) throw new Error('interrupted before the build started');
     if (cfg.passes.length === 0) {
       copyFileSync(this.s.sourcePath, outPath);
       return { records: [], sizeBytes: statSync(outPath).size, sha256: sha256Bytes(readFileSync(outPath)), stageTimes: [] };

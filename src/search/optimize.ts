@@ -105,12 +105,9 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     const { loadTask, calibrationFeeds } = await import('../data/task.js');
     task = await loadTask(o.task, { ...(o.data ? { data: o.data } : {}), seed, limit: full.evalItems });
     const calN = o.calibrationItems ?? 32;
-    let calTask = task;
-    try {
-      calTask = await loadTask(o.task, { ...(o.data ? { data: o.data } : {}), seed, split: 'train', limit: calN });
-    } catch {
-      // too little data for a train split: calibrate on the eval items
-    }
+    // the train split (all of the task when it is too small to split; any other error stops the run)
+    const { loadSplit } = await import('../data/load-split.js');
+    const calTask = (await loadSplit(o.task, 'train', { ...(o.data ? { data: o.data } : {}), seed, limit: calN })).task;
     calibration = calibrationFeeds(calTask, calN);
   }
   const qp = await planQuality({
@@ -193,6 +190,9 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
       full,
       evalBatchSize: 8,
       calibrationItems: o.calibrationItems ?? 32,
+      // built chain steps are content-addressed here: shared prefixes are built once, a killed build resumes
+      stageDir: join(runDir.root, 'stages'),
+      seed,
       log: (l: string) => o.progress?.log(`  ${l}`),
       ...(qp.mode === 'random' ? { agreementItems: 64 } : {}),
     });

@@ -100,12 +100,22 @@ test('exclusion variants keep the k most sensitive nodes in float', () => {
 test('the registered passes give a space with every transforming pass in it, and no prep or recovery-needing pass alone', () => {
   const space = buildSpace({ passes: PASSES, sourceOpset: 9, hasCalibration: true });
   for (const p of PASSES) {
-    const alone = space.some((c) => c.passes.some((s) => s.name === p.name));
+    // alone: in a candidate with no training stage after it (a prune → recover chain is not alone)
+    const alone = space.some((c) => {
+      const at = c.passes.findIndex((s) => s.name === p.name);
+      return at >= 0 && !c.passes.slice(at + 1).some((s) => PASSES.find((q) => q.name === s.name)?.role === 'train');
+    });
     if (['constants-to-initializers', 'upgrade-opset'].includes(p.name)) continue;
+    // training stages join chains (recover after pruning here; qat as an extension after screening)
+    if (p.role === 'train') continue;
     if (p.prep || p.effect) assert.ok(!alone, `${p.name} is a candidate of its own, but it ${p.prep ? 'only prepares' : 'needs a recovery stage'}`);
     else assert.ok(alone, `${p.name} missing from the space`);
   }
   assert.ok(PASSES.some((p) => p.effect) && PASSES.some((p) => p.prep), 'the table has both kinds, so the rule above is exercised');
+  assert.ok(
+    space.some((c) => c.passes.map((s) => s.name).join(' ').includes('prune-structured recover')),
+    'pruning enters the space as prune → recover chains',
+  );
 });
 
 test('nodes kept float go to a keepFloat list when the pass has one, else to exclude', () => {

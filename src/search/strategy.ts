@@ -42,8 +42,11 @@ export interface StagePlanRow {
 
 /** How candidates are built and measured; the real one runs passes and isolated processes, tests fake it. */
 export interface Measurer {
-  /** Builds a candidate's chain; `signal` aborts a long build (a training stage) at its next checkpoint. */
-  build(cfg: CandidateConfig, outPath: string, opts?: { signal?: AbortSignal }): Promise<BuildResult>;
+  /**
+   * Builds a candidate's chain. `signal`: an interrupt (the build in flight is left to its checkpoint);
+   * `deadline` (epoch ms): a training stage stops at a step boundary by then, and says so in its record.
+   */
+  build(cfg: CandidateConfig, outPath: string, opts?: { signal?: AbortSignal; deadline?: number }): Promise<BuildResult>;
   measure(modelPath: string, cfg: CandidateConfig, stage: 'screen' | 'full'): Promise<Measurement>;
   /**
    * Several candidates' full measurements with their latency taken in interleaved rounds, so that load

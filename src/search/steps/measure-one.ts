@@ -5,7 +5,7 @@
 import type { CandidateConfig, CandidateResult } from '../types.js';
 import { noChangeWhy, firstLine } from './verdict.js';
 import { anchorOf } from './screen-figures.js';
-import { baseIdOf, checkStop, left, Stop, type SearchContext } from './context.js';
+import { baseIdOf, checkStop, left, perFull, Stop, type SearchContext } from './context.js';
 
 type Phase = { phase: string; done: number; total: number };
 
@@ -32,7 +32,9 @@ export async function runCandidate(ctx: SearchContext, id: string, stage: 'scree
   let trainMs = 0;
   try {
     if (!r) {
-      const b = await measurer.build(cfg, modelPath, opts.signal ? { signal: opts.signal } : undefined);
+      // A training stage must leave time for the measurements after it: it stops by this deadline.
+      const deadline = Date.now() + Math.max(0, ctx.opts.timeLimitMs - (started - ctx.t0) - 2 * perFull(ctx));
+      const b = await measurer.build(cfg, modelPath, { deadline, ...(opts.signal ? { signal: opts.signal } : {}) });
       r = { id, config: cfg, status: 'ok', modelSha256: b.sha256, sizeBytes: b.sizeBytes, passRecords: b.records };
       const parentId = ctx.parentOf.get(id);
       if (parentId) r.parentId = parentId;
