@@ -98,6 +98,8 @@ export const pruneStructuredPass: Pass<PruneStructuredParams> = {
       min: 0,
       max: 0.95,
       description: 'fraction of channels removed per group (layer scope) or overall (global); 0 leaves the model unchanged',
+      // what the pipeline search tries (each followed by a recovery stage): mild cuts that recovery can repair
+      search: { values: [0.125, 0.25] },
     },
     method: { type: 'enum', values: ['l1', 'l2', 'bn'], default: 'l1', description: 'importance: L1 or L2 weight norm, or |BatchNorm scale|' },
     scope: { type: 'enum', values: ['layer', 'global'], default: 'layer', description: 'the same ratio in every group, or one ranking over all groups' },

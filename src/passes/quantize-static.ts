@@ -143,6 +143,7 @@ export const quantizeStaticPass: Pass = {
   params: params as unknown as Pass['params'],
   tolerance: { metric: 'cosine', value: 0.98 },
   needsCalibration: true,
+  keepFloatParam: 'keepFloat',
   async run(model, p, ctx) {
     const r = await quantizeStatic(model, p, ctx);
     return { model: r.model, record: r.record };

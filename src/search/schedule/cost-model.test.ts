@@ -19,3 +19,12 @@ test('predictions: priors first, then the mean per stage name and the mean per t
   assert.deepEqual(m.predict(chain, [true, false, false]), { transformMs: 3000, trainMs: 200 * 275, uncached: [1, 2] });
   assert.deepEqual(m.predict(chain, [true, true, true]), { transformMs: 0, trainMs: 0, uncached: [] });
 });
+
+test('the training prior scales with the source model: 20 inferences per sample of a batch of 16, never below the given prior', () => {
+  const m = new StageCostModel(() => 'train', { transformMs: 1000, trainStepMs: 500 });
+  m.priorFromInference(20);
+  assert.equal(m.stepMs({ name: 'recover', params: { steps: 10 } }), 10 * 20 * 16 * 20);
+  const tiny = new StageCostModel(() => 'train', { transformMs: 1000, trainStepMs: 500 });
+  tiny.priorFromInference(0.01);
+  assert.equal(tiny.stepMs({ name: 'recover', params: { steps: 10 } }), 5000);
+});

@@ -18,6 +18,8 @@ export async function measureBaseline(ctx: SearchContext): Promise<CandidateResu
       'E_BASELINE',
       'every candidate is compared with the source model, so it must load and run: try `edgefit bench <model>` with the same --shape/--batch/--threads to see why',
     );
+  // Before any training stage ran, its cost is predicted from how long this model takes to run once.
+  if (!ctx.opts.stagePriors && baseline.full) ctx.stages.priorFromInference(baseline.full.latency.p50);
   return baseline;
 }
 
