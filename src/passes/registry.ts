@@ -12,6 +12,7 @@ import { quantizeStaticPass } from './quantize-static.js';
 import { foldExporterHabitsPass } from './fold-exporter-habits.js';
 import { pruneStructuredPass } from './prune-structured.js';
 import { pruneMagnitudePass } from './prune-magnitude.js';
+import { cleanFp32Pass } from './clean-fp32.js';
 
 // Each pass's output is verified (checked): a broken result is reported as edgefit's bug, typed.
 export const PASSES: Pass[] = (
@@ -25,6 +26,7 @@ export const PASSES: Pass[] = (
     quantizeStaticPass,
     pruneStructuredPass as Pass,
     pruneMagnitudePass as Pass,
+    cleanFp32Pass,
   ] as Pass[]
 ).map(checked);
 
