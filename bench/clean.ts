@@ -17,7 +17,7 @@ import type { Model } from '../src/onnx/model.js';
 import { readModel } from '../src/onnx/read-model.js';
 import { cleanFp32 } from '../src/passes/clean-fp32.js';
 import { CLEAN_RULES } from '../src/passes/clean/rules.js';
-import { cosine, maxAbsDiff } from '../src/passes/quant/ort-check.js';
+import { cosine, maxAbsDiff, optimizedOpCounts } from '../src/passes/quant/ort-check.js';
 import { quantizeStatic } from '../src/passes/quantize-static.js';
 import { createSession } from '../src/runtime/session.js';
 import { latencyFigures, quantileSorted } from '../src/search/stats.js';
@@ -58,6 +58,11 @@ const ctx = { calibration: calibrationFeeds(calib, 64, { input: 'x' }) };
 variants.push({ name: 'source → quantize-static', model: (await quantizeStatic(source, {}, ctx)).model, kind: 'int8' });
 variants.push({ name: 'clean-fp32 → quantize-static', model: (await quantizeStatic(clean.model, {}, ctx)).model, kind: 'int8' });
 
+// ── what ORT runs: its optimized graph (level 'all') of each variant, by op type ─────────────────
+const ortOps: Record<string, number>[] = [];
+for (const v of variants) ortOps.push(Object.fromEntries([...(await optimizedOpCounts(v.model, { threads: THREADS })).entries()].sort()));
+const ortNodes = ortOps.map((o) => Object.values(o).reduce((a, b) => a + b, 0));
+
 // ── quality: outputs against the source on the same images, and CER on the task ─────────────────
 const test = await loadTask(TASK, { split: 'test', limit: EVAL_N });
 async function outputs(s: ort.InferenceSession, t: Task, n: number): Promise<Float32Array[]> {
@@ -70,7 +75,14 @@ async function outputs(s: ort.InferenceSession, t: Task, n: number): Promise<Flo
 }
 const sessions = await Promise.all(variants.map((v) => createSession(v.model, { threads: THREADS, graphOptimizationLevel: 'all' })));
 const refOut = await outputs(sessions[0]!, test, 32);
-const quality = [];
+const quality: {
+  variant: string;
+  maxAbsVsSource: number;
+  minCosineVsSource: number;
+  images: number;
+  primary: { name: string; value: number; ci: [number, number] };
+  n: number;
+}[] = [];
 for (const [k, v] of variants.entries()) {
   const got = await outputs(sessions[k]!, test, 32);
   const maxAbs = Math.max(...got.map((g, i) => maxAbsDiff(refOut[i]!, g)));
@@ -115,11 +127,15 @@ const rows = variants.map((v, k) => {
     kind: v.kind,
     rules: v.rules,
     nodes: v.model.graph.nodes.length,
+    ortNodes: ortNodes[k],
+    ortOps: ortOps[k],
     latencyMs: lat,
     speedupP50: figs[0]!.p50 / f.p50,
     speedupP50Ci: ratioCi(samples[0]!, samples[k]!, 0.5),
     speedupP99: figs[0]!.p99 / f.p99,
     speedupP99Ci: ratioCi(samples[0]!, samples[k]!, 0.99),
+    /** For a variant with one rule left out: its p50 over clean-fp32's, i.e. what that rule buys on top of the others. */
+    ruleShareP50: v.name.startsWith('clean-fp32 without') ? { ratio: f.p50 / figs[1]!.p50, ci: ratioCi(samples[k]!, samples[1]!, 0.5) } : undefined,
     quality: quality[k],
   };
 });
@@ -136,10 +152,11 @@ const { machine } = JSON.parse((await import('node:fs')).readFileSync(path, 'utf
 console.log(`machine: ${machineLine(machine)}; load average at the end ${machine.loadAverage.join(' / ')}`);
 console.log(
   table(
-    ['variant', 'nodes', 'p50 ms [95%]', 'p99 ms [95%]', 'p50 speed-up [95%]', 'p99 speed-up [95%]', 'max|diff|', 'min cos', 'CER'],
+    ['variant', 'nodes', 'ORT nodes', 'p50 ms [95%]', 'p99 ms [95%]', 'p50 speed-up [95%]', 'p99 speed-up [95%]', 'max|diff|', 'min cos', 'CER'],
     rows.map((r) => [
       r.variant,
       r.nodes,
+      r.ortNodes!,
       `${r.latencyMs.p50.toFixed(2)} ${ci(r.latencyMs.ci.p50)}`,
       `${r.latencyMs.p99.toFixed(2)} ${ci(r.latencyMs.ci.p99)}`,
       `${r.speedupP50.toFixed(3)} ${ci(r.speedupP50Ci)}`,
@@ -150,4 +167,8 @@ console.log(
     ]),
   ),
 );
+for (const r of rows.filter((x) => x.ruleShareP50))
+  console.log(
+    `${r.variant.replace('clean-fp32 without ', '')} buys ${r.ruleShareP50!.ratio.toFixed(3)}× p50 on top of the other rules ${ci(r.ruleShareP50!.ci)}`,
+  );
 console.log(`wrote ${path}`);

@@ -46,3 +46,17 @@ test('clean-fp32 with a subset of rules runs only those; an unknown rule is a Us
     (e: unknown) => e instanceof UsageError && /unknown rule 'fold-everything'/.test(e.message) && /conv-batchnorm/.test(e.hint ?? ''),
   );
 });
+
+test('clean-fp32 leaves HardSwish out, and says why, when the model cannot be upgraded to an opset that has it', async () => {
+  const b = new GraphBuilder('t');
+  const x = b.input('x', 1, [1, 2]);
+  const gate = b.op('Clip', [b.op('Add', [x, b.floats('three', [], [3])])], { min: 0, max: 6 });
+  b.output(b.op('Div', [b.op('Mul', [x, gate]), b.floats('six', [], [6])]));
+  const r = await pass.run(b.model({ opset: 6 }), validateParams(pass.name, pass.params, {}), {});
+  assert.equal(r.model.opset(''), 6);
+  assert.equal(r.record.stats.hardswish, 0);
+  assert.ok(
+    r.record.notes.some((n) => /left out hardswish: they need opset 14, and upgrading from 6 failed/.test(n)),
+    r.record.notes.join('; '),
+  );
+});

@@ -4,7 +4,7 @@
 // rows live in clean/rules.ts; this file runs them to a fixpoint and records what each did.
 
 import { constantsToInitializers } from '../onnx/constants.js';
-import { UsageError } from '../onnx/errors.js';
+import { EdgefitError, UsageError } from '../onnx/errors.js';
 import type { Graph } from '../onnx/graph.js';
 import { removeDeadNodes, topoSort } from '../onnx/graph-utils.js';
 import type { Model } from '../onnx/model.js';
@@ -30,15 +30,34 @@ const graphsOf = (m: Model) => {
 /** Whether `rule` would rewrite anything in `model` (run on a copy). */
 const wouldApply = (model: Model, rule: CleanRule) => graphsOf(model.clone()).some((g) => rule.apply(g) > 0);
 
-/** Runs `rules` over every graph of `model` (in place) until nothing changes; rewrites per rule. */
-export function cleanFp32(model: Model, rules: CleanRule[] = CLEAN_RULES): { counts: Record<string, number>; upgradedFrom?: number } {
-  constantsToInitializers(model, { subgraphs: true });
-  const counts: Record<string, number> = Object.fromEntries(rules.map((r) => [r.name, 0]));
+/**
+ * Upgrades `model` (in place) when a rule that would apply needs a newer opset; returns the rules that
+ * can run, and a note when the upgrade was made or could not be (those rules are then left out).
+ */
+function upgradeFor(model: Model, rules: CleanRule[]): { usable: CleanRule[]; note?: string } {
   const opset = model.opset('') ?? 0;
   const need = Math.max(0, ...rules.filter((r) => r.minOpset && opset < r.minOpset && wouldApply(model, r)).map((r) => r.minOpset!));
-  const to = need > opset ? Math.max(need, UPGRADE_TO) : opset;
-  const usable = rules.filter((r) => !r.minOpset || to >= r.minOpset);
-  if (to > opset) upgradeOpset(model, to);
+  const runnable = (at: number) => rules.filter((r) => !r.minOpset || at >= r.minOpset);
+  if (need <= opset) return { usable: runnable(opset) };
+  const to = Math.max(need, UPGRADE_TO);
+  const up = model.clone();
+  try {
+    upgradeOpset(up, to);
+  } catch (e) {
+    if (!(e instanceof EdgefitError)) throw e;
+    const left = rules.filter((r) => !runnable(opset).includes(r)).map((r) => r.name);
+    return { usable: runnable(opset), note: `left out ${left.join(', ')}: they need opset ${need}, and upgrading from ${opset} failed (${e.message})` };
+  }
+  model.graph = up.graph;
+  model.opsetImports = up.opsetImports;
+  return { usable: runnable(to), note: `upgraded opset ${opset} → ${to} for ${rules.filter((r) => !runnable(opset).includes(r)).map((r) => r.name).join(', ')}` };
+}
+
+/** Runs `rules` over every graph of `model` (in place) until nothing changes; rewrites per rule. */
+export function cleanFp32(model: Model, rules: CleanRule[] = CLEAN_RULES): { counts: Record<string, number>; notes: string[] } {
+  constantsToInitializers(model, { subgraphs: true });
+  const counts: Record<string, number> = Object.fromEntries(rules.map((r) => [r.name, 0]));
+  const { usable, note } = upgradeFor(model, rules);
   for (let round = 0, changed = true; changed && round < MAX_ROUNDS; round++) {
     changed = false;
     for (const g of graphsOf(model))
@@ -50,7 +69,7 @@ export function cleanFp32(model: Model, rules: CleanRule[] = CLEAN_RULES): { cou
   }
   removeDeadNodes(model.graph);
   topoSort(model.graph);
-  return { counts, upgradedFrom: to > opset ? opset : undefined };
+  return { counts, notes: note ? [note] : [] };
 }
 
 export const cleanFp32Pass: Pass = {
@@ -76,7 +95,7 @@ export const cleanFp32Pass: Pass = {
     const out = model.clone();
     constantsToInitializers(out, { subgraphs: true }); // so that weights in Constant nodes count as constants; not a rewrite
     const before = countNodes(out);
-    const { counts, upgradedFrom } = cleanFp32(
+    const { counts, notes: upgrade } = cleanFp32(
       out,
       CLEAN_RULES.filter((r) => names.includes(r.name)),
     );
@@ -85,7 +104,7 @@ export const cleanFp32Pass: Pass = {
     const notes = done.length
       ? [`rewrote: ${done.map(([k, v]) => `${k} ${v}`).join(', ')}`]
       : ['nothing to clean: no Conv with a constant scale/bias or BatchNormalization beside it, and no written-out HardSwish'];
-    if (upgradedFrom !== undefined) notes.push(`upgraded opset ${upgradedFrom} → ${out.opset('')} for HardSwish`);
+    notes.push(...upgrade);
     return {
       model: out,
       record: { pass: 'clean-fp32', params, stats: { nodesBefore: before, nodesAfter: countNodes(out), nodesRemoved: removed, ...counts }, skipped: [], notes },
