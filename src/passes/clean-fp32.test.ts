@@ -43,7 +43,7 @@ test('clean-fp32 with a subset of rules runs only those; an unknown rule is a Us
   assert.equal(r.record.stats.nodesRemoved, 0);
   await assert.rejects(
     pass.run(convThenScale(), validateParams(pass.name, pass.params, { rules: ['fold-everything'] }), {}),
-    (e: unknown) => e instanceof UsageError && /unknown rule 'fold-everything'/.test(e.message) && /conv-batchnorm/.test(e.hint ?? ''),
+    (e: unknown) => e instanceof UsageError && /unknown rule 'fold-everything'/.test(e.message) && /conv-scale-bias/.test(e.hint ?? ''),
   );
 });
 

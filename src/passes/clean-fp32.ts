@@ -1,7 +1,7 @@
 // Pass: "fp32, cleaned". Exact float32 rewrites that ORT does not do itself on PP-LCNet-style models:
-// scale/bias Mul and Add folded into the neighbouring Conv, BatchNormalization folded into its Conv,
-// and exporter-written HardSwish turned into the op (upgrading to opset 14 when that is needed). The
-// rows live in clean/rules.ts; this file runs them to a fixpoint and records what each did.
+// scale/bias Mul and Add folded into the neighbouring Conv, and exporter-written HardSwish turned into
+// the op (upgrading the opset when that is needed). The rows live in clean/rules.ts; this file runs
+// them to a fixpoint and records what each did.
 
 import { constantsToInitializers } from '../onnx/constants.js';
 import { EdgefitError, UsageError } from '../onnx/errors.js';
@@ -50,7 +50,13 @@ function upgradeFor(model: Model, rules: CleanRule[]): { usable: CleanRule[]; no
   }
   model.graph = up.graph;
   model.opsetImports = up.opsetImports;
-  return { usable: runnable(to), note: `upgraded opset ${opset} → ${to} for ${rules.filter((r) => !runnable(opset).includes(r)).map((r) => r.name).join(', ')}` };
+  return {
+    usable: runnable(to),
+    note: `upgraded opset ${opset} → ${to} for ${rules
+      .filter((r) => !runnable(opset).includes(r))
+      .map((r) => r.name)
+      .join(', ')}`,
+  };
 }
 
 /** Runs `rules` over every graph of `model` (in place) until nothing changes; rewrites per rule. */
@@ -74,7 +80,7 @@ export function cleanFp32(model: Model, rules: CleanRule[] = CLEAN_RULES): { cou
 
 export const cleanFp32Pass: Pass = {
   name: 'clean-fp32',
-  description: 'exact fp32 cleanup: Conv absorbs BatchNormalization and constant scale/bias Mul/Add, written-out HardSwish becomes the op',
+  description: 'exact fp32 cleanup: Conv absorbs the constant scale/bias Mul/Add around it, written-out HardSwish becomes the op',
   role: 'transform',
   params: {
     rules: {
@@ -103,7 +109,7 @@ export const cleanFp32Pass: Pass = {
     const done = Object.entries(counts).filter(([, v]) => v > 0);
     const notes = done.length
       ? [`rewrote: ${done.map(([k, v]) => `${k} ${v}`).join(', ')}`]
-      : ['nothing to clean: no Conv with a constant scale/bias or BatchNormalization beside it, and no written-out HardSwish'];
+      : ['nothing to clean: no Conv with a constant scale/bias beside it, and no written-out HardSwish'];
     notes.push(...upgrade);
     return {
       model: out,

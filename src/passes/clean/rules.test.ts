@@ -62,23 +62,6 @@ async function clean(m: Model, names: string[], tol = 1e-5): Promise<{ out: Mode
   return { out, counts };
 }
 
-test('conv-batchnorm folds BatchNormalization into the Conv before it, with or without a bias', async () => {
-  for (const bias of [true, false]) {
-    const { b, x, conv } = start();
-    const [g, be, mu] = [rand(C, 7), rand(C, 8), rand(C, 9)].map((v, i) => b.floats(`bn${i}`, [C], v));
-    const va = b.floats(
-      'var',
-      [C],
-      rand(C, 10).map((v) => 0.5 + Math.abs(v)),
-    );
-    const y = b.op('BatchNormalization', [conv(x, { bias, k: 3, pad: 1 }), g!, be!, mu!, va], { epsilon: 1e-3 });
-    b.output(b.op('Relu', [y]));
-    const { out, counts } = await clean(b.model({ opset: 17 }), ['conv-batchnorm']);
-    assert.deepEqual(ops(out), ['Conv', 'Relu']);
-    assert.equal(counts['conv-batchnorm'], 1);
-  }
-});
-
 test('conv-scale-bias folds a scalar Mul and a per-channel Add after a Conv, keeping the graph output name', async () => {
   const { b, x, conv } = start();
   const m = b.op('Mul', [b.floats('s', [1], [0.7]), conv(x, { k: 3, pad: 1 })]);
