@@ -4,7 +4,8 @@
 // bootstrap intervals; outputs compared on rendered serials; CER on the serials task; and static int8
 // from the shipped model against static int8 from the cleaned one (does cleaning first help int8?).
 //   npm run bench -- clean        (CLEAN_ROUNDS=n, default 30; CLEAN_ITERATIONS=n per round, default 20)
-// Writes bench/results/clean-rec.json.
+// Writes bench/results/clean-rec.json. CLEAN_SHARES=1 times only the fp32 variants (no int8, no CER),
+// 60 rounds by default, for a tighter figure of each rule's share: bench/results/clean-rec-shares.json.
 
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
@@ -24,12 +25,13 @@ import { latencyFigures, quantileSorted } from '../src/search/stats.js';
 import { mulberry32 } from '../src/util/rng.js';
 
 const THREADS = 1;
-const ROUNDS = Number(process.env.CLEAN_ROUNDS ?? 30);
+const SHARES = process.env.CLEAN_SHARES === '1';
+const ROUNDS = Number(process.env.CLEAN_ROUNDS ?? (SHARES ? 60 : 30));
 const ITERATIONS = Number(process.env.CLEAN_ITERATIONS ?? 20);
 const FILE = 'ch_PP-OCRv4_rec_infer.onnx';
 const SOURCE = join(process.cwd(), 'node_modules', '@gutenye', 'ocr-models', 'assets', FILE);
 const TASK = 'serials';
-const EVAL_N = 200;
+const EVAL_N = SHARES ? 0 : 200;
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const cleaned = (m: Model, rules = CLEAN_RULES) => {
@@ -53,10 +55,12 @@ for (const r of CLEAN_RULES) {
   );
   variants.push({ name: `clean-fp32 without ${r.name}`, model: c.model, kind: 'fp32', rules: c.counts });
 }
-const calib = await loadTask(TASK, { split: 'train', limit: 64 });
-const ctx = { calibration: calibrationFeeds(calib, 64, { input: 'x' }) };
-variants.push({ name: 'source → quantize-static', model: (await quantizeStatic(source, {}, ctx)).model, kind: 'int8' });
-variants.push({ name: 'clean-fp32 → quantize-static', model: (await quantizeStatic(clean.model, {}, ctx)).model, kind: 'int8' });
+if (!SHARES) {
+  const calib = await loadTask(TASK, { split: 'train', limit: 64 });
+  const ctx = { calibration: calibrationFeeds(calib, 64, { input: 'x' }) };
+  variants.push({ name: 'source → quantize-static', model: (await quantizeStatic(source, {}, ctx)).model, kind: 'int8' });
+  variants.push({ name: 'clean-fp32 → quantize-static', model: (await quantizeStatic(clean.model, {}, ctx)).model, kind: 'int8' });
+}
 
 // ── what ORT runs: its optimized graph (level 'all') of each variant, by op type ─────────────────
 const ortOps: Record<string, number>[] = [];
@@ -64,7 +68,7 @@ for (const v of variants) ortOps.push(Object.fromEntries([...(await optimizedOpC
 const ortNodes = ortOps.map((o) => Object.values(o).reduce((a, b) => a + b, 0));
 
 // ── quality: outputs against the source on the same images, and CER on the task ─────────────────
-const test = await loadTask(TASK, { split: 'test', limit: EVAL_N });
+const test = await loadTask(TASK, { split: 'test', limit: Math.max(EVAL_N, 32) });
 async function outputs(s: ort.InferenceSession, t: Task, n: number): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for await (const b of t.batches({ batchSize: 1, input: 'x' })) {
@@ -80,16 +84,16 @@ const quality: {
   maxAbsVsSource: number;
   minCosineVsSource: number;
   images: number;
-  primary: { name: string; value: number; ci: [number, number] };
+  primary?: { name: string; value: number; ci: [number, number] };
   n: number;
 }[] = [];
 for (const [k, v] of variants.entries()) {
   const got = await outputs(sessions[k]!, test, 32);
   const maxAbs = Math.max(...got.map((g, i) => maxAbsDiff(refOut[i]!, g)));
   const minCos = Math.min(...got.map((g, i) => cosine(refOut[i]!, g)));
-  const e = await evaluate(sessions[k]!, test, { limit: EVAL_N, batchSize: 8 });
-  quality.push({ variant: v.name, maxAbsVsSource: maxAbs, minCosineVsSource: minCos, images: got.length, primary: e.primary, n: e.n });
-  log(`${v.name}: max|diff| ${maxAbs.toExponential(2)}, min cosine ${minCos.toFixed(7)}, ${e.primary.name} ${e.primary.value.toFixed(4)}`);
+  const e = EVAL_N ? await evaluate(sessions[k]!, test, { limit: EVAL_N, batchSize: 8 }) : undefined;
+  quality.push({ variant: v.name, maxAbsVsSource: maxAbs, minCosineVsSource: minCos, images: got.length, primary: e?.primary, n: e?.n ?? 0 });
+  log(`${v.name}: max|diff| ${maxAbs.toExponential(2)}, min cosine ${minCos.toFixed(7)}${e ? `, ${e.primary.name} ${e.primary.value.toFixed(4)}` : ''}`);
 }
 
 // ── latency: round-robin, order rotated each round, one real image ──────────────────────────────
@@ -140,7 +144,9 @@ const rows = variants.map((v, k) => {
   };
 });
 const ci = (c: [number, number] | undefined) => (c ? `[${c[0].toFixed(2)}, ${c[1].toFixed(2)}]` : '');
-const path = writeBenchFile('clean-rec', THREADS, {
+const path = writeBenchFile(SHARES ? 'clean-rec-shares' : 'clean-rec', THREADS, {
+  /** The command that produced this file (the file's own `command` names the file, not the script). */
+  command: `${SHARES ? 'CLEAN_SHARES=1 ' : ''}npm run bench -- clean`,
   model: FILE,
   task: TASK,
   rounds: ROUNDS,
@@ -163,7 +169,7 @@ console.log(
       `${r.speedupP99.toFixed(3)} ${ci(r.speedupP99Ci)}`,
       r.quality!.maxAbsVsSource.toExponential(1),
       r.quality!.minCosineVsSource.toFixed(6),
-      `${r.quality!.primary.value.toFixed(4)} ${ci(r.quality!.primary.ci)}`,
+      r.quality!.primary ? `${r.quality!.primary.value.toFixed(4)} ${ci(r.quality!.primary.ci)}` : '',
     ]),
   ),
 );
