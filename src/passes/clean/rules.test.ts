@@ -93,13 +93,25 @@ test('scale-bias-conv folds a scalar scale and shift into an unpadded Conv after
   assert.equal(counts['scale-bias-conv'], 2);
 });
 
-test('scale-bias-conv keeps a shift before a padded Conv: the border would change', async () => {
+test('scale-bias-conv keeps a shift before a padded Conv (the border would change); scale-shift-swap then lets the scale fold', async () => {
   const { b, x, conv } = start();
-  const h = b.op('Add', [b.op('Relu', [x]), b.floats('t', [1], [-0.4])]);
+  const h = b.op('Add', [b.op('Mul', [b.op('Relu', [x]), b.floats('s', [1], [1.3])]), b.floats('t', [1], [-0.4])]);
   b.output(conv(h, { k: 3, pad: 1, group: C }));
-  const { out, counts } = await clean(b.model({ opset: 17 }), ['scale-bias-conv']);
-  assert.deepEqual(ops(out), ['Relu', 'Add', 'Conv']);
-  assert.equal(counts['scale-bias-conv'], 0);
+  const m = b.model({ opset: 17 });
+  const alone = await clean(m, ['scale-bias-conv']);
+  assert.deepEqual(ops(alone.out), ['Relu', 'Mul', 'Add', 'Conv']);
+  assert.equal(alone.counts['scale-bias-conv'], 0);
+  const swapped = await clean(m, ['scale-bias-conv', 'scale-shift-swap']);
+  assert.deepEqual(ops(swapped.out), ['Relu', 'Add', 'Conv']);
+  assert.equal(swapped.counts['scale-shift-swap'], 1);
+});
+
+test('scale-shift-swap leaves a zero scale alone (t/s)', async () => {
+  const { b, x, conv } = start();
+  const h = b.op('Add', [b.op('Mul', [b.op('Relu', [x]), b.floats('s', [1], [0])]), b.floats('t', [1], [-0.4])]);
+  b.output(conv(h, { k: 3, pad: 1 }));
+  const { counts } = await clean(b.model({ opset: 17 }), ['scale-bias-conv', 'scale-shift-swap']);
+  assert.equal(counts['scale-shift-swap'], 0);
 });
 
 test('hardswish: the Paddle2ONNX form at opset 9 (Clip bounds as attributes) becomes HardSwish at opset 17', async () => {
@@ -133,16 +145,17 @@ test('hardswish leaves look-alikes: Clip to 5, a gate on another value; and the 
   assert.equal(out.opset(''), 11, 'no upgrade when the rule has nothing to rewrite');
 });
 
-test('all rules together on a PP-LCNet block: conv → scale/shift → HardSwish → scale/shift → conv', async () => {
+test('all rules together on a PP-LCNet block: conv → scale/shift → HardSwish → scale/shift → depthwise conv → scale/shift → conv', async () => {
   const { b, x, conv } = start();
   const affine = (v: string, s: number, t: number) => b.op('Add', [b.op('Mul', [b.floats('s', [1], [s]), v]), b.floats('t', [1], [t])]);
   const h = affine(conv(x), 0.9, 0.2);
   const gate = b.op('Clip', [b.op('Add', [h, b.floats('three', [], [3])]), b.floats('lo', [], [0]), b.floats('hi', [], [6])]);
   const hs = affine(b.op('Div', [b.op('Mul', [h, gate]), b.floats('six', [], [6])]), 1.1, -0.3);
-  b.output(conv(hs));
+  const dw = affine(conv(hs, { k: 3, pad: 1, group: C }), 0.8, 0.1);
+  b.output(conv(dw));
   const { out } = await clean(
     b.model({ opset: 17 }),
     CLEAN_RULES.map((r) => r.name),
   );
-  assert.deepEqual(ops(out), ['Conv', 'HardSwish', 'Conv']);
+  assert.deepEqual(ops(out), ['Conv', 'HardSwish', 'Add', 'Conv', 'Conv']);
 });
