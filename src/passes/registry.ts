@@ -12,6 +12,7 @@ import { quantizeStaticPass } from './quantize-static.js';
 import { foldExporterHabitsPass } from './fold-exporter-habits.js';
 import { pruneStructuredPass } from './prune-structured.js';
 import { pruneMagnitudePass } from './prune-magnitude.js';
+import { cleanFp32Pass } from './clean-fp32.js';
 import { recoverStage } from './stages/recover.js';
 import { qatStage } from './stages/qat.js';
 import { finetuneStage } from './stages/finetune.js';
@@ -28,6 +29,7 @@ export const PASSES: Pass[] = (
     quantizeStaticPass,
     pruneStructuredPass as Pass,
     pruneMagnitudePass as Pass,
+    cleanFp32Pass,
     // training stages (role 'train'): minutes, not seconds; they checkpoint into ctx.checkpointDir
     recoverStage as Pass,
     qatStage as Pass,
