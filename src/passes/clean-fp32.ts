@@ -82,6 +82,7 @@ export const cleanFp32Pass: Pass = {
   name: 'clean-fp32',
   description: 'exact fp32 cleanup: Conv absorbs the constant scale/bias Mul/Add around it, written-out HardSwish becomes the op',
   role: 'transform',
+  exactPrefix: true,
   params: {
     rules: {
       type: 'string[]',

@@ -108,5 +108,11 @@ export interface Pass<P extends ParamValues = ParamValues> {
   role?: StageRole;
   /** The parameter (a string[]) that names nodes kept in float, for sensitivity-driven exclusions. */
   keepFloatParam?: string;
+  /**
+   * An exact rewrite (values kept up to float rounding) worth running before the calibrated quantizers
+   * too: the search tries each of their variants with and without it, so a report can tell how much of a
+   * speed-up came from cleaning and how much from quantizing.
+   */
+  exactPrefix?: boolean;
   run(model: Model, params: P, ctx: PassContext): Promise<{ model: Model; record: PassRecord }>;
 }

@@ -133,6 +133,14 @@ export function buildSpace(opts: SpaceOptions): CandidateConfig[] {
       const label = v.tag ? `${pass.name} ${v.tag}` : pass.name;
       const passes = [...prep, { name: pass.name, params: v.params }];
       out.push({ label, passes, session: { ...SESSION_ALL } });
+      // calibrated quantizers are also tried after each exact rewrite (clean-fp32 → quantize-static)
+      if (pass.needsCalibration && pass.keepFloatParam)
+        for (const e of exactPrefixes(opts))
+          out.push({
+            label: `${e.name} → ${label}`,
+            passes: [...prep, { name: e.name, params: {} }, { name: pass.name, params: v.params }],
+            session: { ...SESSION_ALL },
+          });
     }
     // QDQ graphs: ORT's MatMulAddFusion can turn weight DequantizeLinear into per-run work; try without it.
     if (/static|qdq/.test(pass.name)) {
@@ -167,6 +175,11 @@ export function buildSpace(opts: SpaceOptions): CandidateConfig[] {
   });
 }
 
+/** Registered exact rewrites (Pass.exactPrefix) not skipped: tried before the calibrated quantizers too. */
+export function exactPrefixes(opts: SpaceOptions): Pass[] {
+  return opts.passes.filter((p) => p.exactPrefix && roleOf(p) === 'transform' && !opts.skip?.includes(p.name));
+}
+
 /** A registered training stage by name, unless skipped or lacking the data it needs. */
 export function trainStage(opts: SpaceOptions, name: string): Pass | undefined {
   const p = opts.passes.find((q) => q.name === name && roleOf(q) === 'train');
@@ -190,6 +203,9 @@ export function pruneChains(opts: SpaceOptions, prep: { name: string; params: Pa
   const out: CandidateConfig[] = [];
   for (const pass of opts.passes) {
     if (roleOf(pass) !== 'transform' || !pass.effect || opts.skip?.includes(pass.name) || (pass.needsCalibration && !opts.hasCalibration)) continue;
+    // Only passes that declare the values worth searching: unstructured sparsity (prune-magnitude)
+    // declares none, because ORT's dense kernels give it no speed, and training for it would be wasted.
+    if (!Object.keys(pass.effect.params).some((k) => pass.params[k]?.search?.values.length)) continue;
     for (const v of effectVariants(pass, opts.maxPerPass ?? 4))
       out.push({
         label: `${pass.name} ${v.tag} → ${RECOVER_STAGE} ${steps}`,
