@@ -20,6 +20,8 @@ export interface EngineOptions {
   session?: SessionOptions;
   /** Timed warm-up runs per model per worker (default 20); they seed the service times. */
   warmup?: number;
+  /** Warm-up runs per model of a worker that replaces a crashed one, before it takes work (default 3; not timed into the service times). */
+  respawnWarmup?: number;
   quantile?: number;
   maxQueue?: number;
   admission?: boolean;
@@ -44,7 +46,12 @@ export class Engine {
   ) {}
 
   static async start(o: EngineOptions): Promise<Engine> {
-    const pool = await WorkerPool.start({ workers: o.workers ?? 1, models: o.ladder.map((m) => ({ id: m.id, path: m.path })), session: o.session ?? {} });
+    const pool = await WorkerPool.start({
+      workers: o.workers ?? 1,
+      models: o.ladder.map((m) => ({ id: m.id, path: m.path })),
+      session: o.session ?? {},
+      ...(o.respawnWarmup !== undefined ? { respawnWarmup: o.respawnWarmup } : {}),
+    });
     try {
       const first = pool.io[o.ladder[0]!.id]!;
       const names = first.inputs.map((i) => i.name).join(',');
@@ -61,6 +68,7 @@ export class Engine {
       for (const m of o.ladder) feeds[m.id] = { shapes, batch: 1 };
       // a model with no measured time could never be admitted: it gets a few runs even with warm-up off
       const warm = Math.max(o.warmup ?? 20, o.ladder.some((m) => !m.latency) ? 3 : 0);
+      pool.warmFeeds = feeds;
       const times = warm > 0 ? await pool.warmUp(warm, feeds) : {};
       const rungs: Rung[] = o.ladder.map((m) => ({
         id: m.id,

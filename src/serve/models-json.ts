@@ -12,6 +12,7 @@ export function modelsJson(engine: Engine, generation: number, s: InferSettings)
     generation,
     task: engine.spec ? { name: engine.spec.name, input: engine.input, decode: engine.spec.output.decode } : null,
     admission: { enabled: sched.admission, quantile: sched.quantile, max_queue: sched.maxQueue, default_deadline_ms: s.deadlineMs, workers: engine.pool.slots },
+    decode: { pending: s.images.pending, predicted_ms: r3(s.images.predictMs(0.99)) },
     cascade: s.cascadeThreshold !== undefined ? { threshold: s.cascadeThreshold } : null,
     models: engine.ladder.map((m, rung) => {
       const t = sched.rungs[rung]!.time;

@@ -75,6 +75,17 @@ export class Scheduler {
     this.quantile = opts.quantile ?? 0.99;
     this.maxQueue = opts.maxQueue ?? 64;
     this.admission = opts.admission ?? true;
+    // a respawned worker that finished its warm-up takes the work that waited
+    exec.onSlotUp?.(() => this.pump());
+  }
+
+  /** When each worker is expected to take its next request; a slot that is down counts from when it is back. */
+  private slotsFreeAt(now: number): number[] {
+    return this.busy.map((b, slot) => {
+      const down = this.exec.downUntil?.(slot);
+      if (down !== undefined) return Math.max(down, now);
+      return b ? b.startedAt + b.expectedMs : now;
+    });
   }
 
   get depth(): number {
@@ -87,15 +98,16 @@ export class Scheduler {
     return this.opts.rungs;
   }
 
-  /** What admission would decide for a request arriving now (no side effects). */
-  decide(deadline: number, from = 0, to = this.opts.rungs.length - 1): Decision {
+  /**
+   * What admission would decide for a request arriving now (no side effects). `ahead` counts requests
+   * not queued yet that will be (images being decoded): each is taken as a run of the fastest rung.
+   */
+  decide(deadline: number, from = 0, to = this.opts.rungs.length - 1, ahead = 0): Decision {
     const now = this.now();
-    const state = {
-      now,
-      slotsFreeAt: this.busy.map((b) => (b ? b.startedAt + b.expectedMs : now)),
-      queuedMs: this.queue.map((j) => this.opts.rungs[j.rung]!.time.mean()),
-      maxQueue: this.maxQueue,
-    };
+    const queuedMs = this.queue.map((j) => this.opts.rungs[j.rung]!.time.mean());
+    const fastest = this.opts.rungs[to]!.time.mean();
+    if (Number.isFinite(fastest)) for (let k = 0; k < ahead; k++) queuedMs.push(fastest);
+    const state = { now, slotsFreeAt: this.slotsFreeAt(now), queuedMs, maxQueue: this.maxQueue + ahead };
     if (!this.admission) {
       const start = predictStart(state);
       if (this.queue.length >= this.maxQueue) return { kind: 'shed', reason: 'queue-full', predictedStart: start, retryAfterMs: Math.max(0, start - now) };
@@ -131,7 +143,7 @@ export class Scheduler {
 
   private pump(): void {
     for (let slot = 0; slot < this.busy.length && this.queue.length; slot++) {
-      if (this.busy[slot]) continue;
+      if (this.busy[slot] || this.exec.downUntil?.(slot) !== undefined) continue;
       const job = this.queue.shift()!;
       if (job.timer) clearTimeout(job.timer);
       const now = this.now();

@@ -13,6 +13,7 @@ import type { EventSink } from '../monitor/event.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { HttpError, errorBody } from './http-error.js';
 import { DEFAULT_MAX_PIXELS } from './image-input.js';
+import { DecodePool, type ImageDecoder } from './decode-pool.js';
 import { earlyShed, handleInfer, runFailure, type InferSettings } from './infer-route.js';
 import type { Ladder } from './ladder.js';
 import { ServeMetrics } from './metrics.js';
@@ -36,6 +37,10 @@ export interface ServerOptions extends Omit<EngineOptions, 'ladder'> {
   cascadeThreshold?: number;
   defectLabels?: string[];
   eventSink?: EventSink;
+  /** Decode worker threads for image bodies (default 1). */
+  decodeWorkers?: number;
+  /** Decodes image bodies instead of a pool of decodeWorkers (tests count or slow its calls); the server closes it. */
+  imageDecoder?: ImageDecoder;
   /** Called after each successful reload with the new generation (tests, the CLI's log). */
   onReload?: (generation: number) => void;
 }
@@ -77,7 +82,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let generation = 1;
   let ready = true;
   let reloading: Promise<{ generation: number; models: string[] }> | null = null;
+  const images = o.imageDecoder ?? new DecodePool(o.decodeWorkers ?? 1);
+  // image tasks decode from the first request on: no thread start in a request's time
+  if (images instanceof DecodePool && engine.spec?.preprocess.kind === 'image')
+    await images.start().catch(async (e: unknown) => {
+      await Promise.all([engine.close(), images.close()]);
+      throw e;
+    });
   const settings: InferSettings = {
+    images,
     deadlineMs: o.deadlineMs ?? ladder.budgetMs ?? 1000,
     maxPixels: o.maxPixels ?? DEFAULT_MAX_PIXELS,
     maxElements: o.maxElements ?? 2 ** 24,
@@ -154,6 +167,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         if (reloading) await reloading.catch(() => undefined);
         await app.close();
         await engine.retire();
+        await images.close();
         await o.eventSink?.close();
       })()),
   };
