@@ -94,7 +94,11 @@ export class DecodePool implements ImageDecoder {
     const worker = spawnWorker('decode-worker');
     let loaded!: () => void;
     let failed!: (e: Error) => void;
-    const s: Slot = { worker, ready: new Promise((res, rej) => ((loaded = res), (failed = rej))) };
+    const ready = new Promise<void>((res, rej) => {
+      loaded = res;
+      failed = rej;
+    });
+    const s: Slot = { worker, ready };
     s.ready.catch(() => undefined);
     this.slots[k] = s;
     worker.on('message', (m: DecodeReply) => ('ready' in m ? loaded() : this.settle(s, m)));

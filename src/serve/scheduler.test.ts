@@ -183,3 +183,41 @@ test('the time an answer needs after its run counts against the deadline', async
   assert.equal(s.decide(13).kind, 'admit');
   assert.equal(s.decide(12.9).kind, 'shed');
 });
+
+test('images still being decoded count as work ahead (at the fastest mean), but never as a full queue', async () => {
+  const { exec } = manual(1);
+  const s = new Scheduler(exec, {
+    rungs: [
+      { id: 'big', time: new ServiceTime([10]) },
+      { id: 'small', time: new ServiceTime([4]) },
+    ],
+    maxQueue: 1,
+    now: () => 0,
+  });
+  assert.equal(s.decide(10).kind, 'admit');
+  // two ahead at small's 4 ms: start 8; big done 18 (late for 15), small 12 → degraded
+  const d = s.decide(15, 0, 1, 2);
+  assert.equal(d.kind === 'admit' && d.rung, 1);
+  // three ahead: start 12, small done 16 > 15 → refused for the deadline, not for the queue bound
+  const e = s.decide(15, 0, 1, 3);
+  assert.equal(e.kind === 'shed' && e.reason, 'deadline');
+});
+
+test('a slot that is down takes no work and counts as busy until it is expected back; it takes the queue when up', async () => {
+  let now = 0;
+  let up: ((u: { slot: number; warmupMs: Record<string, number[]> }) => void) | undefined;
+  let downUntil: number | undefined = 50;
+  const { exec: base, calls } = manual(1);
+  const exec = { ...base, run: base.run, downUntil: () => downUntil, onSlotUp: (f: typeof up) => (up = f) };
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time: new ServiceTime([5]) }], now: () => now });
+  assert.equal(s.decide(40).kind, 'shed', 'back at 50, done at 55: too late for 40');
+  const a = s.submit({ feeds: {}, deadline: 100 });
+  await tick();
+  assert.equal(calls.length, 0, 'nothing dispatched to a slot that is down');
+  now = 20;
+  downUntil = undefined;
+  up!({ slot: 0, warmupMs: {} });
+  assert.equal(calls.length, 1, 'dispatched the moment the slot is back');
+  calls[0]!.finish(5);
+  assert.equal((await a).kind, 'served');
+});
