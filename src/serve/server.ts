@@ -7,6 +7,7 @@
 
 import { createServer } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { createCanvas } from '@napi-rs/canvas';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { UsageError } from '../onnx/errors.js';
 import type { EventSink } from '../monitor/event.js';
@@ -84,8 +85,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let reloading: Promise<{ generation: number; models: string[] }> | null = null;
   const images = o.imageDecoder ?? new DecodePool(o.decodeWorkers ?? 1);
   // image tasks decode from the first request on: no thread start in a request's time
-  if (images instanceof DecodePool && engine.spec?.preprocess.kind === 'image')
-    await images.start().catch(async (e: unknown) => {
+  const imageSpec = engine.spec?.preprocess.kind === 'image' ? engine.spec.preprocess : undefined;
+  if (images instanceof DecodePool && imageSpec)
+    await (async () => {
+      await images.start();
+      await images.warmUp(blankPng(imageSpec.width, imageSpec.height), imageSpec, engine.input);
+    })().catch(async (e: unknown) => {
       await Promise.all([engine.close(), images.close()]);
       throw e;
     });
@@ -232,4 +237,13 @@ function fastifyHint(e: FastifyError, limit: number): string | undefined {
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'send application/json (tensors), image/png or image/jpeg';
   if (e instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return 'the body must be valid JSON';
   return undefined;
+}
+
+/** A grey PNG of the model's input size, to warm the decode workers up with. */
+function blankPng(width: number, height: number): Buffer {
+  const c = createCanvas(width, height);
+  const ctx = c.getContext('2d');
+  ctx.fillStyle = '#808080';
+  ctx.fillRect(0, 0, width, height);
+  return c.toBuffer('image/png');
 }
