@@ -250,7 +250,7 @@ export class Scheduler {
       } catch (e) {
         return settle(e as Error);
       }
-      jobs.forEach((j, i) =>
+      for (const [i, j] of jobs.entries())
         j.resolve({
           kind: 'served',
           rung: j.rung,
@@ -260,8 +260,7 @@ export class Scheduler {
           outputs: parts[i]!,
           computeMs: r.computeMs,
           batch: jobs.length,
-        }),
-      );
+        });
       settle();
     }, settle);
   }
