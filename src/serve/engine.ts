@@ -12,6 +12,7 @@ import type { LadderModel } from './ladder.js';
 import { Scheduler, type Rung } from './scheduler.js';
 import { ServiceTime } from './service-time.js';
 import { WorkerPool } from './worker-pool.js';
+import { measureBatches } from './batch-measure.js';
 import type { ModelIo } from './wire.js';
 
 export interface EngineOptions {
@@ -24,6 +25,11 @@ export interface EngineOptions {
   respawnWarmup?: number;
   quantile?: number;
   maxQueue?: number;
+  /**
+   * Micro-batching: the most requests one run may take (default 1: off). Each size from 2 up is timed at
+   * start-up and used only where its time per request beats a single request's (models with a free batch dim).
+   */
+  maxBatch?: number;
   admission?: boolean;
   /** The task spec for image bodies; inferred for known models when absent. */
   spec?: TaskSpec;
@@ -74,7 +80,20 @@ export class Engine {
         id: m.id,
         time: times[m.id]?.length ? new ServiceTime(times[m.id]) : m.latency ? ServiceTime.fromQuantiles(m.latency) : new ServiceTime(),
       }));
-      const scheduler = new Scheduler(pool, { rungs, quantile: o.quantile, maxQueue: o.maxQueue, admission: o.admission, afterRun: new ServiceTime() });
+      const maxBatch = o.maxBatch ?? 1;
+      if (maxBatch > 1) {
+        const single = Object.fromEntries(rungs.map((r) => [r.id, r.time]));
+        const batches = await measureBatches(pool, { single, io: pool.io, shapes, maxBatch, runs: Math.max(5, warm) });
+        for (const r of rungs) if (batches[r.id]) r.batch = batches[r.id];
+      }
+      const scheduler = new Scheduler(pool, {
+        rungs,
+        quantile: o.quantile,
+        maxQueue: o.maxQueue,
+        admission: o.admission,
+        maxBatch,
+        afterRun: new ServiceTime(),
+      });
       return new Engine(pool, scheduler, o.ladder, pool.io, spec, input, spec ? makeDecoder(spec.output, o.baseDir) : undefined);
     } catch (e) {
       await pool.close();

@@ -165,10 +165,11 @@ export class WorkerPool implements Executor {
 
   /**
    * Warm-up runs on every worker, one worker after the other (so that they do not compete for the
-   * cores while timed); returns the times per model id. `feeds` sets input shapes per model id.
+   * cores while timed); returns the times per model id. `feeds` sets input shapes per model id; they are
+   * remembered for the warm-up of a respawned worker unless `remember` is false (batch measurements).
    */
-  async warmUp(runs: number, feeds: Record<string, FeedOptions>): Promise<Record<string, number[]>> {
-    this.warmFeeds = feeds;
+  async warmUp(runs: number, feeds: Record<string, FeedOptions>, remember = true): Promise<Record<string, number[]>> {
+    if (remember) this.warmFeeds = feeds;
     const out: Record<string, number[]> = {};
     for (let slot = 0; slot < this.workers.length; slot++) for (const [id, t] of Object.entries(await this.warmSlot(slot, runs))) (out[id] ??= []).push(...t);
     return out;
