@@ -31,7 +31,11 @@ export async function measureBatches(pool: Pick<WorkerPool, 'warmUp'>, o: BatchM
     ids = ids.filter((id) => {
       const t = new ServiceTime(times[id] ?? []);
       const helps = t.count > 0 && t.mean() / k < o.single[id]!.mean();
-      if (helps) (out[id] ??= new Map()).set(k, t);
+      if (helps) {
+        const sizes = out[id] ?? new Map<number, ServiceTime>();
+        sizes.set(k, t);
+        out[id] = sizes;
+      }
       return helps;
     });
   }
