@@ -96,9 +96,10 @@ export function sendShed(
 /**
  * Admission before the body is read: a request that no model could finish in time is refused on its
  * headers and the queue state alone, without paying for the upload, the JSON parse or the image decode.
- * An image body still has its decode ahead of it: the decode pool's prediction comes off its deadline,
- * and the images being decoded now count as work queued ahead (at the fastest model's mean, so that
- * this refuses only what must miss). Admitted here, it is decided again once its input is ready.
+ * The images being decoded now count as work queued ahead (at the fastest model's mean, so that this
+ * refuses only what must miss). Its own decode time is not predicted here: a decode estimate that only
+ * admitted requests update could, once too high, refuse every image for good. Admitted here, it is
+ * decided again once its input is ready, on the time then left.
  */
 export function earlyShed(
   req: FastifyRequest,
@@ -111,10 +112,8 @@ export function earlyShed(
   const deadlineMs = deadlineOf(req, s.deadlineMs);
   const image = isImage(contentType(req));
   const cascade = s.cascadeThreshold !== undefined && image && engine.decoder && engine.ladder.length > 1;
-  const sched = engine.scheduler;
-  const decodeMs = image ? s.images.predictMs(sched.quantile) : 0;
   const last = engine.ladder.length - 1;
-  const d = sched.decide(arrival + deadlineMs - decodeMs, cascade ? last : 0, last, image ? s.images.pending : 0);
+  const d = engine.scheduler.decide(arrival + deadlineMs, cascade ? last : 0, last, image ? s.images.pending : 0);
   if (d.kind !== 'shed') return undefined;
   return sendShed(reply, metrics, d, deadlineMs, (performance.now() - arrival) / 1000);
 }
