@@ -99,10 +99,12 @@ export class WorkerPool implements Executor {
         } else if (m.type === 'warm') this.warmWaiters.get(slot)?.(m);
         else this.settle(m);
       });
-      w.on('error', (e) => (ready ? this.failSlot(slot, e) : reject(e)));
+      // a replaced worker's last events (its 'exit' after its 'error') concern the slot no more
+      const current = () => this.workers[slot] === w;
+      w.on('error', (e) => (!ready ? reject(e) : current() && this.failSlot(slot, e)));
       w.on('exit', (code) => {
         if (!ready) reject(new Error(`inference worker exited with code ${code} while loading`));
-        else if (!this.closing) this.failSlot(slot, new Error(`inference worker exited with code ${code}`));
+        else if (!this.closing && current()) this.failSlot(slot, new Error(`inference worker exited with code ${code}`));
       });
       const load: ToWorker = { type: 'load', models: this.opts.models, session: this.opts.session };
       w.postMessage(load);
@@ -171,7 +173,8 @@ export class WorkerPool implements Executor {
   async warmUp(runs: number, feeds: Record<string, FeedOptions>, remember = true): Promise<Record<string, number[]>> {
     if (remember) this.warmFeeds = feeds;
     const out: Record<string, number[]> = {};
-    for (let slot = 0; slot < this.workers.length; slot++) for (const [id, t] of Object.entries(await this.warmSlot(slot, runs))) (out[id] ??= []).push(...t);
+    for (let slot = 0; slot < this.workers.length; slot++)
+      for (const [id, t] of Object.entries(await this.warmSlot(slot, runs))) out[id] = [...(out[id] ?? []), ...t];
     return out;
   }
 
