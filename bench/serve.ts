@@ -76,6 +76,8 @@ interface Sample {
   model?: string;
   text?: string;
   escalated?: boolean;
+  /** The server's own decode time for the image (wait for the decode worker included). */
+  decodeMs?: number;
 }
 
 const MALFORMED: [string, Buffer][] = [
@@ -92,8 +94,22 @@ async function send(url: string, deadlineMs: number, i: number, malformed = fals
     const text = await r.body.text();
     const ms = performance.now() - t0;
     if (r.statusCode !== 200) return { status: r.statusCode, ms, degraded: false };
-    const b = JSON.parse(text) as { model: string; degraded: boolean; result: { text: string }; cascade?: { escalated: boolean } };
-    return { status: 200, ms, degraded: b.degraded, model: b.model, text: b.result.text, ...(b.cascade ? { escalated: b.cascade.escalated } : {}) };
+    const b = JSON.parse(text) as {
+      model: string;
+      degraded: boolean;
+      result: { text: string };
+      cascade?: { escalated: boolean };
+      timing: { decode_ms?: number };
+    };
+    return {
+      status: 200,
+      ms,
+      degraded: b.degraded,
+      model: b.model,
+      text: b.result.text,
+      ...(b.cascade ? { escalated: b.cascade.escalated } : {}),
+      ...(b.timing.decode_ms !== undefined ? { decodeMs: b.timing.decode_ms } : {}),
+    };
   } catch {
     return { status: 0, ms: performance.now() - t0, degraded: false };
   }
@@ -137,6 +153,7 @@ function report(samples: Sample[], deadlineMs: number, elapsedS: number) {
     onTimePerS: Math.round((onTime.length / elapsedS) * 10) / 10,
     e2eMs: { p50: e2e.p50, p99: e2e.p99 },
     shedMs: { p50: summarize(shed.map((x) => x.ms)).p50, p99: summarize(shed.map((x) => x.ms)).p99 },
+    decodeMs: { p50: summarize(ok.flatMap((x) => x.decodeMs ?? [])).p50, p99: summarize(ok.flatMap((x) => x.decodeMs ?? [])).p99 },
   };
 }
 
@@ -267,7 +284,23 @@ console.log(
 );
 console.log(
   table(
-    ['admission', 'load', 'cap/s', 'req/s', 'on time', 'late', 'shed', 'dl missed', 'degraded', 'on-time/s', 'e2e p50', 'e2e p99', 'shed p99', 'RSS max MiB'],
+    [
+      'admission',
+      'load',
+      'cap/s',
+      'req/s',
+      'on time',
+      'late',
+      'shed',
+      'dl missed',
+      'degraded',
+      'on-time/s',
+      'e2e p50',
+      'e2e p99',
+      'shed p99',
+      'decode p99',
+      'RSS max MiB',
+    ],
     levels.map((l) => [
       l.admission,
       `${l.load * 100}%`,
@@ -282,6 +315,7 @@ console.log(
       ms(l.e2eMs.p50),
       ms(l.e2eMs.p99),
       ms(l.shedMs.p99),
+      ms(l.decodeMs.p99),
       l.rssMiB.max.toFixed(0),
     ]),
   ),

@@ -12,6 +12,7 @@ import type { LadderModel } from './ladder.js';
 import { Scheduler, type Rung } from './scheduler.js';
 import { ServiceTime } from './service-time.js';
 import { WorkerPool } from './worker-pool.js';
+import { measureBatches } from './batch-measure.js';
 import type { ModelIo } from './wire.js';
 
 export interface EngineOptions {
@@ -20,8 +21,15 @@ export interface EngineOptions {
   session?: SessionOptions;
   /** Timed warm-up runs per model per worker (default 20); they seed the service times. */
   warmup?: number;
+  /** Warm-up runs per model of a worker that replaces a crashed one, before it takes work (default 3; not timed into the service times). */
+  respawnWarmup?: number;
   quantile?: number;
   maxQueue?: number;
+  /**
+   * Micro-batching: the most requests one run may take (default 1: off). Each size from 2 up is timed at
+   * start-up and used only where its time per request beats a single request's (models with a free batch dim).
+   */
+  maxBatch?: number;
   admission?: boolean;
   /** The task spec for image bodies; inferred for known models when absent. */
   spec?: TaskSpec;
@@ -44,7 +52,12 @@ export class Engine {
   ) {}
 
   static async start(o: EngineOptions): Promise<Engine> {
-    const pool = await WorkerPool.start({ workers: o.workers ?? 1, models: o.ladder.map((m) => ({ id: m.id, path: m.path })), session: o.session ?? {} });
+    const pool = await WorkerPool.start({
+      workers: o.workers ?? 1,
+      models: o.ladder.map((m) => ({ id: m.id, path: m.path })),
+      session: o.session ?? {},
+      ...(o.respawnWarmup !== undefined ? { respawnWarmup: o.respawnWarmup } : {}),
+    });
     try {
       const first = pool.io[o.ladder[0]!.id]!;
       const names = first.inputs.map((i) => i.name).join(',');
@@ -61,12 +74,26 @@ export class Engine {
       for (const m of o.ladder) feeds[m.id] = { shapes, batch: 1 };
       // a model with no measured time could never be admitted: it gets a few runs even with warm-up off
       const warm = Math.max(o.warmup ?? 20, o.ladder.some((m) => !m.latency) ? 3 : 0);
+      pool.warmFeeds = feeds;
       const times = warm > 0 ? await pool.warmUp(warm, feeds) : {};
       const rungs: Rung[] = o.ladder.map((m) => ({
         id: m.id,
         time: times[m.id]?.length ? new ServiceTime(times[m.id]) : m.latency ? ServiceTime.fromQuantiles(m.latency) : new ServiceTime(),
       }));
-      const scheduler = new Scheduler(pool, { rungs, quantile: o.quantile, maxQueue: o.maxQueue, admission: o.admission, afterRun: new ServiceTime() });
+      const maxBatch = o.maxBatch ?? 1;
+      if (maxBatch > 1) {
+        const single = Object.fromEntries(rungs.map((r) => [r.id, r.time]));
+        const batches = await measureBatches(pool, { single, io: pool.io, shapes, maxBatch, runs: Math.max(5, warm) });
+        for (const r of rungs) if (batches[r.id]) r.batch = batches[r.id];
+      }
+      const scheduler = new Scheduler(pool, {
+        rungs,
+        quantile: o.quantile,
+        maxQueue: o.maxQueue,
+        admission: o.admission,
+        maxBatch,
+        afterRun: new ServiceTime(),
+      });
       return new Engine(pool, scheduler, o.ladder, pool.io, spec, input, spec ? makeDecoder(spec.output, o.baseDir) : undefined);
     } catch (e) {
       await pool.close();

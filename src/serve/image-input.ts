@@ -1,7 +1,8 @@
 // Image request bodies: the format is sniffed from the bytes (whatever the Content-Type says), the size
 // is read from the header and checked against the pixel limit before a byte is decoded (a 20-byte PNG
-// can claim 10^9 pixels), then the image is decoded, measured for monitoring and preprocessed by the
-// task spec into the model's input tensor.
+// can claim 10^9 pixels): checkImage, on the main thread. Then the image is decoded, measured for
+// monitoring and preprocessed by the task spec into the model's input tensor: decodeImage, on a decode
+// worker (decode-pool.ts).
 
 import { createCanvas, loadImage, type Canvas } from '@napi-rs/canvas';
 import { truncation, prepareImage, stackImages, canvasPixels } from '../data/image.js';
@@ -54,8 +55,12 @@ export interface DecodedImage {
   height: number;
 }
 
-/** Checks, decodes and preprocesses one image for a model input; every failure is a 4xx HttpError. */
-export async function imageFeeds(bytes: Uint8Array, p: ImagePreprocess, input: string, maxPixels: number): Promise<DecodedImage> {
+/**
+ * The checks that need only the bytes, cheap enough for the main thread: not empty, a PNG or JPEG by
+ * its signature, a size in the header within the pixel limit (a 20-byte PNG can claim 10^9 pixels), and
+ * the file's end marker present. Every failure is a 4xx HttpError; nothing is decoded.
+ */
+export function checkImage(bytes: Uint8Array, maxPixels: number): { format: 'png' | 'jpeg'; width: number; height: number } {
   if (bytes.length === 0) throw new HttpError(400, 'empty_body', 'the body is empty', 'send the PNG or JPEG bytes as the body');
   const head = imageHeader(bytes);
   if (!head)
@@ -76,6 +81,15 @@ export async function imageFeeds(bytes: Uint8Array, p: ImagePreprocess, input: s
     );
   const cut = truncation(bytes);
   if (cut) throw new HttpError(400, 'bad_image', cut, 'send the whole file');
+  return head;
+}
+
+/**
+ * Decodes checked image bytes, measures them for monitoring and preprocesses them by the task spec into
+ * the model's input tensor (the pixel work: the server runs it on a decode worker, never on its main
+ * thread). Every failure is a 4xx HttpError.
+ */
+export async function decodeImage(bytes: Uint8Array, p: ImagePreprocess, input: string): Promise<DecodedImage> {
   let img;
   try {
     img = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -98,6 +112,12 @@ export async function imageFeeds(bytes: Uint8Array, p: ImagePreprocess, input: s
   canvas.getContext('2d').drawImage(img, 0, 0);
   const stats = imageStats(canvasPixels(canvas));
   return { feeds: preprocessed(img, p, input), stats, width: img.width, height: img.height };
+}
+
+/** Checks, decodes and preprocesses one image in this thread; every failure is a 4xx HttpError. */
+export async function imageFeeds(bytes: Uint8Array, p: ImagePreprocess, input: string, maxPixels: number): Promise<DecodedImage> {
+  checkImage(bytes, maxPixels);
+  return decodeImage(bytes, p, input);
 }
 
 /** A decoded image (or canvas) as the model's input tensor, batch of one. */

@@ -8,7 +8,8 @@ import { isDefect, type Decoded } from './decode-result.js';
 import type { Engine } from './engine.js';
 import { inspectionEvent, namesPart } from './events.js';
 import { HttpError, errorBody } from './http-error.js';
-import { imageFeeds } from './image-input.js';
+import { checkImage } from './image-input.js';
+import type { ImageDecoder } from './decode-pool.js';
 import { outputsJson, parseJsonFeeds } from './json-feeds.js';
 import type { ServeMetrics } from './metrics.js';
 import type { Outcome } from './scheduler.js';
@@ -25,6 +26,8 @@ export interface InferSettings {
   cascadeThreshold?: number;
   defectLabels?: string[];
   eventSink?: EventSink;
+  /** Where image bodies are decoded (worker threads; the main thread never decodes pixels). */
+  images: ImageDecoder;
 }
 
 /** The request's deadline in ms after arrival: X-Deadline-Ms, else the server's default. */
@@ -39,12 +42,17 @@ export function deadlineOf(req: FastifyRequest, fallback: number): number {
 
 interface Prepared {
   feeds: WireTensors;
-  image?: { stats: ImageStats };
+  image?: { stats: ImageStats; decodeMs: number };
 }
 
+function contentType(req: FastifyRequest): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+const isImage = (type: string) => type === 'image/png' || type === 'image/jpeg';
+
 async function prepare(req: FastifyRequest, engine: Engine, s: InferSettings): Promise<Prepared> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === 'image/png' || type === 'image/jpeg') {
+  if (isImage(contentType(req))) {
     const p = engine.spec?.preprocess;
     if (!p || p.kind !== 'image')
       throw new HttpError(
@@ -53,8 +61,12 @@ async function prepare(req: FastifyRequest, engine: Engine, s: InferSettings): P
         'this server has no image task for its model, so it takes JSON tensors only',
         'start the server with --task <task|spec.json>, or send application/json',
       );
-    const img = await imageFeeds(req.body as Buffer, p, engine.input, s.maxPixels);
-    return { feeds: img.feeds, image: { stats: img.stats } };
+    // the header checks (pixel limit included) here, the pixels on a decode worker
+    const bytes = req.body as Buffer;
+    checkImage(bytes, s.maxPixels);
+    const t0 = performance.now();
+    const img = await s.images.decode(bytes, p, engine.input);
+    return { feeds: img.feeds, image: { stats: img.stats, decodeMs: performance.now() - t0 } };
   }
   return { feeds: parseJsonFeeds(req.body, engine.io[engine.ladder[0]!.id]!, s.maxElements) };
 }
@@ -83,8 +95,11 @@ export function sendShed(
 
 /**
  * Admission before the body is read: a request that no model could finish in time is refused on its
- * headers alone, without paying for the upload, the JSON parse or the image decode. (Admitted here, it
- * is decided again once its input is ready.)
+ * headers and the queue state alone, without paying for the upload, the JSON parse or the image decode.
+ * The images being decoded now count as work queued ahead (at the fastest model's mean, so that this
+ * refuses only what must miss). Its own decode time is not predicted here: a decode estimate that only
+ * admitted requests update could, once too high, refuse every image for good. Admitted here, it is
+ * decided again once its input is ready, on the time then left.
  */
 export function earlyShed(
   req: FastifyRequest,
@@ -95,9 +110,10 @@ export function earlyShed(
   arrival: number,
 ): FastifyReply | undefined {
   const deadlineMs = deadlineOf(req, s.deadlineMs);
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  const cascade = s.cascadeThreshold !== undefined && type.startsWith('image/') && engine.decoder && engine.ladder.length > 1;
-  const d = engine.scheduler.decide(arrival + deadlineMs, cascade ? engine.ladder.length - 1 : 0);
+  const image = isImage(contentType(req));
+  const cascade = s.cascadeThreshold !== undefined && image && engine.decoder && engine.ladder.length > 1;
+  const last = engine.ladder.length - 1;
+  const d = engine.scheduler.decide(arrival + deadlineMs, cascade ? last : 0, last, image ? s.images.pending : 0);
   if (d.kind !== 'shed') return undefined;
   return sendShed(reply, metrics, d, deadlineMs, (performance.now() - arrival) / 1000);
 }
@@ -167,7 +183,12 @@ export async function handleInfer(
       ])
       .catch(() => metrics.eventsFailed.inc());
   reply.header('x-model', out.model);
-  const timing = { queue_ms: round(out.queueMs), compute_ms: round(out.computeMs), total_ms: round(totalMs) };
+  const timing = {
+    ...(input.image ? { decode_ms: round(input.image.decodeMs) } : {}),
+    queue_ms: round(out.queueMs),
+    compute_ms: round(out.computeMs),
+    total_ms: round(totalMs),
+  };
   const base = {
     model: out.model,
     degraded: out.degraded,

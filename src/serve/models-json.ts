@@ -11,7 +11,15 @@ export function modelsJson(engine: Engine, generation: number, s: InferSettings)
   return {
     generation,
     task: engine.spec ? { name: engine.spec.name, input: engine.input, decode: engine.spec.output.decode } : null,
-    admission: { enabled: sched.admission, quantile: sched.quantile, max_queue: sched.maxQueue, default_deadline_ms: s.deadlineMs, workers: engine.pool.slots },
+    admission: {
+      enabled: sched.admission,
+      quantile: sched.quantile,
+      max_queue: sched.maxQueue,
+      default_deadline_ms: s.deadlineMs,
+      workers: engine.pool.slots,
+      max_batch: sched.opts.maxBatch ?? 1,
+    },
+    decode: { pending: s.images.pending, predicted_ms: r3(s.images.predictMs(0.99)) },
     cascade: s.cascadeThreshold !== undefined ? { threshold: s.cascadeThreshold } : null,
     models: engine.ladder.map((m, rung) => {
       const t = sched.rungs[rung]!.time;
@@ -23,6 +31,10 @@ export function modelsJson(engine: Engine, generation: number, s: InferSettings)
         inputs: io.inputs,
         outputs: io.outputs,
         service_ms: { count: t.count, p50: r3(t.quantile(0.5)), p90: r3(t.quantile(0.9)), p99: r3(t.quantile(0.99)), mean: r3(t.mean()) },
+        // the batch sizes measured to help, each with its mean ms per request
+        ...(sched.rungs[rung]!.batch?.size
+          ? { batch_ms_per_request: Object.fromEntries([...sched.rungs[rung]!.batch!].map(([k, bt]) => [k, r3(bt.mean() / k)])) }
+          : {}),
         ...(m.latency ? { reported_latency_ms: m.latency } : {}),
         ...(m.quality !== undefined ? { quality: m.quality } : {}),
       };

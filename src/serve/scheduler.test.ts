@@ -183,3 +183,86 @@ test('the time an answer needs after its run counts against the deadline', async
   assert.equal(s.decide(13).kind, 'admit');
   assert.equal(s.decide(12.9).kind, 'shed');
 });
+
+test('images still being decoded count as work ahead (at the fastest mean), but never as a full queue', async () => {
+  const { exec } = manual(1);
+  const s = new Scheduler(exec, {
+    rungs: [
+      { id: 'big', time: new ServiceTime([10]) },
+      { id: 'small', time: new ServiceTime([4]) },
+    ],
+    maxQueue: 1,
+    now: () => 0,
+  });
+  assert.equal(s.decide(10).kind, 'admit');
+  // two ahead at small's 4 ms: start 8; big done 18 (late for 15), small 12 → degraded
+  const d = s.decide(15, 0, 1, 2);
+  assert.equal(d.kind === 'admit' && d.rung, 1);
+  // three ahead: start 12, small done 16 > 15 → refused for the deadline, not for the queue bound
+  const e = s.decide(15, 0, 1, 3);
+  assert.equal(e.kind === 'shed' && e.reason, 'deadline');
+});
+
+test('a slot that is down takes no work and counts as busy until it is expected back; it takes the queue when up', async () => {
+  let now = 0;
+  let up: ((u: { slot: number; warmupMs: Record<string, number[]> }) => void) | undefined;
+  let downUntil: number | undefined = 50;
+  const { exec: base, calls } = manual(1);
+  const exec = { ...base, run: base.run, downUntil: () => downUntil, onSlotUp: (f: typeof up) => (up = f) };
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time: new ServiceTime([5]) }], now: () => now });
+  assert.equal(s.decide(40).kind, 'shed', 'back at 50, done at 55: too late for 40');
+  const a = s.submit({ feeds: {}, deadline: 100 });
+  await tick();
+  assert.equal(calls.length, 0, 'nothing dispatched to a slot that is down');
+  now = 20;
+  downUntil = undefined;
+  up!({ slot: 0, warmupMs: {} });
+  assert.equal(calls.length, 1, 'dispatched the moment the slot is back');
+  calls[0]!.finish(5);
+  assert.equal((await a).kind, 'served');
+});
+
+test('micro-batching: queued requests run as one batch and each caller gets its own rows', async () => {
+  const runs: { feeds: Record<string, { dims: number[]; data: Float32Array }>; finish: (ms: number) => void }[] = [];
+  const exec: Executor = {
+    slots: 1,
+    run: (_slot, _model, feeds) =>
+      new Promise<RunResult>((resolve) => {
+        const x = feeds.x as unknown as { dims: number[]; data: Float32Array };
+        // y = 10 × x, row by row: a caller given another's rows would see it
+        const y = { type: 'float32', dims: [...x.dims], data: x.data.map((v) => v * 10) };
+        runs.push({ feeds: feeds as never, finish: (ms) => resolve({ outputs: { y }, computeMs: ms }) });
+      }),
+  };
+  const batch = new Map([
+    [2, new ServiceTime([6])],
+    [3, new ServiceTime([7])],
+  ]);
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time: new ServiceTime([5]), batch }], maxBatch: 4 });
+  const t0 = performance.now();
+  const feeds = (v: number) => ({ x: { type: 'float32', dims: [1, 2], data: Float32Array.from([v, v + 1]) } });
+  const a = s.submit({ feeds: feeds(1), deadline: t0 + 10_000 });
+  const rest = [
+    s.submit({ feeds: feeds(2), deadline: t0 + 10_000 }),
+    s.submit({ feeds: feeds(3), deadline: t0 + 10_000 }),
+    s.submit({ feeds: feeds(4), deadline: t0 + 10_000 }),
+  ];
+  assert.equal(runs.length, 1);
+  runs[0]!.finish(5);
+  assert.equal((await a).kind, 'served');
+  await tick();
+  assert.equal(runs.length, 2, 'the three waiting requests ran as one');
+  assert.deepEqual(runs[1]!.feeds.x!.dims, [3, 2]);
+  runs[1]!.finish(7);
+  const got = await Promise.all(rest);
+  assert.deepEqual(
+    got.map((o) => (o.kind === 'served' ? { batch: o.batch, y: [...(o.outputs.y!.data as Float32Array)], dims: o.outputs.y!.dims } : o)),
+    [
+      { batch: 3, y: [20, 30], dims: [1, 2] },
+      { batch: 3, y: [30, 40], dims: [1, 2] },
+      { batch: 3, y: [40, 50], dims: [1, 2] },
+    ],
+  );
+  assert.equal(batch.get(3)!.count, 2, 'the batch time went to the batch-of-3 distribution');
+  assert.equal(s.rungs[0]!.time.count, 2, 'not to the single-request one');
+});

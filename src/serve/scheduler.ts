@@ -5,11 +5,14 @@
 import { admit, predictStart, type Decision } from './admission.js';
 import type { Executor, RunResult } from './worker-pool.js';
 import type { ServiceTime } from './service-time.js';
+import { batchKey, pickBatch, splitOutputs, stackFeeds } from './batch.js';
 import type { WireTensors } from './wire.js';
 
 export interface Rung {
   id: string;
   time: ServiceTime;
+  /** Micro-batching: the service time of a batch of k (k ≥ 2), for the sizes measured to help. */
+  batch?: Map<number, ServiceTime>;
 }
 
 export interface SchedulerOptions {
@@ -19,6 +22,8 @@ export interface SchedulerOptions {
   quantile?: number;
   /** Most requests waiting (default 64). */
   maxQueue?: number;
+  /** Most requests run as one batch, on rungs that have batch times (default 1: no batching). */
+  maxBatch?: number;
   /** false: plain FIFO on the first model, no prediction, no drops (default true). */
   admission?: boolean;
   now?: () => number;
@@ -39,7 +44,7 @@ export interface Submit {
 }
 
 export type Outcome =
-  | ({ kind: 'served'; rung: number; model: string; degraded: boolean; queueMs: number } & RunResult)
+  | ({ kind: 'served'; rung: number; model: string; degraded: boolean; queueMs: number; batch?: number } & RunResult)
   | { kind: 'shed'; reason: 'deadline' | 'queue-full'; retryAfterMs: number }
   | { kind: 'deadline-missed'; queueMs: number };
 
@@ -52,6 +57,8 @@ interface Job {
   degraded: boolean;
   /** When it was queued (queue wait is measured from here; the deadline counts from the request's arrival). */
   arrival: number;
+  /** What must agree to share a batch (only computed when batching is on). */
+  key?: string;
   resolve: (o: Outcome) => void;
   reject: (e: Error) => void;
   timer?: ReturnType<typeof setTimeout>;
@@ -75,6 +82,17 @@ export class Scheduler {
     this.quantile = opts.quantile ?? 0.99;
     this.maxQueue = opts.maxQueue ?? 64;
     this.admission = opts.admission ?? true;
+    // a respawned worker that finished its warm-up takes the work that waited
+    exec.onSlotUp?.(() => this.pump());
+  }
+
+  /** When each worker is expected to take its next request; a slot that is down counts from when it is back. */
+  private slotsFreeAt(now: number): number[] {
+    return this.busy.map((b, slot) => {
+      const down = this.exec.downUntil?.(slot);
+      if (down !== undefined) return Math.max(down, now);
+      return b ? b.startedAt + b.expectedMs : now;
+    });
   }
 
   get depth(): number {
@@ -87,15 +105,16 @@ export class Scheduler {
     return this.opts.rungs;
   }
 
-  /** What admission would decide for a request arriving now (no side effects). */
-  decide(deadline: number, from = 0, to = this.opts.rungs.length - 1): Decision {
+  /**
+   * What admission would decide for a request arriving now (no side effects). `ahead` counts requests
+   * not queued yet that will be (images being decoded): each is taken as a run of the fastest rung.
+   */
+  decide(deadline: number, from = 0, to = this.opts.rungs.length - 1, ahead = 0): Decision {
     const now = this.now();
-    const state = {
-      now,
-      slotsFreeAt: this.busy.map((b) => (b ? b.startedAt + b.expectedMs : now)),
-      queuedMs: this.queue.map((j) => this.opts.rungs[j.rung]!.time.mean()),
-      maxQueue: this.maxQueue,
-    };
+    const queuedMs = this.queue.map((j) => this.opts.rungs[j.rung]!.time.mean());
+    const fastest = this.opts.rungs[to]!.time.mean();
+    if (Number.isFinite(fastest)) for (let k = 0; k < ahead; k++) queuedMs.push(fastest);
+    const state = { now, slotsFreeAt: this.slotsFreeAt(now), queuedMs, maxQueue: this.maxQueue + ahead };
     if (!this.admission) {
       const start = predictStart(state);
       if (this.queue.length >= this.maxQueue) return { kind: 'shed', reason: 'queue-full', predictedStart: start, retryAfterMs: Math.max(0, start - now) };
@@ -113,6 +132,7 @@ export class Scheduler {
     if (d.kind === 'shed') return Promise.resolve({ kind: 'shed', reason: d.reason, retryAfterMs: d.retryAfterMs });
     return new Promise((resolve, reject) => {
       const job: Job = { req, from, to, rung: d.rung, degraded: d.degraded, arrival, resolve, reject };
+      if ((this.opts.maxBatch ?? 1) > 1) job.key = batchKey(req.feeds);
       if (this.admission) {
         // answered the moment its deadline passes, not when a worker gets round to it
         job.timer = setTimeout(() => this.expire(job), Math.max(0, req.deadline - this.now()));
@@ -131,7 +151,7 @@ export class Scheduler {
 
   private pump(): void {
     for (let slot = 0; slot < this.busy.length && this.queue.length; slot++) {
-      if (this.busy[slot]) continue;
+      if (this.busy[slot] || this.exec.downUntil?.(slot) !== undefined) continue;
       const job = this.queue.shift()!;
       if (job.timer) clearTimeout(job.timer);
       const now = this.now();
@@ -140,7 +160,9 @@ export class Scheduler {
         slot--; // the slot is still free
         continue;
       }
-      this.start(slot, job, now);
+      const more = this.takeBatch(job, now);
+      if (more.length) this.startBatch(slot, [job, ...more], now);
+      else this.start(slot, job, now);
     }
     if (this.queue.length === 0 && this.inFlight === 0) {
       const w = this.idleWaiters;
@@ -188,6 +210,59 @@ export class Scheduler {
         this.pump();
       },
     );
+  }
+
+  /** The queued requests that run with `job` as one batch (taken off the queue), or none. */
+  private takeBatch(job: Job, now: number): Job[] {
+    const rung = this.opts.rungs[job.rung]!;
+    const max = this.opts.maxBatch ?? 1;
+    if (max < 2 || !rung.batch?.size || !this.admission) return [];
+    const after = this.opts.afterRun?.count ? this.opts.afterRun.quantile(this.quantile) : 0;
+    const budgets = new Map([...rung.batch].map(([k, t]) => [k, t.quantile(this.quantile) + k * after]));
+    const cand = (j: Job) => ({ key: j.key, deadline: j.req.deadline, from: j.from, to: j.to });
+    const picked = pickBatch(cand(job), job.rung, this.queue.map(cand), budgets, now, max);
+    const jobs = picked.map((i) => this.queue[i]!);
+    for (const i of picked.reverse()) this.queue.splice(i, 1);
+    for (const j of jobs) {
+      if (j.timer) clearTimeout(j.timer);
+      j.rung = job.rung;
+      j.degraded = job.rung !== j.from;
+    }
+    return jobs;
+  }
+
+  /** One run for several requests: their inputs stacked, each answered with its own rows of the outputs. */
+  private startBatch(slot: number, jobs: Job[], now: number): void {
+    const rung = this.opts.rungs[jobs[0]!.rung]!;
+    const time = rung.batch!.get(jobs.length)!;
+    this.busy[slot] = { startedAt: now, expectedMs: time.mean() };
+    const { feeds, rows } = stackFeeds(jobs.map((j) => j.req.feeds));
+    const settle = (e?: Error) => {
+      this.busy[slot] = null;
+      if (e) for (const j of jobs) j.reject(e);
+      this.pump();
+    };
+    this.exec.run(slot, rung.id, feeds).then((r) => {
+      time.add(r.computeMs);
+      let parts: WireTensors[];
+      try {
+        parts = splitOutputs(r.outputs, rows);
+      } catch (e) {
+        return settle(e as Error);
+      }
+      for (const [i, j] of jobs.entries())
+        j.resolve({
+          kind: 'served',
+          rung: j.rung,
+          model: rung.id,
+          degraded: j.degraded,
+          queueMs: now - j.arrival,
+          outputs: parts[i]!,
+          computeMs: r.computeMs,
+          batch: jobs.length,
+        });
+      settle();
+    }, settle);
   }
 
   /** Resolves once nothing is queued or running (new requests may still arrive unless the caller stops them). */

@@ -7,12 +7,14 @@
 
 import { createServer } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { createCanvas } from '@napi-rs/canvas';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { UsageError } from '../onnx/errors.js';
 import type { EventSink } from '../monitor/event.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { HttpError, errorBody } from './http-error.js';
 import { DEFAULT_MAX_PIXELS } from './image-input.js';
+import { DecodePool, type ImageDecoder } from './decode-pool.js';
 import { earlyShed, handleInfer, runFailure, type InferSettings } from './infer-route.js';
 import type { Ladder } from './ladder.js';
 import { ServeMetrics } from './metrics.js';
@@ -36,6 +38,10 @@ export interface ServerOptions extends Omit<EngineOptions, 'ladder'> {
   cascadeThreshold?: number;
   defectLabels?: string[];
   eventSink?: EventSink;
+  /** Decode worker threads for image bodies (default 1). */
+  decodeWorkers?: number;
+  /** Decodes image bodies instead of a pool of decodeWorkers (tests count or slow its calls); the server closes it. */
+  imageDecoder?: ImageDecoder;
   /** Called after each successful reload with the new generation (tests, the CLI's log). */
   onReload?: (generation: number) => void;
 }
@@ -77,7 +83,19 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let generation = 1;
   let ready = true;
   let reloading: Promise<{ generation: number; models: string[] }> | null = null;
+  const images = o.imageDecoder ?? new DecodePool(o.decodeWorkers ?? 1);
+  // image tasks decode from the first request on: no thread start in a request's time
+  const imageSpec = engine.spec?.preprocess.kind === 'image' ? engine.spec.preprocess : undefined;
+  if (images instanceof DecodePool && imageSpec)
+    await (async () => {
+      await images.start();
+      await images.warmUp(blankPng(imageSpec.width, imageSpec.height), imageSpec, engine.input);
+    })().catch(async (e: unknown) => {
+      await Promise.all([engine.close(), images.close()]);
+      throw e;
+    });
   const settings: InferSettings = {
+    images,
     deadlineMs: o.deadlineMs ?? ladder.budgetMs ?? 1000,
     maxPixels: o.maxPixels ?? DEFAULT_MAX_PIXELS,
     maxElements: o.maxElements ?? 2 ** 24,
@@ -154,6 +172,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         if (reloading) await reloading.catch(() => undefined);
         await app.close();
         await engine.retire();
+        await images.close();
         await o.eventSink?.close();
       })()),
   };
@@ -218,4 +237,13 @@ function fastifyHint(e: FastifyError, limit: number): string | undefined {
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'send application/json (tensors), image/png or image/jpeg';
   if (e instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return 'the body must be valid JSON';
   return undefined;
+}
+
+/** A grey PNG of the model's input size, to warm the decode workers up with. */
+function blankPng(width: number, height: number): Buffer {
+  const c = createCanvas(width, height);
+  const ctx = c.getContext('2d');
+  ctx.fillStyle = '#808080';
+  ctx.fillRect(0, 0, width, height);
+  return c.toBuffer('image/png');
 }

@@ -1,17 +1,28 @@
 // A pool of inference worker threads, each with its own ORT sessions. The pool does not queue: the
-// scheduler gives a job to a free slot. A worker that dies is replaced and its job fails; the others go on.
+// scheduler gives a job to a free slot. A worker that dies is replaced and its job fails; the others go
+// on. The replacement loads its models and runs a few warm-up inferences (not counted as service times)
+// before its slot takes work again.
 
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { EdgefitError } from '../onnx/errors.js';
 import type { FeedOptions } from '../runtime/inputs.js';
 import type { SessionOptions } from '../runtime/session.js';
 import type { FromWorker, ModelIo, ToWorker, WireTensors, WorkerModel } from './wire.js';
 import { transferList } from './wire.js';
+import { spawnWorker } from './spawn-worker.js';
 
 export interface PoolOptions {
   workers: number;
   models: WorkerModel[];
   session: SessionOptions;
+  /** Untimed warm-up runs per model a respawned worker does before it takes work (default 3). */
+  respawnWarmup?: number;
+}
+
+/** A respawned worker back at work: its warm-up times (ms per model id), which no service time counts. */
+export interface SlotUp {
+  slot: number;
+  warmupMs: Record<string, number[]>;
 }
 
 export interface RunResult {
@@ -23,6 +34,10 @@ export interface RunResult {
 export interface Executor {
   readonly slots: number;
   run(slot: number, model: string, feeds: WireTensors): Promise<RunResult>;
+  /** While a slot takes no work (its worker restarting): when it is expected back (ms, performance.now); else undefined. */
+  downUntil?(slot: number): number | undefined;
+  /** Called each time a slot that was down takes work again. */
+  onSlotUp?(f: (up: SlotUp) => void): void;
 }
 
 /** A failure of ORT on a request's inputs (not a crash). */
@@ -33,14 +48,8 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-/** Starts a worker from compiled .js, or from the .ts sources through tsx (worker threads do not inherit its loader). */
-function spawn(): Worker {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return new Worker(new URL('./worker.js', self));
-  const entry = new URL('./worker.ts', self).href;
-  const api = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
-}
+/** A respawn not measured yet is expected to take this long (ms) before its slot is back. */
+const FIRST_RESPAWN_GUESS_MS = 2000;
 
 export class WorkerPool implements Executor {
   private workers: Worker[] = [];
@@ -49,8 +58,14 @@ export class WorkerPool implements Executor {
   private nextJob = 1;
   private closing = false;
   io: Record<string, ModelIo> = {};
-  private warmWaiters: ((m: Extract<FromWorker, { type: 'warm' }>) => void)[] = [];
-  private loadErrors: ((e: Error) => void)[] = [];
+  /** Input shapes of the warm-up runs per model id (set by warmUp, or by the engine when it skips it). */
+  warmFeeds: Record<string, FeedOptions> = {};
+  private warmWaiters = new Map<number, (m: Extract<FromWorker, { type: 'warm' }>) => void>();
+  private loadErrors = new Map<number, (e: Error) => void>();
+  /** Slots whose worker is restarting, with when they went down; and how long the last restart took. */
+  private down = new Map<number, number>();
+  private respawnMs = FIRST_RESPAWN_GUESS_MS;
+  private upListeners: ((up: SlotUp) => void)[] = [];
 
   private constructor(private readonly opts: PoolOptions) {}
 
@@ -71,7 +86,7 @@ export class WorkerPool implements Executor {
   }
 
   private startWorker(slot: number): Promise<Extract<FromWorker, { type: 'ready' }>> {
-    const w = spawn();
+    const w = spawnWorker('worker');
     this.workers[slot] = w;
     return new Promise((resolve, reject) => {
       let ready = false;
@@ -79,22 +94,27 @@ export class WorkerPool implements Executor {
         if (m.type === 'ready') (ready = true), resolve(m);
         else if (m.type === 'fatal') {
           const e = new EdgefitError(m.message, m.code ?? 'E_SERVE_LOAD', m.hint);
-          if (ready) for (const f of this.loadErrors.splice(0)) f(e);
+          if (ready) this.loadErrors.get(slot)?.(e);
           else reject(e);
-        } else if (m.type === 'warm') this.warmWaiters.shift()?.(m);
+        } else if (m.type === 'warm') this.warmWaiters.get(slot)?.(m);
         else this.settle(m);
       });
-      w.on('error', (e) => (ready ? this.failSlot(slot, e) : reject(e)));
+      // a replaced worker's last events (its 'exit' after its 'error') concern the slot no more
+      const current = () => this.workers[slot] === w;
+      w.on('error', (e) => (!ready ? reject(e) : current() && this.failSlot(slot, e)));
       w.on('exit', (code) => {
         if (!ready) reject(new Error(`inference worker exited with code ${code} while loading`));
-        else if (!this.closing) this.failSlot(slot, new Error(`inference worker exited with code ${code}`));
+        else if (!this.closing && current()) this.failSlot(slot, new Error(`inference worker exited with code ${code}`));
       });
       const load: ToWorker = { type: 'load', models: this.opts.models, session: this.opts.session };
       w.postMessage(load);
     });
   }
 
-  /** The worker of a slot died: its job fails, a new worker takes the slot (without warm-up runs). */
+  /**
+   * The worker of a slot died: its job fails and the slot takes no work while a new worker loads and
+   * warms up; then it is back, and the listeners hear of it.
+   */
   private failSlot(slot: number, e: Error): void {
     for (const [job, s] of this.jobSlot)
       if (s === slot) {
@@ -102,10 +122,37 @@ export class WorkerPool implements Executor {
         this.pending.delete(job);
         this.jobSlot.delete(job);
       }
-    if (this.closing) return;
-    this.startWorker(slot).catch(() => {
-      // a worker that cannot even load again leaves its slot dead; the others go on
-    });
+    // a worker that dies while warming up fails its warm-up (at start: the engine's start fails)
+    this.loadErrors.get(slot)?.(e);
+    if (this.closing || this.down.has(slot)) return;
+    const t0 = performance.now();
+    this.down.set(slot, t0);
+    this.startWorker(slot)
+      .then(() => this.warmSlot(slot, this.opts.respawnWarmup ?? 3))
+      .then((warmupMs) => {
+        if (this.closing) return;
+        this.respawnMs = performance.now() - t0;
+        this.down.delete(slot);
+        for (const f of this.upListeners) f({ slot, warmupMs });
+      })
+      .catch(() => {
+        // a worker that cannot even load again leaves its slot down for good; the others go on
+        this.down.set(slot, Infinity);
+      });
+  }
+
+  downUntil(slot: number): number | undefined {
+    const since = this.down.get(slot);
+    return since === undefined ? undefined : since + this.respawnMs;
+  }
+
+  onSlotUp(f: (up: SlotUp) => void): void {
+    this.upListeners.push(f);
+  }
+
+  /** Ends a slot's worker as a crash would (tests; a stuck worker): its job fails, a new one takes over. */
+  async terminateWorker(slot: number): Promise<void> {
+    await this.workers[slot]?.terminate();
   }
 
   private settle(m: FromWorker): void {
@@ -120,26 +167,38 @@ export class WorkerPool implements Executor {
 
   /**
    * Warm-up runs on every worker, one worker after the other (so that they do not compete for the
-   * cores while timed); returns the times per model id. `feeds` sets input shapes per model id.
+   * cores while timed); returns the times per model id. `feeds` sets input shapes per model id; they are
+   * remembered for the warm-up of a respawned worker unless `remember` is false (batch measurements).
    */
-  async warmUp(runs: number, feeds: Record<string, FeedOptions>): Promise<Record<string, number[]>> {
+  async warmUp(runs: number, feeds: Record<string, FeedOptions>, remember = true): Promise<Record<string, number[]>> {
+    if (remember) this.warmFeeds = feeds;
     const out: Record<string, number[]> = {};
-    for (const w of this.workers) {
+    for (let slot = 0; slot < this.workers.length; slot++)
+      for (const [id, t] of Object.entries(await this.warmSlot(slot, runs))) out[id] = [...(out[id] ?? []), ...t];
+    return out;
+  }
+
+  /** One worker's warm-up: an untimed run, then `runs` timed ones per model; their times per model id. */
+  private async warmSlot(slot: number, runs: number): Promise<Record<string, number[]>> {
+    const w = this.workers[slot]!;
+    try {
       const got = await new Promise<Extract<FromWorker, { type: 'warm' }>>((resolve, reject) => {
-        this.warmWaiters.push(resolve);
-        this.loadErrors.push(reject);
-        const msg: ToWorker = { type: 'warmup', runs, feeds };
+        this.warmWaiters.set(slot, resolve);
+        this.loadErrors.set(slot, reject);
+        const msg: ToWorker = { type: 'warmup', runs, feeds: this.warmFeeds };
         w.postMessage(msg);
       });
-      this.loadErrors = [];
-      for (const [id, t] of Object.entries(got.warmupMs)) (out[id] ??= []).push(...t);
+      return got.warmupMs;
+    } finally {
+      this.warmWaiters.delete(slot);
+      this.loadErrors.delete(slot);
     }
-    return out;
   }
 
   run(slot: number, model: string, feeds: WireTensors): Promise<RunResult> {
     const w = this.workers[slot];
     if (!w) return Promise.reject(new Error(`no worker in slot ${slot}`));
+    if (this.down.has(slot)) return Promise.reject(new Error(`the worker in slot ${slot} is restarting`));
     const job = this.nextJob++;
     return new Promise((resolve, reject) => {
       this.pending.set(job, { resolve, reject });
