@@ -543,7 +543,9 @@ function completeFeeds(model: Model, task: Task, values: Record<string, number>,
       `give ${open.map((x) => `--value ${x}=<v>`).join(' ')}, or use --data <folder> with one <input name>.npy per input`,
     );
   const fixed: Feeds = {};
-  for (const r of resolveInputs(rest, { batch: 1, ...(shapes ? { shapes } : {}) })) {
+  // --shape may name the input the task feeds too (it sets the latency runs' shape): only the rest's apply here
+  const restShapes = shapes ? Object.fromEntries(Object.entries(shapes).filter(([k]) => rest.some((i) => i.name === k))) : undefined;
+  for (const r of resolveInputs(rest, { batch: 1, ...(restShapes ? { shapes: restShapes } : {}) })) {
     const t = filledTensor(r, values[r.name] ?? 0);
     fixed[r.name] = { type: t.type, data: t.data as ArrayLike<number>, dims: t.dims };
   }
