@@ -41,6 +41,10 @@ function byMachineBucket<T extends { machine: string; bucket: number }>(rows: re
   return out;
 }
 
+function addInto(acc: number[], counts: readonly number[]): void {
+  for (let i = 0; i < counts.length; i++) acc[i]! += counts[i]!;
+}
+
 /** Pairs of 20-quantile bins merged into deciles, for PSI. */
 const deciles = (c: readonly number[]) => Array.from({ length: Math.ceil(c.length / 2) }, (_, i) => c[2 * i]! + (c[2 * i + 1] ?? 0));
 
@@ -55,14 +59,14 @@ export function featureDrift(feature: string, rows: readonly BinnedRow[], firstM
   for (const [machine, buckets] of byMachineBucket(rows)) {
     const bins = COARSE_BINS;
     const ref = new Array<number>(bins).fill(0);
-    for (const [b, l] of buckets) if (b < firstMonitorBucket) for (const r of l) r.counts.forEach((n, i) => (ref[i]! += n));
+    for (const [b, l] of buckets) if (b < firstMonitorBucket) for (const r of l) addInto(ref, r.counts);
     const refN = ref.reduce((a, b) => a + b, 0);
     if (refN < 50) continue;
     const points: DriftPoint[] = [];
     for (const b of [...buckets.keys()].sort((x, y) => x - y)) {
       if (b < firstMonitorBucket) continue;
       const cur = new Array<number>(bins).fill(0);
-      for (const r of buckets.get(b)!) r.counts.forEach((n, i) => (cur[i]! += n));
+      for (const r of buckets.get(b)!) addInto(cur, r.counts);
       const n = cur.reduce((a, c) => a + c, 0);
       const ks = ksFromCounts(ref, cur);
       const dMax = Math.min(1, ks.d + Math.max(...ref.map((x, i) => Math.max(x / refN, cur[i]! / n))));

@@ -120,7 +120,7 @@ export async function readBinned(conn: DuckDBConnection, w: Window, refUntil: nu
   const out: BinnedRow[] = [];
   for (const [machine, bucket, feature, cs, ns] of r.getRowsJS() as [string, bigint, number, number[], bigint[]][]) {
     const counts = new Array<number>(COARSE_BINS).fill(0);
-    cs.forEach((c, j) => (counts[c] = Number(ns[j])));
+    for (let j = 0; j < cs.length; j++) counts[cs[j]!] = Number(ns[j]);
     out.push({ feature: DRIFT_FEATURES[feature]!.name, machine, bucket: Number(bucket), counts });
   }
   return out;
