@@ -19,19 +19,26 @@ import { toInspectionEvent } from './monitor-helpers.js';
 const dir = mkdtempSync(join(tmpdir(), 'edgefit-monitor-rollup-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Numbers rounded to 9 significant digits: sums taken in another order differ in the last bits. */
-function rounded(x: unknown): unknown {
-  if (typeof x === 'number') return Number.isFinite(x) && x !== 0 ? Number(x.toPrecision(9)) : x;
-  if (Array.isArray(x)) return x.map(rounded);
-  if (x && typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, rounded(v)]));
-  return x;
+/** Deep equality with numbers equal to 1e-9 (relative): DuckDB sums in parallel, so the order of a sum — and its last bits — varies. */
+function close(a: unknown, b: unknown, path = ''): void {
+  if (typeof a === 'number' && typeof b === 'number') {
+    if (Object.is(a, b) || Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b))) return;
+    assert.fail(`${path}: ${a} != ${b}`);
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    assert.equal(a.length, b.length, `${path}: length`);
+    a.forEach((x, i) => close(x, b[i], `${path}[${i}]`));
+    return;
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), `${path}: keys`);
+    for (const k of Object.keys(a)) close((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
+    return;
+  }
+  assert.equal(a, b, path);
 }
 const same = (a: Analysis, b: Analysis) => {
-  assert.deepEqual(rounded(a.range), rounded(b.range));
-  assert.deepEqual(rounded(a.alerts), rounded(b.alerts));
-  assert.deepEqual(rounded(a.drift), rounded(b.drift));
-  assert.deepEqual(rounded(a.charts), rounded(b.charts));
-  assert.deepEqual(rounded(a.performance), rounded(b.performance));
+  for (const k of ['range', 'alerts', 'drift', 'charts', 'performance', 'attributions'] as const) close(a[k], b[k], k);
 };
 
 test('alerts from the pre-aggregates equal alerts from raw events (pieces, late events, compaction)', async () => {
