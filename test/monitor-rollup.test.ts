@@ -27,7 +27,7 @@ function close(a: unknown, b: unknown, path = ''): void {
   }
   if (Array.isArray(a) && Array.isArray(b)) {
     assert.equal(a.length, b.length, `${path}: length`);
-    a.forEach((x, i) => close(x, b[i], `${path}[${i}]`));
+    for (let i = 0; i < a.length; i++) close(a[i], b[i], `${path}[${i}]`);
     return;
   }
   if (a && b && typeof a === 'object' && typeof b === 'object') {
