@@ -1,10 +1,12 @@
 // Line monitoring benchmark: (1) ingest of ≥1M events from a JSONL file (events/s, DB size), with a
 // kill -9 midway and a rerun (nothing half-stored, no duplicate); serve's append path (EventStore,
 // batches of 100: latency per append); (2) the full alert computation over a 10M-event store made in
-// SQL (latency p50/max); (3) detection over seeded simulator streams: per injected fault the share
+// SQL, its pre-aggregates rolled up as ingest does (rollup time), then the alerts (latency p50/max; one
+// raw-only run beside them with EF_MON_QUERY_RAW=1); (3) detection over seeded simulator streams: per injected fault the share
 // found and the delay (time and events), and false alarms per 10,000 events on fault-free streams.
 // Writes bench/results/monitor.json.
-//   npm run bench -- monitor      (EF_MON_INGEST_N, EF_MON_QUERY_N, EF_MON_SEEDS for smaller runs)
+//   npm run bench -- monitor      (EF_MON_INGEST_N, EF_MON_QUERY_N, EF_MON_SEEDS for smaller runs;
+//   EF_MON_PARTS=query (or ingest,query,detection) runs only those parts)
 
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -18,12 +20,16 @@ import { analyze } from '../src/monitor/analyze.js';
 import { appendEvents } from '../src/monitor/append-events.js';
 import { queryRows, withDb } from '../src/monitor/db.js';
 import { EventStore } from '../src/monitor/event-store.js';
+import { EventWriter } from '../src/monitor/event-writer.js';
+import { rollUp } from '../src/monitor/rollup.js';
 import { ingestFile } from '../src/monitor/ingest.js';
 import { toInspectionEvent } from '../test/monitor-helpers.js';
 
 const INGEST_N = Number(process.env.EF_MON_INGEST_N ?? 1_000_000);
 const QUERY_N = Number(process.env.EF_MON_QUERY_N ?? 10_000_000);
 const SEEDS = Number(process.env.EF_MON_SEEDS ?? 20);
+const PARTS = new Set((process.env.EF_MON_PARTS ?? 'ingest,query,detection').split(','));
+const QUERY_RAW = process.env.EF_MON_QUERY_RAW === '1';
 const dir = mkdtempSync(join(tmpdir(), 'ef-bench-monitor-'));
 const size = (p: string) => [p, `${p}.wal`].reduce((s, f) => s + (statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0);
 const q = (xs: number[], f: number) => {
@@ -98,6 +104,27 @@ async function ingestBench() {
     lat.push(performance.now() - t);
   }
   await store.close();
+  // serve's path now: EventWriter.append (queued, flushed in the background), batches of 100 without
+  // waiting for the flush; the time the caller spends in append, and the background flushes.
+  const flushes: number[] = [];
+  const writer = new EventWriter(db, { onFlush: (f) => flushes.push(f.ms) });
+  const enq: number[] = [];
+  const tw = performance.now();
+  for (let b = 0; b < 200; b++) {
+    const events = Array.from({ length: 100 }, (_, i) => ({
+      id: `writer-${b}-${i}`,
+      ts: Date.UTC(2026, 2, 2) + b * 1000 + i,
+      machine: 'M1',
+      defect: i % 17 === 0,
+      score: 0.9,
+    }));
+    const t = performance.now();
+    void writer.append(events);
+    enq.push(performance.now() - t);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await writer.close();
+  const writerWallS = (performance.now() - tw) / 1000;
   // kill -9 a serve-like writer: every acknowledged event must be there.
   const kdb = join(dir, 'kill.duckdb');
   const k = child(['sink', kdb, 'k']);
@@ -113,6 +140,15 @@ async function ingestBench() {
     ingest: { seconds: s, eventsPerSecond: r.inserted / s, inserted: r.inserted, rows: after.n, dbBytes, bytesPerEvent: dbBytes / after.n },
     rerun: { seconds: s2, inserted: again.inserted, duplicates: again.duplicates, rowsAfter: afterRerun.n, distinctIds: afterRerun.d },
     serveAppend100: { p50ms: q(lat, 0.5), p99ms: q(lat, 0.99), max: Math.max(...lat), eventsPerSecond: 100 / (q(lat, 0.5) / 1000) },
+    writerAppend100: {
+      callerP50ms: q(enq, 0.5),
+      callerP99ms: q(enq, 0.99),
+      flushes: flushes.length,
+      flushP50ms: q(flushes, 0.5),
+      flushMaxMs: Math.max(...flushes),
+      dropped: writer.stats().dropped,
+      wallSeconds: writerWallS,
+    },
     killDuringAppend: { acknowledged: acked, stored, lost: Math.max(0, acked - stored) },
   };
 }
@@ -131,6 +167,25 @@ async function queryBench() {
             FROM range(${QUERY_N}) t(i))`);
   });
   const buildS = (performance.now() - t0) / 1000;
+  // What ingest does after its insert: roll the pre-aggregates up to one slot behind the newest event.
+  const t1 = performance.now();
+  await withDb(db, async ({ conn }) => {
+    const r = (await queryRows(conn, 'SELECT min(ts) AS a, max(ts) AS b FROM events'))[0]!;
+    await conn.run('BEGIN TRANSACTION');
+    await rollUp(conn, Number(r.a), Number(r.b));
+    await conn.run('COMMIT');
+  });
+  const rollupS = (performance.now() - t1) / 1000;
+  const aggRows = await withDb(
+    db,
+    async ({ conn }) =>
+      (
+        await queryRows(
+          conn,
+          'SELECT (SELECT count(*) FROM agg_cells) AS cells, (SELECT count(*) FROM agg_hist) AS hist, (SELECT count(*) FROM agg_class) AS class, (SELECT count(*) FROM agg_truth) AS truth',
+        )
+      )[0],
+  );
   // No separate warm-up: the file was just written, so it is in the page cache; the 3 runs show any drift.
   const times: number[] = [];
   let alerts = 0;
@@ -140,7 +195,23 @@ async function queryBench() {
     times.push((performance.now() - t) / 1000);
     alerts = a.alerts.length;
   }
-  return { events: QUERY_N, buildSeconds: buildS, dbBytes: size(db), alertsSeconds: { p50: q(times, 0.5), max: Math.max(...times), runs: times }, alerts };
+  let raw: { seconds: number; alerts: number } | undefined;
+  if (QUERY_RAW) {
+    const t = performance.now();
+    const a = await analyze(db, { aggregates: false });
+    raw = { seconds: (performance.now() - t) / 1000, alerts: a.alerts.length };
+  }
+  return {
+    events: QUERY_N,
+    buildSeconds: buildS,
+    rollupSeconds: rollupS,
+    aggRows,
+    dbBytes: size(db),
+    alertsSeconds: { p50: q(times, 0.5), max: Math.max(...times), runs: times },
+    alerts,
+    ...(raw ? { rawOnly: raw } : {}),
+    loadAverageAfter: (await import('node:os')).loadavg(),
+  };
 }
 
 interface FaultOutcome {
@@ -237,6 +308,19 @@ async function detectionBench() {
 
 try {
   console.log(machineLine(machineInfo(1)));
+  const ingest = PARTS.has('ingest') ? await ingestPart() : undefined;
+  const query = PARTS.has('query') ? await queryPart() : undefined;
+  const detection = PARTS.has('detection') ? await detectionPart() : undefined;
+  // A run of some parts only is written beside the full one, named for its parts and sizes.
+  const all = PARTS.has('ingest') && PARTS.has('query') && PARTS.has('detection');
+  const name = all ? 'monitor' : `monitor-${[...PARTS].sort().join('-')}${PARTS.has('query') ? `-${QUERY_N}` : ''}`;
+  const path = writeBenchFile(name, 1, { ...(ingest ? { ingest } : {}), ...(query ? { query } : {}), ...(detection ? { detection } : {}) });
+  console.log(`wrote ${path}`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function ingestPart() {
   console.log(`ingest: ${INGEST_N} events …`);
   const ingest = await ingestBench();
   console.log(
@@ -251,9 +335,15 @@ try {
         ['rerun: new / rows / distinct', `${ingest.rerun.inserted} / ${ingest.rerun.rowsAfter} / ${ingest.rerun.distinctIds}`],
         ['serve append(100) p50/p99 ms', `${ingest.serveAppend100.p50ms.toFixed(1)} / ${ingest.serveAppend100.p99ms.toFixed(1)}`],
         ['kill -9 appender: acked / stored', `${ingest.killDuringAppend.acknowledged} / ${ingest.killDuringAppend.stored}`],
+        ['EventWriter.append(100) caller p50/p99 ms', `${ingest.writerAppend100.callerP50ms.toFixed(3)} / ${ingest.writerAppend100.callerP99ms.toFixed(3)}`],
+        ['EventWriter flushes / p50 ms', `${ingest.writerAppend100.flushes} / ${ingest.writerAppend100.flushP50ms.toFixed(1)}`],
       ],
     ),
   );
+  return ingest;
+}
+
+async function queryPart() {
   console.log(`query: ${QUERY_N} events …`);
   const query = await queryBench();
   console.log(
@@ -264,9 +354,16 @@ try {
         ['p50 s', query.alertsSeconds.p50.toFixed(2)],
         ['max s', query.alertsSeconds.max.toFixed(2)],
         ['DB MB', (query.dbBytes / 1e6).toFixed(0)],
+        ['build s (INSERT … SELECT)', query.buildSeconds.toFixed(1)],
+        ['rollup s (pre-aggregates)', query.rollupSeconds.toFixed(1)],
+        ...(query.rawOnly ? [['raw-only alerts s', query.rawOnly.seconds.toFixed(2)]] : []),
       ],
     ),
   );
+  return query;
+}
+
+async function detectionPart() {
   console.log(`detection: ${SEEDS} seeded streams with faults and ${SEEDS} without …`);
   const detection = await detectionBench();
   console.log(
@@ -285,8 +382,5 @@ try {
   console.log(
     `fault-free: ${detection.faultFree.alertsPer10k.toFixed(2)} alerts / 10k events (attributions ${detection.faultFree.attributionsPer10k.toFixed(2)}, raw chart alarms ${detection.faultFree.chartAlarmsPer10k.toFixed(2)}); false blame on faulty streams: ${detection.falseBlameOnFaultyStreams.total}`,
   );
-  const path = writeBenchFile('monitor', 1, { ingest, query, detection });
-  console.log(`wrote ${path}`);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+  return detection;
 }

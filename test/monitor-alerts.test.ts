@@ -49,6 +49,26 @@ test('data make line, ingest, alerts: the faults are named by slice and time, wi
   for (const a of out.alerts.filter((x: { kind: string }) => x.kind === 'attribution'))
     assert.ok(faultSlices.includes(JSON.stringify(a.slice)), JSON.stringify(a));
 
+  // --since/--until as ISO times cut the range; a relative --since far after the simulated day finds nothing.
+  const last = out.range;
+  const cut = await runCli([
+    'monitor',
+    'alerts',
+    '--db',
+    db,
+    '--json',
+    '--since',
+    new Date(last.min + 3_600_000).toISOString(),
+    '--until',
+    String(last.max - 3_600_000),
+  ]);
+  assert.equal(cut.code, 0, cut.stderr);
+  const cr = JSON.parse(cut.stdout).range;
+  assert.ok(cr.min >= last.min + 3_600_000 && cr.max < last.max - 3_600_000 && cr.events < out.range.events);
+  const recent = await runCli(['monitor', 'alerts', '--db', db, '--since', '2h']);
+  assert.equal(recent.code, 1);
+  assert.match(recent.stderr, /no events in .* since /);
+
   const text = await runCli(['monitor', 'alerts', '--db', db]);
   assert.match(text.stdout, /run rules WE1: in-control false alarms 0\.27% per chart point \(ARL 3[67]\d\)/);
   assert.match(text.stdout, /^attribution/m);
@@ -61,7 +81,13 @@ test('alerts on a missing store, or with a bad flag, say what to do', async () =
   assert.match(r.stderr, /hint: ingest events first/);
   const b = await runCli(['monitor', 'alerts', '--db', join(dir, 'x.duckdb'), '--since', 'last tuesday']);
   assert.equal(b.code, 2);
-  assert.match(b.stderr, /--since expects an ISO-8601 time/);
+  assert.match(b.stderr, /--since expects an ISO-8601 time, epoch milliseconds or a time ago like 30m, 2h, 3d/);
+  const u = await runCli(['monitor', 'alerts', '--db', join(dir, 'x.duckdb'), '--until', '2 hours']);
+  assert.equal(u.code, 2);
+  assert.match(u.stderr, /--until expects/);
+  const order = await runCli(['monitor', 'alerts', '--db', join(dir, 'x.duckdb'), '--since', '1h', '--until', '2h']);
+  assert.equal(order.code, 2);
+  assert.match(order.stderr, /--until .* must be after --since/);
   const c = await runCli(['monitor', 'frobnicate']);
   assert.equal(c.code, 2);
 });

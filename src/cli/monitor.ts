@@ -27,23 +27,22 @@ async function ingest(ctx: CommandContext, file: string | undefined, db: string)
   return 0;
 }
 
-function parseTime(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(v) || v.length === 10 ? v : `${v}Z`);
-  if (!Number.isFinite(n)) throw new UsageError(`--${flag} expects an ISO-8601 time or epoch milliseconds, got '${v}'`, 'e.g. 2026-03-02T14:00:00Z');
-  return n;
-}
-
 async function analysisFrom(ctx: CommandContext, db: string) {
   const { analyze } = await import('../monitor/analyze.js');
-  const since = parseTime('since', ctx.flags.since as string | undefined);
-  const ref = parseTime('reference-until', ctx.flags['reference-until'] as string | undefined);
+  const { parseTimeArg } = await import('../monitor/time-arg.js');
+  const now = Date.now();
+  const since = parseTimeArg('since', ctx.flags.since as string | undefined, now);
+  const until = parseTimeArg('until', ctx.flags.until as string | undefined, now);
+  if (since !== undefined && until !== undefined && until <= since)
+    throw new UsageError(`--until (${new Date(until).toISOString()}) must be after --since (${new Date(since).toISOString()})`);
+  const ref = parseTimeArg('reference-until', ctx.flags['reference-until'] as string | undefined, now);
   const bucket = ctx.flags.bucket as number;
   if (!(bucket > 0)) throw new UsageError(`--bucket must be a positive number of minutes, got ${bucket}`);
   const far = ctx.flags['false-alarm-rate'] as number;
   if (!(far > 0 && far < 1)) throw new UsageError(`--false-alarm-rate must be between 0 and 1, got ${far}`);
   return analyze(db, {
     ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
     ...(ref !== undefined ? { referenceUntil: ref } : {}),
     bucketMs: bucket * 60_000,
     falseAlarmRate: far,
@@ -124,7 +123,13 @@ export const monitorCommand: Command = {
       description: 'ingest: refuse the whole file if a line is bad, or skip bad lines and list them',
     },
     { name: 'format', type: 'string', values: ['jsonl', 'csv'], description: 'ingest: the file format when its extension does not say' },
-    { name: 'since', type: 'string', placeholder: 'time', description: 'alerts/report: only events from this time (ISO-8601 or epoch ms)' },
+    {
+      name: 'since',
+      type: 'string',
+      placeholder: 'time',
+      description: 'alerts/report: only events from this time: ISO-8601, epoch ms, or a time ago (30m, 2h, 3d, 1w)',
+    },
+    { name: 'until', type: 'string', placeholder: 'time', description: 'alerts/report: only events before this time (same forms as --since)' },
     {
       name: 'reference-until',
       type: 'string',

@@ -11,7 +11,9 @@ import { buildCharts, type SliceChart } from './charts.js';
 import { withDb, type OpenOptions } from './db.js';
 import { classMixDrift, featureDrift, type DriftSeries } from './drift.js';
 import { performanceRows, type PerfRow } from './performance.js';
+import { DRIFT_FEATURES } from './fine-bins.js';
 import { readBinned, readCells, readClassMix, readRange, readTruth, type Range } from './query.js';
+import { readWindow } from './window.js';
 import { chooseRuleSet, RULE_TEXT, type Rule } from './stats/rules.js';
 
 export const ALERTS_SCHEMA = 'edgefit.monitor.alerts/1';
@@ -19,6 +21,10 @@ export const ALERTS_SCHEMA = 'edgefit.monitor.alerts/1';
 export interface AnalyzeOptions extends OpenOptions {
   /** Only events at or after this epoch ms. */
   since?: number;
+  /** Only events before this epoch ms. */
+  until?: number;
+  /** Read whole slots from the pre-aggregates (default true); false reads raw events only (tests, checks). */
+  aggregates?: boolean;
   /** End of the reference window (epoch ms); default: the first `referenceFraction` of the time range. */
   referenceUntil?: number;
   referenceFraction?: number;
@@ -31,13 +37,7 @@ export interface AnalyzeOptions extends OpenOptions {
 }
 
 /** Input statistics drifted per machine; `score` is the output (confidence) distribution. */
-export const FEATURES: { name: string; col: (t: string) => string; kind: 'input-drift' | 'output-drift' }[] = [
-  { name: 'brightness', col: (t) => `${t}.brightness`, kind: 'input-drift' },
-  { name: 'contrast', col: (t) => `${t}.contrast`, kind: 'input-drift' },
-  { name: 'sharpness', col: (t) => `${t}.sharpness`, kind: 'input-drift' },
-  { name: 'embedding[1]', col: (t) => `${t}.embedding[1]`, kind: 'input-drift' },
-  { name: 'score', col: (t) => `${t}.score`, kind: 'output-drift' },
-];
+export const FEATURES = DRIFT_FEATURES;
 
 export interface Analysis {
   schema: string;
@@ -54,12 +54,12 @@ export interface Analysis {
 }
 
 async function analyzeConn(conn: DuckDBConnection, path: string, o: AnalyzeOptions): Promise<Analysis> {
-  const since = o.since ?? -8.64e15;
   const bucketMs = o.bucketMs ?? 30 * 60_000;
-  const range = await readRange(conn, since);
+  const w = await readWindow(conn, { ...o, bucketMs });
+  const range = await readRange(conn, w);
   if (range.events === 0)
     throw new EdgefitError(
-      `no events in ${path}${o.since !== undefined ? ` since ${new Date(o.since).toISOString()}` : ''}`,
+      `no events in ${path}${o.since !== undefined ? ` since ${new Date(o.since).toISOString()}` : ''}${o.until !== undefined ? ` until ${new Date(o.until).toISOString()}` : ''}`,
       'E_MONITOR_DATA',
       "ingest events first ('edgefit monitor ingest'), or move --since earlier",
     );
@@ -69,10 +69,10 @@ async function analyzeConn(conn: DuckDBConnection, path: string, o: AnalyzeOptio
   const referenceUntil = firstMonitorBucket * bucketMs;
   if (referenceUntil <= range.min) throw new EdgefitError('the reference window holds no events', 'E_USAGE', '--reference-until must be after the first event');
   const rs = chooseRuleSet(o.falseAlarmRate ?? 0.0027);
-  const cells = await readCells(conn, since, bucketMs);
+  const cells = await readCells(conn, w, bucketMs);
   const charts = buildCharts(cells, { firstMonitorBucket, rules: rs.rules });
   const drift: DriftSeries[] = [];
-  const binned = await readBinned(conn, FEATURES, since, referenceUntil, bucketMs);
+  const binned = await readBinned(conn, w, referenceUntil, bucketMs);
   for (const f of FEATURES)
     drift.push(
       ...featureDrift(
@@ -81,8 +81,8 @@ async function analyzeConn(conn: DuckDBConnection, path: string, o: AnalyzeOptio
         firstMonitorBucket,
       ),
     );
-  drift.push(...classMixDrift(await readClassMix(conn, since, bucketMs), firstMonitorBucket));
-  const performance = performanceRows(cells, await readTruth(conn, since, bucketMs), firstMonitorBucket);
+  drift.push(...classMixDrift(await readClassMix(conn, w, bucketMs), firstMonitorBucket));
+  const performance = performanceRows(cells, await readTruth(conn, w, bucketMs), firstMonitorBucket);
   const attributions = attribute(cells, { firstMonitorBucket, q: o.q ?? 0.01 });
   const ruleSet = { set: rs.set, rules: rs.rules, text: rs.rules.map((r) => `${r}: ${RULE_TEXT[r]}`), falseAlarmRate: rs.rate, arl: 1 / rs.rate };
   const base = { schema: ALERTS_SCHEMA, db: path, range, bucketMs, referenceUntil, ruleSet, charts, drift, performance, attributions };

@@ -4,6 +4,7 @@
 
 import { DOUBLE, LIST, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import type { InspectionEvent } from './event.js';
+import { rollUp } from './rollup.js';
 
 const EMBEDDING_TYPE = LIST(DOUBLE);
 
@@ -74,22 +75,33 @@ export class Staging {
     this.rows++;
   }
 
-  /** Moves the staged rows into `events` (one atomic statement) and drops the staging table. */
+  /** Moves the staged rows into `events` and updates the pre-aggregates, in one transaction; drops the staging table. */
   async commit(): Promise<AppendResult> {
     this.appender!.closeSync();
     this.appender = undefined;
     const t = this.table;
-    const wm = await this.conn.runAndReadAll("SELECT value FROM meta WHERE key = 'compacted_before'");
-    const watermark = Number(wm.getRows()[0]?.[0] ?? '-9223372036854775808');
-    const old = await this.conn.runAndReadAll(`SELECT count(*) FROM ${t} WHERE ts < ${watermark}`);
-    const tooOld = Number(old.getRows()[0]?.[0] ?? 0);
-    // Within the input the first row of an id wins; against the table, the stored row wins.
-    const r = await this.conn.run(
-      `INSERT OR IGNORE INTO events SELECT * FROM ${t} WHERE ts >= ${watermark} QUALIFY row_number() OVER (PARTITION BY id ORDER BY ts) = 1`,
-    );
-    const inserted = r.rowsChanged;
-    await this.conn.run(`DROP TABLE temp.${t}`);
-    return { inserted, duplicates: this.rows - tooOld - inserted, tooOld };
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      const wm = await this.conn.runAndReadAll("SELECT value FROM meta WHERE key = 'compacted_before'");
+      const watermark = Number(wm.getRows()[0]?.[0] ?? '-9223372036854775808');
+      const old = await this.conn.runAndReadAll(
+        `SELECT count(*) FILTER (WHERE ts < ${watermark}), min(ts) FILTER (WHERE ts >= ${watermark}), max(ts) FILTER (WHERE ts >= ${watermark}) FROM ${t}`,
+      );
+      const [tooOldN, minTs, maxTs] = old.getRows()[0] ?? [];
+      const tooOld = Number(tooOldN ?? 0);
+      // Within the input the first row of an id wins; against the table, the stored row wins.
+      const r = await this.conn.run(
+        `INSERT OR IGNORE INTO events SELECT * FROM ${t} WHERE ts >= ${watermark} QUALIFY row_number() OVER (PARTITION BY id ORDER BY ts) = 1`,
+      );
+      const inserted = r.rowsChanged;
+      if (inserted) await rollUp(this.conn, minTs === null ? null : Number(minTs), maxTs === null ? null : Number(maxTs));
+      await this.conn.run(`DROP TABLE temp.${t}`);
+      await this.conn.run('COMMIT');
+      return { inserted, duplicates: this.rows - tooOld - inserted, tooOld };
+    } catch (e) {
+      await this.conn.run('ROLLBACK');
+      throw e;
+    }
   }
 
   async discard(): Promise<void> {
@@ -142,9 +154,18 @@ export class HeldWriter {
       await this.conn.run(`DELETE FROM ${this.table}`);
       throw e;
     }
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const e of fresh) (lo = Math.min(lo, e.ts)), (hi = Math.max(hi, e.ts));
+    await this.conn.run('BEGIN TRANSACTION');
     try {
       const r = await this.conn.run(`INSERT OR IGNORE INTO events SELECT * FROM ${this.table} QUALIFY row_number() OVER (PARTITION BY id ORDER BY ts) = 1`);
+      if (r.rowsChanged) await rollUp(this.conn, Math.round(lo), Math.round(hi));
+      await this.conn.run('COMMIT');
       return { inserted: r.rowsChanged, duplicates: fresh.length - r.rowsChanged, tooOld: events.length - fresh.length };
+    } catch (e) {
+      await this.conn.run('ROLLBACK');
+      throw e;
     } finally {
       await this.conn.run(`DELETE FROM ${this.table}`);
     }

@@ -147,7 +147,7 @@ export function buildAlerts(b: Base, cells: readonly Cell[], q: number): Alert[]
       limit: alpha,
       rule: `p < ${alpha.toExponential(2)} (Bonferroni over ${tests} tests) and PSI > ${PSI_FLOOR}`,
       message: `machine ${d.machine}: ${d.feature} distribution shifted from ${iso(first.bucket * B)} (PSI ${first.psi.toFixed(2)}, ${statistic} p ${first.p.toExponential(1)})`,
-      detail: { feature: d.feature, psi: first.psi, p: first.p, flagged_buckets: f.length },
+      detail: { feature: d.feature, psi: first.psi, p: first.p, flagged_buckets: f.length, ...(first.dMax !== undefined ? { ks_d_max: first.dMax } : {}) },
     });
     // More defect calls shift the class mix too: that is the attributed slice showing, not a new finding.
     if (d.feature === 'class-mix') {

@@ -2,10 +2,12 @@
 // `hourly`, and the raw rows go, in one transaction. The compaction watermark is kept in `meta`, so a
 // late event for an hour already summarised is not added as raw (ingest reports it as too old). DuckDB
 // reuses the freed blocks, so under a steady stream the file stops growing at about the retention's
-// worth of raw events plus the summaries; CHECKPOINT folds the WAL in.
+// worth of raw events plus the summaries; CHECKPOINT folds the WAL in. The alerts' pre-aggregates
+// (rollup.ts) are brought up to the cutoff first and kept, so alerts still see the compacted history.
 
 import { statSync } from 'node:fs';
 import { queryRows, withDb, type OpenOptions } from './db.js';
+import { rollUp } from './rollup.js';
 
 export interface CompactResult {
   cutoff: number;
@@ -35,6 +37,8 @@ export async function compactStore(dbPath: string, o: OpenOptions & { retainMs: 
       const cutoff = Math.floor(((o.now ?? newest) - o.retainMs) / 3_600_000) * 3_600_000;
       await conn.run('BEGIN TRANSACTION');
       try {
+        // The pre-aggregates must cover what is about to be deleted: the alerts keep reading them.
+        await rollUp(conn, null, newest, cutoff);
         const r = await conn.run(`INSERT INTO hourly
           SELECT ts // 3600000 * 3600000 AS hour, coalesce(line, ''), coalesce(machine, ''), coalesce(batch, ''),
             count(*), sum(CASE WHEN defect THEN 1 ELSE 0 END), coalesce(sum(score), 0), count(score),

@@ -7,7 +7,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EdgefitError } from '../onnx/errors.js';
-import { EVENTS_DDL, META_DDL, SCHEMA_VERSION, SUMMARY_DDL } from './schema.js';
+import { AGG_CELLS_DDL, AGG_CLASS_DDL, AGG_HIST_DDL, AGG_TRUTH_DDL, EVENTS_DDL, META_DDL, SCHEMA_VERSION, SUMMARY_DDL } from './schema.js';
 
 export interface OpenOptions {
   /** How long to keep retrying while another process holds the file (default 30 s). */
@@ -66,6 +66,7 @@ async function ensureSchema(conn: DuckDBConnection): Promise<void> {
   await conn.run(EVENTS_DDL);
   await conn.run(SUMMARY_DDL);
   await conn.run(META_DDL);
+  for (const ddl of [AGG_CELLS_DDL, AGG_HIST_DDL, AGG_CLASS_DDL, AGG_TRUTH_DDL]) await conn.run(ddl);
   await conn.run(`INSERT OR IGNORE INTO meta VALUES ('schema', '${SCHEMA_VERSION}')`);
 }
 

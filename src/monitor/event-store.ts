@@ -5,6 +5,8 @@
 // lets go of it after `idleMs` without appends or at the latest `maxHoldMs` after it opened it; then
 // it waits `yieldMs` before opening again, so that an ingest in another process (which retries every
 // ≤ 200 ms) gets its turn. Appends made meanwhile wait and are written when the file is back.
+// Each append is one transaction that also keeps the alerts' pre-aggregates (rollup.ts). Serve should
+// use EventWriter (event-writer.ts), which queues events and flushes them through this in the background.
 
 import type { EventSink, InspectionEvent } from './event.js';
 import { HeldWriter, type AppendResult } from './append-events.js';

@@ -43,3 +43,36 @@ export const SUMMARY_DDL = `CREATE TABLE IF NOT EXISTS hourly (
 export const META_DDL = 'CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)';
 
 export const SCHEMA_VERSION = '1';
+
+/**
+ * Pre-aggregates for the alerts, one set of rows per 30-minute slot (`slot` = its start, epoch ms), kept
+ * up to the `rolled_until` watermark in `meta` by ingest, the serve writer and compaction (rollup.ts).
+ * The alerts read them for whole slots and raw events only for the rest (the recent window).
+ * `agg_cells`: per (slot, machine, batch, line, material): all events, and over events with a `defect`
+ * the count, defects and score sums, plus the slot's first and last ts.
+ */
+export const AGG_CELLS_DDL = `CREATE TABLE IF NOT EXISTS agg_cells (
+  slot BIGINT NOT NULL, machine VARCHAR NOT NULL, batch VARCHAR NOT NULL, line VARCHAR NOT NULL, material VARCHAR NOT NULL,
+  n_all BIGINT NOT NULL, n BIGINT NOT NULL, k BIGINT NOT NULL, s1 DOUBLE NOT NULL, s2 DOUBLE NOT NULL, ns BIGINT NOT NULL,
+  min_ts BIGINT NOT NULL, max_ts BIGINT NOT NULL
+)`;
+
+/** Per (slot, machine, feature, fine bin): how many events' feature fell in the bin (fine-bins.ts). */
+export const AGG_HIST_DDL = `CREATE TABLE IF NOT EXISTS agg_hist (
+  slot BIGINT NOT NULL, machine VARCHAR NOT NULL, feature TINYINT NOT NULL, bin INTEGER NOT NULL, n BIGINT NOT NULL
+)`;
+
+/** Per (slot, machine, prediction): the class mix. */
+export const AGG_CLASS_DDL = `CREATE TABLE IF NOT EXISTS agg_class (
+  slot BIGINT NOT NULL, machine VARCHAR NOT NULL, prediction VARCHAR NOT NULL, n BIGINT NOT NULL
+)`;
+
+/** Per (slot, machine, batch, truth): audited events and how many the model got right. */
+export const AGG_TRUTH_DDL = `CREATE TABLE IF NOT EXISTS agg_truth (
+  slot BIGINT NOT NULL, machine VARCHAR NOT NULL, batch VARCHAR NOT NULL, truth VARCHAR NOT NULL, correct BIGINT NOT NULL, n BIGINT NOT NULL
+)`;
+
+export const AGG_TABLES = ['agg_cells', 'agg_hist', 'agg_class', 'agg_truth'] as const;
+
+/** The pre-aggregates' grain: 30 minutes, so it divides an hour (compaction's cutoff) and the default bucket. */
+export const SLOT_MS = 30 * 60_000;

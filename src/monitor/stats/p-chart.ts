@@ -36,22 +36,33 @@ export function lgamma(x: number): number {
   return 0.5 * Math.log(2 * Math.PI) + (xx + 0.5) * Math.log(t) - t + Math.log(a);
 }
 
-/** P(X < x) + ½P(X = x) for X ~ Binomial(n, p): the mid-p CDF. */
+/**
+ * P(X < x) + ½P(X = x) for X ~ Binomial(n, p): the mid-p CDF. The shorter tail is summed away from the
+ * mean, each term from the one before by the ratio of consecutive probabilities (one lgamma in all),
+ * until the terms no longer change the sum.
+ */
 export function binomialMidP(x: number, n: number, p: number): number {
   if (p <= 0) return x > 0 ? 1 : 0.5;
   if (p >= 1) return x < n ? 0 : 0.5;
-  const lp = Math.log(p);
-  const lq = Math.log(1 - p);
-  const pmf = (k: number) => Math.exp(logChoose(n, k) + k * lp + (n - k) * lq);
-  // Sum the shorter tail for accuracy and speed.
-  if (x <= n * p) {
-    let s = 0;
-    for (let k = 0; k < x; k++) s += pmf(k);
-    return Math.min(1, s + 0.5 * pmf(x));
-  }
+  const odds = p / (1 - p);
+  const at = Math.exp(logChoose(n, x) + x * Math.log(p) + (n - x) * Math.log(1 - p));
   let s = 0;
-  for (let k = x + 1; k <= n; k++) s += pmf(k);
-  return Math.max(0, 1 - s - 0.5 * pmf(x));
+  if (x <= n * p) {
+    // P(X = k−1) = P(X = k) · k / ((n − k + 1) · odds), falling as k goes down from x ≤ np.
+    for (let k = x, t = at; k > 0; k--) {
+      t *= k / ((n - k + 1) * odds);
+      if (t <= s * 1e-17) break;
+      s += t;
+    }
+    return Math.min(1, s + 0.5 * at);
+  }
+  // P(X = k+1) = P(X = k) · (n − k) · odds / (k + 1), falling as k goes up from x > np.
+  for (let k = x, t = at; k < n; k++) {
+    t *= ((n - k) * odds) / (k + 1);
+    if (t <= s * 1e-17) break;
+    s += t;
+  }
+  return Math.max(0, 1 - s - 0.5 * at);
 }
 
 /** The subgroup's z-score against the centre line: Φ⁻¹ of its binomial mid-p CDF (capped at ±8). */
