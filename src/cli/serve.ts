@@ -11,7 +11,7 @@ import { parseShapeFlags } from '../runtime/inputs.js';
 import { resolveLadder } from '../serve/ladder.js';
 import { startServer } from '../serve/server.js';
 import { JsonlSink } from '../serve/jsonl-sink.js';
-import { EventStore } from '../monitor/event-store.js';
+import { EventWriter } from '../monitor/event-writer.js';
 import { calibrateCascade } from '../serve/cascade-calibrate.js';
 import { DEFAULT_MAX_PIXELS } from '../serve/image-input.js';
 import type { Command, CommandContext } from './command.js';
@@ -170,7 +170,7 @@ async function run(ctx: CommandContext): Promise<number> {
     ...(ctx.flags['defect-labels'] ? { defectLabels: (ctx.flags['defect-labels'] as string[]).flatMap((s) => s.split(',')).filter(Boolean) } : {}),
     ...(ctx.flags['cascade-threshold'] !== undefined ? { cascadeThreshold: ctx.flags['cascade-threshold'] as number } : {}),
     ...(eventsPath ? { eventSink: await JsonlSink.open(eventsPath) } : {}),
-    ...(dbPath ? { eventSink: new EventStore(dbPath) } : {}),
+    ...(dbPath ? { eventSink: new EventWriter(dbPath) } : {}),
     onReload: (g) => ctx.log(`reloaded: generation ${g}`),
   });
   const engine = server.engine();
