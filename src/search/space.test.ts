@@ -113,7 +113,12 @@ test('the registered passes give a space with every transforming pass in it, and
   }
   assert.ok(PASSES.some((p) => p.effect) && PASSES.some((p) => p.prep), 'the table has both kinds, so the rule above is exercised');
   assert.ok(
-    space.some((c) => c.passes.map((s) => s.name).join(' ').includes('prune-structured recover')),
+    space.some((c) =>
+      c.passes
+        .map((s) => s.name)
+        .join(' ')
+        .includes('prune-structured recover'),
+    ),
     'pruning enters the space as prune → recover chains',
   );
 });
@@ -135,8 +140,14 @@ test('nodes kept float go to a keepFloat list when the pass has one, else to exc
 test('the space tries calibrated quantizers after each exact rewrite too, and trains for no unstructured sparsity', () => {
   const space = buildSpace({ passes: PASSES, sourceOpset: 9, hasCalibration: true });
   const chains = space.map((c) => c.passes.map((s) => s.name).join(' '));
-  assert.ok(chains.some((c) => c.endsWith('clean-fp32 quantize-static')), 'clean-fp32 → quantize-static');
-  assert.ok(chains.some((c) => c.endsWith(' quantize-static') && !c.includes('clean-fp32')), 'quantize-static alone, to compare');
+  assert.ok(
+    chains.some((c) => c.endsWith('clean-fp32 quantize-static')),
+    'clean-fp32 → quantize-static',
+  );
+  assert.ok(
+    chains.some((c) => c.endsWith(' quantize-static') && !c.includes('clean-fp32')),
+    'quantize-static alone, to compare',
+  );
   assert.ok(!chains.some((c) => c.includes('prune-magnitude')), 'no recovery is spent on sparsity that ORT cannot run faster');
   const noCal = buildSpace({ passes: PASSES, sourceOpset: 9, hasCalibration: false });
   assert.ok(!noCal.some((c) => c.passes.some((s) => s.name === 'quantize-static')), 'without calibration data, no calibrated quantizer');
