@@ -20,7 +20,12 @@ export const PASSES: Pass[] = [
     params: { ratio: { type: 'number', default: 0, description: '', search: { values: [0.25, 0.5] } } },
     effect: { params: { ratio: 0.5 }, why: '' },
   },
-  { ...base, name: 'prune-magnitude', params: { ratio: { type: 'number', default: 0, description: '' } }, effect: { params: { ratio: 0.5 }, why: '' } },
+  {
+    ...base,
+    name: 'prune-magnitude',
+    params: { ratio: { type: 'number', default: 0, description: '', search: { values: [0.5] } } },
+    effect: { params: { ratio: 0.5 }, why: '' },
+  },
   { ...base, name: 'recover', role: 'train', params: { steps: { type: 'integer', default: 100, description: '', search: { values: [100, 400] } } } },
   { ...base, name: 'qat', role: 'train', params: { steps: { type: 'integer', default: 100, description: '' } } },
 ];
