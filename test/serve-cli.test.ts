@@ -85,6 +85,9 @@ test('usage errors: no model, a bad quantile, a non-loopback host without a key'
     const host = await runCli(['serve', m.small, '--host', '0.0.0.0', '--port', '0', '--warmup', '0']);
     assert.equal(host.code, 2);
     assert.match(host.stderr, /needs an API key/);
+    const batch = await runCli(['serve', m.small, '--max-batch', '0']);
+    assert.equal(batch.code, 2);
+    assert.match(batch.stderr, /--max-batch/);
   } finally {
     rmSync(m.dir, { recursive: true, force: true });
   }
