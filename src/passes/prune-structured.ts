@@ -3,12 +3,14 @@
 // shrink. Dependency groups come from prune/dependency-graph.ts; a group that cannot be pruned safely is
 // left alone and recorded, naming the node. Quality drops until recovery (src/train/recover.ts).
 
+import type * as ort from 'onnxruntime-node';
 import { foldExporterHabits } from '../onnx/fold-exporter-habits.js';
 import type { Model } from '../onnx/model.js';
 import { UsageError } from '../onnx/errors.js';
 import { verifyModel } from '../onnx/verify.js';
 import type { Pass, PassRecord } from './pass.js';
 import { applyEdits } from './prune/apply-edits.js';
+import { compensateRemoved } from './prune/compensate.js';
 import { buildDependencyGraph } from './prune/dependency-graph.js';
 import { elementScores, type ImportanceMethod } from './prune/importance.js';
 import { selectChannels, type GroupPlan } from './prune/select-channels.js';
@@ -22,6 +24,8 @@ export interface PruneStructuredParams {
   exclude?: string[];
   /** 'layer=ratio' entries: a ratio for the group of that layer, overriding `ratio`. */
   layerRatios?: string[];
+  /** Fold the constant part of removed channels into the next layers' biases (default true). */
+  compensate?: boolean;
 }
 
 function parseLayerRatios(entries: string[] | undefined, model: Model): Map<string, number> {
@@ -48,7 +52,7 @@ export interface PruneStructuredResult {
 export async function pruneStructured(
   source: Model,
   params: PruneStructuredParams,
-  data: { gradients?: ReadonlyMap<string, Float32Array> } = {},
+  data: { gradients?: ReadonlyMap<string, Float32Array>; sample?: Record<string, ort.Tensor> } = {},
 ): Promise<PruneStructuredResult> {
   const ratio = params.ratio ?? 0;
   const method = params.method ?? 'l1';
@@ -58,7 +62,7 @@ export async function pruneStructured(
     throw new UsageError(`prune-structured: ratio ${ratio} is outside [0, 1)`, 'e.g. 0.5 removes half the channels of each group');
   const record: PassRecord = {
     pass: 'prune-structured',
-    params: { ratio, method, scope, multiple, exclude: params.exclude, layerRatios: params.layerRatios },
+    params: { ratio, method, scope, multiple, exclude: params.exclude, layerRatios: params.layerRatios, compensate: params.compensate ?? true },
     stats: {},
     skipped: [],
     notes: [],
@@ -83,6 +87,11 @@ export async function pruneStructured(
   record.stats = { groups: plans.length, channels, kept, removed: channels - kept, fixedGroups: plans.filter((p) => p.fixed > 0).length };
   // ratio 0, or nothing removable: the input itself, so outputs are bit-identical
   if (removed.size === 0) return { model: source.clone(), record, groups: plans };
+  if (params.compensate ?? true) {
+    const comp = await compensateRemoved(model, dg, removed, data.sample);
+    record.stats.compensatedLayers = comp.layers;
+    record.notes.push(...comp.notes);
+  }
   record.stats.editedConstants = applyEdits(model, dg, removed);
   verifyModel(model, { context: 'after pass prune-structured' });
   return { model, record, groups: plans };
@@ -106,6 +115,11 @@ export const pruneStructuredPass: Pass<PruneStructuredParams> = {
     multiple: { type: 'integer', default: 8, min: 1, description: 'kept channel counts are rounded up to a multiple of this (heads: 1)' },
     exclude: { type: 'string[]', default: [], description: 'layer (node) names whose groups are left alone' },
     layerRatios: { type: 'string[]', default: [], description: "per-layer ratios as 'layer=ratio' (the layer's whole group), overriding ratio" },
+    compensate: {
+      type: 'boolean',
+      default: true,
+      description: "fold what removed channels gave the next layers when their weights are zero (bias, BN/affine shift) into those layers' biases",
+    },
   },
   // The default ratio 0 changes nothing; any ratio > 0 changes the outputs by design until recovery.
   tolerance: { metric: 'maxAbs', value: 0 },

@@ -10,6 +10,7 @@ import { Node } from '../onnx/graph.js';
 import type { Model } from '../onnx/model.js';
 import { Tensor } from '../onnx/tensor.js';
 import { createSession } from '../runtime/session.js';
+import { backgroundClass, rowWeights } from './frame-weights.js';
 import { classTargets, LOSS_INPUTS } from './losses.js';
 import { withWeights } from './loop.js';
 import { TsOptimizer, lrAt } from './optimizers.js';
@@ -48,6 +49,8 @@ export interface RecoverOptions {
   alpha?: number;
   seed?: number;
   threads?: number;
+  /** Sequence outputs: blank-argmax frames weigh half in all, the rest the other half (default true; frame-weights.ts). */
+  balanceFrames?: boolean;
   onEpoch?: (r: { epoch: number; loss: number; seconds: number }) => void;
 }
 
@@ -121,6 +124,7 @@ export async function recover(opts: RecoverOptions): Promise<RecoverResult> {
   const useLabels = !!data.labels && cache.frames === 1;
   const alpha = opts.alpha ?? (useLabels ? 0.7 : 1);
   const { model, rows } = framesOf(opts.student, cache);
+  const background = (opts.balanceFrames ?? true) && cache.frames > 1 ? backgroundClass(cache) : undefined;
   const input = model.graph.realInputs()[0]!.name;
   const sample = { [input]: new ort.Tensor('float32', data.x.slice(0, 2 * s), [2, ...data.sampleShape]) };
   const tg = await buildTrainingGraph(model, {
@@ -155,7 +159,9 @@ export async function recover(opts: RecoverOptions): Promise<RecoverResult> {
         labels[i] = data.labels?.[idx] ?? 0;
       }
       const r = k * F;
-      const ce = useLabels ? classTargets(labels.subarray(0, k), C) : { target: new Float32Array(r * C), weight: new Float32Array(r).fill(1 / r) };
+      const ce = useLabels
+        ? classTargets(labels.subarray(0, k), C)
+        : { target: new Float32Array(r * C), weight: rowWeights(teacherRows.subarray(0, r * C), r, C, background) };
       const feeds: Record<string, ort.Tensor> = {
         [input]: new ort.Tensor('float32', x.subarray(0, k * s), [k, ...data.sampleShape]),
         [LOSS_INPUTS.teacher]: new ort.Tensor('float32', teacherRows.subarray(0, r * C), [r, C]),

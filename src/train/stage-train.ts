@@ -13,6 +13,7 @@ import { classTargets, LOSS_INPUTS } from './losses.js';
 import { withWeights } from './loop.js';
 import { lrAt, TsOptimizer, type OptimizerConfig } from './optimizers.js';
 import { framesOf, logitsTensor, teacherLogits, type RecoverData, type TeacherCache } from './recover.js';
+import { backgroundClass, rowWeights } from './frame-weights.js';
 import { Rng } from './rng.js';
 import { readStageCheckpoint, writeStageCheckpoint } from './stage-checkpoint.js';
 import { buildTrainingGraph, type TrainingGraph } from './training-graph.js';
@@ -39,6 +40,12 @@ export interface StageTrainOptions {
   checkpointSteps?: number;
   checkpointMs?: number;
   onStep?: (step: number, loss: number) => void;
+  /**
+   * Sequence outputs: the frames where the teacher's argmax is its most frequent class (CTC blank) weigh
+   * as much together as all other frames together, so the student does not settle on predicting blank
+   * (default true; classifier outputs, one row per sample, are never balanced).
+   */
+  balanceFrames?: boolean;
 }
 
 export interface StageTrainResult {
@@ -62,6 +69,8 @@ interface Loop {
   cache: TeacherCache;
   useLabels: boolean;
   sampleSize: number;
+  /** The teacher's most frequent argmax class per frame, when frames are balanced. */
+  background?: number;
 }
 
 async function setUp(opts: StageTrainOptions, threads: number): Promise<Loop> {
@@ -81,7 +90,8 @@ async function setUp(opts: StageTrainOptions, threads: number): Promise<Loop> {
     dropout: 'off',
     ...(opts.trainable ? { trainable: { names: opts.trainable } } : {}),
   });
-  return { tg, session: await createSession(tg.model, { threads }), input, cache, useLabels, sampleSize };
+  const background = (opts.balanceFrames ?? true) && cache.frames > 1 ? backgroundClass(cache) : undefined;
+  return { tg, session: await createSession(tg.model, { threads }), input, cache, useLabels, sampleSize, background };
 }
 
 /** Runs the training graph on the samples `idx`; returns the loss and the outputs (gradients). */
@@ -104,7 +114,7 @@ async function runBatch(
     labels[i] = data.labels?.[j] ?? 0;
   }
   const r = k * F;
-  const ce = L.useLabels ? classTargets(labels, C) : { target: new Float32Array(r * C), weight: new Float32Array(r).fill(1 / r) };
+  const ce = L.useLabels ? classTargets(labels, C) : { target: new Float32Array(r * C), weight: rowWeights(teacher, r, C, L.background) };
   const feeds: Record<string, ort.Tensor> = {
     [L.input]: new ort.Tensor('float32', x, [k, ...data.sampleShape]),
     [LOSS_INPUTS.teacher]: new ort.Tensor('float32', teacher, [r, C]),
@@ -121,7 +131,18 @@ async function runBatch(
 /** What must match for a checkpoint to be resumed: the settings, the data and the starting weights. */
 function fingerprint(opts: StageTrainOptions, L: Loop, start: Float32Array[], batchSize: number, seed: number): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ steps: opts.steps, lr: opts.lr, batchSize, seed, T: opts.temperature, a: opts.alpha, shape: opts.data.sampleShape }));
+  h.update(
+    JSON.stringify({
+      steps: opts.steps,
+      lr: opts.lr,
+      batchSize,
+      seed,
+      T: opts.temperature,
+      a: opts.alpha,
+      bf: opts.balanceFrames,
+      shape: opts.data.sampleShape,
+    }),
+  );
   h.update(JSON.stringify(L.tg.params.map((p) => [p.name, p.dims])));
   for (const v of [opts.data.x, ...(opts.data.labels ? [opts.data.labels] : []), ...start]) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
   return h.digest('hex');
