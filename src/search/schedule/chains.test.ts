@@ -54,3 +54,10 @@ test('QAT after a static-int8 chain that misses the quality floor, on deep limit
   // a prep-only chain is no chain to extend: its quantizations are single-pass candidates already
   assert.deepEqual(labels(st(cfg('fp32', ['upgrade-opset', { target: 17 }]), true)), []);
 });
+
+test('successive halving: the best training chain of its round, off the front, gets the longer recovery, and nothing else', () => {
+  const half: ChainState = { cfg: pr, nearFront: false, misses: ['quality'], betterHalf: true };
+  assert.deepEqual(labels(half), ['p → recover +300 (400 in all)']);
+  assert.deepEqual(labels(half, 15 * 60_000), [], 'quick limits do not halve');
+  assert.deepEqual(labels({ ...half, misses: ['latency', 'quality'] }), [], 'training cannot repair latency');
+});

@@ -50,6 +50,12 @@ export interface ChainState {
   nearFront: boolean;
   /** The kinds of constraint it misses at screening (point figures). */
   misses: Constraint['kind'][];
+  /**
+   * The best (by quality) of the chains of its round that end in a training stage: successive halving
+   * keeps training it even when it is not near the front yet, because more training is what moves it
+   * there; the others stop.
+   */
+  betterHalf?: boolean;
 }
 
 export interface Extension {
@@ -71,8 +77,9 @@ export function extensionsOf(s: ChainState, plan: ChainPlan, kindOf: (name: stri
   // (b) QAT after a static-int8 chain that misses the quality floor (and nothing QAT cannot fix)
   if (plan.depth.qat && plan.qat && last && plan.qdq.includes(last.name) && s.misses.includes('quality') && fixable('train', s.misses))
     append({ name: plan.qat.name, params: { steps: plan.qat.steps } }, 'qat');
-  // (c) successive halving: a longer recovery for a training chain still on or near the front
-  if (plan.depth.halving && plan.recover && s.nearFront && last?.name === plan.recover.name && fixable('train', s.misses)) {
+  // (c) successive halving: a longer recovery for a training chain on or near the front, or the best
+  //     training chain of its round
+  if (plan.depth.halving && plan.recover && (s.nearFront || s.betterHalf) && last?.name === plan.recover.name && fixable('train', s.misses)) {
     let total = 0;
     for (let i = steps.length - 1; i >= 0 && steps[i]!.name === plan.recover.name; i--) total += Number(steps[i]!.params.steps) || 0;
     const next = plan.recover.rungs.find((r) => r > total);

@@ -16,7 +16,21 @@ export function chainStates(ctx: SearchContext, pool: readonly CandidateResult[]
   const base = ctx.results.get(baseIdOf(ctx))!;
   const points: Point[] = pool.map((r) => ({ id: r.id, latency: screenLatency(r.screen!, ctx.opts.objective, base).v, quality: qualityScore(r.screen!) }));
   const near = new Set(nearFront(points, margin));
-  return from.map((r) => ({ cfg: r.config, nearFront: near.has(r.id), misses: screenMisses(r, ctx.opts.constraints, base) }));
+  // successive halving: the best (by quality) of the chains of this round that end in a training stage
+  const kind = kindOf(ctx.opts.passes);
+  const trained = from.filter((r) => r.config.passes.length && kind(r.config.passes[r.config.passes.length - 1]!.name) === 'train');
+  const better = new Set(
+    [...trained]
+      .sort((a, b) => qualityScore(b.screen!) - qualityScore(a.screen!))
+      .slice(0, 1)
+      .map((r) => r.id),
+  );
+  return from.map((r) => ({
+    cfg: r.config,
+    nearFront: near.has(r.id),
+    misses: screenMisses(r, ctx.opts.constraints, base),
+    ...(better.has(r.id) ? { betterHalf: true } : {}),
+  }));
 }
 
 /** New candidates one stage longer than the chains in `from`, deduplicated, cheapest predicted training first. */

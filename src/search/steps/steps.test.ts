@@ -74,6 +74,11 @@ test('chainStates: near the front or not, and the kinds of constraint each chain
       ['dyn', true, []],
     ],
   );
+  // successive halving: the best chain of the round that ends in a training stage is marked, no other
+  assert.deepEqual(
+    states.map((s) => s.betterHalf === true),
+    [true, false],
+  );
 });
 
 test('promisingOf: candidates that met every constraint at screening go to full measurement before faster ones that missed', async () => {
