@@ -142,18 +142,15 @@ async function runQat(ctx: CommandContext): Promise<number> {
   for (const flag of ['method', 'quality-floor', 'search', 'int4-method', 'data', 'reference'] as const)
     if (f[flag] !== undefined) throw new UsageError(`--${flag} does not apply to --mode qat`, 'drop it; `edgefit qat --help` lists what QAT takes');
   const { qatCommand } = await import('./qat.js');
+  // edgefit qat's own defaults, then what this command's flags mean there
+  const defaults = Object.fromEntries(qatCommand.flags.filter((x) => x.default !== undefined).map((x) => [x.name, x.default]));
   const flags = {
+    ...defaults,
     task,
     output: f.output,
-    scope: f.scope ?? 'all',
-    epochs: 2,
-    batch: 8,
-    lr: 0.05,
-    temperature: 1,
-    limit: 256,
-    'eval-limit': 200,
-    seed: f.seed ?? 0,
-    threads: f.threads ?? 1,
+    ...(f.scope !== undefined ? { scope: f.scope } : {}),
+    ...(f.seed !== undefined ? { seed: f.seed } : {}),
+    ...(f.threads !== undefined ? { threads: f.threads } : {}),
     ...(f.json ? { json: true } : {}),
   };
   return qatCommand.run({ ...ctx, flags });

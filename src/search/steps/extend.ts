@@ -17,8 +17,7 @@ export function chainStates(ctx: SearchContext, pool: readonly CandidateResult[]
   const points: Point[] = pool.map((r) => ({ id: r.id, latency: screenLatency(r.screen!, ctx.opts.objective, base).v, quality: qualityScore(r.screen!) }));
   const near = new Set(nearFront(points, margin));
   // successive halving: the best (by quality) of the chains of this round that end in a training stage
-  const kind = kindOf(ctx.opts.passes);
-  const trained = from.filter((r) => r.config.passes.length && kind(r.config.passes[r.config.passes.length - 1]!.name) === 'train');
+  const trained = from.filter((r) => r.config.passes.length && ctx.stages.isTrain(r.config.passes[r.config.passes.length - 1]!.name));
   const better = new Set(
     [...trained]
       .sort((a, b) => qualityScore(b.screen!) - qualityScore(a.screen!))
