@@ -105,7 +105,7 @@ export const optimizeCommand: Command = {
       type: 'string[]',
       placeholder: 'exact>=-1pt|accuracy>=0.97',
       description:
-        'quality floors: relative to the source in points (exact>=-1pt, cer<=+1pt) or absolute (accuracy>=0.97); without --task the default is agreement with the source: top1-agreement>=0.99, decision-agreement>=0.99, iou>=0.95 or cosine>=0.99, by output',
+        'quality floors: relative to the source in points (exact>=-1pt, cer<=+1pt) or absolute (accuracy>=0.97); without --task the default is agreement with the source: top1-agreement>=0.99, decision-agreement>=0.99 with expected-decision-agreement>=0.99, iou>=0.95 or cosine>=0.99, by output',
     },
     {
       name: 'objective',

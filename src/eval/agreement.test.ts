@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { agreement, iou, outputAgreement, outputKind, splitItems, type ItemOutput } from './agreement.js';
+import { agreement, expectedDecisionAgreement, iou, outputAgreement, outputKind, splitItems, type ItemOutput } from './agreement.js';
 
 const item = (values: number[], dims: number[] = [1, values.length]): ItemOutput => ({ data: Float32Array.from(values), dims });
 
@@ -34,6 +34,25 @@ test('one-element outputs: decision agreement and |diff|, never the cosine of tw
   const logits = outputAgreement('z', [item([0.3], [1, 1])], [item([-2], [1, 1])]);
   assert.equal(logits.threshold, 0);
   assert.equal(logits.metrics['decision-agreement']!.value, 0);
+});
+
+test("expected decision agreement: every item's margin against every item's difference, exactly", () => {
+  // differences +0.1, 0, 0, 0: item 0 (0.45, below 0.5) flips under d > 0.05 — one of four; the others keep theirs
+  assert.deepEqual(expectedDecisionAgreement([0.45, 0.6, 0.9, 0.2], [0.55, 0.6, 0.9, 0.2], 0.5), [0.75, 1, 1, 1]);
+  // a lucky held-out set: no decision flipped, but 0.49 sits 0.01 below the threshold and one item moved +0.05
+  const ref = [0.49, 0.9, 0.8, 0.7];
+  const got = [0.47, 0.95, 0.75, 0.7];
+  assert.deepEqual(expectedDecisionAgreement(ref, got, 0.5), [0.75, 1, 1, 1]);
+  const a = outputAgreement(
+    'p',
+    got.map((v) => item([v], [1, 1])),
+    ref.map((v) => item([v], [1, 1])),
+  );
+  assert.equal(a.metrics['decision-agreement']!.value, 1, 'no decision flipped');
+  assert.equal(a.metrics['expected-decision-agreement']!.value, 0.9375, 'but one in sixteen would');
+  // the boundary: an item above t flips when ref + d ≤ t (decisions are v > t); one at t stays below under d = 0
+  assert.deepEqual(expectedDecisionAgreement([0.6, 0.5], [0.5, 0.5], 0.5), [0.5, 1]);
+  assert.deepEqual(expectedDecisionAgreement([0.6, 0.5], [0.6, 0.5], 0.5), [1, 1]);
 });
 
 test('class scores: top-1 agreement at every position; maps: IoU of the thresholded map', () => {

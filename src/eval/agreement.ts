@@ -1,6 +1,6 @@
 // Agreement of a candidate with its source model when there is no task: a metric chosen per output by
 // what the output is. Class scores → top-1 agreement; one value per item (a sigmoid score) → agreement
-// of the >0.5 decision and max |diff|; probability maps → IoU of the thresholded maps; anything else →
+// of the >0.5 decision, observed and expected from the margins (below), and max |diff|; probability maps → IoU of the thresholded maps; anything else →
 // cosine and relative L2 per item. Every figure carries a 95% interval (Wilson or bootstrap).
 
 import { bootstrap, mean, proportion, type MetricValue } from './metrics.js';
@@ -9,12 +9,30 @@ export type OutputKind = 'class-scores' | 'decision' | 'map' | 'dense';
 
 /** The metric each kind is judged by, and the floor a candidate must keep by default. */
 export const PRIMARY: Record<OutputKind, string> = { 'class-scores': 'top1-agreement', decision: 'decision-agreement', map: 'iou', dense: 'cosine' };
-export const DEFAULT_FLOORS: Record<string, number> = { 'top1-agreement': 0.99, 'decision-agreement': 0.99, iou: 0.95, cosine: 0.99 };
+export const DEFAULT_FLOORS: Record<string, number> = {
+  'top1-agreement': 0.99,
+  'decision-agreement': 0.99,
+  'expected-decision-agreement': 0.99,
+  iou: 0.95,
+  cosine: 0.99,
+};
+
+/**
+ * The metrics a default floor holds, per kind. A decision output is held on the decisions that flipped
+ * and on the flips its differences would cause over all the items' margins: a few dozen held-out items
+ * that happen to sit far from the threshold cannot vouch for a model that moves scores by 0.05.
+ */
+export const FLOORED: Record<OutputKind, string[]> = {
+  'class-scores': ['top1-agreement'],
+  decision: ['decision-agreement', 'expected-decision-agreement'],
+  map: ['iou'],
+  dense: ['cosine'],
+};
 
 /** Every metric an output of a kind reports (the primary first). */
 export const METRICS_OF: Record<OutputKind, string[]> = {
   'class-scores': ['top1-agreement', 'cosine'],
-  decision: ['decision-agreement', 'max-abs-diff', 'mean-abs-diff'],
+  decision: ['decision-agreement', 'expected-decision-agreement', 'max-abs-diff', 'mean-abs-diff'],
   map: ['iou', 'cosine'],
   dense: ['cosine', 'rel-l2'],
 };
@@ -82,6 +100,33 @@ function relL2(a: Float32Array, ref: Float32Array): number {
   return n === 0 ? (d === 0 ? 0 : Infinity) : Math.sqrt(d / n);
 }
 
+/** How many of the sorted values are ≤ x. */
+function countAtMost(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Per item i, the share of the candidate's signed differences d_j (over every item j) that would keep
+ * item i's decision: an item above the threshold t flips when ref_i + d_j ≤ t, one at or below it when
+ * ref_i + d_j > t. Its mean is the decision agreement to expect on new items whose scores are spread like
+ * these, with differences like these: it sees the items near the threshold that the count can miss.
+ */
+export function expectedDecisionAgreement(ref: readonly number[], got: readonly number[], t: number): number[] {
+  const n = ref.length;
+  const d = Float64Array.from(ref, (r, j) => got[j]! - r).sort();
+  return ref.map((r) => {
+    const flips = r > t ? countAtMost(d, t - r) : n - countAtMost(d, t - r);
+    return 1 - flips / n;
+  });
+}
+
 /** IoU of the maps thresholded at 0.5; two empty maps agree fully. */
 export function iou(a: Float32Array, ref: Float32Array, threshold = 0.5): number {
   let inter = 0;
@@ -132,6 +177,14 @@ export function outputAgreement(output: string, got: readonly ItemOutput[], ref:
       for (let j = 0; j < idx.length; j++) m = Math.max(m, diffs[idx[j]!]!);
       return m;
     };
+    metrics['expected-decision-agreement'] = mean(
+      expectedDecisionAgreement(
+        ref.map((r) => r.data[0]!),
+        got.map((g) => g.data[0]!),
+        threshold,
+      ),
+      b,
+    );
     metrics['max-abs-diff'] = { value: maxOf(diffs.map((_, i) => i)), ci: bootstrap(n, maxOf, b) };
     metrics['mean-abs-diff'] = mean(diffs, b);
   } else if (kind === 'class-scores') {

@@ -43,7 +43,7 @@ function fake(calls: string[], onMeasure: (n: number) => void = () => {}): Measu
         latency: latencyFigures(samples),
         quality: {
           primary: { name: 'decision-agreement', value: 1, ci: [1, 1] },
-          metrics: { 'decision-agreement': { value: 1, ci: [1, 1] } },
+          metrics: { 'decision-agreement': { value: 1, ci: [1, 1] }, 'expected-decision-agreement': { value: 1, ci: [1, 1] } },
           n: 12,
           perItem,
           source: 'agreement',

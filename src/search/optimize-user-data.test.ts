@@ -41,7 +41,7 @@ function fake(ms: Record<string, number>, q: Record<string, number>): Measurer {
         latency: latencyFigures(samples),
         quality: {
           primary: { name: 'decision-agreement', value: v, ci: [v, v] },
-          metrics: { 'decision-agreement': { value: v, ci: [v, v] } },
+          metrics: { 'decision-agreement': { value: v, ci: [v, v] }, 'expected-decision-agreement': { value: v, ci: [v, v] } },
           n,
           perItem,
           source: 'agreement',
@@ -72,7 +72,7 @@ test('without --data, quality on random inputs recommends nothing unless --allow
 test('with --data: the default floor fits the output (a sigmoid score: decision agreement ≥ 0.99) and holds', async () => {
   const r = await base('data', { data, measurer: fake({ baseline: 10, fast: 2 }, { baseline: 1, fast: 11 / 12 }) });
   assert.equal(r.summary.quality?.basis, 'data');
-  assert.equal(r.summary.quality?.defaultFloor, 'decision-agreement>=0.99');
+  assert.equal(r.summary.quality?.defaultFloor, 'decision-agreement>=0.99, expected-decision-agreement>=0.99');
   assert.equal(r.summary.quality?.holdout?.length, 12, '30% of 40 held out');
   assert.equal(r.summary.feasible, false, 'fast flips 1 decision in 12: below the floor, never recommended');
   const good = await base('data-good', { data, measurer: fake({ baseline: 10, fast: 2 }, { baseline: 1, fast: 1 }) });

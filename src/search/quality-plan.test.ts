@@ -35,8 +35,8 @@ test('a folder of <input>.npy on a recurrent model: kinds per output, the defaul
   assert.equal(p.defaultFloor!.text, 'decision-agreement>=0.99');
   assert.deepEqual(
     p.defaultFloors!.map((f) => f.text),
-    ['decision-agreement>=0.99', 'stateN:cosine>=0.99'],
-    'every output is held to a floor, not only the first',
+    ['decision-agreement>=0.99', 'expected-decision-agreement>=0.99', 'stateN:cosine>=0.99'],
+    'every output is held to a floor, not only the first; a decision also on its margins',
   );
   assert.ok(p.available.includes('stateN:cosine'));
   assert.equal(p.values.sr, 16000, 'the integer input the data holds keeps its value in latency runs');

@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { openUserData, type UserDataRef } from '../data/user-data.js';
 import type { TaskSpec } from '../data/spec.js';
-import { DEFAULT_FLOORS, METRICS_OF, PRIMARY, outputKind, splitItems, type OutputKind } from '../eval/agreement.js';
+import { DEFAULT_FLOORS, FLOORED, METRICS_OF, outputKind, splitItems, type OutputKind } from '../eval/agreement.js';
 import { UsageError } from '../onnx/errors.js';
 import { declaredInputs, planFills, synthesizeFeeds } from '../runtime/inputs.js';
 import { createSession } from '../runtime/session.js';
@@ -28,7 +28,7 @@ export interface QualityPlan {
   kinds?: { output: string; kind: OutputKind }[];
   /** The floor applied to the first output when --quality names none. */
   defaultFloor?: Constraint;
-  /** The floors applied when --quality names none: one per output, each on its output's primary metric. */
+  /** The floors applied when --quality names none: per output, on the metrics FLOORED names for its kind. */
   defaultFloors?: Constraint[];
   describe: string;
 }
@@ -54,16 +54,17 @@ export function checkQualityMetrics(constraints: readonly Constraint[], availabl
 }
 
 /**
- * The default floor of one output: its primary agreement metric at the default level. Outputs after the
- * first are named `<output>:<metric>`, as the agreement figures name them; built directly, because an
- * output name may hold characters a --quality flag cannot.
+ * The default floors of one output: its floored agreement metrics (FLOORED) at their default levels.
+ * Outputs after the first are named `<output>:<metric>`, as the agreement figures name them; built
+ * directly, because an output name may hold characters a --quality flag cannot.
  */
-export function floorOf(output: string, kind: OutputKind, first: boolean): Constraint {
-  const primary = PRIMARY[kind];
-  if (first) return parseConstraint(`${primary}>=${DEFAULT_FLOORS[primary]}`);
-  const metric = `${output}:${primary}`;
-  const value = DEFAULT_FLOORS[primary]!;
-  return { kind: 'quality', metric, op: '>=', mode: 'absolute', value, text: `${metric}>=${value}` };
+export function floorsOf(output: string, kind: OutputKind, first: boolean): Constraint[] {
+  return FLOORED[kind].map((name) => {
+    if (first) return parseConstraint(`${name}>=${DEFAULT_FLOORS[name]}`);
+    const metric = `${output}:${name}`;
+    const value = DEFAULT_FLOORS[name]!;
+    return { kind: 'quality', metric, op: '>=', mode: 'absolute', value, text: `${metric}>=${value}` };
+  });
 }
 
 export interface PlanOptions {
@@ -137,7 +138,7 @@ export async function planQuality(o: PlanOptions): Promise<QualityPlan> {
       kind: outputKind(outs.flatMap((r) => splitItems(Float32Array.from(r[name]!.data as ArrayLike<number>, Number), r[name]!.dims))),
     }));
     const available = kinds.flatMap((k, i) => METRICS_OF[k.kind].map((m) => (i === 0 ? m : `${k.output}:${m}`)));
-    const defaultFloors = kinds.map((k, i) => floorOf(k.output, k.kind, i === 0));
+    const defaultFloors = kinds.flatMap((k, i) => floorsOf(k.output, k.kind, i === 0));
     return { ...plan, kinds, available, defaultFloor: defaultFloors[0]!, defaultFloors };
   } finally {
     await session.release();
