@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { openUserData } from '../data/user-data.js';
+import { parseOutputKinds } from '../eval/output-kinds.js';
 import { declaredInputs, parseValueFlags } from '../runtime/inputs.js';
 import { agreementWith } from '../search/quality.js';
 import { UsageError } from '../onnx/errors.js';
@@ -51,6 +52,12 @@ export const evalCommand: Command = {
       placeholder: 'model.onnx',
       description:
         'a reference model: adds top-1 agreement (or cosine for embeddings); with .npy --data and no --task, the model is scored by agreement with it, per output',
+    },
+    {
+      name: 'output-kind',
+      type: 'string[]',
+      placeholder: 'output=kind',
+      description: 'with --reference: what an output is, where the guess from its values is wrong (class-scores, decision, map, dense)',
     },
     { name: 'value', type: 'string[]', placeholder: 'name=v', description: 'a fixed value for an input the data does not hold (e.g. --value sr=16000)' },
     {
@@ -166,6 +173,7 @@ async function evalAgreement(ctx: CommandContext, model: string, data: string, v
       (async function* () {
         for (const i of ids) yield d.feeds(i);
       })(),
+      parseOutputKinds(ctx.flags['output-kind'] as string[] | undefined, ref.outputNames),
     );
     d.close();
     if (json) {

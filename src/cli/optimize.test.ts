@@ -47,6 +47,8 @@ test('optimize: flags out of range are usage errors before any run directory is 
         /--quality cer<=\+1pt: agreement with the source model \(outputs: prob decision\) gives no 'cer'[\s\S]*needs a text task/,
       ],
       [sig, ['--data', npy, '--value', 'rate=3'], /--value names 'rate', which is not an input/],
+      [sig, ['--data', npy, '--output-kind', 'prob=logits'], /--output-kind 'prob=logits' is not output=kind[\s\S]*hint: write --output-kind/],
+      [sig, ['--data', npy, '--output-kind', 'score=dense'], /--output-kind names 'score', which the model does not output[\s\S]*hint: its outputs are 'prob'/],
       [vad, ['--shape', 'audio=1,16'], /integer input 'sr' needs a value[\s\S]*hint: give --value sr=<number>/],
     ];
     for (const [m, extra, want] of cases) {

@@ -6,6 +6,7 @@ import { basename, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { UsageError } from '../onnx/errors.js';
+import { checkOutputNames, parseOutputKinds } from '../eval/output-kinds.js';
 import { declaredInputs, parseShapeFlags, parseValueFlags, planFills, resolveInputs } from '../runtime/inputs.js';
 import { closest } from '../util/text.js';
 import { readModel } from '../onnx/read-model.js';
@@ -87,6 +88,13 @@ export const optimizeCommand: Command = {
       type: 'string[]',
       placeholder: 'name=v',
       description: 'a fixed value for an input the data does not hold, broadcast to its shape (e.g. --value sr=16000); integer inputs need one',
+    },
+    {
+      name: 'output-kind',
+      type: 'string[]',
+      placeholder: 'output=kind',
+      description:
+        'what an output is, where the guess from its values is wrong: class-scores (top-1), decision (one score per item), map (IoU at 0.5) or dense (cosine); sets its metric and default floor',
     },
     {
       name: 'allow-random',
@@ -196,6 +204,7 @@ async function run(ctx: CommandContext): Promise<number> {
   // string[] flags split on commas: put "x=1,3,48,320" back together.
   const shapes = parseShapeFlags(joinShapes(shapeFlags.length ? shapeFlags : useDefault ? [DEFAULT_RUN.shape] : []));
   const values = parseValueFlags(ctx.flags.value as string[] | undefined);
+  const outputKinds = parseOutputKinds(ctx.flags['output-kind'] as string[] | undefined);
   const timeLimitMs = parseDuration(useDefault && ctx.flags['time-limit'] === '20m' ? DEFAULT_RUN.timeLimit : (ctx.flags['time-limit'] as string));
   const positive = (name: string, max = Number.MAX_SAFE_INTEGER) => {
     const v = ctx.flags[name] as number;
@@ -217,7 +226,12 @@ async function run(ctx: CommandContext): Promise<number> {
       }
   }
   const batchFlag = ctx.flags.batch !== undefined ? positive('batch') : undefined;
-  const declared = declaredInputs(readModel(model, { externalData: 'check' }));
+  const parsed = readModel(model, { externalData: 'check' });
+  const declared = declaredInputs(parsed);
+  checkOutputNames(
+    outputKinds,
+    parsed.graph.outputs.map((o) => o.name),
+  );
   const userData = ctx.flags.data !== undefined && !task;
   if (userData) {
     if (!existsSync(ctx.flags.data as string))
@@ -272,6 +286,7 @@ async function run(ctx: CommandContext): Promise<number> {
     screen: { evalItems: positive('screen-items'), durationMs: positive('screen-seconds') * 1000 },
     full: { evalItems: positive('eval-items'), durationMs: positive('full-seconds') * 1000 },
     values,
+    ...(Object.keys(outputKinds).length ? { outputKinds } : {}),
     ...(ctx.flags['allow-random'] ? { allowRandom: true } : {}),
     progress,
     signal: stop.signal,

@@ -152,9 +152,9 @@ export interface OutputAgreement {
 }
 
 /** Agreement of one output over the items; `got[i]` and `ref[i]` are the same item. */
-export function outputAgreement(output: string, got: readonly ItemOutput[], ref: readonly ItemOutput[], seed = 0): OutputAgreement {
+export function outputAgreement(output: string, got: readonly ItemOutput[], ref: readonly ItemOutput[], seed = 0, given?: OutputKind): OutputAgreement {
   if (got.length !== ref.length) throw new Error(`outputAgreement: ${got.length} vs ${ref.length} items`);
-  const kind = outputKind(ref);
+  const kind = given ?? outputKind(ref);
   const n = ref.length;
   const b = { seed };
   const metrics: Record<string, MetricValue> = {};
@@ -229,9 +229,15 @@ export interface Agreement {
   outputs: OutputAgreement[];
 }
 
-/** Agreement over every output; outputs[k][i] is output k of item i. */
-export function agreement(names: readonly string[], got: readonly ItemOutput[][], ref: readonly ItemOutput[][], seed = 0): Agreement {
-  const outputs = names.map((name, k) => outputAgreement(name, got[k]!, ref[k]!, seed));
+/** Agreement over every output; outputs[k][i] is output k of item i; `kinds` overrides outputKind() by output name. */
+export function agreement(
+  names: readonly string[],
+  got: readonly ItemOutput[][],
+  ref: readonly ItemOutput[][],
+  seed = 0,
+  kinds: Readonly<Record<string, OutputKind>> = {},
+): Agreement {
+  const outputs = names.map((name, k) => outputAgreement(name, got[k]!, ref[k]!, seed, kinds[name]));
   const first = outputs[0]!;
   const metrics: Record<string, MetricValue> = { ...first.metrics };
   for (const o of outputs.slice(1)) for (const [k, v] of Object.entries(o.metrics)) metrics[`${o.output}:${k}`] = v;

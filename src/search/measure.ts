@@ -3,6 +3,7 @@
 // own child process. Screening uses a short latency run and a slice of the eval set; full uses more.
 
 import { createHash } from 'node:crypto';
+import type { OutputKind } from '../eval/agreement.js';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,8 @@ export interface MeasureSettings {
   userData?: UserDataRef;
   /** Fixed input values (--value), for latency and random-input agreement. */
   values?: Record<string, number>;
+  /** What each output is, as the quality plan settled it (agreement metrics per output). */
+  outputKinds?: Record<string, OutputKind>;
   /** Calibration feeds for passes that need them. */
   calibration?: () => AsyncIterable<Feeds>;
   screen: StageSettings;
@@ -286,6 +289,7 @@ export class RealMeasurer implements Measurer {
         ...(this.s.shapes ? { shapes: this.s.shapes } : {}),
         ...(this.s.values && Object.keys(this.s.values).length ? { values: this.s.values } : {}),
         ...(this.s.userData ? { userData: this.s.userData } : {}),
+        ...(this.s.outputKinds ? { kinds: this.s.outputKinds } : {}),
         count: Math.min(st.evalItems, this.s.agreementItems ?? st.evalItems),
       },
       batchSize: this.s.evalBatchSize,

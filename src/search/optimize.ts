@@ -3,6 +3,7 @@
 // report.html. The CLI (src/cli/optimize.ts) only parses flags and prints.
 
 import { createHash } from 'node:crypto';
+import type { OutputKind } from '../eval/agreement.js';
 import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -63,6 +64,8 @@ export interface OptimizeOptions {
   allowRandom?: boolean;
   /** Fraction of the user's data held out for evaluation (default 0.3). */
   holdout?: number;
+  /** What each named output is (--output-kind), where the guess from its values would be wrong. */
+  outputKinds?: Record<string, OutputKind>;
   /** Stops the search at the next boundary (Ctrl-C): the summary of what was measured is still written. */
   signal?: AbortSignal;
   /** How promising chains are extended (default: from the passes and the time limit; false: never). */
@@ -118,6 +121,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     ...(o.shapes ? { shapes: o.shapes } : {}),
     seed,
     ...(o.holdout ? { holdout: o.holdout } : {}),
+    ...(o.outputKinds ? { kinds: o.outputKinds } : {}),
   });
   checkQualityMetrics(
     constraints,
@@ -185,6 +189,8 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
       ...(o.task ? { task: { ref: o.task, ...(o.data ? { data: o.data } : {}), seed } } : {}),
       ...(qp.userData ? { userData: qp.userData } : {}),
       values: qp.values,
+      // every measurement judges each output as the plan did, so the floors and the metrics always match
+      ...(qp.kinds ? { outputKinds: Object.fromEntries(qp.kinds.map((k) => [k.output, k.kind])) } : {}),
       ...(calibration ? { calibration } : {}),
       screen,
       full,

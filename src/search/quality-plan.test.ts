@@ -59,6 +59,22 @@ test('a map output gets IoU; a metric the outputs cannot give is refused', async
   assert.match(r.describe, /RANDOM inputs/);
 });
 
+test('--output-kind replaces the guess, and with it the metrics and the floor; an unknown output is refused first', async () => {
+  const m = join(dir, 'seg2.onnx');
+  writeModel(segmentationModel({ size: 8 }), m);
+  const x = writeNpy(join(dir, 'img2.npy'), blobImages(6, 8), [6, 3, 8, 8]);
+  const guessed = await planQuality({ model: m, data: x, values: {}, seed: 0 });
+  const out = guessed.kinds![0]!.output;
+  const p = await planQuality({ model: m, data: x, values: {}, seed: 0, kinds: { [out]: 'dense' } });
+  assert.equal(p.kinds![0]!.kind, 'dense');
+  assert.equal(p.defaultFloor!.text, 'cosine>=0.99');
+  assert.ok(p.available.includes('rel-l2') && !p.available.includes('iou'));
+  await assert.rejects(
+    planQuality({ model: m, data: x, values: {}, seed: 0, kinds: { nope: 'dense' } }),
+    (e: unknown) => e instanceof UsageError && /'nope', which the model does not output/.test(e.message),
+  );
+});
+
 test('a floor on a later output is checked on that output: a broken state fails it while the first output passes', () => {
   const floors = [parseConstraint('decision-agreement>=0.99'), parseConstraint('stateN:cosine>=0.99')];
   const ok = checkConstraints(floors, { quality: { 'decision-agreement': 1, 'stateN:cosine': 0.999 } });

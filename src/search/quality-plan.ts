@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { openUserData, type UserDataRef } from '../data/user-data.js';
 import type { TaskSpec } from '../data/spec.js';
 import { DEFAULT_FLOORS, FLOORED, METRICS_OF, outputKind, splitItems, type OutputKind } from '../eval/agreement.js';
+import { checkOutputNames } from '../eval/output-kinds.js';
 import { UsageError } from '../onnx/errors.js';
 import { declaredInputs, planFills, synthesizeFeeds } from '../runtime/inputs.js';
 import { createSession } from '../runtime/session.js';
@@ -76,6 +77,8 @@ export interface PlanOptions {
   shapes?: Record<string, number[]>;
   seed: number;
   holdout?: number;
+  /** Output kinds the user gave (--output-kind), overriding the guess. */
+  kinds?: Record<string, OutputKind>;
 }
 
 export async function planQuality(o: PlanOptions): Promise<QualityPlan> {
@@ -91,6 +94,7 @@ export async function planQuality(o: PlanOptions): Promise<QualityPlan> {
   const session = await createSession(o.model, { threads: 1 });
   try {
     const inputs = declaredInputs(session);
+    checkOutputNames(o.kinds ?? {}, session.outputNames);
     let feeds: Record<string, ort.Tensor>[];
     let plan: Omit<QualityPlan, 'available' | 'kinds' | 'defaultFloor' | 'defaultFloors'>;
     if (o.data) {
@@ -135,7 +139,7 @@ export async function planQuality(o: PlanOptions): Promise<QualityPlan> {
     for (const f of feeds) outs.push(await session.run(f));
     const kinds = session.outputNames.map((name) => ({
       output: name,
-      kind: outputKind(outs.flatMap((r) => splitItems(Float32Array.from(r[name]!.data as ArrayLike<number>, Number), r[name]!.dims))),
+      kind: o.kinds?.[name] ?? outputKind(outs.flatMap((r) => splitItems(Float32Array.from(r[name]!.data as ArrayLike<number>, Number), r[name]!.dims))),
     }));
     const available = kinds.flatMap((k, i) => METRICS_OF[k.kind].map((m) => (i === 0 ? m : `${k.output}:${m}`)));
     const defaultFloors = kinds.flatMap((k, i) => floorsOf(k.output, k.kind, i === 0));

@@ -9,7 +9,7 @@ import { declaredInputs, synthesizeFeeds } from '../runtime/inputs.js';
 import { evaluate } from '../eval/evaluate.js';
 import { runWorker } from './child.js';
 import { EdgefitError } from '../onnx/errors.js';
-import { agreement, splitItems, type ItemOutput } from '../eval/agreement.js';
+import { agreement, splitItems, type ItemOutput, type OutputKind } from '../eval/agreement.js';
 import { openUserDataRef, type UserDataRef } from '../data/user-data.js';
 import type { QualityFigures } from './types.js';
 
@@ -19,7 +19,15 @@ export interface QualityRequest {
   /** Score with the task (built-in name or spec path); else agreement with `reference`. */
   task?: { ref: string; data?: string; seed: number; limit: number; split?: 'train' | 'val' | 'test' | 'all' };
   /** The source model: the reference for agreement when there is no task, on held-out user data or (last resort) random inputs. */
-  reference: { modelPath: string; shapes?: Record<string, number[]>; values?: Record<string, number>; userData?: UserDataRef; count: number };
+  reference: {
+    modelPath: string;
+    shapes?: Record<string, number[]>;
+    values?: Record<string, number>;
+    userData?: UserDataRef;
+    count: number;
+    /** Output kinds the user gave (--output-kind), overriding the guess. */
+    kinds?: Record<string, OutputKind>;
+  };
   batchSize: number;
 }
 
@@ -66,7 +74,7 @@ export async function measureQuality(req: QualityRequest): Promise<QualityFigure
         })();
       }
       try {
-        const q = await agreementWith(session, ref, stream);
+        const q = await agreementWith(session, ref, stream, req.reference.kinds);
         return { ...q, basis: req.reference.userData ? 'data' : 'random' };
       } finally {
         close();
@@ -91,6 +99,7 @@ export async function agreementWith(
   s: ort.InferenceSession,
   ref: ort.InferenceSession,
   batches: AsyncIterable<Record<string, ort.Tensor>>,
+  kinds: Readonly<Record<string, OutputKind>> = {},
 ): Promise<QualityFigures> {
   const names = ref.outputNames;
   const missing = names.filter((n) => !s.outputNames.includes(n));
@@ -110,7 +119,7 @@ export async function agreementWith(
     });
   }
   if (want[0]!.length === 0) throw new EdgefitError('no held-out item to measure agreement on', 'E_AGREEMENT', 'give more samples in --data');
-  const ag = agreement(names, got, want);
+  const ag = agreement(names, got, want, 0, kinds);
   return {
     primary: ag.primary,
     higherIsBetter: true,
