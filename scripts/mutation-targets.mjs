@@ -9,6 +9,7 @@ export const TARGETS = [
   { mutate: 'src/search/strategy.ts', tests: ['src/search/strategy.test.ts', 'src/search/strategy.boundary.test.ts'] },
   { mutate: 'src/bench/stats.ts', tests: ['src/bench/stats.test.ts', 'src/bench/stats.boundary.test.ts'] },
   { mutate: 'src/passes/quant/histogram.ts', tests: ['src/passes/quant/histogram.test.ts', 'src/passes/quant/histogram.boundary.test.ts'] },
+  { mutate: 'src/eval/agreement.ts', tests: ['src/eval/agreement.test.ts', 'src/eval/output-kinds.test.ts'] },
   { mutate: 'src/eval/metrics.ts', tests: ['src/eval/metrics.test.ts', 'src/eval/metrics.boundary.test.ts'] },
   { mutate: 'src/passes/registry.ts', tests: ['src/passes/registry.test.ts', 'src/passes/registry.boundary.test.ts'] },
 ];

@@ -15,6 +15,7 @@ import type { ChainPlan } from './schedule/chains.js';
 import type { CostPriors } from './schedule/cost-model.js';
 import type { CandidateConfig, CandidateResult, Comparison, Measurement, Sensitivity } from './types.js';
 import { createContext, Stop } from './steps/context.js';
+import { breadthFirst } from './steps/order.js';
 import { measureBaseline, screenAll } from './steps/screen.js';
 import { dropAtScreening, screenedOf } from './steps/drop.js';
 import { refine, reportSensitivity } from './steps/refine.js';
@@ -103,8 +104,9 @@ export async function search(opts: SearchOptions): Promise<SearchOutcome> {
   try {
     // 1. The baseline, fully: relative quality floors and the comparison need it.
     await measureBaseline(ctx);
-    // 2. Screening, keeping enough time for full measurements of a few candidates.
-    const rest = ctx.ids.slice(1);
+    // 2. Screening, keeping enough time for full measurements of a few candidates: every family of
+    //    candidates once before any family's second variant, so a short time limit still tries each pass.
+    const rest = breadthFirst(ctx.ids.slice(1), (id) => ctx.cfgOf.get(id)!);
     await screenAll(ctx, rest);
     // 3. Drop at screening: sure misses and candidates clearly dominated.
     const screened = screenedOf(ctx, rest);
