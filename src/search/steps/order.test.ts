@@ -45,8 +45,8 @@ test('a search short of time screens static int8 before the third dynamic varian
     runDir: memDir(),
     constraints: parseConstraints('exact>=-3pt'),
     objective: 'p99',
-    // room for the baseline and two screenings (fake world: 20 s baseline, 5 s a screening, full reserve)
-    timeLimitMs: 70_000,
+    // room for the baseline and two screenings (fake world: 20 s baseline, 5 s a screening, the full reserve)
+    timeLimitMs: 80_000,
     passes: PASSES,
     now: () => w.clock.t,
   });

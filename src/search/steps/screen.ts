@@ -23,8 +23,12 @@ export async function measureBaseline(ctx: SearchContext): Promise<CandidateResu
   return baseline;
 }
 
-/** Time kept for full measurements while screening: two of them (or fullTarget when smaller). */
-export const fullReserve = (ctx: SearchContext): number => perFull(ctx) * Math.min(2, ctx.opts.fullTarget ?? 3);
+/**
+ * Time kept for full measurements while screening: two candidates (or fullTarget when smaller) and the
+ * baseline they are interleaved with. Without the baseline's slot, a screening that ran a little long
+ * left room for the baseline alone, and a 2-minute run chose nothing (a 1.7× int8 segmentation net).
+ */
+export const fullReserve = (ctx: SearchContext): number => perFull(ctx) * (Math.min(2, ctx.opts.fullTarget ?? 3) + 1);
 
 /**
  * Screens candidates in order while the time left covers a screening, its predicted training and the
