@@ -10,7 +10,7 @@ import type { ImagePreprocess } from '../data/spec.js';
 import { HttpError } from './http-error.js';
 import type { DecodedImage } from './image-input.js';
 import type { DecodeReply, DecodeRequest } from './decode-wire.js';
-import { ServiceTime } from './service-time.js';
+import { RecentTimes } from './recent-times.js';
 import { spawnWorker } from './spawn-worker.js';
 
 /** What the server needs of an image decoder (tests pass their own). */
@@ -18,7 +18,7 @@ export interface ImageDecoder {
   decode(bytes: Uint8Array, p: ImagePreprocess, input: string): Promise<DecodedImage>;
   /** Images queued or being decoded now. */
   readonly pending: number;
-  /** Predicted ms from now until an image submitted now is decoded (0 while nothing is measured). */
+  /** Predicted ms from now until an image submitted now is decoded (0 while nothing was measured lately). */
   predictMs(quantile: number): number;
   close(): Promise<void>;
 }
@@ -42,8 +42,8 @@ export class DecodePool implements ImageDecoder {
   private readonly queue: Job[] = [];
   private nextJob = 1;
   private closed = false;
-  /** Time per image in the worker (decode, statistics, preprocessing). */
-  times = new ServiceTime();
+  /** Recent times per image in the worker (decode, statistics, preprocessing); old ones are forgotten. */
+  times = new RecentTimes();
   /** Images handed to decode() so far. */
   calls = 0;
 
@@ -64,7 +64,7 @@ export class DecodePool implements ImageDecoder {
   async warmUp(bytes: Uint8Array, preprocess: ImagePreprocess, input: string, runs = 3): Promise<void> {
     const calls = this.calls;
     for (let i = 0; i < runs; i++) await Promise.all(Array.from({ length: this.size }, () => this.decode(bytes, preprocess, input)));
-    this.times = new ServiceTime();
+    this.times = new RecentTimes();
     this.calls = calls;
   }
 
@@ -73,7 +73,6 @@ export class DecodePool implements ImageDecoder {
   }
 
   predictMs(quantile: number): number {
-    if (this.times.count === 0) return 0;
     const ahead = this.pending;
     return Math.floor(ahead / this.size) * this.times.mean() + this.times.quantile(quantile);
   }

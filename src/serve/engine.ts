@@ -24,6 +24,8 @@ export interface EngineOptions {
   /** Warm-up runs per model of a worker that replaces a crashed one, before it takes work (default 3; not timed into the service times). */
   respawnWarmup?: number;
   quantile?: number;
+  /** Main-thread delay (ms) every budget reserves, read at each decision (the server passes its recent event-loop delay). */
+  margin?: () => number;
   maxQueue?: number;
   /**
    * Micro-batching: the most requests one run may take (default 1: off). Each size from 2 up is timed at
@@ -93,6 +95,7 @@ export class Engine {
         admission: o.admission,
         maxBatch,
         afterRun: new ServiceTime(),
+        ...(o.margin ? { margin: o.margin } : {}),
       });
       return new Engine(pool, scheduler, o.ladder, pool.io, spec, input, spec ? makeDecoder(spec.output, o.baseDir) : undefined);
     } catch (e) {

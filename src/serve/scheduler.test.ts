@@ -113,28 +113,32 @@ test('admission off: FIFO on the first model, no degrade, no deadline drops; the
   }
 });
 
-test('two workers run two requests at once; drain waits for both; compute times feed the distribution', async () => {
+test('two workers run two requests at once; drain waits for both; the time from dispatch to result feeds the distribution', async () => {
+  let now = 0;
   const { exec, calls } = manual(2);
   const time = new ServiceTime([5]);
-  const s = new Scheduler(exec, { rungs: [{ id: 'm', time }] });
-  const far = performance.now() + 1e6;
-  const a = s.submit({ feeds: {}, deadline: far });
-  const b = s.submit({ feeds: {}, deadline: far });
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time }], now: () => now });
+  const a = s.submit({ feeds: {}, deadline: 1e6 });
+  const b = s.submit({ feeds: {}, deadline: 1e6 });
   assert.deepEqual(
     calls.map((c) => c.slot),
     [0, 1],
   );
   let drained = false;
   const d = s.drain().then(() => (drained = true));
-  calls[0]!.finish(7);
-  await a;
+  now = 7; // the worker computed for 3 ms; messages and a busy main thread took the rest
+  calls[0]!.finish(3);
+  const ra = await a;
+  assert.equal(ra.kind === 'served' && ra.computeMs, 3);
+  assert.equal(ra.kind === 'served' && ra.runMs, 7);
   await tick();
   assert.equal(drained, false);
-  calls[1]!.finish(9);
+  now = 9;
+  calls[1]!.finish(4);
   await b;
   await d;
   assert.equal(time.count, 3);
-  assert.equal(time.quantile(1), 9);
+  assert.equal(time.quantile(1), 9, 'the deadline sees 9 ms, not the 4 ms the worker computed');
 });
 
 test('a failed run rejects its request and frees the slot', async () => {
@@ -196,10 +200,10 @@ test('images still being decoded count as work ahead (at the fastest mean), but 
   });
   assert.equal(s.decide(10).kind, 'admit');
   // two ahead at small's 4 ms: start 8; big done 18 (late for 15), small 12 → degraded
-  const d = s.decide(15, 0, 1, 2);
+  const d = s.decide(15, 0, 1, { ahead: 2, readyInMs: 0 });
   assert.equal(d.kind === 'admit' && d.rung, 1);
   // three ahead: start 12, small done 16 > 15 → refused for the deadline, not for the queue bound
-  const e = s.decide(15, 0, 1, 3);
+  const e = s.decide(15, 0, 1, { ahead: 3, readyInMs: 0 });
   assert.equal(e.kind === 'shed' && e.reason, 'deadline');
 });
 
