@@ -68,8 +68,14 @@ test('a JSON tensor in, the outputs and the timing out', async () => {
   assert.deepEqual(b.outputs.logits.dims, [1, 3]);
   const sum = b.outputs.logits.data.reduce((a: number, v: number) => a + v, 0);
   assert.ok(Math.abs(sum - 1) < 1e-5, 'softmax outputs');
-  for (const k of ['queue_ms', 'compute_ms', 'total_ms']) assert.equal(typeof b.timing[k], 'number');
+  for (const k of ['queue_ms', 'compute_ms', 'run_ms', 'slack_ms', 'budget_ms', 'total_ms']) assert.equal(typeof b.timing[k], 'number');
   assert.ok(b.timing.total_ms >= b.timing.compute_ms);
+  assert.ok(b.timing.run_ms >= b.timing.compute_ms, 'the run as the main thread saw it includes the compute');
+  assert.ok(b.timing.slack_ms >= b.timing.budget_ms, 'it was run because its slack covered its budget');
+  // where the server's time went: arrival on this machine's clock, and arrival to the written reply
+  const arrival = Number(r.headers['x-server-arrival']);
+  assert.ok(Math.abs(arrival - (performance.timeOrigin + performance.now())) < 5000, String(arrival));
+  assert.ok(Number(r.headers['x-server-ms']) >= b.timing.total_ms);
 });
 
 test('an image in, a label out; the part headers make one inspection event with image statistics', async () => {
@@ -163,6 +169,8 @@ test('a deadline no model can make is refused at once with 503 and Retry-After',
   const r = await post(tensorBody(), { 'x-deadline-ms': '0.0001' });
   assert.equal(r.statusCode, 503);
   assert.equal(r.headers['retry-after'], '1');
+  assert.equal(r.headers['x-shed-at'], 'headers');
+  assert.ok(Number(r.headers['x-server-ms']) >= 0);
   assert.equal((await json(r)).error.code, 'shed');
   assert.ok(performance.now() - t0 < 1000);
   // refused on its headers: a body over the size limit is never read (else this would be a 413)
@@ -227,6 +235,8 @@ test('/metrics is Prometheus text with per-model histograms, outcomes and the qu
   assert.ok(get('edgefit_serve_compute_seconds_count', { model: 'big' })! >= 40);
   assert.equal(get('edgefit_serve_compute_seconds_bucket', { model: 'big', le: '+Inf' }), get('edgefit_serve_compute_seconds_count', { model: 'big' }));
   assert.equal(get('edgefit_serve_queue_depth', {}), 0);
+  assert.equal(types.edgefit_serve_event_loop_delay_seconds, 'gauge');
+  for (const q of ['0.5', '0.99', '1']) assert.ok(get('edgefit_serve_event_loop_delay_seconds', { quantile: q })! >= 0, q);
   assert.throws(() => parsePrometheus('metric{a="1" 3\n'), /unclosed labels/);
   assert.throws(() => parsePrometheus('metric one\n'), /bad value/);
 });

@@ -5,7 +5,8 @@
 //
 // A rung that rarely runs (the fast model, used only under load) keeps old times in its window. So every
 // run also records its slowdown, its time over its model's median at start-up, in one window shared by
-// all rungs; a rung's estimate is never below its start-up median times the current slowdown.
+// all rungs (seeded with the start-up runs' own spread); a rung's estimate is never below its start-up
+// median times the current slowdown.
 
 import type { Rung } from './scheduler.js';
 import { ServiceTime } from './service-time.js';
@@ -31,7 +32,10 @@ export class Budgets {
   ) {
     for (const r of rungs) {
       const m = r.time.quantile(0.5);
-      if (Number.isFinite(m) && m > 0) this.base.set(r, m);
+      if (!(Number.isFinite(m) && m > 0)) continue;
+      this.base.set(r, m);
+      // start-up runs are the baseline's spread: one slow run later is one among them, not the whole window
+      for (const ms of r.time.samples()) this.slowdown.add(ms / m);
     }
   }
 

@@ -48,6 +48,11 @@ export class ServiceTime {
     this.sorted = null;
   }
 
+  /** The times in the window (oldest first once it has wrapped, else in order added). */
+  samples(): number[] {
+    return [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
+  }
+
   /** The q-quantile in ms; Infinity when nothing was measured (an unmeasured model can promise nothing). */
   quantile(q: number): number {
     if (this.ring.length === 0) return Infinity;
