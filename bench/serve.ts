@@ -74,6 +74,20 @@ function rssMiB(pid: number): number {
   }
 }
 
+/** CPU seconds used so far by the server's main thread and by the whole server process (Linux /proc). */
+function serverCpuS(pid: number): { main: number; all: number } {
+  const ticks = (path: string) => {
+    try {
+      // the fields after the command name's closing paren: utime and stime are the 12th and 13th
+      const f = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      return NaN;
+    }
+  };
+  return { main: ticks(`/proc/${pid}/task/${pid}/stat`), all: ticks(`/proc/${pid}/stat`) };
+}
+
 interface Sample {
   status: number;
   ms: number;
@@ -141,6 +155,7 @@ async function openLoop(s: Server, rate: number, seconds: number, deadlineMs: nu
   const loop = monitorEventLoopDelay({ resolution: 2 });
   loop.enable();
   await scrapeLoopDelay(s); // resets the server's event-loop histogram
+  const cpu0 = { server: serverCpuS(s.pid), client: process.cpuUsage() };
   const start = performance.now();
   let next = start;
   let seed = 12345;
@@ -156,7 +171,16 @@ async function openLoop(s: Server, rate: number, seconds: number, deadlineMs: nu
   loop.disable();
   const ms = (ns: number) => Math.round(Math.max(0, ns / 1e6 - 2) * 100) / 100;
   const clientLoop = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
-  return { samples, rss, elapsedS: (performance.now() - start) / 1000, loopDelayMs: { server: await scrapeLoopDelay(s), client: clientLoop } };
+  const elapsedS = (performance.now() - start) / 1000;
+  const server = serverCpuS(s.pid);
+  const client = process.cpuUsage(cpu0.client);
+  // the share of one core each used over the level
+  const cores = {
+    serverMain: Math.round(((server.main - cpu0.server.main) / elapsedS) * 100) / 100,
+    serverAll: Math.round(((server.all - cpu0.server.all) / elapsedS) * 100) / 100,
+    client: Math.round(((client.user + client.system) / 1e6 / elapsedS) * 100) / 100,
+  };
+  return { samples, rss, elapsedS, cores, loopDelayMs: { server: await scrapeLoopDelay(s), client: clientLoop } };
 }
 
 /** The server's main-thread event-loop delay since the last scrape (ms; p50, p99, max). */
@@ -295,6 +319,7 @@ async function loadLevels(deadlineMs: number) {
         ratePerS: Math.round(cap * load * 10) / 10,
         ...report(r.samples, deadlineMs, r.elapsedS),
         loopDelayMs: r.loopDelayMs,
+        cores: r.cores,
         rssMiB: { start: rss[0], max: Math.max(...rss), end: rss.at(-1) },
       });
     }

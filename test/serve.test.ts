@@ -5,10 +5,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'undici';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { resolveLadder } from '../src/serve/ladder.js';
+import { DEFAULT_WORKER_NICE } from '../src/serve/engine.js';
 import type { EventSink, InspectionEvent } from '../src/monitor/event.js';
 import { parsePrometheus, png, pngHeaderOnly, tinyLadder, TINY_SPEC } from './serve-fixtures.js';
 
@@ -216,6 +217,18 @@ test('reload under load loses no request', async () => {
     got.find((g) => g.status !== 200)?.body,
   );
   assert.equal((await json(await request(`${server.url}/v1/models`))).generation, before + 1);
+});
+
+test('the inference thread runs at a lower priority than the main thread, which admits and refuses', { skip: !existsSync('/proc/self/task') }, () => {
+  const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+  const threads = readdirSync('/proc/self/task');
+  const main = nice(String(process.pid));
+  const want = Math.min(19, main + DEFAULT_WORKER_NICE);
+  assert.ok(DEFAULT_WORKER_NICE > 0);
+  assert.ok(
+    threads.some((t) => nice(t) === want),
+    `a thread at nice ${want} (the main thread's ${main} + ${DEFAULT_WORKER_NICE}): ${threads.map(nice).join(' ')}`,
+  );
 });
 
 test('/metrics is Prometheus text with per-model histograms, outcomes and the queue depth', async () => {

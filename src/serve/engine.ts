@@ -21,6 +21,12 @@ export interface EngineOptions {
   session?: SessionOptions;
   /** Timed warm-up runs per model per worker (default 20); they seed the service times. */
   warmup?: number;
+  /**
+   * How much nicer the inference threads are than the process (default 5): lower priority than the main thread, which takes
+   * every admission decision and writes every refusal, so that a busy compute does not delay them.
+   * 0 leaves them as the process.
+   */
+  workerNice?: number;
   /** Warm-up runs per model of a worker that replaces a crashed one, before it takes work (default 3; not timed into the service times). */
   respawnWarmup?: number;
   quantile?: number;
@@ -41,6 +47,9 @@ export interface EngineOptions {
   shapes?: Record<string, number[]>;
 }
 
+/** See EngineOptions.workerNice. */
+export const DEFAULT_WORKER_NICE = 5;
+
 export class Engine {
   private constructor(
     readonly pool: WorkerPool,
@@ -58,6 +67,7 @@ export class Engine {
       workers: o.workers ?? 1,
       models: o.ladder.map((m) => ({ id: m.id, path: m.path })),
       session: o.session ?? {},
+      nice: o.workerNice ?? DEFAULT_WORKER_NICE,
       ...(o.respawnWarmup !== undefined ? { respawnWarmup: o.respawnWarmup } : {}),
     });
     try {
