@@ -12,6 +12,7 @@ import type { DecodedImage } from './image-input.js';
 import type { DecodeReply, DecodeRequest } from './decode-wire.js';
 import { RecentTimes } from './recent-times.js';
 import { spawnWorker } from './spawn-worker.js';
+import { DEFAULT_WORKER_NICE } from './nice.js';
 
 /** What the server needs of an image decoder (tests pass their own). */
 export interface ImageDecoder {
@@ -47,7 +48,11 @@ export class DecodePool implements ImageDecoder {
   /** Images handed to decode() so far. */
   calls = 0;
 
-  constructor(readonly size = 1) {
+  constructor(
+    readonly size = 1,
+    /** How much nicer the decode threads are than the process. */
+    private readonly nice = DEFAULT_WORKER_NICE,
+  ) {
     if (!(size >= 1)) throw new RangeError(`a decode pool needs at least one worker, got ${size}`);
     this.slots = new Array(size).fill(undefined);
   }
@@ -101,7 +106,7 @@ export class DecodePool implements ImageDecoder {
   private slot(k: number): Slot {
     const have = this.slots[k];
     if (have) return have;
-    const worker = spawnWorker('decode-worker');
+    const worker = spawnWorker('decode-worker', { nice: this.nice });
     let loaded!: () => void;
     let failed!: (e: Error) => void;
     const ready = new Promise<void>((res, rej) => {

@@ -13,6 +13,7 @@ import { Scheduler, type Rung } from './scheduler.js';
 import { ServiceTime } from './service-time.js';
 import { WorkerPool } from './worker-pool.js';
 import { measureBatches } from './batch-measure.js';
+import { DEFAULT_WORKER_NICE } from './nice.js';
 import type { ModelIo } from './wire.js';
 
 export interface EngineOptions {
@@ -22,7 +23,8 @@ export interface EngineOptions {
   /** Timed warm-up runs per model per worker (default 20); they seed the service times. */
   warmup?: number;
   /**
-   * How much nicer the inference threads are than the process (default 5): lower priority than the main thread, which takes
+   * How much nicer the inference threads are than the process (default 5; the server gives its decode
+   * threads the same): lower priority than the main thread, which takes
    * every admission decision and writes every refusal, so that a busy compute does not delay them.
    * 0 leaves them as the process.
    */
@@ -46,9 +48,6 @@ export interface EngineOptions {
   /** Warm-up input shapes by input name (default: the image spec's size, batch 1). */
   shapes?: Record<string, number[]>;
 }
-
-/** See EngineOptions.workerNice. */
-export const DEFAULT_WORKER_NICE = 5;
 
 export class Engine {
   private constructor(

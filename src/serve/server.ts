@@ -21,6 +21,7 @@ import { ServeMetrics } from './metrics.js';
 import { modelsJson } from './models-json.js';
 import { onReplyWritten, stamps } from './stamps.js';
 import { LoopDelay } from './loop-delay.js';
+import { DEFAULT_WORKER_NICE } from './nice.js';
 
 export interface ServerOptions extends Omit<EngineOptions, 'ladder'> {
   /** The ladder, or a function that reads it (called again on reload, to pick up new model files). */
@@ -87,7 +88,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let generation = 1;
   let ready = true;
   let reloading: Promise<{ generation: number; models: string[] }> | null = null;
-  const images = o.imageDecoder ?? new DecodePool(o.decodeWorkers ?? 1);
+  const images = o.imageDecoder ?? new DecodePool(o.decodeWorkers ?? 1, o.workerNice ?? DEFAULT_WORKER_NICE);
   // image tasks decode from the first request on: no thread start in a request's time
   const imageSpec = engine.spec?.preprocess.kind === 'image' ? engine.spec.preprocess : undefined;
   if (images instanceof DecodePool && imageSpec)

@@ -3,7 +3,7 @@
 // answered as 'failed'; nothing a request carries can end the thread.
 
 import { parentPort } from 'node:worker_threads';
-import { getPriority, setPriority } from 'node:os';
+import { niceThread } from './nice.js';
 import * as ort from 'onnxruntime-node';
 import { openSession } from '../runtime/session.js';
 import { synthesizeFeeds } from '../runtime/inputs.js';
@@ -30,14 +30,8 @@ function ioOf(s: ort.InferenceSession): ModelIo {
 }
 
 async function load(m: Extract<ToWorker, { type: 'load' }>): Promise<void> {
-  // this thread only, relative to the process (Linux nice is per thread; ORT runs on it with 1 intra-op
-  // thread): the main thread, which admits and refuses, then gets a core before the compute does
-  if (m.nice)
-    try {
-      setPriority(0, Math.min(19, getPriority(0) + m.nice));
-    } catch {
-      // not allowed here: the thread runs at the process's priority
-    }
+  // ORT runs on this thread (1 intra-op thread): the main thread gets a core before the compute does
+  if (m.nice) niceThread(m.nice);
   const io: Record<string, ModelIo> = {};
   for (const model of m.models) {
     const { session } = await openSession(model.path, m.session);
