@@ -20,6 +20,9 @@ test('recent times forget by age and by count; with nothing recent the estimate 
   for (const ms of [1, 2, 3, 4]) t.add(ms);
   assert.equal(t.count, 3, 'at most maxCount samples');
   assert.equal(t.quantile(0), 2);
+  t.add(50); // after a read: the next read sees it
+  assert.equal(t.quantile(1), 50);
+  assert.equal(t.quantile(0), 3);
   t.add(Number.NaN);
   t.add(-1);
   assert.equal(t.count, 3, 'not a time: ignored');

@@ -5,6 +5,8 @@ import { quantileSorted } from '../bench/stats.js';
 
 export class RecentTimes {
   private readonly items: { at: number; ms: number }[] = [];
+  /** The fresh samples sorted, until one is added or ages out (admission reads this on every request). */
+  private sorted: Float64Array | null = null;
 
   constructor(
     private readonly maxAgeMs = 5000,
@@ -16,6 +18,7 @@ export class RecentTimes {
     if (!(ms >= 0) || !Number.isFinite(ms)) return;
     this.items.push({ at: this.now(), ms });
     if (this.items.length > this.maxCount) this.items.shift();
+    this.sorted = null;
   }
 
   /** Samples younger than maxAgeMs. */
@@ -26,7 +29,9 @@ export class RecentTimes {
   /** The q-quantile of the fresh samples; 0 when there are none (nothing recent to go by). */
   quantile(q: number): number {
     const f = this.fresh();
-    return f.length ? quantileSorted(Float64Array.from(f, (x) => x.ms).sort(), q) : 0;
+    if (!f.length) return 0;
+    this.sorted ??= Float64Array.from(f, (x) => x.ms).sort();
+    return quantileSorted(this.sorted, q);
   }
 
   mean(): number {
@@ -38,7 +43,10 @@ export class RecentTimes {
     const oldest = this.now() - this.maxAgeMs;
     let k = 0;
     while (k < this.items.length && this.items[k]!.at < oldest) k++;
-    if (k) this.items.splice(0, k);
+    if (k) {
+      this.items.splice(0, k);
+      this.sorted = null;
+    }
     return this.items;
   }
 }
