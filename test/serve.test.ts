@@ -56,6 +56,8 @@ test('health, readiness and the model list with measured service times', async (
   assert.equal(m.models[0].inputs[0].name, 'x');
   assert.equal(m.models[0].service_ms.count, 3);
   assert.ok(m.models[0].service_ms.p99 > 0);
+  assert.ok(m.models[0].budget_ms >= m.models[0].service_ms.p99, 'the budget is at least the run quantile');
+  for (const k of ['after_run_ms', 'margin_ms', 'slip_ms']) assert.ok(m.admission[k] >= 0, k);
   assert.equal(m.task.name, 'tiny');
 });
 
