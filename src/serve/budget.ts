@@ -9,13 +9,13 @@
 // median times the current slowdown.
 
 import type { Rung } from './scheduler.js';
-import { ServiceTime } from './service-time.js';
+import { ServiceTime, type Times } from './service-time.js';
 
 export interface BudgetOptions {
   /** The quantile a request is admitted and dispatched on (0.99 by default in the scheduler). */
   quantile: number;
   /** Time from a run's result to the reply being written, as measured. */
-  afterRun?: ServiceTime | undefined;
+  afterRun?: Times | undefined;
   /** Main-thread delay to reserve in every budget (ms), read at each decision. */
   margin?: (() => number) | undefined;
 }

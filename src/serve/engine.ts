@@ -11,6 +11,7 @@ import { makeDecoder, type Decoder } from './decode-result.js';
 import type { LadderModel } from './ladder.js';
 import { Scheduler, type Rung } from './scheduler.js';
 import { ServiceTime } from './service-time.js';
+import { RecentTimes } from './recent-times.js';
 import { WorkerPool } from './worker-pool.js';
 import { measureBatches } from './batch-measure.js';
 import { DEFAULT_WORKER_NICE } from './nice.js';
@@ -103,7 +104,8 @@ export class Engine {
         maxQueue: o.maxQueue,
         admission: o.admission,
         maxBatch,
-        afterRun: new ServiceTime(),
+        // recent seconds only: the first replies through cold code are slow, and a window of 256 would keep them for minutes at a low rate
+        afterRun: new RecentTimes(10_000),
         ...(o.margin ? { margin: o.margin } : {}),
       });
       return new Engine(pool, scheduler, o.ladder, pool.io, spec, input, spec ? makeDecoder(spec.output, o.baseDir) : undefined);

@@ -102,8 +102,9 @@ export function sendShed(
  * headers and the queue state alone, without paying for the upload, the JSON parse or the image decode.
  * The images being decoded now count as work queued ahead (at the fastest model's mean), and an image
  * cannot start before its own decode is predicted done (the decode queue ahead at the mean, its own at
- * the admission quantile, from the decodes of the last seconds only: an estimate that only admitted
- * images update must not stay high after a slow spell). Admitted here, it is decided again once its
+ * the median, from the decodes of the last seconds only: an estimate that only admitted images update
+ * must not stay high after a slow spell; a slower decode shows in the slip, whose quantile the
+ * scheduler adds, so that two high quantiles are not stacked). Admitted here, it is decided again once its
  * input is ready, on the time then left: a refusal then has cost the upload and the decode.
  */
 export function earlyShed(
@@ -119,7 +120,7 @@ export function earlyShed(
   const cascade = s.cascadeThreshold !== undefined && image && engine.decoder && engine.ladder.length > 1;
   const last = engine.ladder.length - 1;
   const sched = engine.scheduler;
-  const early = image ? { ahead: s.images.pending, readyInMs: s.images.predictMs(sched.quantile) } : { ahead: 0, readyInMs: 0 };
+  const early = image ? { ahead: s.images.pending, readyInMs: s.images.predictMs(0.5) } : { ahead: 0, readyInMs: 0 };
   const d = sched.decide(arrival + deadlineMs, cascade ? last : 0, last, early);
   if (d.kind !== 'shed') {
     stamps(req).earlyStart = d.predictedStart;

@@ -2,8 +2,9 @@
 // update (image decodes, which only admitted images make) cannot stay stuck on a slow spell long gone.
 
 import { quantileSorted } from '../bench/stats.js';
+import type { Times } from './service-time.js';
 
-export class RecentTimes {
+export class RecentTimes implements Times {
   private readonly items: { at: number; ms: number }[] = [];
   /** The fresh samples sorted, until one is added or ages out (admission reads this on every request). */
   private sorted: Float64Array | null = null;

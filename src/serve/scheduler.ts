@@ -4,7 +4,7 @@
 
 import { admit, predictStart, type Decision } from './admission.js';
 import type { Executor, RunResult } from './worker-pool.js';
-import type { ServiceTime } from './service-time.js';
+import type { ServiceTime, Times } from './service-time.js';
 import { batchKey, pickBatch, splitOutputs, stackFeeds } from './batch.js';
 import type { WireTensors } from './wire.js';
 import { Budgets } from './budget.js';
@@ -33,7 +33,7 @@ export interface SchedulerOptions {
    * Time an answer still needs on the main thread after its run (decoding the output, writing the
    * reply), as a distribution; its quantile is added to every model's budget. Default none.
    */
-  afterRun?: ServiceTime;
+  afterRun?: Times;
   /** Main-thread delay (ms) reserved in every budget, read at each decision (the server's recent event-loop delay). */
   margin?: () => number;
 }

@@ -7,7 +7,14 @@ import { quantileSorted } from '../bench/stats.js';
 /** Default window: enough for a stable p99, short enough to follow a change in machine load. */
 export const DEFAULT_WINDOW = 256;
 
-export class ServiceTime {
+/** What a budget reads of a distribution of times (a ServiceTime, or RecentTimes that also forget by age). */
+export interface Times {
+  readonly count: number;
+  add(ms: number): void;
+  quantile(q: number): number;
+}
+
+export class ServiceTime implements Times {
   private readonly ring: number[] = [];
   private next = 0;
   private sorted: Float64Array | null = null;

@@ -3,14 +3,14 @@
 // time from there to the written reply belongs to.
 
 import type { FastifyRequest } from 'fastify';
-import type { ServiceTime } from './service-time.js';
+import type { Times } from './service-time.js';
 
 export interface Stamps {
   arrival?: number;
   /** The start predicted when it was admitted on its headers. */
   earlyStart?: number;
   /** Set when a run's result is back: the time until the reply is written goes into `into`. */
-  afterRun?: { from: number; into: ServiceTime };
+  afterRun?: { from: number; into: Times };
 }
 
 export function stamps(req: FastifyRequest): Stamps {
