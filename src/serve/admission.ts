@@ -11,6 +11,10 @@ export interface AdmissionState {
   queuedMs: readonly number[];
   /** Requests waiting now, and the most that may wait. */
   maxQueue: number;
+  /** When the request's own input is expected ready (an image still to decode); it cannot start before. */
+  readyAt?: number;
+  /** A margin on the predicted start (not part of predictedStart): how much later starts have turned out than predicted this early. */
+  slipMs?: number;
 }
 
 /** One model of the ladder as admission sees it: `budgetMs` is its service-time quantile (p99 by default). */
@@ -48,10 +52,11 @@ function argmin(a: readonly number[]): number {
  * first rung the request may use (0 normally). A completion exactly at the deadline is on time.
  */
 export function admit(s: AdmissionState, rungs: readonly RungTime[], deadline: number, from = 0): Decision {
-  const start = predictStart(s);
+  const start = Math.max(predictStart(s), s.readyAt ?? -Infinity);
+  const slip = s.slipMs ?? 0;
   if (s.queuedMs.length >= s.maxQueue) return { kind: 'shed', reason: 'queue-full', predictedStart: start, retryAfterMs: Math.max(0, start - s.now) };
   for (let r = from; r < rungs.length; r++) {
-    const done = start + rungs[r]!.budgetMs;
+    const done = start + slip + rungs[r]!.budgetMs;
     if (done <= deadline) return { kind: 'admit', rung: r, degraded: r !== from, predictedStart: start, predictedDone: done };
   }
   // the fastest rung would need this much more time: the backlog has to drain first

@@ -10,15 +10,16 @@ import type { ImagePreprocess } from '../data/spec.js';
 import { HttpError } from './http-error.js';
 import type { DecodedImage } from './image-input.js';
 import type { DecodeReply, DecodeRequest } from './decode-wire.js';
-import { ServiceTime } from './service-time.js';
+import { RecentTimes } from './recent-times.js';
 import { spawnWorker } from './spawn-worker.js';
+import { DEFAULT_WORKER_NICE } from './nice.js';
 
 /** What the server needs of an image decoder (tests pass their own). */
 export interface ImageDecoder {
   decode(bytes: Uint8Array, p: ImagePreprocess, input: string): Promise<DecodedImage>;
   /** Images queued or being decoded now. */
   readonly pending: number;
-  /** Predicted ms from now until an image submitted now is decoded (0 while nothing is measured). */
+  /** Predicted ms from now until an image submitted now is decoded (0 while nothing was measured lately). */
   predictMs(quantile: number): number;
   close(): Promise<void>;
 }
@@ -42,12 +43,16 @@ export class DecodePool implements ImageDecoder {
   private readonly queue: Job[] = [];
   private nextJob = 1;
   private closed = false;
-  /** Time per image in the worker (decode, statistics, preprocessing). */
-  times = new ServiceTime();
+  /** Recent times per image in the worker (decode, statistics, preprocessing); old ones are forgotten. */
+  times = new RecentTimes();
   /** Images handed to decode() so far. */
   calls = 0;
 
-  constructor(readonly size = 1) {
+  constructor(
+    readonly size = 1,
+    /** How much nicer the decode threads are than the process. */
+    private readonly nice = DEFAULT_WORKER_NICE,
+  ) {
     if (!(size >= 1)) throw new RangeError(`a decode pool needs at least one worker, got ${size}`);
     this.slots = new Array(size).fill(undefined);
   }
@@ -64,7 +69,7 @@ export class DecodePool implements ImageDecoder {
   async warmUp(bytes: Uint8Array, preprocess: ImagePreprocess, input: string, runs = 3): Promise<void> {
     const calls = this.calls;
     for (let i = 0; i < runs; i++) await Promise.all(Array.from({ length: this.size }, () => this.decode(bytes, preprocess, input)));
-    this.times = new ServiceTime();
+    this.times = new RecentTimes();
     this.calls = calls;
   }
 
@@ -73,7 +78,6 @@ export class DecodePool implements ImageDecoder {
   }
 
   predictMs(quantile: number): number {
-    if (this.times.count === 0) return 0;
     const ahead = this.pending;
     return Math.floor(ahead / this.size) * this.times.mean() + this.times.quantile(quantile);
   }
@@ -102,7 +106,7 @@ export class DecodePool implements ImageDecoder {
   private slot(k: number): Slot {
     const have = this.slots[k];
     if (have) return have;
-    const worker = spawnWorker('decode-worker');
+    const worker = spawnWorker('decode-worker', { nice: this.nice });
     let loaded!: () => void;
     let failed!: (e: Error) => void;
     const ready = new Promise<void>((res, rej) => {

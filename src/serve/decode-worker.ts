@@ -2,13 +2,16 @@
 // statistics, one image at a time, off the server's main thread. A bad image is answered as an error
 // with its HTTP status; nothing an image carries ends the thread on purpose.
 
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { niceThread } from './nice.js';
 import { decodeImage } from './image-input.js';
 import { HttpError } from './http-error.js';
 import type { DecodeReply, DecodeRequest } from './decode-wire.js';
 import { transferList } from './wire.js';
 
 const port = parentPort!;
+// the pixel work yields to the main thread (a hand-off to this thread must not cost the main thread the decode)
+niceThread((workerData as { nice?: number } | undefined)?.nice ?? 0);
 port.postMessage({ job: 0, ready: true } satisfies DecodeReply);
 
 port.on('message', (m: DecodeRequest) => {

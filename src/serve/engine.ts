@@ -11,8 +11,10 @@ import { makeDecoder, type Decoder } from './decode-result.js';
 import type { LadderModel } from './ladder.js';
 import { Scheduler, type Rung } from './scheduler.js';
 import { ServiceTime } from './service-time.js';
+import { RecentTimes } from './recent-times.js';
 import { WorkerPool } from './worker-pool.js';
 import { measureBatches } from './batch-measure.js';
+import { DEFAULT_WORKER_NICE } from './nice.js';
 import type { ModelIo } from './wire.js';
 
 export interface EngineOptions {
@@ -21,9 +23,18 @@ export interface EngineOptions {
   session?: SessionOptions;
   /** Timed warm-up runs per model per worker (default 20); they seed the service times. */
   warmup?: number;
+  /**
+   * How much nicer the inference threads are than the process (default 5; the server gives its decode
+   * threads the same): lower priority than the main thread, which takes
+   * every admission decision and writes every refusal, so that a busy compute does not delay them.
+   * 0 leaves them as the process.
+   */
+  workerNice?: number;
   /** Warm-up runs per model of a worker that replaces a crashed one, before it takes work (default 3; not timed into the service times). */
   respawnWarmup?: number;
   quantile?: number;
+  /** Main-thread delay (ms) every budget reserves, read at each decision (the server passes its recent event-loop delay). */
+  margin?: () => number;
   maxQueue?: number;
   /**
    * Micro-batching: the most requests one run may take (default 1: off). Each size from 2 up is timed at
@@ -56,6 +67,7 @@ export class Engine {
       workers: o.workers ?? 1,
       models: o.ladder.map((m) => ({ id: m.id, path: m.path })),
       session: o.session ?? {},
+      nice: o.workerNice ?? DEFAULT_WORKER_NICE,
       ...(o.respawnWarmup !== undefined ? { respawnWarmup: o.respawnWarmup } : {}),
     });
     try {
@@ -92,7 +104,9 @@ export class Engine {
         maxQueue: o.maxQueue,
         admission: o.admission,
         maxBatch,
-        afterRun: new ServiceTime(),
+        // recent seconds only: the first replies through cold code are slow, and a window of 256 would keep them for minutes at a low rate
+        afterRun: new RecentTimes(10_000),
+        ...(o.margin ? { margin: o.margin } : {}),
       });
       return new Engine(pool, scheduler, o.ladder, pool.io, spec, input, spec ? makeDecoder(spec.output, o.baseDir) : undefined);
     } catch (e) {

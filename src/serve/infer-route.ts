@@ -17,6 +17,7 @@ import { RunFailed } from './worker-pool.js';
 import type { ImageStats } from '../data/image-stats.js';
 import type { EventSink } from '../monitor/event.js';
 import type { WireTensors } from './wire.js';
+import { stamps } from './stamps.js';
 
 export interface InferSettings {
   deadlineMs: number;
@@ -78,9 +79,12 @@ export function sendShed(
   out: { reason: 'deadline' | 'queue-full'; retryAfterMs: number },
   deadlineMs: number,
   totalMs: number,
+  stage: 'headers' | 'input',
 ): FastifyReply {
   metrics.count('shed', totalMs / 1000);
   reply.header('retry-after', String(retryAfterSeconds(out.retryAfterMs)));
+  // refused on the headers alone, or once the input was read (and decoded): the second costs more
+  reply.header('x-shed-at', stage);
   const full = out.reason === 'queue-full';
   return reply
     .code(503)
@@ -96,10 +100,12 @@ export function sendShed(
 /**
  * Admission before the body is read: a request that no model could finish in time is refused on its
  * headers and the queue state alone, without paying for the upload, the JSON parse or the image decode.
- * The images being decoded now count as work queued ahead (at the fastest model's mean, so that this
- * refuses only what must miss). Its own decode time is not predicted here: a decode estimate that only
- * admitted requests update could, once too high, refuse every image for good. Admitted here, it is
- * decided again once its input is ready, on the time then left.
+ * The images being decoded now count as work queued ahead (at the fastest model's mean), and an image
+ * cannot start before its own decode is predicted done (the decode queue ahead at the mean, its own at
+ * the median, from the decodes of the last seconds only: an estimate that only admitted images update
+ * must not stay high after a slow spell; a slower decode shows in the slip, whose quantile the
+ * scheduler adds, so that two high quantiles are not stacked). Admitted here, it is decided again once its
+ * input is ready, on the time then left: a refusal then has cost the upload and the decode.
  */
 export function earlyShed(
   req: FastifyRequest,
@@ -113,9 +119,14 @@ export function earlyShed(
   const image = isImage(contentType(req));
   const cascade = s.cascadeThreshold !== undefined && image && engine.decoder && engine.ladder.length > 1;
   const last = engine.ladder.length - 1;
-  const d = engine.scheduler.decide(arrival + deadlineMs, cascade ? last : 0, last, image ? s.images.pending : 0);
-  if (d.kind !== 'shed') return undefined;
-  return sendShed(reply, metrics, d, deadlineMs, (performance.now() - arrival) / 1000);
+  const sched = engine.scheduler;
+  const early = image ? { ahead: s.images.pending, readyInMs: s.images.predictMs(0.5) } : { ahead: 0, readyInMs: 0 };
+  const d = sched.decide(arrival + deadlineMs, cascade ? last : 0, last, early);
+  if (d.kind !== 'shed') {
+    stamps(req).earlyStart = d.predictedStart;
+    return undefined;
+  }
+  return sendShed(reply, metrics, d, deadlineMs, (performance.now() - arrival) / 1000, 'headers');
 }
 
 export async function handleInfer(
@@ -134,7 +145,13 @@ export async function handleInfer(
   const cascade = s.cascadeThreshold !== undefined && input.image && engine.decoder && last > 0;
   // the worker takes the buffers it is sent; a cascade may need the input a second time
   const kept = cascade ? cloneFeeds(input.feeds) : undefined;
-  let out: Outcome = await sched.submit({ feeds: input.feeds, deadline, ...(cascade ? { from: last } : {}) });
+  const earlyStart = stamps(req).earlyStart;
+  let out: Outcome = await sched.submit({
+    feeds: input.feeds,
+    deadline,
+    ...(cascade ? { from: last } : {}),
+    ...(earlyStart !== undefined ? { earlyStart } : {}),
+  });
   let ran = performance.now();
   let decoded: Decoded | undefined;
   let escalated: { from: string; confidence: number } | undefined;
@@ -153,7 +170,7 @@ export async function handleInfer(
     }
   }
   const totalMs = performance.now() - arrival;
-  if (out.kind === 'shed') return sendShed(reply, metrics, out, deadlineMs, totalMs);
+  if (out.kind === 'shed') return sendShed(reply, metrics, out, deadlineMs, totalMs, 'input');
   if (out.kind === 'deadline-missed') {
     metrics.count('deadline_missed', totalMs / 1000);
     return reply
@@ -187,6 +204,9 @@ export async function handleInfer(
     ...(input.image ? { decode_ms: round(input.image.decodeMs) } : {}),
     queue_ms: round(out.queueMs),
     compute_ms: round(out.computeMs),
+    run_ms: round(out.runMs),
+    slack_ms: round(out.slackMs),
+    budget_ms: round(out.budgetMs),
     total_ms: round(totalMs),
   };
   const base = {
@@ -200,8 +220,8 @@ export async function handleInfer(
     timing,
   };
   const body = decoded ? { result: decoded.kind === 'label' ? { ...decoded, defect } : decoded, ...base } : { outputs: outputsJson(out.outputs), ...base };
-  // what an answer costs after its run (decoding, the event, the reply) counts in the next predictions
-  sched.opts.afterRun?.add(performance.now() - ran);
+  // what an answer costs after its run (decoding, the event, the reply until written) counts in the next predictions
+  if (sched.opts.afterRun) stamps(req).afterRun = { from: ran, into: sched.opts.afterRun };
   return body;
 }
 

@@ -113,28 +113,32 @@ test('admission off: FIFO on the first model, no degrade, no deadline drops; the
   }
 });
 
-test('two workers run two requests at once; drain waits for both; compute times feed the distribution', async () => {
+test('two workers run two requests at once; drain waits for both; the time from dispatch to result feeds the distribution', async () => {
+  let now = 0;
   const { exec, calls } = manual(2);
   const time = new ServiceTime([5]);
-  const s = new Scheduler(exec, { rungs: [{ id: 'm', time }] });
-  const far = performance.now() + 1e6;
-  const a = s.submit({ feeds: {}, deadline: far });
-  const b = s.submit({ feeds: {}, deadline: far });
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time }], now: () => now });
+  const a = s.submit({ feeds: {}, deadline: 1e6 });
+  const b = s.submit({ feeds: {}, deadline: 1e6 });
   assert.deepEqual(
     calls.map((c) => c.slot),
     [0, 1],
   );
   let drained = false;
   const d = s.drain().then(() => (drained = true));
-  calls[0]!.finish(7);
-  await a;
+  now = 7; // the worker computed for 3 ms; messages and a busy main thread took the rest
+  calls[0]!.finish(3);
+  const ra = await a;
+  assert.equal(ra.kind === 'served' && ra.computeMs, 3);
+  assert.equal(ra.kind === 'served' && ra.runMs, 7);
   await tick();
   assert.equal(drained, false);
-  calls[1]!.finish(9);
+  now = 9;
+  calls[1]!.finish(4);
   await b;
   await d;
   assert.equal(time.count, 3);
-  assert.equal(time.quantile(1), 9);
+  assert.equal(time.quantile(1), 9, 'the deadline sees 9 ms, not the 4 ms the worker computed');
 });
 
 test('a failed run rejects its request and frees the slot', async () => {
@@ -196,10 +200,10 @@ test('images still being decoded count as work ahead (at the fastest mean), but 
   });
   assert.equal(s.decide(10).kind, 'admit');
   // two ahead at small's 4 ms: start 8; big done 18 (late for 15), small 12 → degraded
-  const d = s.decide(15, 0, 1, 2);
+  const d = s.decide(15, 0, 1, { ahead: 2, readyInMs: 0 });
   assert.equal(d.kind === 'admit' && d.rung, 1);
   // three ahead: start 12, small done 16 > 15 → refused for the deadline, not for the queue bound
-  const e = s.decide(15, 0, 1, 3);
+  const e = s.decide(15, 0, 1, { ahead: 3, readyInMs: 0 });
   assert.equal(e.kind === 'shed' && e.reason, 'deadline');
 });
 
@@ -265,4 +269,83 @@ test('micro-batching: queued requests run as one batch and each caller gets its 
   );
   assert.equal(batch.get(3)!.count, 2, 'the batch time went to the batch-of-3 distribution');
   assert.equal(s.rungs[0]!.time.count, 2, 'not to the single-request one');
+});
+
+/**
+ * One request queued behind a run that overran: at dispatch its slack (deadline − now) is set to
+ * `slack`; the budget is 10 (run) + 2 (after the run) + 1 (margin) = 13 ms. Returns whether it ran and,
+ * if it did, when its reply would be written were every time exactly as measured.
+ */
+async function dispatchWithSlack(slack: number): Promise<{ ran: boolean; replyAt?: number; deadline: number; outcome: string }> {
+  let now = 0;
+  const { exec, calls } = manual(1);
+  // 256 start-up runs of 10 ms: one overrun is one among them and does not move the p99
+  const time = new ServiceTime(new Array(256).fill(10));
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time }], now: () => now, afterRun: new ServiceTime([2]), margin: () => 1 });
+  void s.submit({ feeds: {}, deadline: 1e6 });
+  const deadline = 25 + slack;
+  const b = s.submit({ feeds: {}, deadline }); // predicted start 10, done 23: admitted
+  now = 25; // the run ahead took 25 ms, not 10
+  calls[0]!.finish(25);
+  await tick();
+  if (calls.length === 1) return { ran: false, deadline, outcome: (await b).kind };
+  now += 10; // its run takes exactly the measured 10 ms
+  calls[1]!.finish(10);
+  const r = await b;
+  return { ran: true, replyAt: now + 2 + 1, deadline, outcome: r.kind };
+}
+
+test('dispatch: a request whose slack is below its budget (run + after-run quantiles + margin) is not run; one with enough is', async () => {
+  for (const slack of [0, 5, 12.9, 12.999]) {
+    const r = await dispatchWithSlack(slack);
+    assert.equal(r.ran, false, `slack ${slack} < 13: not run`);
+    assert.equal(r.outcome, 'deadline-missed');
+  }
+  for (const slack of [13, 13.001, 40]) {
+    const r = await dispatchWithSlack(slack);
+    assert.equal(r.ran, true, `slack ${slack} ≥ 13: run`);
+    assert.equal(r.outcome, 'served');
+  }
+});
+
+test('dispatch: with times as measured, the rule refuses exactly the requests whose reply would be late', async () => {
+  for (let slack = 0; slack <= 20; slack += 0.5) {
+    const r = await dispatchWithSlack(slack);
+    // the reply of a request that is run lands at dispatch (25) + 10 + 2 + 1 = 38
+    const wouldBeLate = 38 > r.deadline;
+    assert.equal(r.ran, !wouldBeLate, `slack ${slack}, deadline ${r.deadline}`);
+    if (r.ran) assert.ok(r.replyAt! <= r.deadline);
+  }
+});
+
+test('a decision on the headers adds how much later starts have turned out once the input was ready (the slip)', async () => {
+  let now = 0;
+  const { exec, calls } = manual(1);
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time: new ServiceTime([10]) }], now: () => now });
+  const early = { ahead: 0, readyInMs: 0 };
+  assert.equal(s.decide(10, 0, 0, early).kind, 'admit', 'no slip measured yet');
+  // a request admitted on its headers with a predicted start of 0 reaches the queue when the start is 10
+  void s.submit({ feeds: {}, deadline: 1e6 }); // takes the worker, expected to 10
+  const late = s.submit({ feeds: {}, deadline: 1e6, earlyStart: 0 });
+  assert.equal(s.slip.quantile(1), 10);
+  const d = s.decide(now + 35, 0, 0, early); // start 20 (10 + one queued at 10) + slip 10 + run 10 = 40 > 35
+  assert.equal(d.kind, 'shed');
+  assert.equal(d.predictedStart, 20, 'the slip is a margin, not part of the predicted start');
+  assert.equal(s.decide(now + 35, 0, 0).kind, 'admit', 'once the input is ready there is no slip to add: done 30');
+  assert.equal(s.decide(now + 40, 0, 0, early).kind, 'admit');
+  now = 10;
+  calls[0]!.finish(10);
+  now = 20;
+  await tick();
+  calls[1]!.finish(10);
+  await late;
+});
+
+test("a decision on the headers waits for the image's own decode", async () => {
+  const { exec } = manual(1);
+  const s = new Scheduler(exec, { rungs: [{ id: 'm', time: new ServiceTime([10]) }], now: () => 0 });
+  assert.equal(s.decide(30, 0, 0, { ahead: 0, readyInMs: 20 }).kind, 'admit');
+  const d = s.decide(29.9, 0, 0, { ahead: 0, readyInMs: 20 });
+  assert.equal(d.kind, 'shed');
+  assert.equal(d.predictedStart, 20);
 });

@@ -4,9 +4,11 @@
 
 import { admit, predictStart, type Decision } from './admission.js';
 import type { Executor, RunResult } from './worker-pool.js';
-import type { ServiceTime } from './service-time.js';
+import type { ServiceTime, Times } from './service-time.js';
 import { batchKey, pickBatch, splitOutputs, stackFeeds } from './batch.js';
 import type { WireTensors } from './wire.js';
+import { Budgets } from './budget.js';
+import { RecentTimes } from './recent-times.js';
 
 export interface Rung {
   id: string;
@@ -31,7 +33,9 @@ export interface SchedulerOptions {
    * Time an answer still needs on the main thread after its run (decoding the output, writing the
    * reply), as a distribution; its quantile is added to every model's budget. Default none.
    */
-  afterRun?: ServiceTime;
+  afterRun?: Times;
+  /** Main-thread delay (ms) reserved in every budget, read at each decision (the server's recent event-loop delay). */
+  margin?: () => number;
 }
 
 export interface Submit {
@@ -41,12 +45,32 @@ export interface Submit {
   /** First and last rung the request may use (default the whole ladder). */
   from?: number;
   to?: number;
+  /** The start predicted when it was admitted on its headers (Decision.predictedStart), if it was. */
+  earlyStart?: number;
+}
+
+/** What a decision on the headers alone knows of the work before the request can start. */
+export interface EarlyView {
+  /** Requests admitted but not queued yet (images being decoded): each is taken as a run of the fastest rung. */
+  ahead: number;
+  /** The request's own input is ready only this much later (its image still to decode). */
+  readyInMs: number;
 }
 
 export type Outcome =
-  | ({ kind: 'served'; rung: number; model: string; degraded: boolean; queueMs: number; batch?: number } & RunResult)
+  | ({ kind: 'served'; rung: number; model: string; degraded: boolean; queueMs: number; batch?: number } & RunResult & Dispatch)
   | { kind: 'shed'; reason: 'deadline' | 'queue-full'; retryAfterMs: number }
   | { kind: 'deadline-missed'; queueMs: number };
+
+/** How a run went as the main thread saw it (ms): what the dispatch rule had and what the run took. */
+export interface Dispatch {
+  /** Dispatch to the result back on the main thread (the worker's compute plus both messages and any wait of the main thread). */
+  runMs: number;
+  /** The deadline minus the dispatch time: what was left when the run started. */
+  slackMs: number;
+  /** The time the dispatch rule counted on for this run (its rung's quantile plus the after-run quantile). */
+  budgetMs: number;
+}
 
 interface Job {
   req: Submit;
@@ -72,6 +96,14 @@ export class Scheduler {
   readonly quantile: number;
   readonly maxQueue: number;
   readonly admission: boolean;
+  readonly budgets: Budgets;
+  /**
+   * How much later a request's start turned out, once its input was ready, than predicted on its headers
+   * (work admitted meanwhile, runs over their mean, a slow decode). Its quantile is added to the
+   * prediction on the headers, so that what passes there is rarely refused later, after its upload and
+   * decode were paid for. Recent seconds only: only requests admitted on their headers update it.
+   */
+  readonly slip: RecentTimes;
 
   constructor(
     private readonly exec: Executor,
@@ -82,6 +114,8 @@ export class Scheduler {
     this.quantile = opts.quantile ?? 0.99;
     this.maxQueue = opts.maxQueue ?? 64;
     this.admission = opts.admission ?? true;
+    this.slip = new RecentTimes(5000, 256, this.now);
+    this.budgets = new Budgets(opts.rungs, { quantile: this.quantile, afterRun: opts.afterRun, margin: opts.margin });
     // a respawned worker that finished its warm-up takes the work that waited
     exec.onSlotUp?.(() => this.pump());
   }
@@ -106,21 +140,24 @@ export class Scheduler {
   }
 
   /**
-   * What admission would decide for a request arriving now (no side effects). `ahead` counts requests
-   * not queued yet that will be (images being decoded): each is taken as a run of the fastest rung.
+   * What admission would decide for a request arriving now (no side effects). With `early`, the decision
+   * is taken on the headers, before the input is read: see EarlyView. The slip quantile is then added to
+   * the predicted start.
    */
-  decide(deadline: number, from = 0, to = this.opts.rungs.length - 1, ahead = 0): Decision {
+  decide(deadline: number, from = 0, to = this.opts.rungs.length - 1, early?: EarlyView): Decision {
     const now = this.now();
-    const queuedMs = this.queue.map((j) => this.opts.rungs[j.rung]!.time.mean());
-    const fastest = this.opts.rungs[to]!.time.mean();
+    const ahead = early?.ahead ?? 0;
+    const queuedMs = this.queue.map((j) => this.budgets.mean(this.opts.rungs[j.rung]!));
+    const fastest = this.budgets.mean(this.opts.rungs[to]!);
     if (Number.isFinite(fastest)) for (let k = 0; k < ahead; k++) queuedMs.push(fastest);
-    const state = { now, slotsFreeAt: this.slotsFreeAt(now), queuedMs, maxQueue: this.maxQueue + ahead };
+    const slip = early && this.admission ? this.slip.quantile(this.quantile) : 0;
+    const state = { now, slotsFreeAt: this.slotsFreeAt(now), queuedMs, maxQueue: this.maxQueue + ahead, readyAt: now + (early?.readyInMs ?? 0), slipMs: slip };
     if (!this.admission) {
       const start = predictStart(state);
       if (this.queue.length >= this.maxQueue) return { kind: 'shed', reason: 'queue-full', predictedStart: start, retryAfterMs: Math.max(0, start - now) };
       return { kind: 'admit', rung: from, degraded: false, predictedStart: start, predictedDone: start };
     }
-    const rungs = this.opts.rungs.slice(0, to + 1).map((r) => ({ id: r.id, budgetMs: this.budget(r) }));
+    const rungs = this.opts.rungs.slice(0, to + 1).map((r) => ({ id: r.id, budgetMs: this.budgets.of(r) }));
     return admit(state, rungs, deadline, from);
   }
 
@@ -129,6 +166,7 @@ export class Scheduler {
     const from = req.from ?? 0;
     const to = req.to ?? this.opts.rungs.length - 1;
     const d = this.decide(req.deadline, from, to);
+    if (req.earlyStart !== undefined && this.admission) this.slip.add(Math.max(0, d.predictedStart - req.earlyStart));
     if (d.kind === 'shed') return Promise.resolve({ kind: 'shed', reason: d.reason, retryAfterMs: d.retryAfterMs });
     return new Promise((resolve, reject) => {
       const job: Job = { req, from, to, rung: d.rung, degraded: d.degraded, arrival, resolve, reject };
@@ -171,12 +209,6 @@ export class Scheduler {
     }
   }
 
-  /** A run's high quantile plus what the answer needs after it. */
-  private budget(r: Rung): number {
-    const after = this.opts.afterRun?.count ? this.opts.afterRun.quantile(this.quantile) : 0;
-    return r.time.quantile(this.quantile) + after;
-  }
-
   /**
    * At dispatch the wait is known: the request runs on the most accurate of its rungs that still
    * finishes by the deadline (fewer or more than predicted at arrival); false when none does, or the
@@ -185,7 +217,7 @@ export class Scheduler {
   private recheck(job: Job, now: number): boolean {
     if (now >= job.req.deadline) return false;
     for (let r = job.from; r <= job.to; r++)
-      if (now + this.budget(this.opts.rungs[r]!) <= job.req.deadline) {
+      if (now + this.budgets.of(this.opts.rungs[r]!) <= job.req.deadline) {
         job.rung = r;
         job.degraded = r !== job.from;
         return true;
@@ -195,13 +227,16 @@ export class Scheduler {
 
   private start(slot: number, job: Job, now: number): void {
     const rung = this.opts.rungs[job.rung]!;
-    this.busy[slot] = { startedAt: now, expectedMs: rung.time.mean() };
+    this.busy[slot] = { startedAt: now, expectedMs: this.budgets.mean(rung) };
     const queueMs = now - job.arrival;
+    const at = { slackMs: job.req.deadline - now, budgetMs: this.budgets.of(rung) };
     this.exec.run(slot, rung.id, job.req.feeds).then(
       (r) => {
-        rung.time.add(r.computeMs);
+        // the time the deadline sees: from dispatch to the result back here, messages and waits included
+        const runMs = this.now() - now;
+        this.budgets.ran(rung, runMs);
         this.busy[slot] = null;
-        job.resolve({ kind: 'served', rung: job.rung, model: rung.id, degraded: job.degraded, queueMs, ...r });
+        job.resolve({ kind: 'served', rung: job.rung, model: rung.id, degraded: job.degraded, queueMs, ...r, runMs, ...at });
         this.pump();
       },
       (e: Error) => {
@@ -217,8 +252,7 @@ export class Scheduler {
     const rung = this.opts.rungs[job.rung]!;
     const max = this.opts.maxBatch ?? 1;
     if (max < 2 || !rung.batch?.size || !this.admission) return [];
-    const after = this.opts.afterRun?.count ? this.opts.afterRun.quantile(this.quantile) : 0;
-    const budgets = new Map([...rung.batch].map(([k, t]) => [k, t.quantile(this.quantile) + k * after]));
+    const budgets = new Map([...rung.batch].map(([k, t]) => [k, this.budgets.batch(t, k)]));
     const cand = (j: Job) => ({ key: j.key, deadline: j.req.deadline, from: j.from, to: j.to });
     const picked = pickBatch(cand(job), job.rung, this.queue.map(cand), budgets, now, max);
     const jobs = picked.map((i) => this.queue[i]!);
@@ -237,13 +271,15 @@ export class Scheduler {
     const time = rung.batch!.get(jobs.length)!;
     this.busy[slot] = { startedAt: now, expectedMs: time.mean() };
     const { feeds, rows } = stackFeeds(jobs.map((j) => j.req.feeds));
+    const budgetMs = this.budgets.batch(time, jobs.length);
     const settle = (e?: Error) => {
       this.busy[slot] = null;
       if (e) for (const j of jobs) j.reject(e);
       this.pump();
     };
     this.exec.run(slot, rung.id, feeds).then((r) => {
-      time.add(r.computeMs);
+      const runMs = this.now() - now;
+      time.add(runMs);
       let parts: WireTensors[];
       try {
         parts = splitOutputs(r.outputs, rows);
@@ -260,6 +296,9 @@ export class Scheduler {
           outputs: parts[i]!,
           computeMs: r.computeMs,
           batch: jobs.length,
+          runMs,
+          slackMs: j.req.deadline - now,
+          budgetMs,
         });
       settle();
     }, settle);

@@ -19,6 +19,9 @@ import { earlyShed, handleInfer, runFailure, type InferSettings } from './infer-
 import type { Ladder } from './ladder.js';
 import { ServeMetrics } from './metrics.js';
 import { modelsJson } from './models-json.js';
+import { onReplyWritten, stamps } from './stamps.js';
+import { LoopDelay } from './loop-delay.js';
+import { DEFAULT_WORKER_NICE } from './nice.js';
 
 export interface ServerOptions extends Omit<EngineOptions, 'ladder'> {
   /** The ladder, or a function that reads it (called again on reload, to pick up new model files). */
@@ -77,13 +80,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     );
   const readLadder = typeof o.ladder === 'function' ? o.ladder : () => o.ladder as Ladder;
   const ladder = readLadder();
-  const engineOpts = (l: Ladder): EngineOptions => ({ ...o, ladder: l.models });
+  // the main thread's own delay counts in every budget (unless the caller sets a margin of its own)
+  const loop = new LoopDelay();
+  const engineOpts = (l: Ladder): EngineOptions => ({ margin: () => loop.recentMs(), ...o, ladder: l.models });
   const metrics = new ServeMetrics();
   let engine = await Engine.start(engineOpts(ladder));
   let generation = 1;
   let ready = true;
   let reloading: Promise<{ generation: number; models: string[] }> | null = null;
-  const images = o.imageDecoder ?? new DecodePool(o.decodeWorkers ?? 1);
+  const images = o.imageDecoder ?? new DecodePool(o.decodeWorkers ?? 1, o.workerNice ?? DEFAULT_WORKER_NICE);
   // image tasks decode from the first request on: no thread start in a request's time
   const imageSpec = engine.spec?.preprocess.kind === 'image' ? engine.spec.preprocess : undefined;
   if (images instanceof DecodePool && imageSpec)
@@ -116,7 +121,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     serverFactory: (handler) =>
       createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, headersTimeout / 4)) }, handler),
   });
-  guard(app, o, metrics, (req, reply) => earlyShed(req, reply, engine, metrics, settings, (req as { arrival?: number }).arrival!));
+  guard(app, o, metrics, (req, reply) => earlyShed(req, reply, engine, metrics, settings, stamps(req).arrival!));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => (ready ? { ready: true, generation } : reply.code(503).send({ ready: false, generation })));
@@ -129,7 +134,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   });
   app.post('/v1/infer', async (req, reply) =>
     engine.use(async (current) => {
-      const r = await handleInfer(req, reply, current, metrics, settings, (req as { arrival?: number }).arrival ?? performance.now());
+      const r = await handleInfer(req, reply, current, metrics, settings, stamps(req).arrival ?? performance.now());
       metrics.queueDepth.set(current.scheduler.depth);
       return r;
     }),
@@ -174,6 +179,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         await engine.retire();
         await images.close();
         await o.eventSink?.close();
+        metrics.close();
+        loop.close();
       })()),
   };
 }
@@ -188,7 +195,7 @@ function guard(
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addHook('onRequest', async (req, reply) => {
-    (req as { arrival?: number }).arrival = performance.now();
+    stamps(req).arrival = performance.now();
     if (o.apiKey && !OPEN_PATHS.has(req.url.split('?')[0]!)) {
       const auth = req.headers.authorization;
       const given = auth?.startsWith('Bearer ') ? auth.slice(7) : (req.headers['x-api-key'] as string | undefined);
@@ -196,6 +203,10 @@ function guard(
         return reply.code(401).send(errorBody('unauthorized', 'this server needs an API key', 'send "Authorization: Bearer <key>" or "X-Api-Key: <key>"'));
     }
     if (req.method === 'POST' && req.url.split('?')[0] === '/v1/infer') return beforeBody(req, reply);
+  });
+  // where the server's time went, for clients that measure their own; and the time an answer needs after its run
+  app.addHook('onSend', async (req, reply) => {
+    if (req.url.startsWith('/v1/infer')) onReplyWritten(req, (k, v) => reply.header(k, v));
   });
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
     const e = err instanceof HttpError ? err : runFailure(err);

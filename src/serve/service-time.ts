@@ -7,7 +7,14 @@ import { quantileSorted } from '../bench/stats.js';
 /** Default window: enough for a stable p99, short enough to follow a change in machine load. */
 export const DEFAULT_WINDOW = 256;
 
-export class ServiceTime {
+/** What a budget reads of a distribution of times (a ServiceTime, or RecentTimes that also forget by age). */
+export interface Times {
+  readonly count: number;
+  add(ms: number): void;
+  quantile(q: number): number;
+}
+
+export class ServiceTime implements Times {
   private readonly ring: number[] = [];
   private next = 0;
   private sorted: Float64Array | null = null;
@@ -46,6 +53,11 @@ export class ServiceTime {
     this.next = (this.next + 1) % this.window;
     this.sum += ms;
     this.sorted = null;
+  }
+
+  /** The times in the window (oldest first once it has wrapped, else in order added). */
+  samples(): number[] {
+    return [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
   }
 
   /** The q-quantile in ms; Infinity when nothing was measured (an unmeasured model can promise nothing). */

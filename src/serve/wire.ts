@@ -28,7 +28,7 @@ export interface WorkerModel {
 }
 
 export type ToWorker =
-  | { type: 'load'; models: WorkerModel[]; session: SessionOptions }
+  | { type: 'load'; models: WorkerModel[]; session: SessionOptions; nice?: number }
   | { type: 'warmup'; runs: number; feeds: Record<string, FeedOptions> }
   | { type: 'run'; job: number; model: string; feeds: WireTensors };
 

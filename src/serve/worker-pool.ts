@@ -17,6 +17,8 @@ export interface PoolOptions {
   session: SessionOptions;
   /** Untimed warm-up runs per model a respawned worker does before it takes work (default 3). */
   respawnWarmup?: number;
+  /** How much nicer each worker's thread is than the process (default 0: the same). */
+  nice?: number;
 }
 
 /** A respawned worker back at work: its warm-up times (ms per model id), which no service time counts. */
@@ -106,7 +108,7 @@ export class WorkerPool implements Executor {
         if (!ready) reject(new Error(`inference worker exited with code ${code} while loading`));
         else if (!this.closing && current()) this.failSlot(slot, new Error(`inference worker exited with code ${code}`));
       });
-      const load: ToWorker = { type: 'load', models: this.opts.models, session: this.opts.session };
+      const load: ToWorker = { type: 'load', models: this.opts.models, session: this.opts.session, ...(this.opts.nice ? { nice: this.opts.nice } : {}) };
       w.postMessage(load);
     });
   }

@@ -3,6 +3,7 @@
 // answered as 'failed'; nothing a request carries can end the thread.
 
 import { parentPort } from 'node:worker_threads';
+import { niceThread } from './nice.js';
 import * as ort from 'onnxruntime-node';
 import { openSession } from '../runtime/session.js';
 import { synthesizeFeeds } from '../runtime/inputs.js';
@@ -29,6 +30,8 @@ function ioOf(s: ort.InferenceSession): ModelIo {
 }
 
 async function load(m: Extract<ToWorker, { type: 'load' }>): Promise<void> {
+  // ORT runs on this thread (1 intra-op thread): the main thread gets a core before the compute does
+  if (m.nice) niceThread(m.nice);
   const io: Record<string, ModelIo> = {};
   for (const model of m.models) {
     const { session } = await openSession(model.path, m.session);
