@@ -175,6 +175,12 @@ for (const c of exporterCases(64).filter((x) => !ONLY || ONLY.includes(x.name)))
     console.error(
       `${c.name} ${mode}: ${o.chain}, reported ${o.reported?.name} ${o.reported?.value.toFixed(4)}, unseen ${u.value.toFixed(4)} (${o.wallS.toFixed(0)} s)`,
     );
+    if (mode !== '--data') continue;
+    const rc = await randomCalibrated(c, modelPath, o.steps, join(dir, 'random-calibrated.onnx'));
+    if (!rc) continue;
+    const ur = await unseenAgreement(c, modelPath, rc, unseen);
+    rows.push({ model: c.name, class: c.cls, calibration: 'A, random cal.', metric: c.metric, chain: o.chain, unseen: ur, exit: null });
+    console.error(`${c.name}: A's chain calibrated on random inputs: unseen ${ur.value.toFixed(4)}`);
   }
 }
 
