@@ -6,7 +6,8 @@
 //   npm run bench -- serve          (BENCH_SECONDS per load level, default 20; BENCH_SOAK_SECONDS=600 adds the soak;
 //                                    with BENCH_SOAK_ONLY=1 only capacity and the soak run, into bench/results/serve-soak.json;
 //                                    BENCH_LEVELS=0.8,2 runs only those levels, no cascade, into bench/results/serve-levels.json;
-//                                    BENCH_MODES=on runs only that admission mode)
+//                                    BENCH_MODES=on runs only that admission mode;
+//                                    BENCH_SERVE_FLAGS="--worker-nice 19" adds those flags to every server)
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ const QUICK = process.env.BENCH_LEVELS !== undefined;
 const MODES = (process.env.BENCH_MODES ?? 'on,off').split(',') as ('on' | 'off')[];
 const dispatcher = new Agent({ connections: 1024, pipelining: 1 });
 const cli = ['--import', 'tsx', 'scripts/edgefit-dev.mjs'];
+const EXTRA_FLAGS = (process.env.BENCH_SERVE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 function ensureInt8(): void {
   if (existsSync(INT8)) return;
@@ -51,7 +53,9 @@ interface Server {
 }
 
 async function serve(models: string[], flags: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [...cli, 'serve', ...models, '--task', 'serials', '--port', '0', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...cli, 'serve', ...models, '--task', 'serials', '--port', '0', ...flags, ...EXTRA_FLAGS], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (d) => {
@@ -456,7 +460,7 @@ console.log(
 );
 if (soakResult) console.log(`soak ${SOAK} s: ${JSON.stringify(soakResult)}`);
 console.log(
-  `wrote ${writeBenchFile(QUICK ? 'serve-levels' : 'serve', 1, { capacityPerS: cap, fp32P50Ms: p50, deadlineMs, secondsPerLevel: SECONDS, loadAtStart: load0, levels, cascade: cascadeResult, ...(soakResult ? { soak: soakResult } : {}) })}`,
+  `wrote ${writeBenchFile(QUICK ? 'serve-levels' : 'serve', 1, { serverFlags: EXTRA_FLAGS, capacityPerS: cap, fp32P50Ms: p50, deadlineMs, secondsPerLevel: SECONDS, loadAtStart: load0, levels, cascade: cascadeResult, ...(soakResult ? { soak: soakResult } : {}) })}`,
 );
 await dispatcher.close();
 

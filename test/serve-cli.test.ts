@@ -74,7 +74,7 @@ test('SIGTERM drains: every request sent before it is answered, then exit 0', { 
   }
 });
 
-test('usage errors: no model, a bad quantile, a non-loopback host without a key', async () => {
+test('usage errors: no model, a bad quantile, a non-loopback host without a key, a bad batch or nice', async () => {
   const m = tinyLadder();
   try {
     const none = await runCli(['serve']);
@@ -88,6 +88,9 @@ test('usage errors: no model, a bad quantile, a non-loopback host without a key'
     const batch = await runCli(['serve', m.small, '--max-batch', '0']);
     assert.equal(batch.code, 2);
     assert.match(batch.stderr, /--max-batch/);
+    const nice = await runCli(['serve', m.small, '--worker-nice', '25']);
+    assert.equal(nice.code, 2);
+    assert.match(nice.stderr, /--worker-nice must be an integer from 0 to 19, got 25/);
   } finally {
     rmSync(m.dir, { recursive: true, force: true });
   }

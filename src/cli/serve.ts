@@ -14,6 +14,7 @@ import { JsonlSink } from '../serve/jsonl-sink.js';
 import { EventWriter } from '../monitor/event-writer.js';
 import { calibrateCascade } from '../serve/cascade-calibrate.js';
 import { DEFAULT_MAX_PIXELS } from '../serve/image-input.js';
+import { DEFAULT_WORKER_NICE } from '../serve/nice.js';
 import type { Command, CommandContext } from './command.js';
 
 export const serveCommand: Command = {
@@ -43,6 +44,13 @@ export const serveCommand: Command = {
     },
     { name: 'workers', type: 'integer', placeholder: 'n', default: 1, description: 'inference worker threads, each with its own ORT sessions' },
     { name: 'threads', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads per worker (spinning off)' },
+    {
+      name: 'worker-nice',
+      type: 'integer',
+      placeholder: 'n',
+      default: DEFAULT_WORKER_NICE,
+      description: 'inference and decode threads run this much nicer than the process, so admission gets a core first (0: same priority)',
+    },
     {
       name: 'decode-workers',
       type: 'integer',
@@ -161,6 +169,8 @@ async function run(ctx: CommandContext): Promise<number> {
     'cascade-samples',
   ])
     positive(ctx, k);
+  const nice = ctx.flags['worker-nice'] as number;
+  if (!(Number.isInteger(nice) && nice >= 0 && nice <= 19)) throw new UsageError(`--worker-nice must be an integer from 0 to 19, got ${nice}`);
   const q = ctx.flags.quantile as number;
   if (!(q > 0 && q < 1)) throw new UsageError(`--quantile must be between 0 and 1, got ${q}`, 'e.g. 0.99');
   const agreement = ctx.flags['cascade-agreement'] as number | undefined;
@@ -179,6 +189,7 @@ async function run(ctx: CommandContext): Promise<number> {
     ...(ctx.flags['deadline-ms'] !== undefined ? { deadlineMs: ctx.flags['deadline-ms'] as number } : {}),
     workers: ctx.flags.workers as number,
     decodeWorkers: ctx.flags['decode-workers'] as number,
+    workerNice: nice,
     maxBatch: ctx.flags['max-batch'] as number,
     respawnWarmup: ctx.flags['respawn-warmup'] as number,
     session: { threads: ctx.flags.threads as number },

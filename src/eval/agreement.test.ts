@@ -93,3 +93,126 @@ test('a batched output splits into items', () => {
   assert.deepEqual([...items[2]!.data], [5, 6]);
   assert.deepEqual(items[0]!.dims, [1, 2]);
 });
+
+test('kind edges: tolerances of a distribution and of [0, 1], axes of length 1, no items', () => {
+  assert.equal(outputKind([]), 'dense', 'no items: nothing to judge by');
+  assert.equal(outputKind([item([0.4], [1])]), 'decision', 'one value, however it is shaped');
+  assert.equal(outputKind([item([0.3, 0.7], [1, 2])]), 'class-scores');
+  assert.equal(outputKind([item([0.3, 0.7], [1, 1, 2])]), 'class-scores', 'rows that sum to 1');
+  // rows summing to 1 within 1e-3 are distributions; a row off by 0.01 is not (then in [0, 1] with spatial axes: a map)
+  assert.equal(outputKind([item([0.2, 0.8005, 0.5, 0.5], [1, 2, 2])]), 'class-scores');
+  assert.equal(outputKind([item([0.2, 0.79, 0.5, 0.5], [1, 2, 2])]), 'map');
+  assert.equal(outputKind([item([0.2, 0.8, 0.5, 0.5], [1, 2, 2]), item([0.2, 0.7, 0.5, 0.5], [1, 2, 2])]), 'map', 'every item must have distributions');
+  // [0, 1] within 1e-6
+  assert.equal(outputKind([item([0, 1.0000005, 0.3, 0.2], [1, 1, 2, 2])]), 'map');
+  assert.equal(outputKind([item([0, 1.01, 0.3, 0.2], [1, 1, 2, 2])]), 'dense');
+  assert.equal(outputKind([item([-0.01, 0.9, 0.3, 0.2], [1, 1, 2, 2])]), 'dense');
+  assert.equal(outputKind([item([0.1, 0.9, 0.3, 0.2], [1, 1, 2, 2]), item([0.1, 0.9, 0.3, 1.5], [1, 1, 2, 2])]), 'dense', 'every item in [0, 1]');
+  // spatial means both last axes longer than 1
+  assert.equal(outputKind([item([0.1, 0.9, 0.3, 0.2], [1, 4, 1])]), 'dense', 'last axis 1');
+  assert.equal(outputKind([item([0.1, 0.2, 0.3, 0.2], [1, 1, 4])]), 'dense', 'second last axis 1, rows not distributions');
+  assert.equal(outputKind([item([0.1, 0.2, 0.3, 0.2, 0.1, 0.1], [1, 2, 3])]), 'map');
+});
+
+test('class scores: ties go to the first class, every position counts, cosine rides along', () => {
+  // ref ties between 0 and 1 → class 0; got clearly 0 → agrees; got clearly 1 → disagrees
+  const ref = [item([2, 2, 0]), item([2, 2, 0])];
+  const got = [item([2, 1.9, 0]), item([1.9, 2, 0])];
+  assert.deepEqual(outputAgreement('s', got, ref).perItem, [1, 0]);
+  // two time steps: the second disagrees, so the item does
+  const seq = outputAgreement('s', [item([0.9, 0.1, 0.2, 0.8], [1, 2, 2])], [item([0.9, 0.1, 0.8, 0.2], [1, 2, 2])]);
+  assert.equal(seq.kind, 'class-scores');
+  assert.deepEqual(seq.perItem, [0]);
+  assert.equal(seq.metrics['top1-agreement']!.value, 0);
+  const c = outputAgreement('s', [item([1, 0, 0]), item([0, 0, 0])], [item([1, 0, 0]), item([0, 0, 0])]);
+  assert.equal(c.metrics.cosine!.value, 1, 'equal vectors, and two zero vectors, have cosine 1');
+  const z = outputAgreement('s', [item([0, 0, 0])], [item([1, 0, 0])]);
+  assert.equal(z.metrics.cosine!.value, 0, 'a zero vector against a non-zero one has cosine 0');
+  const h = outputAgreement('s', [item([1, 1, 0])], [item([1, 0, 0])]);
+  assert.ok(Math.abs(h.metrics.cosine!.value - Math.SQRT1_2) < 1e-6);
+});
+
+test('dense: relative L2 against a zero reference, and cosine of a scaled vector', () => {
+  const dims = [1, 2, 2];
+  const zero = { data: new Float32Array(4), dims };
+  const same = outputAgreement('e', [zero], [zero], 0, 'dense');
+  assert.equal(same.metrics['rel-l2']!.value, 0);
+  assert.equal(same.metrics.cosine!.value, 1);
+  const off = outputAgreement('e', [{ data: Float32Array.from([0, 0, 0, 1]), dims }], [zero], 0, 'dense');
+  assert.equal(off.metrics['rel-l2']!.value, Infinity);
+  const scaled = outputAgreement('e', [{ data: Float32Array.from([2, 4, 6, 8]), dims }], [{ data: Float32Array.from([1, 2, 3, 4]), dims }]);
+  assert.ok(Math.abs(scaled.metrics.cosine!.value - 1) < 1e-6, 'cosine ignores scale');
+  assert.ok(Math.abs(scaled.metrics['rel-l2']!.value - 1) < 1e-6, 'relative L2 does not: |2x − x| / |x| = 1');
+});
+
+test('maps: a value at the threshold is background; the map also reports its cosine', () => {
+  assert.equal(iou(Float32Array.from([0.5, 0.9]), Float32Array.from([0.9, 0.9])), 0.5);
+  assert.equal(iou(Float32Array.from([0.3, 0.9]), Float32Array.from([0.9, 0.9]), 0.2), 1, 'a given threshold');
+  const m = outputAgreement('mask', [item([0.9, 0, 0, 0], [1, 1, 2, 2])], [item([0.9, 0, 0, 0.9], [1, 1, 2, 2])]);
+  assert.equal(m.metrics.iou!.value, 0.5);
+  assert.ok(Math.abs(m.metrics.cosine!.value - Math.SQRT1_2) < 1e-6);
+});
+
+test('decision outputs: thresholds, mean and max |diff| with their intervals', () => {
+  const ref = [0.1, 0.3, 0.6, 0.8].map((v) => item([v], [1, 1]));
+  const got = [0.1, 0.4, 0.6, 0.5].map((v) => item([v], [1, 1]));
+  const a = outputAgreement('p', got, ref);
+  assert.equal(a.threshold, 0.5);
+  assert.deepEqual(a.perItem, [1, 1, 1, 0], '0.5 is not above 0.5');
+  assert.ok(Math.abs(a.metrics['max-abs-diff']!.value - 0.3) < 1e-6);
+  assert.ok(Math.abs(a.metrics['mean-abs-diff']!.value - 0.1) < 1e-6);
+  const [lo, hi] = a.metrics['max-abs-diff']!.ci;
+  assert.ok(lo >= 0 && lo <= 0.3 && hi <= 0.3 + 1e-6, `a bootstrap max stays within the observed [0, 0.3]: ${lo}..${hi}`);
+  // a value just outside [0, 1] makes them logits, decided at 0
+  const l = outputAgreement('z', [item([0.2], [1, 1]), item([0.4], [1, 1])], [item([1.2], [1, 1]), item([0.4], [1, 1])]);
+  assert.equal(l.threshold, 0);
+  assert.equal(l.metrics['decision-agreement']!.value, 1);
+  // a given kind overrides the guess
+  assert.equal(outputAgreement('p', [item([0.2, 0.8])], [item([0.2, 0.8])], 0, 'dense').kind, 'dense');
+});
+
+test('mismatched items or values are refused, naming the output and the item', () => {
+  assert.throws(() => outputAgreement('p', [item([1])], [item([1]), item([1])]), /1 vs 2 items/);
+  assert.throws(
+    () => outputAgreement('emb', [item([1, 2]), item([1, 2, 3])], [item([1, 2]), item([1, 2])]),
+    /output 'emb' has 3 values for item 1, the source model 2/,
+  );
+});
+
+test('several outputs: the first is primary, the others are named, and kinds are given by name', () => {
+  const ref = [
+    [item([0.9, 0.1]), item([0.2, 0.8])],
+    [item([0.7], [1, 1]), item([0.2], [1, 1])],
+  ];
+  const got = [
+    [item([0.9, 0.1]), item([0.9, 0.1])],
+    [item([0.4], [1, 1]), item([0.2], [1, 1])],
+  ];
+  const all = agreement(['cls', 'p'], got, ref);
+  assert.equal(all.primary.name, 'top1-agreement');
+  assert.equal(all.primary.value, 0.5);
+  assert.deepEqual(all.primary.ci, all.metrics['top1-agreement']!.ci);
+  assert.deepEqual(all.perItem, [1, 0]);
+  assert.equal(all.metrics['p:decision-agreement']!.value, 0.5);
+  assert.equal(all.metrics['decision-agreement'], undefined, "a later output's metrics carry its name");
+  assert.deepEqual(
+    all.outputs.map((o) => o.kind),
+    ['class-scores', 'decision'],
+  );
+  const given = agreement(['cls', 'p'], got, ref, 0, { cls: 'dense' });
+  assert.equal(given.primary.name, 'cosine');
+  assert.ok(given.metrics['cls:cosine'] === undefined && given.metrics['p:max-abs-diff'] !== undefined);
+});
+
+test('splitting: an empty batch axis and a scalar output each give one item', () => {
+  const scalar = splitItems(Float32Array.from([7]), []);
+  assert.equal(scalar.length, 1);
+  assert.deepEqual(scalar[0]!.dims, []);
+  assert.deepEqual([...scalar[0]!.data], [7]);
+  const one = splitItems(Float32Array.from([1, 2]), [1, 2]);
+  assert.deepEqual([...one[0]!.data], [1, 2]);
+  assert.deepEqual(one[0]!.dims, [1, 2]);
+  const items = splitItems(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]);
+  assert.deepEqual([...items[0]!.data], [1, 2, 3]);
+  assert.deepEqual([...items[1]!.data], [4, 5, 6]);
+});
