@@ -1,6 +1,19 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { agreement, expectedDecisionAgreement, iou, outputAgreement, outputKind, splitItems, type ItemOutput } from './agreement.js';
+import {
+  agreement,
+  DEFAULT_FLOORS,
+  expectedDecisionAgreement,
+  FLOORED,
+  iou,
+  METRICS_OF,
+  outputAgreement,
+  outputKind,
+  PRIMARY,
+  splitItems,
+  type ItemOutput,
+  type OutputKind,
+} from './agreement.js';
 
 const item = (values: number[], dims: number[] = [1, values.length]): ItemOutput => ({ data: Float32Array.from(values), dims });
 
@@ -215,4 +228,50 @@ test('splitting: an empty batch axis and a scalar output each give one item', ()
   const items = splitItems(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]);
   assert.deepEqual([...items[0]!.data], [1, 2, 3]);
   assert.deepEqual([...items[1]!.data], [4, 5, 6]);
+});
+
+test('the tables: every metric a kind reports is listed, the primary first, and the floored ones have floors', () => {
+  const cases: [OutputKind, ItemOutput[]][] = [
+    ['class-scores', [item([0.2, 0.8]), item([0.7, 0.3])]],
+    ['decision', [item([0.2], [1, 1]), item([0.7], [1, 1])]],
+    ['map', [item([0.1, 0.9, 0.3, 0.2], [1, 1, 2, 2]), item([0.6, 0.9, 0.3, 0.2], [1, 1, 2, 2])]],
+    ['dense', [item([3, -1, 2, 5], [1, 1, 2, 2]), item([1, 1, 2, 5], [1, 1, 2, 2])]],
+  ];
+  for (const [kind, items] of cases) {
+    const a = outputAgreement('o', items, items);
+    assert.equal(a.kind, kind);
+    assert.deepEqual(Object.keys(a.metrics), METRICS_OF[kind], kind);
+    assert.equal(METRICS_OF[kind][0], PRIMARY[kind]);
+    assert.equal(FLOORED[kind][0], PRIMARY[kind]);
+    for (const m of FLOORED[kind]) assert.ok(METRICS_OF[kind].includes(m) && DEFAULT_FLOORS[m]! > 0.9, `${kind}: ${m}`);
+    assert.equal('threshold' in a, kind === 'decision', 'only a decision has a threshold');
+  }
+  assert.deepEqual(FLOORED.decision, ['decision-agreement', 'expected-decision-agreement']);
+  assert.deepEqual(DEFAULT_FLOORS, { 'top1-agreement': 0.99, 'decision-agreement': 0.99, 'expected-decision-agreement': 0.99, iou: 0.95, cosine: 0.99 });
+});
+
+test('more edges: a reference at the threshold, a zero reference, the next row, an axis of 1, the seed', () => {
+  assert.equal(iou(Float32Array.from([0.9, 0.9]), Float32Array.from([0.5, 0.9])), 0.5, 'a reference value at 0.5 is background');
+  const d = outputAgreement('p', [item([0.5], [1, 1]), item([0.9], [1, 1])], [item([0.5], [1, 1]), item([0.9], [1, 1])]);
+  assert.deepEqual(d.perItem, [1, 1], 'a reference and a candidate both at 0.5 agree');
+  const z = outputAgreement('s', [item([1, 0, 0])], [item([0, 0, 0])]);
+  assert.equal(z.metrics.cosine!.value, 0, 'a non-zero candidate against a zero reference has cosine 0');
+  // a row's argmax looks at its own row only: the next row's first value is larger than this row's
+  const ref = [item([0.6, 0.4, 0.9, 0.1], [1, 2, 2])];
+  const got = [item([0.6, 0.4, 0.55, 0.45], [1, 2, 2])];
+  assert.deepEqual(outputAgreement('s', got, ref).perItem, [1]);
+  assert.equal(outputKind([item([1, 1, 1], [1, 3, 1])]), 'dense', 'a last axis of 1 is neither classes nor a map');
+  // the bootstrap follows the seed
+  const many = Array.from({ length: 30 }, (_, i) => item([Math.sin(i), Math.cos(i), i % 3], [1, 1, 3]));
+  const other = many.map((m, i) =>
+    item(
+      [...m.data].map((v, k) => v + ((i * 7 + k) % 5) * 0.1),
+      [1, 1, 3],
+    ),
+  );
+  const s0 = outputAgreement('e', other, many, 0, 'dense').metrics.cosine!.ci;
+  const s0b = outputAgreement('e', other, many, 0, 'dense').metrics.cosine!.ci;
+  const s7 = outputAgreement('e', other, many, 7, 'dense').metrics.cosine!.ci;
+  assert.deepEqual(s0, s0b);
+  assert.notDeepEqual(s0, s7);
 });
