@@ -40,7 +40,25 @@ test(
   'finetune on serials trains with CTC: loss on the probe batch falls, CER before and after with intervals, model written',
   withDir(async (dir) => {
     const out = join(dir, 'out.onnx');
-    const r = await runCli(['finetune', toyRec(join(dir, 'rec.onnx')), '--task', 'serials', '--limit', '8', '--eval-limit', '4', '--steps', '6', '-b', '4', '--lr', '0.05', '-o', out, '--json']);
+    const r = await runCli([
+      'finetune',
+      toyRec(join(dir, 'rec.onnx')),
+      '--task',
+      'serials',
+      '--limit',
+      '8',
+      '--eval-limit',
+      '4',
+      '--steps',
+      '6',
+      '-b',
+      '4',
+      '--lr',
+      '0.05',
+      '-o',
+      out,
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.loss, 'ctc');
@@ -61,7 +79,25 @@ test(
   withDir(async (dir) => {
     const teacher = toyRec(join(dir, 'rec.onnx'));
     const out = join(dir, 's.onnx');
-    const r = await runCli(['distill', teacher, '--student', teacher, '--task', 'serials', '--limit', '8', '--eval-limit', '4', '-b', '4', '--epochs', '1', '-o', out, '--json']);
+    const r = await runCli([
+      'distill',
+      teacher,
+      '--student',
+      teacher,
+      '--task',
+      'serials',
+      '--limit',
+      '8',
+      '--eval-limit',
+      '4',
+      '-b',
+      '4',
+      '--epochs',
+      '1',
+      '-o',
+      out,
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.steps, 2);

@@ -24,9 +24,20 @@ export const CTC_FLAGS: FlagSpec[] = [
 /** Flags of the head / classification path that mean nothing to CTC training: an error, not silence. */
 function refuseHeadFlags(ctx: CommandContext): void {
   const f = ctx.flags;
-  const given = ['cut', 'unfreeze', 'lora', 'lora-pattern', 'unfreeze-epochs', 'unfreeze-lr', 'balance', 'patience', 'checkpoint', 'resume', 'cosine', 'clip'].filter(
-    (k) => f[k] !== undefined && f[k] !== false,
-  );
+  const given = [
+    'cut',
+    'unfreeze',
+    'lora',
+    'lora-pattern',
+    'unfreeze-epochs',
+    'unfreeze-lr',
+    'balance',
+    'patience',
+    'checkpoint',
+    'resume',
+    'cosine',
+    'clip',
+  ].filter((k) => f[k] !== undefined && f[k] !== false);
   if (f.optimizer === 'sgd') given.push('optimizer sgd');
   if (f.update === 'graph') given.push('update graph');
   if (((f.warmup as number | undefined) ?? 0) > 0) given.push('warmup');

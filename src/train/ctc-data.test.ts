@@ -14,7 +14,10 @@ test('texts encode to alphabet indices and decode back; an unknown character giv
   const index = alphabetIndex(alphabet);
   for (const text of ['LOT 24-0917', 'SN:A0B1C2', '', 'Rev B']) {
     const ids = encodeText(text, index)!;
-    assert.ok(ids.every((k) => k > 0), 'never the blank');
+    assert.ok(
+      ids.every((k) => k > 0),
+      'never the blank',
+    );
     assert.equal(Array.from(ids, (k) => alphabet[k]).join(''), text);
   }
   assert.equal(encodeText('A\u{1F600}', index), undefined);

@@ -44,7 +44,10 @@ export function encodeText(text: string, index: ReadonlyMap<string, number>): In
 export async function ctcSamples(task: Task, model: Model, opts: { limit?: number; preprocess?: Partial<ImagePreprocess> } = {}): Promise<CtcSamples> {
   const out = task.spec.output;
   if (out.decode !== 'ctc')
-    throw new UsageError(`task '${task.name}' is not an OCR task (its output decodes '${out.decode}')`, 'CTC trains on a task whose output.decode is ctc, e.g. serials');
+    throw new UsageError(
+      `task '${task.name}' is not an OCR task (its output decodes '${out.decode}')`,
+      'CTC trains on a task whose output.decode is ctc, e.g. serials',
+    );
   const spec = structuredClone(task.spec);
   if (spec.preprocess.kind === 'image') spec.preprocess = { ...(spec.preprocess as ImagePreprocess), pad: 'fixed', ...opts.preprocess };
   const { task: fitted, input } = fitTaskToModel(task.withSpec(spec), modelIO(model));

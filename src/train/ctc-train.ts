@@ -157,7 +157,12 @@ function paramFeeds(L: CtcLoop, params: Float32Array[]): Record<string, ort.Tens
 }
 
 /** The CTC targets of the samples `idx` under the given weights (one forward run). */
-export async function ctcBatchTargets(L: CtcLoop, data: CtcData, idx: ArrayLike<number>, params: Float32Array[]): Promise<{ x: ort.Tensor; targets: CtcTargets }> {
+export async function ctcBatchTargets(
+  L: CtcLoop,
+  data: CtcData,
+  idx: ArrayLike<number>,
+  params: Float32Array[],
+): Promise<{ x: ort.Tensor; targets: CtcTargets }> {
   const x = gather(L, data, idx);
   const out = await L.forward.run({ [L.input]: x, ...paramFeeds(L, params) });
   const labels = Array.from(idx, (j) => data.labels[j]);

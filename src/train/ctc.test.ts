@@ -132,7 +132,7 @@ test('the batch helper matches the single-sequence one, rows weighted 1/feasible
   for (const [i, label] of [[1], [2, 2]].entries()) {
     const one = ctcAlign(logSoftmax(Array.from(logits.subarray(i * T * C, (i + 1) * T * C)), T, C), T, C, label, 0);
     assert.ok(Math.abs(b.loss[i]! - one.loss) < 1e-6);
-    b.target.subarray(i * T * C, (i + 1) * T * C).forEach((v, k) => assert.ok(Math.abs(v - one.gamma[k]!) < 1e-6));
+    for (const [k, v] of b.target.subarray(i * T * C, (i + 1) * T * C).entries()) assert.ok(Math.abs(v - one.gamma[k]!) < 1e-6);
   }
   assert.ok(b.weight.every((w) => w === 0.5));
   assert.ok(Math.abs(b.meanLoss - (b.loss[0]! + b.loss[1]!) / 2) < 1e-12);

@@ -33,7 +33,10 @@ function extended(label: ArrayLike<number>, blank: number, C: number): Int32Arra
   for (let i = 0; i < label.length; i++) {
     const k = label[i]!;
     if (!(Number.isInteger(k) && k >= 0 && k < C) || k === blank)
-      throw new UsageError(`CTC label symbol ${k} is not a class of the output (0–${C - 1}, blank ${blank} excluded)`, 'check the dictionary against the model');
+      throw new UsageError(
+        `CTC label symbol ${k} is not a class of the output (0–${C - 1}, blank ${blank} excluded)`,
+        'check the dictionary against the model',
+      );
     ext[2 * i + 1] = k;
   }
   return ext;
