@@ -31,7 +31,10 @@ export async function distillOcr(ctx: CommandContext, path: string, task: string
   const held = await ocrHeldOut(task, { seed, limit: evalLimit, preprocess: norm?.preprocess });
   const n = data.labels.length;
   const common = { batchSize: f.batch as number, seed, threads };
-  if (!f.json) ctx.log(`${path} on ${task} (OCR): per-frame distillation on ${n} train items, then the same student alone with CTC on their texts`);
+  if (!f.json)
+    ctx.log(
+      `${path} on ${task} (OCR): per-frame distillation on ${n} train items${f['no-baseline'] ? '' : ', then the same student alone with CTC on their texts'}`,
+    );
   const r = await distill({
     ...common,
     teacher,
