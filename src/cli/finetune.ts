@@ -80,7 +80,8 @@ the parts task, --unfreeze all is what lifts a PaddleOCR cls backbone from ~60% 
   edgefit finetune ch_ppocr_mobile_v2.0_cls_infer.onnx --task parts --limit 5000 --unfreeze all -o parts.onnx
   edgefit finetune model.onnx --task spec.json --cut features --unfreeze 2 --epochs 10 -o out.onnx --json
 On an OCR task (output.decode ctc, e.g. serials) the whole model trains on the texts with the CTC loss
-for --steps steps (AdamW, lr 3e-4 by default: 1e-3 wrecks PaddleOCR rec); held-out CER before and after:
+for --steps steps (AdamW, lr 3e-4 by default: 1e-3 wrecks PaddleOCR rec) on --limit items of the train split
+(default 200); CER on --eval-limit items of the test split before and after:
   edgefit finetune ch_PP-OCRv4_rec_infer.onnx --task serials --loss ctc --steps 40 -b 8 -o rec-ctc.onnx`,
   run: async (ctx) => {
     const [path] = ctx.args;
