@@ -1,6 +1,7 @@
 // `edgefit distill <teacher.onnx> --student <spec> --task … -o student.onnx`: trains the student on the
 // teacher's soft outputs (cached), and trains the same student alone (same steps, labels only) beside
-// it, so the report always says what distillation added.
+// it, so the report always says what distillation added. On an OCR task the student trained alone learns
+// the texts with the CTC loss (distill-ocr.ts).
 
 import { UsageError } from '../onnx/errors.js';
 import { readModel } from '../onnx/read-model.js';
@@ -14,6 +15,8 @@ import { trainModel } from '../train/loop.js';
 import { buildStudent } from '../train/student.js';
 import { mnistSampleShape, modelNormalisation, taskSplits } from '../train/task-data.js';
 import type { Command } from './command.js';
+import { distillOcr } from './distill-ocr.js';
+import { isOcrTask } from './ocr-task.js';
 import { pct } from './train.js';
 
 function parseHidden(list: string[]): HiddenMatch[] {
@@ -47,7 +50,7 @@ export const distillCommand: Command = {
     },
     { name: 'epochs', short: 'e', type: 'integer', placeholder: 'n', default: 10, description: 'passes over the training split' },
     { name: 'batch', short: 'b', type: 'integer', placeholder: 'n', default: 64, description: 'batch size' },
-    { name: 'lr', type: 'number', placeholder: 'x', default: 0.001, description: 'AdamW learning rate' },
+    { name: 'lr', type: 'number', placeholder: 'x', description: 'AdamW learning rate (default 0.001; OCR tasks 0.0003)' },
     { name: 'limit', type: 'integer', placeholder: 'n', description: 'use at most this many items of the task' },
     {
       name: 'lora',
@@ -61,6 +64,7 @@ export const distillCommand: Command = {
       placeholder: 'regex',
       description: 'with --lora: the weights that get adapters (default: every MatMul, Gemm and 1×1 Conv weight)',
     },
+    { name: 'eval-limit', type: 'integer', placeholder: 'n', description: 'OCR tasks: held-out items scored (default 100)' },
     { name: 'no-cache', type: 'boolean', description: 'run the teacher on every step instead of once (to measure what the cache saves)' },
     { name: 'no-baseline', type: 'boolean', description: 'skip training the student alone' },
     { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of initialisation and shuffling' },
@@ -69,7 +73,10 @@ export const distillCommand: Command = {
   ],
   details: `Examples:
   edgefit train --arch mlp:784-512-512-10 --task mnist -o teacher.onnx --epochs 10
-  edgefit distill teacher.onnx --student mlp:784-64-10 --task mnist -o student.onnx`,
+  edgefit distill teacher.onnx --student mlp:784-64-10 --task mnist -o student.onnx
+On an OCR task (serials) the student is distilled per frame (KL only; --alpha does not apply) and the
+student alone trains on the texts with the CTC loss; both are scored on held-out CER:
+  edgefit distill ch_PP-OCRv4_rec_infer.onnx --student width:0.25 --task serials -b 8 --epochs 2 -o rec-student.onnx`,
   run: async (ctx) => {
     const f = ctx.flags;
     const [path] = ctx.args;
@@ -78,12 +85,15 @@ export const distillCommand: Command = {
     if (!path) throw new UsageError('give the teacher model', 'edgefit distill teacher.onnx --student mlp:784-64-10 -o student.onnx');
     if (!spec) throw new UsageError('--student is required', 'e.g. --student mlp:784-64-10 or --student drop:every-other');
     if (!out) throw new UsageError('-o/--output is required', 'e.g. -o student.onnx');
-    const teacher = readModel(path);
     const seed = f.seed as number;
+    const task = f.task as string;
+    if (await isOcrTask(task))
+      return distillOcr(ctx, path, task, out, async (t) => (spec.startsWith('width:') ? narrowStudent(spec, t) : buildStudent(spec, t, seed)));
+    if (f['eval-limit'] !== undefined) throw new UsageError('--eval-limit applies to OCR tasks only', 'classifiers are scored on the whole test split');
+    const teacher = readModel(path);
     const base = spec.startsWith('width:') ? await narrowStudent(spec, teacher) : buildStudent(spec, teacher, seed);
     const lora = f.lora !== undefined ? addLora(base, { ...parseLora(f.lora as string, f['lora-pattern'] as string | undefined), seed }) : undefined;
     const student = lora?.model ?? base;
-    const task = f.task as string;
     const norm = modelNormalisation(teacher);
     const data = await taskSplits(task, {
       seed,
@@ -100,7 +110,7 @@ export const distillCommand: Command = {
       temperature: f.temperature as number,
       alpha: f.alpha as number,
       hidden: parseHidden((f.hidden as string[] | undefined) ?? []),
-      optimizer: { kind: 'adamw', lr: f.lr as number },
+      optimizer: { kind: 'adamw', lr: (f.lr as number | undefined) ?? 1e-3 },
       cacheTeacher: !f['no-cache'],
       trainable: lora ? lora.trainable : undefined,
       onEpoch: (e) => {
@@ -135,7 +145,7 @@ export const distillCommand: Command = {
         train: data.train,
         val: data.val,
         maxSteps: r.steps,
-        optimizer: { kind: 'adamw', lr: f.lr as number },
+        optimizer: { kind: 'adamw', lr: (f.lr as number | undefined) ?? 1e-3 },
       });
       const a = exposeLogits(alone.model);
       (result.test as Record<string, number>).alone = await accuracyOf(a.model, a.input, a.logits, data.test);

@@ -1,6 +1,7 @@
 // `edgefit finetune <model> --task <spec|builtin> -o out.onnx`: cuts a pretrained model at a feature
 // tensor (named with --cut, or found), trains a new head for the task's classes, optionally unfreezes
-// the last blocks, prints what was trained, the curve and the final metrics, and writes the model.
+// the last blocks, prints what was trained, the curve and the final metrics, and writes the model. On an
+// OCR task (texts, not classes) the whole model trains with the CTC loss instead (finetune-ctc.ts).
 
 import { UsageError } from '../onnx/errors.js';
 import { readModel } from '../onnx/read-model.js';
@@ -8,6 +9,8 @@ import { finetune } from '../train/finetune.js';
 import { parseLora } from '../train/lora.js';
 import { mnistSampleShape, modelNormalisation, taskSplits } from '../train/task-data.js';
 import type { Command } from './command.js';
+import { CTC_FLAGS, finetuneCtc } from './finetune-ctc.js';
+import { isOcrTask } from './ocr-task.js';
 import { finishTraining, pct, TRAIN_FLAGS, trainOptionsFromFlags, withBalance } from './train.js';
 
 export const finetuneCommand: Command = {
@@ -58,9 +61,12 @@ export const finetuneCommand: Command = {
       f.name === 'epochs'
         ? { ...f, default: 30, description: 'passes of the head over the cached features' }
         : f.name === 'lr'
-          ? { ...f, description: 'peak learning rate of the head (default 0.003; the unfreeze phase uses a tenth)' }
-          : f,
+          ? { ...f, description: 'peak learning rate of the head (default 0.003; the unfreeze phase uses a tenth; --loss ctc: 0.0003)' }
+          : f.name === 'batch'
+            ? { ...f, default: undefined, description: 'batch size (default 64; --loss ctc: 16)' }
+            : f,
     ),
+    ...CTC_FLAGS,
     { name: 'task', type: 'string', placeholder: 'name|spec.json', description: 'the task to fine-tune on (built-in name or task spec; required)' },
   ],
   details: `The images get the normalisation the model expects when edgefit knows the model (PaddleOCR).
@@ -72,7 +78,11 @@ validation epoch kept. With --unfreeze the last layers (or all) train with it th
 the parts task, --unfreeze all is what lifts a PaddleOCR cls backbone from ~60% to ~80% accuracy
 (docs/train.md). Examples:
   edgefit finetune ch_ppocr_mobile_v2.0_cls_infer.onnx --task parts --limit 5000 --unfreeze all -o parts.onnx
-  edgefit finetune model.onnx --task spec.json --cut features --unfreeze 2 --epochs 10 -o out.onnx --json`,
+  edgefit finetune model.onnx --task spec.json --cut features --unfreeze 2 --epochs 10 -o out.onnx --json
+On an OCR task (output.decode ctc, e.g. serials) the whole model trains on the texts with the CTC loss
+for --steps steps (AdamW, lr 3e-4 by default: 1e-3 wrecks PaddleOCR rec) on --limit items of the train split
+(default 200); CER on --eval-limit items of the test split before and after:
+  edgefit finetune ch_PP-OCRv4_rec_infer.onnx --task serials --loss ctc --steps 40 -b 8 -o rec-ctc.onnx`,
   run: async (ctx) => {
     const [path] = ctx.args;
     const out = ctx.flags.output as string | undefined;
@@ -81,6 +91,10 @@ the parts task, --unfreeze all is what lifts a PaddleOCR cls backbone from ~60% 
     if (!task) throw new UsageError('--task is required', 'a built-in task (parts, mnist, …) or a task spec .json');
     if (!out) throw new UsageError('-o/--output is required', 'e.g. -o finetuned.onnx');
     const model = readModel(path);
+    const loss = ctx.flags.loss as string | undefined;
+    if (loss === 'ctc' || (loss === undefined && (await isOcrTask(task)))) return finetuneCtc(ctx, path, model, task, out);
+    for (const k of ['steps', 'eval-limit'])
+      if (ctx.flags[k] !== undefined) throw new UsageError(`--${k} applies to --loss ctc only`, 'the head trains for --epochs; scoring uses the test split');
     const norm = ctx.flags['task-normalisation'] ? undefined : modelNormalisation(model);
     const data = await taskSplits(task, {
       seed: ctx.flags.seed as number,

@@ -12,6 +12,9 @@ export {
 } from './training-graph.js';
 export { buildBackward, MissingGradientError } from './backward.js';
 export { appendLoss, classTargets, type LossSpec } from './losses.js';
+export { ctcAlign, ctcTargets, minFrames, type CtcAlignment, type CtcTargets } from './ctc.js';
+export { trainCtc, type CtcData, type CtcStepRecord, type CtcTrainOptions, type CtcTrainResult } from './ctc-train.js';
+export { ctcSamples, encodeText, type CtcSamples } from './ctc-data.js';
 export { lrAt, TsOptimizer, type OptimizerConfig } from './optimizers.js';
 export { mnistSplits, taskDataset, reshapeSamples, subset, type ArrayDataset, type Splits } from './dataset.js';
 export { modelNormalisation, taskSplits } from './task-data.js';

@@ -149,7 +149,7 @@ function fingerprint(opts: StageTrainOptions, L: Loop, start: Float32Array[], ba
 }
 
 /** The sample indices of step k: batch (k mod steps-per-epoch) of epoch ⌊k / steps-per-epoch⌋'s seeded order. */
-function batchOf(step: number, n: number, batchSize: number, seed: number, orders: Map<number, Int32Array>): Int32Array {
+export function batchOf(step: number, n: number, batchSize: number, seed: number, orders: Map<number, Int32Array>): Int32Array {
   const perEpoch = Math.ceil(n / batchSize);
   const epoch = Math.floor(step / perEpoch);
   let order = orders.get(epoch);

@@ -1,0 +1,135 @@
+// `edgefit finetune --loss ctc` and `edgefit distill` on an OCR task, end to end on a toy CTC head over
+// serials images (40 frames of 6625 classes, like PaddleOCR rec), and the flags they must refuse.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GraphBuilder } from '../onnx/builder.js';
+import { DataType } from '../onnx/dtype.js';
+import { writeModel } from '../onnx/write-model.js';
+import { buildMlp } from '../train/models.js';
+import { normal, randn, rng } from '../zoo/rng.js';
+import { runCli } from './test-cli.js';
+
+/** x [N, 3, 48, 320] → mean over rows → 40 frames of 8 columns × 3 channels → MatMul [24, 6625] → Softmax. */
+function toyRec(path: string): string {
+  const b = new GraphBuilder();
+  const x = b.input('x', DataType.FLOAT, ['n', 3, 48, 320]);
+  const cols = b.op('Transpose', [b.op('ReduceMean', [x], { axes: [2], keepdims: 0 })], { perm: [0, 2, 1] });
+  const frames = b.op('Reshape', [cols, b.int64s('frames_shape', [0, 40, 24])]);
+  const z = b.op('MatMul', [frames, b.floats('w', [24, 6625], randn(24 * 6625, 0.1, normal(rng(3))))], {}, { outputs: ['logits'] });
+  b.output(b.op('Softmax', [z], { axis: -1 }, { outputs: ['probs'] }));
+  writeModel(b.model(), path);
+  return path;
+}
+
+function withDir(f: (dir: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgefit-cli-ctc-'));
+    try {
+      await f(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+test(
+  'finetune on serials trains with CTC: loss on the probe batch falls, CER before and after with intervals, model written',
+  withDir(async (dir) => {
+    const out = join(dir, 'out.onnx');
+    const r = await runCli([
+      'finetune',
+      toyRec(join(dir, 'rec.onnx')),
+      '--task',
+      'serials',
+      '--limit',
+      '8',
+      '--eval-limit',
+      '4',
+      '--steps',
+      '6',
+      '-b',
+      '4',
+      '--lr',
+      '0.05',
+      '-o',
+      out,
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.loss, 'ctc');
+    assert.equal(j.steps, 6);
+    assert.equal(j.history.length, 6);
+    assert.ok(j.probeLoss.after < j.probeLoss.before, `CTC loss ${j.probeLoss.before} → ${j.probeLoss.after}`);
+    for (const q of [j.heldOut.before, j.heldOut.after]) {
+      assert.equal(q.metric, 'cer');
+      assert.equal(q.n, 4);
+      assert.ok(q.ci[0] <= q.value && q.value <= q.ci[1]);
+    }
+    assert.ok(existsSync(out));
+  }),
+);
+
+test(
+  'distill on serials: the distilled student beside the same student trained alone with CTC, CER for all three',
+  withDir(async (dir) => {
+    const teacher = toyRec(join(dir, 'rec.onnx'));
+    const out = join(dir, 's.onnx');
+    const r = await runCli([
+      'distill',
+      teacher,
+      '--student',
+      teacher,
+      '--task',
+      'serials',
+      '--limit',
+      '8',
+      '--eval-limit',
+      '4',
+      '-b',
+      '4',
+      '--epochs',
+      '1',
+      '-o',
+      out,
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.steps, 2);
+    for (const who of ['teacher', 'distilled', 'alone']) assert.equal(j.heldOut[who].metric, 'cer', who);
+    assert.ok(Number.isFinite(j.alone.lossBefore) && Number.isFinite(j.alone.lossAfter));
+    assert.ok(existsSync(out));
+  }),
+);
+
+test(
+  'flags that do not apply are refused with a message and nothing written',
+  withDir(async (dir) => {
+    const rec = toyRec(join(dir, 'rec.onnx'));
+    const mlp = join(dir, 'mlp.onnx');
+    writeModel(buildMlp([784, 8, 10], 1), mlp);
+    const out = join(dir, 'out.onnx');
+    const cases: [string[], RegExp][] = [
+      [['finetune', rec, '--task', 'serials', '--cut', 'logits', '-o', out], /--cut does not apply to --loss ctc/],
+      [['finetune', rec, '--task', 'serials', '--unfreeze', 'all', '--cosine', '-o', out], /--unfreeze, --cosine do not apply/],
+      [['finetune', rec, '--task', 'serials', '--steps', '0', '-o', out], /--steps must be at least 1/],
+      [['finetune', mlp, '--task', 'mnist', '--steps', '5', '-o', out], /--steps applies to --loss ctc only/],
+      [['finetune', mlp, '--task', 'mnist', '--loss', 'ctc', '--limit', '50', '-o', out], /not an OCR task/],
+      [['finetune', rec, '--task', 'serials', '--loss', 'huber', '-o', out], /huber/],
+      [['distill', rec, '--student', rec, '--task', 'serials', '--lora', '4', '-o', out], /--lora is not supported on an OCR task/],
+      [['distill', mlp, '--student', 'mlp:784-4-10', '--task', 'mnist', '--eval-limit', '5', '-o', out], /--eval-limit applies to OCR tasks only/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await runCli(argv);
+      assert.notEqual(r.code, 0, argv.join(' '));
+      assert.match(r.stderr, message, argv.join(' '));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      assert.ok(!existsSync(out), argv.join(' '));
+    }
+  }),
+);

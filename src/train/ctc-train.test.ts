@@ -1,0 +1,88 @@
+// CTC training through ORT: the training graph's gradients equal finite differences of the mean CTC loss
+// (computed in TypeScript on the forward graph's logits), training lowers that loss, and samples whose
+// label is missing or does not fit the frames neither train nor produce NaN.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { GraphBuilder } from '../onnx/builder.js';
+import { DataType } from '../onnx/dtype.js';
+import type { Model } from '../onnx/model.js';
+import { randn, normal, rng } from '../zoo/rng.js';
+import { ctcBatchTargets, ctcGradients, openCtcLoop, trainCtc, type CtcData } from './ctc-train.js';
+
+const T = 6;
+const C = 5;
+
+/** x [B, 6, 4] → MatMul [4, 8] → Tanh (smooth, for finite differences) → MatMul [8, 5] → Softmax: a per-frame CTC head (blank 0). */
+function seqModel(seed: number, frames = true): Model {
+  const g = normal(rng(seed));
+  const b = new GraphBuilder();
+  const x = b.input('x', DataType.FLOAT, frames ? ['b', T, 4] : ['b', 4]);
+  const h = b.op('Tanh', [b.op('MatMul', [x, b.floats('w1', [4, 8], randn(32, 0.7, g))])]);
+  const z = b.op('MatMul', [h, b.floats('w2', [8, C], randn(8 * C, 0.7, g))], {}, { outputs: ['logits'] });
+  b.output(b.op('Softmax', [z], { axis: -1 }, { outputs: ['probs'] }));
+  return b.model();
+}
+
+function data(n: number, labels: (number[] | undefined)[]): CtcData {
+  return {
+    x: randn(n * T * 4, 1, normal(rng(11))),
+    sampleShape: [T, 4],
+    labels: Array.from({ length: n }, (_, i) => {
+      const l = labels[i % labels.length];
+      return l && Int32Array.from(l);
+    }),
+  };
+}
+
+test('the training graph gives the gradient of the mean CTC loss (finite differences), unfit samples excluded', async () => {
+  const model = seqModel(1);
+  // sample 2 has no label, sample 3's needs 7 frames of the 6
+  const d = data(4, [[1, 2], [3, 3], undefined, [4, 4, 4, 4]]);
+  const L = await openCtcLoop(model, d, { blank: 0 });
+  const params = L.tg.params.map((p) => Float32Array.from(model.graph.initializers.get(p.name)!.toFloat32()));
+  const idx = [0, 1, 2, 3];
+  const { x, targets } = await ctcBatchTargets(L, d, idx, params);
+  assert.equal(targets.feasible, 2);
+  const grads = await ctcGradients(L, x, targets, params);
+  const lossAt = async (k: number, i: number, h: number) => {
+    const p = params.map((v) => v.slice());
+    p[k]![i]! += h;
+    return (await ctcBatchTargets(L, d, idx, p)).targets.meanLoss;
+  };
+  const h = 1e-2;
+  let checked = 0;
+  for (const [k, p] of L.tg.params.entries())
+    for (let i = 0; i < params[k]!.length; i += 3) {
+      const fd = ((await lossAt(k, i, h)) - (await lossAt(k, i, -h))) / (2 * h);
+      const g = grads[k]![i]!;
+      assert.ok(Math.abs(fd - g) < 2e-3 + 2e-2 * Math.abs(fd), `${p.name}[${i}]: finite differences ${fd}, graph ${g}`);
+      checked++;
+    }
+  assert.ok(checked > 20);
+  await L.train.release();
+  await L.forward.release();
+});
+
+test('CTC training lowers the CTC loss on labels alone', async () => {
+  const d = data(16, [[1, 2], [3], [4, 4], [2, 1, 3]]);
+  const r = await trainCtc({ model: seqModel(2), data: d, blank: 0, steps: 300, lr: 3e-2, batchSize: 8 });
+  assert.equal(r.steps, 300);
+  assert.equal(r.history.length, 300);
+  assert.equal(r.skipped, 0);
+  assert.ok(r.lossAfter < 0.5 * r.lossBefore, `probe-batch CTC loss ${r.lossBefore} → ${r.lossAfter}`);
+});
+
+test('a run where no label fits makes no update and no NaN', async () => {
+  const model = seqModel(3);
+  const r = await trainCtc({ model, data: data(4, [undefined, [1, 1, 1, 1]]), blank: 0, steps: 3, lr: 1e-2, batchSize: 2 });
+  assert.equal(r.skipped, 3);
+  assert.ok(Number.isNaN(r.lossBefore) && Number.isNaN(r.lossAfter));
+  for (const name of ['w1', 'w2'])
+    assert.deepEqual(Array.from(r.model.graph.initializers.get(name)!.toFloat32()), Array.from(model.graph.initializers.get(name)!.toFloat32()));
+});
+
+test('a model without frames, or a blank outside the classes, is refused', async () => {
+  const flat: CtcData = { x: randn(4 * 4, 1, normal(rng(1))), sampleShape: [4], labels: [Int32Array.of(1), Int32Array.of(2), undefined, undefined] };
+  await assert.rejects(openCtcLoop(seqModel(1, false), flat, { blank: 0 }), /frame logits \[N, T, C\]/);
+  await assert.rejects(openCtcLoop(seqModel(1), data(2, [[1]]), { blank: C }), /blank/);
+});
