@@ -141,7 +141,7 @@ student alone trains on the texts with the CTC loss; both are scored on held-out
       ctx.log('training the same student alone (labels only, same steps) for comparison …');
       const alone = await trainModel({
         ...common,
-        model: buildStudent(spec, teacher, seed),
+        model: spec.startsWith('width:') ? await narrowStudent(spec, teacher) : buildStudent(spec, teacher, seed),
         train: data.train,
         val: data.val,
         maxSteps: r.steps,
