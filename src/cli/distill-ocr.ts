@@ -30,7 +30,7 @@ export async function distillOcr(ctx: CommandContext, path: string, task: string
   const data = await ocrTrainSamples(task, teacher, { seed, limit: (f.limit as number | undefined) ?? 200, preprocess: norm?.preprocess });
   const held = await ocrHeldOut(task, { seed, limit: evalLimit, preprocess: norm?.preprocess });
   const n = data.labels.length;
-  const common = { batchSize: f.batch as number, seed, threads };
+  const common = { batchSize: (f.batch as number | undefined) ?? 8, seed, threads };
   if (!f.json)
     ctx.log(
       `${path} on ${task} (OCR): per-frame distillation on ${n} train items${f['no-baseline'] ? '' : ', then the same student alone with CTC on their texts'}`,

@@ -80,6 +80,12 @@ const BAD: { name: string; teacher: () => ReturnType<typeof buildMlp>; args: str
     args: ['--student', 'width:1'],
     message: /must be above 0 and below 1/,
   },
+  {
+    name: 'a batch of 0 (it looped forever before)',
+    teacher: () => buildMlp([784, 8, 10]),
+    args: ['--student', 'mlp:784-4-10', '-b', '0'],
+    message: /--batch must be above 0, got 0/,
+  },
 ];
 
 for (const c of BAD)

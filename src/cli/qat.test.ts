@@ -50,6 +50,10 @@ test('quantize --mode qat is edgefit qat on the --calibration task; without a ta
     assert.match(bad.stderr, /--mode qat trains on a task/);
     assert.doesNotMatch(bad.stderr, /\n\s+at /);
     assert.ok(!existsSync(join(dir, 'x.onnx')), 'nothing half-written');
+    const zero = await runCli(['qat', fp32, '--task', 'mnist', '-b', '0', '-o', join(dir, 'z.onnx')]);
+    assert.equal(zero.code, 2, 'a batch of 0 looped forever before');
+    assert.match(zero.stderr, /--batch must be above 0, got 0/);
+    assert.ok(!existsSync(join(dir, 'z.onnx')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

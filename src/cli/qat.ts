@@ -5,6 +5,7 @@
 import { loadTask } from '../data/task.js';
 import { evaluate } from '../eval/evaluate.js';
 import { UsageError } from '../onnx/errors.js';
+import { requirePositive } from './positive.js';
 import type { Model } from '../onnx/model.js';
 import { readModel } from '../onnx/read-model.js';
 import { writeModel } from '../onnx/write-model.js';
@@ -66,6 +67,7 @@ export const qatCommand: Command = {
     if (!path) throw new UsageError('give the fp32 model', 'edgefit qat model.onnx --task serials -o out.onnx');
     if (!task) throw new UsageError('--task is required', 'the inputs QAT trains on, e.g. --task serials');
     if (!out) throw new UsageError('-o/--output is required', 'e.g. -o model.qat.onnx');
+    requirePositive(ctx.flags, ['epochs', 'batch', 'lr', 'temperature', 'limit', 'eval-limit', 'threads']);
     const fp32 = readModel(path);
     const seed = f.seed as number;
     const train = await taskInputs(task, 'train', { seed, limit: f.limit as number, ...(task === 'mnist' ? { sampleShape: mnistSampleShape(fp32) } : {}) });
