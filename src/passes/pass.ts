@@ -106,6 +106,12 @@ export interface Pass<P extends ParamValues = ParamValues> {
   prep?: boolean;
   /** Its role in a chain (default: 'prep' when `prep`, else 'transform'). Training stages declare 'train'. */
   role?: StageRole;
+  /**
+   * Combinations of parameters worth searching together (pipeline search), tried right after the
+   * defaults: one-at-a-time variants never reach a setting that pays only when several parameters move
+   * at once (quantized depthwise convs need percentile ranges and uint8 HardSwish to be fast and exact).
+   */
+  presets?: readonly { tag: string; params: ParamValues; why: string }[];
   /** The parameter (a string[]) that names nodes kept in float, for sensitivity-driven exclusions. */
   keepFloatParam?: string;
   /**

@@ -15,6 +15,7 @@ import { upgradeOpset } from '../onnx/opset-upgrade.js';
 import { Tensor } from '../onnx/tensor.js';
 import type { Pass, PassContext, PassRecord, ParamValues, Skipped } from './pass.js';
 import { calibrate } from './quant/calibrate.js';
+import { hardSwishToUint8 } from './quant/hardswish-uint8.js';
 import { elementTypes } from './quant/elem-types.js';
 import { quantizeIfBodies } from './quant/if-bodies.js';
 import { foldExporterHabits } from '../onnx/fold-exporter-habits.js';
@@ -135,6 +136,13 @@ const params = {
     description: 'clamp an activation read only by HardSwish / HardSigmoid / Relu / Clip to where they are not flat (exact; more codes where values matter)',
   },
   foldActivations: { type: 'boolean', default: true, description: 'fold Relu / Clip(0, …) after a quantized op into its output range' },
+  hardswish: {
+    type: 'enum',
+    values: ['float', 'uint8'],
+    default: 'float',
+    description:
+      "'uint8': a HardSwish between uint8 Q/DQ becomes QLinearAdd + QLinearMul on the codes (ORT has no int8 HardSwish; in float it costs DQ, HardSigmoid, Mul and Q), a scalar Add after it folded into the zero point",
+  },
 } as const;
 
 export const quantizeStaticPass: Pass = {
@@ -144,6 +152,13 @@ export const quantizeStaticPass: Pass = {
   tolerance: { metric: 'cosine', value: 0.98 },
   needsCalibration: true,
   keepFloatParam: 'keepFloat',
+  presets: [
+    {
+      tag: 'int8-chains',
+      params: { scope: 'compute', quantizeDepthwise: true, method: 'percentile', hardswish: 'uint8' },
+      why: 'every conv int8 and HardSwish on the uint8 codes, so MobileNet-style blocks stay int8 end to end (no float depthwise or HardSwish between Q/DQ); percentile ranges keep the per-tensor depthwise scales tight',
+    },
+  ],
   async run(model, p, ctx) {
     const r = await quantizeStatic(model, p, ctx);
     return { model: r.model, record: r.record };
@@ -593,6 +608,13 @@ export async function quantizeStatic(
     }
   }
   g.nodes = [...prefix, ...body];
+  if (raw.hardswish === 'uint8') {
+    const hs = hardSwishToUint8(g, fresh);
+    if (hs.rewritten)
+      notes.push(
+        `${hs.rewritten} HardSwish run in uint8 (QLinearAdd + QLinearMul)${hs.biasExact + hs.biasRounded ? `; scalar biases folded into zero points: ${hs.biasExact} exactly (scale nudged), ${hs.biasRounded} within half a step` : ''}`,
+      );
+  }
   removeDeadNodes(g, { initializers: true });
   const inBodies = floatModel ? await quantizeIfBodies(model, floatModel, { ...raw, foldExporterHabits: false }, ctx, quantizeStatic) : undefined;
   if (inBodies) {

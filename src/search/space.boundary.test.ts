@@ -82,6 +82,30 @@ test('parameter variants: enum values other than the default, the flipped boolea
   assert.deepEqual(paramVariants(p, -2), [{ params: {}, tag: '' }]);
 });
 
+test('declared presets come right after the defaults, whole, and on top of the cap', () => {
+  const p = {
+    ...pass('p', {
+      mode: { type: 'enum', values: ['a', 'b'], default: 'a', description: '' },
+      flag: { type: 'boolean', default: false, description: '' },
+    }),
+    presets: [{ tag: 'both', params: { mode: 'b', flag: true }, why: 'they pay together' }],
+  };
+  assert.deepEqual(paramVariants(p, 10), [
+    { params: {}, tag: '' },
+    { params: { mode: 'b', flag: true }, tag: 'both' },
+    { params: { mode: 'b' }, tag: 'mode=b' },
+    { params: { flag: true }, tag: 'flag=true' },
+  ]);
+  assert.deepEqual(
+    paramVariants(p, 2).map((v) => v.tag),
+    ['', 'both', 'mode=b'],
+  );
+  assert.deepEqual(
+    paramVariants(p, 0).map((v) => v.tag),
+    ['', 'both'],
+  );
+});
+
 test('the list that keeps nodes float: keepFloat (any spelling) before exclude, only string lists', () => {
   assert.equal(excludeParam(pass('a', { exclude: list, keepFloat: list })), 'keepFloat');
   assert.equal(excludeParam(pass('a', { keep_float: list })), 'keep_float');

@@ -79,12 +79,17 @@ function searchedValues(key: string, spec: ParamSpec, pass: Pass): (string | num
   return [];
 }
 
-/** One-factor-at-a-time variants of a pass's parameters (declared search values, enum values, the flipped boolean), the defaults first. */
+/**
+ * Variants of a pass's parameters: the defaults, then its declared presets (combinations), then one
+ * factor at a time (declared search values, enum values, the flipped boolean). `max` caps the defaults
+ * and the one-at-a-time variants; presets come on top of it.
+ */
 export function paramVariants(pass: Pass, max: number): { params: ParamValues; tag: string }[] {
-  const out: { params: ParamValues; tag: string }[] = [{ params: {}, tag: '' }];
+  const single: { params: ParamValues; tag: string }[] = [];
   for (const [key, spec] of Object.entries(pass.params))
-    for (const v of searchedValues(key, spec, pass)) out.push({ params: { [key]: v }, tag: `${key}=${String(v)}` });
-  return out.slice(0, Math.max(1, max));
+    for (const v of searchedValues(key, spec, pass)) single.push({ params: { [key]: v }, tag: `${key}=${String(v)}` });
+  const presets = (pass.presets ?? []).map((p) => ({ params: { ...p.params }, tag: p.tag }));
+  return [{ params: {}, tag: '' }, ...presets, ...single.slice(0, Math.max(0, max - 1))];
 }
 
 /**
