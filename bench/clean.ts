@@ -4,6 +4,7 @@
 // bootstrap intervals; outputs compared on rendered serials; CER on the serials task; and static int8
 // from the shipped model against static int8 from the cleaned one (does cleaning first help int8?).
 //   npm run bench -- clean        (CLEAN_ROUNDS=n, default 30; CLEAN_ITERATIONS=n per round, default 20)
+// The int8 rows include the search's scope=compute and int8-chains variants after clean-fp32.
 // Writes bench/results/clean-rec.json. CLEAN_SHARES=1 times only the fp32 variants (no int8, no CER),
 // 60 rounds by default, for a tighter figure of each rule's share: bench/results/clean-rec-shares.json.
 
@@ -19,7 +20,7 @@ import { readModel } from '../src/onnx/read-model.js';
 import { cleanFp32 } from '../src/passes/clean-fp32.js';
 import { CLEAN_RULES } from '../src/passes/clean/rules.js';
 import { cosine, maxAbsDiff, optimizedOpCounts } from '../src/passes/quant/ort-check.js';
-import { quantizeStatic } from '../src/passes/quantize-static.js';
+import { quantizeStatic, quantizeStaticPass } from '../src/passes/quantize-static.js';
 import { createSession } from '../src/runtime/session.js';
 import { latencyFigures, quantileSorted } from '../src/search/stats.js';
 import { mulberry32 } from '../src/util/rng.js';
@@ -60,6 +61,14 @@ if (!SHARES) {
   const ctx = { calibration: calibrationFeeds(calib, 64, { input: 'x' }) };
   variants.push({ name: 'source → quantize-static', model: (await quantizeStatic(source, {}, ctx)).model, kind: 'int8' });
   variants.push({ name: 'clean-fp32 → quantize-static', model: (await quantizeStatic(clean.model, {}, ctx)).model, kind: 'int8' });
+  // the search's other picks: scope=compute, and the int8-chains preset (every conv int8, uint8 HardSwish)
+  const preset = quantizeStaticPass.presets!.find((p) => p.tag === 'int8-chains')!.params;
+  variants.push({
+    name: 'clean-fp32 → quantize-static scope=compute',
+    model: (await quantizeStatic(clean.model, { scope: 'compute' }, ctx)).model,
+    kind: 'int8',
+  });
+  variants.push({ name: 'clean-fp32 → quantize-static int8-chains', model: (await quantizeStatic(clean.model, preset, ctx)).model, kind: 'int8' });
 }
 
 // ── what ORT runs: its optimized graph (level 'all') of each variant, by op type ─────────────────

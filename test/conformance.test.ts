@@ -186,10 +186,11 @@ function base(m: ConformanceModel) {
 
 /**
  * The parameter sets each pass is checked with: its defaults everywhere, and on the small models also
- * every other value of each enum parameter and the flip of each boolean one, one change at a time.
+ * every other value of each enum parameter and the flip of each boolean one, one change at a time,
+ * and each declared preset (the combinations the search tries).
  */
 function paramVariants(pass: Pass): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
+  const out: Record<string, unknown>[] = (pass.presets ?? []).map((p) => ({ ...p.params }));
   for (const [key, spec] of Object.entries(pass.params)) {
     if (spec.type === 'enum') for (const v of spec.values ?? []) if (v !== spec.default) out.push({ [key]: v });
     if (spec.type === 'boolean') out.push({ [key]: !(spec.default ?? false) });
