@@ -21,6 +21,14 @@ import { buildChain, cachedPrefix, chainKeys, sha256File, StageCache, writeChain
 import { latencyFigures } from './stats.js';
 import type { UserDataRef } from '../data/user-data.js';
 
+/**
+ * Interleaved rounds of a full group measurement. This machine switches between a fast and a slow state
+ * for 0.5–3 s at a time (PaddleOCR rec int8: 5.9 vs 8.5 ms medians in alternate half-second windows of
+ * one session), so a round must be short enough that each candidate sees both states alike: 8 rounds
+ * of a 12 s measurement are 1.5 s slots.
+ */
+export const FULL_ROUNDS = 8;
+
 /** Most latency samples kept per candidate and stage. */
 export const MAX_SAMPLES = 20_000;
 import type { Measurer } from './strategy.js';
@@ -55,7 +63,7 @@ export interface MeasureSettings {
   evalBatchSize: number;
   /** Calibration items (for the sensitivity worker, which rebuilds the calibration stream). */
   calibrationItems?: number;
-  /** Interleaved rounds of a group latency measurement (default 4). */
+  /** Interleaved rounds of a group latency measurement (default FULL_ROUNDS). */
   rounds?: number;
   /** Items for agreement scoring when there is no task. */
   agreementItems?: number;
@@ -224,7 +232,7 @@ export class RealMeasurer implements Measurer {
    */
   async measureGroup(items: { modelPath: string; cfg: CandidateConfig; quality?: Measurement['quality'] }[], stage: 'screen' | 'full'): Promise<Measurement[]> {
     const st = this.s[stage];
-    const rounds = items.length > 1 ? (stage === 'screen' ? 2 : Math.max(1, this.s.rounds ?? 4)) : 1;
+    const rounds = items.length > 1 ? (stage === 'screen' ? 2 : Math.max(1, this.s.rounds ?? FULL_ROUNDS)) : 1;
     const acc = items.map(() => ({ samples: [] as number[], peak: 0, cold: undefined as number | undefined, ms: 0 }));
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < items.length; k++) {
