@@ -132,6 +132,31 @@ test('edges: latency bought (negative ms, speed-up above 1) and quality cost (si
   assert.equal(failed.why, 'boom');
 });
 
+test('an edge compares like with like: both full, else both screened, else each one latest', () => {
+  const scr = (ms: number, q: number): Measurement => ({ ...m(ms, q), stage: 'screen' });
+  const tree = lineageTree(
+    summary([
+      base,
+      // parent screened (12 ms) and measured in full (9 ms); its child only screened (11 ms)
+      cand('q', [qs], { screen: scr(12, 0.06), full: m(9, 0.05) }),
+      cand('qat', [qs, step('qat')], { screen: scr(11, 0.04), full: undefined }),
+      // both full: the full figures, not the screens
+      cand('k', [qs, step('keep')], { screen: scr(30, 0.2), full: m(8, 0.05) }),
+      // the parent only screened, the child only in full: each one's own
+      cand('p', [step('prune')], { screen: scr(15, 0.3), full: undefined }),
+      cand('pr', [step('prune'), step('recover')], { full: m(14, 0.05) }),
+    ]),
+  );
+  const q = tree.children.find((n) => n.id === 'q')!;
+  const qat = q.children.find((n) => n.id === 'qat')!.edge!.latency!;
+  assert.deepEqual([qat.parent.stage, qat.parent.ms, qat.child.stage, qat.child.ms], ['screen', 12, 'screen', 11]);
+  assert.ok(qat.speedup > 1, 'the screened child is faster than the screened parent');
+  const k = q.children.find((n) => n.id === 'k')!.edge!.latency!;
+  assert.deepEqual([k.parent.stage, k.parent.ms, k.child.stage, k.child.ms], ['full', 9, 'full', 8]);
+  const pr = tree.children.find((n) => n.id === 'p')!.children[0]!.edge!.latency!;
+  assert.deepEqual([pr.parent.stage, pr.parent.ms, pr.child.stage, pr.child.ms], ['screen', 15, 'full', 14]);
+});
+
 test('build times: the added steps only, cached steps cost nothing, resumed ones say from which step', () => {
   const tree = lineageTree(
     summary([

@@ -66,6 +66,18 @@ export interface LineageNode {
 
 const best = (r: CandidateResult | undefined): Measurement | undefined => (r && r.status === 'ok' ? (r.full ?? r.screen) : undefined);
 
+/**
+ * The two ends of an edge measured alike: both full, else both screened, else each one's latest. A full
+ * measurement (longer, interleaved, more items) beside a screening would read as a change the stage made.
+ */
+function alike(parent: CandidateResult | undefined, child: CandidateResult): [Measurement, Measurement] | undefined {
+  if (!parent || parent.status !== 'ok' || child.status !== 'ok') return undefined;
+  if (parent.full && child.full) return [parent.full, child.full];
+  if (parent.screen && child.screen) return [parent.screen, child.screen];
+  const [p, c] = [best(parent), best(child)];
+  return p && c ? [p, c] : undefined;
+}
+
 /** The parent of every candidate but the baseline, and how it was found. */
 export function parentsOf(s: Summary): Map<string, { parent: string; via: LineageNode['via'] }> {
   const byId = new Map(s.candidates.map((c) => [c.id, c]));
@@ -139,8 +151,9 @@ export function edgeOf(parent: CandidateResult | undefined, child: CandidateResu
   const session = sessionText(child.config.session);
   const text = steps.length ? stepsText(steps) : session || '(no change)';
   const edge: LineageEdge = { steps, text, build, buildMs: build.reduce((t, b) => t + (b && !b.cached ? b.wallMs : 0), 0) };
-  const [pm, cm] = [best(parent), best(child)];
-  if (!pm || !cm) return edge;
+  const pair = alike(parent, child);
+  if (!pair) return edge;
+  const [pm, cm] = pair;
   const [p, c] = [ends(pm, stat), ends(cm, stat)];
   edge.latency = { stat, parent: p, child: c, deltaMs: c.ms - p.ms, speedup: p.ms / c.ms };
   const metric = cm.quality.primary.name;
