@@ -11,6 +11,7 @@
 import { DataType } from '../../onnx/dtype.js';
 import { type Graph, Node } from '../../onnx/graph.js';
 import { Tensor } from '../../onnx/tensor.js';
+import { scalarConst, soleReader } from '../clean/weights.js';
 
 export interface HardSwishUint8Stats {
   /** HardSwish nodes rewritten. */
@@ -23,7 +24,7 @@ export interface HardSwishUint8Stats {
 
 const MIN_EXACT_STEPS = 8;
 
-/** The value of a scalar initializer, or undefined. */
+/** The value of a one-element initializer of any numeric type (scales, zero points), or undefined. */
 function scalar(g: Graph, name: string | undefined): number | undefined {
   const t = name ? g.initializers.get(name) : undefined;
   return t && t.size === 1 ? t.toNumbers()[0] : undefined;
@@ -40,11 +41,6 @@ interface Site {
 /** HardSwish nodes fed by a per-tensor uint8 DQ and read only by one Q, directly or through one scalar Add. */
 function sites(g: Graph): Site[] {
   const producers = g.producers();
-  const consumers = g.consumers();
-  const only = (t: string) => {
-    const cs = consumers.get(t) ?? [];
-    return cs.length === 1 && !g.outputs.some((o) => o.name === t) ? cs[0] : undefined;
-  };
   const perTensorU8 = (n: Node) =>
     scalar(g, n.inputs[1]) !== undefined &&
     n.inputs[2] !== undefined &&
@@ -55,13 +51,13 @@ function sites(g: Graph): Site[] {
     if (hs.opType !== 'HardSwish' || !hs.isDefaultDomain) continue;
     const dq = producers.get(hs.inputs[0]!);
     if (dq?.opType !== 'DequantizeLinear' || !perTensorU8(dq)) continue;
-    let next = only(hs.outputs[0]!);
+    let next = soleReader(g, hs.outputs[0]);
     let bias: Site['bias'];
     if (next?.opType === 'Add' && next.inputs[0] === hs.outputs[0]) {
-      const b = scalar(g, next.inputs[1]);
-      if (b === undefined || g.initializers.get(next.inputs[1]!)?.dataType !== DataType.FLOAT) continue;
+      const b = scalarConst(g, next.inputs[1]);
+      if (b === undefined) continue;
       bias = { node: next, value: b };
-      next = only(next.outputs[0]!);
+      next = soleReader(g, next.outputs[0]);
     }
     if (next?.opType !== 'QuantizeLinear' || !perTensorU8(next)) continue;
     out.push({ hs, dq, q: next, bias });
@@ -133,9 +129,10 @@ function outputQ(g: Graph, s: Site, init: (base: string, type: number, v: number
   const steps = Math.round(s.bias.value / scale);
   const zp = z + steps;
   if (zp < 0 || zp > 255) return undefined;
-  if (Math.abs(steps) >= MIN_EXACT_STEPS && sharedOnlyByChain(g, scaleName, s.q) && biasesOfReaders(g, s.q) !== undefined) {
+  const biases = Math.abs(steps) >= MIN_EXACT_STEPS && sharedOnlyByChain(g, scaleName, s.q) ? biasesOfReaders(g, s.q) : undefined;
+  if (biases) {
     const next = Math.fround(s.bias.value / steps);
-    for (const b of biasesOfReaders(g, s.q)!) rescaleBias(g, b, next / scale);
+    for (const b of biases) rescaleBias(g, b, next / scale);
     scale = next;
     g.initializers.set(scaleName, Tensor.scalar(scaleName, DataType.FLOAT, scale));
     stats.biasExact++;
@@ -179,9 +176,9 @@ function rescaleBias(g: Graph, dq: Node, factor: number): void {
   const sc = g.initializers.get(sName)!;
   const scales = sc.toNumbers();
   const values = q.toNumbers();
-  const per = scales.length;
   const newScales = Float32Array.from(scales, (v) => v * factor);
-  const newValues = Float64Array.from(values, (v, i) => Math.round((v * scales[per === 1 ? 0 : i % per]!) / newScales[per === 1 ? 0 : i % per]!));
+  const channel = (i: number) => (scales.length === 1 ? 0 : i % scales.length);
+  const newValues = Float64Array.from(values, (v, i) => Math.round((v * scales[channel(i)]!) / newScales[channel(i)]!));
   g.initializers.set(sName, Tensor.fromFloat32(sName, sc.dims, newScales));
   g.initializers.set(qName, Tensor.fromNumbers(qName, DataType.INT32, q.dims, newValues));
 }
