@@ -2,30 +2,24 @@
 // model, timed interleaved in the same process (p50/p99, 1 thread), quality with intervals; the same
 // small architecture trained alone as the baseline; unstructured 50/80/90% and 2:4 (size, quality,
 // latency); PaddleOCR cls and rec (rec: prune + recover + static int8 against static int8 alone); a
-// BERT-style encoder with half its heads and FFN neurons removed.
+// BERT-style encoder on the notes text task (bert-base-uncased tokenizer) with half its heads and FFN
+// neurons removed (bench/prune-bert.ts).
 //   node --import tsx bench/prune.ts [--quick] [--only mnist,unstructured,cls,rec,bert]
 // Sections not run keep their previous figures in bench/results/prune.json.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { brotliCompressSync, constants as zc, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { calibrationFeeds, loadTask } from '../src/data/task.js';
 import type { Model } from '../src/onnx/model.js';
 import { readModel } from '../src/onnx/read-model.js';
 import { serializeModel } from '../src/onnx/write-model.js';
-import { inspectModel } from '../src/onnx/inspect-model.js';
 import { pruneMagnitude } from '../src/passes/prune-magnitude.js';
-import { pruneStructured } from '../src/passes/prune-structured.js';
 import { quantizeStatic } from '../src/passes/quantize-static.js';
-import { top1Agreement } from '../src/passes/quant/ort-check.js';
 import { preparedForPruning, runPruneJob, scoreOn, timeInterleaved, timingFeeds, type PruneReport } from '../src/cli/prune-pipeline.js';
 import { writeBenchFile } from '../src/bench/results.js';
-import { createSession } from '../src/runtime/session.js';
 import { trainedMnist } from '../src/train/index.js';
-import { recover } from '../src/train/recover.js';
-import { bertEncoder, randomFeeds } from '../src/zoo/index.js';
-import { normal, randn, rng } from '../src/zoo/rng.js';
+import { bertTextSection } from './prune-bert.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -174,38 +168,7 @@ async function rec(): Promise<void> {
 }
 
 async function bert(): Promise<void> {
-  const opts = { layers: 2, hidden: 128, heads: 4, seq: 32, intermediate: 512, classes: 4 };
-  const teacher = bertEncoder(opts);
-  const { model, record } = await pruneStructured(teacher, { ratio: 0.5, multiple: 8 });
-  const n = quick ? 64 : 512;
-  const data = { x: randn(n * opts.seq * opts.hidden, 1, normal(rng(3))), sampleShape: [opts.seq, opts.hidden] };
-  const r = await recover({ student: model, teacher, data, epochs: quick ? 1 : 4, lr: 1e-3 });
-  const test = randomFeeds({ x: [256, opts.seq, opts.hidden] }, 99);
-  const run = async (m: Model) => {
-    const s = await createSession(m);
-    const o = await s.run({ x: new ort.Tensor('float32', test.x!.data, test.x!.dims) });
-    await s.release();
-    return o.logits!.data as Float32Array;
-  };
-  const ref = await run(teacher);
-  const agree = async (m: Model) => top1Agreement(ref, await run(m), opts.classes);
-  const t = await timeInterleaved(
-    teacher,
-    r.model,
-    { x: new ort.Tensor('float32', test.x!.data.subarray(0, opts.seq * opts.hidden), [1, opts.seq, opts.hidden]) },
-    { rounds: 10, iterations: 50 },
-  );
-  const [i0, i1] = [inspectModel(teacher), inspectModel(r.model)];
-  results.bert = {
-    model: `zoo bertEncoder ${JSON.stringify(opts)} (random weights: no text task fine-tuned here)`,
-    ratio: 0.5,
-    stats: record.stats,
-    params: { input: i0.parameters.count, output: i1.parameters.count },
-    latencyMs: { input: t.a, output: t.b },
-    speedup: { p50: t.a.p50 / t.b.p50, p99: t.a.p99 / t.b.p99 },
-    top1AgreementWithUnpruned: { beforeRecovery: await agree(model), afterRecovery: await agree(r.model) },
-    recoveryLoss: r.history.map((h) => h.loss),
-  };
+  results.bert = await bertTextSection(quick);
   save();
 }
 

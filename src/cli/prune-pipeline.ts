@@ -21,6 +21,8 @@ import { findPass } from '../passes/registry.js';
 import { createSession } from '../runtime/session.js';
 import { pruneAndRecover, type RecoverData } from '../train/recover.js';
 import { weightGradients } from '../train/taylor-gradients.js';
+import { floatIdView, idModel } from '../train/id-input-view.js';
+import { idRows } from '../train/id-rows.js';
 
 export const PRUNE_SCHEMA = 'edgefit.prune/1';
 
@@ -95,12 +97,16 @@ export async function taskSamples(task: Task, model: Model, limit: number): Prom
   let shape: number[] | undefined;
   for await (const b of fitted.batches({ batchSize: 32, input })) {
     const t = b.feeds[input]!;
-    if (t.type !== 'float32') throw new UsageError(`task '${task.name}' does not give float32 inputs`, 'recovery needs an image or tensor task');
-    const per = t.dims.slice(1) as number[];
+    const pre = fitted.spec.preprocess;
+    const ids = t.type === 'int64' && pre.kind === 'text';
+    if (t.type !== 'float32' && !ids)
+      throw new UsageError(`task '${task.name}' does not give float32 inputs or token ids`, 'recovery needs an image, tensor or text task');
+    // token ids as float rows of the full length: training reads them through floatIdView
+    const per = ids ? [pre.maxLength] : (t.dims.slice(1) as number[]);
     if (shape && shape.join() !== per.join())
       throw new UsageError(`task '${task.name}' gives samples of different shapes`, 'use a fixed-size preprocess (pad: fixed) for recovery');
     shape = per;
-    parts.push(t.data as Float32Array);
+    parts.push(ids ? idRows(t, per[0]!) : (t.data as Float32Array));
     for (const l of b.labels) labels.push(typeof l === 'number' ? l : -1);
     if (labels.length >= limit) break;
   }
@@ -189,7 +195,8 @@ export async function runPruneJob(job: PruneJob): Promise<{ model: Model; report
     ? await loadTask(job.task, { data: job.data, split: 'train', limit: job.data ? undefined : (job.trainSamples ?? 1000), seed: job.seed ?? 0 })
     : undefined;
   const data = train ? await taskSamples(train, input, job.trainSamples ?? 1000) : undefined;
-  const gradientsOf = async (m: Model) => (job.method === 'taylor' && data ? { gradients: await weightGradients(m, data, { threads }) } : {});
+  // a token-id model trains through its float-fed view (a no-op on float inputs), and comes back reading ids
+  const gradientsOf = async (m: Model) => (job.method === 'taylor' && data ? { gradients: await weightGradients(floatIdView(m), data, { threads }) } : {});
   if (job.method === 'taylor' && data) log('taylor importance: gradients of the task loss on the training samples…');
   const pruneOnce = async (m: Model, ratio: number) =>
     (await pruneStructured(m, { ratio, method: job.method, scope: job.scope, multiple: job.multiple }, await gradientsOf(m))).model;
@@ -209,7 +216,7 @@ export async function runPruneJob(job: PruneJob): Promise<{ model: Model; report
     log(
       `recovering: ${job.recoverEpochs} epoch(s) × ${steps} step(s) of distillation from the input on ${data.x.length / data.sampleShape.reduce((p, q) => p * q, 1)} samples…`,
     );
-    const r = await pruneAndRecover(input, steps === 1 ? async () => first.model : pruneOnce, {
+    const r = await pruneAndRecover(floatIdView(input), steps === 1 ? async () => floatIdView(first.model) : pruneOnce, {
       ratio: job.ratio,
       steps,
       data,
@@ -219,7 +226,7 @@ export async function runPruneJob(job: PruneJob): Promise<{ model: Model; report
       threads,
       onEpoch: (e) => log(`  epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
     });
-    model = r.model;
+    model = idModel(r.model);
     recovery = {
       epochs: job.recoverEpochs,
       steps,

@@ -72,3 +72,22 @@ test('bad input: a clear message and no output written', async () => {
     assert.ok(!existsSync(out), `case ${k} wrote nothing`);
   }
 });
+
+test('a text model (int64 input_ids, the notes task and its bert-base-uncased tokenizer) loses half its heads and FFN neurons, recovers, and still reads ids', async () => {
+  const { bertEncoder } = await import('../zoo/bert-encoder.js');
+  const { DataType } = await import('../onnx/dtype.js');
+  const bert = join(dir, 'bert.onnx');
+  writeModel(bertEncoder({ layers: 1, hidden: 32, heads: 4, seq: 32, intermediate: 64, vocab: 30522, classes: 5 }), bert);
+  const out = join(dir, 'bert.half.onnx');
+  const r = await runCli(['prune', bert, '-o', out, '--ratio', '0.5', '--recover-epochs', '1', '--json', ...small.slice(0, -2), '--task', 'notes']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.ok(report.recovery.loss.length === 1 && Number.isFinite(report.recovery.loss[0]));
+  const m = readModel(out);
+  const t = m.graph.realInputs()[0]!.type;
+  assert.equal(t?.kind === 'tensor' ? t.elemType : undefined, DataType.INT64);
+  assert.equal(m.graph.nodes.filter((n) => n.opType === 'Cast').length, 0, 'the float-fed view is undone');
+  const weightOf = (layer: string) => m.graph.initializers.get(m.graph.nodes.find((n) => n.name === layer)!.inputs[1]!)?.dims;
+  assert.deepEqual(weightOf('layer0.attn.q'), [32, 16]); // 2 of 4 heads of 8
+  assert.deepEqual(weightOf('layer0.ffn.up'), [32, 32]);
+});

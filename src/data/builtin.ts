@@ -1,12 +1,13 @@
 // The built-in tasks: a generator or a packaged dataset plus the spec of the model it is meant for.
 // serials → PaddleOCR PP-OCRv4 rec; serials-rotated → PaddleOCR cls (0°/180°); parts → a defect
-// classifier (fine-tune target); mnist → a digit classifier.
+// classifier (fine-tune target); notes → a text classifier (bert-base-uncased ids); mnist → a digit classifier.
 
 import type { Item } from './sources.js';
 import { UsageError } from '../onnx/errors.js';
 import type { TaskSpec } from './spec.js';
 import { serialSample } from './generators/serials.js';
 import { partSample, PART_CLASSES } from './generators/parts.js';
+import { noteSample } from './generators/notes.js';
 
 /** PaddleOCR normalisation: BGR, (x/255 - 0.5) / 0.5, zero padding (in normalised units). */
 const PADDLE = { channels: 'BGR', scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], layout: 'NCHW', dtype: 'float32', padValue: 0 } as const;
@@ -96,6 +97,26 @@ export const BUILTINS: Record<string, Builtin> = {
       };
     },
   },
+  notes: {
+    forModel: 'a BERT-style text classifier reading input_ids (bert-base-uncased WordPiece ids, 32 tokens), 5 classes',
+    defaultSize: 2000,
+    spec: {
+      name: 'notes',
+      description: 'inspection notes typed at the line (shorthand, typos, ruled-out defects): ok, scratch, dent, crack, missing',
+      input: 'input_ids',
+      data: { format: 'builtin', builtin: 'notes' },
+      preprocess: { kind: 'text', tokenizer: 'builtin:bert-base-uncased', maxLength: 32, inputs: { ids: 'input_ids' } },
+      output: { decode: 'classes', classes: [...PART_CLASSES], activation: 'auto' },
+      metric: 'accuracy',
+    },
+    item: (i, seed, o) => ({
+      id: String(i),
+      load: async () => {
+        const s = noteSample(i, seed, { defectRate: num(o.defectRate, 0.6) });
+        return { kind: 'text', text: s.text, label: s.label };
+      },
+    }),
+  },
   mnist: {
     forModel: 'an MNIST classifier with input [N,1,28,28] or [N,784], pixels in 0..1',
     defaultSize: 10000,
@@ -131,6 +152,7 @@ const OPTIONS: Record<string, Record<string, { min: number; max: number; integer
     defectRate: { min: 0, max: 1, meaning: 'share of defective parts, default 0.5' },
     size: { min: 16, max: 1024, integer: true, meaning: 'image side in pixels, default 64' },
   },
+  notes: { defectRate: { min: 0, max: 1, meaning: 'share of notes reporting a defect, default 0.6' } },
   mnist: {},
 };
 

@@ -1,5 +1,6 @@
 // Writes a built-in task's items as a dataset folder that any tool can read: PNG images in one
-// subfolder per class (classification) or with a labels.jsonl of {"file","text"} (OCR), plus a
+// subfolder per class (classification) or with a labels.jsonl of {"file","text"} (OCR), or a
+// data.jsonl of {"text","label"} with its tokenizer.json (text), plus a
 // task.json that points at the folder. Written to a temporary folder and renamed into place.
 
 import { mkdirSync, writeFileSync, renameSync, rmSync, existsSync, readdirSync, statSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { createCanvas, type Canvas, type Image } from '@napi-rs/canvas';
 import { DataError } from './errors.js';
 import { loadTask } from './task.js';
 import { BUILTINS } from './builtin.js';
+import { builtinTokenizerJson } from './bert-tokenizer.js';
 
 export interface MakeOptions {
   out: string;
@@ -20,7 +22,7 @@ export interface MakeOptions {
 export interface MakeResult {
   out: string;
   items: number;
-  layout: 'class-folders' | 'labels.jsonl';
+  layout: 'class-folders' | 'labels.jsonl' | 'data.jsonl';
   counts: Record<string, number>;
 }
 
@@ -51,32 +53,38 @@ export async function makeDataset(builtin: string, opts: MakeOptions): Promise<M
     throw new DataError(`cannot create the folder ${out}: ${(e as Error).message}`, 'choose an --out folder in a writable place');
   }
   const counts: Record<string, number> = {};
-  const lines: string[] = [];
+  let layout: MakeResult['layout'] = ocr ? 'labels.jsonl' : 'class-folders';
   try {
+    const lines: string[] = [];
     const width = String(items.length - 1).length;
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       const loaded = await it.load();
-      if (loaded.kind !== 'image') throw new Error(`built-in '${builtin}' gave a ${loaded.kind}, not an image`);
-      const name = `${builtin}-${String(i).padStart(width, '0')}.png`;
-      const png = await toPng(loaded.image);
-      if (ocr) {
-        const text = it.text ?? loaded.reference ?? '';
-        mkdirSync(join(tmp, 'images'), { recursive: true });
-        writeFileSync(join(tmp, 'images', name), png);
-        lines.push(JSON.stringify({ file: `images/${name}`, text }));
-        counts.text = (counts.text ?? 0) + 1;
-      } else {
+      if (loaded.kind === 'text') {
         const label = it.label ?? loaded.label ?? 'unlabelled';
-        mkdirSync(join(tmp, label), { recursive: true });
-        writeFileSync(join(tmp, label, name), png);
+        lines.push(JSON.stringify({ text: loaded.text, label }));
         counts[label] = (counts[label] ?? 0) + 1;
-      }
+        layout = 'data.jsonl';
+      } else if (loaded.kind !== 'image') throw new Error(`built-in '${builtin}' gave a ${loaded.kind}, not an image or a text`);
+      else await writeImage(tmp, `${builtin}-${String(i).padStart(width, '0')}.png`, loaded, it, ocr, counts, lines);
       opts.onProgress?.(i + 1, items.length);
     }
-    if (ocr) writeFileSync(join(tmp, 'labels.jsonl'), lines.join('\n') + '\n');
     const spec = structuredClone(task.spec);
-    spec.data = { format: 'image-folder', path: '.' };
+    if (layout === 'data.jsonl') {
+      writeFileSync(join(tmp, 'data.jsonl'), lines.join('\n') + '\n');
+      spec.data = { format: 'jsonl', path: 'data.jsonl' };
+      if (spec.preprocess.kind === 'text') {
+        // the folder carries its own tokenizer.json, readable by any Hugging Face tokenizers build
+        const json = builtinTokenizerJson(spec.preprocess.tokenizer);
+        if (json) {
+          writeFileSync(join(tmp, 'tokenizer.json'), JSON.stringify(json));
+          spec.preprocess.tokenizer = 'tokenizer.json';
+        }
+      }
+    } else {
+      if (ocr) writeFileSync(join(tmp, 'labels.jsonl'), lines.join('\n') + '\n');
+      spec.data = { format: 'image-folder', path: '.' };
+    }
     spec.description = `${spec.description ?? builtin}; made by \`edgefit data make ${builtin} --n ${opts.n} --seed ${opts.seed}\``;
     writeFileSync(join(tmp, 'task.json'), JSON.stringify(spec, null, 2) + '\n');
     if (existsSync(out)) rmSync(out, { recursive: true });
@@ -85,5 +93,30 @@ export async function makeDataset(builtin: string, opts: MakeOptions): Promise<M
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  return { out, items: items.length, layout: ocr ? 'labels.jsonl' : 'class-folders', counts };
+  return { out, items: items.length, layout, counts };
+}
+
+/** An image item: into images/ with a labels.jsonl line (OCR), or into its class's subfolder. */
+async function writeImage(
+  tmp: string,
+  name: string,
+  loaded: { image: Image | Canvas; label?: string; reference?: string },
+  it: { label?: string; text?: string },
+  ocr: boolean,
+  counts: Record<string, number>,
+  lines: string[],
+): Promise<void> {
+  const png = await toPng(loaded.image);
+  if (ocr) {
+    const text = it.text ?? loaded.reference ?? '';
+    mkdirSync(join(tmp, 'images'), { recursive: true });
+    writeFileSync(join(tmp, 'images', name), png);
+    lines.push(JSON.stringify({ file: `images/${name}`, text }));
+    counts.text = (counts.text ?? 0) + 1;
+    return;
+  }
+  const label = it.label ?? loaded.label ?? 'unlabelled';
+  mkdirSync(join(tmp, label), { recursive: true });
+  writeFileSync(join(tmp, label, name), png);
+  counts[label] = (counts[label] ?? 0) + 1;
 }

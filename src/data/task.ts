@@ -176,7 +176,10 @@ class FeedEncoder {
     private readonly input: string,
     baseDir: string,
   ) {
-    if (spec.preprocess.kind === 'text') this.tokenizer = loadTokenizer(resolve(baseDir, spec.preprocess.tokenizer));
+    if (spec.preprocess.kind === 'text') {
+      const ref = spec.preprocess.tokenizer;
+      this.tokenizer = loadTokenizer(ref.startsWith('builtin:') ? ref : resolve(baseDir, ref));
+    }
   }
 
   prepare(loaded: Awaited<ReturnType<Item['load']>>): Prepared {

@@ -3,22 +3,29 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { builtinTokenizerJson } from './bert-tokenizer.js';
 import { DataError } from './errors.js';
 
 export interface TextTokenizer {
   encode(text: string, maxLength: number): { ids: number[]; mask: number[]; typeIds: number[] };
 }
 
+/** A tokenizer.json file, or `builtin:bert-base-uncased` (src/data/bert-tokenizer.ts). */
 export function loadTokenizer(path: string): TextTokenizer {
-  if (!existsSync(path)) throw new DataError(`tokenizer not found: ${path}`, 'preprocess.tokenizer must point at a tokenizer.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new DataError(`${path}: not valid JSON: ${(e as Error).message}`);
+  const builtin = builtinTokenizerJson(path);
+  let json: unknown = builtin;
+  let config: unknown = {};
+  if (!builtin) {
+    if (!existsSync(path))
+      throw new DataError(`tokenizer not found: ${path}`, 'preprocess.tokenizer must point at a tokenizer.json, or be builtin:bert-base-uncased');
+    try {
+      json = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new DataError(`${path}: not valid JSON: ${(e as Error).message}`);
+    }
+    const configPath = join(dirname(path), 'tokenizer_config.json');
+    config = existsSync(configPath) ? JSON.parse(readFileSync(configPath, 'utf8')) : {};
   }
-  const configPath = join(dirname(path), 'tokenizer_config.json');
-  const config: unknown = existsSync(configPath) ? JSON.parse(readFileSync(configPath, 'utf8')) : {};
   let tok: Tokenizer;
   try {
     tok = new Tokenizer(json as object, config as object);

@@ -4,7 +4,7 @@
 // a map, dense), so that the default floor fits and a --quality that names a metric the outputs cannot
 // give is refused now, not after the search.
 
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { openUserData, type UserDataRef } from '../data/user-data.js';
 import type { TaskSpec } from '../data/spec.js';
 import { DEFAULT_FLOORS, FLOORED, METRICS_OF, outputKind, splitItems, type OutputKind } from '../eval/agreement.js';

@@ -5,6 +5,7 @@
 import { mnistRows } from '../data/sources.js';
 import { splitOf } from '../data/rng.js';
 import type { Task } from '../data/task.js';
+import { idRows } from './id-rows.js';
 import { EdgefitError, UsageError } from '../onnx/errors.js';
 
 export interface ArrayDataset {
@@ -94,9 +95,12 @@ export async function taskDataset(task: Task, split: 'train' | 'val' | 'test' | 
   let shape: number[] | undefined;
   for await (const batch of task.batches({ batchSize: 32, split, input })) {
     const t = Object.values(batch.feeds)[0];
-    if (t?.type !== 'float32')
-      throw new EdgefitError(`task '${task.name}' does not give float32 inputs`, 'E_DATA_TYPE', 'training needs a float32 image or tensor task');
-    const per = t.dims.slice(1);
+    const pre = task.spec.preprocess;
+    const ids = t?.type === 'int64' && pre.kind === 'text';
+    if (t?.type !== 'float32' && !ids)
+      throw new EdgefitError(`task '${task.name}' does not give float32 inputs or token ids`, 'E_DATA_TYPE', 'training needs an image, tensor or text task');
+    // token ids train as float rows of the task's full length (the model trains through floatIdView)
+    const per = ids ? [pre.maxLength] : t.dims.slice(1);
     const s = per.reduce((p, q) => p * q, 1);
     if (shape && shape.join() !== per.join())
       throw new EdgefitError(
@@ -105,7 +109,7 @@ export async function taskDataset(task: Task, split: 'train' | 'val' | 'test' | 
         'use a fixed-size preprocess (pad: fixed) for training',
       );
     shape = per;
-    const data = t.data as Float32Array;
+    const data = ids ? idRows(t, s) : (t.data as Float32Array);
     batch.labels.forEach((label, k) => {
       if (typeof label !== 'number')
         throw new EdgefitError(

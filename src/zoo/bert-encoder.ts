@@ -19,6 +19,31 @@ export interface BertOptions {
   /** Classes of the head (default 2). */
   classes?: number;
   seed?: number;
+  /**
+   * Token vocabulary size: the input becomes `input_ids` (int64 [batch, length ≤ seq]) read through word
+   * and position embedding tables and a LayerNorm, as BERT exports do (the position rows are sliced to the
+   * input's length through Shape → Gather, the exporter habit). Without it the input is the embedded `x`.
+   */
+  vocab?: number;
+}
+
+/** input_ids → word embedding + position embedding (sliced to the length) → LayerNorm; (B, S, H). */
+function embeddings(b: GraphBuilder, w: Init, vocab: number, seq: number, hidden: number, ln: (x: string, name: string) => string): string {
+  const ids = b.input('input_ids', DataType.INT64, ['batch', 'length']);
+  const words = b.op('Gather', [w.weight('embeddings.word', [vocab, hidden], hidden), ids], { axis: 0 }, { name: 'embeddings.word' });
+  const length = b.op(
+    'Gather',
+    [b.op('Shape', [ids], {}, { name: 'embeddings.shape' }), b.int64s('embeddings.length_axis', [1])],
+    { axis: 0 },
+    { name: 'embeddings.length' },
+  );
+  const positions = b.op(
+    'Slice',
+    [w.weight('embeddings.position', [seq, hidden], hidden), b.int64s('embeddings.start', [0]), length, b.int64s('embeddings.axes', [0])],
+    {},
+    { name: 'embeddings.position' },
+  );
+  return ln(b.op('Add', [words, positions], {}, { name: 'embeddings.add' }), 'embeddings.ln');
 }
 
 export function bertEncoder(opts: BertOptions): Model {
@@ -50,7 +75,7 @@ export function bertEncoder(opts: BertOptions): Model {
   const sqrt2 = b.scalar('sqrt2', Math.SQRT2);
 
   // x (B, S, H)
-  let x = b.input('x', DataType.FLOAT, ['batch', seq, hidden]);
+  let x = opts.vocab ? embeddings(b, w, opts.vocab, seq, hidden, layerNorm) : b.input('x', DataType.FLOAT, ['batch', seq, hidden]);
   for (let l = 0; l < layers; l++) {
     const p = `layer${l}`;
     // (B, S, H) -> (B, heads, S, dHead); K transposed to (B, heads, dHead, S)

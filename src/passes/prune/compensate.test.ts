@@ -79,3 +79,11 @@ test('compensate: false and ratio 0 leave the surgery alone', async () => {
   const same = await pruneStructured(src, { ratio: 0 });
   assert.equal(await drift(src, same.model, { x: [1, 4, 5, 5] }), 0);
 });
+
+test('a symbolic length the graph bounds (BERT position rows, 32) fails the 128 probe; a smaller probe compensates', async () => {
+  const { bertEncoder } = await import('../../zoo/bert-encoder.js');
+  const m = bertEncoder({ layers: 1, hidden: 32, heads: 4, seq: 32, intermediate: 64, vocab: 1000, classes: 5 });
+  const r = await pruneStructured(m, { ratio: 0.5 });
+  assert.ok(Number(r.record.stats.compensatedLayers) > 0, JSON.stringify(r.record.notes));
+  assert.deepEqual(r.record.notes, []);
+});

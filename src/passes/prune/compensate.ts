@@ -15,8 +15,8 @@ import { Tensor } from '../../onnx/tensor.js';
 import { createSession } from '../../runtime/session.js';
 import type { DependencyGraph, Edit } from './dependency-graph.js';
 
-/** A symbolic or unknown input dim in the probe: batch 1, any other 128. */
-const PROBE_DIM = 128;
+/** A symbolic or unknown input dim in the probe: batch 1, any other 128, else (the run failed) 16, then 1. */
+const PROBE_DIMS = [128, 16, 1];
 
 interface Consumer {
   edit: Edit;
@@ -37,12 +37,12 @@ function consumersOf(dg: DependencyGraph, removed: Set<number>): Consumer[] {
   return out;
 }
 
-/** Zeros of each real input; symbolic dims become 1 (batch) or PROBE_DIM. Undefined for a non-numeric input. */
-function zeroFeeds(g: Graph): Record<string, ort.Tensor> | undefined {
+/** Zeros of each real input; symbolic dims become 1 (batch) or `dim`. Undefined for a non-numeric input. */
+function zeroFeeds(g: Graph, dim = PROBE_DIMS[0]!): Record<string, ort.Tensor> | undefined {
   const feeds: Record<string, ort.Tensor> = {};
   for (const i of g.realInputs()) {
     if (i.type?.kind !== 'tensor' || !i.type.shape) return undefined;
-    const dims = i.type.shape.map((d, a) => (typeof d === 'number' && d > 0 ? d : a === 0 ? 1 : PROBE_DIM));
+    const dims = i.type.shape.map((d, a) => (typeof d === 'number' && d > 0 ? d : a === 0 ? 1 : dim));
     const size = dims.reduce((p, q) => p * q, 1);
     if (i.type.elemType === DataType.FLOAT) feeds[i.name] = new ort.Tensor('float32', new Float32Array(size), dims);
     else if (i.type.elemType === DataType.INT64) feeds[i.name] = new ort.Tensor('int64', new BigInt64Array(size), dims);
@@ -70,7 +70,8 @@ async function probeInputs(model: Model, dg: DependencyGraph, removed: Set<numbe
   }
   g.outputs = names.map((name) => ({ name }));
   g.valueInfo.clear();
-  const s = await createSession(probe);
+  // quiet: a failed probe is retried smaller, and reported in a note, not on ORT's log
+  const s = await createSession(probe, { logSeverityLevel: 4 });
   try {
     return await s.run(feeds);
   } finally {
@@ -157,12 +158,18 @@ export async function compensateRemoved(
   const feeds = sample ?? zeroFeeds(model.graph);
   if (!feeds) return { layers: 0, notes: ['removed channels were not compensated: an input is neither float32 nor int64 with a known rank'] };
   const names = [...new Set(consumers.map((c) => c.edit.node.inputs[0]!))];
-  let probed: ort.InferenceSession.ReturnType;
-  try {
-    probed = await probeInputs(model, dg, removed, names, feeds);
-  } catch (e) {
-    return { layers: 0, notes: [`removed channels were not compensated: the probe run failed (${(e as Error).message.split('\n')[0]})`] };
+  let probed: ort.InferenceSession.ReturnType | undefined;
+  let failure = '';
+  // a symbolic dim may have a bound the graph does not declare (BERT: length ≤ its position rows): smaller probes
+  for (const f of sample ? [feeds] : PROBE_DIMS.map((d) => zeroFeeds(model.graph, d)!)) {
+    try {
+      probed = await probeInputs(model, dg, removed, names, f);
+      break;
+    } catch (e) {
+      failure = (e as Error).message.split('\n')[0]!;
+    }
   }
+  if (!probed) return { layers: 0, notes: [`removed channels were not compensated: the probe run failed (${failure})`] };
   let layers = 0;
   const notes: string[] = [];
   for (const { edit, idx } of consumers) {
