@@ -3,6 +3,8 @@
 // text task; half its attention heads and FFN neurons removed by prune-structured, recovered by
 // distillation plus the task loss; the architecture of the pruned model trained alone as the baseline;
 // accuracy with 95% intervals on the held-out split and batch-1 latency timed interleaved in one process.
+// Then whole layers: prune-layers removes the two sublayers of least block influence, recovered the same
+// way, beside a one-layer encoder trained alone.
 
 import type * as ort from 'onnxruntime-node';
 import { loadTask, type Task } from '../src/data/task.js';
@@ -10,6 +12,8 @@ import { evaluate } from '../src/eval/evaluate.js';
 import type { Model } from '../src/onnx/model.js';
 import { inspectModel } from '../src/onnx/inspect-model.js';
 import { pruneStructured } from '../src/passes/prune-structured.js';
+import { pruneLayers } from '../src/passes/prune-layers.js';
+import type { Feeds } from '../src/passes/pass.js';
 import { timeInterleaved, timingFeeds } from '../src/cli/prune-pipeline.js';
 import { createSession } from '../src/runtime/session.js';
 import { taskDataset } from '../src/train/dataset.js';
@@ -64,7 +68,9 @@ export async function bertTextSection(quick: boolean): Promise<Record<string, un
   const recovered = idModel(r.model);
   console.log('bert: the pruned architecture trained alone…');
   const alone = await trained(bertEncoder({ ...ARCH, heads: 2, intermediate: 256 }), data, epochs);
+  const layers = await droppedLayers(teacher.model, data, quick);
   const feeds: Record<string, ort.Tensor> = await timingFeeds(test, teacher.model);
+  const tl = await timeInterleaved(teacher.model, layers.model, feeds, { rounds: 10, iterations: 50 });
   const t = await timeInterleaved(teacher.model, recovered, feeds, { rounds: 10, iterations: 50 });
   const [i0, i1] = [inspectModel(teacher.model), inspectModel(recovered)];
   return {
@@ -83,7 +89,41 @@ export async function bertTextSection(quick: boolean): Promise<Record<string, un
       prunedRecovered: await accuracy(recovered, test),
       sameArchTrainedAlone: await accuracy(alone.model, test),
     },
+    wholeLayers: {
+      dropped: layers.notes,
+      latencyMs: { input: tl.a, output: tl.b },
+      speedup: { p50: tl.a.p50 / tl.b.p50, p99: tl.a.p99 / tl.b.p99 },
+      accuracy: {
+        beforeRecovery: await accuracy(layers.pruned, test),
+        recovered: await accuracy(layers.model, test),
+        oneLayerTrainedAlone: await accuracy(layers.alone, test),
+      },
+    },
     training: { unpruned: teacher.history, alone: alone.history },
     recoveryLoss: r.history.map((h) => h.loss),
   };
+}
+
+/** prune-layers: the two sublayers (of four) of least block influence removed, then recovered; a 1-layer encoder trained alone beside it. */
+async function droppedLayers(
+  teacher: Model,
+  data: { train: Awaited<ReturnType<typeof taskDataset>>; val: Awaited<ReturnType<typeof taskDataset>> },
+  quick: boolean,
+) {
+  const n = Math.min(64, data.train.labels.length);
+  const rows = data.train.x.subarray(0, n * 32);
+  const calibration = async function* (): AsyncIterable<Feeds> {
+    yield { input_ids: { type: 'int64', data: BigInt64Array.from(rows, (v) => BigInt(v)), dims: [n, 32] } };
+  };
+  const pruned = await pruneLayers(teacher, { count: 2 }, { calibration });
+  console.log(`bert: ${pruned.record.notes.join('; ')}; recovering…`);
+  const r = await recover({
+    student: floatIdView(pruned.model),
+    teacher: floatIdView(teacher),
+    data: { x: data.train.x, sampleShape: data.train.sampleShape, labels: data.train.labels },
+    epochs: quick ? 1 : 3,
+    lr: 1e-3,
+  });
+  const alone = await trained(bertEncoder({ ...ARCH, layers: 1 }), data, quick ? 1 : 6);
+  return { pruned: pruned.model, model: idModel(r.model), alone: alone.model, notes: pruned.record.notes };
 }

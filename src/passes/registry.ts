@@ -11,6 +11,7 @@ import { fp16Pass } from './fp16.js';
 import { quantizeStaticPass } from './quantize-static.js';
 import { foldExporterHabitsPass } from './fold-exporter-habits.js';
 import { pruneStructuredPass } from './prune-structured.js';
+import { pruneLayersPass } from './prune-layers.js';
 import { pruneMagnitudePass } from './prune-magnitude.js';
 import { cleanFp32Pass } from './clean-fp32.js';
 import { recoverStage } from './stages/recover.js';
@@ -28,6 +29,7 @@ export const PASSES: Pass[] = (
     fp16Pass as Pass,
     quantizeStaticPass,
     pruneStructuredPass as Pass,
+    pruneLayersPass as Pass,
     pruneMagnitudePass as Pass,
     cleanFp32Pass,
     // training stages (role 'train'): minutes, not seconds; they checkpoint into ctx.checkpointDir
