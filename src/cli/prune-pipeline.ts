@@ -21,7 +21,9 @@ import { findPass } from '../passes/registry.js';
 import { createSession } from '../runtime/session.js';
 import { pruneAndRecover, type RecoverData } from '../train/recover.js';
 import { weightGradients } from '../train/taylor-gradients.js';
-import { floatIdView, idModel } from '../train/id-input-view.js';
+import { floatIdView, idModel, readsIds } from '../train/id-input-view.js';
+import { pruneLayers } from '../passes/prune-layers.js';
+import type { Feeds } from '../passes/pass.js';
 import { idRows } from '../train/id-rows.js';
 
 export const PRUNE_SCHEMA = 'edgefit.prune/1';
@@ -35,6 +37,8 @@ export interface PruneJob {
   scope?: 'layer' | 'global';
   multiple?: number;
   recoverEpochs: number;
+  /** Whole layers to remove (prune-layers, least block influence first) after the channels; 0: none. */
+  layers?: number;
   /** Prune-recover rounds (iterative schedule); 1 is one-shot. */
   steps?: number;
   lr?: number;
@@ -74,6 +78,8 @@ export interface PruneReport {
   quality: { input: Quality; output: Quality };
   recovery: { epochs: number; steps: number; samples: number; teacherRuns: number; loss: number[] } | null;
   groups: GroupPlan[];
+  /** Whole layers removed (--layers), each with its block influence; empty without. */
+  layersDropped: string[];
   skipped: Skipped[];
   notes: string[];
   machine: MachineInfo;
@@ -190,7 +196,10 @@ export async function runPruneJob(job: PruneJob): Promise<{ model: Model; report
   const held = await loadTask(job.task, { data: job.data, split: 'test', limit: job.data ? undefined : evalN, seed: job.seed ?? 0 });
   log(`scoring the input on '${held.name}'…`);
   const q0 = await scoreOn(input, held, evalN, threads);
-  const needTrain = (job.recoverEpochs > 0 || job.method === 'taylor') && job.ratio > 0;
+  const layers = job.layers ?? 0;
+  if (layers > 0 && (job.steps ?? 1) > 1) throw new UsageError('--layers works with one-shot pruning', 'leave out --steps, or use --steps 1');
+  const changes = job.ratio > 0 || layers > 0;
+  const needTrain = ((job.recoverEpochs > 0 || job.method === 'taylor') && job.ratio > 0) || layers > 0;
   const train = needTrain
     ? await loadTask(job.task, { data: job.data, split: 'train', limit: job.data ? undefined : (job.trainSamples ?? 1000), seed: job.seed ?? 0 })
     : undefined;
@@ -201,7 +210,8 @@ export async function runPruneJob(job: PruneJob): Promise<{ model: Model; report
   const pruneOnce = async (m: Model, ratio: number) =>
     (await pruneStructured(m, { ratio, method: job.method, scope: job.scope, multiple: job.multiple }, await gradientsOf(m))).model;
   const first = await pruneStructured(input, { ratio: job.ratio, method: job.method, scope: job.scope, multiple: job.multiple }, await gradientsOf(input));
-  if (job.ratio > 0 && Number(first.record.stats.removed) === 0) {
+  const dropped = layers > 0 && data ? await dropLayers(first, input, data, layers) : [];
+  if (job.ratio > 0 && layers === 0 && Number(first.record.stats.removed) === 0) {
     const why = first.record.skipped.map((s) => `${s.opType} '${s.node}': ${s.reason}`).slice(0, 5);
     throw new EdgefitError(
       `nothing in the model can be pruned at ratio ${job.ratio}${why.length ? `:\n  - ${why.join('\n  - ')}` : ' (no Conv/MatMul/Gemm layer with constant weights)'}`,
@@ -211,7 +221,7 @@ export async function runPruneJob(job: PruneJob): Promise<{ model: Model; report
   }
   let model = first.model;
   let recovery: PruneReport['recovery'] = null;
-  if (job.recoverEpochs > 0 && job.ratio > 0 && data) {
+  if (job.recoverEpochs > 0 && changes && data) {
     const steps = job.steps ?? 1;
     log(
       `recovering: ${job.recoverEpochs} epoch(s) × ${steps} step(s) of distillation from the input on ${data.x.length / data.sampleShape.reduce((p, q) => p * q, 1)} samples…`,
@@ -255,9 +265,32 @@ export async function runPruneJob(job: PruneJob): Promise<{ model: Model; report
       quality: { input: quality(q0), output: quality(q1) },
       recovery,
       groups: first.groups,
+      layersDropped: dropped,
       skipped: first.record.skipped,
       notes: first.record.notes,
       machine: machineInfo(threads),
     },
   };
+}
+
+/** prune-layers on the channel-pruned model (in place of first.model), calibrated on the first training samples; its notes. */
+async function dropLayers(first: { model: Model }, input: Model, data: RecoverData, count: number): Promise<string[]> {
+  const per = data.sampleShape.reduce((p, q) => p * q, 1);
+  const n = Math.min(64, data.x.length / per);
+  const rows = data.x.subarray(0, n * per);
+  const name = input.graph.realInputs()[0]!.name;
+  const feed: Feeds[string] = readsIds(input)
+    ? { type: 'int64', data: BigInt64Array.from(rows, (v) => BigInt(v)), dims: [n, ...data.sampleShape] }
+    : { type: 'float32', data: rows, dims: [n, ...data.sampleShape] };
+  const r = await pruneLayers(
+    first.model,
+    { count },
+    {
+      calibration: async function* () {
+        yield { [name]: feed };
+      },
+    },
+  );
+  first.model = r.model;
+  return r.record.notes;
 }

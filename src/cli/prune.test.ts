@@ -87,7 +87,39 @@ test('a text model (int64 input_ids, the notes task and its bert-base-uncased to
   const t = m.graph.realInputs()[0]!.type;
   assert.equal(t?.kind === 'tensor' ? t.elemType : undefined, DataType.INT64);
   assert.equal(m.graph.nodes.filter((n) => n.opType === 'Cast').length, 0, 'the float-fed view is undone');
+  assert.deepEqual(report.layersDropped, []);
   const weightOf = (layer: string) => m.graph.initializers.get(m.graph.nodes.find((n) => n.name === layer)!.inputs[1]!)?.dims;
   assert.deepEqual(weightOf('layer0.attn.q'), [32, 16]); // 2 of 4 heads of 8
   assert.deepEqual(weightOf('layer0.ffn.up'), [32, 32]);
+});
+
+test('--layers removes whole layers (least block influence first), recovers, and reports them; with --steps it is refused', async () => {
+  const { bertEncoder } = await import('../zoo/bert-encoder.js');
+  const bert = join(dir, 'bert2.onnx');
+  writeModel(bertEncoder({ layers: 2, hidden: 32, heads: 4, seq: 32, intermediate: 64, vocab: 30522, classes: 5 }), bert);
+  const out = join(dir, 'bert2.short.onnx');
+  const r = await runCli(['prune', bert, '-o', out, '--ratio', '0', '--layers', '2', '--recover-epochs', '1', ...small.slice(0, -2), '--task', 'notes']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((r.stdout.match(/^layer: +dropped '/gm) ?? []).length, 2, r.stdout);
+  assert.match(r.stdout, /recovery: 1 epoch/);
+  const mm = (path: string) => readModel(path).graph.nodes.filter((n) => n.opType === 'MatMul').length;
+  assert.ok(mm(out) < mm(bert), `${mm(out)} MatMuls left of ${mm(bert)}`);
+  const bad = await runCli([
+    'prune',
+    bert,
+    '-o',
+    join(dir, 'x.onnx'),
+    '--ratio',
+    '0.2',
+    '--layers',
+    '1',
+    '--steps',
+    '2',
+    ...small.slice(0, -2),
+    '--task',
+    'notes',
+  ]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--layers works with one-shot pruning/);
+  assert.equal(existsSync(join(dir, 'x.onnx')), false);
 });

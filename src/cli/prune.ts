@@ -13,11 +13,16 @@ import { runPruneJob, type PruneReport } from './prune-pipeline.js';
 
 export const pruneCommand: Command = {
   name: 'prune',
-  summary: 'remove channels, heads and FFN neurons, recover by distillation, and measure against the input',
+  summary: 'remove channels, heads, FFN neurons and whole layers, recover by distillation, and measure against the input',
   args: [{ name: 'model', description: 'the ONNX model to prune' }],
   flags: [
     { name: 'output', short: 'o', type: 'string', description: 'where to write the pruned model', placeholder: 'out.onnx' },
-    { name: 'task', type: 'string', description: 'built-in task (mnist, serials, serials-rotated, parts) or a task spec .json', placeholder: 'task|spec.json' },
+    {
+      name: 'task',
+      type: 'string',
+      description: 'built-in task (mnist, serials, serials-rotated, parts, notes) or a task spec .json',
+      placeholder: 'task|spec.json',
+    },
     { name: 'data', type: 'string', description: "a data folder or file for the task (replaces the task's own data)", placeholder: 'dir' },
     { name: 'ratio', type: 'number', description: 'fraction of channels to remove, from 0 (none) to below 1', placeholder: '0..1' },
     {
@@ -30,6 +35,13 @@ export const pruneCommand: Command = {
     { name: 'scope', type: 'string', values: ['layer', 'global'], default: 'layer', description: 'the same ratio in every group, or one global ranking' },
     { name: 'multiple', type: 'integer', default: 8, description: 'round kept channel counts up to a multiple of this', placeholder: 'n' },
     { name: 'recover-epochs', type: 'integer', default: 3, description: 'epochs of distillation from the input after pruning (0: none)', placeholder: 'n' },
+    {
+      name: 'layers',
+      type: 'integer',
+      default: 0,
+      description: 'also remove this many whole layers (residual blocks, transformer sublayers), least block influence first',
+      placeholder: 'n',
+    },
     { name: 'steps', type: 'integer', default: 1, description: 'iterative schedule: prune and recover in this many rounds', placeholder: 'n' },
     {
       name: 'lr',
@@ -64,6 +76,7 @@ function checkFlags(f: CommandContext['flags'], inPath: string): { out: string; 
     ['multiple', 1, 4096],
     ['recover-epochs', 0, 10_000],
     ['steps', 1, 100],
+    ['layers', 0, 10_000],
     ['train-samples', 2, 10_000_000],
     ['eval-samples', 1, 10_000_000],
     ['threads', 1, MAX_THREADS],
@@ -94,6 +107,7 @@ async function run(ctx: CommandContext): Promise<number> {
     scope: f.scope as 'layer' | 'global',
     multiple: f.multiple as number,
     recoverEpochs: f['recover-epochs'] as number,
+    layers: f.layers as number,
     steps: f.steps as number,
     lr: f.lr as number,
     trainSamples: f['train-samples'] as number,
@@ -103,7 +117,7 @@ async function run(ctx: CommandContext): Promise<number> {
     log: (line) => (json ? undefined : ctx.log(line)),
   });
   // Written only once everything is measured: an error above leaves no output behind.
-  writeModel(ratio === 0 ? readModel(inPath) : model, out);
+  writeModel(ratio === 0 && !f.layers ? readModel(inPath) : model, out);
   if (json) ctx.stdout.write(`${JSON.stringify({ input: inPath, output: out, ...report }, null, 2)}\n`);
   else for (const line of formatReport(report, out)) ctx.stdout.write(`${line}\n`);
   return 0;
@@ -122,6 +136,7 @@ export function formatReport(r: PruneReport, out: string): string[] {
     } [${r.machine.threads} thread, ${r.machine.cpu}]`,
     `quality: ${r.quality.input.metric} ${q(r.quality.input)} → ${q(r.quality.output)} (${r.quality.output.n} held-out items)`,
   ];
+  for (const d of r.layersDropped) lines.push(`layer:   ${d}`);
   if (r.recovery)
     lines.push(`recovery: ${r.recovery.epochs} epoch(s) × ${r.recovery.steps} step(s), loss ${r.recovery.loss.map((l) => l.toFixed(3)).join(' → ')}`);
   const left = r.skipped.filter((s) => !s.reason.includes('reaches the model output'));
