@@ -3,7 +3,7 @@
 // small architecture trained alone as the baseline; unstructured 50/80/90% and 2:4 (size, quality,
 // latency); PaddleOCR cls and rec (rec: prune + recover + static int8 against static int8 alone); a
 // BERT-style encoder on the notes text task (bert-base-uncased tokenizer) with half its heads and FFN
-// neurons removed (bench/prune-bert.ts).
+// neurons removed (bench/lib/prune-bert.ts).
 //   node --import tsx bench/prune.ts [--quick] [--only mnist,unstructured,cls,rec,bert]
 // Sections not run keep their previous figures in bench/results/prune.json.
 
@@ -19,7 +19,7 @@ import { quantizeStatic } from '../src/passes/quantize-static.js';
 import { preparedForPruning, runPruneJob, scoreOn, timeInterleaved, timingFeeds, type PruneReport } from '../src/cli/prune-pipeline.js';
 import { writeBenchFile } from '../src/bench/results.js';
 import { trainedMnist } from '../src/train/index.js';
-import { bertTextSection } from './prune-bert.js';
+import { bertTextSection } from './lib/prune-bert.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

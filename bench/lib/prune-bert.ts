@@ -7,20 +7,20 @@
 // way, beside a one-layer encoder trained alone.
 
 import type * as ort from 'onnxruntime-node';
-import { loadTask, type Task } from '../src/data/task.js';
-import { evaluate } from '../src/eval/evaluate.js';
-import type { Model } from '../src/onnx/model.js';
-import { inspectModel } from '../src/onnx/inspect-model.js';
-import { pruneStructured } from '../src/passes/prune-structured.js';
-import { pruneLayers } from '../src/passes/prune-layers.js';
-import type { Feeds } from '../src/passes/pass.js';
-import { timeInterleaved, timingFeeds } from '../src/cli/prune-pipeline.js';
-import { createSession } from '../src/runtime/session.js';
-import { taskDataset } from '../src/train/dataset.js';
-import { floatIdView, idModel } from '../src/train/id-input-view.js';
-import { trainModel } from '../src/train/loop.js';
-import { recover } from '../src/train/recover.js';
-import { bertEncoder, type BertOptions } from '../src/zoo/bert-encoder.js';
+import { loadTask, type Task } from '../../src/data/task.js';
+import { evaluate } from '../../src/eval/evaluate.js';
+import type { Model } from '../../src/onnx/model.js';
+import { inspectModel } from '../../src/onnx/inspect-model.js';
+import { pruneStructured } from '../../src/passes/prune-structured.js';
+import { pruneLayers } from '../../src/passes/prune-layers.js';
+import type { Feeds } from '../../src/passes/pass.js';
+import { timeInterleaved, timingFeeds } from '../../src/cli/prune-pipeline.js';
+import { createSession } from '../../src/runtime/session.js';
+import { taskDataset } from '../../src/train/dataset.js';
+import { floatIdView, idModel } from '../../src/train/id-input-view.js';
+import { trainModel } from '../../src/train/loop.js';
+import { recover } from '../../src/train/recover.js';
+import { bertEncoder, type BertOptions } from '../../src/zoo/bert-encoder.js';
 
 const ARCH = { layers: 2, hidden: 128, heads: 4, seq: 32, intermediate: 512, classes: 5, vocab: 30522 } satisfies BertOptions;
 
