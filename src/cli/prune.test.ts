@@ -123,3 +123,48 @@ test('--layers removes whole layers (least block influence first), recovers, and
   assert.match(bad.stderr, /--layers works with one-shot pruning/);
   assert.equal(existsSync(join(dir, 'x.onnx')), false);
 });
+
+test('an OCR (CTC) task recovers on its texts with the CTC loss: the probe batch loss falls', async () => {
+  const { GraphBuilder } = await import('../onnx/builder.js');
+  const { DataType } = await import('../onnx/dtype.js');
+  const { normal, randn, rng } = await import('../zoo/rng.js');
+  // x [N, 3, 48, 320] → mean over rows → 40 frames of 24 → MatMul 24→32 → Relu → MatMul 32→6625 → Softmax
+  const b = new GraphBuilder();
+  const x = b.input('x', DataType.FLOAT, ['n', 3, 48, 320]);
+  const cols = b.op('Transpose', [b.op('ReduceMean', [x], { axes: [2], keepdims: 0 })], { perm: [0, 2, 1] });
+  const frames = b.op('Reshape', [cols, b.int64s('frames_shape', [0, 40, 24])]);
+  const h = b.op('Relu', [b.op('MatMul', [frames, b.floats('w1', [24, 32], randn(24 * 32, 0.3, normal(rng(2))))], {}, { name: 'hidden' })]);
+  const z = b.op('MatMul', [h, b.floats('w2', [32, 6625], randn(32 * 6625, 0.1, normal(rng(3))))], {}, { name: 'head', outputs: ['logits'] });
+  b.output(b.op('Softmax', [z], { axis: -1 }, { outputs: ['probs'] }));
+  const rec = join(dir, 'toy-rec.onnx');
+  writeModel(b.model(), rec);
+  const out = join(dir, 'toy-rec.half.onnx');
+  const r = await runCli([
+    'prune',
+    rec,
+    '-o',
+    out,
+    '--task',
+    'serials',
+    '--ratio',
+    '0.5',
+    '--recover-epochs',
+    '2',
+    '--lr',
+    '0.01',
+    '--train-samples',
+    '32',
+    '--eval-samples',
+    '16',
+    '--rounds',
+    '2',
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.recovery.objective, 'ctc');
+  assert.equal(report.recovery.samples, 32);
+  const [before, after] = report.recovery.loss;
+  assert.ok(after < before, `CTC loss ${before} → ${after}`);
+  assert.deepEqual(readModel(out).graph.initializers.get(readModel(out).graph.nodes.find((n) => n.name === 'hidden')!.inputs[1]!)?.dims, [24, 16]);
+});

@@ -138,7 +138,9 @@ export function formatReport(r: PruneReport, out: string): string[] {
   ];
   for (const d of r.layersDropped) lines.push(`layer:   ${d}`);
   if (r.recovery)
-    lines.push(`recovery: ${r.recovery.epochs} epoch(s) × ${r.recovery.steps} step(s), loss ${r.recovery.loss.map((l) => l.toFixed(3)).join(' → ')}`);
+    lines.push(
+      `recovery (${r.recovery.objective}): ${r.recovery.epochs} epoch(s) × ${r.recovery.steps} step(s), loss ${r.recovery.loss.map((l) => l.toFixed(3)).join(' → ')}`,
+    );
   const left = r.skipped.filter((s) => !s.reason.includes('reaches the model output'));
   if (left.length) {
     lines.push(`left unpruned (${left.length}):`);
