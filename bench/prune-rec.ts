@@ -99,7 +99,7 @@ const stages: Record<string, () => Promise<void>> = {
     const s8 = await int8(src);
     const out: Record<string, unknown> = { source: { cer: await cer(src) }, sourceInt8: { cer: await cer(s8) } };
     for (const name of ['round1', 'round2'].filter((n) => existsSync(join(WORK, `${n}.onnx`)))) {
-      const m = readModel(join(WORK, `${n}.onnx`));
+      const m = readModel(join(WORK, `${name}.onnx`));
       const m8 = await int8(m);
       const f = await timeInterleaved(src, m, feeds, { rounds: 16, iterations: 25 });
       const t = await timeInterleaved(s8, m8, feeds, { rounds: 16, iterations: 25 });
