@@ -46,7 +46,7 @@ async function writeEventsFile(path: string, n: number): Promise<number> {
     const { events } = simulateLine({ seed: 10_000 + day, startTs: Date.UTC(2026, 0, 1) + day * 86_400_000 });
     for (const e of events) {
       if (written >= n) break;
-      if (!out.write(JSON.stringify(e) + '\n')) await new Promise((r) => out.once('drain', r));
+      if (!out.write(JSON.stringify(e) + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
       written++;
     }
   }

@@ -36,6 +36,16 @@ if (filters.length === 0) {
     console.error('npm test: Biome found formatting or lint errors (above). Fix them, or run `npm run format` for the formatting ones.');
     process.exit(lint.status ?? 1);
   }
+  // Then the type checker over src and bench: tests run through tsx, which strips types without checking
+  // them, and nothing else compiles the benchmarks.
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.bench.json')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (tsc.status !== 0) {
+    console.error('npm test: TypeScript found type errors (above) in src or bench.');
+    process.exit(tsc.status ?? 1);
+  }
 }
 const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files];
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, EDGEFIT_TEST: '1' } });

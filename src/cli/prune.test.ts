@@ -101,7 +101,7 @@ test('--layers removes whole layers (least block influence first), recovers, and
   const r = await runCli(['prune', bert, '-o', out, '--ratio', '0', '--layers', '2', '--recover-epochs', '1', ...small.slice(0, -2), '--task', 'notes']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal((r.stdout.match(/^layer: +dropped '/gm) ?? []).length, 2, r.stdout);
-  assert.match(r.stdout, /recovery: 1 epoch/);
+  assert.match(r.stdout, /recovery \(distillation\): 1 epoch/);
   const mm = (path: string) => readModel(path).graph.nodes.filter((n) => n.opType === 'MatMul').length;
   assert.ok(mm(out) < mm(bert), `${mm(out)} MatMuls left of ${mm(bert)}`);
   const bad = await runCli([
