@@ -28,24 +28,33 @@ export interface ZooEntry {
   inputShapes: Record<string, number[]>;
   /** Inputs that must be given a value (an int64 branch selector, a zero state). */
   fixed?: Record<string, FixedInput>;
+  /** Token-id inputs (int64), seeded random ids below `vocab`. */
+  ids?: Record<string, { dims: number[]; vocab: number }>;
   /** Which exporter's habits the model carries, for the ones built to look exported. */
   style?: 'torch' | 'tf2onnx' | 'recurrent-if' | 'sigmoid' | 'segmentation';
 }
 
 /**
- * The zoo. Entries whose inputs need given values (an int64 sample rate, a zero state: the VAD) are
- * left out unless `fixedInputs` is set, so callers that feed random float32 inputs stay correct.
+ * The zoo. Entries whose inputs need given values (an int64 sample rate, a zero state: the VAD; token
+ * ids: bert-text) are left out unless `fixedInputs` is set, so callers that feed random float32 inputs
+ * stay correct.
  */
 export function zooModels(opts: { fixedInputs?: boolean } = {}): ZooEntry[] {
   const all: ZooEntry[] = [
     { name: 'mlp', build: () => mlp({ sizes: [64, 128, 128, 10] }), inputShapes: { x: [4, 64] } },
     { name: 'mlp-gemm', build: () => mlp({ sizes: [64, 96, 10], gemm: true }), inputShapes: { x: [4, 64] } },
     { name: 'bert-tiny', build: () => bertEncoder({ layers: 2, hidden: 64, heads: 4, seq: 16, classes: 3 }), inputShapes: { x: [2, 16, 64] } },
+    {
+      name: 'bert-text',
+      build: () => bertEncoder({ layers: 2, hidden: 32, heads: 4, seq: 16, classes: 3, vocab: 1000 }),
+      inputShapes: {},
+      ids: { input_ids: { dims: [2, 16], vocab: 1000 } },
+    },
     { name: 'resnet-tiny', build: () => resnetCnn({ imageSize: 32, widths: [8, 16, 32] }), inputShapes: { x: [2, 3, 32, 32] } },
     { name: 'mobilenetv3-tiny', build: () => mobilenetV3({ imageSize: 32 }), inputShapes: { x: [2, 3, 32, 32] } },
     ...exporterZoo(),
   ];
-  return opts.fixedInputs ? all : all.filter((e) => !e.fixed);
+  return opts.fixedInputs ? all : all.filter((e) => !e.fixed && !e.ids);
 }
 
 /** The five classes of exported model issue 9 asks for, at test sizes. */
@@ -70,6 +79,11 @@ export type AnyFeeds = Record<string, { dims: number[]; data: Float32Array | Big
 /** Random float inputs plus the entry's fixed ones. */
 export function entryFeeds(entry: ZooEntry, seed = 42): AnyFeeds {
   const out: AnyFeeds = { ...randomFeeds(entry.inputShapes, seed) };
+  for (const [name, t] of Object.entries(entry.ids ?? {})) {
+    const r = rng(seed + 1);
+    const n = t.dims.reduce((a, d) => a * d, 1);
+    out[name] = { dims: t.dims, data: BigInt64Array.from({ length: n }, () => BigInt(Math.floor(r() * t.vocab))) };
+  }
   for (const [name, f] of Object.entries(entry.fixed ?? {})) {
     const n = f.dims.reduce((a, d) => a * d, 1);
     out[name] = { dims: f.dims, data: f.type === 'int64' ? new BigInt64Array(n).fill(BigInt(f.value)) : new Float32Array(n).fill(f.value) };
