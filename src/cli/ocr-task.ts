@@ -16,27 +16,27 @@ export interface HeldOut {
 }
 
 /** Whether the task's output decodes CTC (an OCR task: its labels are texts). */
-export async function isOcrTask(task: string): Promise<boolean> {
+export async function isOcrTask(task: string, data?: string): Promise<boolean> {
   if (task === 'mnist') return false;
-  return (await loadTask(task, { limit: 1 })).spec.output.decode === 'ctc';
+  return (await loadTask(task, { limit: 1, ...(data ? { data } : {}) })).spec.output.decode === 'ctc';
 }
 
 /** The task (one split) with the model's input normalisation in place of its own, when one is given. */
-async function split(task: string, which: 'train' | 'test', seed: number, limit: number, preprocess?: Partial<ImagePreprocess>): Promise<Task> {
-  const t = await loadTask(task, { seed, split: which, limit });
+async function split(task: string, which: 'train' | 'test', seed: number, limit: number, preprocess?: Partial<ImagePreprocess>, data?: string): Promise<Task> {
+  const t = await loadTask(task, { seed, split: which, limit, ...(data ? { data } : {}) });
   if (!preprocess || t.spec.preprocess.kind !== 'image') return t;
   const spec = structuredClone(t.spec);
   spec.preprocess = { ...(spec.preprocess as ImagePreprocess), ...preprocess };
   return t.withSpec(spec);
 }
 
-/** `limit` training items of the task, texts as class indices. */
+/** `limit` training items of the task (or of the data folder given for it), texts as class indices. */
 export async function ocrTrainSamples(
   task: string,
   model: Model,
-  opts: { seed: number; limit: number; preprocess?: Partial<ImagePreprocess> },
+  opts: { seed: number; limit: number; preprocess?: Partial<ImagePreprocess>; data?: string },
 ): Promise<CtcSamples> {
-  return ctcSamples(await split(task, 'train', opts.seed, opts.limit, opts.preprocess), model, { limit: opts.limit });
+  return ctcSamples(await split(task, 'train', opts.seed, opts.limit, opts.preprocess, opts.data), model, { limit: opts.limit });
 }
 
 /** The held-out items the models are scored on (the task's test split). */

@@ -24,6 +24,7 @@ import { weightGradients } from '../train/taylor-gradients.js';
 import { floatIdView, idModel, readsIds } from '../train/id-input-view.js';
 import { pruneLayers } from '../passes/prune-layers.js';
 import { trainCtc } from '../train/ctc-train.js';
+import type { CtcSamples } from '../train/ctc-data.js';
 import { modelNormalisation } from '../train/task-data.js';
 import { isOcrTask, ocrTrainSamples } from './ocr-task.js';
 import type { Feeds } from '../passes/pass.js';
@@ -204,10 +205,22 @@ export async function runPruneJob(job: PruneJob): Promise<{ model: Model; report
   if (layers > 0 && (job.steps ?? 1) > 1) throw new UsageError('--layers works with one-shot pruning', 'leave out --steps, or use --steps 1');
   const changes = job.ratio > 0 || layers > 0;
   const needTrain = ((job.recoverEpochs > 0 || job.method === 'taylor') && job.ratio > 0) || layers > 0;
-  const train = needTrain
-    ? await loadTask(job.task, { data: job.data, split: 'train', limit: job.data ? undefined : (job.trainSamples ?? 1000), seed: job.seed ?? 0 })
-    : undefined;
-  const data = train ? await taskSamples(train, input, job.trainSamples ?? 1000) : undefined;
+  // OCR (CTC) tasks: the texts' samples, loaded once, feed Taylor, prune-layers and the CTC recovery
+  const ocr = (job.steps ?? 1) === 1 && (await isOcrTask(job.task, job.data));
+  const texts =
+    needTrain && ocr
+      ? await ocrTrainSamples(job.task, input, {
+          seed: job.seed ?? 0,
+          limit: job.trainSamples ?? 1000,
+          preprocess: modelNormalisation(input)?.preprocess,
+          data: job.data,
+        })
+      : undefined;
+  const train =
+    needTrain && !texts
+      ? await loadTask(job.task, { data: job.data, split: 'train', limit: job.data ? undefined : (job.trainSamples ?? 1000), seed: job.seed ?? 0 })
+      : undefined;
+  const data = texts ? { x: texts.x, sampleShape: texts.sampleShape } : train ? await taskSamples(train, input, job.trainSamples ?? 1000) : undefined;
   // a token-id model trains through its float-fed view (a no-op on float inputs), and comes back reading ids
   const gradientsOf = async (m: Model) => (job.method === 'taylor' && data ? { gradients: await weightGradients(floatIdView(m), data, { threads }) } : {});
   if (job.method === 'taylor' && data) log('taylor importance: gradients of the task loss on the training samples…');
@@ -225,8 +238,7 @@ export async function runPruneJob(job: PruneJob): Promise<{ model: Model; report
   }
   let model = first.model;
   let recovery: PruneReport['recovery'] = null;
-  const ocr = !job.data && (job.steps ?? 1) === 1 && (await isOcrTask(job.task));
-  if (job.recoverEpochs > 0 && changes && ocr) ({ model, recovery } = await recoverWithCtc(job, first.model, log));
+  if (job.recoverEpochs > 0 && changes && texts) ({ model, recovery } = await recoverWithCtc(job, first.model, texts, log));
   else if (job.recoverEpochs > 0 && changes && data) {
     const steps = job.steps ?? 1;
     log(
@@ -307,9 +319,12 @@ async function dropLayers(first: { model: Model }, input: Model, data: RecoverDa
  * PaddleOCR rec (CER 0.22 after 300 steps at 12.5%), while CTC brought a 50%-pruned rec below the source's
  * CER (bench/prune-rec.ts). An epoch is one pass over the training samples at batch 16.
  */
-async function recoverWithCtc(job: PruneJob, pruned: Model, log: (line: string) => void): Promise<{ model: Model; recovery: PruneReport['recovery'] }> {
-  const norm = modelNormalisation(pruned);
-  const data = await ocrTrainSamples(job.task, pruned, { seed: job.seed ?? 0, limit: job.trainSamples ?? 1000, preprocess: norm?.preprocess });
+async function recoverWithCtc(
+  job: PruneJob,
+  pruned: Model,
+  data: CtcSamples,
+  log: (line: string) => void,
+): Promise<{ model: Model; recovery: PruneReport['recovery'] }> {
   const steps = job.recoverEpochs * Math.ceil(data.labels.length / 16);
   log(`recovering: ${steps} steps of CTC on the texts of ${data.labels.length} training items (${job.recoverEpochs} epoch(s) at batch 16)…`);
   const r = await trainCtc({
