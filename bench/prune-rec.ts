@@ -34,6 +34,20 @@ const GROUPS = ['12', '14', '16', '18', '28', '30'].map((k) => `p2o.Conv.${k}`);
 const INT8 = { scope: 'compute', quantizeDepthwise: true, method: 'percentile', hardswish: 'uint8' };
 const results: Record<string, unknown> = {};
 
+/** clean-fp32 → quantize-static int8-chains, calibrated on `limit` training items; and the timing feed. */
+async function int8Setup(limit: number) {
+  const calib = await loadTask('serials', { split: 'train', limit });
+  const ctx = { calibration: calibrationFeeds(calib, limit, { input: 'x' }) } as never;
+  const steps = [
+    { name: 'clean-fp32', params: {} },
+    { name: 'quantize-static', params: INT8 },
+  ] as Step[];
+  const int8 = async (m: Model) => (await applyPasses(m, steps, PASSES, ctx, 'x')).model;
+  const src = await preparedForPruning(readModel(SOURCE));
+  const feeds = await timingFeeds(await loadTask('serials', { seed: 1, split: 'test', limit: 5 }), src);
+  return { src, int8, s8: await int8(src), feeds };
+}
+
 async function taylorPrune(m: Model, ratio: number, multiple: number): Promise<Model> {
   const norm = modelNormalisation(m);
   const g = await ocrTrainSamples('serials', m, { seed: 2, limit: 64, preprocess: norm?.preprocess });
@@ -77,30 +91,14 @@ const stages: Record<string, () => Promise<void>> = {
     writeModel(await ctc(await taylorPrune(r1, 0.47, 16), 800, 4, 7), join(WORK, 'round2.onnx'));
   },
   async eval() {
-    const src = await preparedForPruning(readModel(SOURCE));
-    const calib = await loadTask('serials', { split: 'train', limit: 64 });
-    const ctx = { calibration: calibrationFeeds(calib, 64, { input: 'x' }) } as never;
-    const int8 = async (m: Model) =>
-      (
-        await applyPasses(
-          m,
-          [
-            { name: 'clean-fp32', params: {} },
-            { name: 'quantize-static', params: INT8 },
-          ] as Step[],
-          PASSES,
-          ctx,
-          'x',
-        )
-      ).model;
+    const { src, int8, s8, feeds } = await int8Setup(64);
     const held = await ocrHeldOut('serials', { seed: 1, limit: 200, preprocess: modelNormalisation(src)?.preprocess });
     const cer = async (m: Model) => scoreHeldOut(m, held, 1);
-    const feeds = await timingFeeds(await loadTask('serials', { seed: 1, split: 'test', limit: 5 }), src);
-    const s8 = await int8(src);
     const out: Record<string, unknown> = { source: { cer: await cer(src) }, sourceInt8: { cer: await cer(s8) } };
     for (const name of ['round1', 'round2'].filter((n) => existsSync(join(WORK, `${n}.onnx`)))) {
       const m = readModel(join(WORK, `${name}.onnx`));
       const m8 = await int8(m);
+      writeModel(m8, join(WORK, `${name}.int8.onnx`)); // for checks outside edgefit (scripts/check-cer.mjs)
       const f = await timeInterleaved(src, m, feeds, { rounds: 16, iterations: 25 });
       const t = await timeInterleaved(s8, m8, feeds, { rounds: 16, iterations: 25 });
       out[name] = {
@@ -114,24 +112,7 @@ const stages: Record<string, () => Promise<void>> = {
     results.eval = { items: held.size, timingInput: feeds.x?.dims, int8: `clean-fp32 → quantize-static ${JSON.stringify(INT8)}`, ...out };
   },
   async widths() {
-    const src = await preparedForPruning(readModel(SOURCE));
-    const calib = await loadTask('serials', { split: 'train', limit: 32 });
-    const ctx = { calibration: calibrationFeeds(calib, 32, { input: 'x' }) } as never;
-    const int8 = async (m: Model) =>
-      (
-        await applyPasses(
-          m,
-          [
-            { name: 'clean-fp32', params: {} },
-            { name: 'quantize-static', params: INT8 },
-          ] as Step[],
-          PASSES,
-          ctx,
-          'x',
-        )
-      ).model;
-    const s8 = await int8(src);
-    const feeds = await timingFeeds(await loadTask('serials', { seed: 1, split: 'test', limit: 5 }), src);
+    const { src, int8, s8, feeds } = await int8Setup(32);
     const rows = [];
     for (const [ratio, multiple] of [
       [0.5, 8],
