@@ -62,6 +62,12 @@ export interface StageData {
   sampleShape: number[];
   /** Class labels, one per sample, where the task has them and the output is one row of classes. */
   labels?: Int32Array;
+  /**
+   * OCR (CTC) tasks: per sample, its text as class indices of the task's alphabet (undefined: the text
+   * has a character outside it), and the blank's index. A recovery stage then trains with the CTC loss.
+   */
+  sequences?: readonly (Int32Array | undefined)[];
+  blank?: number;
 }
 
 export interface PassContext {
@@ -120,5 +126,12 @@ export interface Pass<P extends ParamValues = ParamValues> {
    * speed-up came from cleaning and how much from quantizing.
    */
   exactPrefix?: boolean;
+  /**
+   * Whether a run with these parameters reads ctx.trainData (and ctx.teacher), which a chain loads only
+   * for steps that need it: training stages always, a transform when this says so (Taylor importance).
+   */
+  needsTrainData?: (params: ParamValues) => boolean;
+  /** Parameters the pipeline search sets on every variant it builds of this pass (besides the searched one). */
+  searchParams?: ParamValues;
   run(model: Model, params: P, ctx: PassContext): Promise<{ model: Model; record: PassRecord }>;
 }

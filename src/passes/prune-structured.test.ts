@@ -226,3 +226,31 @@ test('taylor importance: |Σ w·g| per channel slice; required only when somethi
   const { record } = await pruneStructured(m, { ratio: 0.5, method: 'taylor' }, { gradients: zero });
   assert.ok(Number(record.stats.removed) > 0);
 });
+
+test('in a chain, method taylor ranks by the gradients on ctx.trainData: units with no path to the output go first', async () => {
+  const { pruneStructuredPass } = await import('./prune-structured.js');
+  const { needsTrainingContext } = await import('../search/space.js');
+  // hidden units 0–3 have large input weights and zero output weights (dead: L1 keeps them, Taylor scores 0)
+  const w1 = new Float32Array(4 * 8);
+  const w2 = new Float32Array(8 * 3);
+  for (let i = 0; i < 4; i++)
+    for (let k = 0; k < 8; k++) w1[i * 8 + k] = (k < 4 ? 3 : 0.3) * (((i + k) % 3) - 1 || 0.5);
+  for (let k = 4; k < 8; k++) for (let c = 0; c < 3; c++) w2[k * 3 + c] = ((k + c) % 2 ? 1 : -1) * (0.5 + 0.1 * c);
+  const b = new GraphBuilder();
+  const h = b.op('Relu', [b.op('MatMul', [b.input('x', DataType.FLOAT, ['n', 4]), b.floats('w1', [4, 8], w1)], {}, { name: 'up' })]);
+  b.output(b.op('MatMul', [h, b.floats('w2', [8, 3], w2)], {}, { name: 'down', outputs: ['y'] }));
+  const model = b.model();
+  const x = Float32Array.from({ length: 32 * 4 }, (_, i) => Math.sin(i * 1.7) * 2);
+  const params = { ratio: 0.5, method: 'taylor', multiple: 1 } as const;
+  assert.equal(needsTrainingContext(pruneStructuredPass, params), true);
+  assert.equal(needsTrainingContext(pruneStructuredPass, { ratio: 0.5 }), false);
+  await assert.rejects(pruneStructuredPass.run(model, params, {}), /needs training samples/);
+  const r = await pruneStructuredPass.run(model, params, { trainData: { x, sampleShape: [4] } });
+  const up = r.model.graph.nodes.find((n) => n.name === 'up')!;
+  assert.equal(r.model.graph.initializers.get(up.inputs[1]!)!.dims[1], 4);
+  await assertSame(model, r.model, { x: [5, 4] }, 1e-6); // only the dead units went
+  const l1 = await pruneStructuredPass.run(model, { ratio: 0.5, method: 'l1', multiple: 1 }, {});
+  const y = await runModel(model, randomFeeds({ x: [5, 4] }, 3));
+  const yl1 = await runModel(l1.model, randomFeeds({ x: [5, 4] }, 3));
+  assert.ok(maxAbsDiff(Object.values(y)[0]!, Object.values(yl1)[0]!) > 0.1, 'L1 keeps the dead units and removes live ones');
+});

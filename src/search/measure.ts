@@ -19,6 +19,7 @@ import type { SensitivityRequest } from './sensitivity.js';
 import type { BuildRequest, BuildResult } from './build.js';
 import { buildChain, cachedPrefix, chainKeys, sha256File, StageCache, writeChainResult } from './stage-cache.js';
 import { latencyFigures } from './stats.js';
+import { needsTrainingContext } from './space.js';
 import type { UserDataRef } from '../data/user-data.js';
 
 /**
@@ -210,7 +211,13 @@ export class RealMeasurer implements Measurer {
     prefix: CandidateConfig['passes'],
   ): Promise<{ sourcePath: string; prefix: CandidateConfig['passes']; done?: () => void }> {
     const { findPass } = await import('../passes/registry.js');
-    if (!prefix.some((st) => findPass(st.name)?.role === 'train')) return { sourcePath: this.s.sourcePath, prefix };
+    if (
+      !prefix.some((st) => {
+        const p = findPass(st.name);
+        return p && needsTrainingContext(p, st.params);
+      })
+    )
+      return { sourcePath: this.s.sourcePath, prefix };
     const key = chainKeys(this.sourceKey(), prefix).at(-1)!;
     const cache = this.s.stageDir ? new StageCache(this.s.stageDir) : undefined;
     if (cache?.get(key)) return { sourcePath: cache.onnxPath(key), prefix: [] };

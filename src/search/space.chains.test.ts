@@ -87,6 +87,9 @@ test('the space: single transforms, then prune → recover{short} for each searc
     { name: 'prune-structured', params: { ratio: 0.5 } },
     { name: 'recover', params: { steps: 100 } },
   ]);
+  // a pass's declared searchParams ride on every variant the search builds of it
+  const taylor = buildSpace({ passes: [{ ...prune, searchParams: { method: 'taylor' } }, recover], sourceOpset: 17, hasCalibration: true }).at(-1)!;
+  assert.deepEqual(taylor.passes[0], { name: 'prune-structured', params: { method: 'taylor', ratio: 0.5 } });
   // no recover stage registered (or skipped): no pruning at all
   assert.deepEqual(labels([dyn, prune]), ['baseline', 'fp32 opt=extended', 'quantize-dynamic', 'quantize-dynamic keepBias=true']);
   assert.ok(!buildSpace({ passes: [dyn, prune, recover], sourceOpset: 17, hasCalibration: true, skip: ['recover'] }).some((c) => c.label.includes('→')));

@@ -63,6 +63,11 @@ export function roleOf(pass: Pass): StageRole {
   return pass.role ?? (pass.prep ? 'prep' : 'transform');
 }
 
+/** Whether a step needs the chain's training context (teacher and samples): a training stage, or a pass that says so for these parameters. */
+export function needsTrainingContext(pass: Pass, params: ParamValues | undefined): boolean {
+  return roleOf(pass) === 'train' || !!pass.needsTrainData?.(params ?? {});
+}
+
 /** Whether a pass declares its search space (searched values or a keep-float parameter): then no name heuristics apply. */
 function declares(pass: Pass): boolean {
   return pass.keepFloatParam !== undefined || Object.values(pass.params).some((s) => s.search);
@@ -214,7 +219,7 @@ export function pruneChains(opts: SpaceOptions, prep: { name: string; params: Pa
     for (const v of effectVariants(pass, opts.maxPerPass ?? 4))
       out.push({
         label: `${pass.name} ${v.tag} → ${RECOVER_STAGE} ${steps}`,
-        passes: [...prep, { name: pass.name, params: v.params }, { name: RECOVER_STAGE, params: { steps } }],
+        passes: [...prep, { name: pass.name, params: { ...pass.searchParams, ...v.params } }, { name: RECOVER_STAGE, params: { steps } }],
         session: { ...SESSION_ALL },
       });
   }

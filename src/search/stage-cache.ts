@@ -14,6 +14,7 @@ import { writeFileAtomic, writeModel } from '../onnx/write-model.js';
 import type { ParamValues, Pass, PassContext, PassRecord } from '../passes/pass.js';
 import { applyStep, passFor, type Step } from '../passes/pipeline.js';
 import { removeStageCheckpoint } from '../train/stage-checkpoint.js';
+import { needsTrainingContext } from './space.js';
 
 export const STAGE_ENTRY_SCHEMA = 'edgefit.stage/1';
 
@@ -151,8 +152,9 @@ export async function buildChain(b: ChainBuild): Promise<ChainResult> {
   let cache = b.cache;
   for (let k = done; k < b.steps.length; k++) {
     const step = b.steps[k]!;
-    const train = passFor(step, b.passes, b.label).role === 'train';
-    const ctx = { ...(await b.context(train)), ...(train && cache ? { checkpointDir: cache.checkpointDir(keys[k]!) } : {}) };
+    const pass = passFor(step, b.passes, b.label);
+    const train = pass.role === 'train';
+    const ctx = { ...(await b.context(needsTrainingContext(pass, step.params))), ...(train && cache ? { checkpointDir: cache.checkpointDir(keys[k]!) } : {}) };
     const t0 = Date.now();
     const out = await applyStep(model, step, b.passes, ctx, b.label);
     const wallMs = Date.now() - t0;

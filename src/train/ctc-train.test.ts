@@ -86,3 +86,38 @@ test('a model without frames, or a blank outside the classes, is refused', async
   await assert.rejects(openCtcLoop(seqModel(1, false), flat, { blank: 0 }), /frame logits \[N, T, C\]/);
   await assert.rejects(openCtcLoop(seqModel(1), data(2, [[1]]), { blank: C }), /blank/);
 });
+
+test('a CTC run stopped by its signal resumes from its checkpoint and ends with the weights of an uninterrupted run', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-ctc-resume-'));
+  try {
+    const d = data(12, [[1, 2], [3], [4, 4]]);
+    const common = { data: d, blank: 0, steps: 30, lr: 3e-2, batchSize: 4, seed: 3 };
+    const whole = await trainCtc({ ...common, model: seqModel(4) });
+    const stop = new AbortController();
+    const first = await trainCtc({
+      ...common,
+      model: seqModel(4),
+      checkpointDir: dir,
+      checkpointSteps: 5,
+      signal: stop.signal,
+      onStep: (s) => s.step === 13 && stop.abort(),
+    });
+    assert.equal(first.stopped, 'signal');
+    assert.equal(first.steps, 13);
+    const second = await trainCtc({ ...common, model: seqModel(4), checkpointDir: dir, checkpointSteps: 5 });
+    assert.equal(second.resumedFromStep, 13);
+    assert.equal(second.steps, 30);
+    assert.equal(second.stopped, undefined);
+    assert.equal(second.lossBefore, whole.lossBefore);
+    for (const name of ['w1', 'w2'])
+      assert.deepEqual(Array.from(second.model.graph.initializers.get(name)!.toFloat32()), Array.from(whole.model.graph.initializers.get(name)!.toFloat32()));
+    // another run's checkpoint (other settings) is not resumed
+    const other = await trainCtc({ ...common, lr: 1e-2, model: seqModel(4), checkpointDir: dir });
+    assert.equal(other.resumedFromStep, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -4,6 +4,7 @@
 // gradient w.r.t. the logits is softmax − γ, the CTC gradient. BatchNormalization stays frozen and
 // Dropout off, so the forward graph and the training graph compute the same logits.
 
+import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { EdgefitError, UsageError } from '../onnx/errors.js';
 import { Node } from '../onnx/graph.js';
@@ -17,6 +18,7 @@ import { withWeights } from './loop.js';
 import { lrAt, TsOptimizer, type OptimizerConfig } from './optimizers.js';
 import { logitsTensor } from './recover.js';
 import { batchOf } from './stage-train.js';
+import { StepResume, stopReason, type StepResumeOptions } from './step-resume.js';
 import { buildTrainingGraph, type TrainingGraph } from './training-graph.js';
 
 export interface CtcData {
@@ -27,7 +29,7 @@ export interface CtcData {
   labels: readonly (Int32Array | undefined)[];
 }
 
-export interface CtcTrainOptions {
+export interface CtcTrainOptions extends StepResumeOptions {
   model: Model;
   data: CtcData;
   blank: number;
@@ -40,6 +42,8 @@ export interface CtcTrainOptions {
   threads?: number;
   /** Epoch milliseconds: no step starts after it; the weights of the last step are kept. */
   deadline?: number;
+  /** Once aborted, no further step starts (a checkpoint is written when there is a checkpointDir). */
+  signal?: AbortSignal;
   onStep?: (s: CtcStepRecord) => void;
 }
 
@@ -61,7 +65,10 @@ export interface CtcTrainResult {
   history: CtcStepRecord[];
   /** Steps without an update: no sample of their batch had a label that fits. */
   skipped: number;
-  stopped?: 'deadline';
+  stopped?: 'deadline' | 'signal';
+  /** Steps done by an earlier, killed run (resumed from its checkpoint). */
+  resumedFromStep: number;
+  /** Training wall time, the killed runs' included. */
   wallMs: number;
 }
 
@@ -183,32 +190,45 @@ export async function ctcGradients(L: CtcLoop, x: ort.Tensor, t: CtcTargets, par
   return L.tg.params.map((p) => out[p.grad]!.data as Float32Array);
 }
 
-/** CTC training for a fixed number of steps; the data order of step k is a function of (seed, k). */
+/** What must match for a checkpoint to be resumed: the settings, the samples, their labels and the starting weights. */
+function fingerprint(opts: CtcTrainOptions, L: CtcLoop, batchSize: number, seed: number, start: readonly Float32Array[]): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ kind: 'ctc', steps: opts.steps, lr: opts.lr, batchSize, seed, blank: L.blank, shape: opts.data.sampleShape }));
+  h.update(JSON.stringify(L.tg.params.map((p) => [p.name, p.dims])));
+  h.update(JSON.stringify(opts.data.labels.map((l) => (l ? Array.from(l) : null))));
+  for (const v of [opts.data.x, ...start]) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  return h.digest('hex');
+}
+
+/** CTC training for a fixed number of steps; the data order of step k is a function of (seed, k), so a run resumed from its checkpoint computes what an uninterrupted one does. */
 export async function trainCtc(opts: CtcTrainOptions): Promise<CtcTrainResult> {
   if (!Number.isInteger(opts.steps) || opts.steps < 0) throw new UsageError(`steps must be a whole number ≥ 0, got ${opts.steps}`);
   if (!(opts.lr > 0)) throw new UsageError(`the learning rate must be > 0, got ${opts.lr}`, 'e.g. --lr 0.0003 (1e-3 wrecks PaddleOCR rec)');
-  const started = Date.now();
   const L = await openCtcLoop(opts.model, opts.data, { blank: opts.blank, trainable: opts.trainable, threads: opts.threads });
   const n = opts.data.labels.length;
   const batchSize = Math.min(opts.batchSize ?? 16, n);
   const seed = opts.seed ?? 0;
   const optimizer: OptimizerConfig = { kind: 'adamw', lr: opts.lr, weightDecay: 0 };
+  const start = L.tg.params.map((p) => Float32Array.from(opts.model.graph.initializers.get(p.name)!.toFloat32()));
   const ts = new TsOptimizer(
     optimizer,
-    L.tg.params.map((p) => Float32Array.from(opts.model.graph.initializers.get(p.name)!.toFloat32())),
+    start.map((v) => v.slice()),
   );
+  const resume = new StepResume(opts, fingerprint(opts, L, batchSize, seed, start), seed, ts);
   const probe = Int32Array.from({ length: batchSize }, (_, i) => i);
-  const lossBefore = (await ctcBatchTargets(L, opts.data, probe, ts.params)).targets.meanLoss;
+  resume.lossBefore ??= (await ctcBatchTargets(L, opts.data, probe, ts.params)).targets.meanLoss;
   const history: CtcStepRecord[] = [];
   const orders = new Map<number, Int32Array>();
   let skipped = 0;
   let stopped: CtcTrainResult['stopped'];
-  let step = 0;
+  let step = resume.resumedFromStep;
   for (; step < opts.steps; step++) {
-    if (opts.deadline !== undefined && Date.now() >= opts.deadline) {
-      stopped = 'deadline';
+    stopped = stopReason(opts);
+    if (stopped) {
+      resume.save(step);
       break;
     }
+    if (step > resume.resumedFromStep) resume.afterStep(step, opts.steps);
     const idx = batchOf(step, n, batchSize, seed, orders);
     const { x, targets } = await ctcBatchTargets(L, opts.data, idx, ts.params);
     const rec = { step: step + 1, loss: targets.meanLoss, feasible: targets.feasible, batch: idx.length };
@@ -227,11 +247,12 @@ export async function trainCtc(opts: CtcTrainOptions): Promise<CtcTrainResult> {
   return {
     model: withWeights(opts.model, values),
     steps: step,
-    lossBefore,
+    lossBefore: resume.lossBefore,
     lossAfter,
     history,
     skipped,
     ...(stopped ? { stopped } : {}),
-    wallMs: Date.now() - started,
+    resumedFromStep: resume.resumedFromStep,
+    wallMs: resume.elapsedMs(),
   };
 }

@@ -7,6 +7,8 @@ import { UsageError } from '../onnx/errors.js';
 import type { Feeds, StageData } from '../passes/pass.js';
 import { loadSplit } from '../data/load-split.js';
 import { taskSamples } from '../cli/prune-pipeline.js';
+import type { Task } from '../data/task.js';
+import { ctcSamples } from './ctc-data.js';
 
 export interface StageTaskRef {
   ref: string;
@@ -17,10 +19,17 @@ export interface StageTaskRef {
 export async function stageDataFromTask(task: StageTaskRef, model: Model, items: number): Promise<{ trainData: StageData; valData?: StageData }> {
   const base = { ...(task.data ? { data: task.data } : {}), seed: task.seed };
   const train = await loadSplit(task.ref, 'train', { ...base, limit: items });
-  const trainData = await taskSamples(train.task, model, items);
+  const trainData = await samplesOf(train.task, model, items);
   if (train.whole) return { trainData }; // no separate validation items to be had
   const val = await loadSplit(task.ref, 'val', { ...base, limit: Math.max(8, Math.ceil(items / 8)) });
-  return { trainData, ...(val.whole ? {} : { valData: await taskSamples(val.task, model, val.task.size) }) };
+  return { trainData, ...(val.whole ? {} : { valData: await samplesOf(val.task, model, val.task.size) }) };
+}
+
+/** The task's samples; for an OCR task, with each text as class indices (the recovery stage then trains with CTC). */
+async function samplesOf(task: Task, model: Model, items: number): Promise<StageData> {
+  if (task.spec.output.decode !== 'ctc') return taskSamples(task, model, items);
+  const c = await ctcSamples(task, model, { limit: items });
+  return { x: c.x, sampleShape: c.sampleShape, sequences: c.labels, blank: c.blank };
 }
 
 /** Up to `items` samples of the model's first input from the stream, stacked (all of one shape). */

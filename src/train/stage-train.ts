@@ -15,10 +15,10 @@ import { lrAt, TsOptimizer, type OptimizerConfig } from './optimizers.js';
 import { framesOf, logitsTensor, teacherLogits, type RecoverData, type TeacherCache } from './recover.js';
 import { backgroundClass, rowWeights } from './frame-weights.js';
 import { Rng } from './rng.js';
-import { readStageCheckpoint, writeStageCheckpoint } from './stage-checkpoint.js';
+import { StepResume, stopReason, type StepResumeOptions } from './step-resume.js';
 import { buildTrainingGraph, type TrainingGraph } from './training-graph.js';
 
-export interface StageTrainOptions {
+export interface StageTrainOptions extends StepResumeOptions {
   student: Model;
   teacher: Model | TeacherCache;
   data: RecoverData;
@@ -35,10 +35,6 @@ export interface StageTrainOptions {
   signal?: AbortSignal;
   /** Epoch milliseconds. */
   deadline?: number;
-  checkpointDir?: string;
-  /** Checkpoint every this many steps (default 25) or this many ms (default 20 000), whichever first. */
-  checkpointSteps?: number;
-  checkpointMs?: number;
   onStep?: (step: number, loss: number) => void;
   /**
    * Sequence outputs: the frames where the teacher's argmax is its most frequent class (CTC blank) weigh
@@ -166,7 +162,6 @@ export async function trainStage(opts: StageTrainOptions): Promise<StageTrainRes
   if (!Number.isInteger(opts.steps) || opts.steps < 0) throw new UsageError(`steps must be a whole number ≥ 0, got ${opts.steps}`);
   const threads = opts.threads ?? 1;
   const seed = opts.seed ?? 0;
-  const started = Date.now();
   const L = await setUp(opts, threads);
   const n = opts.data.x.length / L.sampleSize;
   const batchSize = Math.min(opts.batchSize ?? 16, n);
@@ -176,40 +171,16 @@ export async function trainStage(opts: StageTrainOptions): Promise<StageTrainRes
     optimizer,
     start.map((v) => v.slice()),
   );
-  const fp = fingerprint(opts, L, start, batchSize, seed);
+  const resume = new StepResume(opts, fingerprint(opts, L, start, batchSize, seed), seed, ts);
   const probe = Int32Array.from({ length: batchSize }, (_, i) => i);
-  const ck = opts.checkpointDir ? readStageCheckpoint(opts.checkpointDir, fp) : undefined;
-  let lossBefore: number;
-  let elapsed = 0;
-  if (ck) {
-    for (const [k, w] of ck.weights.entries()) ts.params[k]!.set(w);
-    for (const [k, slots] of ck.state.entries()) for (const [j, v] of slots.entries()) ts.state[k]![j]!.set(v);
-    ts.step = ck.step;
-    lossBefore = ck.lossBefore;
-    elapsed = ck.elapsedMs;
-  } else lossBefore = (await runBatch(L, opts.data, probe, ts.params)).loss;
-  const resumedFromStep = ck?.step ?? 0;
-  const save = (step: number) => {
-    if (opts.checkpointDir)
-      writeStageCheckpoint(opts.checkpointDir, {
-        fingerprint: fp,
-        step,
-        seed,
-        lossBefore,
-        elapsedMs: elapsed + (Date.now() - started),
-        weights: ts.params,
-        state: ts.state,
-      });
-  };
+  resume.lossBefore ??= (await runBatch(L, opts.data, probe, ts.params)).loss;
   const orders = new Map<number, Int32Array>();
-  let step = resumedFromStep;
-  let lastSave = Date.now();
+  let step = resume.resumedFromStep;
   let stopped: StageTrainResult['stopped'];
   for (; step < opts.steps; ) {
-    if (opts.signal?.aborted) stopped = 'signal';
-    else if (opts.deadline !== undefined && Date.now() >= opts.deadline) stopped = 'deadline';
+    stopped = stopReason(opts);
     if (stopped) {
-      save(step);
+      resume.save(step);
       break;
     }
     const { loss, out } = await runBatch(L, opts.data, batchOf(step, n, batchSize, seed, orders), ts.params);
@@ -220,10 +191,7 @@ export async function trainStage(opts: StageTrainOptions): Promise<StageTrainRes
     );
     step++;
     opts.onStep?.(step, loss);
-    if (step < opts.steps && (step % (opts.checkpointSteps ?? 25) === 0 || Date.now() - lastSave >= (opts.checkpointMs ?? 20_000))) {
-      save(step);
-      lastSave = Date.now();
-    }
+    resume.afterStep(step, opts.steps);
   }
   const lossAfter = (await runBatch(L, opts.data, probe, ts.params)).loss;
   await L.session.release();
@@ -231,11 +199,11 @@ export async function trainStage(opts: StageTrainOptions): Promise<StageTrainRes
   return {
     model: withWeights(opts.student, values),
     steps: step,
-    resumedFromStep,
+    resumedFromStep: resume.resumedFromStep,
     ...(stopped ? { stopped } : {}),
-    lossBefore,
+    lossBefore: resume.lossBefore,
     lossAfter,
-    wallMs: elapsed + (Date.now() - started),
+    wallMs: resume.elapsedMs(),
     teacherRuns: L.cache.runs,
   };
 }

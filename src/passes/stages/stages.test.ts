@@ -3,7 +3,10 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GraphBuilder } from '../../onnx/builder.js';
+import { DataType } from '../../onnx/dtype.js';
 import { EdgefitError } from '../../onnx/errors.js';
+import { ctcBatchTargets, openCtcLoop } from '../../train/ctc-train.js';
 import type { Model } from '../../onnx/model.js';
 import { buildMlp } from '../../train/models.js';
 import { trainStage } from '../../train/stage-train.js';
@@ -111,4 +114,45 @@ test('finetune learns the labels (cross-entropy only) and refuses unlabelled sam
   const r = await runStage('finetune', student(), { steps: 60, lr: 1e-2 }, { trainData: { ...d, labels } });
   assert.ok(Number(r.record.stats.lossAfter) < Number(r.record.stats.lossBefore), `loss ${r.record.stats.lossBefore} → ${r.record.stats.lossAfter}`);
   await assert.rejects(runStage('finetune', student(), {}, { trainData: d }), (e) => e instanceof EdgefitError && e.code === 'E_STAGE_NO_LABELS');
+});
+
+/** x [B, 5, 3] → MatMul [3, 6] → Tanh → MatMul [6, 4]: frame logits for CTC (blank 0). */
+function frameModel(seed: number): Model {
+  const g = normal(rng(seed));
+  const b = new GraphBuilder();
+  const h = b.op('Tanh', [b.op('MatMul', [b.input('x', DataType.FLOAT, ['n', 5, 3]), b.floats('a', [3, 6], randn(18, 0.8, g))])]);
+  b.output(b.op('MatMul', [h, b.floats('c', [6, 4], randn(24, 0.8, g))], {}, { outputs: ['frames'] }));
+  return b.model();
+}
+
+test('on samples with texts (an OCR task), recover trains with CTC on the texts, not towards the teacher', async () => {
+  const texts = [[1, 2], [3], [2, 2], [1, 3, 1]];
+  const trainData: StageData = {
+    x: randn(16 * 15, 1, normal(rng(8))),
+    sampleShape: [5, 3],
+    sequences: Array.from({ length: 16 }, (_, i) => Int32Array.from(texts[i % 4]!)),
+    blank: 0,
+  };
+  const ctcLoss = async (m: Model) => {
+    const ctc = { x: trainData.x, sampleShape: trainData.sampleShape, labels: trainData.sequences! };
+    const L = await openCtcLoop(m, ctc, { blank: 0 });
+    const params = L.tg.params.map((p) => Float32Array.from(m.graph.initializers.get(p.name)!.toFloat32()));
+    const loss = (
+      await ctcBatchTargets(
+        L,
+        ctc,
+        Int32Array.from({ length: 16 }, (_, i) => i),
+        params,
+      )
+    ).targets.meanLoss;
+    await L.train.release();
+    await L.forward.release();
+    return loss;
+  };
+  const start = frameModel(1);
+  const r = await runStage('recover', start, { steps: 150, lr: 3e-2, batch: 8 }, { teacher: frameModel(2), trainData });
+  assert.equal(r.record.stats.objective, 'ctc');
+  assert.equal(r.record.stats.steps, 150);
+  const [before, after] = [await ctcLoss(start), await ctcLoss(r.model)];
+  assert.ok(after < 0.5 * before, `CTC loss on the texts ${before} → ${after}`);
 });
