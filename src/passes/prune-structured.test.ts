@@ -233,8 +233,7 @@ test('in a chain, method taylor ranks by the gradients on ctx.trainData: units w
   // hidden units 0–3 have large input weights and zero output weights (dead: L1 keeps them, Taylor scores 0)
   const w1 = new Float32Array(4 * 8);
   const w2 = new Float32Array(8 * 3);
-  for (let i = 0; i < 4; i++)
-    for (let k = 0; k < 8; k++) w1[i * 8 + k] = (k < 4 ? 3 : 0.3) * (((i + k) % 3) - 1 || 0.5);
+  for (let i = 0; i < 4; i++) for (let k = 0; k < 8; k++) w1[i * 8 + k] = (k < 4 ? 3 : 0.3) * (((i + k) % 3) - 1 || 0.5);
   for (let k = 4; k < 8; k++) for (let c = 0; c < 3; c++) w2[k * 3 + c] = ((k + c) % 2 ? 1 : -1) * (0.5 + 0.1 * c);
   const b = new GraphBuilder();
   const h = b.op('Relu', [b.op('MatMul', [b.input('x', DataType.FLOAT, ['n', 4]), b.floats('w1', [4, 8], w1)], {}, { name: 'up' })]);
