@@ -8,7 +8,9 @@
 //   eval    each model and its int8 (clean-fp32 → quantize-static int8-chains) against the source's: CER
 //           on 200 held-out items with 95% intervals; p50/p99 at batch 1, interleaved in one process
 //   widths  int8 speed of the same prune at multiples 8, 16 and 32, untrained (speed does not depend on weights)
-//   node --import tsx bench/prune-rec.ts [--only round1,round2,eval,widths] [--work dir]
+//   tail    round2's int8 against int8 alone at 4,000 interleaved samples each, speed-ups with bootstrap
+//           intervals (eval's 400 samples leave p99 to a handful of slow runs)
+//   node --import tsx bench/prune-rec.ts [--only round1,round2,eval,widths,tail] [--work dir]
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,9 +27,10 @@ import { writeBenchFile } from '../src/bench/results.js';
 import { modelNormalisation } from '../src/train/task-data.js';
 import { trainCtc } from '../src/train/ctc-train.js';
 import { weightGradients } from '../src/train/taylor-gradients.js';
+import { speedupInterval } from './lib/ratio-interval.js';
 
 const args = process.argv.slice(2);
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : ['round1', 'round2', 'eval', 'widths'];
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : ['round1', 'round2', 'eval', 'widths', 'tail'];
 const WORK = args.includes('--work') ? args[args.indexOf('--work') + 1]! : join(process.cwd(), 'tmp', 'prune-rec');
 const SOURCE = join(process.cwd(), 'node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_PP-OCRv4_rec_infer.onnx');
 const GROUPS = ['12', '14', '16', '18', '28', '30'].map((k) => `p2o.Conv.${k}`);
@@ -111,6 +114,15 @@ const stages: Record<string, () => Promise<void>> = {
     }
     results.eval = { items: held.size, timingInput: feeds.x?.dims, int8: `clean-fp32 → quantize-static ${JSON.stringify(INT8)}`, ...out };
   },
+  /** The round-2 model's int8 against int8 alone, at 10× eval's samples, with bootstrap intervals of the speed-ups. */
+  async tail() {
+    const { s8, int8, feeds } = await int8Setup(64);
+    const m8 = await int8(readModel(join(WORK, 'round2.onnx')));
+    const t = await timeInterleaved(s8, m8, feeds, { rounds: 80, iterations: 50 });
+    const [p50, p99] = (['p50', 'p99'] as const).map((st) => speedupInterval(t.samplesMs.a, t.samplesMs.b, st));
+    results.tail = { model: 'round2', int8Alone: t.a, prunedInt8: t.b, speedupOverInt8Alone: { p50, p99 } };
+    console.log(`round2 int8 over int8 alone: p50 ${p50!.value.toFixed(3)}× [${p50!.ci.map((v) => v.toFixed(3)).join(', ')}], p99 ${p99!.value.toFixed(3)}× [${p99!.ci.map((v) => v.toFixed(3)).join(', ')}] (${t.a.count} + ${t.b.count} samples)`);
+  },
   async widths() {
     const { src, int8, s8, feeds } = await int8Setup(32);
     const rows = [];
@@ -138,4 +150,4 @@ for (const s of only) {
 // stages run apart keep each other's figures
 const RESULT = join(process.cwd(), 'bench', 'results', 'prune-rec.json');
 const before = existsSync(RESULT) ? (JSON.parse(readFileSync(RESULT, 'utf8')).results ?? {}) : {};
-if (results.eval || results.widths) writeBenchFile('prune-rec', 1, { ...before, ...results });
+if (results.eval || results.widths || results.tail) writeBenchFile('prune-rec', 1, { ...before, ...results });

@@ -164,7 +164,7 @@ export async function timeInterleaved(
   b: Model,
   feeds: Record<string, ort.Tensor>,
   opts: { threads?: number; rounds?: number; iterations?: number } = {},
-): Promise<{ a: Latency; b: Latency }> {
+): Promise<{ a: Latency; b: Latency; samplesMs: { a: number[]; b: number[] } }> {
   const threads = opts.threads ?? 1;
   const [sa, sb] = [await createSession(a, { threads }), await createSession(b, { threads })];
   try {
@@ -179,7 +179,7 @@ export async function timeInterleaved(
       const s = summarize(v);
       return { p50: s.p50, p99: s.p99, count: s.count };
     };
-    return { a: lat(ta), b: lat(tb) };
+    return { a: lat(ta), b: lat(tb), samplesMs: { a: ta, b: tb } };
   } finally {
     await sa.release();
     await sb.release();
