@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { extensionsOf, fixable, type ChainPlan, type ChainState } from './chains.js';
+import { extensionsOf, fixable, quantizeTails, type ChainPlan, type ChainState } from './chains.js';
 import type { StepKind } from './cost-model.js';
 import { depthFor } from './depth.js';
 import type { CandidateConfig } from '../types.js';
@@ -41,7 +41,10 @@ test('prefix pruning: a chain off the front, or missing what the next stage cann
   // quantizing never raises quality; recovery never lowers latency
   assert.deepEqual(labels(st(pr, true, ['quality'])), ['p → recover +300 (400 in all)']);
   assert.deepEqual(labels(st(pr, true, ['latency'])), ['p → quantize-dynamic', 'p → quantize-static']);
-  assert.deepEqual(labels(st(pr, true, ['latency', 'quality'])), []);
+  // an unquantized training chain missing both: more recovery now, quantizing after it can fix latency
+  assert.deepEqual(labels(st(pr, true, ['latency', 'quality'])), ['p → recover +300 (400 in all)']);
+  const quantizedThenTrained = cfg('pq', ['prune-structured', { ratio: 0.5 }], ['quantize-static', {}], ['recover', { steps: 100 }]);
+  assert.deepEqual(labels(st(quantizedThenTrained, true, ['latency', 'quality'])), [], 'quantized already: training cannot repair latency');
   assert.ok(fixable('quantize', ['size', 'memory']) && !fixable('train', ['size']));
 });
 
@@ -59,5 +62,36 @@ test('successive halving: the best training chain of its round, off the front, g
   const half: ChainState = { cfg: pr, nearFront: false, misses: ['quality'], betterHalf: true };
   assert.deepEqual(labels(half), ['p → recover +300 (400 in all)']);
   assert.deepEqual(labels(half, 15 * 60_000), [], 'quick limits do not halve');
-  assert.deepEqual(labels({ ...half, misses: ['latency', 'quality'] }), [], 'training cannot repair latency');
+  assert.deepEqual(labels({ ...half, misses: ['latency', 'quality'] }), ['p → recover +300 (400 in all)'], 'unquantized: latency is for a later quantizer');
+  assert.deepEqual(labels({ ...half, misses: ['size'], cfg: cfg('pq', ['quantize-static', {}], ['recover', { steps: 100 }]) }), []);
+});
+
+test('the quantizing tails that screened fastest on the source are appended to promising chains too', () => {
+  const c8 = cfg('clean-fp32 → quantize-static int8-chains', ['upgrade-opset', { target: 17 }], ['clean-fp32', {}], ['quantize-static', { scope: 1 }]);
+  const ranked = [
+    cfg('quantize-static', ['upgrade-opset', { target: 17 }], ['quantize-static', {}]), // one quantizer at its defaults: in the plan already
+    pr, // trains: not a tail
+    cfg('fp32 opset17', ['upgrade-opset', { target: 17 }]), // quantizes nothing
+    c8,
+    cfg('again', ['clean-fp32', {}], ['quantize-static', { scope: 1 }]), // the same steps as c8
+    cfg('quantize-dynamic keepBias', ['quantize-dynamic', { keepBias: 1 }]),
+    cfg('third', ['quantize-static', { scope: 2 }]),
+  ];
+  const tails = quantizeTails(ranked, plan(3_600_000), kind);
+  assert.deepEqual(
+    tails.map((t) => t.label),
+    ['clean-fp32 → quantize-static int8-chains', 'quantize-dynamic keepBias'],
+  );
+  assert.deepEqual(tails[0]!.steps, [
+    { name: 'clean-fp32', params: {} },
+    { name: 'quantize-static', params: { scope: 1 } },
+  ]);
+  const withTails = { ...plan(3_600_000), tails };
+  const ext = extensionsOf(st(pr, true, ['latency']), withTails, kind);
+  assert.deepEqual(
+    ext.map((e) => e.cfg.label),
+    ['p → quantize-dynamic', 'p → quantize-static', 'p → clean-fp32 → quantize-static int8-chains', 'p → quantize-dynamic keepBias'],
+  );
+  assert.deepEqual(ext[2]!.cfg.passes.slice(2), tails[0]!.steps);
+  assert.equal(ext[2]!.kind, 'quantize');
 });

@@ -12,6 +12,12 @@ import type { Depth } from './depth.js';
 export interface ChainPlan {
   /** Quantizing transforms appended to promising chains (default parameters). */
   quantizers: { name: string; params: ParamValues }[];
+  /**
+   * Quantizing tails that screened best on the source (e.g. clean-fp32 → quantize-static int8-chains),
+   * appended to promising chains besides the quantizers' defaults: a pruned chain is worth quantizing
+   * the way that was fastest unpruned. Filled in by the search after the first screening.
+   */
+  tails?: { label: string; steps: { name: string; params: ParamValues }[] }[];
   /** Of those, the ones whose output is a static int8 QDQ model (QAT applies after them). */
   qdq: string[];
   /** The recovery stage and its step totals, shortest first (the initial chains use the first). */
@@ -58,6 +64,33 @@ export interface ChainState {
   betterHalf?: boolean;
 }
 
+/**
+ * The quantizing tails of the fastest screened chains that quantize without training: each chain's steps
+ * after its preparation steps (labelled as the chain is), when they are not just one quantizer at its
+ * defaults (the plan has those already). `chains` come fastest first; at most `max` distinct tails.
+ */
+export function quantizeTails(
+  chains: readonly CandidateConfig[],
+  plan: ChainPlan,
+  kindOf: (name: string) => StepKind,
+  max = 2,
+): NonNullable<ChainPlan['tails']> {
+  const out: NonNullable<ChainPlan['tails']> = [];
+  const seen = new Set<string>();
+  for (const c of chains) {
+    const steps = c.passes.filter((p) => kindOf(p.name) !== 'prep');
+    if (!steps.length || steps.some((p) => kindOf(p.name) === 'train')) continue;
+    if (!steps.some((p) => plan.quantizers.some((q) => q.name === p.name))) continue;
+    if (steps.length === 1 && plan.quantizers.some((q) => chainKey({ ...c, passes: [q] }) === chainKey({ ...c, passes: steps }))) continue;
+    const key = JSON.stringify(steps);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ label: c.label, steps });
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
 export interface Extension {
   cfg: CandidateConfig;
   kind: 'quantize' | 'qat' | 'recover';
@@ -72,14 +105,23 @@ export function extensionsOf(s: ChainState, plan: ChainPlan, kindOf: (name: stri
   const out: Extension[] = [];
   const append = (step: { name: string; params: ParamValues }, kind: Extension['kind'], tag = stepTag(step)) =>
     out.push({ kind, cfg: { label: `${s.cfg.label} → ${tag}`, passes: [...steps, step], session: s.cfg.session } });
-  // (a) quantize a promising chain that is not quantized yet (single passes already are candidates)
-  if (s.nearFront && substantive && !quantized && fixable('quantize', s.misses)) for (const q of plan.quantizers) append(q, 'quantize');
+  // (a) quantize a promising chain that is not quantized yet (single passes already are candidates):
+  //     each quantizer's defaults, and the tails that screened best on the source
+  if (s.nearFront && substantive && !quantized && fixable('quantize', s.misses)) {
+    for (const q of plan.quantizers) append(q, 'quantize');
+    for (const t of plan.tails ?? [])
+      out.push({ kind: 'quantize', cfg: { label: `${s.cfg.label} → ${t.label}`, passes: [...steps, ...t.steps], session: s.cfg.session } });
+  }
   // (b) QAT after a static-int8 chain that misses the quality floor (and nothing QAT cannot fix)
   if (plan.depth.qat && plan.qat && last && plan.qdq.includes(last.name) && s.misses.includes('quality') && fixable('train', s.misses))
     append({ name: plan.qat.name, params: { steps: plan.qat.steps } }, 'qat');
   // (c) successive halving: a longer recovery for a training chain on or near the front, or the best
   //     training chain of its round
-  if (plan.depth.halving && plan.recover && (s.nearFront || s.betterHalf) && last?.name === plan.recover.name && fixable('train', s.misses)) {
+  //     (beside a quality miss, a latency or size miss does not stop it while the chain is unquantized:
+  //     quantizing comes after)
+  const laterFixable =
+    fixable('train', s.misses) || (!quantized && s.misses.includes('quality') && s.misses.every((m) => FIXES.train.includes(m) || FIXES.quantize.includes(m)));
+  if (plan.depth.halving && plan.recover && (s.nearFront || s.betterHalf) && last?.name === plan.recover.name && laterFixable) {
     let total = 0;
     for (let i = steps.length - 1; i >= 0 && steps[i]!.name === plan.recover.name; i--) total += Number(steps[i]!.params.steps) || 0;
     const next = plan.recover.rungs.find((r) => r > total);

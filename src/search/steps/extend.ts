@@ -4,7 +4,7 @@
 // charged its predicted training time and started only when it and the full measurements still fit.
 
 import { nearFront, qualityScore, type Point } from '../pareto.js';
-import { extensionsOf, type ChainPlan, type ChainState } from '../schedule/chains.js';
+import { extensionsOf, quantizeTails, type ChainPlan, type ChainState } from '../schedule/chains.js';
 import type { CandidateResult } from '../types.js';
 import { runCandidate } from './measure-one.js';
 import { predictTrainMs } from './predict.js';
@@ -16,8 +16,13 @@ export function chainStates(ctx: SearchContext, pool: readonly CandidateResult[]
   const base = ctx.results.get(baseIdOf(ctx))!;
   const points: Point[] = pool.map((r) => ({ id: r.id, latency: screenLatency(r.screen!, ctx.opts.objective, base).v, quality: qualityScore(r.screen!) }));
   const near = new Set(nearFront(points, margin));
+  const misses = new Map(from.map((r) => [r.id, screenMisses(r, ctx.opts.constraints, base)]));
   // successive halving: the best (by quality) of the chains of this round that end in a training stage
-  const trained = from.filter((r) => r.config.passes.length && ctx.stages.isTrain(r.config.passes[r.config.passes.length - 1]!.name));
+  // and miss the quality floor, which more training is for (one that meets it already is extended when
+  // it is near the front)
+  const trained = from.filter(
+    (r) => r.config.passes.length && ctx.stages.isTrain(r.config.passes[r.config.passes.length - 1]!.name) && misses.get(r.id)!.includes('quality'),
+  );
   const better = new Set(
     [...trained]
       .sort((a, b) => qualityScore(b.screen!) - qualityScore(a.screen!))
@@ -27,7 +32,7 @@ export function chainStates(ctx: SearchContext, pool: readonly CandidateResult[]
   return from.map((r) => ({
     cfg: r.config,
     nearFront: near.has(r.id),
-    misses: screenMisses(r, ctx.opts.constraints, base),
+    misses: misses.get(r.id)!,
     ...(better.has(r.id) ? { betterHalf: true } : {}),
   }));
 }
@@ -59,8 +64,19 @@ export async function extendChains(ctx: SearchContext, screened: readonly Candid
   const out: CandidateResult[] = [];
   let from = [...screened];
   let notStarted = 0;
+  // the quantizing tails that screened fastest on the source ride on promising chains too
+  const lat = (r: CandidateResult) => screenLatency(r.screen!, ctx.opts.objective, base).v;
+  const fastest = screened.filter((r) => r.screen).sort((a, b) => lat(a) - lat(b));
+  const withTails = {
+    ...plan,
+    tails: quantizeTails(
+      fastest.map((r) => r.config),
+      plan,
+      kindOf(ctx.opts.passes),
+    ),
+  };
   for (let round = 1; round <= plan.depth.rounds && from.length; round++) {
-    const fresh = await nextRound(ctx, plan, [base, ...screened, ...out], from);
+    const fresh = await nextRound(ctx, withTails, [base, ...screened, ...out], from);
     from = [];
     for (let i = 0; i < fresh.length; i++) {
       const { id, trainMs } = fresh[i]!;
