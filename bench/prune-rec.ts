@@ -121,7 +121,9 @@ const stages: Record<string, () => Promise<void>> = {
     const t = await timeInterleaved(s8, m8, feeds, { rounds: 80, iterations: 50 });
     const [p50, p99] = (['p50', 'p99'] as const).map((st) => speedupInterval(t.samplesMs.a, t.samplesMs.b, st));
     results.tail = { model: 'round2', int8Alone: t.a, prunedInt8: t.b, speedupOverInt8Alone: { p50, p99 } };
-    console.log(`round2 int8 over int8 alone: p50 ${p50!.value.toFixed(3)}× [${p50!.ci.map((v) => v.toFixed(3)).join(', ')}], p99 ${p99!.value.toFixed(3)}× [${p99!.ci.map((v) => v.toFixed(3)).join(', ')}] (${t.a.count} + ${t.b.count} samples)`);
+    console.log(
+      `round2 int8 over int8 alone: p50 ${p50!.value.toFixed(3)}× [${p50!.ci.map((v) => v.toFixed(3)).join(', ')}], p99 ${p99!.value.toFixed(3)}× [${p99!.ci.map((v) => v.toFixed(3)).join(', ')}] (${t.a.count} + ${t.b.count} samples)`,
+    );
   },
   async widths() {
     const { src, int8, s8, feeds } = await int8Setup(32);

@@ -5,7 +5,13 @@ import type { LatencyStat } from '../../src/search/constraints.js';
 import { statOf } from '../../src/search/stats.js';
 import { mulberry32 } from '../../src/util/rng.js';
 
-export function speedupInterval(a: readonly number[], b: readonly number[], stat: LatencyStat, rounds = 2000, seed = 11): { value: number; ci: [number, number] } {
+export function speedupInterval(
+  a: readonly number[],
+  b: readonly number[],
+  stat: LatencyStat,
+  rounds = 2000,
+  seed = 11,
+): { value: number; ci: [number, number] } {
   const sorted = (v: readonly number[]) => Float64Array.from(v).sort();
   const value = statOf(sorted(a), stat) / statOf(sorted(b), stat);
   const r = mulberry32(seed);
