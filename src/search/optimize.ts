@@ -23,6 +23,7 @@ import { bestMeasurement } from './pareto.js';
 import type { Progress } from './progress.js';
 import { RunDir, sha256File, type Manifest, type RunSpec } from './run-dir.js';
 import { buildSpace, PREP_PASSES, roleOf } from './space.js';
+import { depthFor } from './schedule/depth.js';
 import { search, type Measurer } from './strategy.js';
 import { chainPlan } from './schedule/plan.js';
 import type { ChainPlan } from './schedule/chains.js';
@@ -167,6 +168,8 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     sourceOpset: source.opset('') ?? 0,
     hasCalibration: !!calibration || qp.mode === 'data',
     ...(o.maxPerPass ? { maxPerPass: o.maxPerPass } : {}),
+    // a CTC or distillation recovery takes minutes here (about 5 for rec): a quick run builds one prune chain
+    ...(depthFor(o.timeLimitMs).name === 'quick' ? { prunePerPass: 1 } : {}),
   };
   const configs = o.configs ?? buildSpace(spaceOpts);
   // Tests that hand in their own candidates get no extensions unless they ask for them.

@@ -87,6 +87,13 @@ test('the space: single transforms, then prune → recover{short} for each searc
     { name: 'prune-structured', params: { ratio: 0.5 } },
     { name: 'recover', params: { steps: 100 } },
   ]);
+  // a short run builds one prune chain per pass: the first searched value (the mildest cut)
+  assert.deepEqual(
+    buildSpace({ passes: [prune, recover], sourceOpset: 17, hasCalibration: true, prunePerPass: 1 })
+      .filter((c) => c.label.includes('→'))
+      .map((c) => c.label),
+    ['prune-structured ratio=0.25 → recover 100'],
+  );
   // a pass's declared searchParams ride on every variant the search builds of it
   const taylor = buildSpace({ passes: [{ ...prune, searchParams: { method: 'taylor' } }, recover], sourceOpset: 17, hasCalibration: true }).at(-1)!;
   assert.deepEqual(taylor.passes[0], { name: 'prune-structured', params: { method: 'taylor', ratio: 0.5 } });

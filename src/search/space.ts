@@ -26,6 +26,11 @@ export interface SpaceOptions {
   sensitivity?: Sensitivity;
   /** Most variants per pass (default 4). */
   maxPerPass?: number;
+  /**
+   * Most prune → recover chains per pass (default maxPerPass): each builds a training stage, minutes on
+   * a real model, so a short run builds only the mildest cut (the first searched value).
+   */
+  prunePerPass?: number;
   /** Passes to leave out by name. */
   skip?: readonly string[];
 }
@@ -216,7 +221,7 @@ export function pruneChains(opts: SpaceOptions, prep: { name: string; params: Pa
     // Only passes that declare the values worth searching: unstructured sparsity (prune-magnitude)
     // declares none, because ORT's dense kernels give it no speed, and training for it would be wasted.
     if (!Object.keys(pass.effect.params).some((k) => pass.params[k]?.search?.values.length)) continue;
-    for (const v of effectVariants(pass, opts.maxPerPass ?? 4))
+    for (const v of effectVariants(pass, opts.prunePerPass ?? opts.maxPerPass ?? 4))
       out.push({
         label: `${pass.name} ${v.tag} → ${RECOVER_STAGE} ${steps}`,
         passes: [...prep, { name: pass.name, params: { ...pass.searchParams, ...v.params } }, { name: RECOVER_STAGE, params: { steps } }],
