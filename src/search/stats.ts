@@ -21,7 +21,8 @@ export function statOf(sorted: ArrayLike<number>, stat: LatencyStat): number {
   return quantileSorted(sorted, Q[stat]);
 }
 
-function resampleSorted(xs: readonly number[], r: () => number, buf: Float64Array): Float64Array {
+/** A bootstrap resample of `xs` (with replacement, buf.length draws), sorted, in `buf`. */
+export function resampleSorted(xs: readonly number[], r: () => number, buf: Float64Array): Float64Array {
   for (let i = 0; i < buf.length; i++) buf[i] = xs[Math.floor(r() * xs.length)]!;
   return buf.sort();
 }
