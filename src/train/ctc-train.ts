@@ -228,17 +228,14 @@ export async function trainCtc(opts: CtcTrainOptions): Promise<CtcTrainResult> {
       resume.save(step);
       break;
     }
-    if (step > resume.resumedFromStep) resume.afterStep(step, opts.steps);
     const idx = batchOf(step, n, batchSize, seed, orders);
     const { x, targets } = await ctcBatchTargets(L, opts.data, idx, ts.params);
     const rec = { step: step + 1, loss: targets.meanLoss, feasible: targets.feasible, batch: idx.length };
     history.push(rec);
     opts.onStep?.(rec);
-    if (targets.feasible === 0) {
-      skipped++;
-      continue;
-    }
-    ts.update(await ctcGradients(L, x, targets, ts.params), lrAt(optimizer, step, opts.steps));
+    if (targets.feasible === 0) skipped++;
+    else ts.update(await ctcGradients(L, x, targets, ts.params), lrAt(optimizer, step, opts.steps));
+    resume.afterStep(step + 1, opts.steps);
   }
   const lossAfter = (await ctcBatchTargets(L, opts.data, probe, ts.params)).targets.meanLoss;
   await L.train.release();
