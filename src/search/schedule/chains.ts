@@ -81,9 +81,8 @@ export function quantizeTails(
     const steps = c.passes.filter((p) => kindOf(p.name) !== 'prep');
     if (!steps.length || steps.some((p) => kindOf(p.name) === 'train')) continue;
     if (!steps.some((p) => plan.quantizers.some((q) => q.name === p.name))) continue;
-    if (steps.length === 1 && plan.quantizers.some((q) => chainKey({ ...c, passes: [q] }) === chainKey({ ...c, passes: steps }))) continue;
     const key = JSON.stringify(steps);
-    if (seen.has(key)) continue;
+    if (seen.has(key) || plan.quantizers.some((q) => JSON.stringify([q]) === key)) continue;
     seen.add(key);
     out.push({ label: c.label, steps });
     if (out.length >= max) break;
