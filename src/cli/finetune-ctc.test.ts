@@ -6,24 +6,10 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GraphBuilder } from '../onnx/builder.js';
-import { DataType } from '../onnx/dtype.js';
 import { writeModel } from '../onnx/write-model.js';
 import { buildMlp } from '../train/models.js';
-import { normal, randn, rng } from '../zoo/rng.js';
 import { runCli } from './test-cli.js';
-
-/** x [N, 3, 48, 320] → mean over rows → 40 frames of 8 columns × 3 channels → MatMul [24, 6625] → Softmax. */
-function toyRec(path: string): string {
-  const b = new GraphBuilder();
-  const x = b.input('x', DataType.FLOAT, ['n', 3, 48, 320]);
-  const cols = b.op('Transpose', [b.op('ReduceMean', [x], { axes: [2], keepdims: 0 })], { perm: [0, 2, 1] });
-  const frames = b.op('Reshape', [cols, b.int64s('frames_shape', [0, 40, 24])]);
-  const z = b.op('MatMul', [frames, b.floats('w', [24, 6625], randn(24 * 6625, 0.1, normal(rng(3))))], {}, { outputs: ['logits'] });
-  b.output(b.op('Softmax', [z], { axis: -1 }, { outputs: ['probs'] }));
-  writeModel(b.model(), path);
-  return path;
-}
+import { toyRec } from './test-toy-rec.js';
 
 function withDir(f: (dir: string) => Promise<void>): () => Promise<void> {
   return async () => {

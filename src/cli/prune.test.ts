@@ -125,19 +125,8 @@ test('--layers removes whole layers (least block influence first), recovers, and
 });
 
 test('an OCR (CTC) task recovers on its texts with the CTC loss: the probe batch loss falls', async () => {
-  const { GraphBuilder } = await import('../onnx/builder.js');
-  const { DataType } = await import('../onnx/dtype.js');
-  const { normal, randn, rng } = await import('../zoo/rng.js');
-  // x [N, 3, 48, 320] → mean over rows → 40 frames of 24 → MatMul 24→32 → Relu → MatMul 32→6625 → Softmax
-  const b = new GraphBuilder();
-  const x = b.input('x', DataType.FLOAT, ['n', 3, 48, 320]);
-  const cols = b.op('Transpose', [b.op('ReduceMean', [x], { axes: [2], keepdims: 0 })], { perm: [0, 2, 1] });
-  const frames = b.op('Reshape', [cols, b.int64s('frames_shape', [0, 40, 24])]);
-  const h = b.op('Relu', [b.op('MatMul', [frames, b.floats('w1', [24, 32], randn(24 * 32, 0.3, normal(rng(2))))], {}, { name: 'hidden' })]);
-  const z = b.op('MatMul', [h, b.floats('w2', [32, 6625], randn(32 * 6625, 0.1, normal(rng(3))))], {}, { name: 'head', outputs: ['logits'] });
-  b.output(b.op('Softmax', [z], { axis: -1 }, { outputs: ['probs'] }));
-  const rec = join(dir, 'toy-rec.onnx');
-  writeModel(b.model(), rec);
+  const { toyRec } = await import('./test-toy-rec.js');
+  const rec = toyRec(join(dir, 'toy-rec.onnx'), { hidden: 32 });
   const out = join(dir, 'toy-rec.half.onnx');
   const r = await runCli([
     'prune',
