@@ -38,7 +38,7 @@ export interface PruneJob {
   data?: string;
   ratio: number;
   method: 'l1' | 'l2' | 'bn' | 'taylor';
-  scope?: 'layer' | 'global';
+  scope?: 'layer' | 'global' | 'wide';
   multiple?: number;
   recoverEpochs: number;
   /** Whole layers to remove (prune-layers, least block influence first) after the channels; 0: none. */

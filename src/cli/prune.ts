@@ -32,7 +32,13 @@ export const pruneCommand: Command = {
       default: 'l1',
       description: 'channel importance: L1/L2 weight norm, |BatchNorm scale|, or first-order Taylor |Σ w·∂L/∂w| on the task data',
     },
-    { name: 'scope', type: 'string', values: ['layer', 'global'], default: 'layer', description: 'the same ratio in every group, or one global ranking' },
+    {
+      name: 'scope',
+      type: 'string',
+      values: ['layer', 'global', 'wide'],
+      default: 'layer',
+      description: 'the same ratio in every group, only in the wide groups (at least half the widest), or one global ranking',
+    },
     { name: 'multiple', type: 'integer', default: 8, description: 'round kept channel counts up to a multiple of this', placeholder: 'n' },
     { name: 'recover-epochs', type: 'integer', default: 3, description: 'epochs of distillation from the input after pruning (0: none)', placeholder: 'n' },
     {
@@ -104,7 +110,7 @@ async function run(ctx: CommandContext): Promise<number> {
     data: f.data as string | undefined,
     ratio,
     method: f.method as 'l1' | 'l2' | 'bn' | 'taylor',
-    scope: f.scope as 'layer' | 'global',
+    scope: f.scope as 'layer' | 'global' | 'wide',
     multiple: f.multiple as number,
     recoverEpochs: f['recover-epochs'] as number,
     layers: f.layers as number,

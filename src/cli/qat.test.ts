@@ -58,3 +58,28 @@ test('quantize --mode qat is edgefit qat on the --calibration task; without a ta
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('edgefit qat on an OCR task trains with CTC on the texts mixed with the fp32 model, and times fp32 against QAT', async () => {
+  const { toyRec } = await import('./test-toy-rec.js');
+  const dir = mkdtempSync(join(tmpdir(), 'edgefit-cli-qat-'));
+  try {
+    const out = join(dir, 'q.onnx');
+    const argv = ['qat', toyRec(join(dir, 'rec.onnx')), '--task', 'serials', '--limit', '32', '--epochs', '1', '--batch', '8', '--eval-limit', '20', '-o', out];
+    const r = await runCli([...argv, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as {
+      objective: string;
+      steps: number;
+      heldOut: Record<'fp32' | 'ptq' | 'qat', { metric: string }>;
+      latencyMs: Record<'fp32' | 'qat', { p50: number; p99: number }>;
+    };
+    assert.equal(j.objective, 'ctc+kd');
+    assert.equal(j.steps, 4);
+    assert.equal(j.heldOut.qat.metric, 'cer');
+    assert.ok(j.latencyMs.fp32.p50 > 0 && j.latencyMs.qat.p99 >= j.latencyMs.qat.p50);
+    const alone = await runCli([...argv, '--kd', '0', '--json']);
+    assert.equal((JSON.parse(alone.stdout) as { objective: string }).objective, 'ctc');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

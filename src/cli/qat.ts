@@ -1,6 +1,7 @@
 // `edgefit qat <model> --task … -o out.onnx`: static int8 (QDQ) as the starting point, then
 // quantization-aware training with the fp32 model as teacher, then the fp32, PTQ and QAT models scored
-// side by side on held-out items (the task's test split). `edgefit quantize --mode qat --calibration <task>` runs this with its defaults.
+// side by side on held-out items (the task's test split), and fp32 against QAT timed interleaved. On
+// an OCR task QAT trains with CTC on the texts mixed with the fp32 model per frame (qat-ocr.ts). `edgefit quantize --mode qat --calibration <task>` runs this with its defaults.
 
 import { loadTask } from '../data/task.js';
 import { evaluate } from '../eval/evaluate.js';
@@ -16,6 +17,9 @@ import { sampleSize } from '../train/dataset.js';
 import { quantizationAwareTraining } from '../train/qat.js';
 import { mnistSampleShape, taskInputs } from '../train/task-data.js';
 import type { Command } from './command.js';
+import { isOcrTask } from './ocr-task.js';
+import { timeInterleaved, timingFeeds } from './prune-pipeline.js';
+import { qatOnTexts } from './qat-ocr.js';
 
 async function score(model: Model, task: Awaited<ReturnType<typeof loadTask>>, limit: number) {
   const s = await createSession(model);
@@ -50,6 +54,13 @@ export const qatCommand: Command = {
       default: 0.05,
       description: 'AdamW learning rate in quantization steps (weights train in units of their scale; cosine decay)',
     },
+    {
+      name: 'kd',
+      type: 'number',
+      placeholder: 'a',
+      default: 0.5,
+      description: 'OCR tasks: weight of the fp32 model per frame, mixed with CTC on the texts (0: CTC alone)',
+    },
     { name: 'temperature', short: 'T', type: 'number', placeholder: 'T', default: 1, description: 'temperature of the KL to the fp32 model' },
     { name: 'limit', type: 'integer', placeholder: 'n', default: 256, description: 'training items at most' },
     { name: 'eval-limit', type: 'integer', placeholder: 'n', default: 200, description: 'held-out items scored at most' },
@@ -83,21 +94,38 @@ export const qatCommand: Command = {
       })();
     const ptq = await quantizeStatic(fp32, { scope: f.scope as string, quantizeDepthwise: !!f.depthwise }, { calibration });
     if (!f.json) ctx.log(`static int8 (scope ${f.scope}${f.depthwise ? ', depthwise too' : ''}): ${ptq.quantized.length} nodes; QAT on ${n} items …`);
-    const r = await quantizationAwareTraining({
-      teacher: fp32,
-      qdq: ptq.model,
-      train,
-      epochs: f.epochs as number,
-      batchSize: f.batch as number,
-      temperature: f.temperature as number,
-      optimizer: { lr: f.lr as number, cosine: true },
-      seed,
-      threads: f.threads as number,
-      onEpoch: (e) => {
-        if (!f.json) ctx.log(`epoch ${e.epoch}  KL to fp32 ${e.loss.toExponential(3)}  ${e.seconds.toFixed(1)} s`);
-      },
-    });
+    const r = (await isOcrTask(task))
+      ? await qatOnTexts({
+          fp32,
+          qdq: ptq.model,
+          task,
+          limit: f.limit as number,
+          epochs: f.epochs as number,
+          batch: f.batch as number,
+          lr: f.lr as number,
+          kd: f.kd as number,
+          seed,
+          threads: f.threads as number,
+          log: (l) => !f.json && ctx.log(l),
+        })
+      : await quantizationAwareTraining({
+          teacher: fp32,
+          qdq: ptq.model,
+          train,
+          epochs: f.epochs as number,
+          batchSize: f.batch as number,
+          temperature: f.temperature as number,
+          optimizer: { lr: f.lr as number, cosine: true },
+          seed,
+          threads: f.threads as number,
+          onEpoch: (e) => {
+            if (!f.json) ctx.log(`epoch ${e.epoch}  KL to fp32 ${e.loss.toExponential(3)}  ${e.seconds.toFixed(1)} s`);
+          },
+        });
     writeModel(r.model, out);
+    const timing = await timeInterleaved(fp32, r.model, await timingFeeds(await loadTask(task, { seed, split: 'test', limit: 5 }), fp32), {
+      threads: f.threads as number,
+    });
     const held = await loadTask(task, { seed, split: 'test' });
     const limit = f['eval-limit'] as number;
     const result = {
@@ -108,6 +136,8 @@ export const qatCommand: Command = {
       steps: r.steps,
       stepsPerSecond: r.stepsPerSecond,
       trainableParameters: r.trainableParams,
+      objective: 'objective' in r ? r.objective : 'kd',
+      latencyMs: { fp32: { p50: timing.a.p50, p99: timing.a.p99 }, qat: { p50: timing.b.p50, p99: timing.b.p99 } },
       heldOut: { fp32: await score(fp32, held, limit), ptq: await score(ptq.model, held, limit), qat: await score(r.model, held, limit) },
     };
     if (f.json) {
@@ -116,6 +146,10 @@ export const qatCommand: Command = {
     }
     const h = result.heldOut;
     ctx.log(`held-out ${h.fp32.metric} (${h.fp32.n} items): fp32 ${h.fp32.value.toFixed(4)}, PTQ ${h.ptq.value.toFixed(4)}, QAT ${h.qat.value.toFixed(4)}`);
+    const l = result.latencyMs;
+    ctx.log(
+      `latency (interleaved, ${f.threads} thread): p50 ${l.fp32.p50.toFixed(2)} → ${l.qat.p50.toFixed(2)} ms (${(l.fp32.p50 / l.qat.p50).toFixed(2)}×), p99 ${l.fp32.p99.toFixed(2)} → ${l.qat.p99.toFixed(2)} ms (${(l.fp32.p99 / l.qat.p99).toFixed(2)}×)`,
+    );
     ctx.log(`wrote ${out}`);
     return 0;
   },

@@ -216,6 +216,33 @@ test('per-layer ratios: only the named layer group is pruned, by its own ratio',
   await assert.rejects(() => pruneStructured(m, { layerRatios: ['nope=0.5'] }), /no layer named 'nope'/);
 });
 
+test('wide scope: the ratio only in the groups at least half as wide as the widest prunable one', async () => {
+  const m = zooModels()
+    .find((e) => e.name === 'resnet-tiny')!
+    .build();
+  const { groups } = await pruneStructured(m, { ratio: 0.5, multiple: 1, scope: 'wide' });
+  // widths 8, 8, 16, 16, 32, 32 and the 10 classifier outputs (fixed): 16 and over lose half
+  assert.deepEqual(
+    groups.map((g) => [g.channels, g.kept]),
+    [
+      [8, 8],
+      [8, 8],
+      [16, 8],
+      [16, 8],
+      [32, 16],
+      [32, 16],
+      [10, 10],
+    ],
+  );
+  // excluding the widest groups makes the 16s the widest: the 8s are now wide
+  const ex = groups.filter((g) => g.channels === 32).flatMap((g) => g.sources);
+  const r = await pruneStructured(m, { ratio: 0.5, multiple: 1, scope: 'wide', exclude: ex });
+  assert.deepEqual(
+    r.groups.map((g) => g.kept),
+    [4, 4, 8, 8, 32, 32, 10],
+  );
+});
+
 test('taylor importance: |Σ w·g| per channel slice; required only when something is removed', async () => {
   const { taylorNorms } = await import('./prune/importance.js');
   // w, g [2, 3] along axis 0: |1·1 + 2·(−1) + 3·0| = 1, |4·1 + 5·1 + 6·1| = 15

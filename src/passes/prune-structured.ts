@@ -19,7 +19,7 @@ export interface PruneStructuredParams {
   [k: string]: number | boolean | string | string[] | undefined;
   ratio?: number;
   method?: ImportanceMethod;
-  scope?: 'layer' | 'global';
+  scope?: 'layer' | 'global' | 'wide';
   multiple?: number;
   exclude?: string[];
   /** 'layer=ratio' entries: a ratio for the group of that layer, overriding `ratio`. */
@@ -131,7 +131,13 @@ export const pruneStructuredPass: Pass<PruneStructuredParams> = {
       default: 'l1',
       description: 'importance: L1 or L2 weight norm, |BatchNorm scale|, or first-order Taylor |Σ w·∂L/∂w| on the training samples (in a chain)',
     },
-    scope: { type: 'enum', values: ['layer', 'global'], default: 'layer', description: 'the same ratio in every group, or one ranking over all groups' },
+    scope: {
+      type: 'enum',
+      values: ['layer', 'global', 'wide'],
+      default: 'layer',
+      description:
+        'the same ratio in every group; only in the groups at least half as wide as the widest (where late CNN stages spend their time); or one ranking over all groups',
+    },
     multiple: { type: 'integer', default: 8, min: 1, description: 'kept channel counts are rounded up to a multiple of this (heads: 1)' },
     exclude: { type: 'string[]', default: [], description: 'layer (node) names whose groups are left alone' },
     layerRatios: { type: 'string[]', default: [], description: "per-layer ratios as 'layer=ratio' (the layer's whole group), overriding ratio" },

@@ -3,36 +3,11 @@
 // label is missing or does not fit the frames neither train nor produce NaN.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { GraphBuilder } from '../onnx/builder.js';
-import { DataType } from '../onnx/dtype.js';
-import type { Model } from '../onnx/model.js';
 import { randn, normal, rng } from '../zoo/rng.js';
 import { ctcBatchTargets, ctcGradients, openCtcLoop, trainCtc, type CtcData } from './ctc-train.js';
+import { seqData as data, seqModel } from './test-seq-model.js';
 
-const T = 6;
 const C = 5;
-
-/** x [B, 6, 4] → MatMul [4, 8] → Tanh (smooth, for finite differences) → MatMul [8, 5] → Softmax: a per-frame CTC head (blank 0). */
-function seqModel(seed: number, frames = true): Model {
-  const g = normal(rng(seed));
-  const b = new GraphBuilder();
-  const x = b.input('x', DataType.FLOAT, frames ? ['b', T, 4] : ['b', 4]);
-  const h = b.op('Tanh', [b.op('MatMul', [x, b.floats('w1', [4, 8], randn(32, 0.7, g))])]);
-  const z = b.op('MatMul', [h, b.floats('w2', [8, C], randn(8 * C, 0.7, g))], {}, { outputs: ['logits'] });
-  b.output(b.op('Softmax', [z], { axis: -1 }, { outputs: ['probs'] }));
-  return b.model();
-}
-
-function data(n: number, labels: (number[] | undefined)[]): CtcData {
-  return {
-    x: randn(n * T * 4, 1, normal(rng(11))),
-    sampleShape: [T, 4],
-    labels: Array.from({ length: n }, (_, i) => {
-      const l = labels[i % labels.length];
-      return l && Int32Array.from(l);
-    }),
-  };
-}
 
 test('the training graph gives the gradient of the mean CTC loss (finite differences), unfit samples excluded', async () => {
   const model = seqModel(1);

@@ -13,6 +13,7 @@ import { Tensor } from '../onnx/tensor.js';
 import { DataType } from '../onnx/dtype.js';
 import { createSession } from '../runtime/session.js';
 import { ctcTargets, type CtcTargets } from './ctc.js';
+import { mixTeacher, openCtcTeacher } from './ctc-teacher.js';
 import { LOSS_INPUTS } from './losses.js';
 import { withWeights } from './loop.js';
 import { lrAt, TsOptimizer, type OptimizerConfig } from './optimizers.js';
@@ -38,6 +39,12 @@ export interface CtcTrainOptions extends StepResumeOptions {
   batchSize?: number;
   /** Parameters that train (default: every float weight). */
   trainable?: string[];
+  /** A teacher with the same frame output: its per-frame probabilities are mixed into the targets (ctc-teacher.ts). */
+  teacher?: Model;
+  /** Weight of the teacher term, α in (1 − α)·CTC + α·KD (default 0.5 with a teacher). */
+  kdAlpha?: number;
+  /** Keep the teacher's probabilities of each sample once computed (default true). */
+  cacheTeacher?: boolean;
   seed?: number;
   threads?: number;
   /** Epoch milliseconds: no step starts after it; the weights of the last step are kept. */
@@ -70,6 +77,8 @@ export interface CtcTrainResult {
   resumedFromStep: number;
   /** Training wall time, the killed runs' included. */
   wallMs: number;
+  /** Teacher runs (0 without a teacher; with the cache, about one per batch of the first epoch). */
+  teacherRuns: number;
 }
 
 /** The forward graph and the training graph over the same weights, and the output's frame layout. */
@@ -193,7 +202,8 @@ export async function ctcGradients(L: CtcLoop, x: ort.Tensor, t: CtcTargets, par
 /** What must match for a checkpoint to be resumed: the settings, the samples, their labels and the starting weights. */
 function fingerprint(opts: CtcTrainOptions, L: CtcLoop, batchSize: number, seed: number, start: readonly Float32Array[]): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ kind: 'ctc', steps: opts.steps, lr: opts.lr, batchSize, seed, blank: L.blank, shape: opts.data.sampleShape }));
+  const kd = opts.teacher ? (opts.kdAlpha ?? 0.5) : 0;
+  h.update(JSON.stringify({ kind: 'ctc', steps: opts.steps, lr: opts.lr, batchSize, seed, blank: L.blank, shape: opts.data.sampleShape, kd }));
   h.update(JSON.stringify(L.tg.params.map((p) => [p.name, p.dims])));
   h.update(JSON.stringify(opts.data.labels.map((l) => (l ? Array.from(l) : null))));
   for (const v of [opts.data.x, ...start]) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
@@ -217,6 +227,9 @@ export async function trainCtc(opts: CtcTrainOptions): Promise<CtcTrainResult> {
   const resume = new StepResume(opts, fingerprint(opts, L, batchSize, seed, start), seed, ts);
   const probe = Int32Array.from({ length: batchSize }, (_, i) => i);
   resume.lossBefore ??= (await ctcBatchTargets(L, opts.data, probe, ts.params)).targets.meanLoss;
+  const teacher = opts.teacher
+    ? await openCtcTeacher(opts.teacher, opts.data, { frames: L.frames, classes: L.classes, threads: opts.threads, cache: opts.cacheTeacher })
+    : undefined;
   const history: CtcStepRecord[] = [];
   const orders = new Map<number, Int32Array>();
   let skipped = 0;
@@ -230,16 +243,18 @@ export async function trainCtc(opts: CtcTrainOptions): Promise<CtcTrainResult> {
     }
     const idx = batchOf(step, n, batchSize, seed, orders);
     const { x, targets } = await ctcBatchTargets(L, opts.data, idx, ts.params);
+    if (teacher) mixTeacher(targets, await teacher.probs(idx), opts.kdAlpha ?? 0.5);
     const rec = { step: step + 1, loss: targets.meanLoss, feasible: targets.feasible, batch: idx.length };
     history.push(rec);
     opts.onStep?.(rec);
-    if (targets.feasible === 0) skipped++;
+    if (targets.feasible === 0 && !teacher) skipped++;
     else ts.update(await ctcGradients(L, x, targets, ts.params), lrAt(optimizer, step, opts.steps));
     resume.afterStep(step + 1, opts.steps);
   }
   const lossAfter = (await ctcBatchTargets(L, opts.data, probe, ts.params)).targets.meanLoss;
   await L.train.release();
   await L.forward.release();
+  await teacher?.release();
   const values = new Map(L.tg.params.map((p, j) => [p.name, ts.params[j]!.slice()]));
   return {
     model: withWeights(opts.model, values),
@@ -251,5 +266,6 @@ export async function trainCtc(opts: CtcTrainOptions): Promise<CtcTrainResult> {
     ...(stopped ? { stopped } : {}),
     resumedFromStep: resume.resumedFromStep,
     wallMs: resume.elapsedMs(),
+    teacherRuns: teacher?.runs ?? 0,
   };
 }

@@ -1,6 +1,8 @@
 // Which channel classes go: groups of coupled layers (a residual chain, a conv and the SE gate that
 // multiplies it) keep the same number of channels; that number is rounded up to a multiple (ORT's
-// kernels run faster on such widths); per-layer ratio, or one global ranking of normalised scores.
+// kernels run faster on such widths); per-layer ratio, the ratio in the wide groups only, or one
+// global ranking of normalised scores. The wide groups are where a CNN's late stages spend their time
+// (PaddleOCR rec: the 240- and 480-channel blocks), and the narrow early ones are the most sensitive.
 
 import type { Skipped } from '../pass.js';
 import type { DependencyGraph } from './dependency-graph.js';
@@ -17,7 +19,8 @@ export interface SelectOptions {
   /** Ratios for the groups of named layers (layer scope), overriding `ratio`. */
   layerRatios?: ReadonlyMap<string, number>;
   multiple: number;
-  scope: 'layer' | 'global';
+  /** layer: the ratio in every group; wide: only in groups at least half as wide as the widest prunable one; global: one ranking. */
+  scope: 'layer' | 'global' | 'wide';
   /** Source nodes whose groups are left alone. */
   exclude?: readonly string[];
 }
@@ -73,6 +76,14 @@ function roundedKeep(total: number, want: number, m: number): number {
   return Math.min(total, Math.max(keep, Math.min(m, total), 1));
 }
 
+/** Channels of the widest group that has a prunable channel and is not excluded. */
+function widestPrunable(dg: DependencyGraph, groups: Group[], exclude: readonly string[] | undefined): number {
+  let w = 0;
+  for (const grp of groups)
+    if (grp.classes.some((c) => !dg.sets.fixed(c)) && !grp.sources.some((s) => exclude?.includes(s.node.name))) w = Math.max(w, grp.classes.length);
+  return w;
+}
+
 export function selectChannels(
   dg: DependencyGraph,
   scores: Float64Array,
@@ -93,6 +104,7 @@ export function selectChannels(
     all.sort((a, b) => a - b);
     threshold = all[Math.floor(all.length * opts.ratio) - 1] ?? -Infinity;
   }
+  const wide = opts.scope === 'wide' ? widestPrunable(dg, groups, opts.exclude) / 2 : 0;
   for (const grp of groups) {
     const names = grp.sources.map((s) => s.node.name || s.node.outputs[0]!);
     const free = grp.classes.filter((c) => !dg.sets.fixed(c));
@@ -111,10 +123,9 @@ export function selectChannels(
     if (free.length === 0) continue;
     const mean = [...grp.score.values()].reduce((a, b) => a + b, 0) / grp.classes.length || 1;
     const own = grp.sources.map((s) => opts.layerRatios?.get(s.node.name)).find((r) => r !== undefined);
+    const ratio = own ?? (grp.classes.length >= wide ? opts.ratio : 0);
     const want =
-      opts.scope === 'global' && own === undefined
-        ? free.filter((c) => grp.score.get(c)! / mean <= threshold).length
-        : Math.floor(grp.classes.length * (own ?? opts.ratio));
+      opts.scope === 'global' && own === undefined ? free.filter((c) => grp.score.get(c)! / mean <= threshold).length : Math.floor(grp.classes.length * ratio);
     const m = grp.unit > 1 ? 1 : opts.multiple;
     const n = Math.min(free.length, grp.classes.length - roundedKeep(grp.classes.length, want, m));
     if (n <= 0) continue;

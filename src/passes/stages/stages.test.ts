@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { GraphBuilder } from '../../onnx/builder.js';
 import { DataType } from '../../onnx/dtype.js';
 import { EdgefitError } from '../../onnx/errors.js';
-import { ctcBatchTargets, openCtcLoop } from '../../train/ctc-train.js';
+import * as ort from 'onnxruntime-node';
+import { createSession } from '../../runtime/session.js';
+import { ctcTargets } from '../../train/ctc.js';
 import type { Model } from '../../onnx/model.js';
 import { buildMlp } from '../../train/models.js';
 import { trainStage } from '../../train/stage-train.js';
@@ -125,34 +127,50 @@ function frameModel(seed: number): Model {
   return b.model();
 }
 
-test('on samples with texts (an OCR task), recover trains with CTC on the texts, not towards the teacher', async () => {
-  const texts = [[1, 2], [3], [2, 2], [1, 3, 1]];
-  const trainData: StageData = {
-    x: randn(16 * 15, 1, normal(rng(8))),
-    sampleShape: [5, 3],
-    sequences: Array.from({ length: 16 }, (_, i) => Int32Array.from(texts[i % 4]!)),
-    blank: 0,
-  };
-  const ctcLoss = async (m: Model) => {
-    const ctc = { x: trainData.x, sampleShape: trainData.sampleShape, labels: trainData.sequences! };
-    const L = await openCtcLoop(m, ctc, { blank: 0 });
-    const params = L.tg.params.map((p) => Float32Array.from(m.graph.initializers.get(p.name)!.toFloat32()));
-    const loss = (
-      await ctcBatchTargets(
-        L,
-        ctc,
-        Int32Array.from({ length: 16 }, (_, i) => i),
-        params,
-      )
-    ).targets.meanLoss;
-    await L.train.release();
-    await L.forward.release();
-    return loss;
-  };
+// samples with texts, as an OCR task's are, and the mean CTC loss of a model on them
+const texts = [[1, 2], [3], [2, 2], [1, 3, 1]];
+const trainData: StageData = {
+  x: randn(16 * 15, 1, normal(rng(8))),
+  sampleShape: [5, 3],
+  sequences: Array.from({ length: 16 }, (_, i) => Int32Array.from(texts[i % 4]!)),
+  blank: 0,
+};
+/** The mean CTC loss on the texts of the model's frames, run as it is (float or QDQ). */
+const ctcLoss = async (m: Model) => {
+  const session = await createSession(m, { threads: 1 });
+  const out = (await session.run({ x: new ort.Tensor('float32', trainData.x, [16, 5, 3]) }))[m.graph.outputs[0]!.name]!;
+  await session.release();
+  return ctcTargets(out.data as Float32Array, out.dims, trainData.sequences!, 0).meanLoss;
+};
+
+test('on samples with texts (an OCR task), recover trains with CTC on the texts; kd mixes the teacher in', async () => {
   const start = frameModel(1);
-  const r = await runStage('recover', start, { steps: 150, lr: 3e-2, batch: 8 }, { teacher: frameModel(2), trainData });
+  const teacher = frameModel(2);
+  const r = await runStage('recover', start, { steps: 150, lr: 3e-2, batch: 8, kd: 0 }, { teacher, trainData });
   assert.equal(r.record.stats.objective, 'ctc');
   assert.equal(r.record.stats.steps, 150);
+  assert.equal(r.record.stats.teacherRuns, 0);
   const [before, after] = [await ctcLoss(start), await ctcLoss(r.model)];
   assert.ok(after < 0.5 * before, `CTC loss on the texts ${before} → ${after}`);
+  // the default mixes the teacher (which disagrees with the texts) in: the texts still teach
+  const mixed = await runStage('recover', start, { steps: 150, lr: 3e-2, batch: 8 }, { teacher, trainData });
+  assert.equal(mixed.record.stats.objective, 'ctc+kd');
+  assert.ok(Number(mixed.record.stats.teacherRuns) > 0);
+  const m = await ctcLoss(mixed.model);
+  assert.ok(m < 0.8 * before && m > after, `CTC loss on the texts ${before} → ${m} mixed, ${after} alone`);
+});
+
+test('on samples with texts, qat trains with CTC mixed with the teacher and exports the same QDQ graph', async () => {
+  const fp32 = frameModel(1);
+  const calibration = (): AsyncIterable<Feeds> =>
+    (async function* () {
+      yield { x: { type: 'float32', dims: [16, 5, 3], data: trainData.x } };
+    })();
+  const qdq = (await quantizeStatic(fp32, { scope: 'all' }, { calibration })).model;
+  const r = await runStage('qat', qdq, { steps: 60, lr: 0.1, batch: 8 }, { teacher: fp32, trainData });
+  assert.equal(r.record.stats.objective, 'ctc+kd');
+  assert.equal(r.model.graph.nodes.length, qdq.graph.nodes.length, 'the same QDQ graph');
+  assert.notDeepEqual(weights(r.model), weights(qdq), 'some int8 codes moved');
+  const [before, after] = [await ctcLoss(qdq), await ctcLoss(r.model)];
+  assert.ok(after < before, `CTC loss of the exported QDQ model ${before} → ${after}`);
 });

@@ -1,0 +1,103 @@
+// The teacher term of CTC training (knowledge distillation per frame, Hinton et al. 2015 at T = 1): the
+// teacher's frame probabilities p_t are mixed into the CTC targets, (1 − α)·γ_t + α·p_t, so the one
+// per-frame cross-entropy of the training graph has the gradient (1 − α)·∇CTC + α·∇Σ_t KL(p_t ‖ q_t).
+// A sample whose text does not fit (or has none) still learns from the teacher alone. The teacher's
+// probabilities are computed when a sample is first drawn and, with `cache`, kept for later steps (up to
+// `cacheBytes`), so an epoch after the first runs no teacher at all.
+
+import * as ort from 'onnxruntime-node';
+import { UsageError } from '../onnx/errors.js';
+import type { Model } from '../onnx/model.js';
+import { createSession } from '../runtime/session.js';
+import type { CtcTargets } from './ctc.js';
+import { logitsTensor } from './recover.js';
+
+export interface CtcTeacher {
+  /** The teacher's frame probabilities of samples `idx`, back to back: [k·T·C]. */
+  probs(idx: ArrayLike<number>): Promise<Float32Array>;
+  /** Teacher runs so far (a run computes the samples of one batch that were not cached). */
+  readonly runs: number;
+  release(): Promise<void>;
+}
+
+export interface CtcTeacherOptions {
+  frames: number;
+  classes: number;
+  threads?: number;
+  /** Keep each sample's probabilities once computed (default true). */
+  cache?: boolean;
+  /** Most bytes the cache holds (default 1 GiB); samples past it are recomputed when drawn. */
+  cacheBytes?: number;
+}
+
+export async function openCtcTeacher(teacher: Model, data: { x: Float32Array; sampleShape: number[] }, opts: CtcTeacherOptions): Promise<CtcTeacher> {
+  const tensor = logitsTensor(teacher);
+  const m = teacher.clone();
+  m.graph.outputs = [{ name: tensor }];
+  const session = await createSession(m, { threads: opts.threads ?? 1 });
+  const input = session.inputNames[0]!;
+  const size = data.sampleShape.reduce((p, q) => p * q, 1);
+  const per = opts.frames * opts.classes;
+  const cap = opts.cache === false ? 0 : Math.floor((opts.cacheBytes ?? 2 ** 30) / (per * 4));
+  const cache = new Map<number, Float32Array>();
+  let runs = 0;
+  const compute = async (missing: number[]): Promise<Float32Array[]> => {
+    const x = new Float32Array(missing.length * size);
+    for (const [i, j] of missing.entries()) x.set(data.x.subarray(j * size, (j + 1) * size), i * size);
+    const out = (await session.run({ [input]: new ort.Tensor('float32', x, [missing.length, ...data.sampleShape]) }))[tensor]!;
+    runs++;
+    if (out.dims.length !== 3 || out.dims[1] !== opts.frames || out.dims[2] !== opts.classes)
+      throw new UsageError(
+        `the teacher's '${tensor}' is [${out.dims.join(', ')}] and the student's frames are [N, ${opts.frames}, ${opts.classes}]: they must match`,
+        'distil from a teacher with the same output (the source model of the chain)',
+      );
+    const logits = out.data as Float32Array;
+    return missing.map((_, i) => softmaxRows(logits.subarray(i * per, (i + 1) * per), opts.classes));
+  };
+  return {
+    get runs() {
+      return runs;
+    },
+    async probs(idx) {
+      const ids = Array.from(idx);
+      const missing = [...new Set(ids.filter((j) => !cache.has(j)))];
+      const fresh = new Map<number, Float32Array>();
+      if (missing.length) for (const [i, p] of (await compute(missing)).entries()) fresh.set(missing[i]!, p);
+      for (const [j, p] of fresh) if (cache.size < cap) cache.set(j, p);
+      const all = new Float32Array(ids.length * per);
+      for (const [i, j] of ids.entries()) all.set((cache.get(j) ?? fresh.get(j))!, i * per);
+      return all;
+    },
+    release: () => session.release(),
+  };
+}
+
+/** Row-wise softmax of [rows, C] logits (float64 sums). */
+function softmaxRows(x: Float32Array, C: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let o = 0; o < x.length; o += C) {
+    let m = -Infinity;
+    for (let k = 0; k < C; k++) m = Math.max(m, x[o + k]!);
+    let z = 0;
+    for (let k = 0; k < C; k++) z += Math.exp(x[o + k]! - m);
+    for (let k = 0; k < C; k++) out[o + k] = Math.exp(x[o + k]! - m) / z;
+  }
+  return out;
+}
+
+/**
+ * The batch's targets with the teacher mixed in: (1 − α)·γ + α·p on a sample whose text fits, p alone on
+ * the others; every sample's frames weigh 1/N. `t` is changed in place and returned.
+ */
+export function mixTeacher(t: CtcTargets, probs: Float32Array, alpha: number): CtcTargets {
+  if (!(alpha >= 0 && alpha <= 1)) throw new UsageError(`the distillation weight must be in [0, 1], got ${alpha}`);
+  if (probs.length !== t.target.length) throw new UsageError(`teacher probabilities of ${probs.length} values for targets of ${t.target.length}`);
+  const N = t.loss.length;
+  const per = t.target.length / N;
+  for (let i = 0; i < N; i++) {
+    const a = Number.isFinite(t.loss[i]!) ? alpha : 1;
+    for (let r = i * per; r < (i + 1) * per; r++) t.target[r] = (1 - a) * t.target[r]! + a * probs[r]!;
+  }
+  t.weight.fill(1 / N);
+  return t;
+}
