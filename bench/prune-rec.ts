@@ -8,9 +8,10 @@
 //   eval    each model and its int8 (clean-fp32 → quantize-static int8-chains) against the source's: CER
 //           on 200 held-out items with 95% intervals; p50/p99 at batch 1, interleaved in one process
 //   widths  int8 speed of the same prune at multiples 8, 16 and 32, untrained (speed does not depend on weights)
+//   scopes  untrained int8 speed over the fp32 source of the search's cuts: scope layer and wide, ratio 0.125–0.25
 //   tail    round2's int8 against int8 alone at 4,000 interleaved samples each, speed-ups with bootstrap
 //           intervals (eval's 400 samples leave p99 to a handful of slow runs)
-//   node --import tsx bench/prune-rec.ts [--only round1,round2,eval,widths,tail] [--work dir]
+//   node --import tsx bench/prune-rec.ts [--only round1,round2,eval,widths,scopes,tail] [--work dir]
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ import { weightGradients } from '../src/train/taylor-gradients.js';
 import { speedupInterval } from './lib/ratio-interval.js';
 
 const args = process.argv.slice(2);
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : ['round1', 'round2', 'eval', 'widths', 'tail'];
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : ['round1', 'round2', 'eval', 'widths', 'scopes', 'tail'];
 const WORK = args.includes('--work') ? args[args.indexOf('--work') + 1]! : join(process.cwd(), 'tmp', 'prune-rec');
 const SOURCE = join(process.cwd(), 'node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_PP-OCRv4_rec_infer.onnx');
 const GROUPS = ['12', '14', '16', '18', '28', '30'].map((k) => `p2o.Conv.${k}`);
@@ -114,6 +115,26 @@ const stages: Record<string, () => Promise<void>> = {
     }
     results.eval = { items: held.size, timingInput: feeds.x?.dims, int8: `clean-fp32 → quantize-static ${JSON.stringify(INT8)}`, ...out };
   },
+  /** Untrained int8 speed of the search's cuts (Taylor ranks need training; speed does not depend on weights): scope layer against wide, against the fp32 source. */
+  async scopes() {
+    const { src, int8, s8, feeds } = await int8Setup(32);
+    const rows = [];
+    for (const [scope, ratio] of [
+      ['layer', 0],
+      ['layer', 0.125],
+      ['layer', 0.25],
+      ['wide', 0.125],
+      ['wide', 0.1875],
+      ['wide', 0.25],
+    ] as const) {
+      const m8 = ratio ? await int8((await pruneStructured(src, { ratio, scope, multiple: 16 })).model) : s8;
+      const t = await timeInterleaved(src, m8, feeds, { rounds: 16, iterations: 25 });
+      const [p50, p99] = (['p50', 'p99'] as const).map((st) => speedupInterval(t.samplesMs.a, t.samplesMs.b, st)!);
+      rows.push({ scope, ratio, fp32Source: t.a, int8: t.b, speedupOverFp32: { p50, p99 } });
+      console.log(`${scope} ${ratio}: int8 over the fp32 source p50 ${p50!.value.toFixed(2)}×, p99 ${p99!.value.toFixed(2)}×`);
+    }
+    results.scopes = rows;
+  },
   /** The round-2 model's int8 against int8 alone, at 10× eval's samples, with bootstrap intervals of the speed-ups. */
   async tail() {
     const { s8, int8, feeds } = await int8Setup(64);
@@ -152,4 +173,4 @@ for (const s of only) {
 // stages run apart keep each other's figures
 const RESULT = join(process.cwd(), 'bench', 'results', 'prune-rec.json');
 const before = existsSync(RESULT) ? (JSON.parse(readFileSync(RESULT, 'utf8')).results ?? {}) : {};
-if (results.eval || results.widths || results.tail) writeBenchFile('prune-rec', 1, { ...before, ...results });
+if (results.eval || results.widths || results.scopes || results.tail) writeBenchFile('prune-rec', 1, { ...before, ...results });
