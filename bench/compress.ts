@@ -2,9 +2,10 @@
 // trained alone, with the teacher cached and not; QAT against PTQ on PaddleOCR rec (CER on held-out
 // serials, latency p50/p99 of fp32 / PTQ / QAT interleaved in one run); LoRA against full fine-tuning
 // of the PaddleOCR cls backbone on parts (accuracy, trainable parameters, peak RSS, time per epoch,
-// each in its own child process).
+// each in its own child process); seconds per CTC step on rec with the teacher cached, not cached, and none
+// (bench/lib/ctc-kd-speed.ts).
 //   npm run bench -- compress                          every section
-//   COMPRESS_ONLY=mnist,rec,lora node --import tsx bench/compress.ts
+//   COMPRESS_ONLY=mnist,rec,lora,ctckd node --import tsx bench/compress.ts
 //   COMPRESS_REC_DIR=dir: where ptq.onnx and qat.onnx of rec are (from `edgefit qat … --scope all`)
 // Sections run separately merge into bench/results/compress.json.
 
@@ -27,11 +28,12 @@ import { finetune } from '../src/train/finetune.js';
 import { trainModel } from '../src/train/loop.js';
 import { buildMlp } from '../src/train/models.js';
 import { modelNormalisation, taskSplits } from '../src/train/task-data.js';
+import { ctcKdSpeed } from './lib/ctc-kd-speed.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const THREADS = 1;
-const SECTIONS = ['mnist', 'rec', 'lora'];
+const SECTIONS = ['mnist', 'rec', 'lora', 'ctckd'];
 const only = (process.env.COMPRESS_ONLY ?? SECTIONS.join(',')).split(',');
 const ASSETS = join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets');
 
@@ -219,6 +221,7 @@ else {
   if (only.includes('mnist')) got.mnist = await mnist();
   if (only.includes('rec')) got.rec = await rec();
   if (only.includes('lora')) got.lora = lora();
+  if (only.includes('ctckd')) got.ctcKdSpeed = await ctcKdSpeed(join(ASSETS, 'ch_PP-OCRv4_rec_infer.onnx'), 16, 16);
   // read back just before writing: sections run in separate processes merge
   const results = { ...load(), ...got };
   console.log(`wrote ${writeBenchFile('compress', THREADS, results, root)}`);
