@@ -18,7 +18,9 @@ export interface KdSpeedRow {
 export async function ctcKdSpeed(recPath: string, steps: number, batch: number): Promise<KdSpeedRow[]> {
   const model = await preparedForPruning(readModel(recPath)); // opset 17 with constant initializers, as the search trains it
   const { trainData: d } = await stageDataFromTask({ ref: 'serials', seed: 0 }, model, Math.ceil((steps * batch) / 4));
-  const data = { x: d.x, sampleShape: d.sampleShape, labels: d.sequences ?? [] };
+  if (!d.sequences || d.blank === undefined) throw new Error('serials samples came without texts: CTC needs them');
+  const data = { x: d.x, sampleShape: d.sampleShape, labels: d.sequences };
+  const blank = d.blank;
   const rows: KdSpeedRow[] = [];
   const variants = [
     ['ctc alone', {}],
@@ -27,10 +29,10 @@ export async function ctcKdSpeed(recPath: string, steps: number, batch: number):
   ] as const;
   for (const [variant, extra] of variants) {
     const t0 = performance.now();
-    const r = await trainCtc({ model, data, blank: d.blank ?? 0, steps, lr: 3e-4, batchSize: batch, seed: 0, ...extra });
+    const r = await trainCtc({ model, data, blank, steps, lr: 3e-4, batchSize: batch, seed: 0, ...extra });
     const secondsPerStep = (performance.now() - t0) / 1000 / steps;
-    rows.push({ variant, steps, secondsPerStep, teacherRuns: r.teacherRuns ?? 0 });
-    console.log(`${variant}: ${secondsPerStep.toFixed(2)} s/step (${(1 / secondsPerStep).toFixed(3)} steps/s), teacher runs ${r.teacherRuns ?? 0}`);
+    rows.push({ variant, steps, secondsPerStep, teacherRuns: r.teacherRuns });
+    console.log(`${variant}: ${secondsPerStep.toFixed(2)} s/step (${(1 / secondsPerStep).toFixed(3)} steps/s), teacher runs ${r.teacherRuns}`);
   }
   return rows;
 }
