@@ -153,7 +153,7 @@ export const pruneStructuredPass: Pass<PruneStructuredParams> = {
   // Taylor ranks by the task loss: on PaddleOCR rec, a quarter of Conv.18's group cut by Taylor cost
   // 5.4% CER where L1 cost 100% (docs/prune.md). And ORT's uint8 kernels want widths that are multiples
   // of 16: half of rec's six wide groups kept at 120 channels ran int8 1.11× faster than unpruned int8,
-  // at 128 channels 1.25× (`npm run bench -- prune-rec --only widths`). Scope 'wide' leaves the narrow,
+  // at 128 channels 1.25× (`node --import tsx bench/prune-rec.ts --only widths`). Scope 'wide' leaves the narrow,
   // sensitive early groups alone: on rec, int8 after wide 0.25 ran 3.11× the fp32 source at p50 (layer
   // 0.25: 3.27×, int8 alone 2.41×; bench/prune-rec.ts stage scopes) and recovered to CER 0.049 in 200
   // CTC+KD steps (source 0.043; docs/prune.md).
