@@ -144,3 +144,22 @@ test('chains: a run stopped after any number of measurements resumes to the same
     for (const [key, n] of w.executions) assert.equal(n, 1, `stopped after ${k}: ${key} built ${n} times`);
   }
 });
+
+test('chains: a longer recovery of the chain that could be fastest runs before QAT, and is quantized at once', async () => {
+  const w = world();
+  const out = await run(w, 1500_000, DEEP);
+  const at = (label: string) => {
+    const i = w.builds.indexOf(label);
+    assert.ok(i >= 0, `${label} built: ${w.builds.join('\n')}`);
+    return i;
+  };
+  const longer = `${P50} → recover +300 (400 in all)`;
+  const firstQat = w.builds.findIndex((l) => l.endsWith('→ qat 100'));
+  assert.ok(firstQat > 0);
+  // P50 recovered longer (5.2 ms, quantizes to about 2.9) before QAT of an int8 chain at 5.7 ms
+  assert.ok(at(longer) < firstQat);
+  // its quantized forms next, before anything else
+  assert.deepEqual(w.builds.slice(at(longer) + 1, at(longer) + 3).sort(), [`${longer} → quantize-dynamic`, `${longer} → quantize-static`]);
+  assert.ok(at(`${longer} → quantize-static`) < firstQat);
+  assert.match(out.choice.chosen?.config.label ?? '', /^prune-structured ratio=0.5 → recover 100 → recover \+300 .* → quantize-static → qat 100$/);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { extensionsOf, fixable, quantizeTails, type ChainPlan, type ChainState } from './chains.js';
+import { extensionsOf, fixable, isQuantized, quantizersOffFront, quantizeTails, type ChainPlan, type ChainState } from './chains.js';
 import type { StepKind } from './cost-model.js';
 import { depthFor } from './depth.js';
 import type { CandidateConfig } from '../types.js';
@@ -94,4 +94,28 @@ test('the quantizing tails that screened fastest on the source are appended to p
   );
   assert.deepEqual(ext[2]!.cfg.passes.slice(2), tails[0]!.steps);
   assert.equal(ext[2]!.kind, 'quantize');
+});
+
+test('a quantizer whose own candidates all screened off the front is not appended to other chains', () => {
+  const dyn = cfg('quantize-dynamic', ['upgrade-opset', { target: 17 }], ['quantize-dynamic', {}]); // prep passes before it still count as its own
+  const dyn2 = cfg('quantize-dynamic perChannel', ['quantize-dynamic', { perChannel: 0 }]);
+  const stat = cfg('quantize-static', ['quantize-static', {}]);
+  const both = cfg('dynamic then static', ['quantize-dynamic', {}], ['quantize-static', {}]); // two steps: nobody's own
+  // dynamic: both its own candidates off the front; static: on it
+  assert.deepEqual(quantizersOffFront(plan(3_600_000), [st(dyn, false), st(dyn2, false), st(stat, true), st(both, true), st(pr, true)], kind), [
+    'quantize-dynamic',
+  ]);
+  // one of its own near the front is enough to keep it
+  assert.deepEqual(quantizersOffFront(plan(3_600_000), [st(dyn, false), st(dyn2, true), st(stat, false)], kind), ['quantize-static']);
+  // none of its own screened (a chain of two does not count): kept
+  assert.deepEqual(quantizersOffFront(plan(3_600_000), [st(both, false), st(stat, true)], kind), []);
+  const p = { ...plan(3_600_000), offFront: ['quantize-dynamic'] };
+  assert.deepEqual(
+    extensionsOf(st(pr, true), p, kind).map((e) => e.cfg.label),
+    ['p → quantize-static', 'p → recover +300 (400 in all)'],
+  );
+  // a chain quantized by a quantizer off the front is still quantized: not quantized again
+  const prDyn = cfg('pd', ['prune-structured', { ratio: 0.5 }], ['recover', { steps: 100 }], ['quantize-dynamic', {}]);
+  assert.ok(isQuantized(prDyn, p));
+  assert.ok(!extensionsOf(st(prDyn, true), p, kind).some((e) => e.kind === 'quantize'));
 });

@@ -18,7 +18,12 @@ export interface ChainPlan {
    * the way that was fastest unpruned. Filled in by the search after the first screening.
    */
   tails?: { label: string; steps: { name: string; params: ParamValues }[] }[];
-  /** Of those, the ones whose output is a static int8 QDQ model (QAT applies after them). */
+  /**
+   * Quantizers not appended to other chains, because their own candidates screened off the front on the
+   * source (quantizersOffFront). Filled in by the search after the first screening.
+   */
+  offFront?: string[];
+  /** Of the quantizers, the ones whose output is a static int8 QDQ model (QAT applies after them). */
   qdq: string[];
   /** The recovery stage and its step totals, shortest first (the initial chains use the first). */
   recover?: { name: string; rungs: number[] };
@@ -90,6 +95,29 @@ export function quantizeTails(
   return out;
 }
 
+/**
+ * The quantizers not worth appending to other chains: those whose own candidates (the quantizer alone,
+ * after prep passes at most) were all screened and none is on or near the front. One that did not pay on
+ * the source (fp16 or weight-only int4 on a conv net) is not screened again after every pruned chain. A
+ * quantizer with no screened candidate of its own is kept: nothing is known against it.
+ */
+export function quantizersOffFront(plan: ChainPlan, screened: readonly ChainState[], kindOf: (name: string) => StepKind): string[] {
+  return plan.quantizers
+    .filter((q) => {
+      const own = screened.filter((s) => {
+        const steps = s.cfg.passes.filter((p) => kindOf(p.name) !== 'prep');
+        return steps.length === 1 && steps[0]!.name === q.name;
+      });
+      return own.length > 0 && !own.some((s) => s.nearFront);
+    })
+    .map((q) => q.name);
+}
+
+/** Whether a chain quantizes already (a quantizer or QAT among its steps). */
+export function isQuantized(cfg: CandidateConfig, plan: ChainPlan): boolean {
+  return cfg.passes.some((p) => plan.quantizers.some((q) => q.name === p.name) || p.name === plan.qat?.name);
+}
+
 export interface Extension {
   cfg: CandidateConfig;
   kind: 'quantize' | 'qat' | 'recover';
@@ -98,7 +126,7 @@ export interface Extension {
 /** The chains one stage longer than `s` that are worth screening, by the plan's rules. */
 export function extensionsOf(s: ChainState, plan: ChainPlan, kindOf: (name: string) => StepKind): Extension[] {
   const steps = s.cfg.passes;
-  const quantized = steps.some((p) => plan.quantizers.some((q) => q.name === p.name) || p.name === plan.qat?.name);
+  const quantized = isQuantized(s.cfg, plan);
   const substantive = steps.some((p) => kindOf(p.name) !== 'prep');
   const last = steps[steps.length - 1];
   const out: Extension[] = [];
@@ -107,7 +135,7 @@ export function extensionsOf(s: ChainState, plan: ChainPlan, kindOf: (name: stri
   // (a) quantize a promising chain that is not quantized yet (single passes already are candidates):
   //     each quantizer's defaults, and the tails that screened best on the source
   if (s.nearFront && substantive && !quantized && fixable('quantize', s.misses)) {
-    for (const q of plan.quantizers) append(q, 'quantize');
+    for (const q of plan.quantizers) if (!plan.offFront?.includes(q.name)) append(q, 'quantize');
     for (const t of plan.tails ?? [])
       out.push({ kind: 'quantize', cfg: { label: `${s.cfg.label} → ${t.label}`, passes: [...steps, ...t.steps], session: s.cfg.session } });
   }

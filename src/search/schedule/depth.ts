@@ -22,10 +22,12 @@ export function depthFor(timeLimitMs: number): Depth {
 export const DEPTH_HELP = `What a time limit explores (the scheduler also skips any build it predicts will not finish in time):
   under ${DEEP_FROM_MS / 60_000}m (e.g. 15m): single passes with their searched parameters, one short prune → recover
     chain per pruning pass (its mildest searched ratio, when a recover stage is registered), then one round of extensions:
-    each quantizing pass (at its defaults), and the two quantizing chains that screened fastest on the
-    source (e.g. clean-fp32 → quantize-static int8-chains), appended to the chains on or near the Pareto
+    each quantizing pass (at its defaults) unless its own candidates all screened off the front, and the
+    two quantizing chains that screened fastest on the source (e.g. clean-fp32 → quantize-static int8-chains), appended to the chains on or near the Pareto
     front after screening.
   ${DEEP_FROM_MS / 60_000}m and over (e.g. 1h): the same with a prune → recover chain per searched ratio, then up to 3 rounds of extensions: longer recoveries
     (successive halving) for training chains still on or near the front and for the best-quality one of
     each round that misses the quality floor, QAT after static-int8 chains that miss the quality floor,
-    and quantization of the chains those rounds produced (deeper chains).`;
+    and quantization of the chains those rounds produced (deeper chains). Training extensions run in order
+    of the latency their chain could reach once quantized, and a chain recovered longer is quantized at
+    once, before the round's other training.`;

@@ -2,9 +2,10 @@
 // Pareto front (screening figures) get one more stage by the plan's rules (quantize, QAT, a longer
 // recovery); a chain missing a constraint the new stage cannot fix is not extended. Each extension is
 // charged its predicted training time and started only when it and the full measurements still fit.
-
+// A round runs the extensions without training first, then the training ones whose chains could reach
+// the lowest latency; a chain just recovered longer is quantized at once, before the round goes on.
 import { nearFront, qualityScore, type Point } from '../pareto.js';
-import { extensionsOf, quantizeTails, type ChainPlan, type ChainState } from '../schedule/chains.js';
+import { extensionsOf, isQuantized, quantizersOffFront, quantizeTails, type ChainPlan, type ChainState, type Extension } from '../schedule/chains.js';
 import type { CandidateResult } from '../types.js';
 import { runCandidate } from './measure-one.js';
 import { predictTrainMs } from './predict.js';
@@ -37,17 +38,47 @@ export function chainStates(ctx: SearchContext, pool: readonly CandidateResult[]
   }));
 }
 
-/** New candidates one stage longer than the chains in `from`, deduplicated, cheapest predicted training first. */
-async function nextRound(ctx: SearchContext, plan: ChainPlan, pool: readonly CandidateResult[], from: readonly CandidateResult[]) {
+/** An extension queued for screening: its predicted training and the screening latency its chain could reach. */
+export interface Queued {
+  id: string;
+  kind: Extension['kind'];
+  trainMs: number;
+  /** The parent's screening latency, times the best quantizing ratio seen on the source when the parent is not quantized yet. */
+  potential: number;
+}
+
+/**
+ * The order extensions are screened in: those without training first (seconds each), then training ones
+ * by the latency their chain could reach once quantized (a longer recovery of a pruned chain that will be
+ * quantized before QAT of an unpruned int8 chain that is slower at best), then by predicted cost.
+ */
+export function byPromise(a: Queued, b: Queued): number {
+  return Number(a.trainMs > 0) - Number(b.trainMs > 0) || a.potential - b.potential || a.trainMs - b.trainMs;
+}
+
+/** New candidates one stage longer than the chains in `from` (only extensions of the given kinds), deduplicated, most promising first. */
+async function nextRound(
+  ctx: SearchContext,
+  plan: ChainPlan,
+  pool: readonly CandidateResult[],
+  from: readonly CandidateResult[],
+  quantRatio: number,
+  kinds?: readonly Extension['kind'][],
+): Promise<Queued[]> {
   const kind = kindOf(ctx.opts.passes);
-  const fresh: { id: string; trainMs: number }[] = [];
+  const base = ctx.results.get(baseIdOf(ctx))!;
+  const fresh: Queued[] = [];
   const states = chainStates(ctx, pool, from, plan.margin);
-  for (let k = 0; k < states.length; k++)
+  for (let k = 0; k < states.length; k++) {
+    const lat = screenLatency(from[k]!.screen!, ctx.opts.objective, base).v;
+    const potential = isQuantized(from[k]!.config, plan) ? lat : lat * quantRatio;
     for (const e of extensionsOf(states[k]!, plan, kind)) {
+      if (kinds && !kinds.includes(e.kind)) continue;
       const id = addCandidate(ctx, e.cfg, from[k]!.id);
-      if (id) fresh.push({ id, trainMs: await predictTrainMs(ctx, e.cfg) });
+      if (id) fresh.push({ id, kind: e.kind, trainMs: await predictTrainMs(ctx, e.cfg), potential });
     }
-  return fresh.sort((a, b) => a.trainMs - b.trainMs);
+  }
+  return fresh.sort(byPromise);
 }
 
 /**
@@ -57,41 +88,52 @@ async function nextRound(ctx: SearchContext, plan: ChainPlan, pool: readonly Can
  */
 export const extensionReserve = (ctx: SearchContext): number => perFull(ctx) * ((ctx.opts.fullTarget ?? 3) + 2);
 
-export async function extendChains(ctx: SearchContext, screened: readonly CandidateResult[]): Promise<CandidateResult[]> {
-  const plan = ctx.opts.chains;
-  if (!plan) return [];
+/** The plan with what the first screening taught: the tails that screened fastest, the quantizers that did not pay. */
+function learnedPlan(ctx: SearchContext, plan: ChainPlan, screened: readonly CandidateResult[]): { plan: ChainPlan; quantRatio: number } {
   const base = ctx.results.get(baseIdOf(ctx))!;
+  const kind = kindOf(ctx.opts.passes);
+  const lat = (r: CandidateResult) => screenLatency(r.screen!, ctx.opts.objective, base).v;
+  const fastest = screened.filter((r) => r.screen).sort((a, b) => lat(a) - lat(b));
+  const tails = quantizeTails(
+    fastest.map((r) => r.config),
+    plan,
+    kind,
+  );
+  const offFront = quantizersOffFront(plan, chainStates(ctx, [base, ...fastest], fastest, plan.margin), kind);
+  // the best latency ratio a quantizing chain without training reached on the source
+  const quantizing = fastest.filter((r) => isQuantized(r.config, plan) && !r.config.passes.some((p) => ctx.stages.isTrain(p.name)));
+  const quantRatio = quantizing.length ? Math.min(1, lat(quantizing[0]!) / lat(base)) : 1;
+  return { plan: { ...plan, tails, offFront }, quantRatio };
+}
+
+export async function extendChains(ctx: SearchContext, screened: readonly CandidateResult[]): Promise<CandidateResult[]> {
+  if (!ctx.opts.chains) return [];
+  const base = ctx.results.get(baseIdOf(ctx))!;
+  const { plan, quantRatio } = learnedPlan(ctx, ctx.opts.chains, screened);
+  if (plan.offFront?.length) ctx.opts.progress?.log(`chains: not appended to other chains (off the front on the source): ${plan.offFront.join(', ')}`);
   const out: CandidateResult[] = [];
   let from = [...screened];
   let notStarted = 0;
-  // the quantizing tails that screened fastest on the source ride on promising chains too
-  const lat = (r: CandidateResult) => screenLatency(r.screen!, ctx.opts.objective, base).v;
-  const fastest = screened.filter((r) => r.screen).sort((a, b) => lat(a) - lat(b));
-  const withTails = {
-    ...plan,
-    tails: quantizeTails(
-      fastest.map((r) => r.config),
-      plan,
-      kindOf(ctx.opts.passes),
-    ),
-  };
   for (let round = 1; round <= plan.depth.rounds && from.length; round++) {
-    const fresh = await nextRound(ctx, withTails, [base, ...screened, ...out], from);
+    const queue = await nextRound(ctx, plan, [base, ...screened, ...out], from, quantRatio);
     from = [];
-    for (let i = 0; i < fresh.length; i++) {
-      const { id, trainMs } = fresh[i]!;
+    for (let i = 0; i < queue.length; i++) {
+      const { id, trainMs, kind } = queue[i]!;
       const known = ctx.results.get(id) ?? ctx.opts.runDir.readResult(id);
       if (!known?.screen && left(ctx) < perScreen(ctx) + extensionReserve(ctx) + (known ? 0 : trainMs)) {
         notStarted++;
         ctx.opts.progress?.log(`  ${ctx.cfgOf.get(id)!.label}: not started: predicted to need more time than is left`);
         continue;
       }
-      const r = await runCandidate(ctx, id, 'screen', { phase: `extending (round ${round})`, done: i, total: fresh.length });
+      const r = await runCandidate(ctx, id, 'screen', { phase: `extending (round ${round})`, done: i, total: queue.length });
       if (r.status !== 'ok' || !r.screen) continue;
       const why = sureMiss(r, r.screen, ctx.opts.constraints, base);
       if (why) ctx.dropped.set(r.id, why);
       out.push(r);
       from.push(r);
+      // a chain just trained longer is quantized at once, ahead of the round's other training: its
+      // quantized form is what it was trained for, and a later round may not be reached
+      if (kind === 'recover' && !why) queue.splice(i + 1, 0, ...(await nextRound(ctx, plan, [base, ...screened, ...out], [r], quantRatio, ['quantize'])));
     }
   }
   if (notStarted) noteStop(ctx, `time limit: ${notStarted} chain extension(s) not started`);
