@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { machineInfo, machineLine, peakRss } from '../src/bench/machine.js';
-import { writeBenchFile } from '../src/bench/results.js';
+import { readBenchResults, writeBenchFile } from '../src/bench/results.js';
 import { quantileSorted } from '../src/bench/stats.js';
 import { loadTask } from '../src/data/task.js';
 import { evaluate } from '../src/eval/evaluate.js';
@@ -36,12 +36,6 @@ const THREADS = 1;
 const SECTIONS = ['mnist', 'rec', 'lora', 'ctckd'];
 const only = (process.env.COMPRESS_ONLY ?? SECTIONS.join(',')).split(',');
 const ASSETS = join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets');
-
-function load(): Record<string, unknown> {
-  const p = join(root, 'bench', 'results', 'compress.json');
-  if (!existsSync(p)) return {};
-  return (JSON.parse(readFileSync(p, 'utf8')) as { results: Record<string, unknown> }).results ?? {};
-}
 
 async function mnist(): Promise<unknown> {
   const splits = mnistSplits();
@@ -223,6 +217,6 @@ else {
   if (only.includes('lora')) got.lora = lora();
   if (only.includes('ctckd')) got.ctcKdSpeed = await ctcKdSpeed(join(ASSETS, 'ch_PP-OCRv4_rec_infer.onnx'), 16, 16);
   // read back just before writing: sections run in separate processes merge
-  const results = { ...load(), ...got };
+  const results = { ...readBenchResults('compress', root), ...got };
   console.log(`wrote ${writeBenchFile('compress', THREADS, results, root)}`);
 }

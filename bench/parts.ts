@@ -8,10 +8,10 @@
 // Stages run separately merge into bench/results/parts.json.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machineInfo, machineLine } from '../src/bench/machine.js';
-import { writeBenchFile } from '../src/bench/results.js';
+import { readBenchResults, writeBenchFile } from '../src/bench/results.js';
 import { serializeModel } from '../src/onnx/write-model.js';
 import { mobilenetV3 } from '../src/zoo/mobilenet-v3.js';
 
@@ -29,12 +29,6 @@ function edgefit(args: string[]): Record<string, unknown> {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/edgefit-dev.mjs', ...args, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`edgefit ${args.join(' ')} failed (${r.signal ?? `exit ${r.status}`}):\n${r.stderr}`);
   return { command: `edgefit ${args.join(' ')}`, wallSeconds: (performance.now() - t0) / 1000, ...(JSON.parse(r.stdout) as Record<string, unknown>) };
-}
-
-function load(): Record<string, unknown> {
-  const p = join('bench', 'results', 'parts.json');
-  if (!existsSync(p)) return {};
-  return (JSON.parse(readFileSync(p, 'utf8')) as { results: Record<string, unknown> }).results ?? {};
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -99,4 +93,4 @@ if (only.includes('mnv3')) {
   const q = qatOf(trained, join(DIR, 'mnv3.qat.onnx'), ['--depthwise', '--limit', '4000', '-e', '8']);
   got.mnv3 = { finetune: strip(ft), qat: q };
 }
-console.log(`wrote ${writeBenchFile('parts', THREADS, { ...load(), ...got })}`);
+console.log(`wrote ${writeBenchFile('parts', THREADS, { ...readBenchResults('parts'), ...got })}`);

@@ -13,7 +13,7 @@
 //           intervals (eval's 400 samples leave p99 to a handful of slow runs)
 //   node --import tsx bench/prune-rec.ts [--only round1,round2,eval,widths,scopes,tail] [--work dir]
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { calibrationFeeds, loadTask } from '../src/data/task.js';
 import type { Model } from '../src/onnx/model.js';
@@ -24,7 +24,7 @@ import { PASSES } from '../src/passes/registry.js';
 import { pruneStructured } from '../src/passes/prune-structured.js';
 import { preparedForPruning, timeInterleaved, timingFeeds } from '../src/cli/prune-pipeline.js';
 import { ocrHeldOut, ocrTrainSamples, scoreHeldOut } from '../src/cli/ocr-task.js';
-import { writeBenchFile } from '../src/bench/results.js';
+import { readBenchResults, writeBenchFile } from '../src/bench/results.js';
 import { modelNormalisation } from '../src/train/task-data.js';
 import { trainCtc } from '../src/train/ctc-train.js';
 import { weightGradients } from '../src/train/taylor-gradients.js';
@@ -171,6 +171,5 @@ for (const s of only) {
   await stages[s]!();
 }
 // stages run apart keep each other's figures
-const RESULT = join(process.cwd(), 'bench', 'results', 'prune-rec.json');
-const before = existsSync(RESULT) ? (JSON.parse(readFileSync(RESULT, 'utf8')).results ?? {}) : {};
+const before = readBenchResults('prune-rec');
 if (results.eval || results.widths || results.scopes || results.tail) writeBenchFile('prune-rec', 1, { ...before, ...results });

@@ -7,7 +7,6 @@
 //   node --import tsx bench/prune.ts [--quick] [--only mnist,unstructured,cls,rec,bert]
 // Sections not run keep their previous figures in bench/results/prune.json.
 
-import { existsSync, readFileSync } from 'node:fs';
 import { brotliCompressSync, constants as zc, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { calibrationFeeds, loadTask } from '../src/data/task.js';
@@ -17,7 +16,7 @@ import { serializeModel } from '../src/onnx/write-model.js';
 import { pruneMagnitude } from '../src/passes/prune-magnitude.js';
 import { quantizeStatic } from '../src/passes/quantize-static.js';
 import { preparedForPruning, runPruneJob, scoreOn, timeInterleaved, timingFeeds, type PruneReport } from '../src/cli/prune-pipeline.js';
-import { writeBenchFile } from '../src/bench/results.js';
+import { readBenchResults, writeBenchFile } from '../src/bench/results.js';
 import { trainedMnist } from '../src/train/index.js';
 import { bertTextSection } from './lib/prune-bert.js';
 
@@ -26,11 +25,10 @@ const quick = args.includes('--quick');
 const SECTIONS = ['mnist', 'unstructured', 'cls', 'rec', 'bert'];
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : SECTIONS;
 const OCR = join(process.cwd(), 'node_modules', '@gutenye', 'ocr-models', 'assets');
-const RESULT = join(process.cwd(), 'bench', 'results', 'prune.json');
 const results: Record<string, unknown> = {};
 // sections run in separate processes may finish in any order: merge with what is on disk at each save
 const save = () => {
-  const before = existsSync(RESULT) ? (JSON.parse(readFileSync(RESULT, 'utf8')).results ?? {}) : {};
+  const before = readBenchResults('prune');
   writeBenchFile('prune', 1, { ...before, ...results });
 };
 const MNIST_ARCH = 'cnn:1x28x28-c32-p-c64-p-f128-10';

@@ -1,7 +1,7 @@
 // Helpers for the scripts in bench/: a plain-text table for the terminal and an atomic JSON write
 // into bench/results/<name>.json that always carries the machine, ORT version and threads.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../onnx/write-model.js';
 import { machineInfo, type MachineInfo } from './machine.js';
@@ -14,6 +14,16 @@ export interface BenchFile<T> {
   command: string;
   machine: MachineInfo;
   results: T;
+}
+
+/**
+ * The results of bench/results/<name>.json as last written (relative to `root`, default the working
+ * directory), or {} when there is none: benches whose sections run separately merge into them.
+ */
+export function readBenchResults(name: string, root = process.cwd()): Record<string, unknown> {
+  const path = join(root, 'bench', 'results', `${name}.json`);
+  if (!existsSync(path)) return {};
+  return (JSON.parse(readFileSync(path, 'utf8')) as { results?: Record<string, unknown> }).results ?? {};
 }
 
 /** Writes bench/results/<name>.json (relative to `root`, default the working directory); returns the path. */

@@ -23,8 +23,8 @@ export const DEPTH_HELP = `What a time limit explores (the scheduler also skips 
   under ${DEEP_FROM_MS / 60_000}m (e.g. 15m): single passes with their searched parameters, one short prune → recover
     chain per pruning pass (its mildest searched ratio, when a recover stage is registered), then one round of extensions:
     each quantizing pass (at its defaults) unless its own candidates all screened off the front, and the
-    two quantizing chains that screened fastest on the source (e.g. clean-fp32 → quantize-static int8-chains), appended to the chains on or near the Pareto
-    front after screening.
+    two quantizing chains that screened fastest on the source (e.g. clean-fp32 → quantize-static
+    int8-chains), appended to the chains on or near the Pareto front after screening.
   ${DEEP_FROM_MS / 60_000}m and over (e.g. 1h): the same with a prune → recover chain per searched ratio, then up to 3 rounds of extensions: longer recoveries
     (successive halving) for training chains still on or near the front and for the best-quality one of
     each round that misses the quality floor, QAT after static-int8 chains that miss the quality floor,

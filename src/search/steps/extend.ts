@@ -12,10 +12,15 @@ import { predictTrainMs } from './predict.js';
 import { screenLatency, screenMisses, sureMiss } from './screen-figures.js';
 import { addCandidate, baseIdOf, kindOf, left, noteStop, perFull, perScreen, type SearchContext } from './context.js';
 
+/** A screened candidate's latency in the objective's statistic, corrected for load (the figure chains are ranked by). */
+function screenedLatency(ctx: SearchContext, r: CandidateResult): number {
+  return screenLatency(r.screen!, ctx.opts.objective, ctx.results.get(baseIdOf(ctx))!).v;
+}
+
 /** Each of `from` with whether it is near the front of `pool` and what it misses, at screening. */
 export function chainStates(ctx: SearchContext, pool: readonly CandidateResult[], from: readonly CandidateResult[], margin: number): ChainState[] {
   const base = ctx.results.get(baseIdOf(ctx))!;
-  const points: Point[] = pool.map((r) => ({ id: r.id, latency: screenLatency(r.screen!, ctx.opts.objective, base).v, quality: qualityScore(r.screen!) }));
+  const points: Point[] = pool.map((r) => ({ id: r.id, latency: screenedLatency(ctx, r), quality: qualityScore(r.screen!) }));
   const near = new Set(nearFront(points, margin));
   const misses = new Map(from.map((r) => [r.id, screenMisses(r, ctx.opts.constraints, base)]));
   // successive halving: the best (by quality) of the chains of this round that end in a training stage
@@ -66,11 +71,10 @@ async function nextRound(
   kinds?: readonly Extension['kind'][],
 ): Promise<Queued[]> {
   const kind = kindOf(ctx.opts.passes);
-  const base = ctx.results.get(baseIdOf(ctx))!;
   const fresh: Queued[] = [];
   const states = chainStates(ctx, pool, from, plan.margin);
   for (let k = 0; k < states.length; k++) {
-    const lat = screenLatency(from[k]!.screen!, ctx.opts.objective, base).v;
+    const lat = screenedLatency(ctx, from[k]!);
     const potential = isQuantized(from[k]!.config, plan) ? lat : lat * quantRatio;
     for (const e of extensionsOf(states[k]!, plan, kind)) {
       if (kinds && !kinds.includes(e.kind)) continue;
@@ -92,7 +96,7 @@ export const extensionReserve = (ctx: SearchContext): number => perFull(ctx) * (
 function learnedPlan(ctx: SearchContext, plan: ChainPlan, screened: readonly CandidateResult[]): { plan: ChainPlan; quantRatio: number } {
   const base = ctx.results.get(baseIdOf(ctx))!;
   const kind = kindOf(ctx.opts.passes);
-  const lat = (r: CandidateResult) => screenLatency(r.screen!, ctx.opts.objective, base).v;
+  const lat = (r: CandidateResult) => screenedLatency(ctx, r);
   const fastest = screened.filter((r) => r.screen).sort((a, b) => lat(a) - lat(b));
   const tails = quantizeTails(
     fastest.map((r) => r.config),
