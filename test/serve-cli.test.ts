@@ -90,7 +90,7 @@ test('usage errors: no model, a bad quantile, a non-loopback host without a key,
     assert.match(batch.stderr, /--max-batch/);
     const nice = await runCli(['serve', m.small, '--worker-nice', '25']);
     assert.equal(nice.code, 2);
-    assert.match(nice.stderr, /--worker-nice must be an integer from 0 to 19, got 25/);
+    assert.match(nice.stderr, /--worker-nice must be an integer from 0 to 19 or 'idle', got '25'/);
   } finally {
     rmSync(m.dir, { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'undici';
 import { startServer, type RunningServer } from '../src/serve/server.js';
@@ -234,6 +235,23 @@ test('the inference and decode threads run at a lower priority than the main thr
   const s = await startServer({ ladder: resolveLadder([models.small]), port: 0, warmup: 1, spec: TINY_SPEC, workerNice: by });
   try {
     assert.equal(at(), 2, `one inference and one decode thread at nice ${main} + ${by}`);
+  } finally {
+    await s.close();
+  }
+});
+
+test('--worker-nice idle puts exactly the inference and decode threads under SCHED_IDLE, the main thread stays as it was', {
+  skip: !existsSync('/proc/self/task') || spawnSync('chrt', ['--version']).status !== 0,
+}, async () => {
+  const policy = (tid: string) => Number(/^policy\s*:\s*(\d+)/m.exec(readFileSync(`/proc/self/task/${tid}/sched`, 'utf8'))?.[1]);
+  const idle = () => readdirSync('/proc/self/task').filter((t) => policy(t) === 5).length;
+  const before = idle();
+  const s = await startServer({ ladder: resolveLadder([models.small]), port: 0, warmup: 1, spec: TINY_SPEC, workerNice: 'idle' });
+  try {
+    assert.equal(idle() - before, 2, 'one inference and one decode thread under SCHED_IDLE (policy 5)');
+    assert.equal(policy(String(process.pid)), 0, 'the main thread keeps SCHED_OTHER');
+    const r = await request(`${s.url}/v1/infer`, { method: 'POST', body: png(8, 8), headers: { 'content-type': 'image/png' } });
+    assert.equal(r.statusCode, 200, await r.body.text());
   } finally {
     await s.close();
   }

@@ -14,7 +14,7 @@ import { JsonlSink } from '../serve/jsonl-sink.js';
 import { EventWriter } from '../monitor/event-writer.js';
 import { calibrateCascade } from '../serve/cascade-calibrate.js';
 import { DEFAULT_MAX_PIXELS } from '../serve/image-input.js';
-import { DEFAULT_WORKER_NICE } from '../serve/nice.js';
+import { DEFAULT_WORKER_NICE, type WorkerPriority } from '../serve/nice.js';
 import type { Command, CommandContext } from './command.js';
 
 export const serveCommand: Command = {
@@ -46,10 +46,11 @@ export const serveCommand: Command = {
     { name: 'threads', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads per worker (spinning off)' },
     {
       name: 'worker-nice',
-      type: 'integer',
-      placeholder: 'n',
-      default: DEFAULT_WORKER_NICE,
-      description: 'inference and decode threads run this much nicer than the process, so admission gets a core first (0: same priority)',
+      type: 'string',
+      placeholder: 'n|idle',
+      default: String(DEFAULT_WORKER_NICE),
+      description:
+        "inference and decode threads run this much nicer than the process, so admission gets a core first (0: same priority); 'idle': Linux SCHED_IDLE, any other thread that wakes takes the core from them at once (starves them while other processes keep the cores busy)",
     },
     {
       name: 'decode-workers',
@@ -169,8 +170,7 @@ async function run(ctx: CommandContext): Promise<number> {
     'cascade-samples',
   ])
     positive(ctx, k);
-  const nice = ctx.flags['worker-nice'] as number;
-  if (!(Number.isInteger(nice) && nice >= 0 && nice <= 19)) throw new UsageError(`--worker-nice must be an integer from 0 to 19, got ${nice}`);
+  const nice = workerPriority(ctx.flags['worker-nice'] as string);
   const q = ctx.flags.quantile as number;
   if (!(q > 0 && q < 1)) throw new UsageError(`--quantile must be between 0 and 1, got ${q}`, 'e.g. 0.99');
   const agreement = ctx.flags['cascade-agreement'] as number | undefined;
@@ -242,4 +242,11 @@ async function run(ctx: CommandContext): Promise<number> {
   });
   ctx.log('drained; bye');
   return 0;
+}
+
+function workerPriority(flag: string): WorkerPriority {
+  if (flag === 'idle') return 'idle';
+  const n = Number(flag);
+  if (!(/^\d+$/.test(flag) && n <= 19)) throw new UsageError(`--worker-nice must be an integer from 0 to 19 or 'idle', got '${flag}'`);
+  return n;
 }

@@ -12,7 +12,7 @@ import type { DecodedImage } from './image-input.js';
 import type { DecodeReply, DecodeRequest } from './decode-wire.js';
 import { RecentTimes } from './recent-times.js';
 import { spawnWorker } from './spawn-worker.js';
-import { DEFAULT_WORKER_NICE } from './nice.js';
+import { DEFAULT_WORKER_NICE, type WorkerPriority } from './nice.js';
 
 /** What the server needs of an image decoder (tests pass their own). */
 export interface ImageDecoder {
@@ -51,7 +51,7 @@ export class DecodePool implements ImageDecoder {
   constructor(
     readonly size = 1,
     /** How much nicer the decode threads are than the process. */
-    private readonly nice = DEFAULT_WORKER_NICE,
+    private readonly nice: WorkerPriority = DEFAULT_WORKER_NICE,
   ) {
     if (!(size >= 1)) throw new RangeError(`a decode pool needs at least one worker, got ${size}`);
     this.slots = new Array(size).fill(undefined);

@@ -3,7 +3,7 @@
 // with its HTTP status; nothing an image carries ends the thread on purpose.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { niceThread } from './nice.js';
+import { niceThread, type WorkerPriority } from './nice.js';
 import { decodeImage } from './image-input.js';
 import { HttpError } from './http-error.js';
 import type { DecodeReply, DecodeRequest } from './decode-wire.js';
@@ -11,7 +11,7 @@ import { transferList } from './wire.js';
 
 const port = parentPort!;
 // the pixel work yields to the main thread (a hand-off to this thread must not cost the main thread the decode)
-niceThread((workerData as { nice?: number } | undefined)?.nice ?? 0);
+niceThread((workerData as { nice?: WorkerPriority } | undefined)?.nice ?? 0);
 port.postMessage({ job: 0, ready: true } satisfies DecodeReply);
 
 port.on('message', (m: DecodeRequest) => {

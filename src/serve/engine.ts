@@ -14,7 +14,7 @@ import { ServiceTime } from './service-time.js';
 import { RecentTimes } from './recent-times.js';
 import { WorkerPool } from './worker-pool.js';
 import { measureBatches } from './batch-measure.js';
-import { DEFAULT_WORKER_NICE } from './nice.js';
+import { DEFAULT_WORKER_NICE, type WorkerPriority } from './nice.js';
 import type { ModelIo } from './wire.js';
 
 export interface EngineOptions {
@@ -29,7 +29,7 @@ export interface EngineOptions {
    * every admission decision and writes every refusal, so that a busy compute does not delay them.
    * 0 leaves them as the process.
    */
-  workerNice?: number;
+  workerNice?: WorkerPriority;
   /** Warm-up runs per model of a worker that replaces a crashed one, before it takes work (default 3; not timed into the service times). */
   respawnWarmup?: number;
   quantile?: number;
@@ -108,7 +108,9 @@ export class Engine {
         afterRun: new RecentTimes(10_000),
         ...(o.margin ? { margin: o.margin } : {}),
       });
-      return new Engine(pool, scheduler, o.ladder, pool.io, spec, input, spec ? makeDecoder(spec.output, o.baseDir) : undefined);
+      const decoder = spec ? makeDecoder(spec.output, o.baseDir) : undefined;
+      if (spec && decoder) pool.setDecoder(spec.output, o.baseDir);
+      return new Engine(pool, scheduler, o.ladder, pool.io, spec, input, decoder);
     } catch (e) {
       await pool.close();
       throw e;

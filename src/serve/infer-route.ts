@@ -146,9 +146,11 @@ export async function handleInfer(
   // the worker takes the buffers it is sent; a cascade may need the input a second time
   const kept = cascade ? cloneFeeds(input.feeds) : undefined;
   const earlyStart = stamps(req).earlyStart;
+  const decode = Boolean(input.image && engine.decoder);
   let out: Outcome = await sched.submit({
     feeds: input.feeds,
     deadline,
+    decode,
     ...(cascade ? { from: last } : {}),
     ...(earlyStart !== undefined ? { earlyStart } : {}),
   });
@@ -156,16 +158,16 @@ export async function handleInfer(
   let decoded: Decoded | undefined;
   let escalated: { from: string; confidence: number } | undefined;
   if (out.kind === 'served' && input.image && engine.decoder) {
-    decoded = engine.decoder(out.outputs);
+    decoded = out.decoded ?? engine.decoder(out.outputs);
     if (cascade && decoded.confidence < s.cascadeThreshold!) {
-      const second = await sched.submit({ feeds: kept!, deadline, from: 0, to: 0 });
+      const second = await sched.submit({ feeds: kept!, deadline, from: 0, to: 0, decode });
       ran = performance.now();
       if (second.kind === 'served') {
         escalated = { from: out.model, confidence: decoded.confidence };
         second.queueMs += out.queueMs + out.computeMs;
         second.computeMs += out.computeMs;
         out = second;
-        decoded = engine.decoder(out.outputs);
+        decoded = out.decoded ?? engine.decoder(out.outputs);
       }
     }
   }

@@ -7,6 +7,7 @@ import type { Executor, RunResult } from './worker-pool.js';
 import type { ServiceTime, Times } from './service-time.js';
 import { batchKey, pickBatch, splitOutputs, stackFeeds } from './batch.js';
 import type { WireTensors } from './wire.js';
+import type { Decoded } from './decode-result.js';
 import { Budgets } from './budget.js';
 import { RecentTimes } from './recent-times.js';
 
@@ -47,6 +48,8 @@ export interface Submit {
   to?: number;
   /** The start predicted when it was admitted on its headers (Decision.predictedStart), if it was. */
   earlyStart?: number;
+  /** The answer wanted is the decoded result (an image request): the worker decodes it where it can. */
+  decode?: boolean;
 }
 
 /** What a decision on the headers alone knows of the work before the request can start. */
@@ -58,7 +61,8 @@ export interface EarlyView {
 }
 
 export type Outcome =
-  | ({ kind: 'served'; rung: number; model: string; degraded: boolean; queueMs: number; batch?: number } & RunResult & Dispatch)
+  | ({ kind: 'served'; rung: number; model: string; degraded: boolean; queueMs: number; batch?: number; decoded?: Decoded } & Omit<RunResult, 'decoded'> &
+      Dispatch)
   | { kind: 'shed'; reason: 'deadline' | 'queue-full'; retryAfterMs: number }
   | { kind: 'deadline-missed'; queueMs: number };
 
@@ -230,13 +234,14 @@ export class Scheduler {
     this.busy[slot] = { startedAt: now, expectedMs: this.budgets.mean(rung) };
     const queueMs = now - job.arrival;
     const at = { slackMs: job.req.deadline - now, budgetMs: this.budgets.of(rung) };
-    this.exec.run(slot, rung.id, job.req.feeds).then(
-      (r) => {
+    this.exec.run(slot, rung.id, job.req.feeds, job.req.decode ? [1] : undefined).then(
+      ({ decoded, ...r }) => {
         // the time the deadline sees: from dispatch to the result back here, messages and waits included
         const runMs = this.now() - now;
         this.budgets.ran(rung, runMs);
         this.busy[slot] = null;
-        job.resolve({ kind: 'served', rung: job.rung, model: rung.id, degraded: job.degraded, queueMs, ...r, runMs, ...at });
+        const answer = decoded?.[0] ? { decoded: decoded[0] } : {};
+        job.resolve({ kind: 'served', rung: job.rung, model: rung.id, degraded: job.degraded, queueMs, ...r, ...answer, runMs, ...at });
         this.pump();
       },
       (e: Error) => {
@@ -277,12 +282,13 @@ export class Scheduler {
       if (e) for (const j of jobs) j.reject(e);
       this.pump();
     };
-    this.exec.run(slot, rung.id, feeds).then((r) => {
+    const decodeRows = jobs.every((j) => j.req.decode) ? rows : undefined;
+    this.exec.run(slot, rung.id, feeds, decodeRows).then((r) => {
       const runMs = this.now() - now;
       time.add(runMs);
       let parts: WireTensors[];
       try {
-        parts = splitOutputs(r.outputs, rows);
+        parts = r.decoded?.length === jobs.length ? jobs.map(() => ({})) : splitOutputs(r.outputs, rows);
       } catch (e) {
         return settle(e as Error);
       }
@@ -294,6 +300,7 @@ export class Scheduler {
           degraded: j.degraded,
           queueMs: now - j.arrival,
           outputs: parts[i]!,
+          ...(r.decoded?.length === jobs.length ? { decoded: r.decoded[i]! } : {}),
           computeMs: r.computeMs,
           batch: jobs.length,
           runMs,

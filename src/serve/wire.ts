@@ -3,6 +3,9 @@
 
 import type { FeedOptions } from '../runtime/inputs.js';
 import type { SessionOptions } from '../runtime/session.js';
+import type { WorkerPriority } from './nice.js';
+import type { OutputSpec } from '../data/spec.js';
+import type { Decoded } from './decode-result.js';
 
 export interface WireTensor {
   type: string;
@@ -28,15 +31,19 @@ export interface WorkerModel {
 }
 
 export type ToWorker =
-  | { type: 'load'; models: WorkerModel[]; session: SessionOptions; nice?: number }
+  | { type: 'load'; models: WorkerModel[]; session: SessionOptions; nice?: WorkerPriority }
   | { type: 'warmup'; runs: number; feeds: Record<string, FeedOptions> }
-  | { type: 'run'; job: number; model: string; feeds: WireTensors };
+  /** The task's output decoding, so that a run for an image request answers with the decoded result only. */
+  | { type: 'decoder'; output: OutputSpec; baseDir?: string }
+  /** `decodeRows`: decode the outputs in the worker, one answer per request of these batch rows (one entry: the whole output). */
+  | { type: 'run'; job: number; model: string; feeds: WireTensors; decodeRows?: number[] };
 
 export type FromWorker =
   | { type: 'ready'; io: Record<string, ModelIo> }
   | { type: 'warm'; warmupMs: Record<string, number[]> }
   | { type: 'fatal'; message: string; code?: string; hint?: string }
-  | { type: 'done'; job: number; outputs: WireTensors; computeMs: number }
+  /** With `decoded` (one per row group asked for), `outputs` is empty: the tensors stay in the worker. */
+  | { type: 'done'; job: number; outputs: WireTensors; computeMs: number; decoded?: Decoded[] }
   | { type: 'failed'; job: number; message: string };
 
 /** The buffers of a tensor set, for postMessage's transfer list (views over one buffer counted once). */

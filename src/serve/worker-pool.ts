@@ -10,6 +10,9 @@ import type { SessionOptions } from '../runtime/session.js';
 import type { FromWorker, ModelIo, ToWorker, WireTensors, WorkerModel } from './wire.js';
 import { transferList } from './wire.js';
 import { spawnWorker } from './spawn-worker.js';
+import type { WorkerPriority } from './nice.js';
+import type { Decoded } from './decode-result.js';
+import type { OutputSpec } from '../data/spec.js';
 
 export interface PoolOptions {
   workers: number;
@@ -17,8 +20,8 @@ export interface PoolOptions {
   session: SessionOptions;
   /** Untimed warm-up runs per model a respawned worker does before it takes work (default 3). */
   respawnWarmup?: number;
-  /** How much nicer each worker's thread is than the process (default 0: the same). */
-  nice?: number;
+  /** How much nicer each worker's thread is than the process (default 0: the same), or 'idle' (SCHED_IDLE). */
+  nice?: WorkerPriority;
 }
 
 /** A respawned worker back at work: its warm-up times (ms per model id), which no service time counts. */
@@ -30,12 +33,15 @@ export interface SlotUp {
 export interface RunResult {
   outputs: WireTensors;
   computeMs: number;
+  /** The answers decoded on the worker, one per row group asked for (then `outputs` is empty). */
+  decoded?: Decoded[];
 }
 
 /** Runs jobs on slots; the scheduler's view of the pool (tests pass a fake). */
 export interface Executor {
   readonly slots: number;
-  run(slot: number, model: string, feeds: WireTensors): Promise<RunResult>;
+  /** `decodeRows`: the answers decoded on the worker, one per group of these batch rows, where it can (one entry: the whole output). */
+  run(slot: number, model: string, feeds: WireTensors, decodeRows?: number[]): Promise<RunResult>;
   /** While a slot takes no work (its worker restarting): when it is expected back (ms, performance.now); else undefined. */
   downUntil?(slot: number): number | undefined;
   /** Called each time a slot that was down takes work again. */
@@ -55,6 +61,8 @@ const FIRST_RESPAWN_GUESS_MS = 2000;
 
 export class WorkerPool implements Executor {
   private workers: Worker[] = [];
+  /** The decoder message every worker gets (set once the engine knows the task). */
+  private decoder: Extract<ToWorker, { type: 'decoder' }> | undefined;
   private pending = new Map<number, Pending>();
   private jobSlot = new Map<number, number>();
   private nextJob = 1;
@@ -110,7 +118,14 @@ export class WorkerPool implements Executor {
       });
       const load: ToWorker = { type: 'load', models: this.opts.models, session: this.opts.session, ...(this.opts.nice ? { nice: this.opts.nice } : {}) };
       w.postMessage(load);
+      if (this.decoder) w.postMessage(this.decoder);
     });
+  }
+
+  /** The task's output decoding, for every worker now and every respawned one: runs asked to decode answer with the result only. */
+  setDecoder(output: OutputSpec, baseDir?: string): void {
+    this.decoder = { type: 'decoder', output, ...(baseDir ? { baseDir } : {}) };
+    for (const w of this.workers) w.postMessage(this.decoder);
   }
 
   /**
@@ -163,7 +178,7 @@ export class WorkerPool implements Executor {
     this.pending.delete(m.job);
     this.jobSlot.delete(m.job);
     if (!p) return;
-    if (m.type === 'done') p.resolve({ outputs: m.outputs, computeMs: m.computeMs });
+    if (m.type === 'done') p.resolve({ outputs: m.outputs, computeMs: m.computeMs, ...(m.decoded ? { decoded: m.decoded } : {}) });
     else p.reject(new RunFailed(m.message));
   }
 
@@ -197,7 +212,7 @@ export class WorkerPool implements Executor {
     }
   }
 
-  run(slot: number, model: string, feeds: WireTensors): Promise<RunResult> {
+  run(slot: number, model: string, feeds: WireTensors, decodeRows?: number[]): Promise<RunResult> {
     const w = this.workers[slot];
     if (!w) return Promise.reject(new Error(`no worker in slot ${slot}`));
     if (this.down.has(slot)) return Promise.reject(new Error(`the worker in slot ${slot} is restarting`));
@@ -205,7 +220,7 @@ export class WorkerPool implements Executor {
     return new Promise((resolve, reject) => {
       this.pending.set(job, { resolve, reject });
       this.jobSlot.set(job, slot);
-      const msg: ToWorker = { type: 'run', job, model, feeds };
+      const msg: ToWorker = { type: 'run', job, model, feeds, ...(decodeRows ? { decodeRows } : {}) };
       w.postMessage(msg, transferList(feeds));
     });
   }

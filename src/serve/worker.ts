@@ -11,9 +11,13 @@ import { warmUp } from '../runtime/warm-up.js';
 import { EdgefitError } from '../onnx/errors.js';
 import type { FromWorker, ModelIo, ToWorker, WireTensors } from './wire.js';
 import { transferList } from './wire.js';
+import { makeDecoder, type Decoded, type Decoder } from './decode-result.js';
+import { splitOutputs } from './batch.js';
 
 const port = parentPort!;
 const sessions = new Map<string, ort.InferenceSession>();
+/** The task's output decoder, once the main thread has sent it. */
+let decoder: Decoder | undefined;
 
 function send(m: FromWorker): void {
   port.postMessage(m, m.type === 'done' ? transferList(m.outputs) : []);
@@ -62,9 +66,25 @@ async function run(m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
     const computeMs = performance.now() - t0;
     const outputs: WireTensors = {};
     for (const [name, t] of Object.entries(out)) outputs[name] = { type: t.type, dims: [...t.dims], data: t.data as Float32Array };
-    send({ type: 'done', job: m.job, outputs, computeMs });
+    const decoded = m.decodeRows ? decodeHere(outputs, m.decodeRows) : undefined;
+    send(decoded ? { type: 'done', job: m.job, outputs: {}, computeMs, decoded } : { type: 'done', job: m.job, outputs, computeMs });
   } catch (e) {
     send({ type: 'failed', job: m.job, message: (e as Error).message.split('\n')[0] ?? String(e) });
+  }
+}
+
+/**
+ * The answers of an image run decoded here, so that only they cross to the main thread: an OCR output
+ * is a megabyte per request, and megabytes arriving there many times a second make its garbage
+ * collector stop it for milliseconds, which every admission decision then waits for. Undefined (the
+ * main thread decodes, and reports any error) when there is no decoder or it fails.
+ */
+function decodeHere(outputs: WireTensors, rows: number[]): Decoded[] | undefined {
+  if (!decoder) return undefined;
+  try {
+    return (rows.length === 1 ? [outputs] : splitOutputs(outputs, rows)).map(decoder);
+  } catch {
+    return undefined;
   }
 }
 
@@ -75,5 +95,11 @@ port.on('message', (m: ToWorker) => {
   };
   if (m.type === 'load') load(m).catch(fatal);
   else if (m.type === 'warmup') warm(m).catch(fatal);
-  else void run(m);
+  else if (m.type === 'decoder') {
+    try {
+      decoder = makeDecoder(m.output, m.baseDir);
+    } catch {
+      decoder = undefined; // the main thread, which made the same decoder first, decodes instead
+    }
+  } else void run(m);
 });
