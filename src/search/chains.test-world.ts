@@ -38,8 +38,15 @@ export interface WorldCosts {
 }
 export const COSTS: WorldCosts = { transformMs: 2000, trainStepMs: 1000, screenMs: 5000, fullMs: 15_000 };
 
+/** What static int8 does to a chain: its latency ratio and the quality it costs. */
+export interface StaticInt8 {
+  ratio: number;
+  loss: number;
+}
+export const STATIC_INT8: StaticInt8 = { ratio: 0.55, loss: 0.06 };
+
 /** Latency (ms) and quality of a chain. */
-export function truth(passes: CandidateConfig['passes']): { ms: number; q: number } {
+export function truth(passes: CandidateConfig['passes'], int8: StaticInt8 = STATIC_INT8): { ms: number; q: number } {
   let ms = 10;
   const q = 0.9;
   let pruneDeficit = 0;
@@ -58,14 +65,14 @@ export function truth(passes: CandidateConfig['passes']): { ms: number; q: numbe
       ms *= 0.8;
       quantLoss += 0.004;
     } else if (p.name === 'quantize-static') {
-      ms *= 0.55;
-      quantLoss += 0.06;
+      ms *= int8.ratio;
+      quantLoss += int8.loss;
     } else if (p.name === 'qat') quantLoss *= 0.2;
   }
   return { ms, q: q - pruneDeficit - quantLoss };
 }
 
-export function world(costs: WorldCosts = COSTS) {
+export function world(costs: WorldCosts = COSTS, int8: StaticInt8 = STATIC_INT8) {
   const clock = { t: 0 };
   const executions = new Map<string, number>();
   const cache = new Set<string>();
@@ -97,7 +104,7 @@ export function world(costs: WorldCosts = COSTS) {
     },
     async measure(_p, cfg, stage): Promise<Measurement> {
       clock.t += stage === 'screen' ? costs.screenMs : costs.fullMs;
-      const { ms, q } = truth(cfg.passes);
+      const { ms, q } = truth(cfg.passes, int8);
       const n = stage === 'screen' ? 100 : 200;
       const k = Math.round(q * n);
       return {

@@ -30,4 +30,5 @@ export const DEPTH_HELP = `What a time limit explores (the scheduler also skips 
     each round that misses the quality floor, QAT after static-int8 chains that miss the quality floor,
     and quantization of the chains those rounds produced (deeper chains). Training extensions run in order
     of the latency their chain could reach once quantized, and a chain recovered longer is quantized at
-    once, before the round's other training.`;
+    once, before the round's other training, when it would be on or near the front if quantizing moved it
+    as it moved the source (as fp32 it may trail the int8 chains).`;

@@ -3,7 +3,9 @@
 // recovery); a chain missing a constraint the new stage cannot fix is not extended. Each extension is
 // charged its predicted training time and started only when it and the full measurements still fit.
 // A round runs the extensions without training first, then the training ones whose chains could reach
-// the lowest latency; a chain just recovered longer is quantized at once, before the round goes on.
+// the lowest latency; a chain just recovered longer is quantized at once, before the round goes on,
+// when its point moved as quantizing moved the source's would be near the front (as fp32 it may trail
+// the int8 chains).
 import { nearFront, qualityScore, type Point } from '../pareto.js';
 import { extensionsOf, isQuantized, quantizersOffFront, quantizeTails, type ChainPlan, type ChainState, type Extension } from '../schedule/chains.js';
 import type { CandidateResult } from '../types.js';
@@ -17,11 +19,36 @@ function screenedLatency(ctx: SearchContext, r: CandidateResult): number {
   return screenLatency(r.screen!, ctx.opts.objective, ctx.results.get(baseIdOf(ctx))!).v;
 }
 
-/** Each of `from` with whether it is near the front of `pool` and what it misses, at screening. */
-export function chainStates(ctx: SearchContext, pool: readonly CandidateResult[], from: readonly CandidateResult[], margin: number): ChainState[] {
+/** Where a chain not quantized yet could be once quantized: its screening point moved as quantizing moved the source's. */
+export interface Potential {
+  /** The screening latency times this. */
+  latencyRatio: number;
+  /** The quality score less this (what quantizing cost the source, never below 0). */
+  qualityLoss: number;
+}
+
+/**
+ * Each of `from` with whether it is near the front of `pool` and what it misses, at screening. A chain
+ * that `potential` gives a point for (one not quantized yet) is judged there, against the others' own
+ * points, when it is not near the front as it is: a pruned fp32 chain slower than the int8 source is
+ * still worth quantizing when its int8 form would be on the front.
+ */
+export function chainStates(
+  ctx: SearchContext,
+  pool: readonly CandidateResult[],
+  from: readonly CandidateResult[],
+  margin: number,
+  potential: (r: CandidateResult) => Potential | undefined = () => undefined,
+): ChainState[] {
   const base = ctx.results.get(baseIdOf(ctx))!;
   const points: Point[] = pool.map((r) => ({ id: r.id, latency: screenedLatency(ctx, r), quality: qualityScore(r.screen!) }));
   const near = new Set(nearFront(points, margin));
+  for (const r of from) {
+    const moved = potential(r);
+    if (!moved || near.has(r.id)) continue;
+    const at = { id: r.id, latency: screenedLatency(ctx, r) * moved.latencyRatio, quality: qualityScore(r.screen!) - moved.qualityLoss };
+    if (nearFront([...points.filter((p) => p.id !== r.id), at], margin).includes(r.id)) near.add(r.id);
+  }
   const misses = new Map(from.map((r) => [r.id, screenMisses(r, ctx.opts.constraints, base)]));
   // successive halving: the best (by quality) of the chains of this round that end in a training stage
   // and miss the quality floor, which more training is for (one that meets it already is extended when
@@ -67,15 +94,17 @@ async function nextRound(
   plan: ChainPlan,
   pool: readonly CandidateResult[],
   from: readonly CandidateResult[],
-  quantRatio: number,
+  quantizing: Potential,
   kinds?: readonly Extension['kind'][],
 ): Promise<Queued[]> {
   const kind = kindOf(ctx.opts.passes);
   const fresh: Queued[] = [];
-  const states = chainStates(ctx, pool, from, plan.margin);
+  const unquantized = (r: CandidateResult) => (isQuantized(r.config, plan) ? undefined : quantizing);
+  // a chain just recovered longer is judged where its quantized form could be: quantizing is what it
+  // was trained for, and as fp32 it may trail the int8 chains it would beat once quantized
+  const states = chainStates(ctx, pool, from, plan.margin, kinds?.length === 1 && kinds[0] === 'quantize' ? unquantized : undefined);
   for (let k = 0; k < states.length; k++) {
-    const lat = screenedLatency(ctx, from[k]!);
-    const potential = isQuantized(from[k]!.config, plan) ? lat : lat * quantRatio;
+    const potential = screenedLatency(ctx, from[k]!) * (unquantized(from[k]!)?.latencyRatio ?? 1);
     for (const e of extensionsOf(states[k]!, plan, kind)) {
       if (kinds && !kinds.includes(e.kind)) continue;
       const id = addCandidate(ctx, e.cfg, from[k]!.id);
@@ -92,8 +121,12 @@ async function nextRound(
  */
 export const extensionReserve = (ctx: SearchContext): number => perFull(ctx) * ((ctx.opts.fullTarget ?? 3) + 2);
 
-/** The plan with what the first screening taught: the tails that screened fastest, the quantizers that did not pay. */
-function learnedPlan(ctx: SearchContext, plan: ChainPlan, screened: readonly CandidateResult[]): { plan: ChainPlan; quantRatio: number } {
+/**
+ * The plan with what the first screening taught: the tails that screened fastest, the quantizers that did
+ * not pay; and where quantizing moved the source (the fastest quantizing chain without training), which
+ * is where a chain not quantized yet is judged.
+ */
+function learnedPlan(ctx: SearchContext, plan: ChainPlan, screened: readonly CandidateResult[]): { plan: ChainPlan; quantizing: Potential } {
   const base = ctx.results.get(baseIdOf(ctx))!;
   const kind = kindOf(ctx.opts.passes);
   const lat = (r: CandidateResult) => screenedLatency(ctx, r);
@@ -104,22 +137,26 @@ function learnedPlan(ctx: SearchContext, plan: ChainPlan, screened: readonly Can
     kind,
   );
   const offFront = quantizersOffFront(plan, chainStates(ctx, [base, ...fastest], fastest, plan.margin), kind);
-  // the best latency ratio a quantizing chain without training reached on the source
-  const quantizing = fastest.filter((r) => isQuantized(r.config, plan) && !r.config.passes.some((p) => ctx.stages.isTrain(p.name)));
-  const quantRatio = quantizing.length ? Math.min(1, lat(quantizing[0]!) / lat(base)) : 1;
-  return { plan: { ...plan, tails, offFront }, quantRatio };
+  const quantized = fastest.find((r) => isQuantized(r.config, plan) && !r.config.passes.some((p) => ctx.stages.isTrain(p.name)));
+  const quantizing = quantized
+    ? {
+        latencyRatio: Math.min(1, lat(quantized) / lat(base)),
+        qualityLoss: Math.max(0, qualityScore(base.screen!) - qualityScore(quantized.screen!)),
+      }
+    : { latencyRatio: 1, qualityLoss: 0 };
+  return { plan: { ...plan, tails, offFront }, quantizing };
 }
 
 export async function extendChains(ctx: SearchContext, screened: readonly CandidateResult[]): Promise<CandidateResult[]> {
   if (!ctx.opts.chains) return [];
   const base = ctx.results.get(baseIdOf(ctx))!;
-  const { plan, quantRatio } = learnedPlan(ctx, ctx.opts.chains, screened);
+  const { plan, quantizing } = learnedPlan(ctx, ctx.opts.chains, screened);
   if (plan.offFront?.length) ctx.opts.progress?.log(`chains: not appended to other chains (off the front on the source): ${plan.offFront.join(', ')}`);
   const out: CandidateResult[] = [];
   let from = [...screened];
   let notStarted = 0;
   for (let round = 1; round <= plan.depth.rounds && from.length; round++) {
-    const queue = await nextRound(ctx, plan, [base, ...screened, ...out], from, quantRatio);
+    const queue = await nextRound(ctx, plan, [base, ...screened, ...out], from, quantizing);
     from = [];
     for (let i = 0; i < queue.length; i++) {
       const { id, trainMs, kind } = queue[i]!;
@@ -137,7 +174,7 @@ export async function extendChains(ctx: SearchContext, screened: readonly Candid
       from.push(r);
       // a chain just trained longer is quantized at once, ahead of the round's other training: its
       // quantized form is what it was trained for, and a later round may not be reached
-      if (kind === 'recover' && !why) queue.splice(i + 1, 0, ...(await nextRound(ctx, plan, [base, ...screened, ...out], [r], quantRatio, ['quantize'])));
+      if (kind === 'recover' && !why) queue.splice(i + 1, 0, ...(await nextRound(ctx, plan, [base, ...screened, ...out], [r], quantizing, ['quantize'])));
     }
   }
   if (notStarted) noteStop(ctx, `time limit: ${notStarted} chain extension(s) not started`);

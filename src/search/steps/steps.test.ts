@@ -7,9 +7,9 @@ import { parseConstraints } from '../constraints.js';
 import type { Progress } from '../progress.js';
 import { baselineConfig } from '../space.js';
 import { memDir, PASSES, world } from '../chains.test-world.js';
-import type { CandidateConfig } from '../types.js';
+import type { CandidateConfig, CandidateResult } from '../types.js';
 import { createContext } from './context.js';
-import { chainStates } from './extend.js';
+import { chainStates, type Potential } from './extend.js';
 import { measureBaseline, screenAll } from './screen.js';
 import { promisingOf } from './full.js';
 
@@ -24,11 +24,11 @@ const chain: CandidateConfig = {
 };
 const quant: CandidateConfig = { label: 'dyn', passes: [{ name: 'quantize-dynamic', params: {} }], session };
 
-function ctxFor(limitMs: number) {
+function ctxFor(limitMs: number, configs: CandidateConfig[] = [baselineConfig(), chain, quant]) {
   const w = world();
   const logs: string[] = [];
   const ctx = createContext({
-    configs: [baselineConfig(), chain, quant],
+    configs,
     measurer: w.measurer,
     runDir: memDir(),
     constraints: parseConstraints('exact>=-3pt'),
@@ -78,6 +78,37 @@ test('chainStates: near the front or not, and the kinds of constraint each chain
   assert.deepEqual(
     states.map((s) => s.betterHalf === true),
     [true, false],
+  );
+});
+
+test('chainStates: a chain not quantized yet is judged at the latency it could reach once quantized, the others at their own', async () => {
+  const magnitude: CandidateConfig = {
+    label: 'magnitude',
+    passes: [
+      { name: 'prune-magnitude', params: { ratio: 0.5 } },
+      { name: 'recover', params: { steps: 100 } },
+    ],
+    session,
+  };
+  const { ctx } = ctxFor(600_000, [baselineConfig(), chain, magnitude, quant]);
+  await measureBaseline(ctx);
+  await screenAll(ctx, ctx.ids.slice(1));
+  const [base, pruned, mag, dyn] = ctx.ids.map((id) => ctx.results.get(id)!) as CandidateResult[];
+  const pool = [base!, pruned!, mag!, dyn!];
+  const near = (potential?: (r: CandidateResult) => Potential | undefined) => chainStates(ctx, pool, [mag!], 0, potential)[0]!.nearFront;
+  const only = (p: Potential) => (r: CandidateResult) => (r.id === mag!.id ? p : undefined);
+  // magnitude: 9.5 ms at 0.880, dominated by dyn (8 ms at 0.896) as it is
+  assert.equal(near(), false);
+  // quantized as dyn quantized the source (0.8x, no loss) it would be 7.6 ms at 0.880: on the front
+  assert.equal(near(only({ latencyRatio: 0.8, qualityLoss: 0 })), true);
+  // 0.86x: 8.2 ms, still behind dyn
+  assert.equal(near(only({ latencyRatio: 0.86, qualityLoss: 0 })), false);
+  // with the quality quantizing cost the source, 7.6 ms at 0.840: the pruned chain (5.2 ms at 0.85) dominates it
+  assert.equal(near(only({ latencyRatio: 0.8, qualityLoss: 0.04 })), false);
+  // only the judged chain moves: with a potential for every chain, dyn (6.4 ms at 0.896 if moved) is held at its own 8 ms
+  assert.equal(
+    near(() => ({ latencyRatio: 0.8, qualityLoss: 0 })),
+    true,
   );
 });
 
