@@ -91,6 +91,15 @@ test('usage errors: no model, a bad quantile, a non-loopback host without a key,
     const nice = await runCli(['serve', m.small, '--worker-nice', '25']);
     assert.equal(nice.code, 2);
     assert.match(nice.stderr, /--worker-nice must be an integer from 0 to 19 or 'idle', got '25'/);
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const idle = await runCli(['serve', m.small, '--worker-nice', 'idle']);
+      assert.equal(idle.code, 2);
+      assert.match(idle.stderr, /--worker-nice idle needs Linux and util-linux's chrt/);
+    } finally {
+      process.env.PATH = path;
+    }
   } finally {
     rmSync(m.dir, { recursive: true, force: true });
   }
