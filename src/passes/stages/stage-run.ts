@@ -34,7 +34,23 @@ export function loopContext(ctx: PassContext): Pick<StageTrainOptions, 'seed' | 
   };
 }
 
+/**
+ * Refuses the weights of a training run that diverged: its loss on the fixed probe batch ended above
+ * twice where it began, plus 1, or not finite. A stage must not hand on a model its own training
+ * wrecked (QAT of a pruned int8 rec model once went from 1.8 to 40.8, every frame blank afterwards).
+ */
+export function refuseDiverged(name: string, r: Pick<StageTrainResult, 'lossBefore' | 'lossAfter' | 'steps'>, lr: unknown): void {
+  if (Number.isFinite(r.lossAfter) && r.lossAfter <= 2 * r.lossBefore + 1) return;
+  throw new EdgefitError(
+    `training stage ${name} diverged: its loss on the probe batch went from ${r.lossBefore.toFixed(3)} to ${r.lossAfter.toFixed(3)} in ${r.steps} steps; its weights are not used`,
+    'E_TRAIN_DIVERGED',
+    `give the stage a lower learning rate (it had ${String(lr)})`,
+  );
+}
+
+/** The record of a training stage's run (after refuseDiverged: a diverged run has no record, it fails). */
 export function trainRecord(name: string, params: ParamValues, asked: number, r: StageTrainResult, samples: number): PassRecord {
+  refuseDiverged(name, r, params.lr);
   const notes: string[] = [];
   if (r.resumedFromStep > 0) notes.push(`resumed from the checkpoint at step ${r.resumedFromStep}`);
   if (r.stopped)

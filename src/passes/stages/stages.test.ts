@@ -17,6 +17,7 @@ import type { Feeds, PassContext, StageData } from '../pass.js';
 import { validateParams } from '../params.js';
 import { findPass } from '../registry.js';
 import { quantizeStatic } from '../quantize-static.js';
+import { refuseDiverged, trainRecord } from './stage-run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgefit-stages-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -173,4 +174,24 @@ test('on samples with texts, qat trains with CTC mixed with the teacher and expo
   assert.notDeepEqual(weights(r.model), weights(qdq), 'some int8 codes moved');
   const [before, after] = [await ctcLoss(qdq), await ctcLoss(r.model)];
   assert.ok(after < before, `CTC loss of the exported QDQ model ${before} → ${after}`);
+});
+
+test('a training stage whose probe loss ended far above where it began fails with a clear error; an ordinary run passes', () => {
+  const ok = { steps: 60, lossBefore: 1.8, lossAfter: 0.9 };
+  assert.doesNotThrow(() => refuseDiverged('qat', ok, 0.05));
+  // noise above the start is tolerated up to twice it plus 1
+  assert.doesNotThrow(() => refuseDiverged('qat', { ...ok, lossAfter: 4.6 }, 0.05));
+  for (const lossAfter of [40.8, Number.NaN, Number.POSITIVE_INFINITY])
+    assert.throws(
+      () => refuseDiverged('qat', { ...ok, lossAfter }, 0.05),
+      (e: EdgefitError) =>
+        e.code === 'E_TRAIN_DIVERGED' &&
+        /training stage qat diverged: its loss on the probe batch went from 1\.800 to/.test(e.message) &&
+        /0\.05/.test(e.hint ?? ''),
+    );
+  // every stage's record goes through it
+  assert.throws(
+    () => trainRecord('recover', { steps: 60, lr: 0.001 }, 60, { ...ok, lossAfter: 40.8, resumedFromStep: 0, wallMs: 1, teacherRuns: 0 } as never, 256),
+    /recover diverged/,
+  );
 });
