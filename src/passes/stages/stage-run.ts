@@ -40,7 +40,7 @@ export function loopContext(ctx: PassContext): Pick<StageTrainOptions, 'seed' | 
  * wrecked (QAT of a pruned int8 rec model once went from 1.8 to 40.8, every frame blank afterwards).
  */
 export function refuseDiverged(name: string, r: Pick<StageTrainResult, 'lossBefore' | 'lossAfter' | 'steps'>, lr: unknown): void {
-  if (Number.isFinite(r.lossAfter) && r.lossAfter <= 2 * r.lossBefore + 1) return;
+  if (r.lossAfter <= 2 * r.lossBefore + 1) return; // false for NaN too
   throw new EdgefitError(
     `training stage ${name} diverged: its loss on the probe batch went from ${r.lossBefore.toFixed(3)} to ${r.lossAfter.toFixed(3)} in ${r.steps} steps; its weights are not used`,
     'E_TRAIN_DIVERGED',
