@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { resolveLadder } from '../src/serve/ladder.js';
 import type { DecodePool } from '../src/serve/decode-pool.js';
-import { png, tinyLadder, TINY_SPEC } from './serve-fixtures.js';
+import { png, tinyLadder, TINY_SPEC, until } from './serve-fixtures.js';
 
 const models = tinyLadder();
 let server: RunningServer;
@@ -34,14 +34,6 @@ after(async () => {
 
 const postImage = (body: Buffer, headers: Record<string, string> = {}) =>
   request(`${server.url}/v1/infer`, { method: 'POST', body, headers: { 'content-type': 'image/png', ...headers } });
-
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!ok()) {
-    if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
 
 test('an image is decoded on the decode worker and answered with its decode time', async () => {
   assert.equal(pool.times.count, 0, 'the start-up warm-up decodes are not kept as decode times');

@@ -1,5 +1,5 @@
 // Shared by the serve tests: two tiny classifiers over 8×8 grey images written to a scratch folder
-// (a two-rung ladder), their task spec, PNG bytes, and a small Prometheus text-format parser.
+// (a two-rung ladder), their task spec, PNG bytes, a small Prometheus text-format parser, and a poll-until helper.
 
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,4 +100,13 @@ export function parsePrometheus(text: string): { types: Record<string, string>; 
     samples.push({ name, labels, value });
   });
   return { types, samples };
+}
+
+/** Polls `ok` every millisecond until it holds; fails with `what` after `ms`. */
+export async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!ok()) {
+    if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }

@@ -7,17 +7,9 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { Engine } from '../src/serve/engine.js';
 import type { SlotUp } from '../src/serve/worker-pool.js';
-import { tinyLadder } from './serve-fixtures.js';
+import { until, tinyLadder } from './serve-fixtures.js';
 
 const feeds = () => ({ x: { type: 'float32', dims: [1, 64], data: new Float32Array(64).fill(0.5) } });
-
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!ok()) {
-    if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
 
 test('a respawned worker warms up before it takes traffic; its warm-up runs are not service times', { timeout: 60_000 }, async () => {
   const m = tinyLadder();

@@ -12,19 +12,11 @@ import { makeDecoder } from '../src/serve/decode-result.js';
 import { Scheduler, type Outcome } from '../src/serve/scheduler.js';
 import { ServiceTime } from '../src/serve/service-time.js';
 import type { WireTensors } from '../src/serve/wire.js';
-import { tinyLadder, TINY_SPEC } from './serve-fixtures.js';
+import { until, tinyLadder, TINY_SPEC } from './serve-fixtures.js';
 
 const rowsOf = (n: number, seed: number): WireTensors => ({
   x: { type: 'float32', dims: [n, 64], data: Float32Array.from({ length: n * 64 }, (_, i) => Math.sin(i * 0.37 + seed)) },
 });
-
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!ok()) {
-    if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 test('a run asked to decode answers with the decoded results only, equal to decoding the full outputs here', { timeout: 60_000 }, async () => {
   const m = tinyLadder();

@@ -1,7 +1,6 @@
 // `edgefit serve <model.onnx | run-dir> [more models…]`: the inference server. Thin: parse, start the
 // library's server, log, and wait for SIGTERM/SIGINT (drain, exit 0) or SIGHUP (reload).
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { UsageError } from '../onnx/errors.js';
@@ -15,7 +14,7 @@ import { JsonlSink } from '../serve/jsonl-sink.js';
 import { EventWriter } from '../monitor/event-writer.js';
 import { calibrateCascade } from '../serve/cascade-calibrate.js';
 import { DEFAULT_MAX_PIXELS } from '../serve/image-input.js';
-import { DEFAULT_WORKER_NICE, type WorkerPriority } from '../serve/nice.js';
+import { canIdleThreads, DEFAULT_WORKER_NICE, type WorkerPriority } from '../serve/nice.js';
 import type { Command, CommandContext } from './command.js';
 
 export const serveCommand: Command = {
@@ -247,7 +246,7 @@ async function run(ctx: CommandContext): Promise<number> {
 
 function workerPriority(flag: string): WorkerPriority {
   if (flag === 'idle') {
-    if (!canIdle())
+    if (!canIdleThreads())
       throw new UsageError(
         "--worker-nice idle needs Linux and util-linux's chrt on the PATH, which this machine lacks",
         'install util-linux (apt install util-linux), or give a nice value such as --worker-nice 19',
@@ -257,9 +256,4 @@ function workerPriority(flag: string): WorkerPriority {
   const n = Number(flag);
   if (!(/^\d+$/.test(flag) && n <= 19)) throw new UsageError(`--worker-nice must be an integer from 0 to 19 or 'idle', got '${flag}'`);
   return n;
-}
-
-/** Whether threads can be put under SCHED_IDLE here (what `idleThread` needs). */
-function canIdle(): boolean {
-  return process.platform === 'linux' && spawnSync('chrt', ['--version'], { stdio: 'ignore' }).status === 0;
 }

@@ -109,7 +109,7 @@ export class Engine {
         ...(o.margin ? { margin: o.margin } : {}),
       });
       const decoder = spec ? makeDecoder(spec.output, o.baseDir) : undefined;
-      if (spec && decoder) pool.setDecoder(spec.output, o.baseDir);
+      if (spec) pool.setDecoder(spec.output, o.baseDir);
       return new Engine(pool, scheduler, o.ladder, pool.io, spec, input, decoder);
     } catch (e) {
       await pool.close();

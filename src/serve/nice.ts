@@ -39,3 +39,8 @@ export function idleThread(): boolean {
     return false;
   }
 }
+
+/** Whether threads can be put under SCHED_IDLE here: Linux, with util-linux's `chrt` (what idleThread runs). */
+export function canIdleThreads(): boolean {
+  return process.platform === 'linux' && spawnSync('chrt', ['--version'], { stdio: 'ignore' }).status === 0;
+}

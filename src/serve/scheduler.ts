@@ -286,9 +286,11 @@ export class Scheduler {
     this.exec.run(slot, rung.id, feeds, decodeRows).then((r) => {
       const runMs = this.now() - now;
       time.add(runMs);
+      // one answer per request decoded on the worker, or the tensors split here by rows
+      const decoded = r.decoded?.length === jobs.length ? r.decoded : undefined;
       let parts: WireTensors[];
       try {
-        parts = r.decoded?.length === jobs.length ? jobs.map(() => ({})) : splitOutputs(r.outputs, rows);
+        parts = decoded ? jobs.map(() => ({})) : splitOutputs(r.outputs, rows);
       } catch (e) {
         return settle(e as Error);
       }
@@ -300,7 +302,7 @@ export class Scheduler {
           degraded: j.degraded,
           queueMs: now - j.arrival,
           outputs: parts[i]!,
-          ...(r.decoded?.length === jobs.length ? { decoded: r.decoded[i]! } : {}),
+          ...(decoded ? { decoded: decoded[i]! } : {}),
           computeMs: r.computeMs,
           batch: jobs.length,
           runMs,

@@ -88,25 +88,28 @@ export function byPromise(a: Queued, b: Queued): number {
   return Number(a.trainMs > 0) - Number(b.trainMs > 0) || a.potential - b.potential || a.trainMs - b.trainMs;
 }
 
-/** New candidates one stage longer than the chains in `from` (only extensions of the given kinds), deduplicated, most promising first. */
+/**
+ * New candidates one stage longer than the chains in `from`, deduplicated, most promising first. For
+ * chains `justRecovered` (trained longer a moment ago), only their quantized forms, and each is judged
+ * where its quantized form could be: quantizing is what it was trained for, and as fp32 it may trail the
+ * int8 chains it would beat once quantized.
+ */
 async function nextRound(
   ctx: SearchContext,
   plan: ChainPlan,
   pool: readonly CandidateResult[],
   from: readonly CandidateResult[],
   quantizing: Potential,
-  kinds?: readonly Extension['kind'][],
+  justRecovered = false,
 ): Promise<Queued[]> {
   const kind = kindOf(ctx.opts.passes);
   const fresh: Queued[] = [];
   const unquantized = (r: CandidateResult) => (isQuantized(r.config, plan) ? undefined : quantizing);
-  // a chain just recovered longer is judged where its quantized form could be: quantizing is what it
-  // was trained for, and as fp32 it may trail the int8 chains it would beat once quantized
-  const states = chainStates(ctx, pool, from, plan.margin, kinds?.length === 1 && kinds[0] === 'quantize' ? unquantized : undefined);
+  const states = chainStates(ctx, pool, from, plan.margin, justRecovered ? unquantized : undefined);
   for (let k = 0; k < states.length; k++) {
     const potential = screenedLatency(ctx, from[k]!) * (unquantized(from[k]!)?.latencyRatio ?? 1);
     for (const e of extensionsOf(states[k]!, plan, kind)) {
-      if (kinds && !kinds.includes(e.kind)) continue;
+      if (justRecovered && e.kind !== 'quantize') continue;
       const id = addCandidate(ctx, e.cfg, from[k]!.id);
       if (id) fresh.push({ id, kind: e.kind, trainMs: await predictTrainMs(ctx, e.cfg), potential });
     }
@@ -174,7 +177,7 @@ export async function extendChains(ctx: SearchContext, screened: readonly Candid
       from.push(r);
       // a chain just trained longer is quantized at once, ahead of the round's other training: its
       // quantized form is what it was trained for, and a later round may not be reached
-      if (kind === 'recover' && !why) queue.splice(i + 1, 0, ...(await nextRound(ctx, plan, [base, ...screened, ...out], [r], quantizing, ['quantize'])));
+      if (kind === 'recover' && !why) queue.splice(i + 1, 0, ...(await nextRound(ctx, plan, [base, ...screened, ...out], [r], quantizing, true)));
     }
   }
   if (notStarted) noteStop(ctx, `time limit: ${notStarted} chain extension(s) not started`);
