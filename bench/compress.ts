@@ -3,14 +3,16 @@
 // serials, latency p50/p99 of fp32 / PTQ / QAT interleaved in one run); LoRA against full fine-tuning
 // of the PaddleOCR cls backbone on parts (accuracy, trainable parameters, peak RSS, time per epoch,
 // each in its own child process); seconds per CTC step on rec with the teacher cached, not cached, and none
-// (bench/lib/ctc-kd-speed.ts).
+// (bench/lib/ctc-kd-speed.ts); a distilled student of rec (KD + CTC) against the same student alone, CER and
+// fp32 speed against the teacher (bench/lib/rec-student.ts; about 40 minutes at its 600 steps).
 //   npm run bench -- compress                          every section
-//   COMPRESS_ONLY=mnist,rec,lora,ctckd node --import tsx bench/compress.ts
+//   COMPRESS_ONLY=mnist,rec,lora,ctckd,student node --import tsx bench/compress.ts
+//   COMPRESS_STUDENT_STEPS=n: training steps of each rec student (default 600)
 //   COMPRESS_REC_DIR=dir: where ptq.onnx and qat.onnx of rec are (from `edgefit qat … --scope all`)
 // Sections run separately merge into bench/results/compress.json.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -29,11 +31,12 @@ import { trainModel } from '../src/train/loop.js';
 import { buildMlp } from '../src/train/models.js';
 import { modelNormalisation, taskSplits } from '../src/train/task-data.js';
 import { ctcKdSpeed } from './lib/ctc-kd-speed.js';
+import { recStudent } from './lib/rec-student.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const THREADS = 1;
-const SECTIONS = ['mnist', 'rec', 'lora', 'ctckd'];
+const SECTIONS = ['mnist', 'rec', 'lora', 'ctckd', 'student'];
 const only = (process.env.COMPRESS_ONLY ?? SECTIONS.join(',')).split(',');
 const ASSETS = join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets');
 
@@ -216,6 +219,11 @@ else {
   if (only.includes('rec')) got.rec = await rec();
   if (only.includes('lora')) got.lora = lora();
   if (only.includes('ctckd')) got.ctcKdSpeed = await ctcKdSpeed(join(ASSETS, 'ch_PP-OCRv4_rec_infer.onnx'), 16, 16);
+  if (only.includes('student')) {
+    const work = join(root, 'tmp', 'rec-student');
+    mkdirSync(work, { recursive: true });
+    got.recStudent = await recStudent(join(ASSETS, 'ch_PP-OCRv4_rec_infer.onnx'), work, Number(process.env.COMPRESS_STUDENT_STEPS ?? 600));
+  }
   // read back just before writing: sections run in separate processes merge
   const results = { ...readBenchResults('compress', root), ...got };
   console.log(`wrote ${writeBenchFile('compress', THREADS, results, root)}`);

@@ -27,14 +27,13 @@ import { ocrHeldOut, ocrTrainSamples, scoreHeldOut } from '../src/cli/ocr-task.j
 import { readBenchResults, writeBenchFile } from '../src/bench/results.js';
 import { modelNormalisation } from '../src/train/task-data.js';
 import { trainCtc } from '../src/train/ctc-train.js';
-import { weightGradients } from '../src/train/taylor-gradients.js';
 import { speedupInterval } from './lib/ratio-interval.js';
+import { REC_WIDE_GROUPS, taylorPruneRec } from './lib/rec-taylor.js';
 
 const args = process.argv.slice(2);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : ['round1', 'round2', 'eval', 'widths', 'scopes', 'tail'];
 const WORK = args.includes('--work') ? args[args.indexOf('--work') + 1]! : join(process.cwd(), 'tmp', 'prune-rec');
 const SOURCE = join(process.cwd(), 'node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_PP-OCRv4_rec_infer.onnx');
-const GROUPS = ['12', '14', '16', '18', '28', '30'].map((k) => `p2o.Conv.${k}`);
 const INT8 = { scope: 'compute', quantizeDepthwise: true, method: 'percentile', hardswish: 'uint8' };
 const results: Record<string, unknown> = {};
 
@@ -50,21 +49,6 @@ async function int8Setup(limit: number) {
   const src = await preparedForPruning(readModel(SOURCE));
   const feeds = await timingFeeds(await loadTask('serials', { seed: 1, split: 'test', limit: 5 }), src);
   return { src, int8, s8: await int8(src), feeds };
-}
-
-async function taylorPrune(m: Model, ratio: number, multiple: number): Promise<Model> {
-  const norm = modelNormalisation(m);
-  const g = await ocrTrainSamples('serials', m, { seed: 2, limit: 64, preprocess: norm?.preprocess });
-  const gradients = await weightGradients(m, { x: g.x, sampleShape: g.sampleShape }, { samples: 64 });
-  const layerRatios = GROUPS.map((n) => `${n}=${ratio}`);
-  const p = await pruneStructured(m, { ratio: 0, multiple, method: 'taylor', layerRatios }, { gradients });
-  console.log(
-    p.groups
-      .filter((x) => x.kept < x.channels)
-      .map((x) => `${x.sources[0]} ${x.channels}→${x.kept}`)
-      .join(', '),
-  );
-  return p.model;
 }
 
 /** CTC steps on 2,000 task items drawn with `dataSeed`. */
@@ -87,12 +71,12 @@ async function ctc(m: Model, steps: number, dataSeed: number, seed: number): Pro
 const stages: Record<string, () => Promise<void>> = {
   async round1() {
     const src = await preparedForPruning(readModel(SOURCE));
-    const first = await ctc(await taylorPrune(src, 0.5, 8), 300, 1, 0);
+    const first = await ctc(await taylorPruneRec(src, 0.5, 8), 300, 1, 0);
     writeModel(await ctc(first, 800, 3, 5), join(WORK, 'round1.onnx'));
   },
   async round2() {
     const r1 = readModel(join(WORK, 'round1.onnx'));
-    writeModel(await ctc(await taylorPrune(r1, 0.47, 16), 800, 4, 7), join(WORK, 'round2.onnx'));
+    writeModel(await ctc(await taylorPruneRec(r1, 0.47, 16), 800, 4, 7), join(WORK, 'round2.onnx'));
   },
   async eval() {
     const { src, int8, s8, feeds } = await int8Setup(64);
@@ -155,7 +139,7 @@ const stages: Record<string, () => Promise<void>> = {
       [0.47, 16],
       [0.5, 32],
     ] as const) {
-      const p = await pruneStructured(src, { ratio: 0, multiple, layerRatios: GROUPS.map((n) => `${n}=${ratio}`) });
+      const p = await pruneStructured(src, { ratio: 0, multiple, layerRatios: REC_WIDE_GROUPS.map((n) => `${n}=${ratio}`) });
       const t = await timeInterleaved(s8, await int8(p.model), feeds, { rounds: 12, iterations: 25 });
       const kept = p.groups.filter((g) => g.kept < g.channels).map((g) => g.kept);
       rows.push({ ratio, multiple, kept, int8: { source: t.a, pruned: t.b }, speedup: { p50: t.a.p50 / t.b.p50, p99: t.a.p99 / t.b.p99 } });

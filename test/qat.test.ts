@@ -53,7 +53,8 @@ function meanKl(teacher: Float32Array, student: Float32Array, C: number): number
   return total / rows;
 }
 
-test('QAT on MobileNetV3 (every conv int8, depthwise included): exact step 0, closer to fp32 after training, exact export that fuses', async () => {
+/** The zoo's MobileNetV3 with confident logits, and its static int8 with every conv in int8. */
+async function fp32AndPtq(): Promise<{ fp32: Model; ptq: Model }> {
   const fp32 = mobilenetV3({ imageSize: 32, classes: 10, seed: 3 });
   // confident logits (a random classifier's are nearly uniform, and so is every KL to them)
   const fc = fp32.graph.initializers.get('fc.weight')!;
@@ -70,6 +71,19 @@ test('QAT on MobileNetV3 (every conv int8, depthwise included): exact step 0, cl
       for (let i = 0; i < 4; i++) yield randomFeeds({ x: [8, ...SHAPE] }, 100 + i) as unknown as Feeds;
     })();
   const ptq = (await quantizeStatic(fp32, { scope: 'all', quantizeDepthwise: true }, { calibration: calib })).model;
+  return { fp32, ptq };
+}
+
+async function fusedOps(m: Model, name: string): Promise<Record<string, number>> {
+  const path = join(dir, name);
+  await (await createSession(m, { optimizedModelPath: path })).release();
+  const ops: Record<string, number> = {};
+  for (const n of readModel(path).graph.nodes) ops[n.opType] = (ops[n.opType] ?? 0) + 1;
+  return ops;
+}
+
+test('QAT on MobileNetV3 (every conv int8, depthwise included): exact step 0, closer to fp32 after training, exact export that fuses', async () => {
+  const { fp32, ptq } = await fp32AndPtq();
   const train = data(1024, 1);
   const held = data(64, 2);
 
@@ -89,11 +103,42 @@ test('QAT on MobileNetV3 (every conv int8, depthwise included): exact step 0, cl
   assert.deepEqual(await run(exportQat(ptq, makeQatModel(r.model), makeQatModel(r.model).model), held, 'disabled'), await run(r.model, held, 'disabled'));
 
   // ORT fuses it as it fuses the PTQ model: every conv a QLinearConv, none left in float
-  const path = join(dir, 'qat.opt.onnx');
-  await (await createSession(r.model, { optimizedModelPath: path })).release();
-  const ops: Record<string, number> = {};
-  for (const n of readModel(path).graph.nodes) ops[n.opType] = (ops[n.opType] ?? 0) + 1;
+  const ops = await fusedOps(r.model, 'qat.opt.onnx');
   const convs = ptq.graph.nodes.filter((n) => n.opType === 'Conv').length;
   assert.equal(ops.QLinearConv, convs, JSON.stringify(ops));
   assert.equal(ops.Conv ?? 0, 0, JSON.stringify(ops));
+});
+
+test('QAT with learned scales (LSQ): exact step 0, scales move, closer to fp32, an export that matches training and fuses', async () => {
+  const { fp32, ptq } = await fp32AndPtq();
+  const held = data(64, 2);
+  const lsq0 = makeQatModel(ptq, { learnScales: { lr: 0.05 } });
+  assert.ok(lsq0.scales.length > 0);
+  assert.equal(lsq0.trainable.length, lsq0.weights.length + lsq0.scales.length);
+  assert.deepEqual(await run(lsq0.model, held, 'disabled'), await run(ptq, held, 'disabled'));
+
+  const r = await quantizationAwareTraining({ teacher: fp32, qdq: ptq, train: data(1024, 1), epochs: 2, batchSize: 32, seed: 1, learnScales: true });
+  // every scale initializer of the export that differs from PTQ's was learned
+  const moved = lsq0.scales.filter((l) => {
+    const [a, b] = [ptq.graph.initializers.get(l.scale)!.toFloat32(), r.model.graph.initializers.get(l.scale)!.toFloat32()];
+    return a.some((v, i) => v !== b[i]);
+  });
+  assert.ok(moved.length > lsq0.scales.length / 2, `${moved.length} of ${lsq0.scales.length} scales moved`);
+  const [t, p, q] = [await run(fp32, held, 'disabled'), await run(ptq, held, 'all'), await run(r.model, held, 'all')];
+  assert.ok(meanKl(t, q, 10) < 0.97 * meanKl(t, p, 10), `held-out KL to fp32: LSQ ${meanKl(t, q, 10)} vs PTQ ${meanKl(t, p, 10)}`);
+
+  // the export computes what the training graph computed (biases are rounded to the learned s_x·s_w in
+  // training too; the scales' exp in float32 may differ from ORT's by an ulp)
+  const [exported, trained] = [await run(r.model, held, 'disabled'), await run(r.trained, held, 'disabled')];
+  const worst = exported.reduce((m, v, i) => Math.max(m, Math.abs(v - trained[i]!)), 0);
+  const range = trained.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  assert.ok(worst <= 1e-5 * range, `export vs training graph: max |Δ| ${worst} of ${range}`);
+  // biases are coded at the learned s_x·s_w, so ORT still fuses every conv
+  const ops = await fusedOps(r.model, 'lsq.opt.onnx');
+  assert.equal(ops.QLinearConv, ptq.graph.nodes.filter((n) => n.opType === 'Conv').length, JSON.stringify(ops));
+  assert.equal(ops.Conv ?? 0, 0, JSON.stringify(ops));
+  // and the fused model computes what the QDQ export computes
+  const fused = await run(r.model, held, 'all');
+  const gap = fused.reduce((m, v, i) => Math.max(m, Math.abs(v - exported[i]!)), 0);
+  assert.ok(gap <= 0.05 * range, `fused vs unfused export: max |Δ| ${gap} of ${range}`);
 });

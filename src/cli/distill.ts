@@ -75,9 +75,11 @@ export const distillCommand: Command = {
   details: `Examples:
   edgefit train --arch mlp:784-512-512-10 --task mnist -o teacher.onnx --epochs 10
   edgefit distill teacher.onnx --student mlp:784-64-10 --task mnist -o student.onnx
-On an OCR task (serials) the student is distilled per frame (KL only; --alpha does not apply) and the
-student alone trains on the texts with the CTC loss; both are scored on held-out CER:
-  edgefit distill ch_PP-OCRv4_rec_infer.onnx --student width:0.25 --task serials -b 8 --epochs 2 -o rec-student.onnx`,
+On an OCR task (serials) the student trains on (1 − alpha)·CTC on the texts + alpha·KL per frame on the
+teacher's probabilities (T = 1); --alpha 1 distils per frame alone, at temperature T. The same student
+alone trains on the texts with CTC for the same steps; all are scored on held-out CER:
+  edgefit prune ch_PP-OCRv4_rec_infer.onnx --task serials --method taylor --scope wide --ratio 0.5 --recover-epochs 0 -o init.onnx
+  edgefit distill ch_PP-OCRv4_rec_infer.onnx --student init.onnx --task serials -b 8 --epochs 2 -o rec-student.onnx`,
   run: async (ctx) => {
     const f = ctx.flags;
     const [path] = ctx.args;

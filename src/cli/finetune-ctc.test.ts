@@ -87,9 +87,54 @@ test(
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.steps, 2);
+    // the default alpha 0.5 mixes CTC on the texts with the teacher's frame probabilities
+    assert.equal(j.loss, 'ctc+kl');
+    assert.equal(j.alpha, 0.5);
+    assert.ok(j.teacherRuns >= 1, `the teacher ran ${j.teacherRuns} times`);
+    assert.equal(j.trainableParameters > 0, true);
     for (const who of ['teacher', 'distilled', 'alone']) assert.equal(j.heldOut[who].metric, 'cer', who);
     assert.ok(Number.isFinite(j.alone.lossBefore) && Number.isFinite(j.alone.lossAfter));
     assert.ok(existsSync(out));
+  }),
+);
+
+test(
+  'distill on serials with --alpha 1 distils per frame alone; an alpha of 0 or above 1 is refused and writes nothing',
+  withDir(async (dir) => {
+    const teacher = toyRec(join(dir, 'rec.onnx'));
+    const out = join(dir, 's.onnx');
+    const base = [
+      'distill',
+      teacher,
+      '--student',
+      teacher,
+      '--task',
+      'serials',
+      '--limit',
+      '8',
+      '--eval-limit',
+      '4',
+      '-b',
+      '4',
+      '--epochs',
+      '1',
+      '--no-baseline',
+      '-o',
+      out,
+    ];
+    const r = await runCli([...base, '--alpha', '1', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.loss, 'kl');
+    assert.ok(Number.isFinite(j.teacherSeconds));
+    assert.equal(j.heldOut.alone, undefined);
+    rmSync(out);
+    for (const a of ['0', '1.5']) {
+      const bad = await runCli([...base, '--alpha', a]);
+      assert.notEqual(bad.code, 0, bad.stderr);
+      assert.match(bad.stderr, /--alpha must be above 0 and at most 1/);
+      assert.equal(existsSync(out), false);
+    }
   }),
 );
 

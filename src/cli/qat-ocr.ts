@@ -16,6 +16,8 @@ export interface QatOnTextsOptions {
   batch: number;
   lr: number;
   kd: number;
+  /** Learn the quantization scales too (LSQ). */
+  lsq?: boolean;
   seed: number;
   threads: number;
   log: (line: string) => void;
@@ -25,7 +27,7 @@ export async function qatOnTexts(o: QatOnTextsOptions) {
   const data = await ocrTrainSamples(o.task, o.fp32, { seed: o.seed, limit: o.limit, preprocess: modelNormalisation(o.fp32)?.preprocess });
   const n = data.labels.length;
   const steps = o.epochs * Math.ceil(n / o.batch);
-  const qat = makeQatModel(o.qdq);
+  const qat = makeQatModel(o.qdq, o.lsq ? { learnScales: { lr: o.lr } } : {});
   o.log(`QAT: ${steps} steps of CTC on the texts${o.kd > 0 ? ` + ${o.kd} × the fp32 model per frame` : ''}, ${n} items`);
   const r = await trainCtc({
     model: qat.model,
@@ -34,7 +36,7 @@ export async function qatOnTexts(o: QatOnTextsOptions) {
     steps,
     lr: o.lr,
     batchSize: o.batch,
-    trainable: qat.weights.map((w) => w.float),
+    trainable: qat.trainable,
     ...(o.kd > 0 ? { teacher: o.fp32, kdAlpha: o.kd } : {}),
     seed: o.seed,
     threads: o.threads,
@@ -44,7 +46,7 @@ export async function qatOnTexts(o: QatOnTextsOptions) {
     model: exportQat(o.qdq, qat, r.model),
     steps: r.steps,
     stepsPerSecond: r.steps / (r.wallMs / 1000),
-    trainableParams: qat.weights.reduce((a, w) => a + (qat.model.graph.initializers.get(w.float)?.dims.reduce((p, q) => p * q, 1) ?? 0), 0),
+    trainableParams: qat.trainable.reduce((a, name) => a + (qat.model.graph.initializers.get(name)?.size ?? 0), 0),
     objective: o.kd > 0 ? 'ctc+kd' : 'ctc',
     history: r.history,
   };

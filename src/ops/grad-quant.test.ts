@@ -80,3 +80,47 @@ for (const c of CASES)
     }
     assert.ok(clipped > 0 && clipped < n, `the case exercises both sides of the clip (${clipped} of ${n} clipped)`);
   });
+
+for (const c of CASES)
+  test(`a learned scale through Q→DQ gets LSQ's step-size gradient: round(x/s) − x/s inside, the clipped level outside (${c.name})`, async () => {
+    const r = mulberry32(11);
+    const n = c.shape.reduce((p, q) => p * q, 1);
+    const x = Float32Array.from({ length: n }, () => (r() * 2 - 1) * 8);
+    const w = Float32Array.from({ length: n }, () => r() * 2 - 1);
+    const per = c.scale.length > 1;
+    const sDims = per ? [c.scale.length] : [];
+    const b = new GraphBuilder('lsq');
+    const xi = b.input('x', DataType.FLOAT, c.shape);
+    // s = s0 · σ, σ = 1: dL/dσ = s0 · dL/ds
+    const s0 = b.constant('s0', Tensor.fromNumbers('s0', DataType.FLOAT, sDims, c.scale));
+    const sigma = b.floats('sigma', sDims, new Float32Array(c.scale.length).fill(1));
+    const s = b.op('Mul', [s0, sigma]);
+    const z = b.constant('z', Tensor.fromNumbers('z', c.dt, sDims, c.zp));
+    const attrs: Record<string, number> = c.axis !== undefined ? { axis: c.axis } : {};
+    const y = b.op('DequantizeLinear', [b.op('QuantizeLinear', [xi, s, z], attrs), s, z], attrs);
+    const loss = b.op('ReduceSum', [b.op('Mul', [y, b.constant('w', Tensor.fromFloat32('w', c.shape, w))])], { keepdims: 0 });
+    b.output(loss, DataType.FLOAT, []);
+    const m = b.model({ opset: 17 });
+    const feeds = { x: new ort.Tensor('float32', x, c.shape) };
+    const grads = buildBackward(m.graph, loss, ['sigma'], await probeFacts(m, feeds), 17);
+    m.graph.outputs.push({ name: grads.get('sigma')! });
+    const sess = await createSession(m);
+    const got = (await sess.run(feeds))[grads.get('sigma')!]!.data as Float32Array;
+    await sess.release();
+    const [qmin, qmax] = c.dt === DataType.UINT8 ? [0, 255] : [-128, 127];
+    const inner = c.shape.slice(1).reduce((p, q) => p * q, 1);
+    const want = new Float64Array(c.scale.length);
+    for (let i = 0; i < n; i++) {
+      const ch = per ? Math.floor(i / inner) : 0;
+      const sc = Math.fround(c.scale[ch]!);
+      const zp = c.zp[ch]!;
+      const v = x[i]! / sc;
+      const raw = roundHalfEven(v) + zp;
+      const code = Math.min(qmax, Math.max(qmin, raw));
+      const dyds = raw >= qmin && raw <= qmax ? code - zp - v : code - zp;
+      want[ch] = want[ch]! + w[i]! * dyds * sc;
+    }
+    assert.equal(got.length, c.scale.length);
+    for (let k = 0; k < want.length; k++)
+      assert.ok(Math.abs(got[k]! - want[k]!) <= 1e-4 * (1 + Math.abs(want[k]!)), `${c.name}: dL/dσ[${k}] ${got[k]} vs LSQ ${want[k]}`);
+  });

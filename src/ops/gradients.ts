@@ -19,6 +19,8 @@ import { softmaxRules } from './grad-softmax.js';
 export interface GradRow {
   grad?: GradRule;
   nondiff?: number[];
+  /** Inputs that get a gradient when computed from a trained value, but whose initializers are never chosen as parameters by default (Q/DQ scales). */
+  frozen?: number[];
   /** Input slots whose integer values still carry a (float) gradient: the STE through Q → DQ. */
   throughInt?: number[];
   /** Changes the forward node before the graph is probed (MaxPool: add the Indices output). */
@@ -39,8 +41,14 @@ const NONDIFF: Record<string, number[]> = {
   Where: [0],
   Dropout: [1, 2],
   BatchNormalization: [3, 4],
-  QuantizeLinear: [1, 2],
-  DequantizeLinear: [1, 2],
+  QuantizeLinear: [2],
+  DequantizeLinear: [2],
+};
+
+/** Inputs that carry a gradient when computed (a learned scale), but whose initializers are not trained unless named. */
+const FROZEN: Record<string, number[]> = {
+  QuantizeLinear: [1],
+  DequantizeLinear: [1],
 };
 
 function build(): Record<string, GradRow> {
@@ -57,7 +65,7 @@ function build(): Record<string, GradRow> {
     ...quantRules,
   };
   const table: Record<string, GradRow> = {};
-  for (const [op, grad] of Object.entries(rules)) table[op] = { grad, nondiff: NONDIFF[op] };
+  for (const [op, grad] of Object.entries(rules)) table[op] = { grad, nondiff: NONDIFF[op], frozen: FROZEN[op] };
   table.MaxPool = { ...table.MaxPool, prepare: prepareMaxPool };
   table.DequantizeLinear = { ...table.DequantizeLinear, throughInt: [0] };
   table.BatchNormalization = { nondiff: NONDIFF.BatchNormalization };

@@ -73,10 +73,11 @@ export function candidateParams(model: Model): string[] {
   const g = model.graph;
   const out = new Set<string>();
   for (const n of g.nodes) {
-    const nondiff = GRADIENTS[n.opType]?.nondiff ?? [];
+    const row = GRADIENTS[n.opType];
+    const skip = [...(row?.nondiff ?? []), ...(row?.frozen ?? [])];
     n.inputs.forEach((i, k) => {
       const t = g.initializers.get(i);
-      if (t && (t.dataType === DataType.FLOAT || t.dataType === DataType.DOUBLE) && t.dims.length > 0 && !nondiff.includes(k)) out.add(i);
+      if (t && (t.dataType === DataType.FLOAT || t.dataType === DataType.DOUBLE) && t.dims.length > 0 && !skip.includes(k)) out.add(i);
     });
   }
   return [...out];

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { extensionsOf, fixable, isQuantized, quantizersOffFront, quantizeTails, type ChainPlan, type ChainState } from './chains.js';
+import type { ParamValues } from '../../passes/pass.js';
 import type { StepKind } from './cost-model.js';
 import { depthFor } from './depth.js';
 import type { CandidateConfig } from '../types.js';
@@ -17,7 +18,7 @@ const plan = (ms: number): ChainPlan => ({
   depth: depthFor(ms),
   margin: 0.1,
 });
-const cfg = (label: string, ...passes: [string, Record<string, number>][]): CandidateConfig => ({
+const cfg = (label: string, ...passes: [string, ParamValues][]): CandidateConfig => ({
   label,
   passes: passes.map(([name, params]) => ({ name, params })),
   session: { graphOptimizationLevel: 'all', disabledOptimizers: [] },
@@ -94,6 +95,21 @@ test('the quantizing tails that screened fastest on the source are appended to p
   );
   assert.deepEqual(ext[2]!.cfg.passes.slice(2), tails[0]!.steps);
   assert.equal(ext[2]!.kind, 'quantize');
+});
+
+test('tails that differ only in their keep-float lists count once, as the fastest; other params still make a new tail', () => {
+  const tail = (label: string, keep: string[], scope = 1) => cfg(label, ['clean-fp32', {}], ['quantize-static', { scope, keepFloat: keep }]);
+  const ranked = [tail('chains keep a', ['a']), tail('chains keep a,b', ['a', 'b']), tail('chains keep none', []), tail('scope 2 keep a', ['a'], 2)];
+  const keepFloatOf = (name: string) => (name === 'quantize-static' ? 'keepFloat' : undefined);
+  assert.deepEqual(
+    quantizeTails(ranked, plan(3_600_000), kind, 2, keepFloatOf).map((t) => t.label),
+    ['chains keep a', 'scope 2 keep a'],
+  );
+  // without a declared keep-float parameter every list is a tail of its own
+  assert.deepEqual(
+    quantizeTails(ranked, plan(3_600_000), kind, 2).map((t) => t.label),
+    ['chains keep a', 'chains keep a,b'],
+  );
 });
 
 test('a quantizer whose own candidates all screened off the front is not appended to other chains', () => {

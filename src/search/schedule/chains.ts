@@ -69,16 +69,31 @@ export interface ChainState {
   betterHalf?: boolean;
 }
 
+/** The steps with each one's keep-float list left out: two tails that differ only in which nodes stay float are one tail. */
+function tailKey(steps: readonly { name: string; params: ParamValues }[], keepFloatOf: (name: string) => string | undefined): string {
+  return JSON.stringify(
+    steps.map((p) => {
+      const k = keepFloatOf(p.name);
+      if (k === undefined || !(k in p.params)) return p;
+      const { [k]: _, ...rest } = p.params;
+      return { name: p.name, params: rest };
+    }),
+  );
+}
+
 /**
  * The quantizing tails of the fastest screened chains that quantize without training: each chain's steps
  * after its preparation steps (labelled as the chain is), when they are not just one quantizer at its
- * defaults (the plan has those already). `chains` come fastest first; at most `max` distinct tails.
+ * defaults (the plan has those already). `chains` come fastest first; at most `max` distinct tails, where
+ * tails that differ only in their keep-float lists (`keepFloatOf` names a pass's list) count once, as the
+ * fastest of them.
  */
 export function quantizeTails(
   chains: readonly CandidateConfig[],
   plan: ChainPlan,
   kindOf: (name: string) => StepKind,
   max = 2,
+  keepFloatOf: (name: string) => string | undefined = () => undefined,
 ): NonNullable<ChainPlan['tails']> {
   const out: NonNullable<ChainPlan['tails']> = [];
   const seen = new Set<string>();
@@ -86,7 +101,7 @@ export function quantizeTails(
     const steps = c.passes.filter((p) => kindOf(p.name) !== 'prep');
     if (!steps.length || steps.some((p) => kindOf(p.name) === 'train')) continue;
     if (!steps.some((p) => plan.quantizers.some((q) => q.name === p.name))) continue;
-    const key = JSON.stringify(steps);
+    const key = tailKey(steps, keepFloatOf);
     if (seen.has(key) || plan.quantizers.some((q) => JSON.stringify([q]) === key)) continue;
     seen.add(key);
     out.push({ label: c.label, steps });

@@ -8,6 +8,7 @@
 // the int8 chains).
 import { nearFront, qualityScore, type Point } from '../pareto.js';
 import { extensionsOf, isQuantized, quantizersOffFront, quantizeTails, type ChainPlan, type ChainState, type Extension } from '../schedule/chains.js';
+import { excludeParam } from '../space.js';
 import type { CandidateResult } from '../types.js';
 import { runCandidate } from './measure-one.js';
 import { predictTrainMs } from './predict.js';
@@ -134,10 +135,16 @@ function learnedPlan(ctx: SearchContext, plan: ChainPlan, screened: readonly Can
   const kind = kindOf(ctx.opts.passes);
   const lat = (r: CandidateResult) => screenedLatency(ctx, r);
   const fastest = screened.filter((r) => r.screen).sort((a, b) => lat(a) - lat(b));
+  const keepFloatOf = (name: string) => {
+    const pass = ctx.opts.passes?.find((p) => p.name === name);
+    return pass && excludeParam(pass);
+  };
   const tails = quantizeTails(
     fastest.map((r) => r.config),
     plan,
     kind,
+    2,
+    keepFloatOf,
   );
   const offFront = quantizersOffFront(plan, chainStates(ctx, [base, ...fastest], fastest, plan.margin), kind);
   const quantized = fastest.find((r) => isQuantized(r.config, plan) && !r.config.passes.some((p) => ctx.stages.isTrain(p.name)));
