@@ -124,6 +124,9 @@ test('QAT with learned scales (LSQ): exact step 0, scales move, closer to fp32, 
     return a.some((v, i) => v !== b[i]);
   });
   assert.ok(moved.length > lsq0.scales.length / 2, `${moved.length} of ${lsq0.scales.length} scales moved`);
+  const perTensor = moved.filter((l) => ptq.graph.initializers.get(l.scale)!.dims.length === 0);
+  assert.ok(perTensor.length > 0, 'activation (per-tensor) scales moved too');
+  for (const l of lsq0.scales) assert.deepEqual(r.model.graph.initializers.get(l.scale)!.dims, ptq.graph.initializers.get(l.scale)!.dims, l.scale);
   const [t, p, q] = [await run(fp32, held, 'disabled'), await run(ptq, held, 'all'), await run(r.model, held, 'all')];
   assert.ok(meanKl(t, q, 10) < 0.97 * meanKl(t, p, 10), `held-out KL to fp32: LSQ ${meanKl(t, q, 10)} vs PTQ ${meanKl(t, p, 10)}`);
 

@@ -79,6 +79,13 @@ test('edgefit qat on an OCR task trains with CTC on the texts mixed with the fp3
     assert.ok(j.latencyMs.fp32.p50 > 0 && j.latencyMs.qat.p99 >= j.latencyMs.qat.p50);
     const alone = await runCli([...argv, '--kd', '0', '--json']);
     assert.equal((JSON.parse(alone.stdout) as { objective: string }).objective, 'ctc');
+    // learned scales on the CTC path: per-tensor (activation) scales train as well as per-channel ones
+    const lsq = await runCli([...argv, '--lsq', '--json']);
+    assert.equal(lsq.code, 0, lsq.stderr);
+    const l = JSON.parse(lsq.stdout) as { learnedScales: boolean; trainableParameters: number };
+    const plain = JSON.parse(r.stdout) as { trainableParameters: number };
+    assert.equal(l.learnedScales, true);
+    assert.ok(l.trainableParameters > plain.trainableParameters, `${l.trainableParameters} vs ${plain.trainableParameters}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

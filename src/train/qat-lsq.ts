@@ -62,16 +62,20 @@ export function learnScales(model: Model, lr: number, biases: readonly TiedBias[
   const rename = new Map<string, string>();
   for (const scale of names) {
     const s = g.initializers.get(scale)!;
+    // a parameter has at least one dim (a per-tensor scale's offset is [1], reshaped back to a scalar)
     const param = fresh(`${scale}.lsq`);
-    g.initializers.set(param, Tensor.fromFloat32(param, s.dims, new Float32Array(s.size)));
+    g.initializers.set(param, Tensor.fromFloat32(param, s.dims.length ? s.dims : [1], new Float32Array(s.size)));
     const k = fresh(`${scale}.lsq_kappa`);
     g.initializers.set(k, Tensor.fromFloat32(k, [], Float32Array.of(kappa)));
     const [scaled, factor, out] = [fresh(`${scale}.lsq_scaled`), fresh(`${scale}.lsq_factor`), fresh(`${scale}.learned`)];
-    nodes.push(
-      new Node('Mul', [param, k], [scaled], fresh(`${scale}/lsq_Mul`)),
-      new Node('Exp', [scaled], [factor], fresh(`${scale}/lsq_Exp`)),
-      new Node('Mul', [scale, factor], [out], fresh(`${scale}/lsq_Scale`)),
-    );
+    nodes.push(new Node('Mul', [param, k], [scaled], fresh(`${scale}/lsq_Mul`)));
+    if (s.dims.length) nodes.push(new Node('Exp', [scaled], [factor], fresh(`${scale}/lsq_Exp`)));
+    else {
+      const [raw, shape] = [fresh(`${scale}.lsq_factor1`), fresh(`${scale}.lsq_scalar`)];
+      g.initializers.set(shape, Tensor.fromInt64(shape, [0], []));
+      nodes.push(new Node('Exp', [scaled], [raw], fresh(`${scale}/lsq_Exp`)), new Node('Reshape', [raw, shape], [factor], fresh(`${scale}/lsq_Reshape`)));
+    }
+    nodes.push(new Node('Mul', [scale, factor], [out], fresh(`${scale}/lsq_Scale`)));
     rename.set(scale, out);
     learned.push({ scale, param, kappa });
   }
