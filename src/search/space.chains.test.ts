@@ -111,6 +111,13 @@ test('the chain plan: quantizers, the static-int8 ones for QAT, recovery rungs, 
   assert.deepEqual(quick.qdq, ['quantize-static']);
   assert.deepEqual(quick.recover, { name: 'recover', rungs: [100, 400, 1600] });
   assert.deepEqual(quick.qat, { name: 'qat', steps: 300 });
+  // a QAT stage that can learn its scales says so in the plan
+  const lsqQat: Pass = { ...qat, params: { ...qat.params, lsq: { type: 'boolean', default: false, description: '' } } };
+  assert.deepEqual(chainPlan({ passes: [stat, prune, recover, lsqQat], sourceOpset: 17, hasCalibration: true, timeLimitMs: 15 * 60_000 }).qat, {
+    name: 'qat',
+    steps: 300,
+    lsq: true,
+  });
   assert.deepEqual(quick.depth, { name: 'quick', rounds: 1, halving: false, qat: false });
   const deep = chainPlan({ passes: [dyn, stat, prune, recover, qat], sourceOpset: 17, hasCalibration: false, timeLimitMs: 60 * 60_000 });
   assert.deepEqual(deep.depth, { name: 'deep', rounds: 3, halving: true, qat: true });

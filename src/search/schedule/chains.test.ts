@@ -59,6 +59,19 @@ test('QAT after a static-int8 chain that misses the quality floor, on deep limit
   assert.deepEqual(labels(st(cfg('fp32', ['upgrade-opset', { target: 17 }]), true)), []);
 });
 
+test('QAT learns its scales after a recovered (pruned) chain, where the stage can; with fixed scales otherwise', () => {
+  const withLsq = { ...plan(3_600_000), qat: { name: 'qat', steps: 300, lsq: true } };
+  const qatOf = (c: CandidateConfig, p: ChainPlan) =>
+    extensionsOf(st(c, true, ['quality']), p, kind)
+      .find((e) => e.kind === 'qat')!
+      .cfg.passes.at(-1);
+  const pruned8 = cfg('p8', ['prune-structured', { ratio: 0.25 }], ['recover', { steps: 100 }], ['quantize-static', {}]);
+  const s8 = cfg('s8', ['quantize-static', {}]);
+  assert.deepEqual(qatOf(pruned8, withLsq), { name: 'qat', params: { steps: 300, lsq: true } });
+  assert.deepEqual(qatOf(s8, withLsq), { name: 'qat', params: { steps: 300 } });
+  assert.deepEqual(qatOf(pruned8, plan(3_600_000)), { name: 'qat', params: { steps: 300 } }, 'a stage without the parameter');
+});
+
 test('successive halving: the best training chain of its round, off the front, gets the longer recovery, and nothing else', () => {
   const half: ChainState = { cfg: pr, nearFront: false, misses: ['quality'], betterHalf: true };
   assert.deepEqual(labels(half), ['p → recover +300 (400 in all)']);

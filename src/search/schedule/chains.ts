@@ -27,7 +27,13 @@ export interface ChainPlan {
   qdq: string[];
   /** The recovery stage and its step totals, shortest first (the initial chains use the first). */
   recover?: { name: string; rungs: number[] };
-  qat?: { name: string; steps: number };
+  /**
+   * The QAT stage and its steps; `lsq`: it can learn its scales, which it does after a recovered chain
+   * (a pruned model): on PaddleOCR rec cut 25% and recovered, QAT with fixed scales made CER worse than
+   * PTQ (0.0873 → 0.1020) and with learned scales brought it to 0.0392 (fp32 0.0334); on the unpruned
+   * rec, fixed scales did better (0.0178 against 0.0250; PTQ 0.0593).
+   */
+  qat?: { name: string; steps: number; lsq?: boolean };
   depth: Depth;
   /** How near the front a chain must be to be extended: its latency divided by (1 + margin) is not dominated. */
   margin: number;
@@ -155,8 +161,10 @@ export function extensionsOf(s: ChainState, plan: ChainPlan, kindOf: (name: stri
       out.push({ kind: 'quantize', cfg: { label: `${s.cfg.label} → ${t.label}`, passes: [...steps, ...t.steps], session: s.cfg.session } });
   }
   // (b) QAT after a static-int8 chain that misses the quality floor (and nothing QAT cannot fix)
-  if (plan.depth.qat && plan.qat && last && plan.qdq.includes(last.name) && s.misses.includes('quality') && fixable('train', s.misses))
-    append({ name: plan.qat.name, params: { steps: plan.qat.steps } }, 'qat');
+  if (plan.depth.qat && plan.qat && last && plan.qdq.includes(last.name) && s.misses.includes('quality') && fixable('train', s.misses)) {
+    const recovered = plan.recover !== undefined && steps.some((p) => p.name === plan.recover!.name);
+    append({ name: plan.qat.name, params: { steps: plan.qat.steps, ...(plan.qat.lsq && recovered ? { lsq: true } : {}) } }, 'qat');
+  }
   // (c) successive halving: a longer recovery for a training chain on or near the front, or the best
   //     training chain of its round
   //     (beside a quality miss, a latency or size miss does not stop it while the chain is unquantized:

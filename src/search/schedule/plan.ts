@@ -24,7 +24,7 @@ export function chainPlan(opts: SpaceOptions & { timeLimitMs: number; margin?: n
     // a calibrated quantizer writes static int8 QDQ: QAT's input
     qdq: qs.filter((p) => p.needsCalibration).map((p) => p.name),
     ...(recover ? { recover: { name: recover.name, rungs: stepRungs(recover) } } : {}),
-    ...(qat ? { qat: { name: qat.name, steps: stepRungs(qat)[0]! } } : {}),
+    ...(qat ? { qat: { name: qat.name, steps: stepRungs(qat)[0]!, ...(qat.params.lsq?.type === 'boolean' ? { lsq: true } : {}) } } : {}),
     depth: depthFor(opts.timeLimitMs),
     margin: opts.margin ?? NEAR_FRONT_MARGIN,
   };
