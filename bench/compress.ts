@@ -8,6 +8,8 @@
 //   npm run bench -- compress                          every section
 //   COMPRESS_ONLY=mnist,rec,lora,ctckd,student node --import tsx bench/compress.ts
 //   COMPRESS_STUDENT_STEPS=n: training steps of each rec student (default 600)
+//   COMPRESS_ONLY=qattime COMPRESS_QAT_MODELS=a.onnx,b.onnx: p50/p99 of rec fp32 and each given int8 model
+//     (e.g. `edgefit qat … --scope all --depthwise [--lsq]` outputs), interleaved in one process
 //   COMPRESS_REC_DIR=dir: where ptq.onnx and qat.onnx of rec are (from `edgefit qat … --scope all`)
 // Sections run separately merge into bench/results/compress.json.
 
@@ -36,7 +38,7 @@ import { recStudent } from './lib/rec-student.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const THREADS = 1;
-const SECTIONS = ['mnist', 'rec', 'lora', 'ctckd', 'student'];
+const SECTIONS = ['mnist', 'rec', 'lora', 'ctckd', 'student', 'qattime'];
 const only = (process.env.COMPRESS_ONLY ?? SECTIONS.join(',')).split(',');
 const ASSETS = join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets');
 
@@ -154,6 +156,20 @@ async function rec(): Promise<unknown> {
   return out;
 }
 
+/** Rec fp32 against the given QAT models (`edgefit qat` outputs), interleaved: p50/p99 and the speed-ups. */
+async function qatTime(): Promise<unknown> {
+  const paths = (process.env.COMPRESS_QAT_MODELS ?? '').split(',').filter(Boolean);
+  if (!paths.length) return { skipped: 'set COMPRESS_QAT_MODELS=a.onnx,b.onnx (edgefit qat outputs)' };
+  const models: Record<string, Model> = { fp32: readModel(join(ASSETS, 'ch_PP-OCRv4_rec_infer.onnx')) };
+  for (const p of paths) models[p] = readModel(p);
+  const x = new Float32Array(3 * 48 * 320).map((_, i) => Math.sin(i) * 0.5);
+  const lat = await latencies(models, { x: new ort.Tensor('float32', x, [1, 3, 48, 320]) }, 40, 25);
+  const speedupVsFp32 = Object.fromEntries(paths.map((p) => [p, { p50: lat.fp32!.p50 / lat[p]!.p50, p99: lat.fp32!.p99 / lat[p]!.p99 }]));
+  const out = { latency: lat, speedupVsFp32 };
+  console.log(JSON.stringify(out, null, 2));
+  return out;
+}
+
 /** One fine-tuning run of the cls backbone on parts, in this process: accuracy, trainable parameters, peak RSS. */
 async function loraChild(kind: 'lora' | 'full'): Promise<void> {
   const model = readModel(join(ASSETS, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'));
@@ -219,6 +235,7 @@ else {
   if (only.includes('rec')) got.rec = await rec();
   if (only.includes('lora')) got.lora = lora();
   if (only.includes('ctckd')) got.ctcKdSpeed = await ctcKdSpeed(join(ASSETS, 'ch_PP-OCRv4_rec_infer.onnx'), 16, 16);
+  if (only.includes('qattime')) got.qatTime = await qatTime();
   if (only.includes('student')) {
     const work = join(root, 'tmp', 'rec-student');
     mkdirSync(work, { recursive: true });
