@@ -7,6 +7,7 @@
 // STE through Round), and is coded at export at that s', so the export computes what training computed;
 // its conv's two scales are found through the DequantizeLinear nodes in front of the conv.
 
+import { DataType } from '../onnx/dtype.js';
 import { UsageError } from '../onnx/errors.js';
 import { Node } from '../onnx/graph.js';
 import type { Model } from '../onnx/model.js';
@@ -56,7 +57,7 @@ export function learnScales(model: Model, lr: number, biases: readonly TiedBias[
   const g = model.graph;
   const fresh = g.namer();
   const kappa = SCALE_STEP / lr;
-  const names = [...new Set(g.nodes.filter(isQdq).map((n) => n.inputs[1]!))].filter((s) => g.initializers.get(s)?.dataType === 1);
+  const names = [...new Set(g.nodes.filter(isQdq).map((n) => n.inputs[1]!))].filter((s) => g.initializers.get(s)?.dataType === DataType.FLOAT);
   const learned: LearnedScale[] = [];
   const nodes: Node[] = [];
   const rename = new Map<string, string>();
@@ -93,8 +94,8 @@ export function learnScales(model: Model, lr: number, biases: readonly TiedBias[
   // the scale and bias nodes read only initializers and values made before them, so they go in front
   // (a bias's value node comes first among the model's own nodes)
   const values = new Set(biases.map((b) => b.value));
-  const valueNodes = g.nodes.filter((n) => n.outputs.some((o) => values.has(o)));
-  g.nodes = [...valueNodes, ...nodes, ...g.nodes.filter((n) => !valueNodes.includes(n))];
+  const valueNodes = new Set(g.nodes.filter((n) => n.outputs.some((o) => values.has(o))));
+  g.nodes = [...valueNodes, ...nodes, ...g.nodes.filter((n) => !valueNodes.has(n))];
   return learned;
 }
 
