@@ -60,30 +60,32 @@ test(
   }),
 );
 
+/** `edgefit distill` of the toy rec into itself on 8 serials items, one epoch of batch 4, 4 scored. */
+const distillArgs = (teacher: string, out: string): string[] => [
+  'distill',
+  teacher,
+  '--student',
+  teacher,
+  '--task',
+  'serials',
+  '--limit',
+  '8',
+  '--eval-limit',
+  '4',
+  '-b',
+  '4',
+  '--epochs',
+  '1',
+  '-o',
+  out,
+];
+
 test(
   'distill on serials: the distilled student beside the same student trained alone with CTC, CER for all three',
   withDir(async (dir) => {
     const teacher = toyRec(join(dir, 'rec.onnx'));
     const out = join(dir, 's.onnx');
-    const r = await runCli([
-      'distill',
-      teacher,
-      '--student',
-      teacher,
-      '--task',
-      'serials',
-      '--limit',
-      '8',
-      '--eval-limit',
-      '4',
-      '-b',
-      '4',
-      '--epochs',
-      '1',
-      '-o',
-      out,
-      '--json',
-    ]);
+    const r = await runCli([...distillArgs(teacher, out), '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.steps, 2);
@@ -103,25 +105,7 @@ test(
   withDir(async (dir) => {
     const teacher = toyRec(join(dir, 'rec.onnx'));
     const out = join(dir, 's.onnx');
-    const base = [
-      'distill',
-      teacher,
-      '--student',
-      teacher,
-      '--task',
-      'serials',
-      '--limit',
-      '8',
-      '--eval-limit',
-      '4',
-      '-b',
-      '4',
-      '--epochs',
-      '1',
-      '--no-baseline',
-      '-o',
-      out,
-    ];
+    const base = [...distillArgs(teacher, out), '--no-baseline'];
     const r = await runCli([...base, '--alpha', '1', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);

@@ -133,16 +133,17 @@ export function makeQatModel(qdq: Model, opts: QatModelOptions = {}): QatModel {
     } else if (opts.trainBias !== false && q.dims.length === 1 && (!z || z.toNumbers().every((v) => Number(v) === 0))) {
       // int32 biases: QuantizeLinear has no int32 output before opset 21, so round(u)·s is spelled out;
       // with learned scales the bias is u·s in float, coded at export with the learned scales
-      const rnd = fresh(`${codes}.round`);
       if (lsq) {
         const value = fresh(`${codes}.value`);
         nodes.push(new Node('Mul', [float, scale!], [value], fresh(`${n.name}/qat_Mul`)));
         tied.push({ value, out: n.outputs[0]!, tie: biasTie(qdq, n.outputs[0]!) });
-      } else
+      } else {
+        const rnd = fresh(`${codes}.round`);
         nodes.push(
           new Node('Round', [float], [rnd], fresh(`${n.name}/qat_Round`)),
           new Node('Mul', [rnd, scale!], [n.outputs[0]!], fresh(`${n.name}/qat_Mul`)),
         );
+      }
       weights.push({ codes: codes!, float, scale: scale!, zeroPoint: zp, axis, kind: 'bias', ...(lsq ? { tie: tied.at(-1)!.tie } : {}) });
     } else if (lsq && q.dataType === DataType.INT32)
       throw new UsageError(`learned scales: the int32 value behind ${n.name || codes} cannot follow its op's scales`, 'train without --lsq');
