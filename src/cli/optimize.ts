@@ -29,9 +29,12 @@ export const DEFAULT_RUN = {
   // Relative to the source measured in the same run (interleaved), so the default holds on any machine
   // and under other load: at least 25% faster at the median, no worse than 0.9x at the tail, and at
   // most one point more character errors. fp32 variants, dynamic int8 and int4 (which leave the convs
-  // alone) miss the median; the fastest static int8 misses the CER floor.
+  // alone) miss the median; the fastest static int8 misses the CER floor. The floor holds with spaces
+  // and without them: the source's CER on `serials` is almost all spacing (4.96% with spaces, 0.34%
+  // without), which any chain that trains with CTC learns, so the CER with spaces alone let a pruned
+  // chain read three points more characters wrong and still pass.
   budget: ['p50<=0.75x', 'p99<=0.9x'],
-  quality: ['cer<=+1pt'],
+  quality: ['cer<=+1pt', 'cer-ignore-ws<=+1pt'],
   timeLimit: '15m',
 };
 

@@ -86,6 +86,17 @@ test('edgefit qat on an OCR task trains with CTC on the texts mixed with the fp3
     const plain = JSON.parse(r.stdout) as { trainableParameters: number };
     assert.equal(l.learnedScales, true);
     assert.ok(l.trainableParameters > plain.trainableParameters, `${l.trainableParameters} vs ${plain.trainableParameters}`);
+    // a named static configuration (the search's fast form) in place of --scope: fewer nodes go int8
+    const withOut = (o: string) => [...argv.slice(0, -2), '-o', o];
+    const chains = await runCli([...withOut(join(dir, 'c.onnx')), '--preset', 'int8-chains', '--json']);
+    assert.equal(chains.code, 0, chains.stderr);
+    assert.equal((JSON.parse(chains.stdout) as { static: string }).static, 'preset int8-chains');
+    assert.equal((JSON.parse(r.stdout) as { static: string }).static, 'scope all');
+    const qCount = (f: string) => readModel(f).graph.nodes.filter((n) => n.opType === 'QuantizeLinear').length;
+    assert.ok(qCount(join(dir, 'c.onnx')) < qCount(out), `${qCount(join(dir, 'c.onnx'))} vs ${qCount(out)} QuantizeLinear`);
+    const unknown = await runCli([...withOut(join(dir, 'u.onnx')), '--preset', 'fastest']);
+    assert.equal(unknown.code, 2);
+    assert.ok(!existsSync(join(dir, 'u.onnx')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

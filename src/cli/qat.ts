@@ -10,8 +10,8 @@ import { requirePositive } from './positive.js';
 import type { Model } from '../onnx/model.js';
 import { readModel } from '../onnx/read-model.js';
 import { writeModel } from '../onnx/write-model.js';
-import type { Feeds } from '../passes/pass.js';
-import { quantizeStatic, SCOPES } from '../passes/quantize-static.js';
+import type { Feeds, ParamValues } from '../passes/pass.js';
+import { quantizeStatic, quantizeStaticPass, SCOPES } from '../passes/quantize-static.js';
 import { createSession } from '../runtime/session.js';
 import { sampleSize } from '../train/dataset.js';
 import { quantizationAwareTraining } from '../train/qat.js';
@@ -20,6 +20,16 @@ import type { Command } from './command.js';
 import { isOcrTask } from './ocr-task.js';
 import { timeInterleaved, timingFeeds } from './prune-pipeline.js';
 import { qatOnTexts } from './qat-ocr.js';
+
+const PRESET_TAGS = (quantizeStaticPass.presets ?? []).map((p) => p.tag);
+
+/** The static int8 parameters QAT starts from: a named preset, or --scope and --depthwise. */
+function staticParams(f: Record<string, unknown>): { params: ParamValues; label: string } {
+  const tag = f.preset as string | undefined;
+  const preset = quantizeStaticPass.presets?.find((p) => p.tag === tag);
+  if (preset) return { params: { ...preset.params }, label: `preset ${tag}` };
+  return { params: { scope: f.scope as string, quantizeDepthwise: !!f.depthwise }, label: `scope ${f.scope}${f.depthwise ? ', depthwise too' : ''}` };
+}
 
 async function score(model: Model, task: Awaited<ReturnType<typeof loadTask>>, limit: number) {
   const s = await createSession(model);
@@ -45,6 +55,13 @@ export const qatCommand: Command = {
     { name: 'output', short: 'o', type: 'string', placeholder: 'out.onnx', description: 'where to write the QAT model (required)' },
     { name: 'scope', type: 'string', values: SCOPES, default: 'all', description: 'which nodes go int8 (as quantize --mode static)' },
     { name: 'depthwise', type: 'boolean', description: 'quantize depthwise convs too' },
+    {
+      name: 'preset',
+      type: 'string',
+      values: PRESET_TAGS,
+      description:
+        "a named static int8 configuration in place of --scope/--depthwise (int8-chains: every conv int8, percentile ranges, HardSwish on the uint8 codes; the search's fast form)",
+    },
     { name: 'epochs', short: 'e', type: 'integer', placeholder: 'n', default: 2, description: 'passes over the training inputs' },
     { name: 'batch', short: 'b', type: 'integer', placeholder: 'n', default: 8, description: 'batch size' },
     {
@@ -97,8 +114,9 @@ export const qatCommand: Command = {
           yield { [input]: { type: 'float32', data: train.x.subarray(first * s, (first + k) * s), dims: [k, ...train.sampleShape] } } as Feeds;
         }
       })();
-    const ptq = await quantizeStatic(fp32, { scope: f.scope as string, quantizeDepthwise: !!f.depthwise }, { calibration });
-    if (!f.json) ctx.log(`static int8 (scope ${f.scope}${f.depthwise ? ', depthwise too' : ''}): ${ptq.quantized.length} nodes; QAT on ${n} items …`);
+    const start = staticParams(f);
+    const ptq = await quantizeStatic(fp32, start.params, { calibration });
+    if (!f.json) ctx.log(`static int8 (${start.label}): ${ptq.quantized.length} nodes; QAT on ${n} items …`);
     const r = (await isOcrTask(task))
       ? await qatOnTexts({
           fp32,
@@ -140,6 +158,7 @@ export const qatCommand: Command = {
       task,
       output: out,
       scope: f.scope,
+      static: start.label,
       learnedScales: !!f.lsq,
       steps: r.steps,
       stepsPerSecond: r.stepsPerSecond,

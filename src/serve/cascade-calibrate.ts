@@ -1,6 +1,7 @@
 // Calibrates the cascade on the task's validation data: each item runs on the fast model (the last
 // rung) and the accurate one (the first), and the threshold is the lowest confidence that keeps the
-// final answers' agreement with the accurate model at the target.
+// final answers' agreement with the accurate model at the target. Two answers agree as the task
+// compares them: texts with all whitespace removed when the task's spec says `ignoreWhitespace`.
 
 import { loadTask } from '../data/task.js';
 import type { TaskSpec } from '../data/spec.js';
@@ -11,7 +12,14 @@ import type { Engine } from './engine.js';
 import { preprocessed } from './image-input.js';
 import { calibrateThreshold, type Calibration, type CascadeSample } from './cascade.js';
 
-const answer = (d: Decoded) => (d.kind === 'text' ? d.text : d.kind === 'label' ? d.label : JSON.stringify(d.embedding));
+const answer = (d: Decoded, ignoreWhitespace: boolean) =>
+  d.kind === 'text' ? (ignoreWhitespace ? d.text.replace(/\s+/g, '') : d.text) : d.kind === 'label' ? d.label : JSON.stringify(d.embedding);
+
+/** Whether the fast model's answer counts as the accurate one's, as the task compares answers. */
+export function sameAnswer(a: Decoded, b: Decoded, spec: Pick<TaskSpec, 'ignoreWhitespace'>): boolean {
+  const ws = spec.ignoreWhitespace ?? false;
+  return answer(a, ws) === answer(b, ws);
+}
 
 export async function calibrateCascade(engine: Engine, taskRef: string | TaskSpec, target: number, n = 200, seed = 0): Promise<Calibration> {
   const spec = engine.spec;
@@ -28,7 +36,7 @@ export async function calibrateCascade(engine: Engine, taskRef: string | TaskSpe
     if (loaded.kind !== 'image') throw new DataError(`the cascade calibration needs images; task '${task.name}' gives ${loaded.kind}`);
     const a = engine.decoder((await engine.pool.run(0, fast, preprocessed(loaded.image, spec.preprocess, engine.input))).outputs);
     const b = engine.decoder((await engine.pool.run(0, accurate, preprocessed(loaded.image, spec.preprocess, engine.input))).outputs);
-    samples.push({ confidence: a.confidence, agree: answer(a) === answer(b) });
+    samples.push({ confidence: a.confidence, agree: sameAnswer(a, b, spec) });
   }
   return calibrateThreshold(samples, target);
 }

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { byPromise, type Queued } from './extend.js';
+import { byPromise, screenedTails, type Queued } from './extend.js';
+import { PASSES } from '../../passes/registry.js';
+import { depthFor } from '../schedule/depth.js';
+import type { ChainPlan } from '../schedule/chains.js';
+import type { CandidateConfig } from '../types.js';
 
 const q = (id: string, trainMs: number, potential: number, kind: Queued['kind'] = trainMs ? 'recover' : 'quantize'): Queued => ({
   id,
@@ -26,5 +30,32 @@ test('a round screens extensions without training first, then training by the la
       'qat, same reach, cheaper',
       'qat of an int8 chain at 5.7 ms',
     ],
+  );
+});
+
+test('the screened tails read each registered pass’s keep-float parameter: quantize-static lists count once', () => {
+  const plan: ChainPlan = {
+    quantizers: [{ name: 'quantize-static', params: {} }],
+    qdq: ['quantize-static'],
+    depth: depthFor(3_600_000),
+    margin: 0.1,
+  };
+  const tail = (label: string, keepFloat: string[], scope = 'compute'): CandidateConfig => ({
+    label,
+    passes: [
+      { name: 'clean-fp32', params: {} },
+      { name: 'quantize-static', params: { scope, quantizeDepthwise: true, keepFloat } },
+    ],
+    session: { graphOptimizationLevel: 'all', disabledOptimizers: [] },
+  });
+  const fastest = [tail('chains keep 1', ['a']), tail('chains keep 2', ['a', 'b']), tail('chains', []), tail('all keep 1', ['a'], 'all')];
+  assert.deepEqual(
+    screenedTails(PASSES, fastest, plan).map((t) => t.label),
+    ['chains keep 1', 'all keep 1'],
+  );
+  // the same chains without the registry's declaration: each keep-float list is a tail of its own
+  assert.deepEqual(
+    screenedTails(undefined, fastest, plan).map((t) => t.label),
+    ['chains keep 1', 'chains keep 2'],
   );
 });

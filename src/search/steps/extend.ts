@@ -9,7 +9,8 @@
 import { nearFront, qualityScore, type Point } from '../pareto.js';
 import { extensionsOf, isQuantized, quantizersOffFront, quantizeTails, type ChainPlan, type ChainState, type Extension } from '../schedule/chains.js';
 import { excludeParam } from '../space.js';
-import type { CandidateResult } from '../types.js';
+import type { Pass } from '../../passes/pass.js';
+import type { CandidateConfig, CandidateResult } from '../types.js';
 import { runCandidate } from './measure-one.js';
 import { predictTrainMs } from './predict.js';
 import { screenLatency, screenMisses, sureMiss } from './screen-figures.js';
@@ -126,6 +127,18 @@ async function nextRound(
 export const extensionReserve = (ctx: SearchContext): number => perFull(ctx) * ((ctx.opts.fullTarget ?? 3) + 2);
 
 /**
+ * The two quantizing tails worth appending to other chains, from the screened chains (fastest first):
+ * tails that differ only in the nodes a pass keeps float (its declared keep-float parameter) count once.
+ */
+export function screenedTails(passes: readonly Pass[] | undefined, fastest: readonly CandidateConfig[], plan: ChainPlan): NonNullable<ChainPlan['tails']> {
+  const keepFloatOf = (name: string) => {
+    const pass = passes?.find((p) => p.name === name);
+    return pass && excludeParam(pass);
+  };
+  return quantizeTails(fastest, plan, kindOf(passes), 2, keepFloatOf);
+}
+
+/**
  * The plan with what the first screening taught: the tails that screened fastest, the quantizers that did
  * not pay; and where quantizing moved the source (the fastest quantizing chain without training), which
  * is where a chain not quantized yet is judged.
@@ -135,16 +148,10 @@ function learnedPlan(ctx: SearchContext, plan: ChainPlan, screened: readonly Can
   const kind = kindOf(ctx.opts.passes);
   const lat = (r: CandidateResult) => screenedLatency(ctx, r);
   const fastest = screened.filter((r) => r.screen).sort((a, b) => lat(a) - lat(b));
-  const keepFloatOf = (name: string) => {
-    const pass = ctx.opts.passes?.find((p) => p.name === name);
-    return pass && excludeParam(pass);
-  };
-  const tails = quantizeTails(
+  const tails = screenedTails(
+    ctx.opts.passes,
     fastest.map((r) => r.config),
     plan,
-    kind,
-    2,
-    keepFloatOf,
   );
   const offFront = quantizersOffFront(plan, chainStates(ctx, [base, ...fastest], fastest, plan.margin), kind);
   const quantized = fastest.find((r) => isQuantized(r.config, plan) && !r.config.passes.some((p) => ctx.stages.isTrain(p.name)));
