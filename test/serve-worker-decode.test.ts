@@ -96,3 +96,40 @@ test('the scheduler asks a run to decode for decoded requests only: a batch when
   assert.deepEqual(texts([await lead, ...(await Promise.all(mixed))]), ['tensor', 'tensor', 'tensor']);
   assert.deepEqual(asked.splice(0), [undefined, undefined]);
 });
+
+test('a warm-up that is not remembered (the batch-size measurement) runs on the inputs it was given', { timeout: 60_000 }, async () => {
+  const m = tinyLadder();
+  const pool = await WorkerPool.start({
+    workers: 1,
+    models: [
+      { id: 'big', path: m.big },
+      { id: 'small', path: m.small },
+    ],
+    session: {},
+  });
+  try {
+    const posted: unknown[] = [];
+    const worker = (pool as unknown as { workers: { postMessage: (msg: unknown) => void }[] }).workers[0]!;
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (msg: unknown) => {
+      if ((msg as { type?: string }).type === 'warmup') posted.push(structuredClone(msg));
+      post(msg);
+    };
+    const single = { big: { shapes: { x: [1, 64] }, batch: 1 }, small: { shapes: { x: [1, 64] }, batch: 1 } };
+    const batch4 = { small: { shapes: { x: [4, 64] }, batch: 4 } };
+    assert.deepEqual(Object.keys(await pool.warmUp(2, single)).sort(), ['big', 'small']);
+    // only the model still measured runs (the other was once warmed on inputs it was not given)
+    const t = await pool.warmUp(2, batch4, false);
+    assert.deepEqual(Object.keys(t), ['small']);
+    assert.equal(t.small?.length, 2);
+    // it measured batches of four (it ran the single-request inputs again before, and called that a batch)
+    assert.deepEqual(
+      posted.map((p) => (p as { feeds: unknown }).feeds),
+      [single, batch4],
+    );
+    assert.deepEqual(pool.warmFeeds, single, 'a respawned worker still warms up on the single-request inputs');
+  } finally {
+    await pool.close();
+    rmSync(m.dir, { recursive: true, force: true });
+  }
+});

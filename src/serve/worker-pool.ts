@@ -191,18 +191,21 @@ export class WorkerPool implements Executor {
     if (remember) this.warmFeeds = feeds;
     const out: Record<string, number[]> = {};
     for (let slot = 0; slot < this.workers.length; slot++)
-      for (const [id, t] of Object.entries(await this.warmSlot(slot, runs))) out[id] = [...(out[id] ?? []), ...t];
+      for (const [id, t] of Object.entries(await this.warmSlot(slot, runs, feeds))) out[id] = [...(out[id] ?? []), ...t];
     return out;
   }
 
-  /** One worker's warm-up: an untimed run, then `runs` timed ones per model; their times per model id. */
-  private async warmSlot(slot: number, runs: number): Promise<Record<string, number[]>> {
+  /**
+   * One worker's warm-up: an untimed run, then `runs` timed ones per model, on `feeds` (a respawned
+   * worker: the remembered warm-up inputs); their times per model id.
+   */
+  private async warmSlot(slot: number, runs: number, feeds: Record<string, FeedOptions> = this.warmFeeds): Promise<Record<string, number[]>> {
     const w = this.workers[slot]!;
     try {
       const got = await new Promise<Extract<FromWorker, { type: 'warm' }>>((resolve, reject) => {
         this.warmWaiters.set(slot, resolve);
         this.loadErrors.set(slot, reject);
-        const msg: ToWorker = { type: 'warmup', runs, feeds: this.warmFeeds };
+        const msg: ToWorker = { type: 'warmup', runs, feeds };
         w.postMessage(msg);
       });
       return got.warmupMs;

@@ -45,10 +45,16 @@ async function load(m: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   send({ type: 'ready', io });
 }
 
-/** Untimed first run, then `runs` timed ones per model: the times seed the service-time distributions. */
+/**
+ * Untimed first run, then `runs` timed ones per model named in the feeds (every model when none is):
+ * the times seed the service-time distributions. The batch-size measurement names only the models it
+ * still measures, with inputs the others were not asked to take.
+ */
 async function warm(m: Extract<ToWorker, { type: 'warmup' }>): Promise<void> {
   const warmupMs: Record<string, number[]> = {};
+  const named = Object.keys(m.feeds).length > 0;
   for (const [id, session] of sessions) {
+    if (named && !m.feeds[id]) continue;
     const feeds = synthesizeFeeds(session, m.feeds[id] ?? {});
     warmupMs[id] = (await warmUp(session, feeds, m.runs + 1)).slice(1);
   }
