@@ -13,6 +13,8 @@ export interface HeldOut {
   value: number;
   ci: [number, number];
   n: number;
+  /** CER with all whitespace removed, where the task has one: spacing conventions apart, what was read. */
+  withoutSpaces?: number;
 }
 
 /** Whether the task's output decodes CTC (an OCR task: its labels are texts). */
@@ -49,10 +51,13 @@ export async function scoreHeldOut(model: Model, held: Task, threads: number): P
   const s = await createSession(model, { threads });
   try {
     const r = await evaluate(s, held, { batchSize: 8 });
-    return { metric: r.primary.name, value: r.primary.value, ci: r.primary.ci, n: r.n };
+    const ws = r.metrics['cer-ignore-ws'];
+    return { metric: r.primary.name, value: r.primary.value, ci: r.primary.ci, n: r.n, ...(ws ? { withoutSpaces: ws.value } : {}) };
   } finally {
     await s.release();
   }
 }
 
-export const fmtHeldOut = (q: HeldOut): string => `${(q.value * 100).toFixed(2)}% [${(q.ci[0] * 100).toFixed(2)}, ${(q.ci[1] * 100).toFixed(2)}]`;
+export const fmtHeldOut = (q: HeldOut): string =>
+  `${(q.value * 100).toFixed(2)}% [${(q.ci[0] * 100).toFixed(2)}, ${(q.ci[1] * 100).toFixed(2)}]` +
+  (q.withoutSpaces !== undefined ? ` (${(q.withoutSpaces * 100).toFixed(2)}% without spaces)` : '');

@@ -21,8 +21,12 @@ test('edgefit qat writes a QDQ model and scores fp32, PTQ and QAT on held-out it
     const out = join(dir, 'q.onnx');
     const r = await runCli(['qat', fp32, '--task', 'mnist', '--limit', '300', '--epochs', '1', '--eval-limit', '150', '-o', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const j = JSON.parse(r.stdout) as { heldOut: Record<'fp32' | 'ptq' | 'qat', { metric: string; value: number; n: number }>; steps: number };
+    const j = JSON.parse(r.stdout) as {
+      heldOut: Record<'fp32' | 'ptq' | 'qat', { metric: string; value: number; n: number; withoutSpaces?: number }>;
+      steps: number;
+    };
     assert.equal(j.heldOut.qat.metric, 'accuracy');
+    assert.equal(j.heldOut.qat.withoutSpaces, undefined, 'no text, no CER without spaces');
     assert.ok(j.steps > 0);
     assert.ok(j.heldOut.qat.value > j.heldOut.fp32.value - 0.05, JSON.stringify(j.heldOut));
     const m = readModel(out);
@@ -70,12 +74,14 @@ test('edgefit qat on an OCR task trains with CTC on the texts mixed with the fp3
     const j = JSON.parse(r.stdout) as {
       objective: string;
       steps: number;
-      heldOut: Record<'fp32' | 'ptq' | 'qat', { metric: string }>;
+      heldOut: Record<'fp32' | 'ptq' | 'qat', { metric: string; withoutSpaces?: number }>;
       latencyMs: Record<'fp32' | 'qat', { p50: number; p99: number }>;
     };
     assert.equal(j.objective, 'ctc+kd');
     assert.equal(j.steps, 4);
     assert.equal(j.heldOut.qat.metric, 'cer');
+    // what was read, spacing apart, beside the task's CER
+    for (const k of ['fp32', 'ptq', 'qat'] as const) assert.ok(Number.isFinite(j.heldOut[k].withoutSpaces), JSON.stringify(j.heldOut[k]));
     assert.ok(j.latencyMs.fp32.p50 > 0 && j.latencyMs.qat.p99 >= j.latencyMs.qat.p50);
     const alone = await runCli([...argv, '--kd', '0', '--json']);
     assert.equal((JSON.parse(alone.stdout) as { objective: string }).objective, 'ctc');

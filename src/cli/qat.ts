@@ -35,7 +35,8 @@ async function score(model: Model, task: Awaited<ReturnType<typeof loadTask>>, l
   const s = await createSession(model);
   try {
     const r = await evaluate(s, task, { limit });
-    return { metric: r.primary.name, value: r.primary.value, ci: r.primary.ci, n: r.n };
+    const ws = r.metrics['cer-ignore-ws'];
+    return { metric: r.primary.name, value: r.primary.value, ci: r.primary.ci, n: r.n, ...(ws ? { withoutSpaces: ws.value } : {}) };
   } finally {
     await s.release();
   }
@@ -173,6 +174,8 @@ export const qatCommand: Command = {
     }
     const h = result.heldOut;
     ctx.log(`held-out ${h.fp32.metric} (${h.fp32.n} items): fp32 ${h.fp32.value.toFixed(4)}, PTQ ${h.ptq.value.toFixed(4)}, QAT ${h.qat.value.toFixed(4)}`);
+    if (h.qat.withoutSpaces !== undefined)
+      ctx.log(`  without spaces: fp32 ${h.fp32.withoutSpaces?.toFixed(4)}, PTQ ${h.ptq.withoutSpaces?.toFixed(4)}, QAT ${h.qat.withoutSpaces.toFixed(4)}`);
     const l = result.latencyMs;
     ctx.log(
       `latency (interleaved, ${f.threads} thread): p50 ${l.fp32.p50.toFixed(2)} → ${l.qat.p50.toFixed(2)} ms (${(l.fp32.p50 / l.qat.p50).toFixed(2)}×), p99 ${l.fp32.p99.toFixed(2)} → ${l.qat.p99.toFixed(2)} ms (${(l.fp32.p99 / l.qat.p99).toFixed(2)}×)`,
