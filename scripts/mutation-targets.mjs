@@ -12,6 +12,9 @@ export const TARGETS = [
   { mutate: 'src/eval/agreement.ts', tests: ['src/eval/agreement.test.ts', 'src/eval/output-kinds.test.ts'] },
   { mutate: 'src/eval/metrics.ts', tests: ['src/eval/metrics.test.ts', 'src/eval/metrics.boundary.test.ts'] },
   { mutate: 'src/passes/registry.ts', tests: ['src/passes/registry.test.ts', 'src/passes/registry.boundary.test.ts'] },
+  { mutate: 'src/serve/admission.ts', tests: ['src/serve/admission.test.ts'] },
+  { mutate: 'src/serve/cascade.ts', tests: ['src/serve/cascade.test.ts'] },
+  { mutate: 'src/serve/batch-measure.ts', tests: ['src/serve/batch-measure.test.ts'] },
 ];
 
 /** reports/mutation/<slug>.incremental.json holds one target's results (Stryker's incremental file). */

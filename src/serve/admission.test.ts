@@ -75,3 +75,15 @@ test('Retry-After is whole seconds, at least 1', () => {
   assert.equal(retryAfterSeconds(1000), 1);
   assert.equal(retryAfterSeconds(1001), 2);
 });
+
+test('the slip margin moves the predicted finish; a full queue asks to retry after the backlog ahead', () => {
+  const s: AdmissionState = { now: 100, slotsFreeAt: [100], queuedMs: [], maxQueue: 16 };
+  // fp32 finishes at 120, on time for a deadline at 125; 10 ms of slip makes it 130: int8 instead
+  assert.deepEqual(admit(s, rungs, 125), { kind: 'admit', rung: 0, degraded: false, predictedStart: 100, predictedDone: 120 });
+  assert.deepEqual(admit({ ...s, slipMs: 10 }, rungs, 125), { kind: 'admit', rung: 1, degraded: true, predictedStart: 100, predictedDone: 118 });
+  // and 20 ms of slip leaves neither in time (int8 at 128)
+  assert.equal(admit({ ...s, slipMs: 20 }, rungs, 125).kind, 'shed');
+  // queue full: two 10 ms requests ahead on a worker free at 130 start the new one at 150, 50 ms from now
+  const full = admit({ now: 100, slotsFreeAt: [130], queuedMs: [10, 10], maxQueue: 2 }, rungs, 10_000);
+  assert.deepEqual(full, { kind: 'shed', reason: 'queue-full', predictedStart: 150, retryAfterMs: 50 });
+});

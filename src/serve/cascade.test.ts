@@ -38,3 +38,19 @@ test('tied confidences are escalated together; an unreachable target escalates e
   // the check is `agreement >= target`: a target above 1 is never met by a threshold
   assert.equal(calibrateThreshold([s(0.5, true)], 1.01).threshold, Infinity);
 });
+
+test('a disagreement tied with an agreeing item is escalated with it, in either order; input order does not matter', () => {
+  // the disagreeing item second among the tied ones: it was once never counted as escalated, and the
+  // calibration escalated everything
+  for (const tied of [
+    [s(0.5, true), s(0.5, false)],
+    [s(0.5, false), s(0.5, true)],
+  ]) {
+    const c = calibrateThreshold([...tied, s(0.9, true)], 1);
+    assert.deepEqual(c, { threshold: 0.9, agreement: 1, escalated: 2 / 3, n: 3 });
+  }
+  const samples = [s(0.9, false), s(0.2, false), s(0.99, true), s(0.6, true), s(0.4, false), s(0.95, true), s(0.8, true)];
+  const sorted = [...samples].sort((a, b) => a.confidence - b.confidence);
+  for (const target of [0.5, 0.8, 1]) assert.deepEqual(calibrateThreshold(samples, target), calibrateThreshold(sorted, target));
+  assert.equal(calibrateThreshold(samples, 0.8).threshold, 0.6, 'escalate 0.2 and 0.4: 6/7 agree');
+});

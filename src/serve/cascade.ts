@@ -27,8 +27,9 @@ export function calibrateThreshold(samples: readonly CascadeSample[], target: nu
   // threshold at sorted[k].confidence escalates the k least confident items (ties go together)
   let disagreeKept = sorted.filter((s) => !s.agree).length;
   for (let k = 0; k < n; k++) {
+    // a tie with the item before: no threshold falls between them, so this one goes with it
     if (k > 0 && sorted[k]!.confidence === sorted[k - 1]!.confidence) {
-      if (!sorted[k - 1]!.agree) disagreeKept--;
+      if (!sorted[k]!.agree) disagreeKept--;
       continue;
     }
     const agreement = 1 - disagreeKept / n;
