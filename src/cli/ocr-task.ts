@@ -3,7 +3,7 @@
 
 import { loadTask, type Task } from '../data/task.js';
 import type { ImagePreprocess } from '../data/spec.js';
-import { evaluate } from '../eval/evaluate.js';
+import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import type { Model } from '../onnx/model.js';
 import { createSession } from '../runtime/session.js';
 import { ctcSamples, type CtcSamples } from '../train/ctc-data.js';
@@ -46,13 +46,17 @@ export function ocrHeldOut(task: string, opts: { seed: number; limit: number; pr
   return split(task, 'test', opts.seed, opts.limit, opts.preprocess);
 }
 
+/** An evaluation as the CLIs report it: the primary metric with its interval, and the CER without spaces where there is one. */
+export function heldOutOf(r: EvalResult): HeldOut {
+  const ws = r.metrics['cer-ignore-ws'];
+  return { metric: r.primary.name, value: r.primary.value, ci: r.primary.ci, n: r.n, ...(ws ? { withoutSpaces: ws.value } : {}) };
+}
+
 /** The task's primary metric (CER for OCR) on the held-out items, with its 95% interval. */
 export async function scoreHeldOut(model: Model, held: Task, threads: number): Promise<HeldOut> {
   const s = await createSession(model, { threads });
   try {
-    const r = await evaluate(s, held, { batchSize: 8 });
-    const ws = r.metrics['cer-ignore-ws'];
-    return { metric: r.primary.name, value: r.primary.value, ci: r.primary.ci, n: r.n, ...(ws ? { withoutSpaces: ws.value } : {}) };
+    return heldOutOf(await evaluate(s, held, { batchSize: 8 }));
   } finally {
     await s.release();
   }

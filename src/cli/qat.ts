@@ -17,7 +17,7 @@ import { sampleSize } from '../train/dataset.js';
 import { quantizationAwareTraining } from '../train/qat.js';
 import { mnistSampleShape, taskInputs } from '../train/task-data.js';
 import type { Command } from './command.js';
-import { isOcrTask } from './ocr-task.js';
+import { heldOutOf, isOcrTask } from './ocr-task.js';
 import { timeInterleaved, timingFeeds } from './prune-pipeline.js';
 import { qatOnTexts } from './qat-ocr.js';
 
@@ -34,9 +34,7 @@ function staticParams(f: Record<string, unknown>): { params: ParamValues; label:
 async function score(model: Model, task: Awaited<ReturnType<typeof loadTask>>, limit: number) {
   const s = await createSession(model);
   try {
-    const r = await evaluate(s, task, { limit });
-    const ws = r.metrics['cer-ignore-ws'];
-    return { metric: r.primary.name, value: r.primary.value, ci: r.primary.ci, n: r.n, ...(ws ? { withoutSpaces: ws.value } : {}) };
+    return heldOutOf(await evaluate(s, task, { limit }));
   } finally {
     await s.release();
   }
