@@ -18,6 +18,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { serialSample } from '../src/data/generators/serials.js';
 import { BUILTINS } from '../src/data/builtin.js';
+import { stripWhitespace } from '../src/eval/metrics.js';
 import { summarize } from '../src/bench/stats.js';
 import { machineLine, machineInfo } from '../src/bench/machine.js';
 import { table, writeBenchFile } from '../src/bench/results.js';
@@ -387,7 +388,7 @@ async function cascade() {
   };
 }
 
-const noSpace = (t: string | undefined): string => (t ?? '').replace(/\s+/g, '');
+const noSpace = (t: string | undefined): string => stripWhitespace(t ?? '');
 
 async function soak(cap: number, deadlineMs: number) {
   const s = await serve([FP32, INT8], ['--deadline-ms', String(deadlineMs), '--max-queue', '256']);

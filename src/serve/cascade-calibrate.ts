@@ -6,6 +6,7 @@
 import { loadTask } from '../data/task.js';
 import type { TaskSpec } from '../data/spec.js';
 import { DataError } from '../data/errors.js';
+import { stripWhitespace } from '../eval/metrics.js';
 import { UsageError } from '../onnx/errors.js';
 import type { Decoded } from './decode-result.js';
 import type { Engine } from './engine.js';
@@ -13,7 +14,7 @@ import { preprocessed } from './image-input.js';
 import { calibrateThreshold, type Calibration, type CascadeSample } from './cascade.js';
 
 const answer = (d: Decoded, ignoreWhitespace: boolean) =>
-  d.kind === 'text' ? (ignoreWhitespace ? d.text.replace(/\s+/g, '') : d.text) : d.kind === 'label' ? d.label : JSON.stringify(d.embedding);
+  d.kind === 'text' ? (ignoreWhitespace ? stripWhitespace(d.text) : d.text) : d.kind === 'label' ? d.label : JSON.stringify(d.embedding);
 
 /** Whether the fast model's answer counts as the accurate one's, as the task compares answers. */
 export function sameAnswer(a: Decoded, b: Decoded, spec: Pick<TaskSpec, 'ignoreWhitespace'>): boolean {
