@@ -2,7 +2,8 @@
 // An independent check of the CER edgefit reports for a text recogniser on an image folder: reads the
 // folder's labels.jsonl and task.json, decodes and resizes each image with @napi-rs/canvas, runs each
 // model with onnxruntime-node directly (no edgefit code), greedy-decodes the CTC output with the task's
-// dictionary and computes the corpus CER (total edits / total reference characters) per model.
+// dictionary and computes the corpus CER (total edits / total reference characters) per model, with
+// spaces and with all whitespace removed from both texts.
 // One image per run, padded to max(spec width, its own width): compare with `edgefit eval … -b 1`.
 //   node scripts/check-cer.mjs <folder with task.json> <dictionary.txt> <model.onnx> [model.onnx …]
 import { readFileSync } from 'node:fs';
@@ -73,10 +74,18 @@ for (const path of models) {
   const s = await ort.InferenceSession.create(path, { intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
   let e = 0;
   let n = 0;
+  let eNs = 0;
+  let nNs = 0;
+  const bare = (t) => t.split(/\s/).join('');
   for (let i = 0; i < items.length; i++) {
     const out = (await s.run({ [s.inputNames[0]]: inputs[i] }))[s.outputNames[0]];
-    e += edits(greedy(out), items[i].text);
+    const got = greedy(out);
+    e += edits(got, items[i].text);
     n += Math.max(1, [...items[i].text].length);
+    eNs += edits(bare(got), bare(items[i].text));
+    nNs += Math.max(1, [...bare(items[i].text)].length);
   }
-  console.log(`${path}: CER ${(e / n).toFixed(4)} (${e} edits / ${n} characters, ${items.length} images)`);
+  console.log(
+    `${path}: CER ${(e / n).toFixed(4)} (${e} edits / ${n} characters, ${items.length} images); without spaces ${(eNs / nNs).toFixed(4)} (${eNs} / ${nNs})`,
+  );
 }
