@@ -30,6 +30,7 @@ interface Distilled {
   trainableParams: number;
   teacherSeconds?: number;
   teacherRuns?: number;
+  teacherKeptMass?: number;
   history: unknown[];
 }
 
@@ -80,11 +81,19 @@ async function distillMixed(
     teacher,
     kdAlpha: alpha,
     cacheTeacher: !f['no-cache'],
+    ...(f['teacher-top-k'] !== undefined ? { teacherTopK: f['teacher-top-k'] as number } : {}),
     onStep: (s) => {
       if (!f.json && (s.step % every === 0 || s.step === steps)) ctx.log(`step ${String(s.step).padStart(5)}  loss ${s.loss.toFixed(4)}`);
     },
   });
-  return { model: r.model, steps: r.steps, trainableParams: paramCount(student), teacherRuns: r.teacherRuns, history: r.history };
+  return {
+    model: r.model,
+    steps: r.steps,
+    trainableParams: paramCount(student),
+    teacherRuns: r.teacherRuns,
+    ...(r.teacherKeptMass !== undefined ? { teacherKeptMass: r.teacherKeptMass } : {}),
+    history: r.history,
+  };
 }
 
 export async function distillOcr(ctx: CommandContext, path: string, task: string, out: string, studentOf: (teacher: Model) => Promise<Model>): Promise<number> {
@@ -96,6 +105,11 @@ export async function distillOcr(ctx: CommandContext, path: string, task: string
   const alpha = f.alpha as number;
   if (!(alpha > 0 && alpha <= 1))
     throw new UsageError(`--alpha must be above 0 and at most 1 on an OCR task, got ${alpha}`, 'the student alone (alpha 0) is trained anyway as the baseline');
+  if (alpha === 1 && f['teacher-top-k'] !== undefined)
+    throw new UsageError(
+      '--teacher-top-k applies to the mixed CTC + KL training (--alpha below 1)',
+      'leave it out with --alpha 1, which keeps the teacher outputs whole',
+    );
   const common: Common = { batchSize: (f.batch as number | undefined) ?? 8, seed: f.seed as number, threads: f.threads as number };
   const lr = (f.lr as number | undefined) ?? 3e-4;
   const evalLimit = (f['eval-limit'] as number | undefined) ?? 100;
@@ -133,6 +147,7 @@ export async function distillOcr(ctx: CommandContext, path: string, task: string
     trainItems: n,
     ...(r.teacherSeconds !== undefined ? { teacherSeconds: r.teacherSeconds } : {}),
     ...(r.teacherRuns !== undefined ? { teacherRuns: r.teacherRuns } : {}),
+    ...(r.teacherKeptMass !== undefined ? { teacherKeptMass: r.teacherKeptMass } : {}),
     trainableParameters: r.trainableParams,
     heldOut: scores,
     ...(alone ? { alone: { lossBefore: alone.lossBefore, lossAfter: alone.lossAfter, skippedSteps: alone.skipped, wallSeconds: alone.wallMs / 1000 } } : {}),
@@ -146,6 +161,8 @@ export async function distillOcr(ctx: CommandContext, path: string, task: string
     `held-out CER (${held.size} items): teacher ${fmtHeldOut(s.teacher!)}, distilled student ${fmtHeldOut(s.distilled!)}${s.alone ? `, same student alone (CTC) ${fmtHeldOut(s.alone)}` : ''}`,
   );
   if (alone) ctx.log(`alone: CTC loss on a fixed train batch ${alone.lossBefore.toFixed(4)} → ${alone.lossAfter.toFixed(4)}`);
-  ctx.log(`${r.steps} steps; ${r.trainableParams} trainable parameters; wrote ${out}`);
+  const kept = r.teacherKeptMass !== undefined ? `, each frame's kept classes held ≥ ${(100 * r.teacherKeptMass).toFixed(2)}% of its mass` : '';
+  const runs = r.teacherRuns !== undefined ? `; ${r.teacherRuns} teacher runs${kept}` : '';
+  ctx.log(`${r.steps} steps; ${r.trainableParams} trainable parameters${runs}; wrote ${out}`);
   return 0;
 }

@@ -86,6 +86,12 @@ const BAD: { name: string; teacher: () => ReturnType<typeof buildMlp>; args: str
     args: ['--student', 'mlp:784-4-10', '-b', '0'],
     message: /--batch must be above 0, got 0/,
   },
+  {
+    name: '--teacher-top-k on a classifier task (it applies to OCR tasks)',
+    teacher: () => buildMlp([784, 8, 10]),
+    args: ['--student', 'mlp:784-4-10', '--teacher-top-k', '8'],
+    message: /--teacher-top-k applies to OCR tasks only/,
+  },
 ];
 
 for (const c of BAD)

@@ -67,6 +67,13 @@ export const distillCommand: Command = {
     },
     { name: 'eval-limit', type: 'integer', placeholder: 'n', description: 'OCR tasks: held-out items scored (default 100)' },
     { name: 'no-cache', type: 'boolean', description: 'run the teacher on every step instead of once (to measure what the cache saves)' },
+    {
+      name: 'teacher-top-k',
+      type: 'integer',
+      placeholder: 'k',
+      description:
+        'OCR tasks: classes of each teacher frame kept (the rest of its mass spread evenly), so the cache holds every item (default 32; 0: every class)',
+    },
     { name: 'no-baseline', type: 'boolean', description: 'skip training the student alone' },
     { name: 'seed', type: 'integer', placeholder: 'n', default: 0, description: 'seed of initialisation and shuffling' },
     { name: 'threads', short: 't', type: 'integer', placeholder: 'n', default: 1, description: 'ORT intra-op threads' },
@@ -94,6 +101,7 @@ alone trains on the texts with CTC for the same steps; all are scored on held-ou
     if (await isOcrTask(task))
       return distillOcr(ctx, path, task, out, async (t) => (spec.startsWith('width:') ? narrowStudent(spec, t) : buildStudent(spec, t, seed)));
     if (f['eval-limit'] !== undefined) throw new UsageError('--eval-limit applies to OCR tasks only', 'classifiers are scored on the whole test split');
+    if (f['teacher-top-k'] !== undefined) throw new UsageError('--teacher-top-k applies to OCR tasks only', 'a classifier’s teacher outputs are cached whole');
     const teacher = readModel(path);
     const base = spec.startsWith('width:') ? await narrowStudent(spec, teacher) : buildStudent(spec, teacher, seed);
     const lora = f.lora !== undefined ? addLora(base, { ...parseLora(f.lora as string, f['lora-pattern'] as string | undefined), seed }) : undefined;

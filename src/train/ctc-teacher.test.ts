@@ -110,3 +110,31 @@ test('a teacher whose frames differ from the student’s is refused', async () =
     /teacher's 'logits' is \[4, 6, 6\].*must match/,
   );
 });
+
+test('top-k teacher frames: the cache holds every sample in fewer bytes, cached or not trains the same weights, and k is wired', async () => {
+  const d = seqData(8, [[1, 2], [3], [4, 4], [2, 1, 3]]);
+  const common = { data: d, blank: 0, steps: 6, lr: 3e-2, batchSize: 4, seed: 2, teacher: seqModel(7), kdAlpha: 0.5 };
+  // 8 samples of 6 frames × 5 classes: 120 bytes each dense, 96 with 2 classes a frame; the cap holds
+  // all 8 sparse but 6 dense, so the second pass over the last batch runs the teacher again for 2
+  const cap = 8 * 96;
+  const open = (topK: number) => openCtcTeacher(seqModel(7), d, { frames: T, classes: C, cacheBytes: cap, topK });
+  for (const [topK, runs] of [
+    [2, 2],
+    [0, 3],
+  ] as const) {
+    const t = await open(topK);
+    for (let step = 0; step < 4; step++) await t.probs([0, 1, 2, 3, 4, 5, 6, 7].slice((step % 2) * 4, (step % 2) * 4 + 4));
+    assert.equal(t.runs, runs, `top-${topK}: ${t.runs} teacher runs`);
+    if (topK > 0) assert.ok(t.keptMass! > 0 && t.keptMass! < 1, `kept mass ${t.keptMass}`);
+    else assert.equal(t.keptMass, undefined);
+    await t.release();
+  }
+  const cached = await trainCtc({ ...common, model: seqModel(2), teacherTopK: 2 });
+  const fresh = await trainCtc({ ...common, model: seqModel(2), teacherTopK: 2, cacheTeacher: false });
+  const dense = await trainCtc({ ...common, model: seqModel(2), teacherTopK: 0 });
+  const w = (r: typeof cached) => Array.from(r.model.graph.initializers.get('w1')!.toFloat32());
+  assert.deepEqual(w(cached), w(fresh));
+  assert.notDeepEqual(w(cached), w(dense));
+  assert.ok(cached.teacherKeptMass! < 1 && dense.teacherKeptMass === undefined);
+  await assert.rejects(open(-1), /top-k must be a whole number/);
+});

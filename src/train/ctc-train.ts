@@ -13,7 +13,7 @@ import { Tensor } from '../onnx/tensor.js';
 import { DataType } from '../onnx/dtype.js';
 import { createSession } from '../runtime/session.js';
 import { ctcTargets, type CtcTargets } from './ctc.js';
-import { mixTeacher, openCtcTeacher } from './ctc-teacher.js';
+import { DEFAULT_TEACHER_TOP_K, mixTeacher, openCtcTeacher } from './ctc-teacher.js';
 import { LOSS_INPUTS } from './losses.js';
 import { withWeights } from './loop.js';
 import { lrAt, TsOptimizer, type OptimizerConfig } from './optimizers.js';
@@ -45,6 +45,8 @@ export interface CtcTrainOptions extends StepResumeOptions {
   kdAlpha?: number;
   /** Keep the teacher's probabilities of each sample once computed (default true). */
   cacheTeacher?: boolean;
+  /** Classes of each teacher frame kept, the rest of its mass spread evenly (default 32; 0: every class). */
+  teacherTopK?: number;
   seed?: number;
   threads?: number;
   /** Epoch milliseconds: no step starts after it; the weights of the last step are kept. */
@@ -79,6 +81,8 @@ export interface CtcTrainResult {
   wallMs: number;
   /** Teacher runs (0 without a teacher; with the cache, about one per batch of the first epoch). */
   teacherRuns: number;
+  /** With a teacher kept as top-k frames: the least share of a frame's mass its kept classes held. */
+  teacherKeptMass?: number;
 }
 
 /** The forward graph and the training graph over the same weights, and the output's frame layout. */
@@ -203,7 +207,8 @@ export async function ctcGradients(L: CtcLoop, x: ort.Tensor, t: CtcTargets, par
 function fingerprint(opts: CtcTrainOptions, L: CtcLoop, batchSize: number, seed: number, start: readonly Float32Array[]): string {
   const h = createHash('sha256');
   const kd = opts.teacher ? (opts.kdAlpha ?? 0.5) : 0;
-  h.update(JSON.stringify({ kind: 'ctc', steps: opts.steps, lr: opts.lr, batchSize, seed, blank: L.blank, shape: opts.data.sampleShape, kd }));
+  const topK = opts.teacher ? { topK: opts.teacherTopK ?? DEFAULT_TEACHER_TOP_K } : {};
+  h.update(JSON.stringify({ kind: 'ctc', steps: opts.steps, lr: opts.lr, batchSize, seed, blank: L.blank, shape: opts.data.sampleShape, kd, ...topK }));
   h.update(JSON.stringify(L.tg.params.map((p) => [p.name, p.dims])));
   h.update(JSON.stringify(opts.data.labels.map((l) => (l ? Array.from(l) : null))));
   for (const v of [opts.data.x, ...start]) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
@@ -228,7 +233,13 @@ export async function trainCtc(opts: CtcTrainOptions): Promise<CtcTrainResult> {
   const probe = Int32Array.from({ length: batchSize }, (_, i) => i);
   resume.lossBefore ??= (await ctcBatchTargets(L, opts.data, probe, ts.params)).targets.meanLoss;
   const teacher = opts.teacher
-    ? await openCtcTeacher(opts.teacher, opts.data, { frames: L.frames, classes: L.classes, threads: opts.threads, cache: opts.cacheTeacher })
+    ? await openCtcTeacher(opts.teacher, opts.data, {
+        frames: L.frames,
+        classes: L.classes,
+        threads: opts.threads,
+        cache: opts.cacheTeacher,
+        ...(opts.teacherTopK !== undefined ? { topK: opts.teacherTopK } : {}),
+      })
     : undefined;
   const history: CtcStepRecord[] = [];
   const orders = new Map<number, Int32Array>();
@@ -267,5 +278,6 @@ export async function trainCtc(opts: CtcTrainOptions): Promise<CtcTrainResult> {
     resumedFromStep: resume.resumedFromStep,
     wallMs: resume.elapsedMs(),
     teacherRuns: teacher?.runs ?? 0,
+    ...(teacher?.keptMass !== undefined ? { teacherKeptMass: teacher.keptMass } : {}),
   };
 }
