@@ -18,7 +18,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { serialSample } from '../src/data/generators/serials.js';
 import { BUILTINS } from '../src/data/builtin.js';
-import { stripWhitespace } from '../src/eval/metrics.js';
+import { bootstrap, stripWhitespace } from '../src/eval/metrics.js';
 import { summarize } from '../src/bench/stats.js';
 import { machineLine, machineInfo } from '../src/bench/machine.js';
 import { table, writeBenchFile } from '../src/bench/results.js';
@@ -346,45 +346,57 @@ async function loadLevels(deadlineMs: number) {
   return rows;
 }
 
-/** Each model alone and the cascade, on the same images one at a time: agreement with fp32, latency. */
+/**
+ * Each model alone and the cascade, on the same images one at a time: agreement with fp32, latency. The
+ * four servers run side by side and each image goes to all four in turn, the order rotated image by
+ * image, so a change in the machine's speed falls on every mode alike; latencies are compared per image.
+ */
 async function cascade() {
-  const runs: Record<string, Sample[]> = {};
-  let calibration = '';
   // the same task with texts compared with whitespace removed (its `ignoreWhitespace`): rec's spacing
   // differs between fp32 and int8 far more often than its characters do
   const noWs = join('tmp/serve-bench', 'serials-ignore-ws.json');
   writeFileSync(noWs, JSON.stringify({ ...BUILTINS.serials!.spec, ignoreWhitespace: true }));
   const cascadeFlags = ['--cascade-agreement', '0.99', '--cascade-samples', '100'];
-  for (const [name, models, flags, task] of [
+  const modes = [
     ['fp32', [FP32], [], 'serials'],
     ['int8', [INT8], [], 'serials'],
     ['cascade', [FP32, INT8], cascadeFlags, 'serials'],
     ['cascade, spaces ignored', [FP32, INT8], cascadeFlags, noWs],
-  ] as const) {
-    const s = await serve([...models], ['--deadline-ms', '60000', ...flags], task);
-    const out: Sample[] = [];
-    for (let i = 0; i < cascadeImages.length; i++) out.push(await send(s.url, 60_000, i, false, cascadeImages));
-    runs[name] = out;
-    if (name.startsWith('cascade')) calibration += `${name}: ${/cascade: .*/.exec(s.log())?.[0] ?? ''}\n`;
-    await s.stop();
-  }
-  const ref = runs.fp32!;
+  ] as const;
+  // started one after another: each measures its models and calibrates its cascade on a quiet machine
+  const servers: Server[] = [];
+  for (const [, models, flags, task] of modes) servers.push(await serve([...models], ['--deadline-ms', '60000', ...flags], task));
+  const runs: Sample[][] = modes.map(() => []);
+  for (let i = 0; i < cascadeImages.length; i++)
+    for (let j = 0; j < modes.length; j++) {
+      const m = (i + j) % modes.length;
+      runs[m]![i] = await send(servers[m]!.url, 60_000, i, false, cascadeImages);
+    }
+  let calibration = '';
+  for (const [m, [name]] of modes.entries()) if (name.startsWith('cascade')) calibration += `${name}: ${/cascade: .*/.exec(servers[m]!.log())?.[0] ?? ''}\n`;
+  await Promise.all(servers.map((x) => x.stop()));
+  const ref = runs[0]!;
   return {
     calibration,
-    models: Object.fromEntries(
-      Object.entries(runs).map(([k, v]) => [
-        k,
-        {
-          agreementWithFp32: v.filter((x, i) => x.text === ref[i]!.text).length / v.length,
-          agreementIgnoringSpaces: v.filter((x, i) => noSpace(x.text) === noSpace(ref[i]!.text)).length / v.length,
-          // the image's own text, spaces ignored (rec's spacing convention is not the task's)
-          exactVsTruth: v.filter((x, i) => noSpace(x.text) === noSpace(cascadeSamples[i]!.text)).length / v.length,
-          meanMs: summarize(v.map((x) => x.ms)).mean,
-          p50Ms: summarize(v.map((x) => x.ms)).p50,
-          escalated: v.filter((x) => x.escalated).length / v.length,
-        },
-      ]),
-    ),
+    order: 'interleaved: the four servers side by side, each image sent to each in turn, the order rotated',
+    models: Object.fromEntries(modes.map(([name], m) => [name, cascadeFigures(runs[m]!, ref)])),
+  };
+}
+
+function cascadeFigures(v: Sample[], ref: Sample[]) {
+  const n = v.length;
+  const diff = v.map((x, i) => x.ms - ref[i]!.ms);
+  const meanOf = (idx: Int32Array) => idx.reduce((a, i) => a + diff[i]!, 0) / idx.length;
+  return {
+    agreementWithFp32: v.filter((x, i) => x.text === ref[i]!.text).length / n,
+    agreementIgnoringSpaces: v.filter((x, i) => noSpace(x.text) === noSpace(ref[i]!.text)).length / n,
+    // the image's own text, spaces ignored (rec's spacing convention is not the task's)
+    exactVsTruth: v.filter((x, i) => noSpace(x.text) === noSpace(cascadeSamples[i]!.text)).length / n,
+    meanMs: summarize(v.map((x) => x.ms)).mean,
+    p50Ms: summarize(v.map((x) => x.ms)).p50,
+    escalated: v.filter((x) => x.escalated).length / n,
+    // per image against fp32 on the same image: the mean difference and its 95% bootstrap interval
+    vsFp32Ms: { mean: diff.reduce((a, b) => a + b, 0) / n, ci: bootstrap(n, meanOf, { iterations: 2000 }) },
   };
 }
 
@@ -495,13 +507,21 @@ function printCascade(r: {
   calibration: string;
   models: Record<
     string,
-    { agreementWithFp32: number; agreementIgnoringSpaces: number; exactVsTruth: number; meanMs: number; p50Ms: number; escalated: number }
+    {
+      agreementWithFp32: number;
+      agreementIgnoringSpaces: number;
+      exactVsTruth: number;
+      meanMs: number;
+      p50Ms: number;
+      escalated: number;
+      vsFp32Ms?: { mean: number; ci: [number, number] };
+    }
   >;
 }): void {
   console.log(r.calibration);
   console.log(
     table(
-      ['model', 'agreement with fp32', 'ignoring spaces', 'exact vs truth (no spaces)', 'mean ms', 'p50 ms', 'escalated'],
+      ['model', 'agreement with fp32', 'ignoring spaces', 'exact vs truth (no spaces)', 'mean ms', 'p50 ms', 'vs fp32, same image (ms, 95% CI)', 'escalated'],
       Object.entries(r.models).map(([k, v]) => [
         k,
         pct(v.agreementWithFp32),
@@ -509,6 +529,7 @@ function printCascade(r: {
         pct(v.exactVsTruth),
         ms(v.meanMs),
         ms(v.p50Ms),
+        v.vsFp32Ms ? `${v.vsFp32Ms.mean.toFixed(2)} [${v.vsFp32Ms.ci[0].toFixed(2)}, ${v.vsFp32Ms.ci[1].toFixed(2)}]` : '',
         pct(v.escalated),
       ]),
     ),

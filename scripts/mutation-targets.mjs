@@ -15,6 +15,7 @@ export const TARGETS = [
   { mutate: 'src/serve/admission.ts', tests: ['src/serve/admission.test.ts'] },
   { mutate: 'src/serve/cascade.ts', tests: ['src/serve/cascade.test.ts'] },
   { mutate: 'src/serve/batch-measure.ts', tests: ['src/serve/batch-measure.test.ts'] },
+  { mutate: 'src/train/sparse-frames.ts', tests: ['src/train/sparse-frames.test.ts'] },
 ];
 
 /** reports/mutation/<slug>.incremental.json holds one target's results (Stryker's incremental file). */

@@ -46,11 +46,26 @@ test('k at or above the class count gives the frames back exactly', () => {
   }
 });
 
-test('sparse bytes: two-byte indices below 65,536 classes, four above; a bad k or shape is refused', () => {
+test('sparse bytes: two-byte indices up to 65,536 classes, four above; a bad k or shape is refused', () => {
   assert.equal(sparseBytes(40, 6625, 32), 40 * (32 * 6 + 4));
-  assert.equal(sparseBytes(2, 70_000, 3), 2 * (3 * 8 + 4));
+  assert.equal(sparseBytes(2, 65_536, 3), 2 * (3 * 6 + 4));
+  assert.equal(sparseBytes(2, 65_537, 3), 2 * (3 * 8 + 4));
   assert.equal(sparseBytes(2, 4, 9), 2 * (4 * 6 + 4));
-  assert.ok(topKFrames(new Float32Array(70_000).fill(1 / 70_000), 1, 70_000, 2).index instanceof Uint32Array);
+  assert.ok(topKFrames(new Float32Array(65_536).fill(1 / 65_536), 1, 65_536, 2).index instanceof Uint16Array);
+  // the last class of a 65,537-class frame needs a four-byte index, and comes back where it was
+  const C = 65_537;
+  const p = new Float32Array(2 * C);
+  p[C - 1] = 0.7;
+  p[C - 2] = 0.3;
+  p[C + 5] = 1;
+  const s = topKFrames(p, 2, C, 2);
+  assert.ok(s.index instanceof Uint32Array);
+  assert.deepEqual(Array.from(s.index), [C - 1, C - 2, 5, 0]);
+  const back = new Float32Array(2 * C);
+  expandFrames(s, back);
+  assert.deepEqual([back[C - 1], back[C - 2], back[C + 5], back[C + 6]], [p[C - 1], p[C - 2], 1, 0]);
+  // k = 1 is the smallest k: each frame's most likely class
+  assert.deepEqual(Array.from(topKFrames(Float32Array.from(frames), 3, 5, 1).index), [1, 4, 0]);
   assert.throws(() => topKFrames(new Float32Array(10), 2, 5, 0), /k must be at least 1/);
   assert.throws(() => topKFrames(new Float32Array(9), 2, 5, 2), /9 probabilities for 2 frames of 5 classes/);
 });

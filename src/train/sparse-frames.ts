@@ -16,10 +16,10 @@ export interface SparseFrames {
   rest: Float32Array;
 }
 
-/** Bytes that sparse frames of this shape hold. */
+/** Bytes that sparse frames of this shape hold (two-byte indices up to 65,536 classes, four above). */
 export function sparseBytes(frames: number, classes: number, k: number): number {
   const kk = Math.min(k, classes);
-  return frames * (kk * ((classes > 0xffff ? 4 : 2) + 4) + 4);
+  return frames * (kk * ((classes > 0x10000 ? 4 : 2) + 4) + 4);
 }
 
 /** The k most likely classes of each of `frames` rows of `classes` probabilities (ties: the lower class first). */
@@ -27,7 +27,8 @@ export function topKFrames(p: Float32Array, frames: number, classes: number, k: 
   if (!(k >= 1)) throw new RangeError(`k must be at least 1, got ${k}`);
   if (p.length !== frames * classes) throw new RangeError(`${p.length} probabilities for ${frames} frames of ${classes} classes`);
   const kk = Math.min(k, classes);
-  const index = classes > 0xffff ? new Uint32Array(frames * kk) : new Uint16Array(frames * kk);
+  // class indices up to 65,535 fit two bytes
+  const index = classes > 0x10000 ? new Uint32Array(frames * kk) : new Uint16Array(frames * kk);
   const prob = new Float32Array(frames * kk);
   const rest = new Float32Array(frames);
   const ti = new Int32Array(kk);
