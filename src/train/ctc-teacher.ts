@@ -5,7 +5,8 @@
 // probabilities are computed when a sample is first drawn and, with `cache`, kept for later steps (up to
 // `cacheBytes`), so an epoch after the first runs no teacher at all. Each frame keeps its `topK` most
 // likely classes and spreads the rest of its mass evenly (sparse-frames.ts), whether cached or not, so
-// the cache changes no weight and holds 1/100 of the dense bytes on PaddleOCR rec.
+// the cache changes no weight; on PaddleOCR rec (40 frames × 6,625 classes) a sample takes 7,840 bytes
+// instead of 1,060,000, and the default 1 GiB holds every training item.
 
 import * as ort from 'onnxruntime-node';
 import { UsageError } from '../onnx/errors.js';
