@@ -12,7 +12,8 @@ import { resolveLadder } from '../serve/ladder.js';
 import { startServer } from '../serve/server.js';
 import { JsonlSink } from '../serve/jsonl-sink.js';
 import { EventWriter } from '../monitor/event-writer.js';
-import { calibrateCascade } from '../serve/cascade-calibrate.js';
+import { calibrateCascade, describeCalibration } from '../serve/cascade-calibrate.js';
+import type { CascadeConfidence } from '../serve/decode-result.js';
 import { DEFAULT_MAX_PIXELS } from '../serve/image-input.js';
 import { canIdleThreads, DEFAULT_WORKER_NICE, type WorkerPriority } from '../serve/nice.js';
 import type { Command, CommandContext } from './command.js';
@@ -121,6 +122,13 @@ export const serveCommand: Command = {
     },
     { name: 'cascade-threshold', type: 'number', placeholder: 'conf', description: 'cascade with this confidence threshold instead of calibrating' },
     { name: 'cascade-samples', type: 'integer', placeholder: 'n', default: 200, description: 'validation items for the cascade calibration' },
+    {
+      name: 'cascade-confidence',
+      type: 'string',
+      values: ['least', 'mean'],
+      default: 'least',
+      description: "a text's confidence for the cascade: its least sure character, or the mean (PaddleOCR's score)",
+    },
   ],
   details: `API: docs/serve-api.md. Examples:
 
@@ -206,6 +214,7 @@ async function run(ctx: CommandContext): Promise<number> {
     ...(task ? { spec: task.spec, baseDir: task.baseDir } : {}),
     ...(ctx.flags['defect-labels'] ? { defectLabels: (ctx.flags['defect-labels'] as string[]).flatMap((s) => s.split(',')).filter(Boolean) } : {}),
     ...(ctx.flags['cascade-threshold'] !== undefined ? { cascadeThreshold: ctx.flags['cascade-threshold'] as number } : {}),
+    cascadeConfidence: ctx.flags['cascade-confidence'] as CascadeConfidence,
     ...(eventsPath ? { eventSink: await JsonlSink.open(eventsPath) } : {}),
     ...(dbPath ? { eventSink: new EventWriter(dbPath) } : {}),
     onReload: (g) => ctx.log(`reloaded: generation ${g}`),
@@ -216,11 +225,10 @@ async function run(ctx: CommandContext): Promise<number> {
       `model ${k}: ${r.id}  service p50 ${r.time.quantile(0.5).toFixed(2)} ms, p99 ${r.time.quantile(0.99).toFixed(2)} ms (${r.time.count} warm-up runs)`,
     );
   if (agreement !== undefined) {
-    const c = await calibrateCascade(engine, taskRef!, agreement, ctx.flags['cascade-samples'] as number);
+    const measure = ctx.flags['cascade-confidence'] as CascadeConfidence;
+    const c = await calibrateCascade(engine, taskRef!, agreement, ctx.flags['cascade-samples'] as number, 0, measure);
     server.settings.cascadeThreshold = c.threshold;
-    ctx.log(
-      `cascade: threshold ${c.threshold.toFixed(4)} → agreement ${c.agreement.toFixed(4)} with ${engine.ladder[0]!.id}, ${(c.escalated * 100).toFixed(1)}% escalated (${c.n} validation items)`,
-    );
+    ctx.log(describeCalibration(c, engine.ladder[0]!.id, agreement));
   }
   ctx.log(`listening on ${server.url} (deadline ${server.settings.deadlineMs} ms, admission ${ctx.flags.admission})`);
   await new Promise<void>((done) => {

@@ -30,17 +30,27 @@ export function softmax(r: Float32Array): Float32Array {
 
 /**
  * Greedy CTC over an [N, T, C] output: argmax per step, merge repeats, drop blanks. The confidence is the
- * mean max-probability over the kept steps (PaddleOCR's score).
+ * mean max-probability over the kept steps (PaddleOCR's score); `least` is the lowest, over the characters,
+ * of the highest max-probability within each character's run of steps (0 for an empty text). With
+ * `ignoreWhitespace` (a task that compares texts without it), whitespace characters stay in the text but
+ * count in neither confidence.
  */
-export function ctcGreedy(data: Float32Array, dims: readonly number[], alphabet: readonly string[], blank: number): { text: string; confidence: number }[] {
+export function ctcGreedy(
+  data: Float32Array,
+  dims: readonly number[],
+  alphabet: readonly string[],
+  blank: number,
+  ignoreWhitespace = false,
+): { text: string; confidence: number; least: number }[] {
   const [n, t, c] = dims as [number, number, number];
   if (dims.length !== 3) throw new Error(`CTC decoding expects an output of rank 3 [N, T, C], got [${dims.join(', ')}]`);
-  const out: { text: string; confidence: number }[] = [];
+  const out: { text: string; confidence: number; least: number }[] = [];
+  const counts = alphabet.map((ch) => !(ignoreWhitespace && /^\s+$/.test(ch)));
   for (let i = 0; i < n; i++) {
     let text = '';
     let prev = -1;
     let conf = 0;
-    let kept = 0;
+    const peaks: number[] = [];
     for (let s = 0; s < t; s++) {
       const base = (i * t + s) * c;
       let k = 0;
@@ -48,12 +58,12 @@ export function ctcGreedy(data: Float32Array, dims: readonly number[], alphabet:
       for (let j = 1; j < c; j++) if (data[base + j]! > best) (best = data[base + j]!), (k = j);
       if (k !== blank && k !== prev) {
         text += alphabet[k] ?? '';
-        conf += best;
-        kept++;
-      }
+        if (counts[k] ?? true) (conf += best), peaks.push(best);
+      } else if (k !== blank && (counts[k] ?? true)) peaks[peaks.length - 1] = Math.max(peaks[peaks.length - 1]!, best);
       prev = k;
     }
-    out.push({ text, confidence: kept ? conf / kept : 0 });
+    const kept = peaks.length;
+    out.push({ text, confidence: kept ? conf / kept : 0, least: kept ? Math.min(...peaks) : 0 });
   }
   return out;
 }

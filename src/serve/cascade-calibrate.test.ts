@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { sameAnswer } from './cascade-calibrate.js';
+import { describeCalibration, sameAnswer } from './cascade-calibrate.js';
+import { calibrateThreshold } from './cascade.js';
+import { cascadeConfidence } from './decode-result.js';
 
-const text = (t: string) => ({ kind: 'text' as const, text: t, confidence: 0.9 });
+const text = (t: string) => ({ kind: 'text' as const, text: t, confidence: 0.9, least: 0.4 });
 const label = (l: string) => ({ kind: 'label' as const, label: l, score: 0.9, confidence: 0.9, probabilities: {} });
 
 test('answers agree as the task compares them: whitespace only where the task ignores it', () => {
@@ -13,4 +15,21 @@ test('answers agree as the task compares them: whitespace only where the task ig
   assert.equal(sameAnswer(text('LOT 24-117'), text('LOT 24-111'), { ignoreWhitespace: true }), false);
   assert.equal(sameAnswer(label('scratch'), label('scratch'), { ignoreWhitespace: true }), true);
   assert.equal(sameAnswer(label('scratch'), label('dent'), {}), false);
+});
+
+test("the cascade reads a text's least sure character by choice, a label's score either way", () => {
+  assert.equal(cascadeConfidence(text('A1'), 'least'), 0.4);
+  assert.equal(cascadeConfidence(text('A1'), 'mean'), 0.9);
+  assert.equal(cascadeConfidence({ ...label('ok'), confidence: 0.7 }, 'least'), 0.7);
+});
+
+test('the calibration says what it promises, and why everything escalates when it does', () => {
+  const agreeing = (n: number) => Array.from({ length: n }, (_, i) => ({ confidence: i / n, agree: true }));
+  assert.match(describeCalibration(calibrateThreshold(agreeing(199), 0.99), 'rec', 0.99), /at least 99\.5% expected on new ones/);
+  const few = describeCalibration(calibrateThreshold(agreeing(50), 0.99), 'rec', 0.99);
+  assert.match(few, /50 items cannot show 99\.0% agreement/);
+  assert.match(few, /--cascade-samples 99 or more/);
+  // 100 items that all disagree: even one answered alone is a miss, and (1 + 1) / 101 > 1%
+  const never = Array.from({ length: 100 }, (_, i) => ({ confidence: i / 100, agree: false }));
+  assert.match(describeCalibration(calibrateThreshold(never, 0.99), 'rec', 0.99), /no threshold reaches 99\.0%/);
 });

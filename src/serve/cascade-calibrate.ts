@@ -8,7 +8,7 @@ import type { TaskSpec } from '../data/spec.js';
 import { DataError } from '../data/errors.js';
 import { stripWhitespace } from '../eval/metrics.js';
 import { UsageError } from '../onnx/errors.js';
-import type { Decoded } from './decode-result.js';
+import { cascadeConfidence, type CascadeConfidence, type Decoded } from './decode-result.js';
 import type { Engine } from './engine.js';
 import { preprocessed } from './image-input.js';
 import { calibrateThreshold, type Calibration, type CascadeSample } from './cascade.js';
@@ -22,7 +22,14 @@ export function sameAnswer(a: Decoded, b: Decoded, spec: Pick<TaskSpec, 'ignoreW
   return answer(a, ws) === answer(b, ws);
 }
 
-export async function calibrateCascade(engine: Engine, taskRef: string | TaskSpec, target: number, n = 200, seed = 0): Promise<Calibration> {
+export async function calibrateCascade(
+  engine: Engine,
+  taskRef: string | TaskSpec,
+  target: number,
+  n = 200,
+  seed = 0,
+  measure: CascadeConfidence = 'least',
+): Promise<Calibration> {
   const spec = engine.spec;
   if (!spec || spec.preprocess.kind !== 'image' || !engine.decoder)
     throw new UsageError('the cascade needs an image task (text or label answers with a confidence)', 'pass --task');
@@ -37,7 +44,17 @@ export async function calibrateCascade(engine: Engine, taskRef: string | TaskSpe
     if (loaded.kind !== 'image') throw new DataError(`the cascade calibration needs images; task '${task.name}' gives ${loaded.kind}`);
     const a = engine.decoder((await engine.pool.run(0, fast, preprocessed(loaded.image, spec.preprocess, engine.input))).outputs);
     const b = engine.decoder((await engine.pool.run(0, accurate, preprocessed(loaded.image, spec.preprocess, engine.input))).outputs);
-    samples.push({ confidence: a.confidence, agree: sameAnswer(a, b, spec) });
+    samples.push({ confidence: cascadeConfidence(a, measure), agree: sameAnswer(a, b, spec) });
   }
   return calibrateThreshold(samples, target);
+}
+
+/** What the calibration found, and what it promises on new requests. */
+export function describeCalibration(c: Calibration, accurate: string, target: number): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const head = `cascade: threshold ${c.threshold.toFixed(4)} → agreement ${c.agreement.toFixed(4)} with ${accurate} on ${c.n} validation items, ${pct(c.escalated)} escalated`;
+  if (c.threshold !== Infinity) return `${head}; at least ${pct(c.expected)} expected on new ones (conformal risk control)`;
+  if (c.n < c.needed)
+    return `${head}: ${c.n} items cannot show ${pct(target)} agreement on new ones, so every request goes to both models; pass --cascade-samples ${c.needed} or more, or a lower --cascade-agreement`;
+  return `${head}: no threshold reaches ${pct(target)}, so every request goes to both models; lower --cascade-agreement, or use a fast model that agrees more often`;
 }

@@ -108,8 +108,10 @@ export class Engine {
         afterRun: new RecentTimes(10_000),
         ...(o.margin ? { margin: o.margin } : {}),
       });
-      const decoder = spec ? makeDecoder(spec.output, o.baseDir) : undefined;
-      if (spec) pool.setDecoder(spec.output, o.baseDir);
+      // a task that compares texts without whitespace: spaces count in no confidence either
+      const ws = spec?.ignoreWhitespace ?? false;
+      const decoder = spec ? makeDecoder(spec.output, o.baseDir, ws) : undefined;
+      if (spec) pool.setDecoder(spec.output, o.baseDir, ws);
       return new Engine(pool, scheduler, o.ladder, pool.io, spec, input, decoder);
     } catch (e) {
       await pool.close();

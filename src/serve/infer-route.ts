@@ -4,7 +4,7 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { retryAfterSeconds } from './admission.js';
-import { isDefect, type Decoded } from './decode-result.js';
+import { cascadeConfidence, isDefect, type CascadeConfidence, type Decoded } from './decode-result.js';
 import type { Engine } from './engine.js';
 import { inspectionEvent, namesPart } from './events.js';
 import { HttpError, errorBody } from './http-error.js';
@@ -25,6 +25,8 @@ export interface InferSettings {
   maxElements: number;
   /** Cascade threshold: escalate when the fast model's confidence is below it; undefined = no cascade. */
   cascadeThreshold?: number;
+  /** Which confidence the cascade compares with the threshold (default 'least'). */
+  cascadeConfidence?: CascadeConfidence;
   defectLabels?: string[];
   eventSink?: EventSink;
   /** Where image bodies are decoded (worker threads; the main thread never decodes pixels). */
@@ -159,11 +161,12 @@ export async function handleInfer(
   let escalated: { from: string; confidence: number } | undefined;
   if (out.kind === 'served' && input.image && engine.decoder) {
     decoded = out.decoded ?? engine.decoder(out.outputs);
-    if (cascade && decoded.confidence < s.cascadeThreshold!) {
+    const confidence = cascadeConfidence(decoded, s.cascadeConfidence ?? 'least');
+    if (cascade && confidence < s.cascadeThreshold!) {
       const second = await sched.submit({ feeds: kept!, deadline, from: 0, to: 0, decode });
       ran = performance.now();
       if (second.kind === 'served') {
-        escalated = { from: out.model, confidence: decoded.confidence };
+        escalated = { from: out.model, confidence };
         second.queueMs += out.queueMs + out.computeMs;
         second.computeMs += out.computeMs;
         out = second;

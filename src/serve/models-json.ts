@@ -25,7 +25,7 @@ export function modelsJson(engine: Engine, generation: number, s: InferSettings)
       slip_ms: r3(sched.slip.quantile(sched.quantile)),
     },
     decode: { pending: s.images.pending, predicted_ms: r3(s.images.predictMs(0.99)) },
-    cascade: s.cascadeThreshold !== undefined ? { threshold: s.cascadeThreshold } : null,
+    cascade: s.cascadeThreshold !== undefined ? { threshold: s.cascadeThreshold, confidence: s.cascadeConfidence ?? 'least' } : null,
     models: engine.ladder.map((m, rung) => {
       const t = sched.rungs[rung]!.time;
       const io = engine.io[m.id]!;

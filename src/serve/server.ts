@@ -11,6 +11,7 @@ import { createCanvas } from '@napi-rs/canvas';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { UsageError } from '../onnx/errors.js';
 import type { EventSink } from '../monitor/event.js';
+import type { CascadeConfidence } from './decode-result.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { HttpError, errorBody } from './http-error.js';
 import { DEFAULT_MAX_PIXELS } from './image-input.js';
@@ -39,6 +40,7 @@ export interface ServerOptions extends Omit<EngineOptions, 'ladder'> {
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
   cascadeThreshold?: number;
+  cascadeConfidence?: CascadeConfidence;
   defectLabels?: string[];
   eventSink?: EventSink;
   /** Decode worker threads for image bodies (default 1). */
@@ -105,6 +107,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     maxPixels: o.maxPixels ?? DEFAULT_MAX_PIXELS,
     maxElements: o.maxElements ?? 2 ** 24,
     ...(o.cascadeThreshold !== undefined ? { cascadeThreshold: o.cascadeThreshold } : {}),
+    ...(o.cascadeConfidence ? { cascadeConfidence: o.cascadeConfidence } : {}),
     ...(o.defectLabels ? { defectLabels: o.defectLabels } : {}),
     ...(o.eventSink ? { eventSink: o.eventSink } : {}),
   };

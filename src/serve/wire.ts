@@ -34,7 +34,7 @@ export type ToWorker =
   | { type: 'load'; models: WorkerModel[]; session: SessionOptions; nice?: WorkerPriority }
   | { type: 'warmup'; runs: number; feeds: Record<string, FeedOptions> }
   /** The task's output decoding, so that a run for an image request answers with the decoded result only. */
-  | { type: 'decoder'; output: OutputSpec; baseDir?: string }
+  | { type: 'decoder'; output: OutputSpec; baseDir?: string; ignoreWhitespace: boolean }
   /** `decodeRows`: decode the outputs in the worker, one answer per request of these batch rows (one entry: the whole output). */
   | { type: 'run'; job: number; model: string; feeds: WireTensors; decodeRows?: number[] };
 

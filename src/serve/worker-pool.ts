@@ -123,8 +123,8 @@ export class WorkerPool implements Executor {
   }
 
   /** The task's output decoding, for every worker now and every respawned one: runs asked to decode answer with the result only. */
-  setDecoder(output: OutputSpec, baseDir?: string): void {
-    this.decoder = { type: 'decoder', output, ...(baseDir ? { baseDir } : {}) };
+  setDecoder(output: OutputSpec, baseDir?: string, ignoreWhitespace = false): void {
+    this.decoder = { type: 'decoder', output, ignoreWhitespace, ...(baseDir ? { baseDir } : {}) };
     for (const w of this.workers) w.postMessage(this.decoder);
   }
 

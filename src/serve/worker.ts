@@ -103,7 +103,7 @@ port.on('message', (m: ToWorker) => {
   else if (m.type === 'warmup') warm(m).catch(fatal);
   else if (m.type === 'decoder') {
     try {
-      decoder = makeDecoder(m.output, m.baseDir);
+      decoder = makeDecoder(m.output, m.baseDir, m.ignoreWhitespace);
     } catch {
       decoder = undefined; // the main thread, which made the same decoder first, decodes instead
     }
