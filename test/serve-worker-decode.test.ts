@@ -50,6 +50,11 @@ test('a run asked to decode answers with the decoded results only, equal to deco
     await until('the slot is back', () => up);
     const after = await pool.run(0, 'small', rowsOf(1, 1), [1]);
     assert.deepEqual(after.decoded, [decode(full.outputs)]);
+
+    // a run hands its input buffers over: the same inputs again are refused at once, not left hanging
+    const feeds = rowsOf(1, 3);
+    await pool.run(0, 'small', feeds);
+    await assert.rejects(pool.run(0, 'small', feeds), /input 'x' has no data: its buffer was handed to a worker/);
   } finally {
     await pool.close();
     rmSync(m.dir, { recursive: true, force: true });

@@ -219,6 +219,11 @@ export class WorkerPool implements Executor {
     const w = this.workers[slot];
     if (!w) return Promise.reject(new Error(`no worker in slot ${slot}`));
     if (this.down.has(slot)) return Promise.reject(new Error(`the worker in slot ${slot} is restarting`));
+    // node drops, without a word, a message whose transfer list holds a buffer already handed over:
+    // the run would never answer
+    const spent = Object.entries(feeds).find(([, t]) => t.data.length === 0 && t.dims.every((d) => d > 0));
+    if (spent)
+      return Promise.reject(new Error(`input '${spent[0]}' has no data: its buffer was handed to a worker by an earlier run; give each run its own copy`));
     const job = this.nextJob++;
     return new Promise((resolve, reject) => {
       this.pending.set(job, { resolve, reject });
