@@ -59,7 +59,7 @@ test('QAT after a static-int8 chain that misses the quality floor, on deep limit
   assert.deepEqual(labels(st(cfg('fp32', ['upgrade-opset', { target: 17 }]), true)), []);
 });
 
-test('QAT learns its scales after a recovered (pruned) chain, where the stage can; with fixed scales otherwise', () => {
+test('QAT learns its scales after a recovered (pruned) chain or int8 depthwise convs, where the stage can; with fixed scales otherwise', () => {
   const withLsq = { ...plan(3_600_000), qat: { name: 'qat', steps: 300, lsq: true } };
   const qatOf = (c: CandidateConfig, p: ChainPlan) =>
     extensionsOf(st(c, true, ['quality']), p, kind)
@@ -69,6 +69,10 @@ test('QAT learns its scales after a recovered (pruned) chain, where the stage ca
   const s8 = cfg('s8', ['quantize-static', {}]);
   assert.deepEqual(qatOf(pruned8, withLsq), { name: 'qat', params: { steps: 300, lsq: true } });
   assert.deepEqual(qatOf(s8, withLsq), { name: 'qat', params: { steps: 300 } });
+  // the int8-chains preset: depthwise convs in int8
+  const chains8 = cfg('c8', ['quantize-static', { scope: 'compute', quantizeDepthwise: true, method: 'percentile', hardswish: 'uint8' }]);
+  assert.deepEqual(qatOf(chains8, withLsq), { name: 'qat', params: { steps: 300, lsq: true } });
+  assert.deepEqual(qatOf(cfg('f8', ['quantize-static', { quantizeDepthwise: false }]), withLsq), { name: 'qat', params: { steps: 300 } });
   assert.deepEqual(qatOf(pruned8, plan(3_600_000)), { name: 'qat', params: { steps: 300 } }, 'a stage without the parameter');
 });
 

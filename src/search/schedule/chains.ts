@@ -29,9 +29,12 @@ export interface ChainPlan {
   recover?: { name: string; rungs: number[] };
   /**
    * The QAT stage and its steps; `lsq`: it can learn its scales, which it does after a recovered chain
-   * (a pruned model): on PaddleOCR rec cut 25% and recovered, QAT with fixed scales made CER worse than
-   * PTQ (0.0873 → 0.1020) and with learned scales brought it to 0.0392 (fp32 0.0334); on the unpruned
-   * rec, fixed scales did better (0.0178 against 0.0250; PTQ 0.0593).
+   * (a pruned model) and after a quantizer that puts depthwise convs in int8 (their per-tensor scales):
+   * on PaddleOCR rec cut 25% and recovered, QAT with fixed scales made CER worse than PTQ (0.0873 →
+   * 0.1020) and with learned scales brought it to 0.0392 (fp32 0.0334); after the `int8-chains` preset
+   * on the unpruned rec, fixed scales read more characters wrong than PTQ (0.0097 against 0.0073
+   * without spaces; CER 0.0388) and learned scales fewer (0.0063; CER 0.0263); with float depthwise
+   * convs, fixed scales did better (0.0178 against 0.0250; PTQ 0.0593).
    */
   qat?: { name: string; steps: number; lsq?: boolean };
   depth: Depth;
@@ -163,7 +166,8 @@ export function extensionsOf(s: ChainState, plan: ChainPlan, kindOf: (name: stri
   // (b) QAT after a static-int8 chain that misses the quality floor (and nothing QAT cannot fix)
   if (plan.depth.qat && plan.qat && last && plan.qdq.includes(last.name) && s.misses.includes('quality') && fixable('train', s.misses)) {
     const recovered = plan.recover !== undefined && steps.some((p) => p.name === plan.recover!.name);
-    append({ name: plan.qat.name, params: { steps: plan.qat.steps, ...(plan.qat.lsq && recovered ? { lsq: true } : {}) } }, 'qat');
+    const learnScales = plan.qat.lsq && (recovered || last.params.quantizeDepthwise === true);
+    append({ name: plan.qat.name, params: { steps: plan.qat.steps, ...(learnScales ? { lsq: true } : {}) } }, 'qat');
   }
   // (c) successive halving: a longer recovery for a training chain on or near the front, or the best
   //     training chain of its round
