@@ -16,6 +16,7 @@ export const TARGETS = [
   { mutate: 'src/serve/cascade.ts', tests: ['src/serve/cascade.test.ts'] },
   { mutate: 'src/serve/batch-measure.ts', tests: ['src/serve/batch-measure.test.ts'] },
   { mutate: 'src/train/sparse-frames.ts', tests: ['src/train/sparse-frames.test.ts'] },
+  { mutate: 'src/search/schedule/chains.ts', tests: ['src/search/schedule/chains.test.ts'] },
 ];
 
 /** reports/mutation/<slug>.incremental.json holds one target's results (Stryker's incremental file). */

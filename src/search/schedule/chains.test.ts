@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { extensionsOf, fixable, isQuantized, quantizersOffFront, quantizeTails, type ChainPlan, type ChainState } from './chains.js';
+import { chainKey, extensionsOf, fixable, isQuantized, quantizersOffFront, quantizeTails, stepTag, type ChainPlan, type ChainState } from './chains.js';
 import type { ParamValues } from '../../passes/pass.js';
 import type { StepKind } from './cost-model.js';
 import { depthFor } from './depth.js';
@@ -74,6 +74,10 @@ test('QAT learns its scales after a recovered (pruned) chain or int8 depthwise c
   assert.deepEqual(qatOf(chains8, withLsq), { name: 'qat', params: { steps: 300, lsq: true } });
   assert.deepEqual(qatOf(cfg('f8', ['quantize-static', { quantizeDepthwise: false }]), withLsq), { name: 'qat', params: { steps: 300 } });
   assert.deepEqual(qatOf(pruned8, plan(3_600_000)), { name: 'qat', params: { steps: 300 } }, 'a stage without the parameter');
+  // a plan without a recovery stage: nothing counts as recovered
+  const { recover: _, ...noRecover } = withLsq;
+  assert.deepEqual(qatOf(s8, noRecover), { name: 'qat', params: { steps: 300 } });
+  assert.deepEqual(qatOf(chains8, noRecover), { name: 'qat', params: { steps: 300, lsq: true } });
 });
 
 test('successive halving: the best training chain of its round, off the front, gets the longer recovery, and nothing else', () => {
@@ -89,7 +93,9 @@ test('the quantizing tails that screened fastest on the source are appended to p
   const ranked = [
     cfg('quantize-static', ['upgrade-opset', { target: 17 }], ['quantize-static', {}]), // one quantizer at its defaults: in the plan already
     pr, // trains: not a tail
+    cfg('pq', ['quantize-static', { scope: 3 }], ['recover', { steps: 100 }]), // quantizes, then trains: not a tail
     cfg('fp32 opset17', ['upgrade-opset', { target: 17 }]), // quantizes nothing
+    cfg('clean only', ['clean-fp32', {}]), // a substantive step, but no quantizer: not a tail
     c8,
     cfg('again', ['clean-fp32', {}], ['quantize-static', { scope: 1 }]), // the same steps as c8
     cfg('quantize-dynamic keepBias', ['quantize-dynamic', { keepBias: 1 }]),
@@ -140,6 +146,8 @@ test('a quantizer whose own candidates all screened off the front is not appende
   ]);
   // one of its own near the front is enough to keep it
   assert.deepEqual(quantizersOffFront(plan(3_600_000), [st(dyn, false), st(dyn2, true), st(stat, false)], kind), ['quantize-static']);
+  // its only own candidate has a prep pass before it, and is off the front
+  assert.deepEqual(quantizersOffFront(plan(3_600_000), [st(dyn, false)], kind), ['quantize-dynamic']);
   // none of its own screened (a chain of two does not count): kept
   assert.deepEqual(quantizersOffFront(plan(3_600_000), [st(both, false), st(stat, true)], kind), []);
   const p = { ...plan(3_600_000), offFront: ['quantize-dynamic'] };
@@ -151,4 +159,23 @@ test('a quantizer whose own candidates all screened off the front is not appende
   const prDyn = cfg('pd', ['prune-structured', { ratio: 0.5 }], ['recover', { steps: 100 }], ['quantize-dynamic', {}]);
   assert.ok(isQuantized(prDyn, p));
   assert.ok(!extensionsOf(st(prDyn, true), p, kind).some((e) => e.kind === 'quantize'));
+});
+
+test('a step is tagged by its scalar params (steps bare), lists and unset ones left out; a chain is keyed by its steps, not its label', () => {
+  assert.equal(stepTag({ name: 'qat', params: { steps: 60, lsq: true } }), 'qat 60 lsq=true');
+  assert.equal(stepTag({ name: 'quantize-static', params: { scope: 'all', keepFloat: ['a', 'b'], method: undefined } }), 'quantize-static scope=all');
+  assert.equal(stepTag({ name: 'clean-fp32', params: {} }), 'clean-fp32');
+  const a = cfg('one name', ['quantize-static', { scope: 1 }]);
+  assert.equal(chainKey(a), chainKey({ ...a, label: 'another name' }));
+  assert.notEqual(chainKey(a), chainKey(cfg('one name', ['quantize-static', { scope: 2 }])));
+  assert.notEqual(chainKey(a), chainKey({ ...a, session: { graphOptimizationLevel: 'basic', disabledOptimizers: [] } }));
+});
+
+test('a chain with QAT among its steps is quantized; prep steps before a substantive one do not stop its extension', () => {
+  assert.ok(isQuantized(cfg('q', ['prune-structured', { ratio: 0.5 }], ['qat', { steps: 60 }]), plan(3_600_000)));
+  assert.ok(!isQuantized(pr, plan(3_600_000)));
+  const { qat: _q, ...noQat } = plan(3_600_000);
+  assert.ok(!isQuantized(pr, noQat), 'a plan without QAT');
+  const prepped = cfg('pp', ['upgrade-opset', { target: 17 }], ['prune-structured', { ratio: 0.5 }], ['recover', { steps: 100 }]);
+  assert.deepEqual(labels(st(prepped, true), 15 * 60_000), ['pp → quantize-dynamic', 'pp → quantize-static']);
 });
