@@ -7,7 +7,10 @@
 // share of splits below the target, and the share escalated, for each confidence ('least', 'mean') and
 // each rule ('conformal': what `edgefit serve` does; 'plain': misses / c ≤ 1 − target, the earlier rule).
 //   npm run build && node scripts/cascade-confidence.mjs <task|spec.json> <accurate.onnx> <fast.onnx>
-//     [--n 600] [--cal 100,200] [--splits 400] [--target 0.99] [--ignore-whitespace]
+//     [--n 600] [--cal 100,200] [--splits 400] [--target 0.99] [--ignore-whitespace] [--split test|all]
+//     [--dump rows.json]   (each item's two confidences and whether the answers agreed)
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Engine } from '../dist/serve/engine.js';
 import { loadTask } from '../dist/data/task.js';
 import { preprocessed } from '../dist/serve/image-input.js';
@@ -26,6 +29,8 @@ const n = Number(flag('n', 600));
 const cals = String(flag('cal', '100,200')).split(',').map(Number);
 const splits = Number(flag('splits', 400));
 const target = Number(flag('target', 0.99));
+const split = flag('split', 'test');
+const dump = flag('dump', undefined);
 const ws = args.includes('--ignore-whitespace');
 const [taskRef, accuratePath, fastPath] = args.filter((a) => a !== '--ignore-whitespace');
 if (!taskRef || !accuratePath || !fastPath) throw new Error('usage: cascade-confidence.mjs <task|spec.json> <accurate.onnx> <fast.onnx> [flags]');
@@ -43,7 +48,9 @@ const engine = await Engine.start({
 });
 const rows = [];
 try {
-  const task = await loadTask(spec, { split: 'test', limit: n, seed: 0 });
+  // a spec file's data folder resolves against the spec's own folder
+  const data = spec.data?.path !== undefined ? { data: resolve(baseDir, spec.data.path) } : {};
+  const task = await loadTask(spec, { split, limit: n, seed: 0, ...data });
   for (const item of task.itemList()) {
     const loaded = await item.load();
     // each run gets its own input: a run hands its buffers over to the worker thread
@@ -55,6 +62,7 @@ try {
 } finally {
   await engine.close();
 }
+if (dump) writeFileSync(dump, JSON.stringify(rows));
 const agreeing = rows.filter((r) => r.agree).length;
 console.log(`${rows.length} items, the fast model agrees on ${agreeing} (${pct(agreeing / rows.length)}); target ${pct(target)}`);
 
