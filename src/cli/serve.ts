@@ -226,9 +226,10 @@ async function run(ctx: CommandContext): Promise<number> {
     );
   if (agreement !== undefined) {
     const measure = ctx.flags['cascade-confidence'] as CascadeConfidence;
-    const c = await calibrateCascade(engine, taskRef!, agreement, ctx.flags['cascade-samples'] as number, 0, measure);
+    const asked = ctx.flags['cascade-samples'] as number;
+    const c = await calibrateCascade(engine, taskRef!, agreement, asked, 0, measure);
     server.settings.cascadeThreshold = c.threshold;
-    ctx.log(describeCalibration(c, engine.ladder[0]!.id, agreement));
+    ctx.log(describeCalibration(c, engine.ladder[0]!.id, agreement, asked));
   }
   ctx.log(`listening on ${server.url} (deadline ${server.settings.deadlineMs} ms, admission ${ctx.flags.admission})`);
   await new Promise<void>((done) => {

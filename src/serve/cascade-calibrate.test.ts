@@ -25,11 +25,15 @@ test("the cascade reads a text's least sure character by choice, a label's score
 
 test('the calibration says what it promises, and why everything escalates when it does', () => {
   const agreeing = (n: number) => Array.from({ length: n }, (_, i) => ({ confidence: i / n, agree: true }));
-  assert.match(describeCalibration(calibrateThreshold(agreeing(199), 0.99), 'rec', 0.99), /at least 99\.5% expected on new ones/);
-  const few = describeCalibration(calibrateThreshold(agreeing(50), 0.99), 'rec', 0.99);
+  assert.match(describeCalibration(calibrateThreshold(agreeing(199), 0.99), 'rec', 0.99, 200), /at least 99\.5% expected on new ones/);
+  const few = describeCalibration(calibrateThreshold(agreeing(50), 0.99), 'rec', 0.99, 50);
   assert.match(few, /50 items cannot show 99\.0% agreement/);
   assert.match(few, /--cascade-samples 99 or more/);
+  // 200 asked, 61 in the validation split: more samples cannot help, more data can
+  const small = describeCalibration(calibrateThreshold(agreeing(61), 0.99), 'rec', 0.99, 200);
+  assert.match(small, /the task's validation split holds only 61 items and 99 are needed/);
+  assert.doesNotMatch(small, /--cascade-samples/);
   // 100 items that all disagree: even one answered alone is a miss, and (1 + 1) / 101 > 1%
   const never = Array.from({ length: 100 }, (_, i) => ({ confidence: i / 100, agree: false }));
-  assert.match(describeCalibration(calibrateThreshold(never, 0.99), 'rec', 0.99), /no threshold reaches 99\.0%/);
+  assert.match(describeCalibration(calibrateThreshold(never, 0.99), 'rec', 0.99, 100), /no threshold reaches 99\.0%/);
 });

@@ -49,12 +49,17 @@ export async function calibrateCascade(
   return calibrateThreshold(samples, target);
 }
 
-/** What the calibration found, and what it promises on new requests. */
-export function describeCalibration(c: Calibration, accurate: string, target: number): string {
+/**
+ * What the calibration found, and what it promises on new requests. `asked`: the validation items
+ * asked for; fewer came back when the task's validation split is smaller.
+ */
+export function describeCalibration(c: Calibration, accurate: string, target: number, asked: number): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const head = `cascade: threshold ${c.threshold.toFixed(4)} → agreement ${c.agreement.toFixed(4)} with ${accurate} on ${c.n} validation items, ${pct(c.escalated)} escalated`;
   if (c.threshold !== Infinity) return `${head}; at least ${pct(c.expected)} expected on new ones (conformal risk control)`;
-  if (c.n < c.needed)
-    return `${head}: ${c.n} items cannot show ${pct(target)} agreement on new ones, so every request goes to both models; pass --cascade-samples ${c.needed} or more, or a lower --cascade-agreement`;
+  const cannot = `${head}: ${c.n} items cannot show ${pct(target)} agreement on new ones, so every request goes to both models`;
+  if (c.n < c.needed && c.n < asked)
+    return `${cannot}; the task's validation split holds only ${c.n} items and ${c.needed} are needed: give the task more labelled items or a larger "val" share (data.splits in the spec), or a lower --cascade-agreement`;
+  if (c.n < c.needed) return `${cannot}; pass --cascade-samples ${c.needed} or more, or a lower --cascade-agreement`;
   return `${head}: no threshold reaches ${pct(target)}, so every request goes to both models; lower --cascade-agreement, or use a fast model that agrees more often`;
 }
