@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { ctcGreedy, classProbabilities, softmax } from './decode.js';
+import { ctcGreedy, classProbabilities, softmax, whitespaceClasses } from './decode.js';
 
 test('CTC greedy: merges repeats, drops blanks, keeps a repeat split by a blank', () => {
   const alphabet = ['', 'a', 'b', ' '];
@@ -59,7 +59,8 @@ test('CTC greedy: with ignoreWhitespace a space stays in the text and counts in 
   assert.equal(all!.text, 'a a');
   assert.ok(Math.abs(all!.least - 0.6) < 1e-6, 'the space peaks at 0.6 in its run');
   assert.ok(Math.abs(all!.confidence - (0.9 + 0.5 + 0.8) / 3) < 1e-6);
-  const [blind] = ctcGreedy(data, [1, steps.length, 3], alphabet, 0, true);
+  assert.deepEqual([...whitespaceClasses(['', 'a', ' ', '\t', 'b c'])], [2, 3], 'whole-whitespace entries only');
+  const [blind] = ctcGreedy(data, [1, steps.length, 3], alphabet, 0, whitespaceClasses(alphabet));
   assert.equal(blind!.text, 'a a');
   assert.ok(Math.abs(blind!.least - 0.8) < 1e-6, `least ${blind!.least}`);
   assert.ok(Math.abs(blind!.confidence - 0.85) < 1e-6);

@@ -28,24 +28,32 @@ export function softmax(r: Float32Array): Float32Array {
   return out;
 }
 
+/** The classes of a CTC alphabet that are whitespace (for `ctcGreedy`'s `uncounted`); computed once per alphabet. */
+export function whitespaceClasses(alphabet: readonly string[]): ReadonlySet<number> {
+  const out = new Set<number>();
+  alphabet.forEach((ch, k) => {
+    if (/^\s+$/.test(ch)) out.add(k);
+  });
+  return out;
+}
+
 /**
  * Greedy CTC over an [N, T, C] output: argmax per step, merge repeats, drop blanks. The confidence is the
  * mean max-probability over the kept steps (PaddleOCR's score); `least` is the lowest, over the characters,
- * of the highest max-probability within each character's run of steps (0 for an empty text). With
- * `ignoreWhitespace` (a task that compares texts without it), whitespace characters stay in the text but
- * count in neither confidence.
+ * of the highest max-probability within each character's run of steps (0 for an empty text). Classes in
+ * `uncounted` (a task that ignores whitespace: `whitespaceClasses`) stay in the text but count in neither
+ * confidence.
  */
 export function ctcGreedy(
   data: Float32Array,
   dims: readonly number[],
   alphabet: readonly string[],
   blank: number,
-  ignoreWhitespace = false,
+  uncounted?: ReadonlySet<number>,
 ): { text: string; confidence: number; least: number }[] {
   const [n, t, c] = dims as [number, number, number];
   if (dims.length !== 3) throw new Error(`CTC decoding expects an output of rank 3 [N, T, C], got [${dims.join(', ')}]`);
   const out: { text: string; confidence: number; least: number }[] = [];
-  const counts = alphabet.map((ch) => !(ignoreWhitespace && /^\s+$/.test(ch)));
   for (let i = 0; i < n; i++) {
     let text = '';
     let prev = -1;
@@ -58,8 +66,8 @@ export function ctcGreedy(
       for (let j = 1; j < c; j++) if (data[base + j]! > best) (best = data[base + j]!), (k = j);
       if (k !== blank && k !== prev) {
         text += alphabet[k] ?? '';
-        if (counts[k] ?? true) (conf += best), peaks.push(best);
-      } else if (k !== blank && (counts[k] ?? true)) peaks[peaks.length - 1] = Math.max(peaks[peaks.length - 1]!, best);
+        if (!uncounted?.has(k)) (conf += best), peaks.push(best);
+      } else if (k !== blank && !uncounted?.has(k)) peaks[peaks.length - 1] = Math.max(peaks[peaks.length - 1]!, best);
       prev = k;
     }
     const kept = peaks.length;

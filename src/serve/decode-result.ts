@@ -1,7 +1,7 @@
 // What an image request gets back: the model's output decoded by the task spec (text for CTC, a label
 // and its probability for classes, the vector for embeddings), with the confidence the cascade uses.
 
-import { classProbabilities, ctcGreedy } from '../eval/decode.js';
+import { classProbabilities, ctcGreedy, whitespaceClasses } from '../eval/decode.js';
 import { loadCtcAlphabet } from '../data/dictionary.js';
 import type { OutputSpec } from '../data/spec.js';
 import { HttpError } from './http-error.js';
@@ -35,9 +35,10 @@ export function makeDecoder(out: OutputSpec, baseDir?: string, ignoreWhitespace 
   };
   if (out.decode === 'ctc') {
     const alphabet = loadCtcAlphabet(out.dictionary, out.blank, out.appendSpace, baseDir);
+    const uncounted = ignoreWhitespace ? whitespaceClasses(alphabet) : undefined;
     return (outputs) => {
       const t = pick(outputs);
-      const [r] = ctcGreedy(t.data as Float32Array, t.dims, alphabet, out.blank, ignoreWhitespace);
+      const [r] = ctcGreedy(t.data as Float32Array, t.dims, alphabet, out.blank, uncounted);
       return { kind: 'text', text: r?.text ?? '', confidence: r?.confidence ?? 0, least: r?.least ?? 0 };
     };
   }
