@@ -5,17 +5,15 @@
 // decoder, answers compared as the task compares them), then, over many random splits, calibrates a
 // threshold on c items and applies it to the rest: the realised agreement with the accurate model, the
 // share of splits below the target, and the share escalated, for each confidence ('least', 'mean') and
-// each rule ('conformal': what `edgefit serve` does; 'plain': misses / c ≤ 1 − target, the earlier rule).
+// each rule ('conformal': what `edgefit serve` does; 'fit': misses / c ≤ 1 − target, the earlier rule).
 //   npm run build && node scripts/cascade-confidence.mjs <task|spec.json> <accurate.onnx> <fast.onnx>
 //     [--n 600] [--cal 100,200] [--splits 400] [--target 0.99] [--ignore-whitespace] [--split test|all]
 //     [--dump rows.json]   (each item's two confidences and whether the answers agreed)
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Engine } from '../dist/serve/engine.js';
-import { loadTask } from '../dist/data/task.js';
-import { preprocessed } from '../dist/serve/image-input.js';
 import { cascadeConfidence } from '../dist/serve/decode-result.js';
-import { sameAnswer } from '../dist/serve/cascade-calibrate.js';
+import { answerPairs, sameAnswer } from '../dist/serve/cascade-calibrate.js';
 import { calibrateThreshold } from '../dist/serve/cascade.js';
 import { loadSpec } from '../dist/cli/serve.js';
 import { mulberry32 } from '../dist/util/rng.js';
@@ -46,19 +44,16 @@ const engine = await Engine.start({
   spec,
   baseDir,
 });
-const rows = [];
+let rows;
 try {
   // a spec file's data folder resolves against the spec's own folder
   const data = spec.data?.path !== undefined ? { data: resolve(baseDir, spec.data.path) } : {};
-  const task = await loadTask(spec, { split, limit: n, seed: 0, ...data });
-  for (const item of task.itemList()) {
-    const loaded = await item.load();
-    // each run gets its own input: a run hands its buffers over to the worker thread
-    const answer = async (id) => engine.decoder((await engine.pool.run(0, id, preprocessed(loaded.image, spec.preprocess, engine.input))).outputs);
-    const fast = await answer('fast');
-    const accurate = await answer('accurate');
-    rows.push({ least: cascadeConfidence(fast, 'least'), mean: cascadeConfidence(fast, 'mean'), agree: sameAnswer(fast, accurate, spec) });
-  }
+  const pairs = await answerPairs(engine, spec, { split, limit: n, seed: 0, ...data });
+  rows = pairs.map(({ fast, accurate }) => ({
+    least: cascadeConfidence(fast, 'least'),
+    mean: cascadeConfidence(fast, 'mean'),
+    agree: sameAnswer(fast, accurate, spec),
+  }));
 } finally {
   await engine.close();
 }
@@ -66,25 +61,10 @@ if (dump) writeFileSync(dump, JSON.stringify(rows));
 const agreeing = rows.filter((r) => r.agree).length;
 console.log(`${rows.length} items, the fast model agrees on ${agreeing} (${pct(agreeing / rows.length)}); target ${pct(target)}`);
 
-/** The earlier rule: the lowest threshold with misses / c ≤ 1 − target on the calibration items. */
-function plainThreshold(samples) {
-  const sorted = [...samples].sort((a, b) => a.confidence - b.confidence);
-  let misses = sorted.filter((s) => !s.agree).length;
-  for (let k = 0; k < sorted.length; k++) {
-    if (k > 0 && sorted[k].confidence === sorted[k - 1].confidence) {
-      if (!sorted[k].agree) misses--;
-      continue;
-    }
-    if (1 - misses / sorted.length >= target) return sorted[k].confidence;
-    if (!sorted[k].agree) misses--;
-  }
-  return Infinity;
-}
-
 const rnd = mulberry32(7);
 for (const measure of ['least', 'mean'])
   for (const c of cals)
-    for (const rule of ['plain', 'conformal']) {
+    for (const rule of ['fit', 'conformal']) {
       let agreement = 0;
       let escalated = 0;
       let below = 0;
@@ -92,7 +72,7 @@ for (const measure of ['least', 'mean'])
         const order = rows.map((r) => [rnd(), r]).sort((a, b) => a[0] - b[0]);
         const samples = order.map(([, r]) => ({ confidence: r[measure], agree: r.agree }));
         const [cal, rest] = [samples.slice(0, c), samples.slice(c)];
-        const t = rule === 'plain' ? plainThreshold(cal) : calibrateThreshold(cal, target).threshold;
+        const t = calibrateThreshold(cal, target, rule).threshold;
         const a = rest.filter((r) => r.confidence < t || r.agree).length / rest.length;
         agreement += a;
         escalated += rest.filter((r) => r.confidence < t).length / rest.length;

@@ -3,7 +3,7 @@
 // final answers' agreement with the accurate model at the target. Two answers agree as the task
 // compares them: texts with all whitespace removed when the task's spec says `ignoreWhitespace`.
 
-import { loadTask } from '../data/task.js';
+import { loadTask, type LoadTaskOptions } from '../data/task.js';
 import type { TaskSpec } from '../data/spec.js';
 import { DataError } from '../data/errors.js';
 import { stripWhitespace } from '../eval/metrics.js';
@@ -22,6 +22,31 @@ export function sameAnswer(a: Decoded, b: Decoded, spec: Pick<TaskSpec, 'ignoreW
   return answer(a, ws) === answer(b, ws);
 }
 
+/**
+ * The fast model's (the last rung) and the accurate model's (the first) answers on each image of the
+ * task's items chosen by `opts` (the calibration takes the validation split).
+ */
+export async function answerPairs(engine: Engine, taskRef: string | TaskSpec, opts: LoadTaskOptions): Promise<{ fast: Decoded; accurate: Decoded }[]> {
+  const spec = engine.spec;
+  const decode = engine.decoder;
+  if (!spec || spec.preprocess.kind !== 'image' || !decode)
+    throw new UsageError('the cascade needs an image task (text or label answers with a confidence)', 'pass --task');
+  if (engine.ladder.length < 2)
+    throw new UsageError('the cascade needs two models: the accurate one first, the fast one last', 'give two models, or a run directory with a ladder.json');
+  const preprocess = spec.preprocess;
+  const task = await loadTask(taskRef, opts);
+  const out: { fast: Decoded; accurate: Decoded }[] = [];
+  for (const item of task.itemList()) {
+    const loaded = await item.load();
+    if (loaded.kind !== 'image') throw new DataError(`the cascade calibration needs images; task '${task.name}' gives ${loaded.kind}`);
+    // each run gets its own input: a run hands its buffers over to the worker thread
+    const answer = async (rung: number) =>
+      decode((await engine.pool.run(0, engine.ladder[rung]!.id, preprocessed(loaded.image, preprocess, engine.input))).outputs);
+    out.push({ fast: await answer(engine.ladder.length - 1), accurate: await answer(0) });
+  }
+  return out;
+}
+
 export async function calibrateCascade(
   engine: Engine,
   taskRef: string | TaskSpec,
@@ -30,22 +55,8 @@ export async function calibrateCascade(
   seed = 0,
   measure: CascadeConfidence = 'least',
 ): Promise<Calibration> {
-  const spec = engine.spec;
-  if (!spec || spec.preprocess.kind !== 'image' || !engine.decoder)
-    throw new UsageError('the cascade needs an image task (text or label answers with a confidence)', 'pass --task');
-  if (engine.ladder.length < 2)
-    throw new UsageError('the cascade needs two models: the accurate one first, the fast one last', 'give two models, or a run directory with a ladder.json');
-  const task = await loadTask(taskRef, { split: 'val', limit: n, seed });
-  const fast = engine.ladder[engine.ladder.length - 1]!.id;
-  const accurate = engine.ladder[0]!.id;
-  const samples: CascadeSample[] = [];
-  for (const item of task.itemList()) {
-    const loaded = await item.load();
-    if (loaded.kind !== 'image') throw new DataError(`the cascade calibration needs images; task '${task.name}' gives ${loaded.kind}`);
-    const a = engine.decoder((await engine.pool.run(0, fast, preprocessed(loaded.image, spec.preprocess, engine.input))).outputs);
-    const b = engine.decoder((await engine.pool.run(0, accurate, preprocessed(loaded.image, spec.preprocess, engine.input))).outputs);
-    samples.push({ confidence: cascadeConfidence(a, measure), agree: sameAnswer(a, b, spec) });
-  }
+  const pairs = await answerPairs(engine, taskRef, { split: 'val', limit: n, seed });
+  const samples: CascadeSample[] = pairs.map((p) => ({ confidence: cascadeConfidence(p.fast, measure), agree: sameAnswer(p.fast, p.accurate, engine.spec!) }));
   return calibrateThreshold(samples, target);
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { calibrateThreshold, type CascadeSample } from './cascade.js';
+import { calibrateThreshold } from './cascade.js';
 import { mulberry32 } from '../util/rng.js';
 
 const s = (confidence: number, agree: boolean) => ({ confidence, agree });
@@ -32,6 +32,9 @@ test('the lowest threshold whose (misses + 1) / (n + 1) is within 1 − target',
   assert.equal(c.threshold, 0.95);
   assert.equal(c.escalated, 0.5);
   assert.equal(c.expected, 1 - 1 / 11);
+  // the rule that fits the items: 2 misses of 10 is 0.8 already
+  assert.equal(calibrateThreshold(ten, 0.8, 'fit').threshold, 0.4);
+  assert.equal(calibrateThreshold(ten, 0.95, 'fit').threshold, 0.95);
   // 0.95 needs 19 items even with no miss: everything escalates
   const d = calibrateThreshold(ten, 0.95);
   assert.equal(d.threshold, Infinity);
@@ -82,16 +85,6 @@ test('on new items the calibrated cascade keeps the target on average; the best 
   // above λ misses 0.075 (1 − λ)⁴ of all items
   const rnd = mulberry32(12345);
   const missAbove = (t: number) => (t === Infinity ? 0 : 0.075 * (1 - Math.max(0, Math.min(1, t))) ** 4);
-  const bestFit = (xs: CascadeSample[]) => {
-    // the plain rule: misses / n ≤ 1 − target on the calibration items
-    const sorted = [...xs].sort((a, b) => a.confidence - b.confidence);
-    let misses = sorted.filter((x) => !x.agree).length;
-    for (let k = 0; k < sorted.length; k++) {
-      if (misses <= 0.01 * sorted.length) return sorted[k]!.confidence;
-      if (!sorted[k]!.agree) misses--;
-    }
-    return Infinity;
-  };
   const reps = 2000;
   let conformal = 0;
   let plain = 0;
@@ -101,7 +94,7 @@ test('on new items the calibrated cascade keeps the target on average; the best 
       return s(u, rnd() >= 0.3 * (1 - u) ** 3);
     });
     conformal += 1 - missAbove(calibrateThreshold(xs, 0.99).threshold);
-    plain += 1 - missAbove(bestFit(xs));
+    plain += 1 - missAbove(calibrateThreshold(xs, 0.99, 'fit').threshold);
   }
   conformal /= reps;
   plain /= reps;

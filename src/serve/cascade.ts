@@ -30,7 +30,13 @@ export interface Calibration {
 
 const expectedAgreement = (misses: number, n: number) => 1 - (misses + 1) / (n + 1);
 
-export function calibrateThreshold(samples: readonly CascadeSample[], target: number): Calibration {
+/**
+ * 'conformal' (what `serve` uses): (misses + 1) / (n + 1) ≤ 1 − target. 'fit': misses / n ≤ 1 − target,
+ * the threshold that fits the calibration items best (edgefit's earlier rule, kept to compare against).
+ */
+export type CalibrationRule = 'conformal' | 'fit';
+
+export function calibrateThreshold(samples: readonly CascadeSample[], target: number, rule: CalibrationRule = 'conformal'): Calibration {
   const n = samples.length;
   // a target of 1 or more: no count of items suffices
   const needed = Math.ceil(1 / Math.max(0, 1 - target) - 1 - 1e-9);
@@ -45,7 +51,8 @@ export function calibrateThreshold(samples: readonly CascadeSample[], target: nu
       continue;
     }
     const expected = expectedAgreement(misses, n);
-    if (expected >= target - 1e-12) return { threshold: sorted[k]!.confidence, agreement: 1 - misses / n, expected, escalated: k / n, n, needed };
+    const reached = rule === 'conformal' ? expected : 1 - misses / n;
+    if (reached >= target - 1e-12) return { threshold: sorted[k]!.confidence, agreement: 1 - misses / n, expected, escalated: k / n, n, needed };
     if (!sorted[k]!.agree) misses--;
   }
   return all;
