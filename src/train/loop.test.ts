@@ -7,7 +7,10 @@ import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync, copyFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mnistSplits, reshapeSamples, subset } from './dataset.js';
-import { trainModel } from './loop.js';
+import * as ort from 'onnxruntime-node';
+import { createSession } from '../runtime/session.js';
+import { evaluateArrays, trainModel, validationFill } from './loop.js';
+import { buildTrainingGraph } from './training-graph.js';
 import { buildArch, buildCnn, buildMlp } from './models.js';
 import { EdgefitError, UsageError } from '../onnx/errors.js';
 
@@ -87,7 +90,8 @@ test('a small CNN (Conv, MaxPool, GlobalAveragePool) trains; only the head when 
   assert.notEqual(conv(all.model), conv(model));
 });
 
-test("BatchNormalization in 'batch' mode trains on batch statistics and updates the running ones", async () => {
+/** Conv → BatchNormalization → Relu → pool → MatMul head, on 1×28×28 digits. */
+async function bnModel() {
   const { GraphBuilder } = await import('../onnx/builder.js');
   const { DataType } = await import('../onnx/dtype.js');
   const { Tensor } = await import('../onnx/tensor.js');
@@ -127,7 +131,11 @@ test("BatchNormalization in 'batch' mode trains on batch statistics and updates 
     { outputs: ['logits'] },
   );
   b.output(logits);
-  const model = b.model();
+  return b.model();
+}
+
+test("BatchNormalization in 'batch' mode trains on batch statistics and updates the running ones", async () => {
+  const model = await bnModel();
   const r = await trainModel({ model, train: reshapeSamples(train, [1, 28, 28]), epochs: 1, batchSize: 50, batchNorm: 'batch' });
   assert.deepEqual(r.trained.map((t) => t.name).sort(), ['bn.bias', 'bn.scale', 'conv.weight', 'fc.bias', 'fc.weight']);
   const mean = r.model.graph.initializers.get('bn.mean')!.toFloat32();
@@ -147,6 +155,34 @@ test('a CNN with Dropout trains with seeded masks: same seed, same weights; drop
   // the trained model keeps its Dropout node (identity at inference)
   assert.ok(a.model.graph.nodes.some((n) => n.opType === 'Dropout'));
   assert.ok(Number.isFinite(a.history[0]!.valLoss!));
+});
+
+test('validation in the training session (dropout masks of ones, only the output fetched) scores what inference scores', async () => {
+  const [tr, va] = [reshapeSamples(subset(train, 0, 120), [1, 28, 28]), reshapeSamples(subset(val, 0, 60), [1, 28, 28])];
+  const r = await trainModel({ model: buildCnn('cnn:1x28x28-c4-p-f16-d0.5-10', 0), train: tr, val: va, epochs: 1, batchSize: 40, seed: 5 });
+  // one epoch: the returned weights are the ones validated; score them in a plain inference session
+  const s = await createSession(r.model);
+  const ev = await evaluateArrays(s, s.inputNames[0]!, s.outputNames[0]!, va);
+  await s.release();
+  assert.ok(Math.abs(ev.loss - r.history[0]!.valLoss!) < 1e-5, `inference ${ev.loss}, training session ${r.history[0]!.valLoss}`);
+  assert.equal(ev.accuracy, r.history[0]!.valAccuracy);
+});
+
+test('validation shares the training session only when its forward pass is inference', async () => {
+  const x = new ort.Tensor('float32', new Float32Array(2 * 784), [2, 784]);
+  const plain = await buildTrainingGraph(buildMlp([784, 8, 10], 0), { loss: { kind: 'cross-entropy' }, sample: { x } });
+  const fill = validationFill(plain, { kind: 'cross-entropy' }, 10)!;
+  assert.deepEqual(Object.keys(fill(3)).sort(), ['loss.sample_weight', 'loss.target']);
+  assert.deepEqual(fill(3)['loss.target']!.dims, [3, 10]);
+  const inGraph = await buildTrainingGraph(buildMlp([784, 8, 10], 0), { loss: { kind: 'cross-entropy' }, sample: { x }, optimizer: { kind: 'sgd', lr: 0.1 } });
+  assert.equal(validationFill(inGraph, { kind: 'cross-entropy' }, 10), undefined, 'an in-graph update needs its state fed');
+  const bn = await buildTrainingGraph(await bnModel(), {
+    loss: { kind: 'cross-entropy' },
+    sample: { x: new ort.Tensor('float32', new Float32Array(2 * 784), [2, 1, 28, 28]) },
+    batchNorm: 'batch',
+  });
+  assert.ok(bn.batchStats.length > 0);
+  assert.equal(validationFill(bn, { kind: 'cross-entropy' }, 10), undefined, 'batch statistics are not inference');
 });
 
 test('a batch size larger than the training set is one batch of all of it, not a crash', async () => {

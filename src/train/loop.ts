@@ -150,8 +150,10 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   });
   const threads = opts.threads ?? 1;
   const session = await createSession(tg.model, { threads });
-  const evalModel = evalGraph(base, tg);
-  const evalSession = opts.val ? await createSession(evalModel, { threads }) : undefined;
+  // Validation runs in the training session when its forward pass is the eval graph's (no batch
+  // statistics, no in-graph update to feed): frozen weights are then held by one session, not two.
+  const fill = validationFill(tg, loss, classes);
+  const evalSession = opts.val ? (fill ? session : await createSession(evalGraph(base, tg), { threads })) : undefined;
 
   // Parameter values live in Float32Arrays that the sessions read directly.
   const values = new Map<string, Float32Array>();
@@ -288,7 +290,14 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     };
     if (evalSession && opts.val) {
-      const v = await evaluateArrays(evalSession, input, tg.output, opts.val, values, tg);
+      const v = await evaluateArrays(evalSession, input, tg.output, opts.val, {
+        values,
+        tg,
+        fill,
+        // in the training session, the forward's values stay alive for the backward nodes that this run
+        // skips, so a batch larger than the training batch would grow its memory: use the same batch
+        batchSize: fill ? rows : undefined,
+      });
       rec.valLoss = v.loss;
       rec.valAccuracy = v.accuracy;
       rec.valMacroF1 = v.macroF1;
@@ -319,7 +328,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     }
   }
   await session.release();
-  await evalSession?.release();
+  if (evalSession !== session) await evalSession?.release();
   const final = withWeights(base, best ?? values);
   final.metadata = final.metadata.filter(([k]) => k !== META_KEY);
   return {
@@ -331,6 +340,28 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     stoppedEarly,
     steps: step,
     samplesPerSecond: trainSeconds > 0 ? trainSamples / trainSeconds : 0,
+  };
+}
+
+/**
+ * The inputs a validation batch of k must feed to the training session though its forward pass does
+ * not read them: zero targets and weights, dropout masks of ones (the identity, as at inference).
+ * Undefined when the training graph's forward differs from inference (batch statistics) or needs
+ * more state fed (the in-graph update), or when the loss's inputs are not the class targets.
+ */
+export function validationFill(tg: TrainingGraph, loss: LossSpec, classes: number): ((k: number) => Record<string, ort.Tensor>) | undefined {
+  const known: string[] = [LOSS_INPUTS.target, LOSS_INPUTS.weight];
+  if (tg.update || tg.batchStats.length > 0 || loss.kind === 'mse' || !tg.lossInputs.every((i) => known.includes(i))) return undefined;
+  return (k) => {
+    const feeds: Record<string, ort.Tensor> = {
+      [LOSS_INPUTS.target]: new ort.Tensor('float32', new Float32Array(k * classes), [k, classes]),
+      [LOSS_INPUTS.weight]: new ort.Tensor('float32', new Float32Array(k), [k]),
+    };
+    for (const d of tg.dropout) {
+      const per = d.sampleShape.reduce((p, q) => p * q, 1);
+      feeds[d.mask] = new ort.Tensor('float32', new Float32Array(k * per).fill(1), [k, ...d.sampleShape]);
+    }
+    return feeds;
   };
 }
 
@@ -363,16 +394,25 @@ export interface ArrayEval {
   confusion: number[][];
 }
 
+export interface EvalFeeds {
+  /** Parameter values fed as inputs (a training or eval graph's trainable weights and BatchNorm stats). */
+  values?: Map<string, Float32Array>;
+  tg?: TrainingGraph;
+  /** Inputs the forward pass does not read but the session requires, for a batch of k (the training graph's loss inputs and masks). */
+  fill?: (k: number) => Record<string, ort.Tensor>;
+  batchSize?: number;
+}
+
 /** Cross-entropy, accuracy and per-class recall of a session over a dataset. */
 export async function evaluateArrays(
   session: ort.InferenceSession,
   input: string,
   output: string,
   data: ArrayDataset,
-  values?: Map<string, Float32Array>,
-  tg?: TrainingGraph,
-  batchSize = 256,
+  opts: EvalFeeds = {},
 ): Promise<ArrayEval> {
+  const { values, tg, fill } = opts;
+  const batchSize = opts.batchSize ?? 256;
   const n = datasetSize(data);
   const s = sampleSize(data);
   const C = data.classes.length;
@@ -386,7 +426,9 @@ export async function evaluateArrays(
   }
   for (let first = 0; first < n; first += batchSize) {
     const k = Math.min(batchSize, n - first);
-    const out = await session.run({ ...extra, [input]: new ort.Tensor('float32', data.x.subarray(first * s, (first + k) * s), [k, ...data.sampleShape]) });
+    const x = new ort.Tensor('float32', data.x.subarray(first * s, (first + k) * s), [k, ...data.sampleShape]);
+    // only the output is fetched, so ORT runs only the nodes it needs (no loss, no backward)
+    const out = await session.run({ ...extra, ...fill?.(k), [input]: x }, [output]);
     const logits = out[output]!.data as Float32Array;
     const width = logits.length / k;
     for (let i = 0; i < k; i++) {

@@ -5,10 +5,11 @@ import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import * as ort from 'onnxruntime-node';
 import { UsageError } from '../onnx/errors.js';
+import { attr } from '../onnx/graph.js';
 import type { Model } from '../onnx/model.js';
 import { Tensor } from '../onnx/tensor.js';
 import { createSession } from '../runtime/session.js';
-import { mlp, mobilenetV3, randomFeeds } from '../zoo/index.js';
+import { bertEncoder, mlp, mobilenetV3, randomFeeds, torchResnet } from '../zoo/index.js';
 import { mnistSplits } from './dataset.js';
 import { addLora, loraCounts, mergeLora } from './lora.js';
 import { trainModel } from './loop.js';
@@ -19,6 +20,19 @@ const CASES: { name: string; build: () => Model; shape: number[] }[] = [
   { name: 'MatMul MLP', build: () => mlp({ sizes: [16, 32, 5] }), shape: [3, 16] },
   { name: 'Gemm MLP', build: () => mlp({ sizes: [16, 24, 5], gemm: true }), shape: [3, 16] },
   { name: 'MobileNetV3 1×1 convs', build: () => mobilenetV3({ imageSize: 32 }), shape: [2, 3, 32, 32] },
+  {
+    name: 'Gemm MLP with alpha 0.5',
+    build: () => {
+      const m = mlp({ sizes: [16, 24, 5], gemm: true });
+      for (const n of m.graph.nodes) if (n.opType === 'Gemm') n.attributes.set('alpha', attr.float(0.5));
+      return m;
+    },
+    shape: [3, 16],
+  },
+  // torch.onnx's Linear (Gemm transB=1) and strided 1×1 downsample convs
+  { name: 'torch ResNet', build: () => torchResnet({ imageSize: 32, widths: [8, 16], blocksPerStage: 1 }), shape: [2, 3, 32, 32] },
+  // MatMul on [batch, seq, hidden] activations
+  { name: 'BERT encoder', build: () => bertEncoder({ layers: 1, hidden: 16, heads: 2, seq: 6 }), shape: [2, 6, 16] },
 ];
 
 async function outputs(m: Model, shape: number[]): Promise<Float32Array> {

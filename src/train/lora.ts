@@ -1,11 +1,13 @@
 // LoRA: low-rank adapters on the weights of MatMul, Gemm and 1×1 Conv, chosen by a pattern over
-// weight names. The adapted weight is W + (α/r)·A·B, computed in the graph from the frozen W and the
-// trainable A [rows, r] (small random) and B [r, cols] (zeros, so step 0 is the base model), where
-// rows×cols is W seen as a matrix (a 1×1 conv [M, C, 1, 1] as [M, C]). Only A and B train; the export
-// merges them into W, so the adapters cost nothing at run time.
+// weight names. The adapted weight is W + (α/r)·A·B, where rows×cols is W seen as a matrix (a 1×1 conv
+// [M, C, 1, 1] as [M, C]), A [rows, r] is small and random and B [r, cols] is zero, so step 0 is the base
+// model. The graph never forms that product: it adds the low-rank path to the layer's output, computed on
+// the activations (x·A·B for a MatMul, two thin convs for a 1×1 Conv), as PEFT does. A full-size A·B and
+// its full-size gradient each step would cost as much memory and time as training W itself. Only A and
+// B train; the export merges them into W, so the adapters cost nothing at run time.
 
 import { UsageError } from '../onnx/errors.js';
-import { Node } from '../onnx/graph.js';
+import { attr, Node } from '../onnx/graph.js';
 import type { Model } from '../onnx/model.js';
 import { Tensor } from '../onnx/tensor.js';
 import { DataType } from '../onnx/dtype.js';
@@ -86,40 +88,78 @@ export function addLora(source: Model, spec: LoraSpec): LoraModel {
   const r = spec.rank;
   const scale = (spec.alpha ?? r) / r;
   const adapters: LoraAdapter[] = [];
-  const added: Node[] = [];
+  const out: Node[] = [];
+  const byWeight = new Map<string, { a: string; b: string; s: string }>();
   for (const c of chosen) {
     const w = g.initializers.get(c.name)!;
     const a = fresh(`${c.name}.lora_A`);
     const b = fresh(`${c.name}.lora_B`);
-    // A ~ N(0, 1/rows), B = 0: the product starts at zero
+    const conv = w.dims.length === 4;
+    // A ~ N(0, 1/rows), B = 0: the product starts at zero. A 1×1 conv's factors are 1×1 conv weights.
+    const aDims = conv ? [c.rows, r, 1, 1] : [c.rows, r];
+    const bDims = conv ? [r, c.cols, 1, 1] : [r, c.cols];
     g.initializers.set(
       a,
       Tensor.fromFloat32(
         a,
-        [c.rows, r],
+        aDims,
         Float32Array.from({ length: c.rows * r }, () => rng.normal() / Math.sqrt(c.rows)),
       ),
     );
-    g.initializers.set(b, Tensor.fromFloat32(b, [r, c.cols], new Float32Array(r * c.cols)));
-    const ab = fresh(`${c.name}.lora_AB`);
-    const scaled = fresh(`${c.name}.lora_delta`);
+    g.initializers.set(b, Tensor.fromFloat32(b, bDims, new Float32Array(r * c.cols)));
     const s = fresh(`${c.name}.lora_scale`);
     g.initializers.set(s, Tensor.scalar(s, DataType.FLOAT, scale));
-    const adapted = fresh(`${c.name}.adapted`);
-    added.push(new Node('MatMul', [a, b], [ab], fresh(`${c.name}/lora_MatMul`)), new Node('Mul', [ab, s], [scaled], fresh(`${c.name}/lora_Mul`)));
-    if (w.dims.length === 4) {
-      const shape = fresh(`${c.name}.lora_shape`);
-      g.initializers.set(shape, Tensor.fromInt64(shape, [4], [...w.dims]));
-      const reshaped = fresh(`${c.name}.lora_delta4`);
-      added.push(new Node('Reshape', [scaled, shape], [reshaped], fresh(`${c.name}/lora_Reshape`)));
-      added.push(new Node('Add', [c.name, reshaped], [adapted], fresh(`${c.name}/lora_Add`)));
-    } else added.push(new Node('Add', [c.name, scaled], [adapted], fresh(`${c.name}/lora_Add`)));
-    for (const n of g.nodes) if (n.inputs[1] === c.name && (n.opType === 'MatMul' || n.opType === 'Gemm' || n.opType === 'Conv')) n.inputs[1] = adapted;
+    byWeight.set(c.name, { a, b, s });
     adapters.push({ weight: c.name, a, b, rows: c.rows, cols: c.cols, rank: r, scale });
   }
-  g.nodes = [...added, ...g.nodes];
+  for (const n of g.nodes) {
+    out.push(n);
+    const ad = (n.opType === 'MatMul' || n.opType === 'Gemm' || n.opType === 'Conv') && n.inputs[1] ? byWeight.get(n.inputs[1]) : undefined;
+    if (ad) out.push(...lowRankPath(n, ad, fresh));
+  }
+  g.nodes = out;
   g.valueInfo.clear();
   return { model, adapters, trainable: adapters.flatMap((x) => [x.a, x.b]) };
+}
+
+/**
+ * The nodes that add scale·(x through A·B) to `n`'s output, which `n` now writes under a fresh name.
+ * MatMul x·W: (x·A)·B. Gemm α·x′·W′ (+βC): α·(x′·A)·B, or with transB (W stored [N, K] = A·B, so
+ * W′ = Bᵀ·Aᵀ) α·(x′·Bᵀ)·Aᵀ. Conv 1×1 with W [M, C]: a conv by B [r, C] with the layer's strides and
+ * pads, then one by A [M, r]. The scale multiplies the r-wide middle, the cheapest place.
+ */
+function lowRankPath(n: Node, ad: { a: string; b: string; s: string }, fresh: (hint: string) => string): Node[] {
+  const y = n.outputs[0]!;
+  const base = fresh(`${y}.lora_base`);
+  n.outputs[0] = base;
+  const x = n.inputs[0]!;
+  const [mid, low, sum] = [fresh(`${y}.lora_xa`), fresh(`${y}.lora_low`), fresh(`${y}.lora_up`)];
+  const nodes: Node[] = [];
+  const name = (op: string) => fresh(`${n.name || y}/lora_${op}`);
+  if (n.opType === 'Conv') {
+    const first = new Node('Conv', [x, ad.b], [mid], name('ConvB'));
+    for (const [k, v] of n.attributes) if (k !== 'group') first.attributes.set(k, v);
+    nodes.push(first, new Node('Mul', [mid, ad.s], [low], name('Mul')), new Node('Conv', [low, ad.a], [sum], name('ConvA')));
+  } else if (n.opType === 'MatMul') {
+    nodes.push(
+      new Node('MatMul', [x, ad.a], [mid], name('MatMulA')),
+      new Node('Mul', [mid, ad.s], [low], name('Mul')),
+      new Node('MatMul', [low, ad.b], [sum], name('MatMulB')),
+    );
+  } else {
+    const tB = n.int('transB', 0);
+    const alpha = n.float('alpha', 1);
+    const [first, second] = tB ? [ad.b, ad.a] : [ad.a, ad.b];
+    const g1 = new Node('Gemm', [x, first], [mid], name('GemmIn'), '', {
+      transA: attr.int(n.int('transA', 0)),
+      transB: attr.int(tB),
+      alpha: attr.float(alpha),
+    });
+    const g2 = new Node('Gemm', [low, second], [sum], name('GemmOut'), '', { transB: attr.int(tB) });
+    nodes.push(g1, new Node('Mul', [mid, ad.s], [low], name('Mul')), g2);
+  }
+  nodes.push(new Node('Add', [base, sum], [y], name('Add')));
+  return nodes;
 }
 
 /** `base` with each adapter of `trained` merged into its weight: W ← W + scale·A·B. */
