@@ -3,10 +3,13 @@
 // the last blocks, prints what was trained, the curve and the final metrics, and writes the model. On an
 // OCR task (texts, not classes) the whole model trains with the CTC loss instead (finetune-ctc.ts).
 
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { UsageError } from '../onnx/errors.js';
 import { readModel } from '../onnx/read-model.js';
 import { finetune } from '../train/finetune.js';
 import { parseLora } from '../train/lora.js';
+import { adapterContent, writeAdapter } from '../train/lora-adapter.js';
 import { mnistSampleShape, modelNormalisation, taskSplits } from '../train/task-data.js';
 import type { Command } from './command.js';
 import { CTC_FLAGS, finetuneCtc } from './finetune-ctc.js';
@@ -42,6 +45,13 @@ export const finetuneCommand: Command = {
       type: 'string',
       placeholder: 'regex',
       description: 'with --lora: the weights that get adapters (default: every eligible backbone weight)',
+    },
+    {
+      name: 'save-adapter',
+      type: 'string',
+      placeholder: 'file.onnx',
+      description:
+        'with --lora: also write the adapters and the head alone (kilobytes to megabytes), to apply to the same base at load time: `edgefit serve <model> --adapter file`',
     },
     { name: 'unfreeze-epochs', type: 'integer', placeholder: 'n', description: 'epochs of the unfreeze phase (default: 10)' },
     { name: 'unfreeze-lr', type: 'number', placeholder: 'x', description: 'peak learning rate of the unfreeze phase (default 0.001, cosine decay)' },
@@ -90,9 +100,18 @@ for --steps steps (AdamW, lr 3e-4 by default: 1e-3 wrecks PaddleOCR rec) on --li
     if (!path) throw new UsageError('give the pretrained model: edgefit finetune <model.onnx> --task <task> -o out.onnx');
     if (!task) throw new UsageError('--task is required', 'a built-in task (parts, mnist, …) or a task spec .json');
     if (!out) throw new UsageError('-o/--output is required', 'e.g. -o finetuned.onnx');
+    const adapterOut = ctx.flags['save-adapter'] as string | undefined;
+    if (adapterOut !== undefined && ctx.flags.lora === undefined)
+      throw new UsageError('--save-adapter writes what LoRA trained', 'add --lora rank (e.g. --lora 8), or leave out --save-adapter');
+    if (adapterOut !== undefined && resolve(adapterOut) === resolve(out))
+      throw new UsageError('--save-adapter and -o name the same file', 'give the adapter its own path, e.g. line3.adapter.onnx');
     const model = readModel(path);
     const loss = ctx.flags.loss as string | undefined;
-    if (loss === 'ctc' || (loss === undefined && (await isOcrTask(task)))) return finetuneCtc(ctx, path, model, task, out);
+    if (loss === 'ctc' || (loss === undefined && (await isOcrTask(task)))) {
+      if (adapterOut !== undefined)
+        throw new UsageError('--save-adapter applies to a fine-tuned head (classification tasks), not to CTC fine-tuning', 'leave out --save-adapter');
+      return finetuneCtc(ctx, path, model, task, out);
+    }
     for (const k of ['steps', 'eval-limit'])
       if (ctx.flags[k] !== undefined) throw new UsageError(`--${k} applies to --loss ctc only`, 'the head trains for --epochs; scoring uses the test split');
     const norm = ctx.flags['task-normalisation'] ? undefined : modelNormalisation(model);
@@ -158,6 +177,14 @@ for --steps steps (AdamW, lr 3e-4 by default: 1e-3 wrecks PaddleOCR rec) on --li
       const best = fin.history[fin.bestEpoch - 1];
       if (best?.valAccuracy !== undefined)
         ctx.log(`best val epoch ${fin.bestEpoch}: accuracy ${pct(best.valAccuracy)}, macro-F1 ${pct(best.valMacroF1 ?? NaN)}`);
+    }
+    if (adapterOut !== undefined) {
+      const content = adapterContent(model, r);
+      writeAdapter(adapterOut, content);
+      if (!ctx.flags.json)
+        ctx.log(
+          `wrote ${adapterOut}: ${content.adapters.length} adapters and the head${content.adapters.length ? '' : ' (the LoRA phase was not kept, so the head alone)'}, ${(statSync(adapterOut).size / 1024).toFixed(0)} KiB, for ${path}`,
+        );
     }
     const final = r.unfrozenKept ? r.unfrozen! : r.head;
     return finishTraining(

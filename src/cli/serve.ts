@@ -8,7 +8,8 @@ import { BUILTINS } from '../data/builtin.js';
 import { TaskSpecError } from '../data/errors.js';
 import { validateSpec, type TaskSpec } from '../data/spec.js';
 import { parseShapeFlags } from '../runtime/inputs.js';
-import { resolveLadder } from '../serve/ladder.js';
+import { resolveLadder, type Ladder } from '../serve/ladder.js';
+import { withAdapter } from './serve-adapter.js';
 import { startServer } from '../serve/server.js';
 import { JsonlSink } from '../serve/jsonl-sink.js';
 import { EventWriter } from '../monitor/event-writer.js';
@@ -28,6 +29,13 @@ export const serveCommand: Command = {
       type: 'string',
       placeholder: 'task|spec.json',
       description: "how images are preprocessed and outputs decoded (default: inferred for PaddleOCR and MNIST-shaped models, or the run's task)",
+    },
+    {
+      name: 'adapter',
+      type: 'string',
+      placeholder: 'file.onnx',
+      description:
+        'a LoRA adapter (`edgefit finetune --lora r --save-adapter`) merged into the first model at load, e.g. one per line or product on a shared base',
     },
     { name: 'host', type: 'string', placeholder: 'addr', default: '127.0.0.1', description: 'address to bind; anything but loopback needs --api-key' },
     { name: 'port', type: 'integer', placeholder: 'n', default: 8080, description: 'port (0 picks a free one)' },
@@ -162,7 +170,16 @@ function positive(ctx: CommandContext, name: string): number | undefined {
 }
 
 async function run(ctx: CommandContext): Promise<number> {
-  const ladder = resolveLadder(ctx.args);
+  const adapter = ctx.flags.adapter as string | undefined;
+  const models = () => (adapter ? withAdapter(resolveLadder(ctx.args), adapter) : resolveLadder(ctx.args));
+  const ladder = models();
+  // the server reads the ladder once at start (this one) and again on each reload
+  let first: Ladder | undefined = ladder;
+  const readLadder = (): Ladder => {
+    const l = first ?? models();
+    first = undefined;
+    return l;
+  };
   for (const k of [
     'deadline-ms',
     'workers',
@@ -190,7 +207,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const dbPath = ctx.flags.db as string | undefined;
   if (eventsPath && dbPath) throw new UsageError('give --events or --db, not both', '--db records into the monitoring store; --events appends JSONL lines');
   const server = await startServer({
-    ladder: () => resolveLadder(ctx.args),
+    ladder: readLadder,
     host: ctx.flags.host as string,
     port: ctx.flags.port as number,
     ...(ctx.flags['api-key'] ? { apiKey: ctx.flags['api-key'] as string } : {}),

@@ -17,7 +17,7 @@ import { createSession } from '../runtime/session.js';
 import { datasetSize, sampleSize, type ArrayDataset } from './dataset.js';
 import { trainModel, type EpochRecord, type TrainOptions, type TrainResult } from './loop.js';
 import { Rng } from './rng.js';
-import { addLora, loraCounts, mergeLora, type LoraSpec } from './lora.js';
+import { addLora, loraCounts, mergeLora, type LoraAdapter, type LoraSpec } from './lora.js';
 
 /** The feature tensor to cut at when none is named. */
 export function findFeatureTensor(model: Model): string {
@@ -222,6 +222,11 @@ export interface FinetuneResult {
   lora?: { adapters: number; trainable: number; adapted: number };
   /** Whether the model is the unfrozen one (false: the unfreeze phase did not beat the head on validation, so the head-only model is returned). */
   unfrozenKept?: boolean;
+  /**
+   * With --lora: what the returned model adds to the base, for an adapter file (lora-adapter.ts): the
+   * trained A and B (none when the head alone was kept) and the head, and the opset it was built at.
+   */
+  loraParts?: { adapters: LoraAdapter[]; tensors: Tensor[]; classes: number; opset?: number };
 }
 
 export interface LinearHead {
@@ -346,6 +351,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   let unfrozen: TrainResult | undefined;
   let unfrozenKept: boolean | undefined;
   let loraInfo: FinetuneResult['lora'];
+  let loraParts: FinetuneResult['loraParts'];
   if (loraSpec || (unfreeze !== undefined && unfreeze !== 0)) {
     if ((model.opset() ?? 0) < 13) upgradeOpset(model, 17);
     // --lora: adapters on the backbone's weights (the pattern chooses which) train with the head
@@ -381,8 +387,18 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
     unfrozenKept = !(after < before);
     if (unfrozenKept) model = lora ? mergeLora(withHead(headModel, unfrozen.model), unfrozen.model, lora.adapters) : unfrozen.model;
     else model = headModel;
+    if (lora) {
+      const from = unfrozenKept ? unfrozen.model : headModel;
+      const names = [...(unfrozenKept ? lora.trainable : []), 'head.weight', 'head.bias'];
+      loraParts = {
+        adapters: unfrozenKept ? lora.adapters : [],
+        tensors: names.map((n) => from.graph.initializers.get(n)!),
+        classes,
+        opset: headModel.opset(),
+      };
+    }
   }
-  return { model, feature, featureShape: chosen!.shape, cuts, head: chosen!.head.result, unfrozen, unfrozenKept, lora: loraInfo };
+  return { model, feature, featureShape: chosen!.shape, cuts, head: chosen!.head.result, unfrozen, unfrozenKept, lora: loraInfo, loraParts };
 }
 
 function featureStats(d: ArrayDataset): { mean: Float64Array; std: Float64Array } {

@@ -1,0 +1,38 @@
+// `serve --adapter file`: the first (most accurate) model of the ladder, fine-tuned for one line or
+// product, built at load time from the shared base and a LoRA adapter file (train/lora-adapter.ts).
+// The merged model goes to a private temporary folder that the workers load from and that is removed
+// when the process exits; a reload (SIGHUP) merges again, so a new adapter file is picked up.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { UsageError } from '../onnx/errors.js';
+import { writeModel } from '../onnx/write-model.js';
+import type { Ladder } from '../serve/ladder.js';
+import { loadWithAdapter, readAdapter } from '../train/lora-adapter.js';
+
+let dir: string | undefined;
+let generation = 0;
+
+function workDir(): string {
+  if (!dir) {
+    dir = mkdtempSync(join(tmpdir(), 'edgefit-adapter-'));
+    const d = dir;
+    process.once('exit', () => rmSync(d, { recursive: true, force: true }));
+  }
+  return dir;
+}
+
+/** The ladder with its first model replaced by that model with the adapter merged in. */
+export function withAdapter(ladder: Ladder, adapterPath: string): Ladder {
+  const first = ladder.models[0];
+  if (!first) return ladder;
+  if (!basename(first.path).toLowerCase().endsWith('.onnx') && ladder.models.length === 1)
+    throw new UsageError(`--adapter applies to a model file; ${first.path} is not one`, 'give the base .onnx the adapter was trained on');
+  readAdapter(adapterPath); // a clear error for a file that is no adapter, before any model is read
+  const merged = loadWithAdapter(first.path, adapterPath);
+  const name = basename(adapterPath).replace(/\.onnx$/i, '');
+  const path = join(workDir(), `${generation++}-${name}.onnx`);
+  writeModel(merged, path);
+  return { ...ladder, models: [{ ...first, id: `${first.id}+${name}`, path, latency: undefined }, ...ladder.models.slice(1)] };
+}
