@@ -217,6 +217,8 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     passes,
     ...(chains ? { chains } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
+    // the confirming rounds below measure the source and the choice in full, within the same limit
+    afterFull: measurer.measureGroup ? 2 : 0,
   });
   const interrupted = o.signal?.aborted === true;
 

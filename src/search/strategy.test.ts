@@ -205,6 +205,35 @@ test('search: time limit stops screening and says so', async () => {
   }
 });
 
+test('search: the time of the measurements the caller takes afterwards (afterFull) is kept from the start', async () => {
+  // every measurement takes 20 s of the fake clock; a full one is counted per member of its group
+  const run = async (afterFull: number) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ef-after-'));
+    try {
+      let t = 0;
+      const m = fakeMeasurer([]);
+      const slow: Measurer = { build: m.build, measure: async (p, c, s) => ((t += 20_000), m.measure(p, c, s)) };
+      const out = await search({
+        configs: Object.keys(TRUTH).map(cfg),
+        measurer: slow,
+        runDir: new RunDir(dir, spec()).open(),
+        constraints: parseConstraints('p99<=6ms'),
+        objective: 'p99',
+        timeLimitMs: 200_000,
+        afterFull,
+        now: () => t,
+      });
+      return out.elapsedMs;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const [none, two] = [await run(0), await run(2)];
+  // two full measurements of 20 s each after the search still end within the limit
+  assert.ok(two + 2 * 20_000 <= 200_000, `search ${two} ms + 40 s of confirming rounds`);
+  assert.ok(none > two, `without the reserve the search itself runs longer (${none} against ${two} ms)`);
+});
+
 test('search: a source model that cannot be measured is a user error with a hint, not a bug', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-base-'));
   try {

@@ -84,6 +84,12 @@ export interface SearchOptions {
   signal?: AbortSignal;
   /** Stop after this many new measurements (for tests of resume). */
   maxNewMeasurements?: number;
+  /**
+   * Full measurements the caller takes once the search returns (optimize's confirming rounds of the
+   * source and the choice: 2). Their predicted time is kept from the start, so that the run as a whole
+   * keeps its time limit.
+   */
+  afterFull?: number;
   now?: () => number;
 }
 

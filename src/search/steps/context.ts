@@ -61,7 +61,10 @@ export function createContext(opts: SearchOptions): SearchContext {
 }
 
 export const baseIdOf = (ctx: SearchContext): string => ctx.ids[0]!;
-export const left = (ctx: SearchContext): number => ctx.opts.timeLimitMs - (ctx.now() - ctx.t0);
+/** Time left before the limit, for progress lines. */
+export const timeLeft = (ctx: SearchContext): number => ctx.opts.timeLimitMs - (ctx.now() - ctx.t0);
+/** Time the search may still plan for: the time left less what the caller measures after it (afterFull). */
+export const left = (ctx: SearchContext): number => timeLeft(ctx) - (ctx.opts.afterFull ?? 0) * perFull(ctx);
 const avg = (xs: number[], dflt: number) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : dflt);
 /** Expected wall time of one screening (default 10 s before any was measured). */
 export const perScreen = (ctx: SearchContext): number => avg(ctx.cost.screen, 10_000);

@@ -4,7 +4,7 @@
 
 import type { Measurement } from '../types.js';
 import { runCandidate } from './measure-one.js';
-import { baseIdOf, checkStop, left, type SearchContext } from './context.js';
+import { baseIdOf, checkStop, timeLeft, type SearchContext } from './context.js';
 
 export async function runGroup(ctx: SearchContext, group: string[], done: number, total: number): Promise<void> {
   const { measurer, progress, runDir, objective } = ctx.opts;
@@ -21,7 +21,7 @@ export async function runGroup(ctx: SearchContext, group: string[], done: number
     phase: 'full',
     done,
     total,
-    msLeft: left(ctx),
+    msLeft: timeLeft(ctx),
     current: `measuring ${members.map((id) => cfg(id).label).join(', ')} in interleaved rounds`,
   });
   const started = ctx.now();

@@ -5,7 +5,7 @@
 import type { CandidateConfig, CandidateResult } from '../types.js';
 import { noChangeWhy, firstLine } from './verdict.js';
 import { anchorOf } from './screen-figures.js';
-import { baseIdOf, checkStop, left, perFull, Stop, type SearchContext } from './context.js';
+import { baseIdOf, checkStop, timeLeft, perFull, Stop, type SearchContext } from './context.js';
 
 type Phase = { phase: string; done: number; total: number };
 
@@ -27,7 +27,7 @@ export async function runCandidate(ctx: SearchContext, id: string, stage: 'scree
   }
   checkStop(ctx);
   const started = ctx.now();
-  progress?.status({ ...at, msLeft: left(ctx), current: `${stage === 'screen' ? 'screening' : 'measuring'} ${cfg.label}` });
+  progress?.status({ ...at, msLeft: timeLeft(ctx), current: `${stage === 'screen' ? 'screening' : 'measuring'} ${cfg.label}` });
   const modelPath = runDir.modelPath(id);
   let trainMs = 0;
   try {

@@ -8,7 +8,7 @@ import { configId, excludeParam, exclusionVariants } from '../space.js';
 import type { CandidateResult, Sensitivity } from '../types.js';
 import { runCandidate } from './measure-one.js';
 import { screenFigures, screenLatency, sureMiss } from './screen-figures.js';
-import { baseIdOf, checkStop, left, perFull, perScreen, type SearchContext } from './context.js';
+import { baseIdOf, checkStop, left, timeLeft, perFull, perScreen, type SearchContext } from './context.js';
 
 /** The pass of a candidate that per-node sensitivity can be measured for (calibrated, with a keep-float list). */
 function sensitivePass(ctx: SearchContext, r: CandidateResult): string | undefined {
@@ -23,7 +23,7 @@ async function sensitivityOf(ctx: SearchContext, target: CandidateResult, budget
   if (stored) return stored;
   const passName = sensitivePass(ctx, target);
   if (!passName || !measurer.sensitivity) return undefined;
-  progress?.status({ phase: 'sensitivity', done: 0, total: 1, msLeft: left(ctx), current: `per-node sensitivity of ${target.config.label}` });
+  progress?.status({ phase: 'sensitivity', done: 0, total: 1, msLeft: timeLeft(ctx), current: `per-node sensitivity of ${target.config.label}` });
   const started = ctx.now();
   const s = await measurer.sensitivity(target.config, passName, budgetMs).catch((e: unknown) => {
     if (ctx.opts.signal?.aborted) checkStop(ctx); // cut short by an interrupt: stop, not an error
