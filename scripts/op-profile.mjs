@@ -35,7 +35,11 @@ function feedsFor(session, shapes) {
     if (dims.some((d) => !(Number.isInteger(d) && d > 0))) throw new Error(`input '${m.name}' needs --shape ${m.name}=…`);
     const n = dims.reduce((p, q) => p * q, 1);
     if (m.type !== 'float32') throw new Error(`input '${m.name}' is ${m.type}; this script feeds float32 inputs only`);
-    feeds[m.name] = new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5), dims);
+    feeds[m.name] = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5),
+      dims,
+    );
   }
   return feeds;
 }
