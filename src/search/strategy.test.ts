@@ -212,7 +212,13 @@ test('search: the time of the measurements the caller takes afterwards (afterFul
     try {
       let t = 0;
       const m = fakeMeasurer([]);
-      const slow: Measurer = { build: m.build, measure: async (p, c, s) => ((t += 20_000), m.measure(p, c, s)) };
+      const slow: Measurer = {
+        build: m.build,
+        measure: async (p, c, s) => {
+          t += 20_000;
+          return m.measure(p, c, s);
+        },
+      };
       const out = await search({
         configs: Object.keys(TRUTH).map(cfg),
         measurer: slow,
