@@ -17,6 +17,11 @@ export const TARGETS = [
   { mutate: 'src/serve/batch-measure.ts', tests: ['src/serve/batch-measure.test.ts'] },
   { mutate: 'src/train/sparse-frames.ts', tests: ['src/train/sparse-frames.test.ts'] },
   { mutate: 'src/search/schedule/chains.ts', tests: ['src/search/schedule/chains.test.ts'] },
+  // the time the search plans with (left, perScreen, perFull): tested through the search itself
+  {
+    mutate: 'src/search/steps/context.ts',
+    tests: ['src/search/strategy.test.ts', 'src/search/steps/steps.test.ts', 'src/search/chains.search.test.ts', 'src/search/optimize-interrupt.test.ts'],
+  },
 ];
 
 /** reports/mutation/<slug>.incremental.json holds one target's results (Stryker's incremental file). */

@@ -8,7 +8,7 @@ import type { Progress } from '../progress.js';
 import { baselineConfig } from '../space.js';
 import { memDir, PASSES, world } from '../chains.test-world.js';
 import type { CandidateConfig, CandidateResult } from '../types.js';
-import { createContext } from './context.js';
+import { createContext, left, perFull, perScreen, timeLeft } from './context.js';
 import { chainStates, type Potential } from './extend.js';
 import { measureBaseline, screenAll } from './screen.js';
 import { promisingOf } from './full.js';
@@ -41,6 +41,23 @@ function ctxFor(limitMs: number, configs: CandidateConfig[] = [baselineConfig(),
   });
   return { w, ctx, logs };
 }
+
+test('the time a search plans with: 10 s a screening and 3 screenings a full measurement until measured, less afterFull of them', () => {
+  const { w, ctx } = ctxFor(600_000);
+  assert.equal(perScreen(ctx), 10_000);
+  assert.equal(perFull(ctx), 30_000);
+  ctx.cost.screen.push(4000, 8000);
+  assert.equal(perScreen(ctx), 6000);
+  assert.equal(perFull(ctx), 18_000, 'three screenings until a full measurement was timed');
+  ctx.cost.full.push(20_000, 30_000);
+  assert.equal(perFull(ctx), 25_000);
+  w.clock.t += 100_000;
+  assert.equal(timeLeft(ctx), 500_000);
+  assert.equal(left(ctx), 500_000, 'no reserve by default');
+  ctx.opts.afterFull = 2;
+  assert.equal(left(ctx), 450_000, 'two full measurements kept for after the search');
+  assert.equal(timeLeft(ctx), 500_000, 'the progress lines still show the whole time left');
+});
 
 test('screenAll: a training chain predicted not to fit is skipped; the cheaper candidate after it is screened', async () => {
   // baseline: 20 s; then 100 s of training + 5 s would not fit in 90 s less the reserve, 7 s does
