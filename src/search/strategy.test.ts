@@ -183,58 +183,43 @@ test('resume: the time plan uses what the stored measurements cost, not a defaul
   }
 });
 
-test('search: time limit stops screening and says so', async () => {
+/** A search on a fake clock where every measurement takes `perMeasureMs`. */
+async function slowSearch(timeLimitMs: number, perMeasureMs: number, afterFull?: number) {
   const dir = mkdtempSync(join(tmpdir(), 'ef-time-'));
   try {
     let t = 0;
     const m = fakeMeasurer([]);
-    const slow: Measurer = { build: m.build, measure: async (p, c, s) => ((t += 20_000), m.measure(p, c, s)) };
-    const out = await search({
+    const slow: Measurer = {
+      build: m.build,
+      measure: async (p, c, s) => {
+        t += perMeasureMs;
+        return m.measure(p, c, s);
+      },
+    };
+    return await search({
       configs: Object.keys(TRUTH).map(cfg),
       measurer: slow,
       runDir: new RunDir(dir, spec()).open(),
       constraints: parseConstraints('p99<=6ms'),
       objective: 'p99',
-      timeLimitMs: 100_000,
+      timeLimitMs,
+      ...(afterFull !== undefined ? { afterFull } : {}),
       now: () => t,
     });
-    assert.match(out.stoppedEarly ?? '', /time limit/);
-    assert.ok(out.elapsedMs <= 120_000, `elapsed ${out.elapsedMs}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('search: time limit stops screening and says so', async () => {
+  const out = await slowSearch(100_000, 20_000);
+  assert.match(out.stoppedEarly ?? '', /time limit/);
+  assert.ok(out.elapsedMs <= 120_000, `elapsed ${out.elapsedMs}`);
 });
 
 test('search: the time of the measurements the caller takes afterwards (afterFull) is kept from the start', async () => {
   // every measurement takes 19 s of the fake clock (not a divisor of the limit: no ties at a boundary)
-  const run = async (afterFull: number) => {
-    const dir = mkdtempSync(join(tmpdir(), 'ef-after-'));
-    try {
-      let t = 0;
-      const m = fakeMeasurer([]);
-      const slow: Measurer = {
-        build: m.build,
-        measure: async (p, c, s) => {
-          t += 19_000;
-          return m.measure(p, c, s);
-        },
-      };
-      const out = await search({
-        configs: Object.keys(TRUTH).map(cfg),
-        measurer: slow,
-        runDir: new RunDir(dir, spec()).open(),
-        constraints: parseConstraints('p99<=6ms'),
-        objective: 'p99',
-        timeLimitMs: 200_000,
-        afterFull,
-        now: () => t,
-      });
-      return out.elapsedMs;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-  const [none, two] = [await run(0), await run(2)];
+  const [none, two] = [(await slowSearch(200_000, 19_000, 0)).elapsedMs, (await slowSearch(200_000, 19_000, 2)).elapsedMs];
   // two full measurements of 19 s each after the search still end within the limit
   assert.ok(two + 2 * 19_000 <= 200_000, `search ${two} ms + 38 s of confirming rounds`);
   assert.ok(none > two, `without the reserve the search itself runs longer (${none} against ${two} ms)`);
