@@ -159,7 +159,17 @@ test('a CNN with Dropout trains with seeded masks: same seed, same weights; drop
 
 test('validation in the training session (dropout masks of ones, only the output fetched) scores what inference scores', async () => {
   const [tr, va] = [reshapeSamples(subset(train, 0, 120), [1, 28, 28]), reshapeSamples(subset(val, 0, 60), [1, 28, 28])];
-  const r = await trainModel({ model: buildCnn('cnn:1x28x28-c4-p-f16-d0.5-10', 0), train: tr, val: va, epochs: 1, batchSize: 40, seed: 5 });
+  // the conv frozen (validation shares the training session only when some weights are), Dropout after it
+  const r = await trainModel({
+    model: buildCnn('cnn:1x28x28-c4-p-f16-d0.5-10', 0),
+    train: tr,
+    val: va,
+    epochs: 1,
+    batchSize: 40,
+    seed: 5,
+    trainable: { pattern: '^fc' },
+  });
+  assert.deepEqual(r.trained.map((t) => t.name).sort(), ['fc3.bias', 'fc3.weight', 'fc5.bias', 'fc5.weight']);
   // one epoch: the returned weights are the ones validated; score them in a plain inference session
   const s = await createSession(r.model);
   const ev = await evaluateArrays(s, s.inputNames[0]!, s.outputNames[0]!, va);
@@ -170,8 +180,14 @@ test('validation in the training session (dropout masks of ones, only the output
 
 test('validation shares the training session only when its forward pass is inference', async () => {
   const x = new ort.Tensor('float32', new Float32Array(2 * 784), [2, 784]);
-  const plain = await buildTrainingGraph(buildMlp([784, 8, 10], 0), { loss: { kind: 'cross-entropy' }, sample: { x } });
-  const fill = validationFill(plain, { kind: 'cross-entropy' }, 10)!;
+  const all = await buildTrainingGraph(buildMlp([784, 8, 10], 0), { loss: { kind: 'cross-entropy' }, sample: { x } });
+  assert.equal(validationFill(all, { kind: 'cross-entropy' }, 10), undefined, 'nothing frozen: nothing held twice');
+  const head = await buildTrainingGraph(buildMlp([784, 8, 10], 0), {
+    loss: { kind: 'cross-entropy' },
+    sample: { x },
+    trainable: { names: ['fc2.weight', 'fc2.bias'] },
+  });
+  const fill = validationFill(head, { kind: 'cross-entropy' }, 10)!;
   assert.deepEqual(Object.keys(fill(3)).sort(), ['loss.sample_weight', 'loss.target']);
   assert.deepEqual(fill(3)['loss.target']!.dims, [3, 10]);
   const inGraph = await buildTrainingGraph(buildMlp([784, 8, 10], 0), { loss: { kind: 'cross-entropy' }, sample: { x }, optimizer: { kind: 'sgd', lr: 0.1 } });

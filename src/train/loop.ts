@@ -150,8 +150,9 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   });
   const threads = opts.threads ?? 1;
   const session = await createSession(tg.model, { threads });
-  // Validation runs in the training session when its forward pass is the eval graph's (no batch
-  // statistics, no in-graph update to feed): frozen weights are then held by one session, not two.
+  // Validation runs in the training session when some weights are frozen and its forward pass is the
+  // eval graph's (no batch statistics, no in-graph update to feed): frozen weights are then held by one
+  // session, not two.
   const fill = validationFill(tg, loss, classes);
   const evalSession = opts.val ? (fill ? session : await createSession(evalGraph(base, tg), { threads })) : undefined;
 
@@ -347,11 +348,13 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
  * The inputs a validation batch of k must feed to the training session though its forward pass does
  * not read them: zero targets and weights, dropout masks of ones (the identity, as at inference).
  * Undefined when the training graph's forward differs from inference (batch statistics) or needs
- * more state fed (the in-graph update), or when the loss's inputs are not the class targets.
+ * more state fed (the in-graph update), when the loss's inputs are not the class targets, or when no
+ * weight is frozen: then a separate session holds nothing twice, and validates at a larger batch.
  */
 export function validationFill(tg: TrainingGraph, loss: LossSpec, classes: number): ((k: number) => Record<string, ort.Tensor>) | undefined {
   const known: string[] = [LOSS_INPUTS.target, LOSS_INPUTS.weight];
-  if (tg.update || tg.batchStats.length > 0 || loss.kind === 'mse' || !tg.lossInputs.every((i) => known.includes(i))) return undefined;
+  if (tg.frozen.length === 0 || tg.update || tg.batchStats.length > 0 || loss.kind === 'mse' || !tg.lossInputs.every((i) => known.includes(i)))
+    return undefined;
   return (k) => {
     const feeds: Record<string, ort.Tensor> = {
       [LOSS_INPUTS.target]: new ort.Tensor('float32', new Float32Array(k * classes), [k, classes]),
