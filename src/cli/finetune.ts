@@ -54,7 +54,12 @@ export const finetuneCommand: Command = {
         'with --lora: also write the adapters and the head alone (kilobytes to megabytes), to apply to the same base at load time: `edgefit serve <model> --adapter file`',
     },
     { name: 'unfreeze-epochs', type: 'integer', placeholder: 'n', description: 'epochs of the unfreeze phase (default: 10)' },
-    { name: 'unfreeze-lr', type: 'number', placeholder: 'x', description: 'peak learning rate of the unfreeze phase (default 0.001, cosine decay)' },
+    {
+      name: 'unfreeze-lr',
+      type: 'number',
+      placeholder: 'x',
+      description: 'peak learning rate of the unfreeze or LoRA phase (default 0.001 to unfreeze, 0.01 with --lora, whose B starts at zero; cosine decay)',
+    },
     {
       name: 'candidates',
       type: 'integer',
@@ -159,7 +164,7 @@ for --steps steps (AdamW, lr 3e-4 by default: 1e-3 wrecks PaddleOCR rec) on --li
       unfreeze,
       lora: ctx.flags.lora !== undefined ? parseLora(ctx.flags.lora as string, ctx.flags['lora-pattern'] as string | undefined) : undefined,
       unfreezeEpochs: (ctx.flags['unfreeze-epochs'] as number | undefined) ?? 10,
-      unfreezeLr: (ctx.flags['unfreeze-lr'] as number | undefined) ?? 1e-3,
+      unfreezeLr: (ctx.flags['unfreeze-lr'] as number | undefined) ?? (ctx.flags.lora !== undefined ? 1e-2 : 1e-3),
     });
     if (!ctx.flags.json) {
       ctx.log(
