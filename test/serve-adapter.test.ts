@@ -1,6 +1,6 @@
 // One base, one adapter per line: `finetune --lora --save-adapter` writes the adapter beside the merged
-// model, and `serve <base> --adapter file` answers exactly what the merged model answers, under the
-// adapter's name. --save-adapter without --lora, and an adapter for another base, are refused.
+// model; `eval <base> --adapter file` scores what the merged model scores, and `serve <base> --adapter
+// file` answers what the merged model answers, under the adapter's name. --save-adapter without --lora, and an adapter for another base, are refused.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,6 +57,15 @@ test('finetune --save-adapter, then serve <base> --adapter: the merged model ans
     const ft = await runCli([...common, '--lora', '4', '--save-adapter', adapter, '-o', merged]);
     assert.equal(ft.code, 0, ft.stderr);
     assert.match(ft.stderr, /wrote .*line3\.adapter\.onnx: \d+ adapters and the head/);
+
+    // eval <base> --adapter scores what the merged model scores
+    const score = async (args: string[]) => {
+      const r = await runCli(['eval', ...args, '--task', 'mnist', '-n', '200', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { metrics: unknown }).metrics;
+    };
+    assert.deepEqual(await score([base, '--adapter', adapter]), await score([merged]));
+    assert.notDeepEqual(await score([base]), await score([merged]), 'the base alone scores otherwise');
 
     const s = await serve([base, '--adapter', adapter]);
     try {

@@ -7,6 +7,7 @@ import { openUserData } from '../data/user-data.js';
 import { parseOutputKinds } from '../eval/output-kinds.js';
 import { declaredInputs, parseValueFlags } from '../runtime/inputs.js';
 import { agreementWith } from '../search/quality.js';
+import { loadWithAdapter } from '../train/lora-adapter.js';
 import { UsageError } from '../onnx/errors.js';
 import { loadTask, builtinTasks } from '../data/task.js';
 import { inferSpec, sessionIO } from '../data/infer-spec.js';
@@ -69,6 +70,12 @@ export const evalCommand: Command = {
     },
     { name: 'max-pixels', type: 'integer', placeholder: 'n', description: 'largest image decoded, in pixels, read from its header (default 40000000)' },
     { name: 'option', type: 'string[]', placeholder: 'key=value', description: 'generator option of a built-in task, e.g. defectRate=0.05, difficulty=2' },
+    {
+      name: 'adapter',
+      type: 'string',
+      placeholder: 'file.onnx',
+      description: 'a LoRA adapter (`edgefit finetune --lora r --save-adapter`) merged into the model before scoring: a line or product on its shared base',
+    },
     { name: 'json', type: 'boolean', description: 'print the full result as JSON on stdout' },
   ],
   details:
@@ -78,9 +85,12 @@ export const evalCommand: Command = {
     if (!existsSync(model)) throw new UsageError(`model file not found: ${model}`);
     const threads = ctx.flags.threads as number;
     const values = parseValueFlags(ctx.flags.value as string[] | undefined);
-    if (ctx.flags.task === undefined && typeof ctx.flags.data === 'string' && isNpyData(ctx.flags.data))
+    const adapter = ctx.flags.adapter as string | undefined;
+    if (ctx.flags.task === undefined && typeof ctx.flags.data === 'string' && isNpyData(ctx.flags.data)) {
+      if (adapter) throw new UsageError('--adapter applies to scoring on a task', 'give --task, or evaluate the merged model that finetune wrote');
       return evalAgreement(ctx, model, ctx.flags.data, values);
-    const session = await createSession(model, { threads });
+    }
+    const session = await createSession(adapter ? loadWithAdapter(model, adapter) : model, { threads });
     let taskRef: string | TaskSpec | undefined = ctx.flags.task as string | undefined;
     if (!taskRef) {
       const inferred = inferSpec(sessionIO(session));
