@@ -173,6 +173,13 @@ async function run(ctx: CommandContext): Promise<number> {
   const adapter = ctx.flags.adapter as string | undefined;
   const models = () => (adapter ? withAdapter(resolveLadder(ctx.args), adapter) : resolveLadder(ctx.args));
   const ladder = models();
+  if (adapter && ladder.models.length > 1)
+    ctx.log(
+      `--adapter is merged into ${ladder.models[0]!.id} only; ${ladder.models
+        .slice(1)
+        .map((m) => m.id)
+        .join(', ')} answer without it`,
+    );
   // the server reads the ladder once at start (this one) and again on each reload
   let first: Ladder | undefined = ladder;
   const readLadder = (): Ladder => {
