@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { UsageError } from '../onnx/errors.js';
 import { writeModel } from '../onnx/write-model.js';
 import type { Ladder } from '../serve/ladder.js';
 import { loadWithAdapter, readAdapter } from '../train/lora-adapter.js';
@@ -27,8 +26,6 @@ function workDir(): string {
 export function withAdapter(ladder: Ladder, adapterPath: string): Ladder {
   const first = ladder.models[0];
   if (!first) return ladder;
-  if (!basename(first.path).toLowerCase().endsWith('.onnx') && ladder.models.length === 1)
-    throw new UsageError(`--adapter applies to a model file; ${first.path} is not one`, 'give the base .onnx the adapter was trained on');
   readAdapter(adapterPath); // a clear error for a file that is no adapter, before any model is read
   const merged = loadWithAdapter(first.path, adapterPath);
   const name = basename(adapterPath).replace(/\.onnx$/i, '');
