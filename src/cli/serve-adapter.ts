@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { writeModel } from '../onnx/write-model.js';
 import type { Ladder } from '../serve/ladder.js';
-import { loadWithAdapter, readAdapter } from '../train/lora-adapter.js';
+import { loadWithAdapter } from '../train/lora-adapter.js';
 
 let dir: string | undefined;
 let generation = 0;
@@ -26,7 +26,6 @@ function workDir(): string {
 export function withAdapter(ladder: Ladder, adapterPath: string): Ladder {
   const first = ladder.models[0];
   if (!first) return ladder;
-  readAdapter(adapterPath); // a clear error for a file that is no adapter, before any model is read
   const merged = loadWithAdapter(first.path, adapterPath);
   const name = basename(adapterPath).replace(/\.onnx$/i, '');
   const path = join(workDir(), `${generation++}-${name}.onnx`);

@@ -135,7 +135,8 @@ export function applyAdapter(base: Model, a: AdapterContent, label = 'the adapte
   return mergeLora(m, holder, a.adapters);
 }
 
-/** readModel(base) with the adapter file at `adapterPath` applied. */
+/** readModel(base) with the adapter file at `adapterPath` applied; the adapter is read first, so a file that is no adapter is refused before a large base is read. */
 export function loadWithAdapter(basePath: string, adapterPath: string): Model {
-  return applyAdapter(readModel(basePath), readAdapter(adapterPath), adapterPath);
+  const adapter = readAdapter(adapterPath);
+  return applyAdapter(readModel(basePath), adapter, adapterPath);
 }
