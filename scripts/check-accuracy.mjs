@@ -5,6 +5,8 @@
 // edgefit code) and prints accuracy and recall per class. Classes are the model's output order. Usage:
 //   node scripts/check-accuracy.mjs <folder> <class,class,…> <mean> <std> <model.onnx> [model.onnx …]
 //   node scripts/check-accuracy.mjs /tmp/parts-s7 ok,scratch,dent,crack,missing 0.5 0.25 parts.onnx
+// CHECK_BGR=1 feeds the channels in BGR order (PaddleOCR models); CHECK_SIZE=HxW sets the input size for
+// models whose height and width are symbolic (default: the model's own, else 64×64).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
@@ -15,6 +17,8 @@ if (!dir || !classList || !meanArg || !stdArg || !models.length) throw new Error
 const classes = classList.split(',');
 const mean = Number(meanArg);
 const std = Number(stdArg);
+const bgr = process.env.CHECK_BGR === '1';
+const size = process.env.CHECK_SIZE?.split('x').map(Number);
 const items = classes.flatMap((c, label) => {
   try {
     return readdirSync(join(dir, c))
@@ -31,14 +35,14 @@ async function tensorOf(path, h, w) {
   ctx.drawImage(await loadImage(path), 0, 0, w, h);
   const px = ctx.getImageData(0, 0, w, h).data;
   const x = new Float32Array(3 * h * w);
-  for (let i = 0; i < h * w; i++) for (let ch = 0; ch < 3; ch++) x[ch * h * w + i] = (px[i * 4 + ch] / 255 - mean) / std;
+  for (let i = 0; i < h * w; i++) for (let ch = 0; ch < 3; ch++) x[ch * h * w + i] = (px[i * 4 + (bgr ? 2 - ch : ch)] / 255 - mean) / std;
   return new ort.Tensor('float32', x, [1, 3, h, w]);
 }
 
 for (const m of models) {
   const s = await ort.InferenceSession.create(m, { intraOpNumThreads: 1 });
   const dims = s.inputMetadata?.[0]?.shape ?? [1, 3, 64, 64];
-  const [h, w] = [Number(dims[2]) || 64, Number(dims[3]) || 64];
+  const [h, w] = size ?? [Number(dims[2]) || 64, Number(dims[3]) || 64];
   const hit = classes.map(() => 0);
   const n = classes.map(() => 0);
   for (const it of items) {
