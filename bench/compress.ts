@@ -191,9 +191,9 @@ async function loraChild(kind: 'lora' | 'full'): Promise<void> {
     optimizer: { kind: 'adamw', lr: 3e-3, cosine: true },
     ...(kind === 'lora' ? { lora: { rank: 8 } } : { unfreeze: 'all' }),
     unfreezeEpochs: epochs,
-    // COMPRESS_LORA_LR, COMPRESS_FULL_LR: each phase's learning rate (the CLI's defaults: 1e-2 for the
+    // COMPRESS_LORA_LR, COMPRESS_FULL_LR: each phase's learning rate (the CLI's defaults: 3e-3 for the
     // adapters, whose B starts at zero, 1e-3 to unfreeze every weight)
-    unfreezeLr: Number((kind === 'lora' ? process.env.COMPRESS_LORA_LR : process.env.COMPRESS_FULL_LR) ?? (kind === 'lora' ? 1e-2 : 1e-3)),
+    unfreezeLr: Number((kind === 'lora' ? process.env.COMPRESS_LORA_LR : process.env.COMPRESS_FULL_LR) ?? (kind === 'lora' ? 3e-3 : 1e-3)),
   });
   const s = await createSession(r.model);
   const { evaluateArrays } = await import('../src/train/loop.js');

@@ -58,7 +58,7 @@ export const finetuneCommand: Command = {
       name: 'unfreeze-lr',
       type: 'number',
       placeholder: 'x',
-      description: 'peak learning rate of the unfreeze or LoRA phase (default 0.001 to unfreeze, 0.01 with --lora, whose B starts at zero; cosine decay)',
+      description: 'peak learning rate of the unfreeze or LoRA phase (default 0.001 to unfreeze, 0.003 with --lora, whose B starts at zero; cosine decay)',
     },
     {
       name: 'candidates',
@@ -164,7 +164,7 @@ for --steps steps (AdamW, lr 3e-4 by default: 1e-3 wrecks PaddleOCR rec) on --li
       unfreeze,
       lora: ctx.flags.lora !== undefined ? parseLora(ctx.flags.lora as string, ctx.flags['lora-pattern'] as string | undefined) : undefined,
       unfreezeEpochs: (ctx.flags['unfreeze-epochs'] as number | undefined) ?? 10,
-      unfreezeLr: (ctx.flags['unfreeze-lr'] as number | undefined) ?? (ctx.flags.lora !== undefined ? 1e-2 : 1e-3),
+      unfreezeLr: (ctx.flags['unfreeze-lr'] as number | undefined) ?? (ctx.flags.lora !== undefined ? 3e-3 : 1e-3),
     });
     if (!ctx.flags.json) {
       ctx.log(
