@@ -4,10 +4,12 @@
 // of the PaddleOCR cls backbone on parts (accuracy, trainable parameters, peak RSS, time per epoch,
 // each in its own child process), and the same on a backbone of wide MatMuls (bench/lib/lora-wide.ts:
 // RSS by phase); seconds per CTC step on rec with the teacher cached, not cached, and none
-// (bench/lib/ctc-kd-speed.ts); a distilled student of rec (KD + CTC) against the same student alone, CER and
+// (bench/lib/ctc-kd-speed.ts); LoRA against full CTC fine-tuning of rec on serials, through the CLI
+// (bench/lib/lora-rec.ts: CER, seconds per step, RSS, the adapter file's size); a distilled student of rec (KD + CTC) against the same student alone, CER and
 // fp32 speed against the teacher (bench/lib/rec-student.ts; about 40 minutes at its 600 steps).
 //   npm run bench -- compress                          every section
-//   COMPRESS_ONLY=mnist,rec,lora,lorawide,ctckd,student node --import tsx bench/compress.ts
+//   COMPRESS_ONLY=mnist,rec,lora,lorawide,lorarec,ctckd,student node --import tsx bench/compress.ts
+//   COMPRESS_CTC_STEPS=n, COMPRESS_CTC_LR=x: steps (default 40) and learning rate (default 0.0003) of lorarec
 //   COMPRESS_STUDENT_STEPS=n: training steps of each rec student (default 600)
 //   COMPRESS_ONLY=qattime COMPRESS_QAT_MODELS=a.onnx,b.onnx: p50/p99 of rec fp32 and each given int8 model
 //     (e.g. `edgefit qat … --scope all --depthwise [--lsq]` outputs), interleaved in one process
@@ -34,13 +36,14 @@ import { trainModel } from '../src/train/loop.js';
 import { buildMlp } from '../src/train/models.js';
 import { modelNormalisation, taskSplits } from '../src/train/task-data.js';
 import { ctcKdSpeed } from './lib/ctc-kd-speed.js';
+import { loraRec, loraRecChild } from './lib/lora-rec.js';
 import { loraWide, loraWideChild } from './lib/lora-wide.js';
 import { recStudent } from './lib/rec-student.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const THREADS = 1;
-const SECTIONS = ['mnist', 'rec', 'lora', 'lorawide', 'ctckd', 'student', 'qattime'];
+const SECTIONS = ['mnist', 'rec', 'lora', 'lorawide', 'lorarec', 'ctckd', 'student', 'qattime'];
 const only = (process.env.COMPRESS_ONLY ?? SECTIONS.join(',')).split(',');
 const ASSETS = join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets');
 
@@ -232,7 +235,9 @@ function lora(): unknown {
 }
 
 const child = process.env.COMPRESS_CHILD;
+const REC = join(ASSETS, 'ch_PP-OCRv4_rec_infer.onnx');
 if (child?.startsWith('wide-')) await loraWideChild(child.slice(5) as 'lora' | 'full', process.env.COMPRESS_WIDE_DIR!);
+else if (child?.startsWith('rec-')) await loraRecChild(child.slice(4) as 'lora' | 'full', REC, process.env.COMPRESS_REC_LORA_DIR!);
 else if (child) await loraChild(child as 'lora' | 'full');
 else {
   console.log(machineLine(machineInfo(THREADS)));
@@ -241,6 +246,7 @@ else {
   if (only.includes('rec')) got.rec = await rec();
   if (only.includes('lora')) got.lora = lora();
   if (only.includes('lorawide')) got.loraWide = await loraWide(fileURLToPath(import.meta.url), root);
+  if (only.includes('lorarec')) got.loraRec = loraRec(fileURLToPath(import.meta.url), root, REC);
   if (only.includes('ctckd')) got.ctcKdSpeed = await ctcKdSpeed(join(ASSETS, 'ch_PP-OCRv4_rec_infer.onnx'), 16, 16);
   if (only.includes('qattime')) got.qatTime = await qatTime();
   if (only.includes('student')) {

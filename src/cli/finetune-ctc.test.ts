@@ -3,9 +3,10 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readModel } from '../onnx/read-model.js';
 import { writeModel } from '../onnx/write-model.js';
 import { buildMlp } from '../train/models.js';
 import { runCli } from './test-cli.js';
@@ -57,6 +58,36 @@ test(
       assert.ok(q.ci[0] <= q.value && q.value <= q.ci[1]);
     }
     assert.ok(existsSync(out));
+  }),
+);
+
+test(
+  'finetune --loss ctc --lora trains only adapters, merges them, and --save-adapter writes them alone: eval <base> --adapter scores as the merged model',
+  withDir(async (dir) => {
+    const rec = toyRec(join(dir, 'rec.onnx'), { hidden: 16 });
+    const [out, adapter] = [join(dir, 'out.onnx'), join(dir, 'line2.adapter.onnx')];
+    const args = ['--task', 'serials', '--limit', '8', '--eval-limit', '4', '--steps', '6', '-b', '4', '--lr', '0.05'];
+    const r = await runCli(['finetune', rec, ...args, '--lora', '2', '--save-adapter', adapter, '-o', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual(j.lora, { rank: 2, adapters: 2, trainable: 2 * (24 + 16) + 2 * (16 + 6625), adapted: 24 * 16 + 16 * 6625 });
+    assert.ok(j.probeLoss.after < j.probeLoss.before, `CTC loss ${j.probeLoss.before} → ${j.probeLoss.after}`);
+    assert.ok(statSync(adapter).size < statSync(rec).size / 2, 'the adapter file is smaller than the base');
+    const written = readModel(out);
+    assert.deepEqual(
+      written.graph.nodes.map((n) => n.opType),
+      readModel(rec).graph.nodes.map((n) => n.opType),
+      'merged on export: the base graph, no adapter nodes',
+    );
+    const score = async (argv: string[]) => {
+      const e = await runCli(['eval', ...argv, '--task', 'serials', '-n', '6', '--json']);
+      assert.equal(e.code, 0, e.stderr);
+      return JSON.parse(e.stdout);
+    };
+    const [merged, applied, plain] = [await score([out]), await score([rec, '--adapter', adapter]), await score([rec])];
+    const texts = (e: { examples: { got: string }[] }) => e.examples.map((x) => x.got);
+    assert.deepEqual([applied.perItem, texts(applied)], [merged.perItem, texts(merged)], 'the adapter on its base reads as the merged model');
+    assert.notDeepEqual(texts(merged), texts(plain), 'and not as the base');
   }),
 );
 
@@ -133,6 +164,10 @@ test(
       [['finetune', rec, '--task', 'serials', '--cut', 'logits', '-o', out], /--cut does not apply to --loss ctc/],
       [['finetune', rec, '--task', 'serials', '--unfreeze', 'all', '--cosine', '-o', out], /--unfreeze, --cosine do not apply/],
       [['finetune', rec, '--task', 'serials', '--steps', '0', '-o', out], /--steps must be at least 1/],
+      [['finetune', rec, '--task', 'serials', '--lora', '0', '-o', out], /--lora 0 trains nothing on --loss ctc/],
+      [['finetune', rec, '--task', 'serials', '--lora-pattern', 'w', '-o', out], /--lora-pattern chooses the weights --lora adapts/],
+      [['finetune', rec, '--task', 'serials', '--lora', '2', '--lora-pattern', '^nothing$', '-o', out], /matches no MatMul, Gemm or 1×1 Conv weight/],
+      [['finetune', rec, '--task', 'serials', '--save-adapter', join(dir, 'a.onnx'), '-o', out], /--save-adapter writes what LoRA trained/],
       [['finetune', mlp, '--task', 'mnist', '--steps', '5', '-o', out], /--steps applies to --loss ctc only/],
       [['finetune', mlp, '--task', 'mnist', '--loss', 'ctc', '--limit', '50', '-o', out], /not an OCR task/],
       [['finetune', rec, '--task', 'serials', '--loss', 'huber', '-o', out], /huber/],

@@ -51,7 +51,7 @@ export const finetuneCommand: Command = {
       type: 'string',
       placeholder: 'file.onnx',
       description:
-        'with --lora: also write the adapters and the head alone (kilobytes to megabytes), to apply to the same base at load time: `edgefit serve <model> --adapter file`',
+        "with --lora: also write the adapters (and a classifier's head) alone, kilobytes to megabytes, to apply to the same base at load time: `edgefit serve <model> --adapter file`",
     },
     { name: 'unfreeze-epochs', type: 'integer', placeholder: 'n', description: 'epochs of the unfreeze phase (default: 10)' },
     {
@@ -112,11 +112,7 @@ for --steps steps (AdamW, lr 3e-4 by default: 1e-3 wrecks PaddleOCR rec) on --li
       throw new UsageError('--save-adapter and -o name the same file', 'give the adapter its own path, e.g. line3.adapter.onnx');
     const model = readModel(path);
     const loss = ctx.flags.loss as string | undefined;
-    if (loss === 'ctc' || (loss === undefined && (await isOcrTask(task)))) {
-      if (adapterOut !== undefined)
-        throw new UsageError('--save-adapter applies to a fine-tuned head (classification tasks), not to CTC fine-tuning', 'leave out --save-adapter');
-      return finetuneCtc(ctx, path, model, task, out);
-    }
+    if (loss === 'ctc' || (loss === undefined && (await isOcrTask(task)))) return finetuneCtc(ctx, path, model, task, out, adapterOut);
     for (const k of ['steps', 'eval-limit'])
       if (ctx.flags[k] !== undefined) throw new UsageError(`--${k} applies to --loss ctc only`, 'the head trains for --epochs; scoring uses the test split');
     const norm = ctx.flags['task-normalisation'] ? undefined : modelNormalisation(model);

@@ -12,12 +12,11 @@ import { loadTask, type Task } from '../data/task.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import { EdgefitError, UsageError } from '../onnx/errors.js';
 import { inspectModel } from '../onnx/inspect-model.js';
+import { trainableForm } from '../onnx/trainable-form.js';
 import type { Model } from '../onnx/model.js';
-import { validateParams } from '../passes/params.js';
 import { pruneStructured } from '../passes/prune-structured.js';
 import type { Skipped } from '../passes/pass.js';
 import type { GroupPlan } from '../passes/prune/select-channels.js';
-import { findPass } from '../passes/registry.js';
 import { createSession } from '../runtime/session.js';
 import { pruneAndRecover, type RecoverData } from '../train/recover.js';
 import { weightGradients } from '../train/taylor-gradients.js';
@@ -90,14 +89,9 @@ export interface PruneReport {
   machine: MachineInfo;
 }
 
-/** Constant-node weights to initializers and opset ≥ 13, as training and the pass need. */
+/** Constant-node weights to initializers and opset ≥ 13, as training and the pass need (trainableForm). */
 export async function preparedForPruning(model: Model): Promise<Model> {
-  let m = model;
-  for (const name of ['constants-to-initializers', 'upgrade-opset']) {
-    const p = findPass(name);
-    if (p && (name !== 'upgrade-opset' || (m.opset() ?? 0) < 13)) m = (await p.run(m, validateParams(name, p.params, {}), {})).model;
-  }
-  return m;
+  return trainableForm(model);
 }
 
 /** The task's images (and class labels, where it has them) as one array, fitted to the model's input. */

@@ -15,6 +15,7 @@ import { mnistSplits, subset } from './dataset.js';
 import { accuracyOf, distill } from './distill.js';
 import { appendKlDivergence } from './losses.js';
 import { trainModel } from './loop.js';
+import { addLora } from './lora.js';
 import { buildMlp } from './models.js';
 import { probeFacts } from './probe.js';
 
@@ -107,4 +108,29 @@ test('hidden-state matching through a learned projection when widths differ runs
   });
   assert.ok(r.history[2]!.loss < r.history[0]!.loss, JSON.stringify(r.history));
   assert.ok(!r.model.graph.initializers.has('kd.proj.0'), 'the projection is not part of the student');
+});
+
+test('with frozen weights (LoRA) validation runs in the training session and scores what the student scores alone', async () => {
+  const splits = mnistSplits({ limit: 600 });
+  const teacher = (await trainModel({ model: buildMlp([784, 32, 10], 1), train: splits.train, epochs: 2, batchSize: 32, seed: 1 })).model;
+  const lora = addLora(buildMlp([784, 24, 10], 2), { rank: 2 });
+  const val = subset(splits.val, 0, 70); // not a multiple of the batch: the last batch is smaller
+  const seen: number[] = [];
+  for (const epochs of [1, 2]) {
+    const r = await distill({
+      ...{ teacher, student: lora.model, trainable: lora.trainable, train: splits.train, val, epochs, batchSize: 32, seed: 3 },
+      optimizer: { kind: 'adamw', lr: 1e-2 },
+    });
+    assert.equal(r.validatedIn, 'training-session');
+    seen.push(r.history[r.bestEpoch - 1]!.valAccuracy!);
+    // the model returned is the best epoch's: scored alone, in its own session, it gives the same accuracy
+    assert.equal(await accuracyOf(r.model, 'x', 'logits', val), seen.at(-1), `epochs ${epochs}`);
+  }
+  const full = await distill({ teacher, student: buildMlp([784, 24, 10], 2), train: splits.train, val, epochs: 1, batchSize: 32, seed: 3 });
+  assert.equal(full.validatedIn, 'own-session', 'nothing frozen: nothing held twice, so its own session at a larger batch');
+  const before = await accuracyOf(lora.model, 'x', 'logits', val);
+  assert.ok(
+    seen.every((a) => a > before + 0.03),
+    `the adapters changed the answers: ${before} before, ${seen.join(', ')} after`,
+  );
 });

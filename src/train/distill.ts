@@ -65,6 +65,8 @@ export interface DistillResult {
   teacherSeconds: number;
   trainableParams: number;
   bestEpoch: number;
+  /** Where validation ran: in the training session (some weights frozen, as with LoRA: they are held once) or in a session of its own per epoch. */
+  validatedIn?: 'training-session' | 'own-session';
 }
 
 const KD = { teacher: 'kd.teacher_logits', target: 'kd.target', weight: 'kd.row_weight' } as const;
@@ -194,6 +196,9 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     projections.push(name);
   });
   const trainable = [...(opts.trainable ?? candidateParams(student.model)), ...projections];
+  // With frozen weights (LoRA), validation runs in the training session, which holds them already.
+  const sharedVal = opts.trainable !== undefined && opts.val !== undefined && rows === 1;
+  let lossFeeds: { feeds: Record<string, ort.Tensor>; batch: number } | undefined;
 
   const tg = await buildObjectiveGraph(withProj, {
     sample: { [student.input]: x2 },
@@ -221,7 +226,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
         if (ds !== dt) v = b.op('MatMul', [v, `kd.proj.${k}`]);
         loss = b.op('Add', [loss, b.op('Mul', [appendRowMse(b, v, input, dt), b.scalar(`kd/hidden_w${k}`, h.weight ?? 1)])]);
       });
-      return { loss: b.op('Identity', [loss], {}, { outputs: ['kd.loss'] }), feeds };
+      lossFeeds = { feeds, batch: k2 };
+      return { loss: b.op('Identity', [loss], {}, { outputs: ['kd.loss'] }), feeds, outputs: sharedVal ? [student.logits] : [] };
     },
   });
 
@@ -298,7 +304,9 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     stepSeconds += seconds;
     const rec: DistillEpoch = { epoch: epoch + 1, loss: lossSum / Math.max(1, batches), seconds };
     if (opts.val && rows === 1) {
-      rec.valAccuracy = await accuracyOf(withWeights(student.model, values), student.input, student.logits, opts.val, threads);
+      rec.valAccuracy = sharedVal
+        ? (await evaluateArrays(session, student.input, student.logits, opts.val, { fill: validationFeeds(lossFeeds!, tg, values), batchSize })).accuracy
+        : await accuracyOf(withWeights(student.model, values), student.input, student.logits, opts.val, threads);
       if (!best || rec.valAccuracy > best.acc) best = { acc: rec.valAccuracy, epoch: epoch + 1, values: new Map([...values].map(([a, v]) => [a, v.slice()])) };
     }
     history.push(rec);
@@ -315,6 +323,28 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     teacherSeconds,
     trainableParams: tg.params.filter((p) => !projections.includes(p.name)).reduce((a, p) => a + p.dims.reduce((x, y) => x * y, 1), 0),
     bestEpoch: best?.epoch ?? history.length,
+    ...(opts.val && rows === 1 ? { validatedIn: sharedVal ? ('training-session' as const) : ('own-session' as const) } : {}),
+  };
+}
+
+/**
+ * Feeds that let the training session compute the student's logits alone for a batch of k: the current
+ * weights, and zeros for every input of the loss (the teacher's outputs, targets, hidden states), which
+ * fetching the logits alone does not read.
+ */
+function validationFeeds(
+  loss: { feeds: Record<string, ort.Tensor>; batch: number },
+  tg: { params: { name: string; dims: number[] }[] },
+  values: Map<string, Float32Array>,
+): (k: number) => Record<string, ort.Tensor> {
+  return (k) => {
+    const out: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(loss.feeds)) {
+      const dims = [(t.dims[0]! / loss.batch) * k, ...t.dims.slice(1)];
+      out[name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, d) => a * d, 1)), dims);
+    }
+    for (const p of tg.params) out[p.name] = new ort.Tensor('float32', values.get(p.name)!, p.dims);
+    return out;
   };
 }
 

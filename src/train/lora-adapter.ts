@@ -1,9 +1,13 @@
 // LoRA adapter files: what `finetune --lora --save-adapter` trained, kept apart from the base model so
 // that one base serves many lines or products, each with its own small file, merged at load time
 // (onnxruntime-node has no adapter API). The file is an ONNX model with no nodes: its initializers are
-// the adapters' A and B and the new head, and its metadata says where the base was cut, the head's
-// shape, each adapter's weight, and a digest of the base's weights up to the cut, so that an adapter
-// applied to another base is refused instead of silently giving wrong answers.
+// the adapters' A and B and, for a classifier, the new head; its metadata says each adapter's weight
+// and a digest of the base's weights, so that an adapter applied to another base is refused instead of
+// silently giving wrong answers. Two kinds:
+//   head   – a classifier fine-tuned on a cut: where the base was cut, the head's shape, and the digest
+//            of the base's weights up to the cut;
+//   whole  – the whole model trained, no new head (CTC fine-tuning of an OCR recogniser): the digest of
+//            the base in its trainable form (trainableForm), which the merge rebuilds.
 
 import { createHash } from 'node:crypto';
 import { EdgefitError, UsageError } from '../onnx/errors.js';
@@ -11,6 +15,7 @@ import { Graph } from '../onnx/graph.js';
 import { Model } from '../onnx/model.js';
 import { upgradeOpset } from '../onnx/opset-upgrade.js';
 import { readModel } from '../onnx/read-model.js';
+import { trainableForm } from '../onnx/trainable-form.js';
 import type { Tensor } from '../onnx/tensor.js';
 import { writeModel } from '../onnx/write-model.js';
 import { attachHead, cutAt, type FinetuneResult } from './finetune.js';
@@ -21,12 +26,12 @@ const FORMAT = 1;
 
 /** What an adapter file holds. */
 export interface AdapterContent {
-  /** The base model's tensor the head reads. */
-  feature: string;
+  /** The base model's tensor the head reads; absent in a whole-model adapter (no new head). */
+  feature?: string;
   /** The feature's shape as the head was built for it (batch first). */
-  featureShape: number[];
-  classes: number;
-  /** sha256 of the base's initializers up to the cut (backboneDigest). */
+  featureShape?: number[];
+  classes?: number;
+  /** sha256 of the base's initializers up to the cut, or of the whole base in its trainable form (backboneDigest). */
   backbone: string;
   /** The opset the merged model was built at, when finetune upgraded the base's. */
   opset?: number;
@@ -51,6 +56,12 @@ export function adapterContent(source: Model, r: FinetuneResult): AdapterContent
   if (!r.loraParts) throw new UsageError('an adapter file holds what LoRA trained', 'add --lora rank (e.g. --lora 8) to save one');
   const { adapters, tensors, classes, opset } = r.loraParts;
   return { feature: r.feature, featureShape: r.featureShape, classes, backbone: backboneDigest(cutAt(source, r.feature)), opset, adapters, tensors };
+}
+
+/** The adapter file's content for adapters trained on the whole of `source` (no new head): their A and B from `trained`. */
+export function wholeModelAdapterContent(source: Model, trained: Model, adapters: LoraAdapter[]): AdapterContent {
+  const tensors = adapters.flatMap((ad) => [ad.a, ad.b]).map((n) => trained.graph.initializers.get(n)!);
+  return { backbone: backboneDigest(trainableForm(source)), adapters, tensors };
 }
 
 export function writeAdapter(path: string, a: AdapterContent): void {
@@ -85,7 +96,7 @@ export function readAdapter(path: string): AdapterContent {
   }
   if (meta.format !== FORMAT)
     throw new UsageError(`${path}: adapter format ${meta.format} is not the one this edgefit reads (${FORMAT})`, 'write the adapter again with this version');
-  const need = [...meta.adapters.flatMap((ad) => [ad.a, ad.b]), 'head.weight', 'head.bias'];
+  const need = [...meta.adapters.flatMap((ad) => [ad.a, ad.b]), ...(meta.feature !== undefined ? ['head.weight', 'head.bias'] : [])];
   const missing = need.filter((n) => !m.graph.initializers.has(n));
   if (missing.length) throw new UsageError(`${path}: the adapter lacks the tensor(s) ${missing.join(', ')}`, 'the file is damaged; write it again');
   for (const n of need)
@@ -96,16 +107,19 @@ export function readAdapter(path: string): AdapterContent {
 
 /**
  * The fine-tuned model from its base and an adapter: the base cut where the adapter says, the head
- * attached with the adapter's weights, and each adapter merged into its weight. The same graph
- * `finetune` exported, built from one shared base.
+ * attached with the adapter's weights, and each adapter merged into its weight (a whole-model
+ * adapter: the base in its trainable form, adapters merged). The same graph `finetune` exported,
+ * built from one shared base.
  */
 export function applyAdapter(base: Model, a: AdapterContent, label = 'the adapter'): Model {
-  if (!base.graph.nodes.some((n) => n.outputs.includes(a.feature)))
+  const feature = a.feature;
+  if (feature === undefined) return applyWholeModel(base, a, label);
+  if (!base.graph.nodes.some((n) => n.outputs.includes(feature)))
     throw new UsageError(
       `${label} reads tensor '${a.feature}', which this model lacks`,
       'apply it to the model that was fine-tuned (the <model> given to `edgefit finetune`)',
     );
-  const backbone = cutAt(base, a.feature);
+  const backbone = cutAt(base, feature);
   const digest = backboneDigest(backbone);
   if (digest !== a.backbone)
     throw new UsageError(
@@ -113,16 +127,35 @@ export function applyAdapter(base: Model, a: AdapterContent, label = 'the adapte
       'apply it to the model that was fine-tuned (the <model> given to `edgefit finetune`)',
     );
   const tensor = (name: string) => a.tensors.find((t) => t.name === name)!;
-  const features = a.featureShape.length > 2 ? a.featureShape[1]! : a.featureShape.slice(1).reduce((p, q) => p * q, 1);
-  if (tensor('head.weight').size !== features * a.classes)
+  const [featureShape, classes] = [a.featureShape!, a.classes!];
+  const features = featureShape.length > 2 ? featureShape[1]! : featureShape.slice(1).reduce((p, q) => p * q, 1);
+  if (tensor('head.weight').size !== features * classes)
     throw new EdgefitError(
-      `${label}: head.weight has ${tensor('head.weight').size} values, not ${features} × ${a.classes}`,
+      `${label}: head.weight has ${tensor('head.weight').size} values, not ${features} × ${classes}`,
       'E_ADAPTER',
       'the file is damaged; write it again',
     );
-  const m = attachHead(backbone, a.featureShape, a.classes, 0, { weight: tensor('head.weight').toFloat32(), bias: tensor('head.bias').toFloat32() });
+  const m = attachHead(backbone, featureShape, classes, 0, { weight: tensor('head.weight').toFloat32(), bias: tensor('head.bias').toFloat32() });
   if (a.opset !== undefined && (m.opset() ?? 0) < a.opset) upgradeOpset(m, a.opset);
+  return mergeChecked(m, a, label);
+}
+
+/** A whole-model adapter: the base in its trainable form, checked against the digest, with the adapters merged. */
+function applyWholeModel(base: Model, a: AdapterContent, label: string): Model {
+  const m = trainableForm(base);
+  const digest = backboneDigest(m);
+  if (digest !== a.backbone)
+    throw new UsageError(
+      `${label} was trained on another base model: its weights differ (sha256 ${digest.slice(0, 12)}… here, ${a.backbone.slice(0, 12)}… in the adapter)`,
+      'apply it to the model that was fine-tuned (the <model> given to `edgefit finetune`)',
+    );
+  return mergeChecked(m, a, label);
+}
+
+/** The adapters merged into their weights, once each adapter's A and B fit the weight's shape. */
+function mergeChecked(m: Model, a: AdapterContent, label: string): Model {
   if (a.adapters.length === 0) return m;
+  const tensor = (name: string) => a.tensors.find((t) => t.name === name)!;
   for (const ad of a.adapters) {
     const w = m.graph.initializers.get(ad.weight);
     const sizes = [w?.size, tensor(ad.a).size, tensor(ad.b).size];
