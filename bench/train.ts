@@ -7,8 +7,12 @@
 //   finetune    PaddleOCR cls backbone fine-tuned on the `parts` task vs the same recipe on a randomly
 //               initialised copy of the backbone: accuracy, macro-F1 and recall per class for both, beside
 //               baselines (majority class, linear classifier on raw pixels); EDGEFIT_BENCH_PARTS=5000 items
-// Run: npm run bench -- train   (sections: EDGEFIT_BENCH_TRAIN=mlp,cnn,throughput,finetune)
+//   torch       (development fixture, opt-in: needs Debian's python3-torch) edgefit's faster trainer and
+//               PyTorch (scripts/dev/torch-mlp-throughput.py) on that MLP and batch, a round of each in turn
+// Run: npm run bench -- train   (sections: EDGEFIT_BENCH_TRAIN=mlp,cnn,throughput,finetune; torch on request:
+//      EDGEFIT_BENCH_TRAIN=torch [EDGEFIT_BENCH_TORCH_ROUNDS=10] [EDGEFIT_BENCH_PYTHON=/usr/bin/python3])
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -57,7 +61,7 @@ async function testMetrics(model: Parameters<typeof createSession>[0], data: Arr
   };
 }
 
-const mnist = sections.some((s) => ['mlp', 'cnn', 'throughput'].includes(s)) ? mnistSplits() : undefined;
+const mnist = sections.some((s) => ['mlp', 'cnn', 'throughput', 'torch'].includes(s)) ? mnistSplits() : undefined;
 
 if (sections.includes('mlp') && mnist) {
   const epochs = 10;
@@ -180,6 +184,77 @@ if (sections.includes('throughput') && mnist) {
     note: 'shared 2-vCPU machine under load from other jobs: wall-clock figures swing ±2× between rounds; per-CPU-second figures are the comparison',
   };
   save();
+}
+
+if (sections.includes('torch') && mnist) {
+  // One round of each in turn (the order alternating), so both meet the machine's fast and slow states
+  // alike; each round's ratio compares two runs minutes apart at most. PyTorch gets one thread and
+  // OpenBLAS with one thread; edgefit its TypeScript update (the faster one in the throughput section).
+  // glibc's malloc thresholds are fixed for PyTorch: with the dynamic mmap threshold its per-step tensors
+  // are mapped and unmapped now and then, and it swung between about 4,000 and 14,000 samples/s run to run;
+  // fixed, it holds its fast mode (about 13,500), so the comparison is with PyTorch at its best here.
+  const python = process.env.EDGEFIT_BENCH_PYTHON ?? '/usr/bin/python3';
+  const script = join(root, 'scripts', 'dev', 'torch-mlp-throughput.py');
+  const rounds = Number(process.env.EDGEFIT_BENCH_TORCH_ROUNDS ?? 10);
+  const data = subset(mnist.train, 0, 3200);
+  const got = { edgefit: { wall: [] as number[], cpu: [] as number[] }, torch: { wall: [] as number[], cpu: [] as number[] } };
+  let torchInfo: Record<string, unknown> = {};
+  const edgefitRound = async (k: number) => {
+    const r = await trainModel({
+      model: buildMlp([784, 512, 512, 10], k),
+      ...{ train: data, epochs: 2, batchSize: 64, seed: k, update: 'ts' as const },
+      optimizer: { kind: 'adamw', lr: 1e-3, weightDecay: 0 },
+    });
+    got.edgefit.wall.push(r.history[1]!.samplesPerSecond);
+    got.edgefit.cpu.push(data.labels.length / r.history[1]!.cpuSeconds);
+  };
+  const torchRound = () => {
+    const malloc = { MALLOC_MMAP_THRESHOLD_: '1000000000', MALLOC_TRIM_THRESHOLD_: '1000000000' };
+    const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', ...malloc };
+    const p = spawnSync(python, [script, '1'], { env, encoding: 'utf8' });
+    if (p.status !== 0) throw new Error(`the PyTorch fixture failed (${python} ${script}): ${p.stderr.slice(-800)}`);
+    const { wallSamplesPerSecond, cpuSamplesPerSecond, ...info } = JSON.parse(p.stdout.trim().split('\n').pop()!);
+    torchInfo = info;
+    got.torch.wall.push(wallSamplesPerSecond[0]);
+    got.torch.cpu.push(cpuSamplesPerSecond[0]);
+  };
+  for (let k = 0; k < rounds; k++) {
+    if (k % 2) {
+      torchRound();
+      await edgefitRound(k);
+    } else {
+      await edgefitRound(k);
+      torchRound();
+    }
+    console.log(
+      `round ${k + 1}: samples/s per CPU-s (wall): edgefit ${got.edgefit.cpu[k]!.toFixed(0)} (${got.edgefit.wall[k]!.toFixed(0)}), PyTorch ${got.torch.cpu[k]!.toFixed(0)} (${got.torch.wall[k]!.toFixed(0)})`,
+    );
+  }
+  const ratios = got.edgefit.cpu.map((e, k) => e / got.torch.cpu[k]!);
+  const sorted = [...ratios].sort((p, q) => p - q);
+  console.log(`edgefit / PyTorch per CPU-second: median ${median(ratios).toFixed(2)}× (rounds ${sorted[0]!.toFixed(2)}–${sorted.at(-1)!.toFixed(2)})`);
+  results.torch = {
+    model: 'mlp:784-512-512-10',
+    batch: 64,
+    threads: 1,
+    samples: data.labels.length,
+    timed: 'second epoch of two, per round; a round of each trainer in turn, the order alternating',
+    edgefit: { update: 'ts', ...stats(got.edgefit.wall, got.edgefit.cpu) },
+    pytorch: {
+      fixture: 'scripts/dev/torch-mlp-throughput.py',
+      env: 'OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=1000000000',
+      ...torchInfo,
+      ...stats(got.torch.wall, got.torch.cpu),
+    },
+    ratioPerCpuSecondByRound: ratios,
+    medianRatioPerCpuSecond: median(ratios),
+    machine: machineInfo(1),
+  };
+  save();
+}
+
+function stats(w: number[], c: number[]) {
+  return { wallSamplesPerSecond: w, cpuSamplesPerSecond: c, medianWall: median(w), medianCpu: median(c) };
 }
 
 /** TensorFlow.js on the wasm backend (1 thread): the same MLP, Adam, softmax cross-entropy. Returns a trainer. */
