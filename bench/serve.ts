@@ -22,6 +22,7 @@ import { bootstrap, stripWhitespace } from '../src/eval/metrics.js';
 import { summarize } from '../src/bench/stats.js';
 import { machineLine, machineInfo } from '../src/bench/machine.js';
 import { table, writeBenchFile } from '../src/bench/results.js';
+import { mallocTuningEnv } from '../src/runtime/malloc-tuning.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
@@ -67,8 +68,10 @@ interface Server {
 }
 
 async function serve(models: string[], flags: string[], task = 'serials'): Promise<Server> {
+  // started with glibc's malloc tuned, as `serve` relaunches itself, so that this pid is the server's
   const child = spawn(process.execPath, [...cli, 'serve', ...models, '--task', task, '--port', '0', ...flags, ...EXTRA_FLAGS], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...mallocTuningEnv() },
   });
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {

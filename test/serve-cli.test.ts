@@ -74,6 +74,45 @@ test('SIGTERM drains: every request sent before it is answered, then exit 0', { 
   }
 });
 
+test('serve starts itself again with glibc malloc tuned; a kill -9 of the parent leaves no server behind', {
+  timeout: 60_000,
+  skip: process.platform !== 'linux' && 'glibc malloc tuning is Linux only',
+}, async () => {
+  const m = tinyLadder();
+  try {
+    const env = { ...process.env };
+    for (const k of ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'MALLOC_TOP_PAD_', 'MALLOC_MMAP_MAX_', 'EDGEFIT_MALLOC']) delete env[k];
+    const args = ['--import', 'tsx', join(root, 'scripts', 'edgefit-dev.mjs'), 'serve', m.small, '--port', '0', '--warmup', '0'];
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env });
+    let log = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d) => {
+        log += d.toString();
+        const u = /listening on (http:\/\/\S+)/.exec(log)?.[1];
+        if (u) resolve(u);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited with ${code} before listening:\n${log}`)));
+    });
+    assert.match(log, /malloc tuned/);
+    const models = (await (await request(`${url}/v1/models`)).body.json()) as { runtime: { malloc: string } };
+    assert.equal(models.runtime.malloc, 'tuned');
+    child.kill('SIGKILL');
+    // the relaunched server notices its parent is gone and stops listening
+    const t0 = Date.now();
+    let alive = true;
+    while (alive && Date.now() - t0 < 5000) {
+      alive = await request(`${url}/healthz`).then(
+        (r) => r.body.text().then(() => true),
+        () => false,
+      );
+      if (alive) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(alive, false, 'the server outlived its parent');
+  } finally {
+    rmSync(m.dir, { recursive: true, force: true });
+  }
+});
+
 test('usage errors: no model, a bad quantile, a non-loopback host without a key, a bad batch or nice', async () => {
   const m = tinyLadder();
   try {

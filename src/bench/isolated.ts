@@ -18,6 +18,7 @@ import { validateLatencyOptions, type LatencyStats, type Progress } from './late
 import type { MachineInfo } from './machine.js';
 import { modelSize, type ModelSize } from './model-size.js';
 import { nodeScriptArgs } from '../util/node-script.js';
+import { mallocTuningEnv } from '../runtime/malloc-tuning.js';
 
 export interface IsolatedOptions extends FeedOptions {
   // --- session (see SessionOptions)
@@ -52,8 +53,8 @@ export interface IsolatedOptions extends FeedOptions {
   timeoutMs?: number;
   /** Kill the child when its resident memory passes this (Linux: polled from /proc every 50 ms). */
   memoryLimitBytes?: number;
-  /** Extra environment variables for the child. */
-  env?: Record<string, string>;
+  /** Extra environment variables for the child (undefined removes one, e.g. the malloc tuning). */
+  env?: Record<string, string | undefined>;
   /** Progress of warm-up and measurement, as the child reports it (about 10 times a second). */
   onProgress?: (p: Progress) => void;
   /** Stops the child; the result is then an 'aborted' failure. */
@@ -163,7 +164,8 @@ export async function benchIsolated(modelPath: string, opts: IsolatedOptions = {
   return new Promise<IsolatedResult>((resolvePromise) => {
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, ...(env ?? {}) },
+      // glibc malloc tuned for steady latency (malloc-tuning.ts), as `serve` runs; the caller's env last
+      env: { ...process.env, ...mallocTuningEnv(), ...(env ?? {}) },
       serialization: 'advanced',
     });
     let stderr = '';

@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, arch, totalmem, loadavg } from 'node:os';
+import { mallocMode } from '../runtime/malloc-tuning.js';
 import { ortVersion } from '../runtime/session.js';
 
 export interface MachineInfo {
@@ -20,6 +21,8 @@ export interface MachineInfo {
   memoryBytes: number;
   /** 1-, 5- and 15-minute load averages when the figures were taken: above `cores`, other work competed. */
   loadAverage: number[];
+  /** glibc malloc of the measuring process: 'tuned' (src/runtime/malloc-tuning.ts), 'user' (the user's variables) or 'default'. */
+  malloc: 'tuned' | 'user' | 'default';
 }
 
 export function machineInfo(threads: number): MachineInfo {
@@ -33,6 +36,7 @@ export function machineInfo(threads: number): MachineInfo {
     threads,
     memoryBytes: totalmem(),
     loadAverage: loadavg().map((v) => Math.round(v * 100) / 100),
+    malloc: mallocMode(),
   };
 }
 
@@ -40,7 +44,8 @@ export function machineInfo(threads: number): MachineInfo {
 export function machineLine(m: MachineInfo): string {
   const os = m.os.split(' ');
   const load = m.loadAverage?.[0] !== undefined ? `, load ${m.loadAverage[0]}` : '';
-  return `${m.cpu} (${m.cores} cores), ${os[0]} ${os[2] ?? ''}, node ${m.node}, ORT ${m.ort}, ${m.threads} thread${m.threads === 1 ? '' : 's'}${load}`;
+  const malloc = m.malloc === 'tuned' ? ', malloc tuned' : '';
+  return `${m.cpu} (${m.cores} cores), ${os[0]} ${os[2] ?? ''}, node ${m.node}, ORT ${m.ort}, ${m.threads} thread${m.threads === 1 ? '' : 's'}${load}${malloc}`;
 }
 
 /**

@@ -18,6 +18,7 @@ import type { CascadeConfidence } from '../serve/decode-result.js';
 import { DEFAULT_MAX_PIXELS } from '../serve/image-input.js';
 import { canIdleThreads, DEFAULT_WORKER_NICE, type WorkerPriority } from '../serve/nice.js';
 import type { Command, CommandContext } from './command.js';
+import { mallocMode } from '../runtime/malloc-tuning.js';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -255,7 +256,7 @@ async function run(ctx: CommandContext): Promise<number> {
     server.settings.cascadeThreshold = c.threshold;
     ctx.log(describeCalibration(c, engine.ladder[0]!.id, agreement, asked));
   }
-  ctx.log(`listening on ${server.url} (deadline ${server.settings.deadlineMs} ms, admission ${ctx.flags.admission})`);
+  ctx.log(`listening on ${server.url} (deadline ${server.settings.deadlineMs} ms, admission ${ctx.flags.admission}, malloc ${mallocMode()})`);
   await new Promise<void>((done) => {
     const stop = (sig: string) => {
       ctx.log(`${sig}: draining`);

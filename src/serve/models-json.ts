@@ -1,6 +1,7 @@
 // GET /v1/models: the ladder as served now: each model's inputs and outputs, its measured service
 // time, what its run reported, and the admission settings.
 
+import { mallocMode } from '../runtime/malloc-tuning.js';
 import type { Engine } from './engine.js';
 import type { InferSettings } from './infer-route.js';
 
@@ -25,6 +26,8 @@ export function modelsJson(engine: Engine, generation: number, s: InferSettings)
       slip_ms: r3(sched.slip.quantile(sched.quantile)),
     },
     decode: { pending: s.images.pending, predicted_ms: r3(s.images.predictMs(0.99)) },
+    // glibc malloc of this process: 'tuned' for steady latency (serve starts itself so), 'user' or 'default'
+    runtime: { malloc: mallocMode() },
     cascade: s.cascadeThreshold !== undefined ? { threshold: s.cascadeThreshold, confidence: s.cascadeConfidence ?? 'least' } : null,
     models: engine.ladder.map((m, rung) => {
       const t = sched.rungs[rung]!.time;
