@@ -10,7 +10,12 @@ if (!existsSync(compiled)) {
   process.stderr.write('edgefit: the compiled CLI is missing (dist/cli/main.js).\nHint: run `npm install` (or `npm run build`) in ' + root + '\n');
   process.exit(2);
 }
-const { main, relaunchServe } = await import(pathToFileURL(compiled).href);
-// `serve` starts again as a child with glibc's malloc tuned for steady latency (src/cli/serve-relaunch.ts)
+// `serve` starts again as a child with glibc's malloc tuned for steady latency (src/cli/serve-relaunch.ts);
+// that module is loaded alone, so the parent, which only waits and forwards signals, stays small
+const { relaunchServe } = await import(pathToFileURL(join(root, 'dist', 'cli', 'serve-relaunch.js')).href);
 const relaunched = await relaunchServe(process.argv.slice(2), fileURLToPath(import.meta.url));
-process.exitCode = relaunched ?? (await main(process.argv.slice(2)));
+if (relaunched !== undefined) process.exitCode = relaunched;
+else {
+  const { main } = await import(pathToFileURL(compiled).href);
+  process.exitCode = await main(process.argv.slice(2));
+}

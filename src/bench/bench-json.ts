@@ -17,7 +17,17 @@ export interface BenchJson {
     graphOptimizationLevel: string;
     disabledOptimizers: string[];
   };
-  runs: { warmup: number; iterations: number | null; durationMs: number | null; measured: number; totalMs: number; seed: number; batch: number | null };
+  runs: {
+    warmup: number;
+    warmupMs: number;
+    warmupRuns: number;
+    iterations: number | null;
+    durationMs: number | null;
+    measured: number;
+    totalMs: number;
+    seed: number;
+    batch: number | null;
+  };
   latencyMs: { min: number; p50: number; p90: number; p95: number; p99: number; max: number; mean: number; stdev: number };
   throughputPerSec: number;
   coldStartMs: { total: number; sessionCreate: number; firstRun: number; ortLoad: number };
@@ -49,6 +59,8 @@ export function benchJson(r: BenchResult, opts: { samples?: boolean } = {}): Ben
     },
     runs: {
       warmup: r.settings.warmup,
+      warmupMs: r.settings.warmupMs,
+      warmupRuns: r.latency.warmup,
       iterations: r.settings.iterations,
       durationMs: r.settings.durationMs,
       measured: l.count,

@@ -32,7 +32,7 @@ async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<BenchResu
   const ortLoadMs = performance.now() - tLoad;
   const { openSession } = await import('../runtime/session.js');
   const { synthesizeFeeds, resolveInputs, declaredInputs } = await import('../runtime/inputs.js');
-  const { measureLatency, DEFAULT_WARMUP, DEFAULT_DURATION_MS } = await import('./latency.js');
+  const { measureLatency, DEFAULT_WARMUP, DEFAULT_WARMUP_MS, DEFAULT_DURATION_MS } = await import('./latency.js');
   const { machineInfo, peakRss } = await import('./machine.js');
   const { EdgefitError } = await import('../onnx/errors.js');
   const baselineRssBytes = process.memoryUsage.rss();
@@ -57,8 +57,10 @@ async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<BenchResu
   }
   const firstRunMs = performance.now() - t1;
 
+  const warmupMs = o.warmupMs ?? DEFAULT_WARMUP_MS;
   const latency = await measureLatency(session, feeds, {
     warmup: o.warmup,
+    warmupMs,
     iterations: o.iterations,
     durationMs: o.durationMs,
     minIterations: o.minIterations,
@@ -77,6 +79,7 @@ async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<BenchResu
       graphOptimizationLevel: o.graphOptimizationLevel ?? 'all',
       disabledOptimizers: o.disabledOptimizers ?? [],
       warmup: o.warmup ?? DEFAULT_WARMUP,
+      warmupMs,
       iterations: o.iterations ?? null,
       durationMs: o.iterations === undefined ? (o.durationMs ?? DEFAULT_DURATION_MS) : null,
       seed: o.seed ?? 0,

@@ -40,6 +40,8 @@ export interface IsolatedOptions extends FeedOptions {
   // --- the timed loop (see LatencyOptions)
   /** Untimed runs before measuring (default 5). */
   warmup?: number;
+  /** The untimed runs go on until this many ms have passed too (default DEFAULT_WARMUP_MS, 500; 0 with warmup 0). */
+  warmupMs?: number;
   /** Timed runs; exclusive with durationMs. */
   iterations?: number;
   /** Measure for this long (default 10 000 ms when neither is given). */
@@ -73,6 +75,7 @@ export interface BenchResult {
     graphOptimizationLevel: OptLevel;
     disabledOptimizers: string[];
     warmup: number;
+    warmupMs: number;
     iterations: number | null;
     durationMs: number | null;
     seed: number;

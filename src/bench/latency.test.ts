@@ -64,3 +64,19 @@ test('bad counts are usage errors', async () => {
   await assert.rejects(measureLatency(fake(0), {}, { durationMs: 1e12 }), /duration must be at most/);
   await assert.rejects(measureLatency(fake(0), {}, { warmup: 99_999_999_999, iterations: 1 }), /warmup must be at most/);
 });
+
+test('warmupMs: the untimed runs go on until that long has passed, never fewer than warmup, none with warmup 0', async () => {
+  const s = fake(5);
+  const t0 = performance.now();
+  const r = await measureLatency(s, {}, { warmup: 2, warmupMs: 60, iterations: 3 });
+  assert.ok(r.warmup >= 12 && r.warmup <= 14, `${r.warmup} warm-up runs of 5 ms for 60 ms`);
+  assert.equal(s.calls, r.warmup + 3);
+  assert.ok(performance.now() - t0 - r.totalMs >= 60, 'the warm-up lasted the time asked');
+  const many = await measureLatency(fake(5), {}, { warmup: 20, warmupMs: 10, iterations: 1 });
+  assert.equal(many.warmup, 20, 'the count is a floor');
+  const none = fake(1);
+  const off = await measureLatency(none, {}, { warmup: 0, warmupMs: 50, iterations: 2 });
+  assert.deepEqual([off.warmup, none.calls], [0, 2], 'warmup 0 asks for no warm-up at all');
+  for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+    await assert.rejects(measureLatency(fake(1), {}, { warmupMs: bad, iterations: 1 }), UsageError, String(bad));
+});

@@ -4,7 +4,7 @@
 import { EdgefitError, UsageError } from '../onnx/errors.js';
 import { benchErrorJson, benchJson } from '../bench/bench-json.js';
 import { BenchError, benchIsolated, type BenchResult, type IsolatedOptions } from '../bench/isolated.js';
-import { DEFAULT_DURATION_MS, DEFAULT_WARMUP } from '../bench/latency.js';
+import { DEFAULT_DURATION_MS, DEFAULT_WARMUP, DEFAULT_WARMUP_MS } from '../bench/latency.js';
 import { machineLine } from '../bench/machine.js';
 import { progressBar } from '../bench/progress.js';
 import { DEFAULT_MAX_ELEMENTS, parseDimFlags, parseShapeFlags, parseValueFlags } from '../runtime/inputs.js';
@@ -35,6 +35,13 @@ export const benchCommand: Command = {
     },
     { name: 'dim', type: 'string[]', placeholder: 'name=n,…', description: 'value of a symbolic dim by the name the model gives it, e.g. --dim sequence=128' },
     { name: 'warmup', type: 'integer', placeholder: 'n', default: DEFAULT_WARMUP, description: 'untimed runs before measuring' },
+    {
+      name: 'warmup-ms',
+      type: 'integer',
+      placeholder: 'ms',
+      default: DEFAULT_WARMUP_MS,
+      description: 'the untimed runs go on until this long has passed too: a fresh process runs its first few hundred ms slower (0: --warmup runs only)',
+    },
     { name: 'iterations', short: 'n', type: 'integer', placeholder: 'n', description: 'timed runs (instead of --duration)' },
     {
       name: 'duration',
@@ -111,6 +118,7 @@ export function optionsFromFlags(ctx: CommandContext): IsolatedOptions {
     values: parseValueFlags(ctx.flags.value as string[] | undefined),
     maxElements: flagInt(ctx, 'max-elements', 1),
     warmup: flagInt(ctx, 'warmup', 0),
+    warmupMs: flagInt(ctx, 'warmup-ms', 0),
     iterations,
     durationMs: duration !== undefined ? duration * 1000 : undefined,
     graphOptimizationLevel: ctx.flags['opt-level'] as OptLevel,
@@ -155,9 +163,7 @@ export function formatBench(r: BenchResult): string {
   const l = r.latency;
   const failed = r.providerFailures.map((f) => `${f.provider} failed: ${f.reason}`).join('; ');
   const runs =
-    r.settings.iterations !== null
-      ? `${r.settings.warmup} warm-up + ${l.count} timed`
-      : `${r.settings.warmup} warm-up + ${l.count} timed in ${(l.totalMs / 1000).toFixed(1)} s`;
+    r.settings.iterations !== null ? `${l.warmup} warm-up + ${l.count} timed` : `${l.warmup} warm-up + ${l.count} timed in ${(l.totalMs / 1000).toFixed(1)} s`;
   const cols = ['min', 'p50', 'p90', 'p95', 'p99', 'max', 'mean', 'stdev'] as const;
   const lines = [
     `model        ${r.model.path}`,

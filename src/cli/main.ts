@@ -24,9 +24,6 @@ function topHelp(): string {
   return lines.join('\n') + '\n';
 }
 
-/** The entry points call it before main: `serve` starts again with glibc's malloc tuned (serve-relaunch.ts). */
-export { relaunchServe } from './serve-relaunch.js';
-
 export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream } = {}): Promise<number> {
   const stdout = (io.stdout ?? process.stdout) as CommandContext['stdout'];
   const stderr = (io.stderr ?? process.stderr) as CommandContext['stderr'];
