@@ -26,7 +26,7 @@ import type { UserDataRef } from '../data/user-data.js';
  * Interleaved rounds of a full group measurement. This machine switches between a fast and a slow state
  * for about 1 s at a time, up to 7 s (`npm run bench -- machine-states`: PaddleOCR rec fp32 window
  * medians 15.2 vs 18.4 ms), so a round must be short enough that each candidate sees both states
- * alike: 8 rounds of a 12 s measurement are 1.5 s slots.
+ * alike: 8 rounds of an 8 s measurement are 1 s slots (each after its child's 500 ms warm-up).
  */
 export const FULL_ROUNDS = 8;
 
