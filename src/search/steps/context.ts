@@ -68,8 +68,12 @@ export const left = (ctx: SearchContext): number => timeLeft(ctx) - (ctx.opts.af
 const avg = (xs: number[], dflt: number) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : dflt);
 /** Expected wall time of one screening (default 10 s before any was measured). */
 export const perScreen = (ctx: SearchContext): number => avg(ctx.cost.screen, 10_000);
-/** Expected wall time of one full measurement (default 3 screenings). */
-export const perFull = (ctx: SearchContext): number => avg(ctx.cost.full, 3 * perScreen(ctx));
+/**
+ * Expected wall time of one full measurement (default 4 screenings, until one is timed: a screening
+ * averages cheap and dear ones, and a full measurement's 8 fresh children each warm up for 500 ms; at 3
+ * the default run planned 18 s a member, took 23 s, and ended at 925 s of its 900).
+ */
+export const perFull = (ctx: SearchContext): number => avg(ctx.cost.full, 4 * perScreen(ctx));
 
 export function noteStop(ctx: SearchContext, why: string): void {
   ctx.stoppedEarly = (ctx.stoppedEarly ? ctx.stoppedEarly + '; ' : '') + why;

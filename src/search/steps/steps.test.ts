@@ -42,13 +42,13 @@ function ctxFor(limitMs: number, configs: CandidateConfig[] = [baselineConfig(),
   return { w, ctx, logs };
 }
 
-test('the time a search plans with: 10 s a screening and 3 screenings a full measurement until measured, less afterFull of them', () => {
+test('the time a search plans with: 10 s a screening and 4 screenings a full measurement until measured, less afterFull of them', () => {
   const { w, ctx } = ctxFor(600_000);
   assert.equal(perScreen(ctx), 10_000);
-  assert.equal(perFull(ctx), 30_000);
+  assert.equal(perFull(ctx), 40_000);
   ctx.cost.screen.push(4000, 8000);
   assert.equal(perScreen(ctx), 6000);
-  assert.equal(perFull(ctx), 18_000, 'three screenings until a full measurement was timed');
+  assert.equal(perFull(ctx), 24_000, 'four screenings until a full measurement was timed');
   ctx.cost.full.push(20_000, 30_000);
   assert.equal(perFull(ctx), 25_000);
   w.clock.t += 100_000;
