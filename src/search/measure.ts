@@ -239,7 +239,9 @@ export class RealMeasurer implements Measurer {
    */
   async measureGroup(items: { modelPath: string; cfg: CandidateConfig; quality?: Measurement['quality'] }[], stage: 'screen' | 'full'): Promise<Measurement[]> {
     const st = this.s[stage];
-    const rounds = items.length > 1 ? (stage === 'screen' ? 2 : Math.max(1, this.s.rounds ?? FULL_ROUNDS)) : 1;
+    // A full measurement takes its rounds even alone (the baseline's, at the start): the same fresh
+    // children as in a group, so its figures and its cost (which plans the groups) are like theirs
+    const rounds = stage === 'full' ? Math.max(1, this.s.rounds ?? FULL_ROUNDS) : items.length > 1 ? 2 : 1;
     const acc = items.map(() => ({ samples: [] as number[], peak: 0, cold: undefined as number | undefined, ms: 0 }));
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < items.length; k++) {
