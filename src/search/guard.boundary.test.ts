@@ -77,9 +77,12 @@ test('guardSpeed: rounds, iterations and threads as asked, defaults 6 × 20, eve
   assert.equal(r.baseline.count, 12);
   assert.equal(r.candidate.count, 12);
   assert.equal(r.machine.threads, 2);
-  // Interleaved A B / B A: each round's samples stay with their model, so each round shows the win.
-  for (const s of r.roundSpeedups) assert.ok(s > 1.5, `round speed-up ${s} (${r.roundSpeedups.join(', ')})`);
-  assert.ok(r.speedup > 1.5, `speed-up ${r.speedup}`);
+  // Interleaved A B / B A: each round's samples stay with their model, so each round shows the win. A round is
+  // only 4 runs of each, and a loaded CI machine that pre-empts one of them once cut a round's ratio to 1.36
+  // against 6.8 in the others: so each round must be above 1 (mixed-up samples read near or below 1), and the
+  // pooled speed-up well above it.
+  for (const s of r.roundSpeedups) assert.ok(s > 1, `round speed-up ${s} (${r.roundSpeedups.join(', ')})`);
+  assert.ok(r.speedup > 2, `speed-up ${r.speedup}`);
   const d = await guardSpeed(model(false), model(false), { warmup: 0 });
   assert.equal(d.roundSpeedups.length, 6);
   assert.equal(d.baseline.count, 120);
