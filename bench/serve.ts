@@ -23,6 +23,7 @@ import { summarize } from '../src/bench/stats.js';
 import { machineLine, machineInfo } from '../src/bench/machine.js';
 import { table, writeBenchFile } from '../src/bench/results.js';
 import { mallocTuningEnv } from '../src/runtime/malloc-tuning.js';
+import { serveListening } from '../src/cli/serve-listening.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
@@ -73,17 +74,9 @@ async function serve(models: string[], flags: string[], task = 'serials'): Promi
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...mallocTuningEnv() },
   });
-  let log = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (d) => {
-      log += d.toString();
-      const u = /listening on (http:\/\/\S+)/.exec(log)?.[1];
-      if (u) resolve(u);
-    });
-    child.on('exit', (c) => reject(new Error(`serve exited (${c}):\n${log}`)));
-  });
+  const { url, log } = await serveListening(child);
   const exited = new Promise<number | null>((r) => child.on('exit', r));
-  return { url, pid: child.pid!, log: () => log, stop: async () => (child.kill('SIGTERM'), exited) };
+  return { url, pid: child.pid!, log, stop: async () => (child.kill('SIGTERM'), exited) };
 }
 
 function rssMiB(pid: number): number {

@@ -146,6 +146,9 @@ test('optimize: no candidate meets the constraints → says so, shows the closes
   assert.equal(code, 3, so.text + se.text);
   assert.match(so.text, /No candidate meets every constraint/);
   assert.match(so.text, /misses p99<=0\.001ms/);
+  // the lineage in the terminal: the source, then each pass under it with its figures
+  assert.match(so.text, /^Lineage .*\n {2}\S.*p99 +\d+\.\d\d ms \(full\)/m);
+  assert.match(so.text, /^ {2}[├└]─ \+ .*quantize-dynamic +p99 +\d+\.\d\d ms/m);
   assert.ok(Date.now() - t0 < 30_000, 'everything was reused from the earlier run');
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   assert.equal(summary.feasible, false);

@@ -3,28 +3,16 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { tinyLadder } from './serve-fixtures.js';
 import { runCli } from '../src/cli/test-cli.js';
+import { serveListening } from '../src/cli/serve-listening.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
-
-/** Waits for a spawned `serve` to print its `listening` line; `log` reads its stderr so far, at any time. */
-function listening(child: ChildProcessWithoutNullStreams): Promise<{ url: string; log: () => string }> {
-  let text = '';
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (d) => {
-      text += d.toString();
-      const u = /listening on (http:\/\/\S+)/.exec(text)?.[1];
-      if (u) resolve({ url: u, log: () => text });
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code} before listening:\n${text}`)));
-  });
-}
 
 test('SIGTERM drains: every request sent before it is answered, then exit 0', { timeout: 60_000 }, async () => {
   // a model slow enough (a few ms a run) that requests are still queued when the signal comes
@@ -49,7 +37,7 @@ test('SIGTERM drains: every request sent before it is answered, then exit 0', { 
       ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const { url, log } = await listening(child);
+    const { url, log } = await serveListening(child);
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const body = JSON.stringify({ inputs: { x: { type: 'float32', dims: [1, 1024], data: new Array(1024).fill(0.1) } } });
     const sends = Array.from({ length: 30 }, () =>
@@ -89,7 +77,7 @@ test('serve starts itself again with glibc malloc tuned; a kill -9 of the parent
     for (const k of ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'MALLOC_TOP_PAD_', 'MALLOC_MMAP_MAX_', 'EDGEFIT_MALLOC']) delete env[k];
     const args = ['--import', 'tsx', join(root, 'scripts', 'edgefit-dev.mjs'), 'serve', m.small, '--port', '0', '--warmup', '0'];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env });
-    const { url, log } = await listening(child);
+    const { url, log } = await serveListening(child);
     assert.match(log(), /malloc tuned/);
     const models = (await (await request(`${url}/v1/models`)).body.json()) as { runtime: { malloc: string } };
     assert.equal(models.runtime.malloc, 'tuned');

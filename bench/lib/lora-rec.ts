@@ -4,12 +4,12 @@
 // trainable parameters, seconds per step, RSS while training and at the peak, and the adapter file's
 // size against the base's. Same steps, batch, items, seed and learning rate for both.
 
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { peakRss } from '../../src/bench/machine.js';
 import { captureOutput } from '../../src/cli/test-cli.js';
 import { main } from '../../src/cli/main.js';
+import { runKinds } from './run-kinds.js';
 
 const STEPS = Number(process.env.COMPRESS_CTC_STEPS ?? 40);
 const LR = process.env.COMPRESS_CTC_LR ?? '0.0003';
@@ -50,15 +50,5 @@ export function loraRec(script: string, root: string, rec: string): unknown {
   const dir = join(root, 'tmp', 'lora-rec');
   mkdirSync(dir, { recursive: true });
   const out: Record<string, unknown> = { model: relative(root, rec), steps: STEPS, batch: 8, trainItems: 200, heldOutItems: 200, lr: Number(LR) };
-  for (const kind of ['lora', 'full'] as const) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
-      cwd: root,
-      env: { ...process.env, COMPRESS_CHILD: `rec-${kind}`, COMPRESS_REC_LORA_DIR: dir },
-      encoding: 'utf8',
-    });
-    const line = r.stdout.trim().split('\n').pop() ?? '';
-    out[kind] = r.status === 0 ? JSON.parse(line) : { error: r.stderr.slice(-2000) };
-    console.log(`rec ${kind}`, JSON.stringify(out[kind]));
-  }
-  return out;
+  return runKinds(script, root, 'rec', { COMPRESS_REC_LORA_DIR: dir }, out);
 }

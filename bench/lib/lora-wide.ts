@@ -5,7 +5,6 @@
 // (features of the frozen backbone at the candidate cuts, a linear head on them) and the training phase
 // (adapters or all weights through the whole graph), whose memory is the one LoRA can change.
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { peakRss } from '../../src/bench/machine.js';
@@ -16,6 +15,7 @@ import { mnistSplits } from '../../src/train/dataset.js';
 import { finetune } from '../../src/train/finetune.js';
 import { trainModel } from '../../src/train/loop.js';
 import { buildMlp } from '../../src/train/models.js';
+import { runKinds } from './run-kinds.js';
 
 export const WIDE = [784, 4096, 4096, 4096, 10];
 const LIMIT = 3000;
@@ -77,15 +77,5 @@ export async function loraWide(script: string, root: string): Promise<unknown> {
     writeModel(r.model, pretrained(dir));
   }
   const out: Record<string, unknown> = { model: `mlp:${WIDE.join('-')}, one epoch on ${LIMIT} MNIST digits`, unfreezeEpochs: 1 };
-  for (const kind of ['lora', 'full'] as const) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
-      cwd: root,
-      env: { ...process.env, COMPRESS_CHILD: `wide-${kind}`, COMPRESS_WIDE_DIR: dir },
-      encoding: 'utf8',
-    });
-    const line = r.stdout.trim().split('\n').pop() ?? '';
-    out[kind] = r.status === 0 ? JSON.parse(line) : { error: r.stderr.slice(-2000) };
-    console.log(`wide ${kind}`, JSON.stringify(out[kind]));
-  }
-  return out;
+  return runKinds(script, root, 'wide', { COMPRESS_WIDE_DIR: dir }, out);
 }

@@ -19,6 +19,7 @@ import { bestMeasurement } from '../search/pareto.js';
 import { Progress } from '../search/progress.js';
 import type { Summary } from '../search/types.js';
 import { nextSteps } from '../report/next-steps.js';
+import { runLineageText } from '../report/lineage-text.js';
 import type { Command, CommandContext } from './command.js';
 
 /** The built-in default run: PaddleOCR PP-OCRv4 rec on the generated `serials` task. */
@@ -404,6 +405,7 @@ function printOutcome(ctx: CommandContext, s: Summary, paths: Record<string, str
     w('No candidate meets every constraint. The closest:');
     for (const c of s.closest ?? []) w(`  ${s.candidates.find((x) => x.id === c.id)?.config.label ?? c.id}: misses ${c.misses.join('; ')}`);
   }
+  for (const l of runLineageText(s)) w(l);
   const next = nextSteps(s, paths.best);
   if (next.noChange.length) {
     w('Passes that changed nothing (not measured):');
