@@ -2,13 +2,12 @@
 // label can sit on another. Each node names the stage(s) it added, what that bought in latency and cost
 // in quality relative to its parent (with both ends' intervals), and the stage's build time.
 
-import type { EndFigures, LineageEdge, LineageNode, StageTime } from './lineage.js';
+import { durationText, type EndFigures, type LineageEdge, type LineageNode, type StageTime } from './lineage.js';
 import { esc } from './svg.js';
 
 const n2 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(2));
 const n4 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(4));
 const signed = (v: number, f: (x: number) => string) => `${v > 0 ? '+' : v < 0 ? '−' : '±'}${f(Math.abs(v))}`;
-const sec = (ms: number) => (ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`);
 const ci = (c: [number, number] | undefined, f: (x: number) => string) => (c ? ` <span class="muted">[${f(c[0])}, ${f(c[1])}]</span>` : '');
 const screened = (e: EndFigures) => (e.stage === 'screen' ? ' <span class="muted">(screen)</span>' : '');
 
@@ -34,7 +33,7 @@ function buildText(steps: LineageEdge['steps'], build: (StageTime | undefined)[]
       if (!b) return '';
       const name = esc(steps[i]?.name ?? b.stage);
       if (b.cached) return `${name} from the stage cache`;
-      return `${name} built in ${sec(b.wallMs)}${b.resumedFromStep !== undefined ? ` (resumed from step ${b.resumedFromStep})` : ''}`;
+      return `${name} built in ${durationText(b.wallMs)}${b.resumedFromStep !== undefined ? ` (resumed from step ${b.resumedFromStep})` : ''}`;
     })
     .filter(Boolean);
   return parts.length ? `<span class="build">${parts.join('; ')}</span>` : '';

@@ -4,9 +4,7 @@
 // not simply kept. `optimize` prints it at the end of a run with chains; report.html has the full form.
 
 import type { Summary } from '../search/types.js';
-import { hasChains, lineageTree, type LineageNode } from './lineage.js';
-
-const sec = (ms: number) => (ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`);
+import { durationText, hasChains, lineageTree, type LineageNode } from './lineage.js';
 
 function figuresText(n: LineageNode): string {
   const f = n.figures;
@@ -20,7 +18,7 @@ function buildText(n: LineageNode): string {
   if (b.length && b.every((x) => x?.cached)) return 'cached';
   if (!n.edge?.buildMs) return '';
   const resumed = b.find((x) => x?.resumedFromStep !== undefined)?.resumedFromStep;
-  return `built ${sec(n.edge.buildMs)}${resumed !== undefined ? `, resumed at step ${resumed}` : ''}`;
+  return `built ${durationText(n.edge.buildMs)}${resumed !== undefined ? `, resumed at step ${resumed}` : ''}`;
 }
 
 function verdictText(n: LineageNode): string {

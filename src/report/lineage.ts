@@ -64,6 +64,9 @@ export interface LineageNode {
   children: LineageNode[];
 }
 
+/** A build time for the lineage: seconds below a minute, else minutes, one decimal. */
+export const durationText = (ms: number): string => (ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`);
+
 const best = (r: CandidateResult | undefined): Measurement | undefined => (r && r.status === 'ok' ? (r.full ?? r.screen) : undefined);
 
 /**
