@@ -12,10 +12,5 @@ if (!existsSync(compiled)) {
 }
 // `serve` starts again as a child with glibc's malloc tuned for steady latency (src/cli/serve-relaunch.ts);
 // that module is loaded alone, so the parent, which only waits and forwards signals, stays small
-const { relaunchServe } = await import(pathToFileURL(join(root, 'dist', 'cli', 'serve-relaunch.js')).href);
-const relaunched = await relaunchServe(process.argv.slice(2), fileURLToPath(import.meta.url));
-if (relaunched !== undefined) process.exitCode = relaunched;
-else {
-  const { main } = await import(pathToFileURL(compiled).href);
-  process.exitCode = await main(process.argv.slice(2));
-}
+const { runEntry } = await import(pathToFileURL(join(root, 'dist', 'cli', 'serve-relaunch.js')).href);
+process.exitCode = await runEntry(process.argv.slice(2), fileURLToPath(import.meta.url), () => import(pathToFileURL(compiled).href));

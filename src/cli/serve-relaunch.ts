@@ -48,3 +48,14 @@ export async function relaunchServe(argv: readonly string[], script: string): Pr
     child.once('exit', (code, signal) => done(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)));
   });
 }
+
+/**
+ * The body of both entry points (bin/edgefit.js, scripts/edgefit-dev.mjs): `serve` relaunched with the
+ * tuning, or the CLI's main run here. `loadMain` is called only then, so a relaunching parent stays small.
+ */
+export async function runEntry(argv: string[], script: string, loadMain: () => Promise<{ main(argv: string[]): Promise<number> }>): Promise<number> {
+  const relaunched = await relaunchServe(argv, script);
+  if (relaunched !== undefined) return relaunched;
+  const { main } = await loadMain();
+  return main(argv);
+}
