@@ -17,6 +17,9 @@ export const TARGETS = [
   { mutate: 'src/serve/batch-measure.ts', tests: ['src/serve/batch-measure.test.ts'] },
   { mutate: 'src/train/sparse-frames.ts', tests: ['src/train/sparse-frames.test.ts'] },
   { mutate: 'src/search/schedule/chains.ts', tests: ['src/search/schedule/chains.test.ts'] },
+  // prune-classes decides which classes a head keeps, and whether the data allow dropping any
+  { mutate: 'src/passes/classes/class-use.ts', tests: ['src/passes/prune-classes.test.ts'] },
+  { mutate: 'src/passes/prune-classes.ts', tests: ['src/passes/prune-classes.test.ts'] },
   // the time the search plans with (left, perScreen, perFull): tested through the search itself
   {
     mutate: 'src/search/steps/context.ts',

@@ -127,6 +127,12 @@ export interface Pass<P extends ParamValues = ParamValues> {
    */
   exactPrefix?: boolean;
   /**
+   * A rewrite that fits the model to the task's data (prune-classes: the head's unused classes), worth
+   * running before the calibrated quantizers: the search also tries them after all the exact prefixes
+   * and this, so the quantizer sees the narrowed model.
+   */
+  taskPrefix?: boolean;
+  /**
    * Whether a run with these parameters reads ctx.trainData (and ctx.teacher), which a chain loads only
    * for steps that need it: training stages always, a transform when this says so (Taylor importance).
    */

@@ -14,6 +14,7 @@ import { pruneStructuredPass } from './prune-structured.js';
 import { pruneLayersPass } from './prune-layers.js';
 import { pruneMagnitudePass } from './prune-magnitude.js';
 import { cleanFp32Pass } from './clean-fp32.js';
+import { pruneClassesPass } from './prune-classes.js';
 import { recoverStage } from './stages/recover.js';
 import { qatStage } from './stages/qat.js';
 import { finetuneStage } from './stages/finetune.js';
@@ -32,6 +33,7 @@ export const PASSES: Pass[] = (
     pruneLayersPass as Pass,
     pruneMagnitudePass as Pass,
     cleanFp32Pass,
+    pruneClassesPass as Pass,
     // training stages (role 'train'): minutes, not seconds; they checkpoint into ctx.checkpointDir
     recoverStage as Pass,
     qatStage as Pass,

@@ -152,3 +152,21 @@ test('the space tries calibrated quantizers after each exact rewrite too, and tr
   const noCal = buildSpace({ passes: PASSES, sourceOpset: 9, hasCalibration: false });
   assert.ok(!noCal.some((c) => c.passes.some((s) => s.name === 'quantize-static')), 'without calibration data, no calibrated quantizer');
 });
+
+test('the space tries calibrated quantizers after the exact rewrites and the task-fitting ones together (clean-fp32 → prune-classes → …)', () => {
+  const space = buildSpace({ passes: PASSES, sourceOpset: 9, hasCalibration: true });
+  const chains = space.map((c) => c.passes.map((s) => s.name).join(' '));
+  assert.ok(chains.some((c) => c.endsWith('clean-fp32 prune-classes quantize-static')));
+  assert.ok(
+    chains.some((c) => c.endsWith(' prune-classes')),
+    'prune-classes alone, in fp32',
+  );
+  assert.ok(
+    !chains.some((c) => /prune-classes quantize-dynamic|prune-classes clean-fp32/.test(c)),
+    'only before the calibrated quantizers, after the exact rewrites',
+  );
+  const skipped = buildSpace({ passes: PASSES, sourceOpset: 9, hasCalibration: true, skip: ['prune-classes'] });
+  assert.ok(!skipped.some((c) => c.passes.some((s) => s.name === 'prune-classes')));
+  const noCal = buildSpace({ passes: PASSES, sourceOpset: 9, hasCalibration: false });
+  assert.ok(!noCal.some((c) => c.passes.some((s) => s.name === 'prune-classes')), 'it reads the task from calibration data');
+});

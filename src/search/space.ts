@@ -148,12 +148,13 @@ export function buildSpace(opts: SpaceOptions): CandidateConfig[] {
       const label = v.tag ? `${pass.name} ${v.tag}` : pass.name;
       const passes = [...prep, { name: pass.name, params: v.params }];
       out.push({ label, passes, session: { ...SESSION_ALL } });
-      // calibrated quantizers are also tried after each exact rewrite (clean-fp32 → quantize-static)
+      // calibrated quantizers are also tried after each exact rewrite (clean-fp32 → quantize-static), and
+      // after all of them and the task-fitting rewrites (clean-fp32 → prune-classes → quantize-static)
       if (pass.needsCalibration && pass.keepFloatParam)
-        for (const e of exactPrefixes(opts))
+        for (const pre of quantPrefixes(opts))
           out.push({
-            label: `${e.name} → ${label}`,
-            passes: [...prep, { name: e.name, params: {} }, { name: pass.name, params: v.params }],
+            label: `${pre.map((p) => p.name).join(' → ')} → ${label}`,
+            passes: [...prep, ...pre.map((p) => ({ name: p.name, params: {} })), { name: pass.name, params: v.params }],
             session: { ...SESSION_ALL },
           });
     }
@@ -193,6 +194,18 @@ export function buildSpace(opts: SpaceOptions): CandidateConfig[] {
 /** Registered exact rewrites (Pass.exactPrefix) not skipped: tried before the calibrated quantizers too. */
 export function exactPrefixes(opts: SpaceOptions): Pass[] {
   return opts.passes.filter((p) => p.exactPrefix && roleOf(p) === 'transform' && !opts.skip?.includes(p.name));
+}
+
+/** Registered task-fitting rewrites (Pass.taskPrefix) not skipped, when calibration data exist to fit them on. */
+export function taskPrefixes(opts: SpaceOptions): Pass[] {
+  return opts.hasCalibration ? opts.passes.filter((p) => p.taskPrefix && roleOf(p) === 'transform' && !opts.skip?.includes(p.name)) : [];
+}
+
+/** The prefixes tried before a calibrated quantizer: each exact rewrite alone, then all of them followed by the task-fitting ones. */
+export function quantPrefixes(opts: SpaceOptions): Pass[][] {
+  const exact = exactPrefixes(opts);
+  const task = taskPrefixes(opts);
+  return [...exact.map((e) => [e]), ...(task.length ? [[...exact, ...task]] : [])];
 }
 
 /** A registered training stage by name, unless skipped or lacking the data it needs. */
