@@ -148,8 +148,8 @@ export function buildSpace(opts: SpaceOptions): CandidateConfig[] {
       const label = v.tag ? `${pass.name} ${v.tag}` : pass.name;
       const passes = [...prep, { name: pass.name, params: v.params }];
       out.push({ label, passes, session: { ...SESSION_ALL } });
-      // calibrated quantizers are also tried after each exact rewrite (clean-fp32 → quantize-static), and
-      // after all of them and the task-fitting rewrites (clean-fp32 → prune-classes → quantize-static)
+      // calibrated quantizers are also tried after the exact and task-fitting rewrites (clean-fp32 →
+      // prune-classes → quantize-static; see quantPrefixes)
       if (pass.needsCalibration && pass.keepFloatParam)
         for (const pre of quantPrefixes(opts))
           out.push({
@@ -201,11 +201,18 @@ export function taskPrefixes(opts: SpaceOptions): Pass[] {
   return opts.hasCalibration ? opts.passes.filter((p) => p.taskPrefix && roleOf(p) === 'transform' && !opts.skip?.includes(p.name)) : [];
 }
 
-/** The prefixes tried before a calibrated quantizer: each exact rewrite alone, then all of them followed by the task-fitting ones. */
+/**
+ * The prefixes tried before a calibrated quantizer: all the exact rewrites followed by the task-fitting
+ * ones (clean-fp32 → prune-classes), or without task-fitting ones each exact rewrite alone. Not both: in
+ * the default 15 minutes every extra variant screened takes the place of a full measurement, and a
+ * task-fitting pass that finds nothing to change builds the same model as the exact prefix alone. What
+ * each part buys shows in the fp32 candidates (clean-fp32, prune-classes alone) and in the quantizer
+ * without any prefix; `npm run bench -- classes` measures it with and without.
+ */
 export function quantPrefixes(opts: SpaceOptions): Pass[][] {
   const exact = exactPrefixes(opts);
   const task = taskPrefixes(opts);
-  return [...exact.map((e) => [e]), ...(task.length ? [[...exact, ...task]] : [])];
+  return task.length ? [[...exact, ...task]] : exact.map((e) => [e]);
 }
 
 /** A registered training stage by name, unless skipped or lacking the data it needs. */
