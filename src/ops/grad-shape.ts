@@ -1,7 +1,7 @@
 // Gradients of ops that only move elements: reshape-like ops reshape back, Transpose un-permutes,
 // Concat slices, Split concatenates, Expand sums. Slice and Gather scatter the gradient into a zero
 // tensor through a tensor of flat element indices, which handles any steps, negative indices and
-// repeated indices (Gather's are summed).
+// repeated indices (Gather's are summed). ScatterElements gathers the gradient of its updates back.
 
 import { DataType } from '../onnx/dtype.js';
 import { normAxis, type GradContext, type GradRule } from './grad-context.js';
@@ -64,6 +64,22 @@ const gather: GradRule = (c) => {
   return [scatterInto(c, x, idx, c.gy[0]!, 'add'), undefined];
 };
 
+// ScatterElements(data, indices, updates, axis), without reduction: each update lands at one place, so
+// its gradient is dy gathered from there; data's is dy with those places cleared (they were overwritten).
+// (prune-classes writes a narrowed head's scores into the full output this way, and QAT trains through it.)
+const scatterElements: GradRule = (c) => {
+  const reduction = c.node.string('reduction', 'none');
+  if (reduction !== 'none') throw new Error(`ScatterElements with reduction '${reduction}' has no gradient rule`);
+  const axis = c.node.int('axis', 0);
+  const [, idx, upd] = c.x as [string, string, string];
+  const gy = c.gy[0]!;
+  return [
+    c.needs[0] ? c.op('ScatterElements', [gy, idx, c.zerosLike(upd)], { axis }) : undefined,
+    undefined,
+    c.needs[2] ? c.op('GatherElements', [gy, idx], { axis }) : undefined,
+  ];
+};
+
 export const shapeRules: Record<string, GradRule> = {
   Reshape: reshapeBack,
   Flatten: reshapeBack,
@@ -75,4 +91,5 @@ export const shapeRules: Record<string, GradRule> = {
   Expand: expand,
   Slice: slice,
   Gather: gather,
+  ScatterElements: scatterElements,
 };

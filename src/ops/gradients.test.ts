@@ -155,6 +155,12 @@ const CASES: Case[] = [
   },
   { name: 'Gather repeated indices', op: 'Gather', inputs: [{ shape: [4, 3] }, { shape: [2, 2], ints: [0, 2, 2, -1] }], attrs: { axis: 0 } },
   { name: 'Gather axis 1', op: 'Gather', inputs: [{ shape: [2, 4] }, { shape: [3], ints: [1, 1, 3] }], attrs: { axis: 1 } },
+  {
+    name: 'ScatterElements last axis',
+    op: 'ScatterElements',
+    inputs: [{ shape: [2, 5] }, { shape: [2, 3], ints: [4, 0, 2, 1, 3, 0] }, { shape: [2, 3] }],
+    attrs: { axis: -1 },
+  },
   { name: 'Expand', op: 'Expand', inputs: [{ shape: [3, 1] }, { shape: [3], ints: [2, 3, 4] }] },
   { name: 'ReduceSum keepdims 0', op: 'ReduceSum', inputs: [{ shape: [2, 3, 4] }, { shape: [2], ints: [0, -1] }], attrs: { keepdims: 0 } },
   { name: 'ReduceSum all', op: 'ReduceSum', inputs: [{ shape: [2, 3] }] },

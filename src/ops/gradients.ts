@@ -35,6 +35,7 @@ const NONDIFF: Record<string, number[]> = {
   Split: [1],
   Slice: [1, 2, 3, 4],
   Gather: [1],
+  ScatterElements: [1],
   ReduceSum: [1],
   ReduceMean: [1],
   Clip: [1, 2],

@@ -17,7 +17,7 @@ import { DEFAULT_TEACHER_TOP_K, mixTeacher, openCtcTeacher } from './ctc-teacher
 import { LOSS_INPUTS } from './losses.js';
 import { withWeights } from './loop.js';
 import { lrAt, TsOptimizer, type OptimizerConfig } from './optimizers.js';
-import { logitsTensor } from './recover.js';
+import { trainingLogits } from './training-logits.js';
 import { batchOf } from './stage-train.js';
 import { StepResume, stopReason, type StepResumeOptions } from './step-resume.js';
 import { buildTrainingGraph, type TrainingGraph } from './training-graph.js';
@@ -127,7 +127,9 @@ export async function openCtcLoop(model: Model, data: CtcData, opts: { blank: nu
   if (!Number.isInteger(n) || n < 2) throw new UsageError(`CTC training needs at least 2 samples, got ${n}`, 'give the task more items');
   if (data.labels.length !== n) throw new UsageError(`${n} samples but ${data.labels.length} labels`);
   const threads = opts.threads ?? 1;
-  const logits = logitsTensor(model);
+  // a head narrowed by prune-classes trains through a view with its full-width logits
+  const { model: view, logits } = trainingLogits(model);
+  model = view;
   const input = model.graph.realInputs()[0]!.name;
   const sample = { [input]: new ort.Tensor('float32', data.x.slice(0, 2 * sampleSize), [2, ...data.sampleShape]) };
   const probe = await createSession(forwardGraph(model, [], logits), { threads });

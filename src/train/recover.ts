@@ -13,6 +13,7 @@ import { createSession } from '../runtime/session.js';
 import { backgroundClass, rowWeights } from './frame-weights.js';
 import { classTargets, LOSS_INPUTS } from './losses.js';
 import { withWeights } from './loop.js';
+import { trainingLogits } from './training-logits.js';
 import { TsOptimizer, lrAt } from './optimizers.js';
 import { Rng } from './rng.js';
 import { buildTrainingGraph } from './training-graph.js';
@@ -62,19 +63,12 @@ export interface RecoverResult {
 
 /** The tensor to distil: the input of a final Softmax over the last axis, else the first output. */
 export function logitsTensor(model: Model): string {
-  const out = model.graph.outputs[0]!.name;
-  const p = model.graph.producers().get(out);
-  return p && p.opType === 'Softmax' && p.isDefaultDomain && (p.int('axis', -1) === -1 || p.int('axis', -1) === outRank(model, out) - 1) ? p.inputs[0]! : out;
-}
-
-function outRank(model: Model, name: string): number {
-  const t = model.graph.outputs.find((o) => o.name === name)?.type;
-  return t?.kind === 'tensor' && t.shape ? t.shape.length : -1;
+  return trainingLogits(model).logits;
 }
 
 export async function teacherLogits(teacher: Model, data: RecoverData, threads = 1, batch = 32): Promise<TeacherCache> {
-  const tensor = logitsTensor(teacher);
-  const m = teacher.clone();
+  const { model: view, logits: tensor } = trainingLogits(teacher);
+  const m = view.clone();
   m.graph.outputs = [{ name: tensor }];
   const session = await createSession(m, { threads });
   const s = data.sampleShape.reduce((p, q) => p * q, 1);
@@ -123,7 +117,8 @@ export async function recover(opts: RecoverOptions): Promise<RecoverResult> {
     throw new UsageError('the teacher cache was computed on other data', 'recompute it on these samples');
   const useLabels = !!data.labels && cache.frames === 1;
   const alpha = opts.alpha ?? (useLabels ? 0.7 : 1);
-  const { model, rows } = framesOf(opts.student, cache);
+  const view = trainingLogits(opts.student);
+  const { model, rows } = framesOf(view.model, { ...cache, tensor: view.logits });
   const background = (opts.balanceFrames ?? true) && cache.frames > 1 ? backgroundClass(cache) : undefined;
   const input = model.graph.realInputs()[0]!.name;
   const sample = { [input]: new ort.Tensor('float32', data.x.slice(0, 2 * s), [2, ...data.sampleShape]) };

@@ -12,7 +12,8 @@ import { createSession } from '../runtime/session.js';
 import { classTargets, LOSS_INPUTS } from './losses.js';
 import { withWeights } from './loop.js';
 import { lrAt, TsOptimizer, type OptimizerConfig } from './optimizers.js';
-import { framesOf, logitsTensor, teacherLogits, type RecoverData, type TeacherCache } from './recover.js';
+import { framesOf, teacherLogits, type RecoverData, type TeacherCache } from './recover.js';
+import { trainingLogits } from './training-logits.js';
 import { backgroundClass, rowWeights } from './frame-weights.js';
 import { Rng } from './rng.js';
 import { StepResume, stopReason, type StepResumeOptions } from './step-resume.js';
@@ -76,7 +77,8 @@ async function setUp(opts: StageTrainOptions, threads: number): Promise<Loop> {
   if (!Number.isInteger(n) || n < 2) throw new UsageError(`a training stage needs at least 2 samples, got ${n}`, 'give the task more items');
   const cache = 'logits' in opts.teacher ? opts.teacher : await teacherLogits(opts.teacher, data, threads);
   const useLabels = !!data.labels && cache.frames === 1;
-  const { model, rows } = framesOf(opts.student, { ...cache, tensor: logitsTensor(opts.student) });
+  const view = trainingLogits(opts.student);
+  const { model, rows } = framesOf(view.model, { ...cache, tensor: view.logits });
   const input = model.graph.realInputs()[0]!.name;
   const tg = await buildTrainingGraph(model, {
     loss: { kind: 'distill', temperature: opts.temperature ?? 2, alpha: opts.alpha ?? (useLabels ? 0.7 : 1) },

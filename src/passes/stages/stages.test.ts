@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraphBuilder } from '../../onnx/builder.js';
+import { Tensor } from '../../onnx/tensor.js';
 import { DataType } from '../../onnx/dtype.js';
 import { EdgefitError } from '../../onnx/errors.js';
 import * as ort from 'onnxruntime-node';
@@ -194,4 +195,32 @@ test('a training stage whose probe loss ended far above where it began fails wit
     () => trainRecord('recover', { steps: 60, lr: 0.001 }, 60, { ...ok, lossAfter: 40.8, resumedFromStep: 0, wallMs: 1, teacherRuns: 0 } as never, 256),
     /recover diverged/,
   );
+});
+
+test('qat trains through a head narrowed by prune-classes (its ScatterElements back to the full width)', async () => {
+  // a 4-class MLP whose bias makes classes 0 and 1 the only ones used: prune-classes keeps those two
+  const fp32 = buildMlp([12, 16, 4], 1);
+  const head = [...fp32.graph.initializers.values()].find((t) => t.dims.length === 1 && t.dims[0] === 4)!;
+  fp32.graph.initializers.set(head.name, Tensor.fromFloat32(head.name, [4], Float32Array.of(8, 8, -8, -8)));
+  const sm = new GraphBuilder(fp32.graph);
+  const out = fp32.graph.outputs[0]!;
+  const probs = sm.op('Softmax', [out.name], { axis: -1 });
+  fp32.graph.outputs[0] = { ...out, name: probs };
+  const d = data(64);
+  const calibration = (): AsyncIterable<Feeds> =>
+    (async function* () {
+      yield { x: { type: 'float32', dims: [64, 12], data: d.x } };
+    })();
+  const narrowed = await runStage('prune-classes', fp32.clone(), { maxUnseen: 1 }, { calibration });
+  assert.equal(narrowed.record.stats.classesKept, 2, String(narrowed.record.notes));
+  const qdq = (await quantizeStatic(narrowed.model, { scope: 'all' }, { calibration })).model;
+  const r = await runStage('qat', qdq, { steps: 20, lr: 0.05 }, { teacher: fp32, trainData: d });
+  assert.equal(r.record.stats.steps, 20);
+  assert.ok(Number(r.record.stats.lossAfter) <= Number(r.record.stats.lossBefore), `loss ${r.record.stats.lossBefore} → ${r.record.stats.lossAfter}`);
+  assert.ok(r.model.graph.nodes.some((n) => n.opType === 'ScatterElements'), 'the exported model keeps the narrowed head');
+  // it trains on the logits (the full-width view), not on the output's probabilities taken as logits:
+  // it starts about as close to the teacher as the same QAT of the whole head does
+  const whole = await runStage('qat', (await quantizeStatic(fp32, { scope: 'all' }, { calibration })).model, { steps: 1, lr: 0.05 }, { teacher: fp32, trainData: d });
+  const [a, b] = [Number(r.record.stats.lossBefore), Number(whole.record.stats.lossBefore)];
+  assert.ok(a < 2 * b + 0.05, `narrowed ${a} against whole ${b}`);
 });
