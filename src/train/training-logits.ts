@@ -28,10 +28,10 @@ function lastAxisSoftmax(model: Model, name: string, rank: number): Node | undef
 function narrowedHead(model: Model, out: string): { shape: string; indices: string; z: string } | undefined {
   const producers = model.graph.producers();
   const s = producers.get(out);
-  if (!s || s.opType !== 'ScatterElements' || !s.isDefaultDomain) return undefined;
+  if (s?.opType !== 'ScatterElements' || !s.isDefaultDomain) return undefined;
   const base = producers.get(s.inputs[0]!);
   const sm = lastAxisSoftmax(model, s.inputs[2]!, outRank(model, out));
-  if (!base || base.opType !== 'ConstantOfShape' || !sm || s.int('axis', 0) !== -1) return undefined;
+  if (base?.opType !== 'ConstantOfShape' || !sm || s.int('axis', 0) !== -1) return undefined;
   return { shape: base.inputs[0]!, indices: s.inputs[1]!, z: sm.inputs[0]! };
 }
 

@@ -217,10 +217,18 @@ test('qat trains through a head narrowed by prune-classes (its ScatterElements b
   const r = await runStage('qat', qdq, { steps: 20, lr: 0.05 }, { teacher: fp32, trainData: d });
   assert.equal(r.record.stats.steps, 20);
   assert.ok(Number(r.record.stats.lossAfter) <= Number(r.record.stats.lossBefore), `loss ${r.record.stats.lossBefore} → ${r.record.stats.lossAfter}`);
-  assert.ok(r.model.graph.nodes.some((n) => n.opType === 'ScatterElements'), 'the exported model keeps the narrowed head');
+  assert.ok(
+    r.model.graph.nodes.some((n) => n.opType === 'ScatterElements'),
+    'the exported model keeps the narrowed head',
+  );
   // it trains on the logits (the full-width view), not on the output's probabilities taken as logits:
   // it starts about as close to the teacher as the same QAT of the whole head does
-  const whole = await runStage('qat', (await quantizeStatic(fp32, { scope: 'all' }, { calibration })).model, { steps: 1, lr: 0.05 }, { teacher: fp32, trainData: d });
+  const whole = await runStage(
+    'qat',
+    (await quantizeStatic(fp32, { scope: 'all' }, { calibration })).model,
+    { steps: 1, lr: 0.05 },
+    { teacher: fp32, trainData: d },
+  );
   const [a, b] = [Number(r.record.stats.lossBefore), Number(whole.record.stats.lossBefore)];
   assert.ok(a < 2 * b + 0.05, `narrowed ${a} against whole ${b}`);
 });
