@@ -18,7 +18,7 @@ export const TARGETS = [
   { mutate: 'src/train/sparse-frames.ts', tests: ['src/train/sparse-frames.test.ts'] },
   { mutate: 'src/search/schedule/chains.ts', tests: ['src/search/schedule/chains.test.ts'] },
   // prune-classes decides which classes a head keeps, and whether the data allow dropping any
-  { mutate: 'src/passes/classes/class-use.ts', tests: ['src/passes/prune-classes.test.ts'] },
+  { mutate: 'src/passes/classes/class-use.ts', tests: ['src/passes/classes/class-use.test.ts', 'src/passes/prune-classes.test.ts'] },
   { mutate: 'src/passes/prune-classes.ts', tests: ['src/passes/prune-classes.test.ts'] },
   // the time the search plans with (left, perScreen, perFull): tested through the search itself
   {

@@ -24,7 +24,9 @@ const weight = (layout: 'DC' | 'CD', flat = false) =>
   });
 
 type Tail = 'softmax' | 'logsoftmax' | 'none';
-function head(opts: { gemm?: 'transB' | 'plain'; bias?: boolean; tail?: Tail; beta?: number; shareWeight?: boolean; flat?: boolean } = {}): Model {
+function head(
+  opts: { gemm?: 'transB' | 'plain'; bias?: boolean; tail?: Tail; beta?: number; shareWeight?: boolean; flat?: boolean; opset?: number } = {},
+): Model {
   const b = new GraphBuilder();
   const x = b.input('x', DataType.FLOAT, ['n', D]);
   const h = b.op('Sigmoid', [x]);
@@ -47,7 +49,7 @@ function head(opts: { gemm?: 'transB' | 'plain'; bias?: boolean; tail?: Tail; be
   }
   const out = tail === 'softmax' ? b.op('Softmax', [logits], { axis: -1 }) : tail === 'logsoftmax' ? b.op('LogSoftmax', [logits], { axis: -1 }) : logits;
   b.graph.outputs.unshift({ name: out, type: { kind: 'tensor', elemType: DataType.FLOAT, shape: ['n', C] } });
-  return b.model();
+  return b.model({ opset: opts.opset ?? 17 });
 }
 
 const inputs = (seed: number, n = 16) => pattern(n * D, seed, 2);
@@ -185,4 +187,29 @@ test('prune-classes: static int8 of the narrowed head agrees with the source as 
     assert.ok(agree(ref, narrowed) >= agree(ref, whole) - 1, `${tail}: ${agree(ref, narrowed)} vs ${agree(ref, whole)} of 16`);
     assert.ok(agree(ref, narrowed) >= 12, `${tail}: ${agree(ref, narrowed)} of 16`);
   }
+});
+
+test('prune-classes: the search runs it only with calibration data, before the calibrated quantizers', () => {
+  assert.equal(pruneClassesPass.needsCalibration, true);
+  assert.equal(pruneClassesPass.taskPrefix, true);
+});
+
+test('prune-classes: the output named, opset 11 and up only, every class used, no data: each says what happened', async () => {
+  const m = head({ shareWeight: true });
+  const named = await prune(m, { output: m.graph.outputs[0]!.name });
+  assert.equal(named.record.stats.classesKept, 3);
+  const other = await prune(m, { output: m.graph.outputs[1]!.name });
+  // the second output is a head too (a MatMul with a constant weight, scores without bias): named, it is the one narrowed
+  assert.ok((other.record.stats.classesPruned as number) > 0);
+  assert.match(other.record.notes.join(' '), new RegExp(`^${m.graph.outputs[1]!.name}:`));
+  assert.match(named.record.notes.join(' '), new RegExp(`^${m.graph.outputs[0]!.name}:`));
+  const old = await prune(head({ opset: 10 }));
+  assert.equal(old.record.stats.classesPruned, 0);
+  assert.match(old.record.notes.join(' '), /opset 11/);
+  const eleven = await prune(head({ opset: 11 }));
+  assert.equal(eleven.record.stats.classesPruned, C - 3, 'opset 11 has the ops it needs');
+  const all = await prune(head(), { minProb: 0 });
+  assert.equal(all.record.stats.classesPruned, 0);
+  assert.match(all.record.notes.join(' '), /every one of 10 classes/);
+  await assert.rejects(() => pruneClassesPass.run(head(), { minProb: 0.001, minMass: 0.99, samples: 64, maxUnseen: 0.01 }, {}), /has none/);
 });
