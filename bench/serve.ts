@@ -9,9 +9,12 @@
 //                                    BENCH_MODES=on runs only that admission mode;
 //                                    BENCH_CASCADE_ONLY=1 runs only the cascade, into bench/results/serve-cascade.json;
 //                                    BENCH_FAST=model.onnx serves that model as the fast rung instead;
-//                                    BENCH_SERVE_FLAGS="--worker-nice 19" adds those flags to every server)
+//                                    BENCH_SERVE_FLAGS="--worker-nice 19" adds those flags to every server;
+//                                    BENCH_PIN=0:1 runs the servers on CPU 0 and this load generator on CPU 1 (taskset),
+//                                    as a client on another machine would not take the server's CPU time; with
+//                                    BENCH_LEVELS, into bench/results/serve-levels-pinned.json)
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -41,6 +44,12 @@ const MODES = (process.env.BENCH_MODES ?? 'on,off').split(',') as ('on' | 'off')
 const dispatcher = new Agent({ connections: 1024, pipelining: 1 });
 const cli = ['--import', 'tsx', 'scripts/edgefit-dev.mjs'];
 const EXTRA_FLAGS = (process.env.BENCH_SERVE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+/** BENCH_PIN=server:client CPU lists: the servers and this process (every thread) pinned apart. */
+const PIN = process.env.BENCH_PIN ? (process.env.BENCH_PIN.split(':') as [string, string]) : undefined;
+if (PIN) {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', PIN[1], String(process.pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`BENCH_PIN: taskset failed: ${r.stderr || r.error}`);
+}
 
 const fastRung = () => (process.env.BENCH_FAST ? INT8 : `${INT8}: edgefit quantize --mode static ${INT8_FLAGS.join(' ')}`);
 
@@ -63,7 +72,8 @@ interface Server {
 
 async function serve(models: string[], flags: string[], task = 'serials'): Promise<Server> {
   // started with glibc's malloc tuned, as `serve` relaunches itself, so that this pid is the server's
-  const child = spawn(process.execPath, [...cli, 'serve', ...models, '--task', task, '--port', '0', ...flags, ...EXTRA_FLAGS], {
+  const args = [...cli, 'serve', ...models, '--task', task, '--port', '0', ...flags, ...EXTRA_FLAGS];
+  const child = spawn(PIN ? 'taskset' : process.execPath, PIN ? ['-c', PIN[0], process.execPath, ...args] : args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...mallocTuningEnv() },
   });
@@ -491,7 +501,7 @@ console.log(
 printCascade(cascadeResult);
 if (soakResult) console.log(`soak ${SOAK} s: ${JSON.stringify(soakResult)}`);
 console.log(
-  `wrote ${writeBenchFile(QUICK ? 'serve-levels' : 'serve', 1, { serverFlags: EXTRA_FLAGS, fastRung: INT8_FLAGS.join(' '), capacityPerS: cap, fp32P50Ms: p50, deadlineMs, secondsPerLevel: SECONDS, loadAtStart: load0, levels, cascade: cascadeResult, ...(soakResult ? { soak: soakResult } : {}) })}`,
+  `wrote ${writeBenchFile(QUICK ? `serve-levels${PIN ? '-pinned' : ''}` : `serve${PIN ? '-pinned' : ''}`, 1, { serverFlags: EXTRA_FLAGS, ...(PIN ? { pinned: { serverCpus: PIN[0], clientCpus: PIN[1] } } : {}), fastRung: INT8_FLAGS.join(' '), capacityPerS: cap, fp32P50Ms: p50, deadlineMs, secondsPerLevel: SECONDS, loadAtStart: load0, levels, cascade: cascadeResult, ...(soakResult ? { soak: soakResult } : {}) })}`,
 );
 await dispatcher.close();
 
