@@ -128,8 +128,8 @@ export interface Pass<P extends ParamValues = ParamValues> {
   exactPrefix?: boolean;
   /**
    * A rewrite that fits the model to the task's data (prune-classes: the head's unused classes), worth
-   * running before the calibrated quantizers: the search also tries them after all the exact prefixes
-   * and this, so the quantizer sees the narrowed model.
+   * running before the calibrated quantizers: the search tries them after all the exact prefixes and
+   * this, in place of after the exact prefixes alone (search/space.ts, quantPrefixes).
    */
   taskPrefix?: boolean;
   /**

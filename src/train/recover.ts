@@ -61,7 +61,10 @@ export interface RecoverResult {
   history: { epoch: number; loss: number; seconds: number }[];
 }
 
-/** The tensor to distil: the input of a final Softmax over the last axis, else the first output. */
+/**
+ * The tensor to distil: the input of a final Softmax over the last axis, else the first output; for a
+ * head narrowed by prune-classes, a tensor of trainingLogits' view (use that, with its model).
+ */
 export function logitsTensor(model: Model): string {
   return trainingLogits(model).logits;
 }
