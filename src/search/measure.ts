@@ -74,6 +74,11 @@ export interface MeasureSettings {
    * key, so chains sharing a prefix reuse it and a killed build resumes at the first unbuilt step.
    */
   stageDir?: string;
+  /**
+   * What a stage's build depends on beyond its parent, step and parameters (edgefit's code, the data
+   * that calibrate and train, the seed), folded into the source's key: other settings, other entries.
+   */
+  stageContext?: string;
   /** Seed of passes and training stages (default: the task's seed, else 0). */
   seed?: number;
   /** Samples a training stage trains on (default 256). */
@@ -160,7 +165,9 @@ export class RealMeasurer implements Measurer {
 
   private sourceSha?: string;
   private sourceKey(): string {
-    this.sourceSha ??= sha256File(this.s.sourcePath);
+    if (this.sourceSha) return this.sourceSha;
+    const file = sha256File(this.s.sourcePath);
+    this.sourceSha = this.s.stageContext === undefined ? file : createHash('sha256').update(`${file}\n${this.s.stageContext}`).digest('hex');
     return this.sourceSha;
   }
 

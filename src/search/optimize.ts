@@ -2,6 +2,7 @@
 // build the candidate space, search, choose, then write summary.json, best.onnx + manifest and
 // report.html. The CLI (src/cli/optimize.ts) only parses flags and prints.
 
+import { codeFingerprint } from './code-fingerprint.js';
 import { createHash } from 'node:crypto';
 import type { OutputKind } from '../eval/agreement.js';
 import { statSync } from 'node:fs';
@@ -146,6 +147,8 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
       `WARNING: no --data: quality is agreement on RANDOM inputs, which is not evidence that a model still works on real data${o.allowRandom ? ' (--allow-random: a model will be recommended anyway)' : '; no model will be recommended without --allow-random. Give --data <file.npy | folder> with real samples'}`,
     );
   const dataSha = dataFingerprint(o.task, o.data, seed);
+  // other code builds and measures otherwise: after an upgrade nothing stored is reused
+  const code = codeFingerprint();
   const shapes = qp.shapes ?? o.shapes;
 
   // 2. The run directory.
@@ -159,7 +162,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     objective,
     threads,
     timeLimitSec: Math.round(o.timeLimitMs / 1000),
-    measurement: { screen, full, shapes: shapes ?? null, batch: o.batch ?? null, seed, values: qp.values, holdout: o.holdout ?? null },
+    measurement: { screen, full, shapes: shapes ?? null, batch: o.batch ?? null, seed, values: qp.values, holdout: o.holdout ?? null, edgefit: code },
   };
   const runDir = new RunDir(resolve(o.out), spec).open();
   if (runDir.lockNote) o.progress?.log(runDir.lockNote);
@@ -203,6 +206,8 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
       calibrationItems: o.calibrationItems ?? 32,
       // built chain steps are content-addressed here: shared prefixes are built once, a killed build resumes
       stageDir: join(runDir.root, 'stages'),
+      // what a built stage depends on besides its parent, its step and its parameters
+      stageContext: JSON.stringify({ code: code.sha256, data: dataSha, seed, calibrationItems: o.calibrationItems ?? 32 }),
       seed,
       log: (l: string) => o.progress?.log(`  ${l}`),
       ...(qp.mode === 'random' ? { agreementItems: 64 } : {}),

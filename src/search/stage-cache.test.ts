@@ -146,3 +146,32 @@ test('a training stage stopped before its last step is not cached under its key,
   assert.ok(!readdirSync(stageDir).some((f) => f.endsWith('.json') && f.startsWith(m.stagePlan(chain)[2]!.key)), 'the step after it is not cached');
   assert.ok(existsSync(join(dir, 't.onnx')), 'the build still returns what it has');
 });
+
+test('another stage context (edgefit code, data, seed) is another cache: nothing built under the old one is reused', async () => {
+  const runs = new Map<string, number>();
+  const stageDir = join(dir, 'context');
+  const passes = [fakePass('a', runs)];
+  const one = cfg('one', ['a', 1]);
+  const at = (stageContext: string) => new RealMeasurer({ ...settings(passes, stageDir), stageContext });
+  await at('code v1').build(one, join(dir, 'ctx1.onnx'));
+  assert.deepEqual(
+    at('code v1')
+      .stagePlan(one)
+      .map((s) => s.cached),
+    [true],
+    'same context: built once',
+  );
+  assert.deepEqual(
+    at('code v2')
+      .stagePlan(one)
+      .map((s) => s.cached),
+    [false],
+    'new code: the old entry does not count',
+  );
+  const r = await at('code v2').build(one, join(dir, 'ctx2.onnx'));
+  assert.deepEqual(
+    r.stageTimes.map((t) => t.cached),
+    [false],
+  );
+  assert.equal(runs.get('a1'), 2, 'built again under the new context');
+});
