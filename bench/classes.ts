@@ -7,8 +7,6 @@
 // Writes bench/results/prune-classes-rec.json.
 
 import { join } from 'node:path';
-import type * as ort from 'onnxruntime-node';
-import { measureLatency } from '../src/bench/latency.js';
 import { machineLine } from '../src/bench/machine.js';
 import { table, writeBenchFile } from '../src/bench/results.js';
 import { calibrationFeeds, loadTask } from '../src/data/task.js';
@@ -21,6 +19,7 @@ import { validateParams } from '../src/passes/params.js';
 import { findPass } from '../src/passes/registry.js';
 import { createSession } from '../src/runtime/session.js';
 import { latencyFigures } from '../src/search/stats.js';
+import { firstFeeds, roundRobin } from './lib/round-robin.js';
 import { speedupInterval } from './lib/ratio-interval.js';
 
 const THREADS = 1;
@@ -66,20 +65,8 @@ for (const [k, v] of variants.entries()) {
   quality.push({ primary: e.primary, n: e.n, cerIgnoreWs: e.metrics?.['cer-ignore-ws'] });
   log(`${v.name}: ${e.primary.name} ${e.primary.value.toFixed(4)}`);
 }
-let feeds: Record<string, ort.Tensor> | undefined;
-for await (const b of test.batches({ batchSize: 1, input: 'x' })) {
-  feeds = b.feeds;
-  break;
-}
-for (const s of sessions) await measureLatency(s, feeds!, { warmup: 5, iterations: 1 });
-const samples: number[][] = variants.map(() => []);
-for (let r = 0; r < ROUNDS; r++) {
-  for (let j = 0; j < variants.length; j++) {
-    const k = (j + r) % variants.length;
-    samples[k]!.push(...(await measureLatency(sessions[k]!, feeds!, { warmup: 1, iterations: ITERATIONS })).samplesMs);
-  }
-  if (r % 5 === 4) log(`round ${r + 1}/${ROUNDS}`);
-}
+const feeds = await firstFeeds(test, 'x');
+const samples = await roundRobin(sessions, feeds, { rounds: ROUNDS, iterations: ITERATIONS, log });
 for (const s of sessions) await s.release();
 
 // ── each "with" against its "without" (odd rows against the row before), and all against the source ─

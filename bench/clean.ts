@@ -10,7 +10,6 @@
 
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
-import { measureLatency } from '../src/bench/latency.js';
 import { machineLine } from '../src/bench/machine.js';
 import { table, writeBenchFile } from '../src/bench/results.js';
 import { calibrationFeeds, loadTask, type Task } from '../src/data/task.js';
@@ -24,6 +23,7 @@ import { quantizeStatic, quantizeStaticPass } from '../src/passes/quantize-stati
 import { createSession } from '../src/runtime/session.js';
 import { latencyFigures, quantileSorted } from '../src/search/stats.js';
 import { mulberry32 } from '../src/util/rng.js';
+import { firstFeeds, roundRobin } from './lib/round-robin.js';
 
 const THREADS = 1;
 const SHARES = process.env.CLEAN_SHARES === '1';
@@ -106,21 +106,9 @@ for (const [k, v] of variants.entries()) {
 }
 
 // ── latency: round-robin, order rotated each round, one real image ──────────────────────────────
-let feeds: Record<string, ort.Tensor> | undefined;
-for await (const b of test.batches({ batchSize: 1, input: 'x' })) {
-  feeds = b.feeds;
-  break;
-}
-for (const s of sessions) await measureLatency(s, feeds!, { warmup: 5, iterations: 1 });
-const samples: number[][] = variants.map(() => []);
+const feeds = await firstFeeds(test, 'x');
 const t0 = performance.now();
-for (let r = 0; r < ROUNDS; r++) {
-  for (let j = 0; j < variants.length; j++) {
-    const k = (j + r) % variants.length;
-    samples[k]!.push(...(await measureLatency(sessions[k]!, feeds!, { warmup: 1, iterations: ITERATIONS })).samplesMs);
-  }
-  if (r % 5 === 4) log(`round ${r + 1}/${ROUNDS}`);
-}
+const samples = await roundRobin(sessions, feeds, { rounds: ROUNDS, iterations: ITERATIONS, log });
 log(`timed in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 for (const s of sessions) await s.release();
 
