@@ -100,6 +100,11 @@ test('the space: single transforms, then prune → recover{short} for each searc
   // no recover stage registered (or skipped): no pruning at all
   assert.deepEqual(labels([dyn, prune]), ['baseline', 'fp32 opt=extended', 'quantize-dynamic', 'quantize-dynamic keepBias=true']);
   assert.ok(!buildSpace({ passes: [dyn, prune, recover], sourceOpset: 17, hasCalibration: true, skip: ['recover'] }).some((c) => c.label.includes('→')));
+  // a source the training stages cannot feed (token ids, a recurrent state): no training chains either
+  assert.ok(!buildSpace({ passes: [dyn, prune, recover], sourceOpset: 17, hasCalibration: true, trainable: false }).some((c) => c.label.includes('→')));
+  const untrainable = chainPlan({ passes: [stat, prune, recover, qat], sourceOpset: 17, hasCalibration: true, trainable: false, timeLimitMs: 60 * 60_000 });
+  assert.equal(untrainable.recover, undefined);
+  assert.equal(untrainable.qat, undefined);
 });
 
 test('the chain plan: quantizers, the static-int8 ones for QAT, recovery rungs, the depth of the time limit', () => {

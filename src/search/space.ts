@@ -33,6 +33,8 @@ export interface SpaceOptions {
   prunePerPass?: number;
   /** Passes to leave out by name. */
   skip?: readonly string[];
+  /** False when the training stages cannot feed the source (several inputs, token ids): no training chains. */
+  trainable?: boolean;
 }
 
 export function configId(cfg: CandidateConfig): string {
@@ -218,7 +220,7 @@ export function quantPrefixes(opts: SpaceOptions): Pass[][] {
 /** A registered training stage by name, unless skipped or lacking the data it needs. */
 export function trainStage(opts: SpaceOptions, name: string): Pass | undefined {
   const p = opts.passes.find((q) => q.name === name && roleOf(q) === 'train');
-  return p && !opts.skip?.includes(name) && (!p.needsCalibration || opts.hasCalibration) ? p : undefined;
+  return p && opts.trainable !== false && !opts.skip?.includes(name) && (!p.needsCalibration || opts.hasCalibration) ? p : undefined;
 }
 
 /** The step totals of a training stage, shortest first: its declared search values of `steps`, else its default and 4× it. */

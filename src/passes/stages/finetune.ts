@@ -4,7 +4,7 @@
 import { EdgefitError } from '../../onnx/errors.js';
 import { trainStage } from '../../train/stage-train.js';
 import type { Pass } from '../pass.js';
-import { loopContext, sampleCount, trainRecord } from './stage-run.js';
+import { loopContext, oneFloatInput, sampleCount, trainRecord } from './stage-run.js';
 
 interface FinetuneParams {
   steps: number;
@@ -24,6 +24,7 @@ export const finetuneStage: Pass<FinetuneParams> = {
   },
   tolerance: { metric: 'cosine', value: 0 },
   async run(model, params, ctx) {
+    oneFloatInput('finetune', model);
     const data = ctx.trainData;
     if (!data?.labels)
       throw new EdgefitError(

@@ -9,7 +9,7 @@ import { exportQat, makeQatModel } from '../../train/qat.js';
 import { trainStage } from '../../train/stage-train.js';
 import type { Pass } from '../pass.js';
 import { hasTexts, trainOnTexts, type TextStageParams } from './ctc-stage.js';
-import { loopContext, sampleCount, stageInputs, trainRecord } from './stage-run.js';
+import { loopContext, sampleCount, oneFloatInput, stageInputs, trainRecord } from './stage-run.js';
 
 type QatParams = TextStageParams & { lsq: boolean };
 
@@ -44,6 +44,7 @@ export const qatStage: Pass<QatParams> = {
   },
   tolerance: { metric: 'cosine', value: 0 },
   async run(model, params, ctx) {
+    oneFloatInput('qat', model);
     if (!isStaticInt8Qdq(model))
       throw new EdgefitError(
         'training stage qat needs a static-int8 QDQ model (int8 weights behind DequantizeLinear) and this model has none',

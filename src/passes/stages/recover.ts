@@ -7,7 +7,7 @@
 import type { Pass } from '../pass.js';
 import { trainStage } from '../../train/stage-train.js';
 import { hasTexts, trainOnTexts, type TextStageParams } from './ctc-stage.js';
-import { loopContext, sampleCount, stageInputs, trainRecord } from './stage-run.js';
+import { loopContext, sampleCount, oneFloatInput, stageInputs, trainRecord } from './stage-run.js';
 
 type RecoverParams = TextStageParams;
 
@@ -32,6 +32,7 @@ export const recoverStage: Pass<RecoverParams> = {
   // training moves outputs towards the teacher's by design; the conformance suite does not run stages
   tolerance: { metric: 'cosine', value: 0 },
   async run(model, params, ctx) {
+    oneFloatInput('recover', model);
     const { teacher, data } = stageInputs('recover', ctx);
     if (hasTexts(data)) return trainOnTexts('recover', model, params, ctx, data, { teacher });
     ctx.log?.(`recover: ${params.steps} steps of distillation at lr ${params.lr} on ${sampleCount(data)} samples`);

@@ -1,10 +1,38 @@
 // What the training stages share: the context they cannot run without (teacher, samples), and the
 // record of a run of the step loop (steps, resume point, loss before and after, wall time, why it stopped).
 
+import { DataType, dtypeName } from '../../onnx/dtype.js';
 import { EdgefitError } from '../../onnx/errors.js';
+import type { ValueInfo } from '../../onnx/graph.js';
 import type { Model } from '../../onnx/model.js';
 import type { StageTrainOptions, StageTrainResult } from '../../train/stage-train.js';
 import type { ParamValues, PassContext, PassRecord, StageData } from '../pass.js';
+
+/**
+ * Refuses a model the stages cannot feed: they train on one float tensor per sample, so a model with
+ * token ids, a mask, a recurrent state or a fixed sample rate among its inputs gets a typed error here
+ * rather than ORT's complaint about a missing feed halfway through.
+ */
+export function oneFloatInput(name: string, model: Model): void {
+  if (feedsOneFloat(model)) return;
+  const list = model.graph
+    .realInputs()
+    .map((i) => `'${i.name}' (${dtypeName(elemType(i) ?? 0)})`)
+    .join(', ');
+  throw new EdgefitError(
+    `training stage ${name} feeds the model one float32 input per sample, and this model's inputs are ${list || 'none'}`,
+    'E_STAGE_INPUTS',
+    'leave the training stages out of the search (--passes without recover, finetune and qat), or train the model where its other inputs can be fed',
+  );
+}
+
+const elemType = (i: ValueInfo): number | undefined => (i.type && 'elemType' in i.type ? i.type.elemType : undefined);
+
+/** Whether the training stages can feed the model: exactly one real input, of float32 (or undeclared type). */
+export function feedsOneFloat(model: Model): boolean {
+  const inputs = model.graph.realInputs();
+  return inputs.length === 1 && (elemType(inputs[0]!) ?? DataType.FLOAT) === DataType.FLOAT;
+}
 
 /** The teacher and training samples a stage needs, or a typed error that says how to give them. */
 export function stageInputs(name: string, ctx: PassContext): { teacher: Model; data: StageData } {
