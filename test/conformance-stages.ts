@@ -26,8 +26,6 @@ export const STAGE_COSINE = 0.95;
 export const STAGE_REFUSALS: Record<string, { code: string; message: RegExp }> = {
   'zoo/bert-text': { code: 'E_STAGE_INPUTS', message: /'input_ids' \(int64\)/ },
   'zoo/vad-recurrent': { code: 'E_STAGE_INPUTS', message: /'state'/ },
-  'zoo/segmentation': { code: 'E_NO_GRADIENT', message: /'Resize'/ },
-  'ocr/det': { code: 'E_NO_GRADIENT', message: /'ConvTranspose'/ },
 };
 
 /** Samples of the model's first input from its calibration stream; undefined when it has no float input to stack. */

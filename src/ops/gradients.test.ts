@@ -1,7 +1,7 @@
 // Every gradient rule against central finite differences. One row per case: the op, its inputs
 // (shape and how values are drawn, or constant ints), attributes, element type and tolerance.
 // Cases run in float64 where ORT has double kernels for the op (eps 1e-6, tight tolerance); where it
-// does not (Conv, ConvTranspose, AveragePool, GlobalAveragePool, Erf, HardSigmoid, HardSwish), in float32
+// does not (Conv, ConvTranspose, Resize, AveragePool, GlobalAveragePool, Erf, HardSigmoid, HardSwish), in float32
 // with eps 1e-2 and a looser tolerance, said per row.
 
 import { test } from 'node:test';
@@ -113,6 +113,42 @@ const CASES: Case[] = [
   },
   { name: 'Conv 1-D', op: 'Conv', inputs: [{ shape: [2, 2, 8] }, { shape: [3, 2, 3] }], attrs: { strides: [2] }, ...F },
   { name: 'Conv SAME_UPPER', op: 'Conv', inputs: [{ shape: [1, 2, 5, 5] }, { shape: [2, 2, 2, 2] }], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] }, ...F },
+  {
+    name: 'ConvTranspose stride 2 kernel 2 (PaddleOCR det)',
+    op: 'ConvTranspose',
+    inputs: [{ shape: [2, 3, 3, 3] }, { shape: [3, 4, 2, 2] }, { shape: [4] }],
+    attrs: { strides: [2, 2] },
+    ...F,
+  },
+  {
+    name: 'ConvTranspose groups 2 pads output_padding',
+    op: 'ConvTranspose',
+    inputs: [{ shape: [1, 4, 3, 4] }, { shape: [4, 3, 3, 3] }],
+    attrs: { strides: [2, 2], pads: [1, 0, 1, 1], output_padding: [1, 1], group: 2 },
+    ...F,
+  },
+  { name: 'ConvTranspose 1-D dilation 2', op: 'ConvTranspose', inputs: [{ shape: [2, 2, 5] }, { shape: [2, 3, 3] }], attrs: { dilations: [2] }, ...F },
+  {
+    name: 'Resize nearest ×2 asymmetric floor (PaddleOCR det)',
+    op: 'Resize',
+    inputs: [{ shape: [2, 3, 2, 3] }, null, { shape: [4], consts: [1, 1, 2, 2] }],
+    attrs: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' },
+    ...F,
+  },
+  {
+    name: 'Resize nearest ×4 ×2 half_pixel',
+    op: 'Resize',
+    inputs: [{ shape: [1, 2, 2, 3] }, null, { shape: [4], consts: [1, 1, 4, 2] }],
+    attrs: { mode: 'nearest' },
+    ...F,
+  },
+  {
+    name: 'Resize nearest by sizes ×3 ×2',
+    op: 'Resize',
+    inputs: [{ shape: [1, 2, 2, 2] }, null, null, { shape: [4], ints: [1, 2, 6, 4] }],
+    attrs: { mode: 'nearest' },
+    ...F,
+  },
   { name: 'MaxPool 2x2', op: 'MaxPool', inputs: [{ shape: [2, 2, 4, 4] }], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
   {
     name: 'MaxPool 3x3 overlapping pads',
@@ -290,4 +326,16 @@ test('a missing rule names the op and the node', async () => {
   const m = b.model();
   const facts = await probeFacts(m, { x: new ort.Tensor('float32', new Float32Array(4), [2, 2]) });
   assert.throws(() => buildBackward(m.graph, loss, ['x'], facts, 17), /no gradient rule for op 'Sin' \(node 'the_sin'\)/);
+});
+
+test('Resize: a mode whose gradient is not a block sum is refused by name', async () => {
+  const b = new GraphBuilder('g');
+  const x = b.input('x', DataType.FLOAT, [1, 1, 2, 2]);
+  const scales = b.constant('s', Tensor.fromNumbers('s', DataType.FLOAT, [4], [1, 1, 2, 2]));
+  const y = b.op('Resize', [x, '', scales], { mode: 'linear' }, { name: 'up' });
+  const loss = b.op('ReduceSum', [y], { keepdims: 0 });
+  b.output(loss, DataType.FLOAT, []);
+  const m = b.model();
+  const facts = await probeFacts(m, { x: new ort.Tensor('float32', new Float32Array(4), [1, 1, 2, 2]) });
+  assert.throws(() => buildBackward(m.graph, loss, ['x'], facts, 17), /Resize 'up': no gradient rule for mode 'linear'/);
 });

@@ -13,6 +13,7 @@ import { miscRules } from './grad-misc.js';
 import { poolRules, prepareMaxPool } from './grad-pool.js';
 import { quantRules } from './grad-quant.js';
 import { reduceRules } from './grad-reduce.js';
+import { resizeRules } from './grad-resize.js';
 import { shapeRules } from './grad-shape.js';
 import { softmaxRules } from './grad-softmax.js';
 
@@ -44,6 +45,7 @@ const NONDIFF: Record<string, number[]> = {
   BatchNormalization: [3, 4],
   QuantizeLinear: [2],
   DequantizeLinear: [2],
+  Resize: [1, 2, 3],
 };
 
 /** Inputs that carry a gradient when computed (a learned scale), but whose initializers are not trained unless named. */
@@ -62,6 +64,7 @@ function build(): Record<string, GradRow> {
     ...poolRules,
     ...shapeRules,
     ...reduceRules,
+    ...resizeRules,
     ...miscRules,
     ...quantRules,
   };
