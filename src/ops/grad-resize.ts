@@ -6,7 +6,7 @@
 // align_corners are refused with a clear message.
 
 import { UsageError } from '../onnx/errors.js';
-import type { GradContext, GradRule } from './grad-context.js';
+import type { GradRule } from './grad-context.js';
 
 const BLOCK_MODES: Record<string, readonly string[]> = {
   asymmetric: ['floor'],
