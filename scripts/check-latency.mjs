@@ -27,7 +27,10 @@ const opts = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLeve
 const sessions = [];
 for (const m of models) sessions.push(await ort.InferenceSession.create(m, opts));
 let seed = 7;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return (seed / 2 ** 31) * 2 - 1;
+};
 const x = new ort.Tensor('float32', Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, rand), shape);
 const feeds = sessions.map((s) => ({ [s.inputNames[0]]: x }));
 for (let k = 0; k < sessions.length; k++) for (let i = 0; i < 10; i++) await sessions[k].run(feeds[k]);
@@ -51,5 +54,7 @@ const q = (xs, p) => {
 const [b50, b99] = [q(samples[0], 0.5), q(samples[0], 0.99)];
 for (const [k, m] of models.entries()) {
   const [p50, p99] = [q(samples[k], 0.5), q(samples[k], 0.99)];
-  console.log(`${m}: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms${k ? `; ${(b50 / p50).toFixed(2)}× at p50, ${(b99 / p99).toFixed(2)}× at p99` : ' (first)'}`);
+  console.log(
+    `${m}: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms${k ? `; ${(b50 / p50).toFixed(2)}× at p50, ${(b99 / p99).toFixed(2)}× at p99` : ' (first)'}`,
+  );
 }
