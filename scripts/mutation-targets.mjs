@@ -20,6 +20,8 @@ export const TARGETS = [
   // prune-classes decides which classes a head keeps, and whether the data allow dropping any
   { mutate: 'src/passes/classes/class-use.ts', tests: ['src/passes/classes/class-use.test.ts', 'src/passes/prune-classes.test.ts'] },
   { mutate: 'src/passes/prune-classes.ts', tests: ['src/passes/prune-classes.test.ts'] },
+  // which Resize nodes train (the block-sum gradient), and the search's training stages for a source
+  { mutate: 'src/ops/grad-resize.ts', tests: ['src/ops/grad-resize.test.ts', 'src/ops/gradients.test.ts'] },
   // the time the search plans with (left, perScreen, perFull): tested through the search itself
   {
     mutate: 'src/search/steps/context.ts',

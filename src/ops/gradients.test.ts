@@ -142,6 +142,15 @@ const CASES: Case[] = [
     attrs: { mode: 'nearest' },
     ...F,
   },
+  { name: 'Resize with the default attributes ×2', op: 'Resize', inputs: [{ shape: [1, 2, 2, 2] }, null, { shape: [4], consts: [1, 1, 2, 2] }], ...F },
+  {
+    name: 'Resize by 1 (identity)',
+    op: 'Resize',
+    inputs: [{ shape: [1, 2, 2, 2] }, null, { shape: [4], consts: [1, 1, 1, 1] }],
+    attrs: { mode: 'nearest' },
+    ...F,
+  },
+  { name: 'Resize ×2 on the first axis', op: 'Resize', inputs: [{ shape: [2, 3] }, null, { shape: [2], consts: [2, 1] }], attrs: { mode: 'nearest' }, ...F },
   {
     name: 'Resize nearest by sizes ×3 ×2',
     op: 'Resize',
