@@ -5,7 +5,7 @@ export const TARGETS = [
   { mutate: 'src/search/pareto.ts', tests: ['src/search/pareto.test.ts', 'src/search/pareto.boundary.test.ts'] },
   { mutate: 'src/search/stats.ts', tests: ['src/search/stats.test.ts', 'src/search/stats.boundary.test.ts'] },
   { mutate: 'src/search/guard.ts', tests: ['src/search/guard.test.ts', 'src/search/guard.boundary.test.ts'] },
-  { mutate: 'src/search/space.ts', tests: ['src/search/space.test.ts', 'src/search/space.boundary.test.ts'] },
+  { mutate: 'src/search/space.ts', tests: ['src/search/space.test.ts', 'src/search/space.boundary.test.ts', 'src/search/space.chains.test.ts'] },
   { mutate: 'src/search/strategy.ts', tests: ['src/search/strategy.test.ts', 'src/search/strategy.boundary.test.ts'] },
   { mutate: 'src/bench/stats.ts', tests: ['src/bench/stats.test.ts', 'src/bench/stats.boundary.test.ts'] },
   { mutate: 'src/passes/quant/histogram.ts', tests: ['src/passes/quant/histogram.test.ts', 'src/passes/quant/histogram.boundary.test.ts'] },
