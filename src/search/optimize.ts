@@ -3,7 +3,7 @@
 // report.html. The CLI (src/cli/optimize.ts) only parses flags and prints.
 
 import { codeFingerprint } from './code-fingerprint.js';
-import { feedsOneFloat } from '../passes/stages/stage-run.js';
+import { feedsOneFloat, inputList } from '../passes/stages/stage-run.js';
 import { createHash } from 'node:crypto';
 import type { OutputKind } from '../eval/agreement.js';
 import { statSync } from 'node:fs';
@@ -178,8 +178,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
     // a CTC or distillation recovery takes minutes here (about 5 for rec): a quick run builds one prune chain
     ...(depthFor(o.timeLimitMs).name === 'quick' ? { prunePerPass: 1 } : {}),
   };
-  if (!spaceOpts.trainable)
-    log(`training stages left out: they feed one float32 input per sample, and this model has ${source.graph.realInputs().length} input(s) or a non-float one`);
+  if (!spaceOpts.trainable) log(`training stages left out: they feed one float32 input per sample, and this model's inputs are ${inputList(source)}`);
   const configs = o.configs ?? buildSpace(spaceOpts);
   // Tests that hand in their own candidates get no extensions unless they ask for them.
   const chains = o.chains === false ? undefined : (o.chains ?? (o.configs ? undefined : chainPlan({ ...spaceOpts, timeLimitMs: o.timeLimitMs })));

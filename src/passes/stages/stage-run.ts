@@ -15,15 +15,20 @@ import type { ParamValues, PassContext, PassRecord, StageData } from '../pass.js
  */
 export function oneFloatInput(name: string, model: Model): void {
   if (feedsOneFloat(model)) return;
+  throw new EdgefitError(
+    `training stage ${name} feeds the model one float32 input per sample, and this model's inputs are ${inputList(model)}`,
+    'E_STAGE_INPUTS',
+    'leave the training stages out of the search (--passes without recover, finetune and qat), or train the model where its other inputs can be fed',
+  );
+}
+
+/** The model's real inputs with their element types, for messages: "'input' (float32), 'sr' (int64)". */
+export function inputList(model: Model): string {
   const list = model.graph
     .realInputs()
     .map((i) => `'${i.name}' (${dtypeName(elemType(i) ?? 0)})`)
     .join(', ');
-  throw new EdgefitError(
-    `training stage ${name} feeds the model one float32 input per sample, and this model's inputs are ${list || 'none'}`,
-    'E_STAGE_INPUTS',
-    'leave the training stages out of the search (--passes without recover, finetune and qat), or train the model where its other inputs can be fed',
-  );
+  return list || 'none';
 }
 
 const elemType = (i: ValueInfo): number | undefined => (i.type && 'elemType' in i.type ? i.type.elemType : undefined);
