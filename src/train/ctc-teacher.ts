@@ -13,7 +13,7 @@ import { UsageError } from '../onnx/errors.js';
 import type { Model } from '../onnx/model.js';
 import { createSession } from '../runtime/session.js';
 import type { CtcTargets } from './ctc.js';
-import { trainingLogits } from './training-logits.js';
+import { logitsModel } from './training-logits.js';
 import { expandFrames, sparseBytes, topKFrames, type SparseFrames } from './sparse-frames.js';
 
 /** A sample's teacher probabilities as kept: dense, or the top classes of each frame. */
@@ -45,9 +45,7 @@ export interface CtcTeacherOptions {
 export const DEFAULT_TEACHER_TOP_K = 32;
 
 export async function openCtcTeacher(teacher: Model, data: { x: Float32Array; sampleShape: number[] }, opts: CtcTeacherOptions): Promise<CtcTeacher> {
-  const { model: view, logits: tensor } = trainingLogits(teacher);
-  const m = view.clone();
-  m.graph.outputs = [{ name: tensor }];
+  const { model: m, logits: tensor } = logitsModel(teacher);
   const session = await createSession(m, { threads: opts.threads ?? 1 });
   const input = session.inputNames[0]!;
   const size = data.sampleShape.reduce((p, q) => p * q, 1);

@@ -5,7 +5,8 @@ import { DataType } from '../onnx/dtype.js';
 import type { Model } from '../onnx/model.js';
 import { maxAbsDiff, runModel } from '../passes/quant/ort-check.js';
 import { randn, normal, rng } from '../zoo/rng.js';
-import { logitsTensor, pruneAndRecover, recover, teacherLogits } from './recover.js';
+import { pruneAndRecover, recover, teacherLogits } from './recover.js';
+import { logitsModel, trainingLogits } from './training-logits.js';
 
 /** x [B, T, 6] → MatMul [6, 8] → Relu → MatMul [8, 5] → Softmax: a per-frame sequence model. */
 function seqModel(seed: number, softmax = true): Model {
@@ -20,8 +21,22 @@ function seqModel(seed: number, softmax = true): Model {
 const data = (n: number) => ({ x: randn(n * 24, 1, normal(rng(5))), sampleShape: [4, 6] });
 
 test('a final Softmax is distilled on its input', () => {
-  assert.equal(logitsTensor(seqModel(1)), 'logits');
-  assert.equal(logitsTensor(seqModel(1, false)), 'logits');
+  assert.equal(trainingLogits(seqModel(1)).logits, 'logits');
+  assert.equal(trainingLogits(seqModel(1, false)).logits, 'logits');
+});
+
+test('logitsModel: a copy whose one output is the logits; the model itself keeps its output', () => {
+  const m = seqModel(1);
+  const v = logitsModel(m);
+  assert.notEqual(v.model, m);
+  assert.deepEqual(
+    v.model.graph.outputs.map((o) => o.name),
+    ['logits'],
+  );
+  assert.deepEqual(
+    m.graph.outputs.map((o) => o.name),
+    ['probs'],
+  );
 });
 
 test('sequence outputs are distilled per frame without labels; the teacher runs once for all epochs', async () => {

@@ -13,7 +13,7 @@ import { createSession } from '../runtime/session.js';
 import { backgroundClass, rowWeights } from './frame-weights.js';
 import { classTargets, LOSS_INPUTS } from './losses.js';
 import { withWeights } from './loop.js';
-import { trainingLogits } from './training-logits.js';
+import { logitsModel, trainingLogits } from './training-logits.js';
 import { TsOptimizer, lrAt } from './optimizers.js';
 import { Rng } from './rng.js';
 import { buildTrainingGraph } from './training-graph.js';
@@ -61,18 +61,8 @@ export interface RecoverResult {
   history: { epoch: number; loss: number; seconds: number }[];
 }
 
-/**
- * The tensor to distil: the input of a final Softmax over the last axis, else the first output; for a
- * head narrowed by prune-classes, a tensor of trainingLogits' view (use that, with its model).
- */
-export function logitsTensor(model: Model): string {
-  return trainingLogits(model).logits;
-}
-
 export async function teacherLogits(teacher: Model, data: RecoverData, threads = 1, batch = 32): Promise<TeacherCache> {
-  const { model: view, logits: tensor } = trainingLogits(teacher);
-  const m = view.clone();
-  m.graph.outputs = [{ name: tensor }];
+  const { model: m, logits: tensor } = logitsModel(teacher);
   const session = await createSession(m, { threads });
   const s = data.sampleShape.reduce((p, q) => p * q, 1);
   const n = data.x.length / s;

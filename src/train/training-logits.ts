@@ -54,3 +54,11 @@ export function trainingLogits(model: Model): { model: Model; logits: string } {
   );
   return { model: view, logits };
 }
+
+/** A model whose one output is the training logits (for running a teacher): trainingLogits' model, never `model` itself. */
+export function logitsModel(model: Model): { model: Model; logits: string } {
+  const v = trainingLogits(model);
+  const m = v.model === model ? model.clone() : v.model;
+  m.graph.outputs = [{ name: v.logits }];
+  return { model: m, logits: v.logits };
+}
