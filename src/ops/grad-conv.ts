@@ -115,19 +115,13 @@ const convTranspose: GradRule = (c) => {
   const g = c.gy[0]!;
   const ws = c.shape(w);
   const kernel = ws.slice(2);
-  const spatial = kernel.length;
   if (c.node.string('auto_pad', 'NOTSET') !== 'NOTSET' || c.node.ints('output_shape'))
     throw new UsageError(`ConvTranspose '${c.node.name}': training supports explicit pads only (no auto_pad, no output_shape)`);
-  const geo: ConvGeometry = {
-    spatial,
-    strides: c.node.ints('strides') ?? new Array<number>(spatial).fill(1),
-    dilations: c.node.ints('dilations') ?? new Array<number>(spatial).fill(1),
-    pads: c.node.ints('pads') ?? new Array<number>(2 * spatial).fill(0),
-  };
+  const geo = convGeometry(c, kernel); // explicit pads: the attributes and their defaults, as for Conv
   const group = c.node.int('group', 1);
   const dx = c.needs[0] ? c.op('Conv', [g, w], { strides: geo.strides, dilations: geo.dilations, pads: geo.pads, group }) : undefined;
   const dw = c.needs[1] ? weightGrad(c, g, x, kernel, geo, group, ws[1]!) : undefined;
-  const db = bias && c.needs[2] ? c.reduce('ReduceSum', g, [0, ...Array.from({ length: spatial }, (_, k) => k + 2)], false) : undefined;
+  const db = bias && c.needs[2] ? c.reduce('ReduceSum', g, [0, ...Array.from({ length: geo.spatial }, (_, k) => k + 2)], false) : undefined;
   return [dx, dw, db];
 };
 

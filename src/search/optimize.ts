@@ -2,8 +2,6 @@
 // build the candidate space, search, choose, then write summary.json, best.onnx + manifest and
 // report.html. The CLI (src/cli/optimize.ts) only parses flags and prints.
 
-import { codeFingerprint } from './code-fingerprint.js';
-import { feedsOneFloat, inputList } from '../passes/stages/stage-run.js';
 import { createHash } from 'node:crypto';
 import type { OutputKind } from '../eval/agreement.js';
 import { statSync } from 'node:fs';
@@ -31,6 +29,8 @@ import { chainPlan } from './schedule/plan.js';
 import type { ChainPlan } from './schedule/chains.js';
 import { checkQualityMetrics, planQuality } from './quality-plan.js';
 import type { CandidateConfig, Summary } from './types.js';
+import { feedsOneFloat, inputList } from '../passes/stages/stage-run.js';
+import { codeFingerprint } from './code-fingerprint.js';
 
 export interface OptimizeOptions {
   model: string;
@@ -109,10 +109,10 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
   }
   let task: Awaited<ReturnType<typeof import('../data/task.js').loadTask>> | undefined;
   let calibration;
+  const calN = o.calibrationItems ?? 32;
   if (o.task) {
     const { loadTask, calibrationFeeds } = await import('../data/task.js');
     task = await loadTask(o.task, { ...(o.data ? { data: o.data } : {}), seed, limit: full.evalItems });
-    const calN = o.calibrationItems ?? 32;
     // the train split (all of the task when it is too small to split; any other error stops the run)
     const { loadSplit } = await import('../data/load-split.js');
     const calTask = (await loadSplit(o.task, 'train', { ...(o.data ? { data: o.data } : {}), seed, limit: calN })).task;
@@ -206,11 +206,11 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
       screen,
       full,
       evalBatchSize: 8,
-      calibrationItems: o.calibrationItems ?? 32,
+      calibrationItems: calN,
       // built chain steps are content-addressed here: shared prefixes are built once, a killed build resumes
       stageDir: join(runDir.root, 'stages'),
       // what a built stage depends on besides its parent, its step and its parameters
-      stageContext: JSON.stringify({ code: code.sha256, data: dataSha, seed, calibrationItems: o.calibrationItems ?? 32 }),
+      stageContext: JSON.stringify({ code: code.sha256, data: dataSha, seed, calibrationItems: calN }),
       seed,
       log: (l: string) => o.progress?.log(`  ${l}`),
       ...(qp.mode === 'random' ? { agreementItems: 64 } : {}),
