@@ -7,12 +7,12 @@
 // a model that becomes trainable (or fails another way) fails the check until the table is updated.
 
 import * as assert from 'node:assert/strict';
-import { EdgefitError } from '../src/onnx/errors.js';
+import { EdgefitError, UsageError } from '../src/onnx/errors.js';
 import type { Model } from '../src/onnx/model.js';
-import { verifyModel } from '../src/onnx/verify.js';
 import { validateParams } from '../src/passes/params.js';
 import type { Pass, PassContext, StageData } from '../src/passes/pass.js';
 import { cosine, runModel } from '../src/passes/quant/ort-check.js';
+import { keptOutputs } from './conformance-outputs.js';
 import { quantizeStatic } from '../src/passes/quantize-static.js';
 import { stageDataFromFeeds } from '../src/train/stage-data.js';
 import type { ConformanceModel } from './conformance-models.js';
@@ -32,8 +32,9 @@ export const STAGE_REFUSALS: Record<string, { code: string; message: RegExp }> =
 async function samples(m: ConformanceModel, model: Model): Promise<StageData | undefined> {
   try {
     return await stageDataFromFeeds(m.calibration, model, 8);
-  } catch {
-    return undefined; // e.g. token ids: the stage itself must refuse the model (STAGE_REFUSALS)
+  } catch (e) {
+    if (e instanceof UsageError) return undefined; // e.g. token ids: the stage itself must refuse the model (STAGE_REFUSALS)
+    throw e;
   }
 }
 
@@ -54,18 +55,15 @@ async function selfLabelled(model: Model, data: StageData): Promise<StageData | 
   return { ...data, labels };
 }
 
-/** Why the stage does not apply to the model at all (not a refusal: nothing to check), or undefined. */
-export async function stageNotApplicable(pass: Pass, m: ConformanceModel, model: Model): Promise<string | undefined> {
-  // a model whose inputs the stages cannot feed is refused before labels matter
-  if (pass.name !== 'finetune' || STAGE_REFUSALS[m.name]?.code === 'E_STAGE_INPUTS') return undefined;
-  const data = await samples(m, model);
-  return data && !(await selfLabelled(model, data)) ? `finetune trains class labels and ${m.name}'s first output is not one row of classes` : undefined;
-}
-
-export async function checkStage(pass: Pass, m: ConformanceModel, model: Model, ref: Record<string, Float32Array>): Promise<void> {
+/** Checks the stage on the model; returns why it does not apply at all (nothing to check), else undefined. */
+export async function checkStage(pass: Pass, m: ConformanceModel, model: Model, ref: Record<string, Float32Array>): Promise<string | undefined> {
   let data = await samples(m, model);
   const refusal = STAGE_REFUSALS[m.name];
-  if (data && pass.name === 'finetune' && !refusal) data = (await selfLabelled(model, data)) ?? data;
+  if (data && pass.name === 'finetune' && !refusal) {
+    const labelled = await selfLabelled(model, data);
+    if (!labelled) return `finetune trains class labels and ${m.name}'s first output is not one row of classes`;
+    data = labelled;
+  }
   const ctx: PassContext = { teacher: model, seed: 1, ...(data ? { trainData: data } : {}) };
   const input = pass.name === 'qat' && data ? (await quantizeStatic(model.clone(), {}, { calibration: m.calibration })).model : model.clone();
   const params = validateParams(pass.name, pass.params, { ...STAGE_STEPS });
@@ -75,20 +73,15 @@ export async function checkStage(pass: Pass, m: ConformanceModel, model: Model, 
       (e) => e instanceof EdgefitError && e.code === refusal.code && refusal.message.test(e.message),
       `${pass.name} on ${m.name} must refuse with ${refusal.code} (${refusal.message}); if it now trains the model, remove it from STAGE_REFUSALS`,
     );
-    return;
+    return undefined;
   }
   const { model: out, record } = await pass.run(input, params, ctx);
   assert.equal(record.pass, pass.name);
   assert.equal(record.stats.steps, STAGE_STEPS.steps, `${pass.name} on ${m.name} ran its steps`);
   assert.ok(Number.isFinite(record.stats.lossBefore) && Number.isFinite(record.stats.lossAfter), `${pass.name} on ${m.name}: finite losses`);
-  verifyModel(out, { context: `after stage ${pass.name} on ${m.name}` });
-  const got = await runModel(out, m.feeds);
-  for (const [name, r] of Object.entries(ref)) {
-    const g = got[name];
-    assert.ok(g, `output ${name} is still there`);
-    assert.equal(g.length, r.length, `output ${name} keeps its size`);
-    assert.ok(g.every(Number.isFinite), `output ${name} is finite`);
+  for (const [name, r, g] of await keptOutputs(out, m.feeds, ref, `after stage ${pass.name} on ${m.name}`)) {
     const c = cosine(r, g);
     assert.ok(c >= STAGE_COSINE, `${pass.name} on ${m.name}: output ${name} cosine ${c.toFixed(5)} to the input model's, under ${STAGE_COSINE}`);
   }
+  return undefined;
 }
