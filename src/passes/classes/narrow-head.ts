@@ -8,11 +8,12 @@
 import { DataType } from '../../onnx/dtype.js';
 import { Node, attr, type AttributeValue, type Graph } from '../../onnx/graph.js';
 import { Tensor } from '../../onnx/tensor.js';
+import { NARROW_FILL } from '../../train/training-logits.js';
 import { dropUnusedInitializers } from '../quant/graph.js';
 import type { ClassHead } from './head.js';
 
-/** The score a dropped class reads when the head has no Softmax. */
-export const FILL = -10000;
+/** The score a dropped class reads when the head has no Softmax: the one the training view fills in too. */
+export const FILL = NARROW_FILL;
 
 /** Columns `kept` of a [D, C] weight (rows of a [C, D] one). */
 function narrowWeight(w: Tensor, kept: readonly number[], transposed: boolean, name: string): Tensor {
