@@ -42,7 +42,7 @@ async function run(model: Model, p: PruneClassesParams, ctx: PassContext): Promi
   const record: PassRecord = { pass: 'prune-classes', params: { ...p }, stats: { classesPruned: 0 }, skipped: [], notes: [] };
   if (!ctx.calibration) throw new UsageError('prune-classes reads which classes a task uses from its data, and has none', 'give a task or a data folder');
   if ((model.opset('') ?? 0) < 11) {
-    record.notes.push('left as is: the model is below opset 11 (the Gather that restores the output width needs 11); run upgrade-opset first');
+    record.notes.push('left as is: the model is below opset 11 (the ScatterElements that restores the output width needs 11); run upgrade-opset first');
     return { model, record };
   }
   const head = headOf(model, p.output || undefined);
