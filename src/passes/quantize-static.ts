@@ -15,6 +15,7 @@ import { upgradeOpset } from '../onnx/opset-upgrade.js';
 import { Tensor } from '../onnx/tensor.js';
 import type { Pass, PassContext, PassRecord, ParamValues, Skipped } from './pass.js';
 import { calibrate } from './quant/calibrate.js';
+import { quantizeHardSwishReaders } from './quant/hardswish-readers.js';
 import { hardSwishToUint8 } from './quant/hardswish-uint8.js';
 import { elementTypes } from './quant/elem-types.js';
 import { quantizeIfBodies } from './quant/if-bodies.js';
@@ -609,6 +610,12 @@ export async function quantizeStatic(
   }
   g.nodes = [...prefix, ...body];
   if (raw.hardswish === 'uint8') {
+    const opened = quantizeHardSwishReaders(g, fresh);
+    if (opened.chains) {
+      notes.push(`${opened.chains} HardSwish whose readers go int8 with it (squeeze-excite, pooling) given a Q/DQ on their value and gates`);
+      const names = new Set(opened.readers.map((r) => `${r.opType}/${r.name}`));
+      skipped.splice(0, skipped.length, ...skipped.filter((s) => !names.has(`${s.opType}/${s.node}`)));
+    }
     const hs = hardSwishToUint8(g, fresh);
     if (hs.rewritten)
       notes.push(

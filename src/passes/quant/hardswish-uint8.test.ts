@@ -13,8 +13,8 @@ import { cosine, optimizedOpCounts, runModel } from './ort-check.js';
 
 const hardSwish = (x: number) => (x * Math.min(6, Math.max(0, x + 3))) / 6;
 
-/** x → Q(sIn) → DQ → HardSwish → [Add bias] → Q(sOut, zOut) → DQ → y: one uint8 hop, as quantize-static writes it. */
-function hop(sIn: number, zIn: number, sOut: number, zOut: number, bias?: number): Model {
+/** x → Q(sIn) → DQ → HardSwish → [Mul gain] → [Add bias] → Q(sOut, zOut) → DQ → y: one uint8 hop, as quantize-static writes it. */
+function hop(sIn: number, zIn: number, sOut: number, zOut: number, bias?: number, gain?: number): Model {
   const b = new GraphBuilder('hop');
   const x = b.input('x', DataType.FLOAT, [256]);
   const u8 = (name: string, v: number) => b.constant(name, Tensor.scalar(name, DataType.UINT8, v));
@@ -22,6 +22,7 @@ function hop(sIn: number, zIn: number, sOut: number, zOut: number, bias?: number
   const xq = b.op('QuantizeLinear', [x, si, zi], {}, { name: 'q_in' });
   const xd = b.op('DequantizeLinear', [xq, si, zi], {}, { name: 'dq_in' });
   let h = b.op('HardSwish', [xd], {}, { name: 'hs' });
+  if (gain !== undefined) h = b.op('Mul', [b.scalar('gain', gain), h], {}, { name: 'lab_scale' });
   if (bias !== undefined) h = b.op('Add', [h, b.scalar('bias', bias)], {}, { name: 'bias_add' });
   const yq = b.op('QuantizeLinear', [h, so, zo], {}, { name: 'q_out' });
   b.output(b.op('DequantizeLinear', [yq, so, zo], {}, { name: 'dq_out', outputs: ['y'] }), DataType.FLOAT, [256]);
@@ -70,6 +71,23 @@ test('a scalar bias after HardSwish folds into the zero point: exactly (scale nu
   // a bias that pushes the zero point out of uint8 is left alone
   const out = await compare(hop(12 / 255, 106, 8 / 255, 250, 1), 8 / 255);
   assert.equal(out.stats.rewritten, 0);
+});
+
+test('a positive scalar Mul after HardSwish goes into the HardSigmoid scale, exactly; a negative one is left alone', async () => {
+  // the output scale covers 1.7 × HardSwish's range on these codes
+  const scaled = await compare(hop(12 / 255, 106, 14 / 255, 10, 0.51, 1.7), 14 / 255);
+  assert.deepEqual(scaled.stats, { rewritten: 1, biasExact: 1, biasRounded: 0 });
+  assert.ok(scaled.worst <= 1.7, `within a step and the gain times HardSigmoid's rounding (worst ${scaled.worst.toFixed(3)})`);
+  const m = hop(12 / 255, 106, 14 / 255, 10, undefined, 1.7);
+  m.graph.nodes.find((n) => n.name === 'lab_scale')!.opType = 'Mul';
+  const r = m.clone();
+  assert.equal(hardSwishToUint8(r.graph, r.graph.namer()).rewritten, 1);
+  assert.ok(
+    r.graph.nodes.every((n) => n.name !== 'lab_scale'),
+    'the Mul is gone',
+  );
+  const neg = hop(12 / 255, 106, 14 / 255, 200, undefined, -1.7);
+  assert.equal(hardSwishToUint8(neg.graph, neg.graph.namer()).rewritten, 0);
 });
 
 test('HardSwish read by anything but one Q (a graph output, two readers) stays as it is', () => {

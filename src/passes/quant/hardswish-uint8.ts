@@ -3,15 +3,16 @@
 //   a = Q(DQ(x) + 3)   with scale 6/255, zero point 0: the saturation of Q is Clip(·, 0, 6)
 //   y = Q(DQ(x) · DQ'(a))   where DQ' reads a's codes with scale 1/255, i.e. as a / 6
 // it becomes QLinearAdd + QLinearMul, which ORT runs on the uint8 codes. The only new error is a's
-// rounding (1/255 in HardSigmoid's output). A scalar Add after the HardSwish (PP-LCNet's learnable
-// bias) is folded into the output's zero point: exact when the bias is a whole number of output steps,
-// which the scale is nudged to make when the bias spans 8 steps or more; otherwise off by under half
-// a step, and the record counts those.
+// rounding (1/255 in HardSigmoid's output). A Mul by a positive scalar right after the HardSwish
+// (PP-LCNet's learnable scale) goes into DQ'(a)'s scale, exactly. A scalar Add after the HardSwish or
+// that Mul (PP-LCNet's learnable bias) is folded into the output's zero point: exact when the bias
+// is a whole number of output steps, which the scale is nudged to make when the bias spans 8 steps or
+// more; otherwise off by under half a step, and the record counts those.
 
 import { DataType } from '../../onnx/dtype.js';
 import { type Graph, Node } from '../../onnx/graph.js';
 import { Tensor } from '../../onnx/tensor.js';
-import { scalarConst, soleReader } from '../clean/weights.js';
+import { scalarConst, soleReader, splitConstOperand } from '../clean/weights.js';
 
 export interface HardSwishUint8Stats {
   /** HardSwish nodes rewritten. */
@@ -35,7 +36,15 @@ interface Site {
   dq: Node;
   /** The QuantizeLinear that ends the chain (reads the HardSwish, or the bias Add). */
   q: Node;
+  /** A Mul by a positive scalar right after the HardSwish (PP-LCNet's learnable scale): it scales a's DQ. */
+  gain?: { node: Node; value: number };
   bias?: { node: Node; value: number };
+}
+
+/** The scalar constant `n` applies to `x` when `n` is that op, x one operand and the other a scalar. */
+function scalarAfter(g: Graph, n: Node, op: string, x: string): number | undefined {
+  const split = n.opType === op ? splitConstOperand(g, n) : undefined;
+  return split?.x === x ? scalarConst(g, split.c) : undefined;
 }
 
 /** HardSwish nodes fed by a per-tensor uint8 DQ and read only by one Q, directly or through one scalar Add. */
@@ -52,15 +61,15 @@ function sites(g: Graph): Site[] {
     const dq = producers.get(hs.inputs[0]!);
     if (dq?.opType !== 'DequantizeLinear' || !perTensorU8(dq)) continue;
     let next = soleReader(g, hs.outputs[0]);
-    let bias: Site['bias'];
-    if (next?.opType === 'Add' && next.inputs[0] === hs.outputs[0]) {
-      const b = scalarConst(g, next.inputs[1]);
-      if (b === undefined) continue;
-      bias = { node: next, value: b };
-      next = soleReader(g, next.outputs[0]);
-    }
+    const scaled = next && scalarAfter(g, next, 'Mul', hs.outputs[0]!);
+    if (scaled !== undefined && !(scaled > 0)) continue;
+    const gain = scaled === undefined ? undefined : { node: next!, value: scaled };
+    if (gain) next = soleReader(g, next!.outputs[0]);
+    const b = next && scalarAfter(g, next, 'Add', (gain?.node ?? hs).outputs[0]!);
+    const bias = b === undefined ? undefined : { node: next!, value: b };
+    if (bias) next = soleReader(g, next!.outputs[0]);
     if (next?.opType !== 'QuantizeLinear' || !perTensorU8(next)) continue;
-    out.push({ hs, dq, q: next, bias });
+    out.push({ hs, dq, q: next, gain, bias });
   }
   return out;
 }
@@ -100,11 +109,17 @@ export function hardSwishToUint8(g: Graph, fresh: (base: string) => string): Har
       new Node('DequantizeLinear', [...s.dq.inputs], [x2], fresh(`${base}_x_DequantizeLinear`)),
       new Node('Add', [x2, three], [a], fresh(`${base}_plus3`)),
       new Node('QuantizeLinear', [a, sixth, zero], [aq], fresh(`${base}_plus3_QuantizeLinear`)),
-      new Node('DequantizeLinear', [aq, unit, zero], [a6], fresh(`${base}_hardsigmoid_DequantizeLinear`)),
+      new Node(
+        'DequantizeLinear',
+        [aq, s.gain ? init(`${base}_a_over_6_scaled`, DataType.FLOAT, Math.fround(s.gain.value / 255)) : unit, zero],
+        [a6],
+        fresh(`${base}_hardsigmoid_DequantizeLinear`),
+      ),
       new Node('Mul', [s.hs.inputs[0]!, a6], [y], fresh(`${base}_mul`)),
       new Node('QuantizeLinear', [y, s.q.inputs[1]!, out.zp], [...s.q.outputs], s.q.name),
     ]);
     dropped.add(s.q);
+    if (s.gain) dropped.add(s.gain.node);
     if (s.bias) dropped.add(s.bias.node);
     stats.rewritten++;
   }
