@@ -142,7 +142,7 @@ const params = {
     values: ['float', 'uint8'],
     default: 'float',
     description:
-      "'uint8': a HardSwish between uint8 Q/DQ becomes QLinearAdd + QLinearMul on the codes (ORT has no int8 HardSwish; in float it costs DQ, HardSigmoid, Mul and Q), a scalar Add after it folded into the zero point",
+      "'uint8': a HardSwish between uint8 Q/DQ becomes QLinearAdd + QLinearMul on the codes (ORT has no int8 HardSwish; in float it costs DQ, HardSigmoid, Mul and Q), a positive scalar Mul and a scalar Add after it folded into its scales and zero point; a HardSwish read only by pools or by a Mul with a [0, 1] gate (squeeze-excite) takes those readers into int8 too",
   },
 } as const;
 
