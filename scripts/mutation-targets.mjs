@@ -22,6 +22,8 @@ export const TARGETS = [
   { mutate: 'src/passes/prune-classes.ts', tests: ['src/passes/prune-classes.test.ts'] },
   // which Resize nodes train (the block-sum gradient), and the search's training stages for a source
   { mutate: 'src/ops/grad-resize.ts', tests: ['src/ops/grad-resize.test.ts', 'src/ops/gradients.test.ts'] },
+  // which HardSwish stages quantize-static takes into int8, and the ranges it computes for them
+  { mutate: 'src/passes/quant/hardswish-readers.ts', tests: ['src/passes/quant/hardswish-readers.test.ts', 'src/passes/quant/hardswish-uint8.test.ts'] },
   // the time the search plans with (left, perScreen, perFull): tested through the search itself
   {
     mutate: 'src/search/steps/context.ts',

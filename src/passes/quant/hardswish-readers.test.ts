@@ -2,11 +2,13 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { GraphBuilder } from '../../onnx/builder.js';
 import { DataType } from '../../onnx/dtype.js';
+import type { Graph } from '../../onnx/graph.js';
 import type { Model } from '../../onnx/model.js';
+import { Tensor } from '../../onnx/tensor.js';
 import { randomFeeds } from '../../zoo/index.js';
 import type { Feeds } from '../pass.js';
 import { quantizeStatic } from '../quantize-static.js';
-import { hardSwishRange, uint8Params } from './hardswish-readers.js';
+import { hardSwishRange, quantizeHardSwishReaders, uint8Params } from './hardswish-readers.js';
 import { cosine, optimizedOpCounts, runModel } from './ort-check.js';
 
 test('the range of HardSwish over an interval: its minimum −3/8 at −1.5, its ends otherwise', () => {
@@ -96,4 +98,96 @@ test('a negative scale after the HardSwish, or a reader with no int8 kernel, lea
   );
   const [a, c] = [(await runModel(m, feeds)).y!, (await runModel(tanh.model, feeds)).y!];
   assert.ok(cosine(a, c) > 0.995, `outputs kept: cosine ${cosine(a, c)}`);
+});
+
+interface StageOpts {
+  /** the scalar Mul after the HardSwish (null: none) */
+  gain?: number | null;
+  /** what the HardSwish's place holds ('HardSwish' or any other unary op) */
+  act?: string;
+  /** the DQ's zero point type and scale shape */
+  zpType?: number;
+  perChannelScale?: boolean;
+  /** the gate's producer, and whether the pool's output goes to a Q */
+  gateOp?: string;
+  poolQ?: boolean;
+  extraReader?: string;
+  valueIsOutput?: boolean;
+}
+
+/** x → Q → DQ(scale 0.04, zp 100) → HardSwish → Mul(gain) → Add(0.25) = v; v → GAP → Q → DQ; v · gate(g) → Q → DQ. */
+function stageGraph(o: StageOpts = {}): { g: Graph; v: string } {
+  const b = new GraphBuilder('stage');
+  const x = b.input('x', DataType.FLOAT, [1, 4, 3, 3]);
+  const gIn = b.input('g', DataType.FLOAT, [1, 4, 1, 1]);
+  const zpType = o.zpType ?? DataType.UINT8;
+  const s = o.perChannelScale ? b.floats('s', [4], [0.04, 0.04, 0.04, 0.04]) : b.scalar('s', 0.04);
+  const z = b.constant('z', Tensor.scalar('z', zpType, zpType === DataType.UINT8 ? 100 : 10));
+  const d = b.op('DequantizeLinear', [b.op('QuantizeLinear', [x, s, z]), s, z]);
+  const h = b.op(o.act ?? 'HardSwish', [d]);
+  const scaled = o.gain === null ? h : b.op('Mul', [b.scalar('gain', o.gain ?? 1.5), h]);
+  const v = b.op('Add', [scaled, b.scalar('bias', 0.25)]);
+  const [qs, qz] = [b.scalar('qs', 0.02), b.constant('qz', Tensor.scalar('qz', DataType.UINT8, 128))];
+  const out = (t: string, name: string) => b.output(b.op('DequantizeLinear', [b.op('QuantizeLinear', [t, qs, qz]), qs, qz], {}, { outputs: [name] }));
+  const pooled = b.op('GlobalAveragePool', [v]);
+  if (o.poolQ === false) b.output(b.op('Relu', [pooled], {}, { outputs: ['y1'] }));
+  else out(pooled, 'y1');
+  out(b.op('Mul', [v, b.op(o.gateOp ?? 'HardSigmoid', [gIn])]), 'y2');
+  if (o.extraReader) b.output(b.op(o.extraReader, [v], {}, { outputs: ['y3'] }));
+  if (o.valueIsOutput) b.output(v);
+  return { g: b.model({ opset: 14 }).graph, v };
+}
+
+const qOf = (g: Graph, value: string) => g.nodes.find((n) => n.opType === 'QuantizeLinear' && n.inputs[0] === value);
+
+test('a HardSwish stage gets a Q/DQ on its value from the computed range, and one at 1/255 on its gate, in graph order', () => {
+  const { g, v } = stageGraph();
+  const r = quantizeHardSwishReaders(g, g.namer());
+  assert.equal(r.chains, 1);
+  assert.deepEqual(r.readers.map((n) => n.opType).sort(), ['GlobalAveragePool', 'Mul']);
+  // x codes 0..255 at scale 0.04, zero point 100: x in [−4, 6.2]; HardSwish in [−0.375, 6.2]; × 1.5 + 0.25
+  const want = uint8Params(-0.375 * 1.5 + 0.25, 6.2 * 1.5 + 0.25);
+  const q = qOf(g, v)!;
+  const num = (n: string) => g.initializers.get(n)!.toNumbers()[0];
+  assert.equal(num(q.inputs[1]!), want.scale);
+  assert.equal(num(q.inputs[2]!), want.zp);
+  const gate = g.nodes.find((n) => n.opType === 'HardSigmoid')!.outputs[0]!;
+  const gq = qOf(g, gate)!;
+  assert.equal(num(gq.inputs[1]!), Math.fround(1 / 255));
+  assert.equal(num(gq.inputs[2]!), 0);
+  // every input is written before it is read
+  const seen = new Set([...g.inputs.map((i) => i.name), ...g.initializers.keys()]);
+  for (const n of g.nodes) {
+    for (const i of n.inputs) assert.ok(!i || seen.has(i), `${n.opType} reads ${i} before it is written`);
+    for (const o of n.outputs) seen.add(o);
+  }
+  // the readers read the DQ, not the float value
+  for (const n of r.readers) assert.ok(!n.inputs.includes(v) && !n.inputs.includes(gate));
+});
+
+test('a stage is left alone unless every reader goes int8 and the input DQ is per-tensor uint8', () => {
+  const cases: [string, StageOpts][] = [
+    ['a reader with no int8 kernel', { extraReader: 'Relu' }],
+    ['a pool whose output is not quantized', { poolQ: false }],
+    ['a gate that is not HardSigmoid or Sigmoid', { gateOp: 'Tanh' }],
+    ['the value is a graph output', { valueIsOutput: true }],
+    ['a negative scale', { gain: -1.5 }],
+    ['a zero scale', { gain: 0 }],
+    ['not a HardSwish', { act: 'Relu' }],
+    ['an int8 zero point', { zpType: DataType.INT8 }],
+    ['per-channel scales', { perChannelScale: true }],
+  ];
+  for (const [why, o] of cases) {
+    const { g } = stageGraph(o);
+    const before = g.nodes.length;
+    assert.equal(quantizeHardSwishReaders(g, g.namer()).chains, 0, why);
+    assert.equal(g.nodes.length, before, why);
+  }
+  const { g } = stageGraph({ gateOp: 'Sigmoid' });
+  assert.equal(quantizeHardSwishReaders(g, g.namer()).chains, 1, 'a Sigmoid gate lies in [0, 1] too');
+  const plain = stageGraph({ gain: null });
+  assert.equal(quantizeHardSwishReaders(plain.g, plain.g.namer()).chains, 1, 'no scalar Mul: the bias alone');
+  const q = qOf(plain.g, plain.v)!;
+  const want = uint8Params(-0.375 + 0.25, 6.2 + 0.25);
+  assert.equal(plain.g.initializers.get(q.inputs[1]!)!.toNumbers()[0], want.scale);
 });
