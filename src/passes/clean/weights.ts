@@ -32,6 +32,12 @@ export function splitConstOperand(g: Graph, n: Node): { x: string; c: string } |
   return ca ? { x: b, c: a } : { x: a, c: b };
 }
 
+/** The scalar constant that `n` applies to `x`, when `n` is an `op` with operands `x` and a float32 scalar. */
+export function scalarAfter(g: Graph, n: Node, op: string, x: string): number | undefined {
+  const split = n.opType === op ? splitConstOperand(g, n) : undefined;
+  return split?.x === x ? scalarConst(g, split.c) : undefined;
+}
+
 /**
  * A constant's values per channel of a tensor of rank `rank` whose axis 1 has `channels` entries, when
  * it broadcasts along that axis only (a scalar, [C], [C,1,1], [1,C,1,1], …) and so leaves the shape

@@ -1,9 +1,17 @@
-// Small graph queries the quantization passes share: which nodes match an exclude list, whether a
-// value is a float weight, and fresh names.
+// Small graph queries the quantization passes share: a Q/DQ node's per-tensor uint8 parameters, which
+// nodes match an exclude list, whether a value is a float weight, and fresh names.
 
 import { DataType } from '../../onnx/dtype.js';
 import type { Graph, Node } from '../../onnx/graph.js';
 import type { Tensor } from '../../onnx/tensor.js';
+
+/** The scale and zero point of a Q or DQ node with per-tensor uint8 parameters (one-element initializers), else undefined. */
+export function uint8QParams(graph: Graph, n: Node): { scale: number; zp: number } | undefined {
+  const s = n.inputs[1] ? graph.initializers.get(n.inputs[1]) : undefined;
+  const z = n.inputs[2] ? graph.initializers.get(n.inputs[2]) : undefined;
+  if (s?.size !== 1 || z?.size !== 1 || z.dataType !== DataType.UINT8) return undefined;
+  return { scale: s.toNumbers()[0]!, zp: z.toNumbers()[0]! };
+}
 
 /** True if the node's name or op type is in the list (the CLI's --exclude accepts both). */
 export function isExcluded(node: Node, exclude: readonly string[] | undefined): boolean {

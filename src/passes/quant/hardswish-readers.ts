@@ -12,7 +12,8 @@
 import { DataType } from '../../onnx/dtype.js';
 import { type Graph, Node } from '../../onnx/graph.js';
 import { Tensor } from '../../onnx/tensor.js';
-import { scalarConst, soleReader, splitConstOperand } from '../clean/weights.js';
+import { scalarAfter, soleReader } from '../clean/weights.js';
+import { uint8QParams } from './graph.js';
 
 const hardSwish = (x: number) => (x * Math.min(6, Math.max(0, x + 3))) / 6;
 
@@ -29,14 +30,8 @@ export function uint8Params(lo: number, hi: number): { scale: number; zp: number
   return { scale, zp: Math.min(255, Math.max(0, Math.round(-a / scale))) };
 }
 
-/** A per-tensor uint8 DQ or Q's scale and zero point, or undefined. */
-function perTensorU8(g: Graph, n: Node | undefined, op: string): { scale: number; zp: number } | undefined {
-  if (n?.opType !== op || !n.isDefaultDomain) return undefined;
-  const s = n.inputs[1] ? g.initializers.get(n.inputs[1]) : undefined;
-  const z = n.inputs[2] ? g.initializers.get(n.inputs[2]) : undefined;
-  if (s?.size !== 1 || z?.size !== 1 || z.dataType !== DataType.UINT8) return undefined;
-  return { scale: s.toNumbers()[0]!, zp: z.toNumbers()[0]! };
-}
+/** A per-tensor uint8 DQ or Q (standard domain, as `op`)'s scale and zero point, or undefined. */
+const perTensorU8 = (g: Graph, n: Node | undefined, op: string) => (n?.opType === op && n.isDefaultDomain ? uint8QParams(g, n) : undefined);
 
 interface Chain {
   /** The value at the chain's end: the HardSwish's output, or that of its scalar Mul / Add. */
@@ -52,8 +47,7 @@ function chainFrom(g: Graph, hs: Node): Chain | undefined {
   let end = hs.outputs[0]!;
   for (const op of ['Mul', 'Add']) {
     const n = soleReader(g, end);
-    const split = n?.opType === op ? splitConstOperand(g, n) : undefined;
-    const c = split?.x === end ? scalarConst(g, split.c) : undefined;
+    const c = n && scalarAfter(g, n, op, end);
     if (c === undefined) continue;
     if (op === 'Mul' && !(c > 0)) return undefined;
     [lo, hi] = op === 'Mul' ? [lo * c, hi * c] : [lo + c, hi + c];

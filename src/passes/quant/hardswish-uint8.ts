@@ -12,7 +12,8 @@
 import { DataType } from '../../onnx/dtype.js';
 import { type Graph, Node } from '../../onnx/graph.js';
 import { Tensor } from '../../onnx/tensor.js';
-import { scalarConst, soleReader, splitConstOperand } from '../clean/weights.js';
+import { scalarAfter, soleReader } from '../clean/weights.js';
+import { uint8QParams } from './graph.js';
 
 export interface HardSwishUint8Stats {
   /** HardSwish nodes rewritten. */
@@ -41,20 +42,10 @@ interface Site {
   bias?: { node: Node; value: number };
 }
 
-/** The scalar constant `n` applies to `x` when `n` is that op, x one operand and the other a scalar. */
-function scalarAfter(g: Graph, n: Node, op: string, x: string): number | undefined {
-  const split = n.opType === op ? splitConstOperand(g, n) : undefined;
-  return split?.x === x ? scalarConst(g, split.c) : undefined;
-}
-
 /** HardSwish nodes fed by a per-tensor uint8 DQ and read only by one Q, directly or through one scalar Add. */
 function sites(g: Graph): Site[] {
   const producers = g.producers();
-  const perTensorU8 = (n: Node) =>
-    scalar(g, n.inputs[1]) !== undefined &&
-    n.inputs[2] !== undefined &&
-    g.initializers.get(n.inputs[2])?.dataType === DataType.UINT8 &&
-    g.initializers.get(n.inputs[2])?.size === 1;
+  const perTensorU8 = (n: Node) => uint8QParams(g, n) !== undefined;
   const out: Site[] = [];
   for (const hs of g.nodes) {
     if (hs.opType !== 'HardSwish' || !hs.isDefaultDomain) continue;
