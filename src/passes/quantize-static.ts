@@ -609,19 +609,7 @@ export async function quantizeStatic(
     }
   }
   g.nodes = [...prefix, ...body];
-  if (raw.hardswish === 'uint8') {
-    const opened = quantizeHardSwishReaders(g, fresh);
-    if (opened.chains) {
-      notes.push(`${opened.chains} HardSwish whose readers go int8 with it (squeeze-excite, pooling) given a Q/DQ on their value and gates`);
-      const names = new Set(opened.readers.map((r) => `${r.opType}/${r.name}`));
-      skipped.splice(0, skipped.length, ...skipped.filter((s) => !names.has(`${s.opType}/${s.node}`)));
-    }
-    const hs = hardSwishToUint8(g, fresh);
-    if (hs.rewritten)
-      notes.push(
-        `${hs.rewritten} HardSwish run in uint8 (QLinearAdd + QLinearMul)${hs.biasExact + hs.biasRounded ? `; scalar biases folded into zero points: ${hs.biasExact} exactly (scale nudged), ${hs.biasRounded} within half a step` : ''}`,
-      );
-  }
+  if (raw.hardswish === 'uint8') notes.push(...hardSwishOnCodes(g, fresh, skipped, model.opset('') ?? 0));
   removeDeadNodes(g, { initializers: true });
   const inBodies = floatModel ? await quantizeIfBodies(model, floatModel, { ...raw, foldExporterHabits: false }, ctx, quantizeStatic) : undefined;
   if (inBodies) {
@@ -648,6 +636,30 @@ export async function quantizeStatic(
     notes,
   };
   return { model, record, ranges, quantized: quantizedNames };
+}
+
+/**
+ * hardswish=uint8: opens the HardSwish stages whose readers go int8 with them, then runs every HardSwish
+ * between uint8 Q/DQ on the codes. Readers that went int8 leave `skipped`. Returns the notes.
+ */
+function hardSwishOnCodes(g: Graph, fresh: (base: string) => string, skipped: Skipped[], opset: number): string[] {
+  const notes: string[] = [];
+  const opened = quantizeHardSwishReaders(g, fresh);
+  if (opened.chains) {
+    notes.push(`${opened.chains} HardSwish whose readers go int8 with it (squeeze-excite, pooling) given a Q/DQ on their value and gates`);
+    const names = new Set(opened.readers.map((r) => `${r.opType}/${r.name}`));
+    skipped.splice(0, skipped.length, ...skipped.filter((s) => !names.has(`${s.opType}/${s.node}`)));
+  }
+  const hs = hardSwishToUint8(g, fresh);
+  if (hs.rewritten)
+    notes.push(
+      `${hs.rewritten} HardSwish run in uint8 (QLinearAdd + QLinearMul)${hs.biasExact + hs.biasRounded ? `; scalar biases folded into zero points: ${hs.biasExact} exactly (scale nudged), ${hs.biasRounded} within half a step` : ''}`,
+    );
+  else if (opset < 14)
+    notes.push(
+      `hardswish=uint8 changed nothing: opset ${opset} has no HardSwish op, so a HardSwish written as x·clip(x+3, 0, 6)/6 stays in float; for such a model run clean-fp32 first, or 'edgefit convert --opset 14'`,
+    );
+  return notes;
 }
 
 function rootOf(t: string, sameAs: Map<string, string>): string {

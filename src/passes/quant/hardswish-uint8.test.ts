@@ -162,3 +162,33 @@ test('a nudged scale carries over to the int32 bias of the conv that reads it, s
   const c = cosine((await runModel(m, feeds)).y!, (await runModel(q.model, feeds)).y!);
   assert.ok(c > 0.995, `outputs kept: cosine ${c}`);
 });
+
+test('below opset 14 (no HardSwish op) hardswish=uint8 says it changed nothing and what to run first', async () => {
+  // Conv → x·clip(x+3, 0, 6)/6 → Conv at opset 13, as a torch.onnx export at that opset writes HardSwish
+  const b = new GraphBuilder('decomposed');
+  const x = b.input('x', DataType.FLOAT, ['n', 4, 6, 6]);
+  const w = (name: string, dims: number[]) =>
+    b.floats(
+      name,
+      dims,
+      Array.from({ length: dims.reduce((p, d) => p * d, 1) }, (_, i) => Math.cos(i * 0.9)),
+    );
+  const c = b.op('Conv', [x, w('w1', [4, 4, 1, 1])], { kernel_shape: [1, 1] });
+  const clip = b.op('Clip', [b.op('Add', [c, b.scalar('three', 3)]), b.scalar('lo', 0), b.scalar('hi', 6)]);
+  const h = b.op('Div', [b.op('Mul', [c, clip]), b.scalar('six', 6)]);
+  b.output(b.op('Conv', [h, w('w2', [4, 4, 1, 1])], { kernel_shape: [1, 1] }, { outputs: ['y'] }), DataType.FLOAT, ['n', 4, 6, 6]);
+  const calibration = async function* () {
+    yield randomFeeds({ x: [2, 4, 6, 6] }, 1) as unknown as Feeds;
+  };
+  const at13 = await quantizeStatic(b.model({ opset: 13 }), { scope: 'compute', hardswish: 'uint8' }, { calibration });
+  assert.ok(
+    at13.record.notes.some((n) => /hardswish=uint8 changed nothing: opset 13 .*convert --opset 14/.test(n)),
+    at13.record.notes.join('; '),
+  );
+  const at14 = await quantizeStatic(b.model({ opset: 14 }), { scope: 'compute', hardswish: 'uint8' }, { calibration });
+  assert.ok(!at14.record.notes.some((n) => /changed nothing/.test(n)), at14.record.notes.join('; '));
+  assert.ok(
+    at14.record.notes.some((n) => /1 HardSwish run in uint8/.test(n)),
+    at14.record.notes.join('; '),
+  );
+});
